@@ -1,0 +1,212 @@
+"""The cost model of shared/DESIGN.md section 2, in one place.
+
+Every reported cost is computed here (scalar, exact in double precision). The optimiser's
+vectorised cost tables (``engine.candidates``) use :func:`parcels_array`, the same formula, and
+tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.geo import distance_km
+from engine.model import (
+    CarrierService,
+    CostBreakdown,
+    Location,
+    Network,
+    Node,
+    Order,
+    Plan,
+    PlanStatus,
+    Zone,
+)
+
+# Weight / parcel-limit ratios within this of an integer count as that integer, so that
+# 3 x 0.1 kg in a 0.3 kg parcel is one parcel despite binary floating point.
+PARCEL_TOLERANCE = 1e-9
+# Reported costs must match the contract's cost within half a cent.
+COST_TOLERANCE = 0.005
+
+
+def zone_for(service: CarrierService, distance: float) -> Zone | None:
+    """The first zone with ``distance <= maxDistanceKm``; None when the service cannot serve it."""
+    for zone in service.zones:
+        if distance <= zone.max_distance_km:
+            return zone
+    return None
+
+
+def parcels_for(weight_kg: float, max_parcel_weight_kg: float) -> int:
+    """``ceil(W / maxParcelWeightKg)``, at least 1; 1 when the service has no limit."""
+    if max_parcel_weight_kg <= 0:
+        return 1
+    return max(1, math.ceil(weight_kg / max_parcel_weight_kg - PARCEL_TOLERANCE))
+
+
+def parcels_array(weights_kg: np.ndarray, max_parcel_weight_kg: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`parcels_for`; ``max_parcel_weight_kg`` is ``inf`` for no limit."""
+    ratio = weights_kg / max_parcel_weight_kg
+    return np.maximum(1.0, np.ceil(ratio - PARCEL_TOLERANCE))
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentQuote:
+    """Cost and timing of one shipment under the cost model."""
+
+    cost: float
+    delivery_days: int
+    parcels: int
+    distance_km: float
+    breakdown: CostBreakdown
+
+
+def quote_shipment(
+    node: Node,
+    service: CarrierService | None,
+    weight_kg: float,
+    units: int,
+    destination: Location,
+) -> ShipmentQuote | None:
+    """Cost of shipping ``units`` weighing ``weight_kg`` from ``node`` with ``service``.
+
+    ``service=None`` is the pick-up store handing over its own stock: no carrier cost,
+    delivery days = the store's processing days. Returns None when the service has no
+    zone covering the distance.
+    """
+    handling_shipment = node.handling_cost_per_shipment
+    handling_units = node.handling_cost_per_unit * units
+    if service is None:
+        breakdown = CostBreakdown(0.0, 0.0, handling_shipment, handling_units)
+        return ShipmentQuote(breakdown.total, node.processing_days, 0, 0.0, breakdown)
+    distance = distance_km(
+        node.location.latitude, node.location.longitude, destination.latitude, destination.longitude
+    )
+    zone = zone_for(service, distance)
+    if zone is None:
+        return None
+    parcels = parcels_for(weight_kg, service.max_parcel_weight_kg)
+    breakdown = CostBreakdown(
+        carrier_parcels=parcels * zone.base_cost,
+        carrier_weight=zone.cost_per_kg * weight_kg,
+        handling_shipment=handling_shipment,
+        handling_units=handling_units,
+    )
+    return ShipmentQuote(
+        breakdown.total, node.processing_days + zone.transit_days, parcels, distance, breakdown
+    )
+
+
+def destination_of(order: Order, nodes_by_id: Mapping[str, Node]) -> Location:
+    """Where the order goes: the pick-up store's location, else the order's destination."""
+    if order.pickup_store_id:
+        return nodes_by_id[order.pickup_store_id].location
+    assert order.destination is not None, "validated orders have a destination"
+    return order.destination
+
+
+def plan_total(shipment_costs: Sequence[float], split_penalty: float) -> float:
+    """Sum of shipment costs + ``split_penalty * (shipments - 1)``."""
+    if not shipment_costs:
+        return 0.0
+    return math.fsum(shipment_costs) + split_penalty * (len(shipment_costs) - 1)
+
+
+def check_plan(
+    order: Order, network: Network, plan: Plan, atp: Mapping[tuple[str, str], int]
+) -> list[str]:
+    """Every way ``plan`` breaks the contract for ``order``; empty when it is feasible and
+    its reported numbers are the cost model's.
+
+    ``atp`` maps ``(node_id, sku_id)`` to available-to-promise units. This is the independent
+    checker used by tests and benchmarks; it recomputes everything from the contract.
+    """
+    problems: list[str] = []
+    nodes = {node.id: node for node in network.nodes}
+    services = {service.id: service for service in network.carrier_services}
+    weights = {sku.id: sku.weight_kg for sku in network.skus}
+    lines = {line.id: line for line in order.lines}
+    destination = destination_of(order, nodes)
+    shipped: dict[str, int] = {line_id: 0 for line_id in lines}
+    used: dict[tuple[str, str], int] = {}
+    seen_nodes: set[str] = set()
+    costs: list[float] = []
+    for index, shipment in enumerate(plan.shipments):
+        where = f"shipments[{index}]"
+        node = nodes.get(shipment.node_id)
+        if node is None:
+            problems.append(f"{where}: unknown node {shipment.node_id!r}")
+            continue
+        if shipment.node_id in seen_nodes:
+            problems.append(f"{where}: second shipment from node {shipment.node_id!r}")
+        seen_nodes.add(shipment.node_id)
+        if node.disabled or node.id in order.excluded_node_ids:
+            problems.append(f"{where}: node {node.id!r} is disabled or excluded")
+        weight, units = 0.0, 0
+        for shipment_line in shipment.lines:
+            line = lines.get(shipment_line.line_id)
+            if line is None or shipment_line.quantity <= 0:
+                problems.append(f"{where}: bad line {shipment_line}")
+                continue
+            shipped[line.id] += shipment_line.quantity
+            key = (node.id, line.sku_id)
+            used[key] = used.get(key, 0) + shipment_line.quantity
+            weight += weights[line.sku_id] * shipment_line.quantity
+            units += shipment_line.quantity
+        if shipment.service_id:
+            if shipment.service_id not in node.service_ids:
+                problems.append(f"{where}: node {node.id!r} does not offer {shipment.service_id!r}")
+                continue
+            service: CarrierService | None = services[shipment.service_id]
+        else:
+            if order.pickup_store_id != node.id:
+                problems.append(f"{where}: no carrier service outside the pick-up store")
+                continue
+            service = None
+        quote = quote_shipment(node, service, weight, units, destination)
+        if quote is None:
+            problems.append(f"{where}: {shipment.service_id!r} does not reach the destination")
+            continue
+        costs.append(quote.cost)
+        if abs(quote.cost - shipment.cost) > COST_TOLERANCE:
+            problems.append(f"{where}: cost {shipment.cost} but the cost model says {quote.cost}")
+        if quote.delivery_days != shipment.delivery_days:
+            problems.append(
+                f"{where}: {shipment.delivery_days} days, model says {quote.delivery_days}"
+            )
+        if quote.parcels != shipment.parcels:
+            problems.append(f"{where}: {shipment.parcels} parcels, model says {quote.parcels}")
+        if order.promise_days and quote.delivery_days > order.promise_days:
+            problems.append(f"{where}: {quote.delivery_days} days breaks the promise")
+    for (node_id, sku_id), quantity in used.items():
+        if quantity > atp.get((node_id, sku_id), 0):
+            problems.append(f"node {node_id!r} ships {quantity} of {sku_id!r}, above its ATP")
+    if order.max_shipments and len(plan.shipments) > order.max_shipments:
+        problems.append(f"{len(plan.shipments)} shipments exceed maxShipments")
+    total = plan_total(costs, network.split_penalty)
+    if abs(total - plan.total_cost) > COST_TOLERANCE:
+        problems.append(f"totalCost {plan.total_cost} but the cost model says {total}")
+    days = max((s.delivery_days for s in plan.shipments), default=0)
+    if days != plan.delivery_days:
+        problems.append(f"deliveryDays {plan.delivery_days} but shipments say {days}")
+    unfilled = {u.line_id: u.quantity for u in plan.unfilled_lines}
+    for line_id, line in lines.items():
+        if shipped[line_id] + unfilled.get(line_id, 0) != line.quantity:
+            problems.append(f"line {line_id!r}: shipped + unfilled != quantity")
+    complete = all(shipped[line_id] == line.quantity for line_id, line in lines.items())
+    expected = (
+        PlanStatus.COMPLETE
+        if complete
+        else PlanStatus.PARTIAL
+        if plan.shipments
+        else PlanStatus.UNFULFILLABLE
+    )
+    if plan.status != expected:
+        problems.append(f"status {plan.status.value} but the shipments make it {expected.value}")
+    if plan.status is PlanStatus.PARTIAL and not order.allow_partial:
+        problems.append("partial plan for an order that does not allow partial")
+    return problems

@@ -1,0 +1,300 @@
+"""Domain model: the network, orders and plans as frozen, slotted dataclasses.
+
+These mirror the messages of ``proto/omniroute/v1`` (the contract of shared/DESIGN.md
+section 2) without depending on protobuf. ``server/convert.py`` is the only module that
+converts between the two. Objects are immutable; derive changed copies with
+:func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class NodeKind(enum.Enum):
+    """What kind of place a node is."""
+
+    DC = "DC"
+    STORE = "STORE"
+    THIRD_PARTY = "THIRD_PARTY"
+    DROP_SHIP = "DROP_SHIP"
+
+
+class Channel(enum.Enum):
+    """Where an order was placed."""
+
+    WEB = "WEB"
+    STORE = "STORE"
+    CALL_CENTER = "CALL_CENTER"
+    MARKETPLACE = "MARKETPLACE"
+    WHOLESALE = "WHOLESALE"
+
+
+class Policy(enum.Enum):
+    """How a plan is chosen (DESIGN section 2, "Policies")."""
+
+    CHEAPEST = "CHEAPEST"
+    FASTEST = "FASTEST"
+    BASELINE = "BASELINE"
+
+
+class PlanStatus(enum.Enum):
+    COMPLETE = "COMPLETE"
+    PARTIAL = "PARTIAL"
+    UNFULFILLABLE = "UNFULFILLABLE"
+
+
+class Proof(enum.Enum):
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+
+
+class UnfilledReason(enum.Enum):
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    NO_SERVICE_WITHIN_PROMISE = "NO_SERVICE_WITHIN_PROMISE"
+    EXCEEDS_MAX_SHIPMENTS = "EXCEEDS_MAX_SHIPMENTS"
+    NO_SERVICE_TO_DESTINATION = "NO_SERVICE_TO_DESTINATION"
+    PARTIAL_NOT_ALLOWED = "PARTIAL_NOT_ALLOWED"
+
+
+# --------------------------------------------------------------------------- network
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point in decimal degrees."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A distance band of a carrier service."""
+
+    max_distance_km: float
+    base_cost: float
+    cost_per_kg: float
+    transit_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierService:
+    """A carrier product with distance zones and a parcel weight limit (0 = none)."""
+
+    id: str
+    carrier: str
+    name: str
+    max_parcel_weight_kg: float
+    zones: tuple[Zone, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A DC, store, 3PL warehouse or drop-ship vendor."""
+
+    id: str
+    kind: NodeKind
+    location: Location
+    handling_cost_per_shipment: float = 0.0
+    handling_cost_per_unit: float = 0.0
+    processing_days: int = 0
+    service_ids: tuple[str, ...] = ()
+    pickup: bool = False
+    daily_shipment_capacity: int = 0
+    disabled: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sku:
+    id: str
+    weight_kg: float
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StockPosition:
+    """On-hand and safety stock of one SKU at one node; ``reserved`` is held by reservations."""
+
+    node_id: str
+    sku_id: str
+    on_hand: int
+    safety_stock: int = 0
+    reserved: int = 0
+
+    @property
+    def atp(self) -> int:
+        """Available to promise: ``max(0, on_hand - reserved - safety_stock)``."""
+        return max(0, self.on_hand - self.reserved - self.safety_stock)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Everything the optimiser needs to know about the fulfilment network."""
+
+    nodes: tuple[Node, ...]
+    carrier_services: tuple[CarrierService, ...]
+    skus: tuple[Sku, ...]
+    stock: tuple[StockPosition, ...] = ()
+    split_penalty: float = 0.0
+    currency: str = ""
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    id: str
+    sku_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A customer order; see ``proto/omniroute/v1/order.proto`` for each field's meaning."""
+
+    id: str
+    lines: tuple[OrderLine, ...]
+    destination: Location | None = None
+    channel: Channel = Channel.WEB
+    promise_days: int = 0
+    max_shipments: int = 0
+    excluded_node_ids: tuple[str, ...] = ()
+    allow_partial: bool = False
+    pickup_store_id: str = ""
+    create_time: str = ""  # RFC 3339, as in the JSON files; "" when unknown
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentLine:
+    line_id: str
+    sku_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """The four parts of a shipment's cost; they sum to the shipment cost."""
+
+    carrier_parcels: float
+    carrier_weight: float
+    handling_shipment: float
+    handling_units: float
+
+    @property
+    def total(self) -> float:
+        return (
+            self.carrier_parcels
+            + self.carrier_weight
+            + self.handling_shipment
+            + self.handling_units
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """One node shipping some units with one service ("" = handed over at the pick-up store)."""
+
+    node_id: str
+    service_id: str
+    lines: tuple[ShipmentLine, ...]
+    weight_kg: float
+    parcels: int
+    distance_km: float
+    cost: float
+    delivery_days: int
+    breakdown: CostBreakdown
+
+    @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class UnfilledLine:
+    line_id: str
+    quantity: int
+    reason: UnfilledReason
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A set of shipments for one order with its total cost and delivery days."""
+
+    status: PlanStatus
+    shipments: tuple[Shipment, ...] = ()
+    total_cost: float = 0.0
+    delivery_days: int = 0
+    unfilled_lines: tuple[UnfilledLine, ...] = ()
+    split_penalty_cost: float = 0.0
+
+    @property
+    def units(self) -> int:
+        return sum(shipment.units for shipment in self.shipments)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStats:
+    """How a plan was found and what is proven about it."""
+
+    proof: Proof
+    method: str
+    solve_micros: int = 0
+    gap: float | None = None
+    lower_bound: float | None = None
+    candidate_nodes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    name: str
+    plan: Plan | None
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    summary: str
+    alternatives: tuple[Alternative, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """The result of planning one order (the ``PlanOrderResponse`` of the API)."""
+
+    order_id: str
+    plan: Plan
+    stats: PlanStats
+    options: tuple[Plan, ...] = ()
+    explanation: Explanation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with an input, located by its JSON field path (``nodes[3].location``)."""
+
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}"
+
+
+class ValidationError(Exception):
+    """Raised at the edge when an input has violations; carries all of them."""
+
+    def __init__(self, violations: list[FieldViolation], subject: str = "input") -> None:
+        super().__init__(subject)
+        self.violations = list(violations)
+        self.subject = subject
+
+    def __str__(self) -> str:
+        lines = [f"{self.subject} is invalid ({len(self.violations)} problems):"]
+        lines += [f"  {violation}" for violation in self.violations]
+        return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""Hot per-node data as numpy arrays, built once per network version, and the stock ledger
+view the planners read (ATP per node and SKU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import CarrierService, Network, Node, NodeKind, StockPosition
+
+NODE_KINDS = tuple(NodeKind)
+
+
+class NetworkIndex:
+    """Immutable array view of a :class:`~engine.model.Network` for vectorised planning.
+
+    Parameters
+    ----------
+    network
+        A validated network. Its stock is *not* part of the index; see :class:`Inventory`.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        nodes = network.nodes
+        self.nodes: tuple[Node, ...] = nodes
+        self.node_ids: list[str] = [node.id for node in nodes]
+        self.node_pos: dict[str, int] = {node_id: i for i, node_id in enumerate(self.node_ids)}
+        self.nodes_by_id: dict[str, Node] = {node.id: node for node in nodes}
+        self.latitude = np.array([n.location.latitude for n in nodes], dtype=np.float64)
+        self.longitude = np.array([n.location.longitude for n in nodes], dtype=np.float64)
+        self.handling_shipment = np.array(
+            [n.handling_cost_per_shipment for n in nodes], dtype=np.float64
+        )
+        self.handling_unit = np.array([n.handling_cost_per_unit for n in nodes], dtype=np.float64)
+        self.processing_days = np.array([n.processing_days for n in nodes], dtype=np.int64)
+        self.usable = np.array([not n.disabled for n in nodes], dtype=bool)
+        self.kind = np.array([NODE_KINDS.index(n.kind) for n in nodes], dtype=np.int8)
+
+        self.services: tuple[CarrierService, ...] = network.carrier_services
+        self.service_pos = {service.id: s for s, service in enumerate(self.services)}
+        self.offers = np.zeros((len(nodes), len(self.services)), dtype=bool)
+        for i, node in enumerate(nodes):
+            for service_id in node.service_ids:
+                self.offers[i, self.service_pos[service_id]] = True
+        # Per service: zone upper bounds and prices, for searchsorted zone lookup.
+        self.zone_max = [np.array([z.max_distance_km for z in s.zones]) for s in self.services]
+        self.zone_base = [np.array([z.base_cost for z in s.zones]) for s in self.services]
+        self.zone_per_kg = [np.array([z.cost_per_kg for z in s.zones]) for s in self.services]
+        self.zone_transit = [
+            np.array([z.transit_days for z in s.zones], dtype=np.int64) for s in self.services
+        ]
+        self.max_parcel = np.array(
+            [
+                s.max_parcel_weight_kg if s.max_parcel_weight_kg > 0 else np.inf
+                for s in self.services
+            ]
+        )
+
+        self.sku_ids: list[str] = [sku.id for sku in network.skus]
+        self.sku_pos: dict[str, int] = {sku_id: k for k, sku_id in enumerate(self.sku_ids)}
+        self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
+        self.split_penalty = float(network.split_penalty)
+
+
+@dataclass(slots=True)
+class SkuStock:
+    """Stock of one SKU: the nodes holding it (ascending node index) and their quantities."""
+
+    nodes: np.ndarray
+    on_hand: np.ndarray
+    safety_stock: np.ndarray
+    reserved: np.ndarray
+
+    def atp(self) -> np.ndarray:
+        """``max(0, onHand - reserved - safetyStock)`` per holding node."""
+        return np.maximum(0, self.on_hand - self.reserved - self.safety_stock)
+
+
+class Inventory:
+    """ATP per (node, SKU) for planning, stored per SKU.
+
+    A planning-time view: the authoritative ledger with reservations lives in the server's
+    store. Scenario replays and batch planning change it with :meth:`take`.
+    """
+
+    def __init__(self, index: NetworkIndex, positions: Iterable[StockPosition]) -> None:
+        self.index = index
+        per_sku: dict[int, list[tuple[int, int, int, int]]] = {}
+        for p in positions:
+            row = (index.node_pos[p.node_id], p.on_hand, p.safety_stock, p.reserved)
+            per_sku.setdefault(index.sku_pos[p.sku_id], []).append(row)
+        empty = np.zeros(0, dtype=np.int64)
+        self._stock: list[SkuStock] = [
+            SkuStock(empty, empty, empty, empty) for _ in range(len(index.sku_ids))
+        ]
+        for k, rows in per_sku.items():
+            rows.sort()
+            columns = np.array(rows, dtype=np.int64).T
+            self._stock[k] = SkuStock(columns[0], columns[1], columns[2], columns[3])
+
+    @classmethod
+    def from_network(cls, index: NetworkIndex) -> Inventory:
+        """The stock positions of the indexed network."""
+        return cls(index, index.network.stock)
+
+    def sku(self, sku_index: int) -> SkuStock:
+        return self._stock[sku_index]
+
+    def atp_of(self, node_id: str, sku_id: str) -> int:
+        """ATP of one position (0 when the node does not hold the SKU)."""
+        stock = self._stock[self.index.sku_pos[sku_id]]
+        node = self.index.node_pos[node_id]
+        where = np.searchsorted(stock.nodes, node)
+        if where < len(stock.nodes) and stock.nodes[where] == node:
+            return int(stock.atp()[where])
+        return 0
+
+    def atp_map(self) -> dict[tuple[str, str], int]:
+        """All positions as ``{(node_id, sku_id): atp}``."""
+        result: dict[tuple[str, str], int] = {}
+        for k, stock in enumerate(self._stock):
+            for node, atp in zip(stock.nodes.tolist(), stock.atp().tolist(), strict=True):
+                result[(self.index.node_ids[node], self.index.sku_ids[k])] = atp
+        return result
+
+    def take(self, quantities: Mapping[tuple[str, str], int]) -> None:
+        """Remove shipped units from on-hand (e.g. when a replayed order ships)."""
+        for (node_id, sku_id), quantity in quantities.items():
+            stock = self._stock[self.index.sku_pos[sku_id]]
+            where = int(np.searchsorted(stock.nodes, self.index.node_pos[node_id]))
+            stock.on_hand[where] -= quantity

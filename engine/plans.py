@@ -1,0 +1,152 @@
+"""Turning an allocation (which lane ships how many units of each SKU) into a reported
+:class:`~engine.model.Plan`, with every number computed by the cost model in ``engine.cost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.candidates import HAND_OVER, OrderProblem
+from engine.cost import plan_total, quote_shipment
+from engine.model import (
+    Plan,
+    PlanStatus,
+    Shipment,
+    ShipmentLine,
+    UnfilledLine,
+    UnfilledReason,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One shipment before reporting: a lane and the units per distinct SKU it carries."""
+
+    lane: int
+    units: np.ndarray  # (m,) int
+
+
+def node_lanes(problem: OrderProblem, candidate: int) -> slice:
+    """The lanes of one candidate node (lanes are sorted by node)."""
+    start, stop = np.searchsorted(problem.lanes.node, [candidate, candidate + 1])
+    return slice(int(start), int(stop))
+
+
+def cheapest_lane(
+    problem: OrderProblem, candidate: int, units: np.ndarray, max_days: int | None = None
+) -> int:
+    """The lane of ``candidate`` that ships ``units`` cheapest (ties: fewer days), or -1."""
+    lanes = problem.lanes
+    span = node_lanes(problem, candidate)
+    weight = np.array([float(units @ problem.weight)])
+    count = np.array([int(units.sum())])
+    cost = lanes.costs(weight, count)[span, 0] if span.stop > span.start else np.zeros(0)
+    days = lanes.days[span]
+    if max_days is not None:
+        cost = np.where(days <= max_days, cost, np.inf)
+    if len(cost) == 0 or not np.isfinite(cost.min()):
+        return -1
+    best = np.lexsort((days, cost))[0]
+    return span.start + int(best)
+
+
+def sku_reasons(problem: OrderProblem, fillable: np.ndarray | None = None) -> list[UnfilledReason]:
+    """For each distinct SKU, the reason to report if it goes unfilled.
+
+    ``fillable[k]`` says whether the plan shipping the most units ships SKU ``k`` in full;
+    such SKUs are unfilled only because other lines fail (``PARTIAL_NOT_ALLOWED``).
+    """
+    reasons = []
+    for k in range(len(problem.demand)):
+        reason = problem.sku_reason(k)
+        if reason is None:
+            if fillable is not None and fillable[k] and not problem.order.allow_partial:
+                reason = UnfilledReason.PARTIAL_NOT_ALLOWED
+            elif problem.order.max_shipments > 0:
+                reason = UnfilledReason.EXCEEDS_MAX_SHIPMENTS
+            else:
+                reason = UnfilledReason.PARTIAL_NOT_ALLOWED
+        reasons.append(reason)
+    return reasons
+
+
+def build_plan(
+    problem: OrderProblem,
+    allocations: Sequence[Allocation],
+    reasons: Sequence[UnfilledReason] | None = None,
+) -> Plan:
+    """Report ``allocations`` as a plan: lines filled in order, costs from the cost model.
+
+    Shipments are listed by node id. Units of a SKU that appears on several lines fill
+    those lines in order. ``reasons`` (per distinct SKU) explain unfilled units; by default
+    :func:`sku_reasons`.
+    """
+    order = problem.order
+    index = problem.index
+    lanes = problem.lanes
+    remaining = [line.quantity for line in order.lines]
+    lines_of_sku: list[list[int]] = [[] for _ in problem.demand]
+    for i, k in enumerate(problem.line_sku):
+        lines_of_sku[k].append(i)
+
+    def node_id(allocation: Allocation) -> str:
+        return index.node_ids[problem.nodes[lanes.node[allocation.lane]]]
+
+    shipments: list[Shipment] = []
+    for allocation in sorted(allocations, key=node_id):
+        node = index.nodes[problem.nodes[lanes.node[allocation.lane]]]
+        service_index = int(lanes.service[allocation.lane])
+        service = None if service_index == HAND_OVER else index.services[service_index]
+        shipment_lines: list[ShipmentLine] = []
+        for k, quantity in enumerate(allocation.units.tolist()):
+            for i in lines_of_sku[k]:
+                take = min(quantity, remaining[i])
+                if take > 0:
+                    line = order.lines[i]
+                    shipment_lines.append(ShipmentLine(line.id, line.sku_id, take))
+                    remaining[i] -= take
+                    quantity -= take
+        weight = 0.0
+        for shipment_line in shipment_lines:
+            weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
+        units = sum(shipment_line.quantity for shipment_line in shipment_lines)
+        quote = quote_shipment(node, service, float(weight), units, problem.destination)
+        assert quote is not None, "lanes only exist where the service has a zone"
+        shipments.append(
+            Shipment(
+                node_id=node.id,
+                service_id=service.id if service else "",
+                lines=tuple(shipment_lines),
+                weight_kg=float(weight),
+                parcels=quote.parcels,
+                distance_km=quote.distance_km,
+                cost=quote.cost,
+                delivery_days=quote.delivery_days,
+                breakdown=quote.breakdown,
+            )
+        )
+    if reasons is None:
+        reasons = sku_reasons(problem)
+    unfilled = tuple(
+        UnfilledLine(line.id, remaining[i], reasons[problem.line_sku[i]])
+        for i, line in enumerate(order.lines)
+        if remaining[i] > 0
+    )
+    if not shipments:
+        status = PlanStatus.UNFULFILLABLE
+    elif unfilled:
+        status = PlanStatus.PARTIAL
+    else:
+        status = PlanStatus.COMPLETE
+    penalty = problem.index.split_penalty * max(0, len(shipments) - 1)
+    return Plan(
+        status=status,
+        shipments=tuple(shipments),
+        total_cost=plan_total([s.cost for s in shipments], problem.index.split_penalty),
+        delivery_days=max((s.delivery_days for s in shipments), default=0),
+        unfilled_lines=unfilled,
+        split_penalty_cost=penalty,
+    )

@@ -1,0 +1,168 @@
+"""Validation at the edge: every violation of a network or order, each with its field path.
+
+Paths use the JSON (lowerCamelCase) field names of the files and the API, e.g.
+``nodes[3].location.latitude``. Inside the engine the data are trusted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from engine.model import FieldViolation, Location, Network, NodeKind, Order, ValidationError
+
+
+class _Collector:
+    """Accumulates violations under a path prefix."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        path = f"{self.prefix}.{field}" if self.prefix and field else (self.prefix or field)
+        self.violations.append(FieldViolation(path, description))
+
+    def non_negative(self, field: str, value: float) -> None:
+        if not math.isfinite(value):
+            self.add(field, f"must be a finite number, got {value}")
+        elif value < 0:
+            self.add(field, f"must be >= 0, got {value}")
+
+    def identifier(self, field: str, value: str, seen: set[str], what: str) -> None:
+        if not value:
+            self.add(field, f"{what} id is required")
+        elif value in seen:
+            self.add(field, f"duplicate {what} id {value!r}")
+        seen.add(value)
+
+
+def _location(out: _Collector, field: str, location: Location | None) -> None:
+    if location is None:
+        out.add(field, "is required")
+        return
+    if not (math.isfinite(location.latitude) and -90.0 <= location.latitude <= 90.0):
+        out.add(f"{field}.latitude", f"must be within [-90, 90], got {location.latitude}")
+    if not (math.isfinite(location.longitude) and -180.0 <= location.longitude <= 180.0):
+        out.add(f"{field}.longitude", f"must be within [-180, 180], got {location.longitude}")
+
+
+def network_violations(network: Network) -> list[FieldViolation]:
+    """Every problem with ``network``; empty when it is valid."""
+    out = _Collector()
+    service_ids: set[str] = set()
+    for i, service in enumerate(network.carrier_services):
+        where = f"carrierServices[{i}]"
+        out.identifier(f"{where}.id", service.id, service_ids, "carrier service")
+        out.non_negative(f"{where}.maxParcelWeightKg", service.max_parcel_weight_kg)
+        if not service.zones:
+            out.add(f"{where}.zones", "at least one zone is required")
+        previous = -math.inf
+        for j, zone in enumerate(service.zones):
+            zone_path = f"{where}.zones[{j}]"
+            out.non_negative(f"{zone_path}.maxDistanceKm", zone.max_distance_km)
+            if zone.max_distance_km <= previous:
+                out.add(
+                    f"{zone_path}.maxDistanceKm",
+                    f"zones must be strictly ascending by maxDistanceKm "
+                    f"({zone.max_distance_km} follows {previous})",
+                )
+            previous = max(previous, zone.max_distance_km)
+            out.non_negative(f"{zone_path}.baseCost", zone.base_cost)
+            out.non_negative(f"{zone_path}.costPerKg", zone.cost_per_kg)
+            out.non_negative(f"{zone_path}.transitDays", zone.transit_days)
+
+    node_ids: set[str] = set()
+    for i, node in enumerate(network.nodes):
+        where = f"nodes[{i}]"
+        out.identifier(f"{where}.id", node.id, node_ids, "node")
+        _location(out, f"{where}.location", node.location)
+        out.non_negative(f"{where}.handlingCostPerShipment", node.handling_cost_per_shipment)
+        out.non_negative(f"{where}.handlingCostPerUnit", node.handling_cost_per_unit)
+        out.non_negative(f"{where}.processingDays", node.processing_days)
+        out.non_negative(f"{where}.dailyShipmentCapacity", node.daily_shipment_capacity)
+        if node.pickup and node.kind is not NodeKind.STORE:
+            out.add(f"{where}.pickup", "only stores can be pick-up points")
+        offered: set[str] = set()
+        for j, service_id in enumerate(node.service_ids):
+            if service_id not in service_ids:
+                out.add(f"{where}.serviceIds[{j}]", f"unknown carrier service {service_id!r}")
+            elif service_id in offered:
+                out.add(f"{where}.serviceIds[{j}]", f"service {service_id!r} listed twice")
+            offered.add(service_id)
+
+    sku_ids: set[str] = set()
+    for i, sku in enumerate(network.skus):
+        out.identifier(f"skus[{i}].id", sku.id, sku_ids, "SKU")
+        out.non_negative(f"skus[{i}].weightKg", sku.weight_kg)
+
+    positions: set[tuple[str, str]] = set()
+    for i, position in enumerate(network.stock):
+        where = f"stock[{i}]"
+        if position.node_id not in node_ids:
+            out.add(f"{where}.nodeId", f"unknown node {position.node_id!r}")
+        if position.sku_id not in sku_ids:
+            out.add(f"{where}.skuId", f"unknown SKU {position.sku_id!r}")
+        key = (position.node_id, position.sku_id)
+        if key in positions:
+            out.add(where, f"second stock position for node {key[0]!r} and SKU {key[1]!r}")
+        positions.add(key)
+        out.non_negative(f"{where}.onHand", position.on_hand)
+        out.non_negative(f"{where}.safetyStock", position.safety_stock)
+
+    out.non_negative("splitPenalty", network.split_penalty)
+    return out.violations
+
+
+def order_violations(order: Order, network: Network, prefix: str = "") -> list[FieldViolation]:
+    """Every problem with ``order`` against ``network``; empty when it is valid."""
+    out = _Collector(prefix)
+    nodes = {node.id: node for node in network.nodes}
+    sku_ids = {sku.id for sku in network.skus}
+    if not order.id:
+        out.add("id", "order id is required")
+    if not order.lines:
+        out.add("lines", "an order needs at least one line")
+    line_ids: set[str] = set()
+    for i, line in enumerate(order.lines):
+        out.identifier(f"lines[{i}].id", line.id, line_ids, "line")
+        if line.sku_id not in sku_ids:
+            out.add(f"lines[{i}].skuId", f"unknown SKU {line.sku_id!r}")
+        if line.quantity <= 0:
+            out.add(f"lines[{i}].quantity", f"must be > 0, got {line.quantity}")
+    if order.pickup_store_id:
+        store = nodes.get(order.pickup_store_id)
+        if store is None:
+            out.add("pickupStoreId", f"unknown node {order.pickup_store_id!r}")
+        elif store.kind is not NodeKind.STORE or not store.pickup:
+            out.add("pickupStoreId", f"node {store.id!r} is not a pick-up store")
+        if order.destination is not None:
+            _location(out, "destination", order.destination)
+    else:
+        _location(out, "destination", order.destination)
+    out.non_negative("promiseDays", order.promise_days)
+    out.non_negative("maxShipments", order.max_shipments)
+    for i, node_id in enumerate(order.excluded_node_ids):
+        if node_id not in nodes:
+            out.add(f"excludedNodeIds[{i}]", f"unknown node {node_id!r}")
+    return out.violations
+
+
+def orders_violations(orders: Iterable[Order], network: Network) -> list[FieldViolation]:
+    """Violations of many orders; paths are prefixed ``orders[i]`` and ids must be unique."""
+    violations: list[FieldViolation] = []
+    seen: set[str] = set()
+    for i, order in enumerate(orders):
+        violations += order_violations(order, network, prefix=f"orders[{i}]")
+        if order.id and order.id in seen:
+            violations.append(FieldViolation(f"orders[{i}].id", f"duplicate order id {order.id!r}"))
+        seen.add(order.id)
+    return violations
+
+
+def require_valid_network(network: Network) -> Network:
+    """Return ``network`` or raise :class:`ValidationError` with all its violations."""
+    violations = network_violations(network)
+    if violations:
+        raise ValidationError(violations, "network")
+    return network

@@ -1,0 +1,52 @@
+from omniroute.v1 import network_pb2 as _network_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StockUpdate(_message.Message):
+    __slots__ = ("node_id", "sku_id", "set_on_hand", "delta_on_hand", "safety_stock")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    SET_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    DELTA_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    sku_id: str
+    set_on_hand: int
+    delta_on_hand: int
+    safety_stock: int
+    def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., set_on_hand: _Optional[int] = ..., delta_on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ...) -> None: ...
+
+class UpdateStockRequest(_message.Message):
+    __slots__ = ("updates", "request_id", "validate_only")
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[StockUpdate]
+    request_id: str
+    validate_only: bool
+    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ..., request_id: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class UpdateStockResponse(_message.Message):
+    __slots__ = ("positions",)
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
+    def __init__(self, positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ...) -> None: ...
+
+class GetStockRequest(_message.Message):
+    __slots__ = ("sku_ids", "node_ids")
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetStockResponse(_message.Message):
+    __slots__ = ("positions",)
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
+    def __init__(self, positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,122 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Location(_message.Message):
+    __slots__ = ("latitude", "longitude")
+    LATITUDE_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_FIELD_NUMBER: _ClassVar[int]
+    latitude: float
+    longitude: float
+    def __init__(self, latitude: _Optional[float] = ..., longitude: _Optional[float] = ...) -> None: ...
+
+class Zone(_message.Message):
+    __slots__ = ("max_distance_km", "base_cost", "cost_per_kg", "transit_days")
+    MAX_DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    BASE_COST_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_KG_FIELD_NUMBER: _ClassVar[int]
+    TRANSIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    max_distance_km: float
+    base_cost: float
+    cost_per_kg: float
+    transit_days: int
+    def __init__(self, max_distance_km: _Optional[float] = ..., base_cost: _Optional[float] = ..., cost_per_kg: _Optional[float] = ..., transit_days: _Optional[int] = ...) -> None: ...
+
+class CarrierService(_message.Message):
+    __slots__ = ("id", "carrier", "name", "max_parcel_weight_kg", "zones")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARCEL_WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
+    ZONES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    carrier: str
+    name: str
+    max_parcel_weight_kg: float
+    zones: _containers.RepeatedCompositeFieldContainer[Zone]
+    def __init__(self, id: _Optional[str] = ..., carrier: _Optional[str] = ..., name: _Optional[str] = ..., max_parcel_weight_kg: _Optional[float] = ..., zones: _Optional[_Iterable[_Union[Zone, _Mapping]]] = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ("id", "kind", "location", "handling_cost_per_shipment", "handling_cost_per_unit", "processing_days", "service_ids", "pickup", "daily_shipment_capacity", "disabled", "name")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[Node.Kind]
+        DC: _ClassVar[Node.Kind]
+        STORE: _ClassVar[Node.Kind]
+        THIRD_PARTY: _ClassVar[Node.Kind]
+        DROP_SHIP: _ClassVar[Node.Kind]
+    KIND_UNSPECIFIED: Node.Kind
+    DC: Node.Kind
+    STORE: Node.Kind
+    THIRD_PARTY: Node.Kind
+    DROP_SHIP: Node.Kind
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_COST_PER_SHIPMENT_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_COST_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_IDS_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_FIELD_NUMBER: _ClassVar[int]
+    DAILY_SHIPMENT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: Node.Kind
+    location: Location
+    handling_cost_per_shipment: float
+    handling_cost_per_unit: float
+    processing_days: int
+    service_ids: _containers.RepeatedScalarFieldContainer[str]
+    pickup: bool
+    daily_shipment_capacity: int
+    disabled: bool
+    name: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[Node.Kind, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., handling_cost_per_shipment: _Optional[float] = ..., handling_cost_per_unit: _Optional[float] = ..., processing_days: _Optional[int] = ..., service_ids: _Optional[_Iterable[str]] = ..., pickup: _Optional[bool] = ..., daily_shipment_capacity: _Optional[int] = ..., disabled: _Optional[bool] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Sku(_message.Message):
+    __slots__ = ("id", "weight_kg", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    weight_kg: float
+    name: str
+    def __init__(self, id: _Optional[str] = ..., weight_kg: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
+
+class StockPosition(_message.Message):
+    __slots__ = ("node_id", "sku_id", "on_hand", "safety_stock", "reserved", "atp")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    ATP_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    sku_id: str
+    on_hand: int
+    safety_stock: int
+    reserved: int
+    atp: int
+    def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ..., reserved: _Optional[int] = ..., atp: _Optional[int] = ...) -> None: ...
+
+class Network(_message.Message):
+    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_SERVICES_FIELD_NUMBER: _ClassVar[int]
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    STOCK_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[Node]
+    carrier_services: _containers.RepeatedCompositeFieldContainer[CarrierService]
+    skus: _containers.RepeatedCompositeFieldContainer[Sku]
+    stock: _containers.RepeatedCompositeFieldContainer[StockPosition]
+    split_penalty: float
+    currency: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,33 @@
+from omniroute.v1 import network_pb2 as _network_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PutNetworkRequest(_message.Message):
+    __slots__ = ("network", "validate_only")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    network: _network_pb2.Network
+    validate_only: bool
+    def __init__(self, network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class PutNetworkResponse(_message.Message):
+    __slots__ = ("version", "nodes", "skus", "stock_positions")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    STOCK_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    nodes: int
+    skus: int
+    stock_positions: int
+    def __init__(self, version: _Optional[str] = ..., nodes: _Optional[int] = ..., skus: _Optional[int] = ..., stock_positions: _Optional[int] = ...) -> None: ...
+
+class GetNetworkRequest(_message.Message):
+    __slots__ = ("include_stock",)
+    INCLUDE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    include_stock: bool
+    def __init__(self, include_stock: _Optional[bool] = ...) -> None: ...

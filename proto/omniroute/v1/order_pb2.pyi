@@ -1,0 +1,60 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from omniroute.v1 import network_pb2 as _network_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OrderLine(_message.Message):
+    __slots__ = ("id", "sku_id", "quantity")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    sku_id: str
+    quantity: int
+    def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class Order(_message.Message):
+    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time")
+    class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        CHANNEL_UNSPECIFIED: _ClassVar[Order.Channel]
+        WEB: _ClassVar[Order.Channel]
+        STORE: _ClassVar[Order.Channel]
+        CALL_CENTER: _ClassVar[Order.Channel]
+        MARKETPLACE: _ClassVar[Order.Channel]
+        WHOLESALE: _ClassVar[Order.Channel]
+    CHANNEL_UNSPECIFIED: Order.Channel
+    WEB: Order.Channel
+    STORE: Order.Channel
+    CALL_CENTER: Order.Channel
+    MARKETPLACE: Order.Channel
+    WHOLESALE: Order.Channel
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    PROMISE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHIPMENTS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    channel: Order.Channel
+    destination: _network_pb2.Location
+    lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
+    promise_days: int
+    max_shipments: int
+    excluded_node_ids: _containers.RepeatedScalarFieldContainer[str]
+    allow_partial: bool
+    pickup_store_id: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""omniroute: gRPC service, conversion between protobuf and the engine model, CLI."""

@@ -1,0 +1,262 @@
+"""The ``omniroute`` command line. Run ``omniroute COMMAND --help`` for each command."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
+from engine.model import Network, Order, PlanResult, PlanStatus, Policy, ValidationError
+from engine.planner import Planner
+from server.convert import (
+    read_network,
+    read_orders,
+    result_to_proto,
+    to_json_line,
+    write_network,
+    write_orders,
+)
+from server.progress import progress
+
+EXIT_INVALID = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+# ----------------------------------------------------------------------------- demo-data
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.large:
+        network, orders = large_dataset(
+            nodes=args.nodes, skus=args.skus, orders=args.orders or 2000, seed=args.seed
+        )
+    else:
+        network, orders = demo_dataset(seed=args.seed, orders=args.orders or DEMO_ORDERS)
+    write_network(network, out / "network.json")
+    write_orders(orders, out / "orders.jsonl")
+    print(
+        f"wrote {out / 'network.json'} ({len(network.nodes)} nodes, {len(network.skus)} SKUs, "
+        f"{len(network.stock)} stock positions) and {out / 'orders.jsonl'} ({len(orders)} orders)"
+    )
+    return 0
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def _policy(name: str) -> Policy:
+    return Policy[name.upper()]
+
+
+def plan_all(
+    network: Network,
+    orders: Sequence[Order],
+    policy: Policy,
+    include_options: bool = False,
+    explain: bool = False,
+    show_progress: bool | None = None,
+) -> list[PlanResult]:
+    """Plan every order independently against the network's stock."""
+    planner = Planner(network)
+    return [
+        planner.plan(order, policy, include_options=include_options, explain=explain)
+        for order in progress(
+            orders, len(orders), f"planning ({policy.value.lower()})", show_progress
+        )
+    ]
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    network = read_network(args.network)
+    orders = read_orders(args.orders, network)
+    results = plan_all(network, orders, _policy(args.policy), args.options, args.explain)
+    lines = (to_json_line(result_to_proto(result)) + "\n" for result in results)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+    else:
+        sys.stdout.writelines(lines)
+    if args.out:
+        print(summarise(results, network), file=sys.stderr)
+    return 0
+
+
+def summarise(results: Sequence[PlanResult], network: Network) -> str:
+    """A readable summary of planned orders."""
+    status = Counter(r.plan.status for r in results)
+    complete = [r for r in results if r.plan.status is PlanStatus.COMPLETE]
+    cost = sum(r.plan.total_cost for r in complete)
+    split = sum(1 for r in complete if len(r.plan.shipments) > 1)
+    days = [r.plan.delivery_days for r in complete]
+    micros = sorted(r.stats.solve_micros for r in results)
+    proven = sum(1 for r in results if r.stats.proof.value == "OPTIMAL")
+    methods = Counter(r.stats.method for r in results)
+    currency = network.currency or ""
+
+    def pct(n: int) -> str:
+        return f"{100.0 * n / max(len(results), 1):.1f}%"
+
+    lines = [
+        f"orders planned          {len(results):>10,}",
+        f"  complete              {status[PlanStatus.COMPLETE]:>10,}  {pct(status[PlanStatus.COMPLETE])}",
+        f"  partial               {status[PlanStatus.PARTIAL]:>10,}  {pct(status[PlanStatus.PARTIAL])}",
+        f"  unfulfillable         {status[PlanStatus.UNFULFILLABLE]:>10,}  "
+        f"{pct(status[PlanStatus.UNFULFILLABLE])}",
+        f"total cost (complete)   {cost:>13,.2f} {currency}",
+        f"cost per order          {cost / max(len(complete), 1):>13,.2f} {currency}",
+        f"split rate              {100.0 * split / max(len(complete), 1):>12.1f}%",
+        f"mean delivery days      {statistics.fmean(days) if days else 0.0:>13.2f}",
+        f"proven optimal          {pct(proven):>13}",
+        f"planning time p50 / p99 {_quantile(micros, 0.5) / 1000:>8.3f} / "
+        f"{_quantile(micros, 0.99) / 1000:.3f} ms",
+        "methods                 " + ", ".join(f"{m} {n:,}" for m, n in methods.most_common()),
+    ]
+    return "\n".join(lines)
+
+
+def _quantile(sorted_values: Sequence[int], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return float(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))])
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    network_path, orders_path = out / "network.json", out / "orders.jsonl"
+    start = time.perf_counter()
+    network, orders = demo_dataset(seed=args.seed, orders=args.orders)
+    write_network(network, network_path)
+    write_orders(orders, orders_path)
+    print(
+        f"demo data: {len(network.nodes)} nodes ({sum(n.kind.value == 'STORE' for n in network.nodes)}"
+        f" stores), {len(network.skus):,} SKUs, {len(network.stock):,} stock positions, "
+        f"{len(orders):,} orders -> {out}/ ({time.perf_counter() - start:.1f} s)"
+    )
+    network = read_network(network_path)  # the files are the interface: read them back
+    orders = read_orders(orders_path, network)
+    results = plan_all(network, orders, Policy.BASELINE)
+    with open(out / "plans-baseline.jsonl", "w", encoding="utf-8") as handle:
+        for result in results:
+            handle.write(to_json_line(result_to_proto(result)) + "\n")
+    print(f"\nbaseline plans -> {out / 'plans-baseline.jsonl'}")
+    print(summarise(results, network))
+    return 0
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omniroute",
+        description="Optimal split-fulfilment order routing: plan orders across DCs, stores, "
+        "3PLs and drop-ship vendors.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser(
+        "demo-data",
+        help="write the demo network and a day of orders",
+        description="Write network.json (the demo retailer: 54 stores, 2 DCs, a 3PL and 3 "
+        "drop-ship vendors in Australia) and orders.jsonl (a day of orders). The same seed "
+        "gives the same bytes. With --large, a synthetic US network for scale work instead.",
+    )
+    p.add_argument("--out", required=True, help="directory to write into (created if missing)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--orders",
+        type=int,
+        default=0,
+        help=f"number of orders (default {DEMO_ORDERS:,}; 2,000 with --large)",
+    )
+    p.add_argument("--large", action="store_true", help="generate the large synthetic network")
+    p.add_argument("--nodes", type=int, default=1000, help="nodes with --large (default 1000)")
+    p.add_argument("--skus", type=int, default=50_000, help="SKUs with --large (default 50000)")
+    p.set_defaults(func=cmd_demo_data)
+
+    p = commands.add_parser(
+        "plan",
+        help="plan orders from files, one PlanOrderResponse JSON per line",
+        description="Plan each order of ORDERS independently against the network's stock and "
+        "print one PlanOrderResponse (proto3 JSON) per line.",
+    )
+    p.add_argument("--network", required=True, help="network file (Network, proto3 JSON)")
+    p.add_argument("--orders", required=True, help="orders file (one Order per line)")
+    p.add_argument(
+        "--policy",
+        choices=["baseline", "cheapest", "fastest"],
+        default="cheapest",
+        help="cheapest (default): minimum cost; fastest: minimum delivery days, then "
+        "cost; baseline: the rule-based router, for comparison",
+    )
+    p.add_argument(
+        "--options",
+        action="store_true",
+        help="also return the price/date options (Pareto front) per order",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also explain each plan against the best single node and the baseline",
+    )
+    p.add_argument("--out", help="write the responses here instead of stdout (and print a summary)")
+    p.set_defaults(func=cmd_plan)
+
+    p = commands.add_parser(
+        "demo",
+        help="generate the demo data, plan the day's orders and print a summary",
+        description="The main job on the embedded default: writes the demo network and a day "
+        "of orders, plans every order, and prints a summary.",
+    )
+    p.add_argument(
+        "--dir", default=".omniroute/demo", help="working directory (default .omniroute/demo)"
+    )
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--orders", type=int, default=DEMO_ORDERS, help="orders to plan")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # the last line of defence: no tracebacks for users
+        if args.debug:
+            raise
+        print(
+            f"internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,419 @@
+"""The one place that knows both protobuf and the engine model, and the JSON files.
+
+Files on disk are the proto3 JSON mapping of the API messages (shared/DESIGN.md section 2):
+a network file is one ``Network``; an orders file is JSON lines, one ``Order`` per line;
+``omniroute plan`` prints one ``PlanOrderResponse`` per line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from omniroute.v1 import network_pb2, order_pb2, plan_pb2
+
+from engine.model import (
+    Alternative,
+    CarrierService,
+    Channel,
+    CostBreakdown,
+    Explanation,
+    FieldViolation,
+    Location,
+    Network,
+    Node,
+    NodeKind,
+    Order,
+    OrderLine,
+    Plan,
+    PlanResult,
+    PlanStats,
+    PlanStatus,
+    Policy,
+    Shipment,
+    ShipmentLine,
+    Sku,
+    StockPosition,
+    UnfilledLine,
+    UnfilledReason,
+    ValidationError,
+    Zone,
+)
+from engine.validation import network_violations, orders_violations
+
+# ----------------------------------------------------------------------------- to the model
+
+
+def _location(message: network_pb2.Location, present: bool) -> Location | None:
+    return Location(message.latitude, message.longitude) if present else None
+
+
+def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[FieldViolation]]:
+    """Convert a ``Network`` message; also return what the model cannot represent."""
+    violations: list[FieldViolation] = []
+    nodes = []
+    for i, node in enumerate(message.nodes):
+        if node.kind == network_pb2.Node.KIND_UNSPECIFIED:
+            violations.append(
+                FieldViolation(
+                    f"nodes[{i}].kind", "is required: DC, STORE, THIRD_PARTY or DROP_SHIP"
+                )
+            )
+        nodes.append(
+            Node(
+                id=node.id,
+                kind=NodeKind[network_pb2.Node.Kind.Name(node.kind)]
+                if node.kind
+                else NodeKind.STORE,
+                location=_location(node.location, node.HasField("location")),  # type: ignore[arg-type]
+                handling_cost_per_shipment=node.handling_cost_per_shipment,
+                handling_cost_per_unit=node.handling_cost_per_unit,
+                processing_days=node.processing_days,
+                service_ids=tuple(node.service_ids),
+                pickup=node.pickup,
+                daily_shipment_capacity=node.daily_shipment_capacity,
+                disabled=node.disabled,
+                name=node.name,
+            )
+        )
+    services = tuple(
+        CarrierService(
+            id=s.id,
+            carrier=s.carrier,
+            name=s.name,
+            max_parcel_weight_kg=s.max_parcel_weight_kg,
+            zones=tuple(
+                Zone(z.max_distance_km, z.base_cost, z.cost_per_kg, z.transit_days) for z in s.zones
+            ),
+        )
+        for s in message.carrier_services
+    )
+    skus = tuple(Sku(s.id, s.weight_kg, s.name) for s in message.skus)
+    stock = tuple(
+        StockPosition(p.node_id, p.sku_id, p.on_hand, p.safety_stock, reserved=0)
+        for p in message.stock
+    )
+    network = Network(
+        nodes=tuple(nodes),
+        carrier_services=services,
+        skus=skus,
+        stock=stock,
+        split_penalty=message.split_penalty,
+        currency=message.currency,
+    )
+    return network, violations
+
+
+def order_from_proto(message: order_pb2.Order) -> Order:
+    """Convert an ``Order`` message (an unspecified channel is read as WEB)."""
+    channel = (
+        Channel[order_pb2.Order.Channel.Name(message.channel)] if message.channel else Channel.WEB
+    )
+    return Order(
+        id=message.id,
+        lines=tuple(OrderLine(line.id, line.sku_id, line.quantity) for line in message.lines),
+        destination=_location(message.destination, message.HasField("destination")),
+        channel=channel,
+        promise_days=message.promise_days,
+        max_shipments=message.max_shipments,
+        excluded_node_ids=tuple(message.excluded_node_ids),
+        allow_partial=message.allow_partial,
+        pickup_store_id=message.pickup_store_id,
+        create_time=message.create_time.ToJsonString() if message.HasField("create_time") else "",
+    )
+
+
+def plan_from_proto(message: plan_pb2.Plan) -> Plan:
+    """Convert a ``Plan`` message (as printed by ``omniroute plan``) back to the model."""
+    return Plan(
+        status=PlanStatus[plan_pb2.Plan.Status.Name(message.status)],
+        shipments=tuple(
+            Shipment(
+                node_id=s.node_id,
+                service_id=s.service_id,
+                lines=tuple(ShipmentLine(x.line_id, x.sku_id, x.quantity) for x in s.lines),
+                weight_kg=s.weight_kg,
+                parcels=s.parcels,
+                distance_km=s.distance_km,
+                cost=s.cost,
+                delivery_days=s.delivery_days,
+                breakdown=CostBreakdown(
+                    s.cost_breakdown.carrier_parcels,
+                    s.cost_breakdown.carrier_weight,
+                    s.cost_breakdown.handling_shipment,
+                    s.cost_breakdown.handling_units,
+                ),
+            )
+            for s in message.shipments
+        ),
+        total_cost=message.total_cost,
+        delivery_days=message.delivery_days,
+        unfilled_lines=tuple(
+            UnfilledLine(
+                u.line_id, u.quantity, UnfilledReason[plan_pb2.UnfilledLine.Reason.Name(u.reason)]
+            )
+            for u in message.unfilled_lines
+        ),
+        split_penalty_cost=message.split_penalty_cost,
+    )
+
+
+def policy_from_proto(value: int) -> Policy:
+    """``Policy`` enum value to the model; unspecified means CHEAPEST."""
+    return Policy[plan_pb2.Policy.Name(value)] if value else Policy.CHEAPEST
+
+
+# ----------------------------------------------------------------------------- to protobuf
+
+
+def network_to_proto(network: Network) -> network_pb2.Network:
+    message = network_pb2.Network(split_penalty=network.split_penalty, currency=network.currency)
+    for node in network.nodes:
+        message.nodes.add(
+            id=node.id,
+            kind=network_pb2.Node.Kind.Value(node.kind.value),
+            location=network_pb2.Location(
+                latitude=node.location.latitude, longitude=node.location.longitude
+            ),
+            handling_cost_per_shipment=node.handling_cost_per_shipment,
+            handling_cost_per_unit=node.handling_cost_per_unit,
+            processing_days=node.processing_days,
+            service_ids=node.service_ids,
+            pickup=node.pickup,
+            daily_shipment_capacity=node.daily_shipment_capacity,
+            disabled=node.disabled,
+            name=node.name,
+        )
+    for service in network.carrier_services:
+        message.carrier_services.add(
+            id=service.id,
+            carrier=service.carrier,
+            name=service.name,
+            max_parcel_weight_kg=service.max_parcel_weight_kg,
+            zones=[
+                network_pb2.Zone(
+                    max_distance_km=z.max_distance_km,
+                    base_cost=z.base_cost,
+                    cost_per_kg=z.cost_per_kg,
+                    transit_days=z.transit_days,
+                )
+                for z in service.zones
+            ],
+        )
+    for sku in network.skus:
+        message.skus.add(id=sku.id, weight_kg=sku.weight_kg, name=sku.name)
+    for position in network.stock:
+        message.stock.add(
+            node_id=position.node_id,
+            sku_id=position.sku_id,
+            on_hand=position.on_hand,
+            safety_stock=position.safety_stock,
+        )
+    return message
+
+
+def order_to_proto(order: Order) -> order_pb2.Order:
+    message = order_pb2.Order(
+        id=order.id,
+        channel=order_pb2.Order.Channel.Value(order.channel.value),
+        lines=[
+            order_pb2.OrderLine(id=x.id, sku_id=x.sku_id, quantity=x.quantity) for x in order.lines
+        ],
+        promise_days=order.promise_days,
+        max_shipments=order.max_shipments,
+        excluded_node_ids=order.excluded_node_ids,
+        allow_partial=order.allow_partial,
+        pickup_store_id=order.pickup_store_id,
+    )
+    if order.destination is not None:
+        message.destination.latitude = order.destination.latitude
+        message.destination.longitude = order.destination.longitude
+    if order.create_time:
+        message.create_time.FromJsonString(order.create_time)
+    return message
+
+
+def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
+    b: CostBreakdown = shipment.breakdown
+    return plan_pb2.Shipment(
+        node_id=shipment.node_id,
+        service_id=shipment.service_id,
+        lines=[
+            plan_pb2.ShipmentLine(line_id=x.line_id, quantity=x.quantity, sku_id=x.sku_id)
+            for x in shipment.lines
+        ],
+        weight_kg=shipment.weight_kg,
+        parcels=shipment.parcels,
+        distance_km=shipment.distance_km,
+        cost=shipment.cost,
+        delivery_days=shipment.delivery_days,
+        cost_breakdown=plan_pb2.CostBreakdown(
+            carrier_parcels=b.carrier_parcels,
+            carrier_weight=b.carrier_weight,
+            handling_shipment=b.handling_shipment,
+            handling_units=b.handling_units,
+        ),
+        units=shipment.units,
+    )
+
+
+def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
+    return plan_pb2.Plan(
+        status=plan_pb2.Plan.Status.Value(plan.status.value),
+        shipments=[_shipment_to_proto(s) for s in plan.shipments],
+        total_cost=plan.total_cost,
+        delivery_days=plan.delivery_days,
+        unfilled_lines=[
+            plan_pb2.UnfilledLine(
+                line_id=u.line_id,
+                quantity=u.quantity,
+                reason=plan_pb2.UnfilledLine.Reason.Value(u.reason.value),
+            )
+            for u in plan.unfilled_lines
+        ],
+        split_penalty_cost=plan.split_penalty_cost,
+    )
+
+
+def _stats_to_proto(stats: PlanStats) -> plan_pb2.PlanStats:
+    message = plan_pb2.PlanStats(
+        proof=plan_pb2.PlanStats.Proof.Value(stats.proof.value),
+        method=stats.method,
+        solve_micros=stats.solve_micros,
+        candidate_nodes=stats.candidate_nodes,
+    )
+    if stats.gap is not None:
+        message.gap = stats.gap
+    if stats.lower_bound is not None:
+        message.lower_bound = stats.lower_bound
+    return message
+
+
+def _explanation_to_proto(explanation: Explanation) -> plan_pb2.Explanation:
+    def alternative(a: Alternative) -> plan_pb2.Alternative:
+        message = plan_pb2.Alternative(name=a.name, verdict=a.verdict)
+        if a.plan is not None:
+            message.plan.CopyFrom(plan_to_proto(a.plan))
+        return message
+
+    return plan_pb2.Explanation(
+        summary=explanation.summary,
+        alternatives=[alternative(a) for a in explanation.alternatives],
+    )
+
+
+def result_to_proto(result: PlanResult) -> plan_pb2.PlanOrderResponse:
+    """A :class:`PlanResult` as the API's ``PlanOrderResponse``."""
+    message = plan_pb2.PlanOrderResponse(
+        order_id=result.order_id,
+        plan=plan_to_proto(result.plan),
+        options=[plan_to_proto(p) for p in result.options],
+        stats=_stats_to_proto(result.stats),
+    )
+    if result.explanation is not None:
+        message.explanation.CopyFrom(_explanation_to_proto(result.explanation))
+    return message
+
+
+# ----------------------------------------------------------------------------- JSON files
+
+
+def to_json_line(message: Message) -> str:
+    """One message as compact proto3 JSON on one line (lowerCamelCase, defaults omitted)."""
+    return json.dumps(json_format.MessageToDict(message), separators=(",", ":"))
+
+
+def to_json_text(message: Message) -> str:
+    """One message as indented proto3 JSON (for files people read)."""
+    return json.dumps(json_format.MessageToDict(message), indent=1) + "\n"
+
+
+def _parse(data: Any, message: Message, where: str, violations: list[FieldViolation]) -> bool:
+    try:
+        json_format.ParseDict(data, message)
+    except json_format.ParseError as error:
+        violations.append(FieldViolation(where, str(error)))
+        return False
+    return True
+
+
+def read_network(path: str | Path) -> Network:
+    """Load and validate a network file; raise :class:`ValidationError` listing every problem."""
+    path = Path(path)
+    subject = f"network file {path}"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationError([FieldViolation(str(path), f"not JSON: {error}")], subject) from None
+    violations: list[FieldViolation] = []
+    message = network_pb2.Network()
+    if not _parse(data, message, "(root)", violations):
+        raise ValidationError(violations, subject)
+    network, violations = network_from_proto(message)
+    violations += network_violations(network)
+    if violations:
+        raise ValidationError(violations, subject)
+    return network
+
+
+def iter_order_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Non-blank lines of a JSON-lines file with their 1-based line numbers."""
+    with open(path, encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield number, text
+
+
+def read_orders(path: str | Path, network: Network) -> list[Order]:
+    """Load and validate an orders file (JSON lines) against ``network``.
+
+    Raises :class:`ValidationError` listing every problem of every order, each located as
+    ``line N: field``.
+    """
+    path = Path(path)
+    subject = f"orders file {path}"
+    violations: list[FieldViolation] = []
+    orders: list[Order] = []
+    numbers: list[int] = []
+    try:
+        for number, text in iter_order_lines(path):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as error:
+                violations.append(FieldViolation(f"line {number}", f"not JSON: {error}"))
+                continue
+            message = order_pb2.Order()
+            if _parse(data, message, f"line {number}", violations):
+                orders.append(order_from_proto(message))
+                numbers.append(number)
+    except FileNotFoundError:
+        raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError([FieldViolation(str(path), str(error))], subject) from None
+    for violation in orders_violations(orders, network):
+        # "orders[i].lines[0].quantity" -> "line N: lines[0].quantity"
+        head, _, rest = violation.field.partition("]")
+        where = f"line {numbers[int(head.removeprefix('orders['))]}"
+        rest = rest.lstrip(".")
+        violations.append(
+            FieldViolation(f"{where}: {rest}" if rest else where, violation.description)
+        )
+    if violations:
+        raise ValidationError(violations, subject)
+    return orders
+
+
+def write_network(network: Network, path: str | Path) -> None:
+    Path(path).write_text(to_json_text(network_to_proto(network)))
+
+
+def write_orders(orders: Iterable[Order], path: str | Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for order in orders:
+            handle.write(to_json_line(order_to_proto(order)) + "\n")
