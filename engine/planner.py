@@ -6,6 +6,7 @@ from engine.baseline import plan_baseline
 from engine.candidates import build_problem
 from engine.model import Network, Order, PlanResult, Policy
 from engine.network_index import Inventory, NetworkIndex
+from engine.optimizer import optimise
 
 
 class Planner:
@@ -35,4 +36,4 @@ class Planner:
         problem = build_problem(order, self.index, self.inventory)
         if policy is Policy.BASELINE:
             return plan_baseline(problem)
-        raise NotImplementedError(f"policy {policy.value} arrives with the optimiser")
+        return optimise(problem, policy, include_options, time_limit)

@@ -1,0 +1,237 @@
+"""The exact fallback: one OR-Tools CP-SAT model for an order (hard cases only).
+
+The model is built by small named functions, one per part of the contract (DESIGN
+section 2). Costs are integers in micro-units of currency and weights in milligrams; the
+reported plan is re-costed exactly by ``engine.plans.build_plan``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from engine.candidates import OrderProblem
+from engine.dp import MONEY_SCALE
+from engine.plans import Allocation
+
+WEIGHT_SCALE = 1_000_000  # mg per kg
+
+
+class Objective(enum.Enum):
+    CHEAPEST = "cost, then days, then shipments"
+    FASTEST = "days, then cost, then shipments"
+    MOST_UNITS = "units shipped, then cost, then shipments"
+
+
+@dataclass(frozen=True, slots=True)
+class CpSatResult:
+    allocations: list[Allocation]
+    optimal: bool
+    cost_micros: int  # objective's cost part of the solution
+    bound_micros: int  # proven lower bound on the cost part (== cost when optimal)
+    feasible: bool  # a solution was found
+    infeasible: bool = False  # proven that no solution exists
+
+
+@dataclass
+class _Model:
+    """CP-SAT variables of one order."""
+
+    model: cp_model.CpModel
+    lanes: np.ndarray  # lane ids in the model
+    use: dict[int, cp_model.IntVar]  # lane -> shipment chosen
+    units: dict[tuple[int, int], cp_model.IntVar]  # (lane, sku) -> units
+    parcels: dict[int, cp_model.IntVar]
+    cost: cp_model.LinearExpr | int = 0
+    days: cp_model.IntVar | None = None
+    shipments: cp_model.LinearExpr | int = 0
+    shipped: cp_model.LinearExpr | int = 0
+
+
+def _add_shipment_choice(m: _Model, problem: OrderProblem) -> None:
+    # "at most one shipment per node, each with one service"
+    for candidate in np.unique(problem.lanes.node[m.lanes]):
+        of_node = m.lanes[problem.lanes.node[m.lanes] == candidate]
+        m.model.AddAtMostOne(m.use[int(lane)] for lane in of_node)
+
+
+def _add_atp(m: _Model, problem: OrderProblem) -> None:
+    # "no node gives more of a SKU than its ATP"
+    for candidate in np.unique(problem.lanes.node[m.lanes]):
+        of_node = m.lanes[problem.lanes.node[m.lanes] == candidate]
+        for k in range(len(problem.demand)):
+            terms = [m.units[(int(lane), k)] for lane in of_node if (int(lane), k) in m.units]
+            if terms:
+                m.model.Add(sum(terms) <= int(problem.atp[candidate, k]))
+
+
+def _add_demand(m: _Model, problem: OrderProblem, complete: bool) -> None:
+    # "every line's quantity is fully allocated" (or at most, for partial plans)
+    for k, need in enumerate(problem.demand.tolist()):
+        terms = [var for (lane, sku), var in m.units.items() if sku == k]
+        if complete:
+            m.model.Add(sum(terms) == need)
+        else:
+            m.model.Add(sum(terms) <= need)
+    m.shipped = sum(m.units.values())
+
+
+def _add_parcels(m: _Model, problem: OrderProblem) -> None:
+    # "parcels p = ceil(W / maxParcelWeightKg), at least 1"
+    lanes = problem.lanes
+    grams = np.rint(problem.weight * WEIGHT_SCALE).astype(np.int64)
+    for lane in m.lanes.tolist():
+        limit = lanes.max_parcel[lane]
+        if not np.isfinite(limit) or lanes.base[lane] == 0:
+            continue
+        weight = sum(int(grams[k]) * var for (on, k), var in m.units.items() if on == lane)
+        most = int(np.ceil(float(problem.demand @ problem.weight) / limit)) + 1
+        parcels = m.model.NewIntVar(0, most, f"parcels_{lane}")
+        m.model.Add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
+        m.model.Add(parcels >= m.use[lane])
+        m.parcels[lane] = parcels
+
+
+def _add_cost(m: _Model, problem: OrderProblem) -> None:
+    # "cost = p * baseCost + costPerKg * W + handlingPerShipment + handlingPerUnit * u",
+    # plus "splitPenalty * (shipments - 1)" (charged per shipment; the constant is dropped)
+    lanes = problem.lanes
+    penalty = problem.index.split_penalty
+    terms = []
+    for lane in m.lanes.tolist():
+        fixed = lanes.handling_shipment[lane] + penalty
+        if lane in m.parcels:
+            terms.append(int(round(lanes.base[lane] * MONEY_SCALE)) * m.parcels[lane])
+        else:
+            fixed += lanes.base[lane]
+        terms.append(int(round(fixed * MONEY_SCALE)) * m.use[lane])
+    for (lane, k), var in m.units.items():
+        per_unit = lanes.per_kg[lane] * problem.weight[k] + lanes.handling_unit[lane]
+        terms.append(int(round(per_unit * MONEY_SCALE)) * var)
+    m.cost = sum(terms)
+    m.shipments = sum(m.use.values())
+
+
+def _add_delivery_days(m: _Model, problem: OrderProblem) -> None:
+    # "delivery days of the plan = the largest of its shipments'"
+    days = problem.lanes.days[m.lanes]
+    m.days = m.model.NewIntVar(0, int(days.max()), "days")
+    for lane in m.lanes.tolist():
+        m.model.Add(m.days >= int(problem.lanes.days[lane])).OnlyEnforceIf(m.use[lane])
+
+
+def _add_max_shipments(m: _Model, problem: OrderProblem) -> None:
+    # "the number of shipments <= maxShipments (when set)"
+    if problem.order.max_shipments:
+        m.model.Add(sum(m.use.values()) <= problem.order.max_shipments)
+
+
+def build_model(problem: OrderProblem, max_days: int, complete: bool) -> _Model:
+    """Variables and constraints for plans arriving within ``max_days``."""
+    model = cp_model.CpModel()
+    lanes = np.flatnonzero(problem.lanes.days <= max_days)
+    m = _Model(model, lanes, {}, {}, {})
+    for lane in lanes.tolist():
+        m.use[lane] = model.NewBoolVar(f"use_{lane}")
+        candidate = problem.lanes.node[lane]
+        for k in range(len(problem.demand)):
+            most = int(min(problem.atp[candidate, k], problem.demand[k]))
+            if most > 0:
+                var = model.NewIntVar(0, most, f"units_{lane}_{k}")
+                model.Add(var <= most * m.use[lane])
+                m.units[(lane, k)] = var
+        # a chosen lane ships at least one unit
+        model.Add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
+    for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_delivery_days,
+                  _add_max_shipments):
+        build(m, problem)
+    _add_demand(m, problem, complete)
+    return m
+
+
+def solve(
+    problem: OrderProblem,
+    objective: Objective,
+    max_days: int,
+    hint: list[Allocation] | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+) -> CpSatResult:
+    """Solve one model; deterministic (one worker, fixed seed) within ``time_limit`` seconds."""
+    complete = objective is not Objective.MOST_UNITS
+    m = build_model(problem, max_days, complete)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_time_in_seconds = max(0.001, time_limit)
+    if objective is Objective.MOST_UNITS:
+        # Two phases: most units, then the cheapest way to ship that many.
+        m.model.Maximize(m.shipped)
+        status = solver.Solve(m.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
+        best_units = int(solver.Value(m.shipped))
+        m.model.ClearObjective()
+        m.model.Add(m.shipped == best_units)
+        first_phase_optimal = status == cp_model.OPTIMAL
+    else:
+        first_phase_optimal = True
+    assert m.days is not None
+    ships_scale = len(m.lanes) + 1
+    days_scale = int(problem.lanes.days.max()) + 1
+    if objective is Objective.FASTEST:
+        # days dominate; cost and shipments break ties (bounded so they cannot reach a day)
+        cost_bound = _cost_upper_bound(problem, m)
+        m.model.Minimize(m.days * (cost_bound + 1) * ships_scale + m.cost * ships_scale + m.shipments)
+    else:
+        m.model.Minimize((m.cost * days_scale + m.days) * ships_scale + m.shipments)
+    if hint:
+        _add_hint(m, problem, hint)
+    status = solver.Solve(m.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
+    allocations = _allocations(m, problem, solver)
+    cost = int(solver.Value(m.cost))
+    if objective is Objective.FASTEST:
+        bound = cost if status == cp_model.OPTIMAL else 0
+    else:
+        bound = int(solver.BestObjectiveBound()) // (days_scale * ships_scale)
+    optimal = status == cp_model.OPTIMAL and first_phase_optimal
+    return CpSatResult(allocations, optimal, cost, min(bound, cost), True)
+
+
+def _cost_upper_bound(problem: OrderProblem, m: _Model) -> int:
+    """An upper bound on the cost expression, so that days can dominate it."""
+    lanes = problem.lanes
+    per_lane = (
+        lanes.base[m.lanes] * (float(problem.demand @ problem.weight) + 1)
+        + lanes.handling_shipment[m.lanes]
+        + problem.index.split_penalty
+        + (lanes.per_kg[m.lanes] * problem.weight.max() + lanes.handling_unit[m.lanes])
+        * problem.total_units
+    )
+    return int(np.ceil(per_lane.sum() * MONEY_SCALE)) + 1
+
+
+def _add_hint(m: _Model, problem: OrderProblem, hint: list[Allocation]) -> None:
+    chosen = {a.lane: a.units for a in hint}
+    for lane, var in m.use.items():
+        m.model.AddHint(var, lane in chosen)
+    for (lane, k), var in m.units.items():
+        m.model.AddHint(var, int(chosen[lane][k]) if lane in chosen else 0)
+
+
+def _allocations(m: _Model, problem: OrderProblem, solver: cp_model.CpSolver) -> list[Allocation]:
+    allocations = []
+    for lane, var in m.use.items():
+        if solver.Value(var):
+            units = np.array(
+                [solver.Value(m.units[(lane, k)]) if (lane, k) in m.units else 0
+                 for k in range(len(problem.demand))],
+                dtype=np.int64,
+            )
+            allocations.append(Allocation(lane, units))
+    return allocations

@@ -1,0 +1,106 @@
+"""Brute-force enumeration of every plan of a tiny order, straight from the contract.
+
+Independent of the optimiser: it reads the model objects, enumerates every way to give each
+usable node a load and a service, and keeps the feasible plans with their contract cost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from engine.cost import destination_of, plan_total, quote_shipment
+from engine.model import Network, Order
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class BrutePlan:
+    cost: float
+    days: int
+    shipments: int
+    units: int
+
+
+def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -> list[BrutePlan]:
+    """Every feasible plan (complete or not) as (cost, days, shipments, units)."""
+    nodes = {n.id: n for n in network.nodes}
+    services = {s.id: s for s in network.carrier_services}
+    weights = {s.id: s.weight_kg for s in network.skus}
+    destination = destination_of(order, nodes)
+    demand: dict[str, int] = {}
+    for line in order.lines:
+        demand[line.sku_id] = demand.get(line.sku_id, 0) + line.quantity
+    skus = sorted(demand)
+    usable = [n for n in network.nodes if not n.disabled and n.id not in order.excluded_node_ids]
+
+    # Options per node: (load, cost, days) for each load and each service that works.
+    def node_options(node):
+        ranges = [range(min(demand[s], atp.get((node.id, s), 0)) + 1) for s in skus]
+        options = []
+        for load in itertools.product(*ranges):
+            if sum(load) == 0:
+                continue
+            weight = sum(weights[s] * q for s, q in zip(skus, load, strict=True))
+            units = sum(load)
+            choices = [None] if order.pickup_store_id == node.id else [
+                services[sid] for sid in node.service_ids
+            ]
+            for service in choices:
+                quote = quote_shipment(node, service, weight, units, destination)
+                if quote is None:
+                    continue
+                if order.promise_days and quote.delivery_days > order.promise_days:
+                    continue
+                options.append((load, quote.cost, quote.delivery_days))
+        return [None, *options]
+
+    per_node = [node_options(n) for n in usable]
+    plans = []
+    for combo in itertools.product(*per_node):
+        chosen = [c for c in combo if c is not None]
+        totals = [sum(c[0][k] for c in chosen) for k in range(len(skus))]
+        if any(t > demand[s] for t, s in zip(totals, skus, strict=True)):
+            continue
+        if order.max_shipments and len(chosen) > order.max_shipments:
+            continue
+        cost = plan_total([c[1] for c in chosen], network.split_penalty)
+        days = max((c[2] for c in chosen), default=0)
+        plans.append(BrutePlan(cost, days, len(chosen), sum(totals)))
+    return plans
+
+
+def complete(order: Order, plans: list[BrutePlan]) -> list[BrutePlan]:
+    need = sum(line.quantity for line in order.lines)
+    return [p for p in plans if p.units == need]
+
+
+def cheapest(plans: list[BrutePlan]) -> tuple[float, int, int] | None:
+    """(cost, days, shipments) of the CHEAPEST policy's choice."""
+    if not plans:
+        return None
+    best = min(p.cost for p in plans)
+    tied = [p for p in plans if p.cost <= best + EPS]
+    days = min(p.days for p in tied)
+    ships = min(p.shipments for p in tied if p.days == days)
+    return best, days, ships
+
+
+def fastest(plans: list[BrutePlan]) -> tuple[int, float] | None:
+    """(days, cost) of the FASTEST policy's choice."""
+    if not plans:
+        return None
+    days = min(p.days for p in plans)
+    return days, min(p.cost for p in plans if p.days == days)
+
+
+def front(plans: list[BrutePlan]) -> list[tuple[int, float]]:
+    """The Pareto front of (days, cost): per day count, the cheapest plan within it,
+    kept when strictly cheaper than every faster one."""
+    result = []
+    for days in sorted({p.days for p in plans}):
+        cost = min(p.cost for p in plans if p.days <= days)
+        if not result or cost < result[-1][1] - EPS:
+            result.append((days, cost))
+    return result
