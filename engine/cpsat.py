@@ -21,8 +21,7 @@ WEIGHT_SCALE = 1_000_000  # mg per kg
 
 
 class Objective(enum.Enum):
-    CHEAPEST = "cost, then days, then shipments"
-    FASTEST = "days, then cost, then shipments"
+    CHEAPEST = "complete plans within the cap: cost, then shipments"
     MOST_UNITS = "units shipped, then cost, then shipments"
 
 
@@ -30,8 +29,8 @@ class Objective(enum.Enum):
 class CpSatResult:
     allocations: list[Allocation]
     optimal: bool
-    cost_micros: int  # objective's cost part of the solution
-    bound_micros: int  # proven lower bound on the cost part (== cost when optimal)
+    cost_micros: int  # cost of the solution in micro-units
+    bound_micros: int  # proven lower bound on the cost (== cost when optimal)
     feasible: bool  # a solution was found
     infeasible: bool = False  # proven that no solution exists
 
@@ -46,7 +45,6 @@ class _Model:
     units: dict[tuple[int, int], cp_model.IntVar]  # (lane, sku) -> units
     parcels: dict[int, cp_model.IntVar]
     cost: cp_model.LinearExpr | int = 0
-    days: cp_model.IntVar | None = None
     shipments: cp_model.LinearExpr | int = 0
     shipped: cp_model.LinearExpr | int = 0
 
@@ -115,24 +113,22 @@ def _add_cost(m: _Model, problem: OrderProblem) -> None:
     m.shipments = sum(m.use.values())
 
 
-def _add_delivery_days(m: _Model, problem: OrderProblem) -> None:
-    # "delivery days of the plan = the largest of its shipments'"
-    days = problem.lanes.days[m.lanes]
-    m.days = m.model.NewIntVar(0, int(days.max()), "days")
-    for lane in m.lanes.tolist():
-        m.model.Add(m.days >= int(problem.lanes.days[lane])).OnlyEnforceIf(m.use[lane])
-
-
 def _add_max_shipments(m: _Model, problem: OrderProblem) -> None:
     # "the number of shipments <= maxShipments (when set)"
     if problem.order.max_shipments:
         m.model.Add(sum(m.use.values()) <= problem.order.max_shipments)
 
 
-def build_model(problem: OrderProblem, max_days: int, complete: bool) -> _Model:
-    """Variables and constraints for plans arriving within ``max_days``."""
+def build_model(
+    problem: OrderProblem, max_days: int, complete: bool, keep: np.ndarray | None = None
+) -> _Model:
+    """Variables and constraints for plans arriving within ``max_days`` from the candidates
+    in ``keep`` (all by default)."""
     model = cp_model.CpModel()
-    lanes = np.flatnonzero(problem.lanes.days <= max_days)
+    usable = problem.lanes.days <= max_days
+    if keep is not None:
+        usable &= keep[problem.lanes.node]
+    lanes = np.flatnonzero(usable)
     m = _Model(model, lanes, {}, {}, {})
     for lane in lanes.tolist():
         m.use[lane] = model.NewBoolVar(f"use_{lane}")
@@ -145,8 +141,7 @@ def build_model(problem: OrderProblem, max_days: int, complete: bool) -> _Model:
                 m.units[(lane, k)] = var
         # a chosen lane ships at least one unit
         model.Add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
-    for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_delivery_days,
-                  _add_max_shipments):
+    for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_max_shipments):
         build(m, problem)
     _add_demand(m, problem, complete)
     return m
@@ -158,11 +153,15 @@ def solve(
     max_days: int,
     hint: list[Allocation] | None = None,
     time_limit: float = 10.0,
+    keep: np.ndarray | None = None,
     seed: int = 0,
 ) -> CpSatResult:
-    """Solve one model; deterministic (one worker, fixed seed) within ``time_limit`` seconds."""
+    """Solve one model; deterministic (one worker, fixed seed) within ``time_limit`` seconds.
+
+    ``keep`` restricts the candidates (e.g. to those dominance pruning leaves).
+    """
     complete = objective is not Objective.MOST_UNITS
-    m = build_model(problem, max_days, complete)
+    m = build_model(problem, max_days, complete, keep)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
@@ -179,41 +178,20 @@ def solve(
         first_phase_optimal = status == cp_model.OPTIMAL
     else:
         first_phase_optimal = True
-    assert m.days is not None
     ships_scale = len(m.lanes) + 1
-    days_scale = int(problem.lanes.days.max()) + 1
-    if objective is Objective.FASTEST:
-        # days dominate; cost and shipments break ties (bounded so they cannot reach a day)
-        cost_bound = _cost_upper_bound(problem, m)
-        m.model.Minimize(m.days * (cost_bound + 1) * ships_scale + m.cost * ships_scale + m.shipments)
-    else:
-        m.model.Minimize((m.cost * days_scale + m.days) * ships_scale + m.shipments)
+    m.model.Minimize(m.cost * ships_scale + m.shipments)
     if hint:
         _add_hint(m, problem, hint)
     status = solver.Solve(m.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
     allocations = _allocations(m, problem, solver)
-    cost = int(solver.Value(m.cost))
-    if objective is Objective.FASTEST:
-        bound = cost if status == cp_model.OPTIMAL else 0
-    else:
-        bound = int(solver.BestObjectiveBound()) // (days_scale * ships_scale)
+    # the model charges the split penalty on every shipment; refund it once
+    refund = round(problem.index.split_penalty * MONEY_SCALE) if allocations else 0
+    cost = int(solver.Value(m.cost)) - refund
+    bound = int(solver.BestObjectiveBound()) // ships_scale - refund
     optimal = status == cp_model.OPTIMAL and first_phase_optimal
     return CpSatResult(allocations, optimal, cost, min(bound, cost), True)
-
-
-def _cost_upper_bound(problem: OrderProblem, m: _Model) -> int:
-    """An upper bound on the cost expression, so that days can dominate it."""
-    lanes = problem.lanes
-    per_lane = (
-        lanes.base[m.lanes] * (float(problem.demand @ problem.weight) + 1)
-        + lanes.handling_shipment[m.lanes]
-        + problem.index.split_penalty
-        + (lanes.per_kg[m.lanes] * problem.weight.max() + lanes.handling_unit[m.lanes])
-        * problem.total_units
-    )
-    return int(np.ceil(per_lane.sum() * MONEY_SCALE)) + 1
 
 
 def _add_hint(m: _Model, problem: OrderProblem, hint: list[Allocation]) -> None:

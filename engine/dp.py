@@ -58,10 +58,11 @@ def pair_count(demand: tuple[int, ...], max_shipments: int) -> int:
     count = 1
     for d in demand:
         count *= (d + 1) * (d + 2) // 2
-    return (count - _state_count(demand)) * max(1, max_shipments)
+    return (count - state_count(demand)) * max(1, max_shipments)
 
 
-def _state_count(demand: tuple[int, ...]) -> int:
+def state_count(demand: tuple[int, ...]) -> int:
+    """Number of covered-demand vectors ``c <= demand``."""
     count = 1
     for d in demand:
         count *= d + 1
@@ -113,32 +114,49 @@ def demand_shape(demand: tuple[int, ...], max_shipments: int = 0) -> DemandShape
 
 
 def shipment_values(
-    problem: OrderProblem, shape: DemandShape, caps: np.ndarray, candidates: np.ndarray
+    problem: OrderProblem, shape: DemandShape, caps: np.ndarray, nodes: np.ndarray
 ) -> np.ndarray:
-    """DP value of one shipment of every load from every candidate under every cap.
+    """DP value of one shipment of every load from each of ``nodes`` under every cap.
 
-    Shape ``(len(candidates), len(caps), S)``; ``INF`` where the load exceeds the node's ATP
-    or no lane of the node arrives within the cap. Load 0 has value 0 (no shipment).
+    Shape ``(len(nodes), len(caps), S)``; ``INF`` where the load exceeds the node's ATP or
+    no lane of the node arrives within the cap. Load 0 has value 0 (no shipment).
     """
     lanes = problem.lanes
+    row = np.full(len(problem.nodes), -1)
+    row[nodes] = np.arange(len(nodes))
+    use = np.flatnonzero(row[lanes.node] >= 0)
+    lane_row = row[lanes.node[use]]
     weight = shape.loads @ problem.weight
-    cost = lanes.costs(weight, shape.units.astype(np.float64))  # (L, S)
+    fits = np.all(shape.loads[None, :, :] <= problem.atp[nodes][:, None, :], axis=2)  # (n, S)
+    cost = lanes.select(use).costs(weight, shape.units.astype(np.float64))  # (L', S)
     penalty = round(problem.index.split_penalty * MONEY_SCALE)
     value = (np.rint(cost * MONEY_SCALE).astype(np.int64) + penalty) * SHIP_SCALE + 1
-    position = np.full(len(problem.nodes), -1)
-    position[candidates] = np.arange(len(candidates))
-    use = position[lanes.node] >= 0
-    lane_row = position[lanes.node[use]]
-    lane_value = value[use]
-    lane_days = lanes.days[use]
-    result = np.full((len(candidates), len(caps), len(weight)), INF, dtype=np.int64)
+    value[~fits[lane_row]] = INF
+    days = lanes.days[use]
+    result = np.full((len(nodes), len(caps), len(weight)), INF, dtype=np.int64)
     for j, cap in enumerate(caps.tolist()):
-        ok = lane_days <= cap
-        np.minimum.at(result[:, j, :], lane_row[ok], lane_value[ok])
-    fits = np.all(shape.loads[None, :, :] <= problem.atp[candidates][:, None, :], axis=2)
-    result[~np.broadcast_to(fits[:, None, :], result.shape)] = INF
+        ok = days <= cap
+        np.minimum.at(result[:, j, :], lane_row[ok], value[ok])
     result[:, :, 0] = 0
     return result
+
+
+def keep_top(values: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep, for every cap and load, only the ``keep`` cheapest nodes (and ties).
+
+    Exact when no optimal plan has more than ``keep`` shipments: if a plan ships load ``q``
+    from a node outside the ``keep`` cheapest for ``q``, one of those cheapest is unused by
+    the plan (it has at most ``keep - 1`` other shipments) and can ship ``q`` instead for no
+    more cost, within the same cap. Returns the reduced values and the surviving nodes.
+    """
+    n = values.shape[0]
+    if n > keep:
+        threshold = np.partition(values, keep - 1, axis=0)[keep - 1]
+        mask = (values <= threshold[None]) & (values < INF)
+        mask[:, :, 0] = True
+        values = np.where(mask, values, INF)
+    alive = np.flatnonzero((values[:, :, 1:] < INF).any(axis=(1, 2)))
+    return values[alive], alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +202,10 @@ class DpResult:
 
 
 def run_dp(
-    problem: OrderProblem, caps: np.ndarray, candidates: np.ndarray, max_shipments: int
+    shape: DemandShape, caps: np.ndarray, candidates: np.ndarray, values: np.ndarray
 ) -> DpResult:
-    """Exact optimum for every cap and every covered state, over ``candidates`` only."""
-    shape = demand_shape(tuple(int(d) for d in problem.demand), max_shipments)
-    values = shipment_values(problem, shape, caps, candidates)
+    """Exact optimum for every cap and every covered state over ``candidates``, whose
+    shipment values (rows aligned with ``candidates``) are ``values``."""
     table = np.full((len(caps), shape.states), INF, dtype=np.int64)
     table[:, 0] = 0
     history = [table]
@@ -196,7 +213,6 @@ def run_dp(
         step = table[:, shape.pair_from] + values[i][:, shape.pair_load]
         best = np.minimum.reduceat(step, shape.starts, axis=1)
         table = table.copy()
-        np.minimum(table[:, shape.target], best, out=best)
-        table[:, shape.target] = np.minimum(best, INF)
+        table[:, shape.target] = np.minimum(np.minimum(table[:, shape.target], best), INF)
         history.append(table)
     return DpResult(shape, caps, candidates, values, history)

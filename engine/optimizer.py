@@ -1,21 +1,26 @@
 """The exact split-fulfilment optimiser for one order: CHEAPEST, FASTEST and the options front.
 
-Every policy is answered from the *front*: for each achievable delivery-day cap ``D`` (the
-distinct lane day values), the cheapest complete plan arriving within ``D`` (ties: fewer
-shipments). CHEAPEST is the cheapest plan at the largest cap, at the smallest cap that
-reaches that cost (ties broken by fewer days); FASTEST is the plan at the smallest cap that
-has one; the options are the caps whose plan is strictly cheaper than every faster one.
+Every policy is answered from the *front*: for each delivery-day cap ``D`` (the distinct
+day counts the order's lanes can achieve), the best complete plan arriving within ``D`` —
+lowest cost, then fewest shipments. CHEAPEST is the best plan at the largest cap, moved to
+the smallest cap that still reaches that cost (ties broken by fewer days); FASTEST is the
+best plan at the smallest cap that has one; the options are the caps whose best plan is
+strictly cheaper than every faster one. Caps are evaluated lazily: CHEAPEST usually needs
+one, FASTEST the first feasible ones.
 
-Methods, fastest first; each proves what it returns:
+At each cap the best plan is found by the first method that proves it:
 
-1. ``single-node-bound``: the best single-node plans, and a lower bound on any plan with
-   two or more shipments (two cheapest possible shipments + split penalty, and a per-unit
-   decomposition). When the bound exceeds the single-node plan at every cap that matters,
-   the single-node plan is optimal.
-2. ``dp``: the exact dynamic programme of ``engine.dp`` over the candidates that can still
-   appear in a better split plan (bound pruning), for orders with few units.
-3. ``cp-sat``: one CP-SAT model per needed cap, warm-started from the best plan known, with
-   a time limit; optimal when CP-SAT proves it, otherwise reported with its gap.
+1. ``single-node-bound``: the best single-node plan, when a lower bound on every plan with
+   two or more shipments (the two cheapest possible shipments plus the split penalty, or a
+   per-unit decomposition) exceeds it.
+2. ``dp``: the exact dynamic programme of ``engine.dp`` over the candidates an optimal plan
+   may need (``engine.dominance`` and the cheapest few per load), for orders with few units.
+3. ``cp-sat``: a CP-SAT model (``engine.cpsat``) warm-started from the best plan known, with
+   a time limit; proven when CP-SAT proves it, otherwise reported with its gap.
+
+Orders whose SKUs fall into groups no node connects (a drop-ship vendor's line beside
+apparel from the DCs) are split into independent parts, solved separately and added up:
+every plan is a union of part plans on disjoint nodes, so this is exact.
 """
 
 from __future__ import annotations
@@ -27,15 +32,29 @@ import numpy as np
 
 from engine import cpsat
 from engine.baseline import baseline_allocations
-from engine.candidates import OrderProblem
-from engine.dp import INF, MONEY_SCALE, SHIP_SCALE, pair_count, run_dp
-from engine.model import Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
-from engine.plans import Allocation, build_plan, cheapest_lane, sku_reasons
+from engine.candidates import Lanes, OrderProblem
+from engine.dominance import dominated_nodes
+from engine.dp import (
+    INF,
+    MONEY_SCALE,
+    SHIP_SCALE,
+    DemandShape,
+    demand_shape,
+    keep_top,
+    pair_count,
+    run_dp,
+    shipment_values,
+    state_count,
+)
+from engine.model import Plan, PlanResult, PlanStats, Policy, Proof
+from engine.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_reasons
 
-DP_WORK_LIMIT = 3_000_000  # candidate nodes x caps x transitions before CP-SAT takes over
+DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
+DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
+DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT takes over
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
-
+METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "cp-sat": 3}
 
 Outcome = tuple[Plan, list[Plan], Proof, str, float | None]  # plan, options, proof, method, bound
 
@@ -44,10 +63,15 @@ Outcome = tuple[Plan, list[Plan], Proof, str, float | None]  # plan, options, pr
 class CapBest:
     """Best complete plan known at one delivery-day cap."""
 
-    cost: float  # inf when none known
+    cost: float  # inf when there is none
+    ships: int
     allocations: list[Allocation]
-    optimal: bool  # proven cheapest at this cap
-    bound: float  # proven lower bound on the cap's cheapest plan
+    optimal: bool  # proven best (lowest cost, then fewest shipments) at this cap
+    bound: float  # proven lower bound on the cost at this cap
+
+    @classmethod
+    def none(cls, proven: bool = True) -> CapBest:
+        return cls(np.inf, 0, [], proven, np.inf if proven else -np.inf)
 
 
 def optimise(
@@ -77,29 +101,285 @@ def optimise(
     return PlanResult(problem.order.id, plan, stats, options=tuple(options))
 
 
-# ----------------------------------------------------------------------------- steps
-
-
-def _solve(
-    problem: OrderProblem, policy: Policy, include_options: bool, deadline: float
-) -> Outcome:
-    lanes = problem.lanes
-    if len(lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
+def _solve(problem: OrderProblem, policy: Policy, include_options: bool, deadline: float) -> Outcome:
+    if len(problem.lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
         return _no_complete_plan(problem, policy, deadline)
-    caps = np.unique(lanes.days)
-    singles = _single_node_plans(problem, caps)
-    split_bound = _split_lower_bounds(problem, caps)
-    if _singles_settle(singles, split_bound, policy, include_options):
-        for single in singles:
-            single.optimal = True
-            single.bound = single.cost
-        return _report(problem, singles, policy, include_options, "single-node-bound")
-    front = _dp_front(problem, caps, singles)
-    if front is not None:
-        if all(best.cost == np.inf for best in front):
-            return _no_complete_plan(problem, policy, deadline)
-        return _report(problem, front, policy, include_options, "dp")
-    return _cpsat(problem, caps, singles, policy, include_options, deadline)
+    front = _front_for(problem, deadline)
+    chosen = _choose(front, policy, include_options)
+    if chosen is None:
+        return _no_complete_plan(problem, policy, deadline)
+    best, options, proven = chosen
+    plan = build_plan(problem, best.allocations)
+    option_plans = [build_plan(problem, option.allocations) for option in options]
+    bound = None if proven or not np.isfinite(best.bound) else float(best.bound)
+    return plan, option_plans, Proof.OPTIMAL if proven else Proof.FEASIBLE, front.method, bound
+
+
+# ----------------------------------------------------------------------------- policies
+
+
+def _choose(
+    front: FrontSolver | CompositeFront, policy: Policy, include_options: bool
+) -> tuple[CapBest, list[CapBest], bool] | None:
+    """The policy's plan (and options) from a lazily evaluated front; None: no plan at all.
+
+    Returns the chosen cap's best, the options, and whether every decision was proven.
+    """
+    caps = front.caps
+    seen: list[CapBest] = []
+
+    def at(j: int) -> CapBest:
+        best = front.at(j)
+        seen.append(best)
+        return best
+
+    if include_options:
+        everything = [at(j) for j in range(len(caps))]
+        feasible = [b for b in everything if np.isfinite(b.cost)]
+        if not feasible:
+            return None
+        options: list[CapBest] = []
+        for best in feasible:
+            if not options or best.cost < options[-1].cost - EPSILON:
+                options.append(best)
+        chosen = options[0] if policy is Policy.FASTEST else options[-1]
+        return chosen, options, all(b.optimal for b in seen)
+    if policy is Policy.FASTEST:
+        for j in range(len(caps)):
+            if front.lower(j) == np.inf:
+                continue  # no plan can arrive this fast
+            best = at(j)
+            if np.isfinite(best.cost):
+                return best, [], all(b.optimal for b in seen)
+        return None
+    # CHEAPEST: the best plan at the largest cap, then the smallest cap reaching its cost.
+    best = at(len(caps) - 1)
+    if not np.isfinite(best.cost):
+        return None
+    while True:
+        days = front.days_of(best)
+        j = int(np.searchsorted(caps, days)) - 1  # the largest cap below the plan's days
+        if j < 0 or front.lower(j) > best.cost + EPSILON:
+            break
+        faster = at(j)
+        if faster.cost > best.cost + EPSILON:
+            break
+        best = faster
+    return best, [], all(b.optimal for b in seen)
+
+
+# ----------------------------------------------------------------------------- fronts
+
+
+def _front_for(problem: OrderProblem, deadline: float) -> FrontSolver | CompositeFront:
+    """One front solver, or a composite of independent parts when the SKUs separate."""
+    if problem.order.max_shipments:
+        return FrontSolver(problem, deadline)  # the shipment limit couples the parts
+    groups = _sku_groups(problem.atp > 0)
+    if len(groups) == 1:
+        return FrontSolver(problem, deadline)
+    parts = [_restrict(problem, group) for group in groups]
+    return CompositeFront(problem, [(FrontSolver(sub, deadline), lanes, group)
+                                    for sub, lanes, group in parts])
+
+
+class FrontSolver:
+    """Exact best plan per cap for one problem, computed on demand and cached."""
+
+    def __init__(self, problem: OrderProblem, deadline: float) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.caps = np.unique(problem.lanes.days)
+        self.singles = _single_node_plans(problem, self.caps)
+        self.split_bound = _split_lower_bounds(problem, self.caps)
+        self.cache: dict[int, CapBest] = {}
+        self.method = "single-node-bound"
+        self._upper: np.ndarray | None = None
+
+    def lower(self, j: int) -> float:
+        """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
+        if j in self.cache:
+            return self.cache[j].bound
+        return float(min(self.singles[j].cost, self.split_bound[j]))
+
+    def days_of(self, best: CapBest) -> int:
+        return evaluate(self.problem, best.allocations)[1]
+
+    def at(self, j: int) -> CapBest:
+        """The proven best plan at cap ``j`` (or the best found in time, with its bound)."""
+        if j not in self.cache:
+            single = self.singles[j]
+            if self.split_bound[j] == np.inf or single.cost < self.split_bound[j] - EPSILON:
+                if np.isfinite(single.cost):
+                    self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
+                else:
+                    self.cache[j] = CapBest.none()
+            else:
+                self.cache[j] = self._dp(j) or self._cpsat(j)
+        return self.cache[j]
+
+    def upper(self) -> np.ndarray:
+        """Best known complete-plan cost per cap: single-node plans and the baseline's plan."""
+        if self._upper is None:
+            upper = np.array([s.cost for s in self.singles])
+            allocations = baseline_allocations(self.problem)
+            shipped = sum((a.units for a in allocations), np.zeros_like(self.problem.demand))
+            if allocations and np.array_equal(shipped, self.problem.demand):
+                cost, days, _ = evaluate(self.problem, allocations)
+                upper = np.where(self.caps >= days, np.minimum(upper, cost), upper)
+            self._upper = upper
+        return self._upper
+
+    def _dp(self, j: int) -> CapBest | None:
+        problem = self.problem
+        demand = tuple(problem.demand.tolist())
+        tracked = _tracked_shipments(problem)
+        if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
+            return None
+        shape = demand_shape(demand, tracked)
+        upper = self.upper()[j : j + 1]
+        caps = self.caps[j : j + 1]
+        values, candidates = _candidate_values(problem, shape, caps, _most_shipments(problem, upper))
+        if len(candidates) * len(shape.pair_from) > DP_WORK_LIMIT:
+            return None
+        self.method = _stronger(self.method, "dp")
+        dp = run_dp(shape, caps, candidates, values)
+        value, state = dp.best(0, shape.full)
+        if value >= INF:
+            return CapBest.none()
+        cost = _value_cost(problem, value)
+        single = self.singles[j]
+        if np.isfinite(single.cost) and single.cost <= cost + EPSILON:
+            return CapBest(single.cost, 1, single.allocations, True, single.cost)
+        allocations = _allocations(problem, dp.reconstruct(0, state), shape.loads, int(caps[0]))
+        return CapBest(cost, int(value % SHIP_SCALE), allocations, True, cost)
+
+    def _cpsat(self, j: int) -> CapBest:
+        problem = self.problem
+        self.method = _stronger(self.method, "cp-sat")
+        cap = int(self.caps[j])
+        hint = self.singles[j].allocations or None
+        if hint is None and np.isfinite(self.upper()[j]):
+            hint = baseline_allocations(problem)
+        most = _most_shipments(problem, self.upper()[j : j + 1])
+        keep = ~dominated_nodes(problem, most)
+        remaining = max(0.001, self.deadline - time.perf_counter())
+        result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint, remaining, keep)
+        if result.infeasible:
+            return CapBest.none()
+        if not result.feasible:  # out of time before any solution: the hint, unproven
+            if hint:
+                cost, _, ships = evaluate(problem, hint)
+                return CapBest(cost, ships, hint, False, -np.inf)
+            return CapBest.none(proven=False)
+        cost, _, ships = evaluate(problem, result.allocations)
+        return CapBest(cost, ships, result.allocations, result.optimal,
+                       result.bound_micros / MONEY_SCALE)
+
+
+class CompositeFront:
+    """The front of an order made of independent parts: part fronts added cap by cap."""
+
+    def __init__(
+        self, problem: OrderProblem, parts: list[tuple[FrontSolver, np.ndarray, np.ndarray]]
+    ) -> None:
+        self.problem = problem
+        self.parts = parts
+        self.caps = np.unique(np.concatenate([part.caps for part, _, _ in parts]))
+        self.penalty = problem.index.split_penalty * (len(parts) - 1)
+
+    @property
+    def method(self) -> str:
+        method = "single-node-bound"
+        for part, _, _ in self.parts:
+            method = _stronger(method, part.method)
+        return method
+
+    def _part_cap(self, part: FrontSolver, j: int) -> int:
+        return int(np.searchsorted(part.caps, self.caps[j], side="right")) - 1
+
+    def lower(self, j: int) -> float:
+        total = self.penalty
+        for part, _, _ in self.parts:
+            k = self._part_cap(part, j)
+            total += np.inf if k < 0 else part.lower(k)
+        return float(total)
+
+    def days_of(self, best: CapBest) -> int:
+        return evaluate(self.problem, best.allocations)[1]
+
+    def at(self, j: int) -> CapBest:
+        cost, ships, bound, optimal = self.penalty, 0, self.penalty, True
+        allocations: list[Allocation] = []
+        m = len(self.problem.demand)
+        for part, lane_map, skus in self.parts:
+            k = self._part_cap(part, j)
+            if k < 0:
+                return CapBest.none()
+            best = part.at(k)
+            if not np.isfinite(best.cost):
+                return CapBest.none(best.optimal)
+            cost += best.cost
+            bound += best.bound
+            ships += best.ships
+            optimal &= best.optimal
+            for allocation in best.allocations:
+                units = np.zeros(m, dtype=np.int64)
+                units[skus] = allocation.units
+                allocations.append(Allocation(int(lane_map[allocation.lane]), units))
+        return CapBest(float(cost), ships, allocations, optimal, float(bound))
+
+
+def _stronger(a: str, b: str) -> str:
+    return a if METHOD_RANK[a] >= METHOD_RANK[b] else b
+
+
+def _sku_groups(holds: np.ndarray) -> list[np.ndarray]:
+    """SKUs grouped so that no candidate node holds SKUs of two groups."""
+    m = holds.shape[1]
+    linked = (holds.T.astype(np.int64) @ holds.astype(np.int64)) > 0  # (m, m)
+    label = np.full(m, -1)
+    for start in range(m):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            k = stack.pop()
+            for other in np.flatnonzero(linked[k] & (label < 0)).tolist():
+                label[other] = start
+                stack.append(other)
+    return [np.flatnonzero(label == group) for group in np.unique(label)]
+
+
+def _restrict(problem: OrderProblem, skus: np.ndarray) -> tuple[OrderProblem, np.ndarray, np.ndarray]:
+    """The part of ``problem`` for some SKUs: their holders and lanes (and the lane map)."""
+    holders = np.flatnonzero((problem.atp[:, skus] > 0).any(axis=1))
+    renumber = np.full(len(problem.nodes), -1)
+    renumber[holders] = np.arange(len(holders))
+    lane_map = np.flatnonzero(renumber[problem.lanes.node] >= 0)
+    lanes = problem.lanes.select(lane_map)
+    lanes = Lanes(renumber[lanes.node], *(getattr(lanes, f) for f in Lanes.__slots__[1:]))
+    part = OrderProblem(
+        order=problem.order,
+        index=problem.index,
+        destination=problem.destination,
+        sku=problem.sku[skus],
+        demand=problem.demand[skus],
+        weight=problem.weight[skus],
+        line_sku=(),
+        nodes=problem.nodes[holders],
+        atp=problem.atp[holders][:, skus],
+        distance=problem.distance[holders],
+        lanes=lanes,
+        atp_usable=problem.atp_usable[skus],
+        atp_reachable=problem.atp_reachable[skus],
+        atp_in_promise=problem.atp_in_promise[skus],
+    )
+    return part, lane_map, skus
+
+
+# ----------------------------------------------------------------------------- bounds
 
 
 def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]:
@@ -117,10 +397,10 @@ def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]
     for cap in caps.tolist():
         best = next((int(lane) for lane in order if lanes.days[lane] <= cap), -1)
         if best < 0 or not np.isfinite(cost[best]):
-            result.append(CapBest(np.inf, [], False, -np.inf))
+            result.append(CapBest.none(proven=False))
         else:
             allocation = Allocation(best, problem.demand.copy())
-            result.append(CapBest(float(cost[best]), [allocation], False, -np.inf))
+            result.append(CapBest(float(cost[best]), 1, [allocation], False, -np.inf))
     return result
 
 
@@ -159,65 +439,17 @@ def _split_lower_bounds(problem: OrderProblem, caps: np.ndarray) -> np.ndarray:
     return bounds
 
 
-def _singles_settle(
-    singles: list[CapBest], split_bound: np.ndarray, policy: Policy, include_options: bool
-) -> bool:
-    """True when the single-node plans are proven optimal at every cap the answer needs.
-
-    At a cap, the best single-node plan is optimal when every plan with two or more
-    shipments costs more (``split_bound``) or no such plan exists. Both the single-node
-    costs and the bounds can only fall as the cap grows.
-    """
-    cost = np.array([s.cost for s in singles])
-    settled = (split_bound == np.inf) | (cost < split_bound - EPSILON)
-    if not np.isfinite(cost).any():
-        return False
-    if include_options:
-        return bool(settled.all())
-    if policy is Policy.FASTEST:
-        first = int(np.flatnonzero(np.isfinite(cost))[0])
-        return bool(np.all(split_bound[:first] == np.inf) and settled[first])
-    # CHEAPEST: no split plan, at any cap, may cost as little as the cheapest single.
-    return bool(split_bound[-1] > cost[-1] + EPSILON)
+# ----------------------------------------------------------------------------- DP helpers
 
 
-def _upper_bounds(problem: OrderProblem, caps: np.ndarray, singles: list[CapBest]) -> np.ndarray:
-    """Best known complete-plan cost per cap: single-node plans and the baseline's plan."""
-    upper = np.array([s.cost for s in singles])
-    allocations = baseline_allocations(problem)
-    shipped = sum((a.units for a in allocations), np.zeros_like(problem.demand))
-    if allocations and np.array_equal(shipped, problem.demand):
-        plan = build_plan(problem, allocations)
-        upper = np.where(caps >= plan.delivery_days, np.minimum(upper, plan.total_cost), upper)
-    return upper
-
-
-def _dp_front(
-    problem: OrderProblem, caps: np.ndarray, singles: list[CapBest]
-) -> list[CapBest] | None:
-    """The exact front by dynamic programming, or None when the order is too large for it."""
-    max_shipments = _tracked_shipments(problem)
-    upper = _upper_bounds(problem, caps, singles)
-    candidates = _split_candidates(problem, caps, upper)
-    work = len(candidates) * len(caps) * pair_count(tuple(problem.demand.tolist()), max_shipments)
-    if work > DP_WORK_LIMIT:
-        return None
-    dp = run_dp(problem, caps, candidates, max_shipments)
-    full = dp.shape.full
-    front = []
-    for j, cap in enumerate(caps.tolist()):
-        value, state = dp.best(j, full)
-        single = singles[j]
-        split_cost = _value_cost(problem, value) if value < INF else np.inf
-        if single.cost <= split_cost + EPSILON and np.isfinite(single.cost):
-            # The single-node plan is at least as cheap and has the fewest shipments.
-            front.append(CapBest(single.cost, single.allocations, True, single.cost))
-        elif value < INF:
-            allocations = _allocations(problem, dp.reconstruct(j, state), dp.shape.loads, cap)
-            front.append(CapBest(split_cost, allocations, True, split_cost))
-        else:
-            front.append(CapBest(np.inf, [], True, np.inf))
-    return front
+def _candidate_values(
+    problem: OrderProblem, shape: DemandShape, caps: np.ndarray, most_shipments: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shipment values of the candidates an optimal plan may need, and those candidates:
+    dominated nodes are dropped, then all but the cheapest few for each load."""
+    kept = np.flatnonzero(~dominated_nodes(problem, most_shipments))
+    values, alive = keep_top(shipment_values(problem, shape, caps, kept), most_shipments)
+    return values, kept[alive]
 
 
 def _tracked_shipments(problem: OrderProblem) -> int:
@@ -228,30 +460,25 @@ def _tracked_shipments(problem: OrderProblem) -> int:
     return 0
 
 
-def _split_candidates(problem: OrderProblem, caps: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Candidates that can appear in a plan with two or more shipments cheaper than ``upper``.
+def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
+    """The most shipments any plan as cheap as ``upper`` can have.
 
-    A node whose cheapest possible shipment plus the cheapest shipment of any other node plus
-    the split penalty exceeds the best known plan at every cap cannot be in a better split
-    plan; its single-node plans are covered by :func:`_single_node_plans`.
+    A plan with ``k`` shipments costs at least the ``k`` cheapest possible one-unit
+    shipments from distinct nodes plus ``k - 1`` split penalties.
     """
+    limit = min(problem.total_units, len(problem.nodes))
+    if problem.order.max_shipments:
+        limit = min(limit, problem.order.max_shipments)
+    if len(upper) == 0 or not np.all(np.isfinite(upper)):
+        return max(1, limit)
     lanes = problem.lanes
-    n = len(problem.nodes)
     holds = problem.atp[lanes.node] > 0
     unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
-    cheapest = (lanes.base + lanes.handling_shipment + np.where(holds, unit, np.inf).min(axis=1))
-    keep = np.zeros(n, dtype=bool)
-    for j, cap in enumerate(caps.tolist()):
-        ok = lanes.days <= cap
-        node_min = np.full(n, np.inf)
-        np.minimum.at(node_min, lanes.node[ok], cheapest[ok])
-        if not np.isfinite(upper[j]):
-            keep |= np.isfinite(node_min)
-            continue
-        first, second = np.partition(node_min, 1)[:2] if n > 1 else (node_min[0], np.inf)
-        other = np.where(node_min == first, second, first)
-        keep |= node_min + other + problem.index.split_penalty <= upper[j] + EPSILON
-    return np.flatnonzero(keep)
+    cheapest = lanes.base + lanes.handling_shipment + np.where(holds, unit, np.inf).min(axis=1)
+    node_min = np.full(len(problem.nodes), np.inf)
+    np.minimum.at(node_min, lanes.node, cheapest)
+    totals = np.cumsum(np.sort(node_min)) + problem.index.split_penalty * np.arange(len(node_min))
+    return int(min(limit, max(1, np.count_nonzero(totals <= upper.max() + EPSILON))))
 
 
 def _value_cost(problem: OrderProblem, value: int) -> float:
@@ -271,95 +498,7 @@ def _allocations(
     return result
 
 
-def _cpsat(
-    problem: OrderProblem,
-    caps: np.ndarray,
-    singles: list[CapBest],
-    policy: Policy,
-    include_options: bool,
-    deadline: float,
-) -> Outcome:
-    """Settle the order with CP-SAT, warm-started from the best plan known.
-
-    Without options one lexicographic model answers the policy at the largest cap; with
-    options, one CHEAPEST model per cap builds the front.
-    """
-    upper = _upper_bounds(problem, caps, singles)
-    baseline = baseline_allocations(problem)
-
-    def hint(j: int) -> list[Allocation] | None:
-        return singles[j].allocations or (baseline if upper[j] < np.inf else None)
-
-    if not include_options:
-        objective = cpsat.Objective.FASTEST if policy is Policy.FASTEST else cpsat.Objective.CHEAPEST
-        last = len(caps) - 1
-        result = cpsat.solve(problem, objective, int(caps[last]), hint(last), _left(deadline))
-        if result.infeasible:
-            return _no_complete_plan(problem, policy, deadline)
-        allocations = result.allocations or hint(last) or []
-        plan = build_plan(problem, allocations)
-        if not result.feasible or plan.status is not PlanStatus.COMPLETE:
-            return plan, [], Proof.FEASIBLE, "cp-sat", None
-        proof = Proof.OPTIMAL if result.optimal else Proof.FEASIBLE
-        bound = result.bound_micros / MONEY_SCALE if objective is cpsat.Objective.CHEAPEST else None
-        return plan, [], proof, "cp-sat", bound
-
-    front = []
-    for j, cap in enumerate(caps.tolist()):
-        share = _left(deadline) / (len(caps) - j)
-        result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint(j), share)
-        if result.feasible:
-            cost = build_plan(problem, result.allocations).total_cost
-            front.append(CapBest(cost, result.allocations, result.optimal,
-                                 result.bound_micros / MONEY_SCALE))
-        elif result.infeasible:
-            front.append(CapBest(np.inf, [], True, np.inf))
-        else:
-            front.append(CapBest(singles[j].cost, singles[j].allocations, False, -np.inf))
-    if all(best.cost == np.inf for best in front):
-        return _no_complete_plan(problem, policy, deadline)
-    return _report(problem, front, policy, include_options, "cp-sat")
-
-
-def _left(deadline: float) -> float:
-    return max(0.001, deadline - time.perf_counter())
-
-
-def _report(
-    problem: OrderProblem,
-    front: list[CapBest],
-    policy: Policy,
-    include_options: bool,
-    method: str,
-) -> Outcome:
-    """Pick the policy's plan from the front and build the reported plans.
-
-    CHEAPEST takes the smallest cap reaching the lowest cost (ties: fewer days); FASTEST
-    the smallest cap with a plan; options keep each cap strictly cheaper than all faster.
-    """
-    cost = np.array([b.cost for b in front])
-    feasible = np.flatnonzero(np.isfinite(cost))
-    if policy is Policy.FASTEST:
-        chosen = int(feasible[0])
-    else:
-        cheapest = cost[feasible].min()
-        chosen = int(feasible[np.flatnonzero(cost[feasible] <= cheapest + EPSILON)[0]])
-    best = front[chosen]
-    plan = build_plan(problem, best.allocations)
-    options: list[Plan] = []
-    if include_options:
-        previous = np.inf
-        for j in feasible.tolist():
-            if cost[j] < previous - EPSILON:
-                options.append(build_plan(problem, front[j].allocations))
-                previous = cost[j]
-    # The choice compares caps, so it is proven only when every cap is.
-    proven = all(b.optimal for b in front)
-    bound = None
-    if not proven:
-        bounds = [b.bound for b in front[chosen:]] if policy is not Policy.FASTEST else [best.bound]
-        bound = float(min(bounds)) if np.isfinite(min(bounds)) else None
-    return plan, options, Proof.OPTIMAL if proven else Proof.FEASIBLE, method, bound
+# ----------------------------------------------------------------------------- no complete plan
 
 
 def _no_complete_plan(problem: OrderProblem, policy: Policy, deadline: float) -> Outcome:
@@ -377,6 +516,7 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, deadline: float) ->
     return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, method, None
 
 
+
 def _most_units(
     problem: OrderProblem, policy: Policy, deadline: float
 ) -> tuple[list[Allocation], bool, str] | None:
@@ -384,11 +524,16 @@ def _most_units(
     if len(problem.lanes) == 0 or problem.atp.sum() == 0:
         return [], True, "candidates"
     caps = np.unique(problem.lanes.days)
-    max_shipments = _tracked_shipments(problem)
-    candidates = np.flatnonzero(problem.atp.sum(axis=1) > 0)
-    work = len(candidates) * len(caps) * pair_count(tuple(problem.demand.tolist()), max_shipments)
-    if work <= DP_WORK_LIMIT:
-        dp = run_dp(problem, caps, candidates, max_shipments)
+    tracked = _tracked_shipments(problem)
+    demand = tuple(problem.demand.tolist())
+    small = state_count(demand) <= DP_STATE_LIMIT and pair_count(demand, tracked) <= DP_PAIR_LIMIT
+    if small:
+        shape = demand_shape(demand, tracked)
+        most = _most_shipments(problem, np.full(len(caps), np.inf))
+        values, candidates = _candidate_values(problem, shape, caps, most)
+        small = len(candidates) * len(caps) * len(shape.pair_from) <= DP_WORK_LIMIT
+    if small:
+        dp = run_dp(shape, caps, candidates, values)
         size = len(dp.shape.units)
         final = dp.final.reshape(len(caps), -1, size).min(axis=1)  # over shipment counts
         reachable = final < INF

@@ -53,6 +53,19 @@ def cheapest_lane(
     return span.start + int(best)
 
 
+def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[float, int, int]:
+    """(total cost, delivery days, shipments) of allocations under the cost model (vectorised;
+    the reported plan is re-costed exactly by :func:`build_plan`)."""
+    if not allocations:
+        return 0.0, 0, 0
+    lanes = problem.lanes
+    chosen = np.array([a.lane for a in allocations])
+    units = np.array([a.units for a in allocations])
+    costs = lanes.select(chosen).costs(units @ problem.weight, units.sum(axis=1).astype(np.float64))
+    total = float(np.trace(costs)) + problem.index.split_penalty * (len(allocations) - 1)
+    return total, int(lanes.days[chosen].max()), len(allocations)
+
+
 def sku_reasons(problem: OrderProblem, fillable: np.ndarray | None = None) -> list[UnfilledReason]:
     """For each distinct SKU, the reason to report if it goes unfilled.
 

@@ -9,6 +9,7 @@ stale.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,14 +31,14 @@ def _include_paths() -> list[str]:
 
 def generate(out_root: Path) -> list[Path]:
     """Generate the modules under ``out_root/omniroute/v1``; return the files written."""
-    from grpc_tools import protoc
-
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PACKAGE_DIR.glob("*.proto"))
-    args = ["grpc_tools.protoc"]
+    # protoc runs in its own process: in-process it can abort when OR-Tools' protobuf runtime
+    # is loaded in the same interpreter.
+    args = [sys.executable, "-m", "grpc_tools.protoc"]
     args += [f"-I{path}" for path in _include_paths()]
     args += [f"--python_out={out_root}", f"--pyi_out={out_root}"]
     args += [f"--grpc_python_out={out_root}", *protos]
-    if protoc.main(args) != 0:
+    if subprocess.run(args, check=False).returncode != 0:
         raise RuntimeError("protoc failed; see the messages above")
     out_dir = out_root / "omniroute" / "v1"
     return sorted(p for pattern in GENERATED_GLOBS for p in out_dir.glob(pattern))
