@@ -166,6 +166,8 @@ def solve(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.max_time_in_seconds = max(0.001, time_limit)
+    # Presolve costs more than it saves on these small models (measured: 2-3x slower).
+    solver.parameters.cp_model_presolve = False
     if objective is Objective.MOST_UNITS:
         # Two phases: most units, then the cheapest way to ship that many.
         m.model.Maximize(m.shipped)

@@ -444,7 +444,11 @@ def demo_orders(
             d = distances_km(store_lat, store_lon, destination.latitude, destination.longitude)
             pickup = pickup_stores[int(np.argmin(d))].id
         excluded: tuple[str, ...] = ()
-        if rng.random() < 0.02:
+        if channel is Channel.WHOLESALE:
+            # B2B orders are picked in DCs and 3PLs (and by vendors), never in stores: the
+            # usual OMS sourcing rule for wholesale, expressed with excludedNodeIds.
+            excluded = tuple(store_nodes)
+        elif rng.random() < 0.02:
             excluded = (store_nodes[int(rng.integers(len(store_nodes)))],)
         created = day + dt.timedelta(seconds=int(seconds[i]))
         orders.append(
