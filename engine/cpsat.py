@@ -53,7 +53,7 @@ def _add_shipment_choice(m: _Model, problem: OrderProblem) -> None:
     # "at most one shipment per node, each with one service"
     for candidate in np.unique(problem.lanes.node[m.lanes]):
         of_node = m.lanes[problem.lanes.node[m.lanes] == candidate]
-        m.model.AddAtMostOne(m.use[int(lane)] for lane in of_node)
+        m.model.add_at_most_one(m.use[int(lane)] for lane in of_node)
 
 
 def _add_atp(m: _Model, problem: OrderProblem) -> None:
@@ -63,7 +63,7 @@ def _add_atp(m: _Model, problem: OrderProblem) -> None:
         for k in range(len(problem.demand)):
             terms = [m.units[(int(lane), k)] for lane in of_node if (int(lane), k) in m.units]
             if terms:
-                m.model.Add(sum(terms) <= int(problem.atp[candidate, k]))
+                m.model.add(sum(terms) <= int(problem.atp[candidate, k]))
 
 
 def _add_demand(m: _Model, problem: OrderProblem, complete: bool) -> None:
@@ -71,9 +71,9 @@ def _add_demand(m: _Model, problem: OrderProblem, complete: bool) -> None:
     for k, need in enumerate(problem.demand.tolist()):
         terms = [var for (lane, sku), var in m.units.items() if sku == k]
         if complete:
-            m.model.Add(sum(terms) == need)
+            m.model.add(sum(terms) == need)
         else:
-            m.model.Add(sum(terms) <= need)
+            m.model.add(sum(terms) <= need)
     m.shipped = sum(m.units.values())
 
 
@@ -87,9 +87,9 @@ def _add_parcels(m: _Model, problem: OrderProblem) -> None:
             continue
         weight = sum(int(grams[k]) * var for (on, k), var in m.units.items() if on == lane)
         most = int(np.ceil(float(problem.demand @ problem.weight) / limit)) + 1
-        parcels = m.model.NewIntVar(0, most, f"parcels_{lane}")
-        m.model.Add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
-        m.model.Add(parcels >= m.use[lane])
+        parcels = m.model.new_int_var(0, most, f"parcels_{lane}")
+        m.model.add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
+        m.model.add(parcels >= m.use[lane])
         m.parcels[lane] = parcels
 
 
@@ -116,7 +116,7 @@ def _add_cost(m: _Model, problem: OrderProblem) -> None:
 def _add_max_shipments(m: _Model, problem: OrderProblem) -> None:
     # "the number of shipments <= maxShipments (when set)"
     if problem.order.max_shipments:
-        m.model.Add(sum(m.use.values()) <= problem.order.max_shipments)
+        m.model.add(sum(m.use.values()) <= problem.order.max_shipments)
 
 
 def build_model(
@@ -131,16 +131,16 @@ def build_model(
     lanes = np.flatnonzero(usable)
     m = _Model(model, lanes, {}, {}, {})
     for lane in lanes.tolist():
-        m.use[lane] = model.NewBoolVar(f"use_{lane}")
+        m.use[lane] = model.new_bool_var(f"use_{lane}")
         candidate = problem.lanes.node[lane]
         for k in range(len(problem.demand)):
             most = int(min(problem.atp[candidate, k], problem.demand[k]))
             if most > 0:
-                var = model.NewIntVar(0, most, f"units_{lane}_{k}")
-                model.Add(var <= most * m.use[lane])
+                var = model.new_int_var(0, most, f"units_{lane}_{k}")
+                model.add(var <= most * m.use[lane])
                 m.units[(lane, k)] = var
         # a chosen lane ships at least one unit
-        model.Add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
+        model.add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
     for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_max_shipments):
         build(m, problem)
     _add_demand(m, problem, complete)
@@ -170,28 +170,28 @@ def solve(
     solver.parameters.cp_model_presolve = False
     if objective is Objective.MOST_UNITS:
         # Two phases: most units, then the cheapest way to ship that many.
-        m.model.Maximize(m.shipped)
-        status = solver.Solve(m.model)
+        m.model.maximize(m.shipped)
+        status = solver.solve(m.model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
-        best_units = int(solver.Value(m.shipped))
-        m.model.ClearObjective()
-        m.model.Add(m.shipped == best_units)
+        best_units = int(solver.value(m.shipped))
+        m.model.clear_objective()
+        m.model.add(m.shipped == best_units)
         first_phase_optimal = status == cp_model.OPTIMAL
     else:
         first_phase_optimal = True
     ships_scale = len(m.lanes) + 1
-    m.model.Minimize(m.cost * ships_scale + m.shipments)
+    m.model.minimize(m.cost * ships_scale + m.shipments)
     if hint:
         _add_hint(m, problem, hint)
-    status = solver.Solve(m.model)
+    status = solver.solve(m.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
     allocations = _allocations(m, problem, solver)
     # the model charges the split penalty on every shipment; refund it once
     refund = round(problem.index.split_penalty * MONEY_SCALE) if allocations else 0
-    cost = int(solver.Value(m.cost)) - refund
-    bound = int(solver.BestObjectiveBound()) // ships_scale - refund
+    cost = int(solver.value(m.cost)) - refund
+    bound = int(solver.best_objective_bound) // ships_scale - refund
     optimal = status == cp_model.OPTIMAL and first_phase_optimal
     return CpSatResult(allocations, optimal, cost, min(bound, cost), True)
 
@@ -199,18 +199,20 @@ def solve(
 def _add_hint(m: _Model, problem: OrderProblem, hint: list[Allocation]) -> None:
     chosen = {a.lane: a.units for a in hint}
     for lane, var in m.use.items():
-        m.model.AddHint(var, lane in chosen)
+        m.model.add_hint(var, lane in chosen)
     for (lane, k), var in m.units.items():
-        m.model.AddHint(var, int(chosen[lane][k]) if lane in chosen else 0)
+        m.model.add_hint(var, int(chosen[lane][k]) if lane in chosen else 0)
 
 
 def _allocations(m: _Model, problem: OrderProblem, solver: cp_model.CpSolver) -> list[Allocation]:
     allocations = []
     for lane, var in m.use.items():
-        if solver.Value(var):
+        if solver.value(var):
             units = np.array(
-                [solver.Value(m.units[(lane, k)]) if (lane, k) in m.units else 0
-                 for k in range(len(problem.demand))],
+                [
+                    solver.value(m.units[(lane, k)]) if (lane, k) in m.units else 0
+                    for k in range(len(problem.demand))
+                ],
                 dtype=np.int64,
             )
             allocations.append(Allocation(lane, units))

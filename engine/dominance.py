@@ -59,7 +59,9 @@ def dominated_nodes(problem: OrderProblem, max_shipments: int) -> np.ndarray:
     above = np.maximum(0.0, per_unit[None, :, :] - per_unit[:, None, :])  # [a, b, k]
     units_extra = np.einsum("abk,ak->ab", above, heaviest.astype(np.float64))
     weight = heaviest @ problem.weight
-    parcels = np.maximum(1.0, np.ceil(weight[:, None] / lanes.max_parcel[None, :] - PARCEL_TOLERANCE))
+    parcels = np.maximum(
+        1.0, np.ceil(weight[:, None] / lanes.max_parcel[None, :] - PARCEL_TOLERANCE)
+    )
     absorb_extra = units_extra + lanes.base[None, :] * parcels - lanes.base[:, None]
     absorb_ok = absorb_extra <= (lanes.handling_shipment + problem.index.split_penalty)[:, None]
 
@@ -77,7 +79,9 @@ def dominated_nodes(problem: OrderProblem, max_shipments: int) -> np.ndarray:
 
     whole = np.all(problem.atp >= demand, axis=1)
     cheapest = np.minimum.reduceat(
-        lanes.base + lanes.handling_shipment + np.where(holds[lanes.node], per_unit, np.inf).min(axis=1),
+        lanes.base
+        + lanes.handling_shipment
+        + np.where(holds[lanes.node], per_unit, np.inf).min(axis=1),
         starts,
     )
     pickup = problem.order.pickup_store_id

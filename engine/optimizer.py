@@ -101,7 +101,9 @@ def optimise(
     return PlanResult(problem.order.id, plan, stats, options=tuple(options))
 
 
-def _solve(problem: OrderProblem, policy: Policy, include_options: bool, deadline: float) -> Outcome:
+def _solve(
+    problem: OrderProblem, policy: Policy, include_options: bool, deadline: float
+) -> Outcome:
     if len(problem.lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
         return _no_complete_plan(problem, policy, deadline)
     front = _front_for(problem, deadline)
@@ -179,8 +181,9 @@ def _front_for(problem: OrderProblem, deadline: float) -> FrontSolver | Composit
     if len(groups) == 1:
         return FrontSolver(problem, deadline)
     parts = [_restrict(problem, group) for group in groups]
-    return CompositeFront(problem, [(FrontSolver(sub, deadline), lanes, group)
-                                    for sub, lanes, group in parts])
+    return CompositeFront(
+        problem, [(FrontSolver(sub, deadline), lanes, group) for sub, lanes, group in parts]
+    )
 
 
 class FrontSolver:
@@ -239,7 +242,9 @@ class FrontSolver:
         shape = demand_shape(demand, tracked)
         upper = self.upper()[j : j + 1]
         caps = self.caps[j : j + 1]
-        values, candidates = _candidate_values(problem, shape, caps, _most_shipments(problem, upper))
+        values, candidates = _candidate_values(
+            problem, shape, caps, _most_shipments(problem, upper)
+        )
         if len(candidates) * len(shape.pair_from) > DP_WORK_LIMIT:
             return None
         self.method = _stronger(self.method, "dp")
@@ -273,8 +278,9 @@ class FrontSolver:
                 return CapBest(cost, ships, hint, False, -np.inf)
             return CapBest.none(proven=False)
         cost, _, ships = evaluate(problem, result.allocations)
-        return CapBest(cost, ships, result.allocations, result.optimal,
-                       result.bound_micros / MONEY_SCALE)
+        return CapBest(
+            cost, ships, result.allocations, result.optimal, result.bound_micros / MONEY_SCALE
+        )
 
 
 class CompositeFront:
@@ -352,7 +358,9 @@ def _sku_groups(holds: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(label == group) for group in np.unique(label)]
 
 
-def _restrict(problem: OrderProblem, skus: np.ndarray) -> tuple[OrderProblem, np.ndarray, np.ndarray]:
+def _restrict(
+    problem: OrderProblem, skus: np.ndarray
+) -> tuple[OrderProblem, np.ndarray, np.ndarray]:
     """The part of ``problem`` for some SKUs: their holders and lanes (and the lane map)."""
     holders = np.flatnonzero((problem.atp[:, skus] > 0).any(axis=1))
     renumber = np.full(len(problem.nodes), -1)
@@ -478,7 +486,8 @@ def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
     node_min = np.full(len(problem.nodes), np.inf)
     np.minimum.at(node_min, lanes.node, cheapest)
     totals = np.cumsum(np.sort(node_min)) + problem.index.split_penalty * np.arange(len(node_min))
-    return int(min(limit, max(1, np.count_nonzero(totals <= upper.max() + EPSILON))))
+    within = int(np.count_nonzero(totals <= upper.max() + EPSILON))
+    return min(limit, max(1, within))
 
 
 def _value_cost(problem: OrderProblem, value: int) -> float:
@@ -514,7 +523,6 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, deadline: float) ->
         allocations = []
     plan = build_plan(problem, allocations, reasons)
     return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, method, None
-
 
 
 def _most_units(

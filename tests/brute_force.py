@@ -44,9 +44,11 @@ def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -
                 continue
             weight = sum(weights[s] * q for s, q in zip(skus, load, strict=True))
             units = sum(load)
-            choices = [None] if order.pickup_store_id == node.id else [
-                services[sid] for sid in node.service_ids
-            ]
+            choices = (
+                [None]
+                if order.pickup_store_id == node.id
+                else [services[sid] for sid in node.service_ids]
+            )
             for service in choices:
                 quote = quote_shipment(node, service, weight, units, destination)
                 if quote is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from engine.model import Network, Order
-from server.convert import read_network, read_orders
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers such as brute_force
+
+from engine.model import Network, Order  # noqa: E402
+from server.convert import read_network, read_orders  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
