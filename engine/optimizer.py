@@ -55,6 +55,8 @@ DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT 
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "cp-sat": 3}
+# stats.method: the strongest method a plan needed, e.g. "dp"; "... (2 parts)" when the order
+# was solved as independent parts.
 
 Outcome = tuple[Plan, list[Plan], Proof, str, float | None]  # plan, options, proof, method, bound
 
@@ -299,7 +301,7 @@ class CompositeFront:
         method = "single-node-bound"
         for part, _, _ in self.parts:
             method = _stronger(method, part.method)
-        return method
+        return f"{method} ({len(self.parts)} parts)"
 
     def _part_cap(self, part: FrontSolver, j: int) -> int:
         return int(np.searchsorted(part.caps, self.caps[j], side="right")) - 1

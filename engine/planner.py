@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.baseline import plan_baseline
 from engine.candidates import build_problem
+from engine.explain import explain as explain_plan
 from engine.model import Network, Order, PlanResult, Policy
 from engine.network_index import Inventory, NetworkIndex
 from engine.optimizer import optimise
@@ -32,8 +35,17 @@ class Planner:
         explain: bool = False,
         time_limit: float | None = None,
     ) -> PlanResult:
-        """Plan one validated order with ``policy`` against the current stock."""
+        """Plan one validated order with ``policy`` against the current stock.
+
+        ``include_options`` adds the price/date options front; ``explain`` compares the plan
+        with the best single-node plan and the baseline; ``time_limit`` (seconds) bounds the
+        CP-SAT fallback, after which the best plan found is returned with its gap.
+        """
         problem = build_problem(order, self.index, self.inventory)
         if policy is Policy.BASELINE:
-            return plan_baseline(problem)
-        return optimise(problem, policy, include_options, time_limit)
+            result = plan_baseline(problem)
+        else:
+            result = optimise(problem, policy, include_options, time_limit)
+        if explain:
+            result = replace(result, explanation=explain_plan(problem, result, policy))
+        return result

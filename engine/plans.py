@@ -69,16 +69,22 @@ def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[
 def sku_reasons(problem: OrderProblem, fillable: np.ndarray | None = None) -> list[UnfilledReason]:
     """For each distinct SKU, the reason to report if it goes unfilled.
 
-    ``fillable[k]`` says whether the plan shipping the most units ships SKU ``k`` in full;
-    such SKUs are unfilled only because other lines fail (``PARTIAL_NOT_ALLOWED``).
+    Stock and service reasons come first. When every SKU has the stock and service but the
+    order cannot complete, the shipment limit is the cause (``EXCEEDS_MAX_SHIPMENTS``).
+    Otherwise a SKU the most-units plan ships in full (``fillable[k]``) waits only for other
+    lines (``PARTIAL_NOT_ALLOWED``).
     """
+    order = problem.order
+    own = [problem.sku_reason(k) for k in range(len(problem.demand))]
+    limit_is_cause = order.max_shipments > 0 and not any(own)
     reasons = []
-    for k in range(len(problem.demand)):
-        reason = problem.sku_reason(k)
+    for k, reason in enumerate(own):
         if reason is None:
-            if fillable is not None and fillable[k] and not problem.order.allow_partial:
+            if limit_is_cause:
+                reason = UnfilledReason.EXCEEDS_MAX_SHIPMENTS
+            elif fillable is not None and fillable[k] and not order.allow_partial:
                 reason = UnfilledReason.PARTIAL_NOT_ALLOWED
-            elif problem.order.max_shipments > 0:
+            elif order.max_shipments > 0:
                 reason = UnfilledReason.EXCEEDS_MAX_SHIPMENTS
             else:
                 reason = UnfilledReason.PARTIAL_NOT_ALLOWED

@@ -22,6 +22,7 @@ from server.convert import (
     write_orders,
 )
 from server.progress import progress
+from server.tables import explain_text, table
 
 EXIT_INVALID = 2
 
@@ -130,6 +131,30 @@ def _quantile(sorted_values: Sequence[int], q: float) -> float:
     return float(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))])
 
 
+# ----------------------------------------------------------------------------- explain
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    network = read_network(args.network)
+    orders = read_orders(args.orders, network)
+    if args.order_id:
+        wanted = set(args.order_id)
+        orders = [o for o in orders if o.id in wanted]
+        missing = wanted - {o.id for o in orders}
+        if missing:
+            raise CliError(f"no order with id {', '.join(sorted(missing))} in {args.orders}")
+    else:
+        orders = orders[: args.limit]
+    planner = Planner(network)
+    policy = _policy(args.policy)
+    for i, order in enumerate(orders):
+        result = planner.plan(order, policy, include_options=True, explain=True)
+        if i:
+            print()
+        print(explain_text(order, result, network.currency))
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 
 
@@ -141,20 +166,66 @@ def cmd_demo(args: argparse.Namespace) -> int:
     network, orders = demo_dataset(seed=args.seed, orders=args.orders)
     write_network(network, network_path)
     write_orders(orders, orders_path)
+    stores = sum(node.kind.value == "STORE" for node in network.nodes)
     print(
-        f"demo data: {len(network.nodes)} nodes ({sum(n.kind.value == 'STORE' for n in network.nodes)}"
-        f" stores), {len(network.skus):,} SKUs, {len(network.stock):,} stock positions, "
-        f"{len(orders):,} orders -> {out}/ ({time.perf_counter() - start:.1f} s)"
+        f"demo data: {len(network.nodes)} nodes ({stores} stores), {len(network.skus):,} SKUs, "
+        f"{len(network.stock):,} stock positions, {len(orders):,} orders -> {out}/ "
+        f"({time.perf_counter() - start:.1f} s)"
     )
     network = read_network(network_path)  # the files are the interface: read them back
     orders = read_orders(orders_path, network)
-    results = plan_all(network, orders, Policy.BASELINE)
-    with open(out / "plans-baseline.jsonl", "w", encoding="utf-8") as handle:
-        for result in results:
-            handle.write(to_json_line(result_to_proto(result)) + "\n")
-    print(f"\nbaseline plans -> {out / 'plans-baseline.jsonl'}")
-    print(summarise(results, network))
+    optimal = plan_all(network, orders, Policy.CHEAPEST)
+    baseline = plan_all(network, orders, Policy.BASELINE)
+    for name, results in (("optimal", optimal), ("baseline", baseline)):
+        with open(out / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
+            handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in results)
+    print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl\n")
+    splits = [r for r in optimal if len(r.plan.shipments) > 1][:3]
+    sample = splits + [r for r in optimal[:8] if r not in splits][: 8 - len(splits)]
+    rows = [[r.order_id, len(r.plan.shipments), ", ".join(s.node_id for s in r.plan.shipments),
+             r.plan.total_cost, r.plan.delivery_days, r.stats.proof.value, r.stats.method]
+            for r in sample]
+    print(table(["order", "shipments", "nodes", "cost", "days", "proof", "method"], rows, ""))
+    print()
+    print(compare(optimal, baseline, network))
     return 0
+
+
+def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], network: Network) -> str:
+    """Optimiser against the baseline on the same orders, side by side."""
+    currency = network.currency
+
+    def kpis(results: Sequence[PlanResult], both: set[str]) -> list[object]:
+        chosen = [r for r in results if r.order_id in both]
+        cost = sum(r.plan.total_cost for r in chosen)
+        micros = sorted(r.stats.solve_micros for r in results)
+        return [
+            sum(r.plan.status is PlanStatus.COMPLETE for r in results),
+            cost,
+            cost / max(len(chosen), 1),
+            100.0 * sum(len(r.plan.shipments) > 1 for r in chosen) / max(len(chosen), 1),
+            statistics.fmean(r.plan.delivery_days for r in chosen) if chosen else 0.0,
+            100.0 * sum(r.stats.proof.value == "OPTIMAL" for r in results) / max(len(results), 1),
+            _quantile(micros, 0.5) / 1000,
+            _quantile(micros, 0.99) / 1000,
+        ]
+
+    both = {
+        a.order_id
+        for a, b in zip(optimal, baseline, strict=True)
+        if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
+    }
+    names = ["complete orders", f"cost of orders both complete ({currency})", "cost per order",
+             "split rate %", "mean delivery days", "proven optimal %", "plan time p50 ms",
+             "plan time p99 ms"]
+    ours, theirs = kpis(optimal, both), kpis(baseline, both)
+    rows = [[name, a, b] for name, a, b in zip(names, ours, theirs, strict=True)]
+    text = table(["KPI", "omniroute", "baseline"], rows, "")
+    saving = float(theirs[1]) - float(ours[1])  # type: ignore[arg-type]
+    text += (f"\nomniroute saves {saving:,.2f} {currency} "
+             f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "
+             f"both complete; {len(optimal):,} orders planned.")
+    return text
 
 
 # ----------------------------------------------------------------------------- main
@@ -218,10 +289,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plan)
 
     p = commands.add_parser(
+        "explain",
+        help="explain plans as readable tables: cost breakdown, options, alternatives",
+        description="For each order: the plan with each shipment's cost breakdown (parcels, "
+        "per-kg, handling, split penalty), the price/date options, and why the best "
+        "single-node plan and the baseline plan lost.",
+    )
+    p.add_argument("--network", required=True, help="network file (Network, proto3 JSON)")
+    p.add_argument("--orders", required=True, help="orders file (one Order per line)")
+    p.add_argument("--order-id", action="append", help="explain this order (repeatable)")
+    p.add_argument("--limit", type=int, default=5, help="without --order-id, the first N orders (default 5)")
+    p.add_argument("--policy", choices=["cheapest", "fastest"], default="cheapest", help="policy (default cheapest)")
+    p.set_defaults(func=cmd_explain)
+
+    p = commands.add_parser(
         "demo",
-        help="generate the demo data, plan the day's orders and print a summary",
+        help="generate the demo data, plan the day's orders, compare with the baseline",
         description="The main job on the embedded default: writes the demo network and a day "
-        "of orders, plans every order, and prints a summary.",
+        "of orders, plans every order optimally and with the baseline rules, and prints a "
+        "sample and a side-by-side summary.",
     )
     p.add_argument(
         "--dir", default=".omniroute/demo", help="working directory (default .omniroute/demo)"
