@@ -19,10 +19,22 @@ def explain(problem: OrderProblem, result: PlanResult, policy: Policy) -> Explan
     chosen = result.plan
     currency = problem.index.network.currency
     alternatives = (
-        _alternative("best single node", _best_single(problem, policy), chosen, policy, currency,
-                     _why_no_single(problem)),
-        _alternative("baseline", baseline_plan(problem), chosen, policy, currency,
-                     "the baseline rules find no complete plan"),
+        _alternative(
+            "best single node",
+            _best_single(problem, policy),
+            chosen,
+            policy,
+            currency,
+            _why_no_single(problem),
+        ),
+        _alternative(
+            "baseline",
+            baseline_plan(problem),
+            chosen,
+            policy,
+            currency,
+            "the baseline rules find no complete plan",
+        ),
     )
     return Explanation(_summary(result, alternatives, currency), alternatives)
 
@@ -44,7 +56,9 @@ def _why_no_single(problem: OrderProblem) -> str:
     """Why no single node can ship the whole order."""
     if len(problem.nodes) == 0:
         if problem.order.promise_days:
-            return f"no node holding the stock can deliver within {problem.order.promise_days} day(s)"
+            return (
+                f"no node holding the stock can deliver within {problem.order.promise_days} day(s)"
+            )
         return "no node holding the stock can ship to the destination"
     covered = np.minimum(problem.atp, problem.demand).sum(axis=1)
     best = int(covered.max())
@@ -53,8 +67,10 @@ def _why_no_single(problem: OrderProblem) -> str:
         where = f"within the {problem.order.promise_days}-day promise"
     else:
         where = "that can reach the destination"
-    return (f"not enough stock: no node {where} holds all {problem.total_units} units "
-            f"(the most is {best}, at {node})")
+    return (
+        f"not enough stock: no node {where} holds all {problem.total_units} units "
+        f"(the most is {best}, at {node})"
+    )
 
 
 def _alternative(
@@ -90,12 +106,18 @@ def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency
         reasons = sorted({u.reason.value for u in plan.unfilled_lines})
         return f"no plan: {', '.join(reasons)}"
     nodes = ", ".join(s.node_id for s in plan.shipments)
-    text = (f"{len(plan.shipments)} shipment(s) from {nodes}: {plan.total_cost:.2f} {currency}, "
-            f"{plan.delivery_days} day(s)")
+    text = (
+        f"{len(plan.shipments)} shipment(s) from {nodes}: {plan.total_cost:.2f} {currency}, "
+        f"{plan.delivery_days} day(s)"
+    )
     if plan.status is PlanStatus.PARTIAL:
         text += f", {sum(u.quantity for u in plan.unfilled_lines)} unit(s) unfilled"
     baseline = alternatives[-1].plan
-    if baseline is not None and baseline.status is PlanStatus.COMPLETE and plan.status is PlanStatus.COMPLETE:
+    if (
+        baseline is not None
+        and baseline.status is PlanStatus.COMPLETE
+        and plan.status is PlanStatus.COMPLETE
+    ):
         saving = baseline.total_cost - plan.total_cost
         if saving > COST_TIE:
             text += f"; saves {saving:.2f} {currency} ({100 * saving / baseline.total_cost:.1f}%) on the baseline"

@@ -46,6 +46,7 @@ from engine.dp import (
     shipment_values,
     state_count,
 )
+from engine.enumeration import Relaxed, solve_relaxed
 from engine.model import Plan, PlanResult, PlanStats, Policy, Proof
 from engine.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_reasons
 
@@ -54,7 +55,7 @@ DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT takes over
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
-METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "cp-sat": 3}
+METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "enumeration": 3, "cp-sat": 4}
 # stats.method: the strongest method a plan needed, e.g. "dp"; "... (2 parts)" when the order
 # was solved as independent parts.
 
@@ -200,6 +201,7 @@ class FrontSolver:
         self.cache: dict[int, CapBest] = {}
         self.method = "single-node-bound"
         self._upper: np.ndarray | None = None
+        self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
 
     def lower(self, j: int) -> float:
         """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
@@ -220,7 +222,7 @@ class FrontSolver:
                 else:
                     self.cache[j] = CapBest.none()
             else:
-                self.cache[j] = self._dp(j) or self._cpsat(j)
+                self.cache[j] = self._dp(j) or self._enumerate(j) or self._cpsat(j)
         return self.cache[j]
 
     def upper(self) -> np.ndarray:
@@ -261,11 +263,39 @@ class FrontSolver:
         allocations = _allocations(problem, dp.reconstruct(0, state), shape.loads, int(caps[0]))
         return CapBest(cost, int(value % SHIP_SCALE), allocations, True, cost)
 
+    def _enumerate(self, j: int) -> CapBest | None:
+        """The one-parcel relaxation by enumeration; proven when no shipment needs two."""
+        problem = self.problem
+        upper = self.upper()[j : j + 1]
+        if not np.isfinite(upper[0]):
+            return None
+        keep = ~dominated_nodes(problem, _most_shipments(problem, upper))
+
+        def most(cost: float) -> int:
+            return _most_shipments(problem, np.array([cost]))
+
+        relaxed = solve_relaxed(problem, int(self.caps[j]), keep, float(upper[0]), most)
+        if relaxed is None:
+            return None
+        if not relaxed.proven:
+            self._relaxed[j] = relaxed
+            return None
+        self.method = _stronger(self.method, "enumeration")
+        single = self.singles[j]
+        if np.isfinite(single.cost) and single.cost <= relaxed.true_cost + EPSILON:
+            return CapBest(single.cost, 1, single.allocations, True, single.cost)
+        return CapBest(
+            relaxed.true_cost, relaxed.ships, relaxed.allocations, True, relaxed.true_cost
+        )
+
     def _cpsat(self, j: int) -> CapBest:
         problem = self.problem
         self.method = _stronger(self.method, "cp-sat")
         cap = int(self.caps[j])
+        relaxed = self._relaxed.get(j)
         hint = self.singles[j].allocations or None
+        if relaxed is not None and (hint is None or relaxed.true_cost < self.singles[j].cost):
+            hint = relaxed.allocations
         if hint is None and np.isfinite(self.upper()[j]):
             hint = baseline_allocations(problem)
         most = _most_shipments(problem, self.upper()[j : j + 1])
@@ -473,8 +503,9 @@ def _tracked_shipments(problem: OrderProblem) -> int:
 def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
     """The most shipments any plan as cheap as ``upper`` can have.
 
-    A plan with ``k`` shipments costs at least the ``k`` cheapest possible one-unit
-    shipments from distinct nodes plus ``k - 1`` split penalties.
+    A plan with ``k`` shipments costs at least ``k - 1`` split penalties plus the larger of:
+    the ``k`` cheapest possible one-unit shipments from distinct nodes; and the ``k``
+    cheapest fixed parts (one parcel and handling) plus every unit at its cheapest price.
     """
     limit = min(problem.total_units, len(problem.nodes))
     if problem.order.max_shipments:
@@ -484,11 +515,18 @@ def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
     lanes = problem.lanes
     holds = problem.atp[lanes.node] > 0
     unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
-    cheapest = lanes.base + lanes.handling_shipment + np.where(holds, unit, np.inf).min(axis=1)
-    node_min = np.full(len(problem.nodes), np.inf)
-    np.minimum.at(node_min, lanes.node, cheapest)
-    totals = np.cumsum(np.sort(node_min)) + problem.index.split_penalty * np.arange(len(node_min))
-    within = int(np.count_nonzero(totals <= upper.max() + EPSILON))
+    unit = np.where(holds, unit, np.inf)
+    fixed = lanes.base + lanes.handling_shipment
+    n = len(problem.nodes)
+    node_unit = np.full(n, np.inf)
+    np.minimum.at(node_unit, lanes.node, fixed + unit.min(axis=1))
+    node_fixed = np.full(n, np.inf)
+    np.minimum.at(node_fixed, lanes.node, fixed)
+    penalties = problem.index.split_penalty * np.arange(n)
+    by_shipments = np.cumsum(np.sort(node_unit)) + penalties
+    by_units = np.cumsum(np.sort(node_fixed)) + penalties + float(problem.demand @ unit.min(axis=0))
+    lower = np.maximum(by_shipments, by_units)
+    within = int(np.count_nonzero(lower <= upper.max() + EPSILON))
     return min(limit, max(1, within))
 
 

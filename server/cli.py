@@ -182,9 +182,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl\n")
     splits = [r for r in optimal if len(r.plan.shipments) > 1][:3]
     sample = splits + [r for r in optimal[:8] if r not in splits][: 8 - len(splits)]
-    rows = [[r.order_id, len(r.plan.shipments), ", ".join(s.node_id for s in r.plan.shipments),
-             r.plan.total_cost, r.plan.delivery_days, r.stats.proof.value, r.stats.method]
-            for r in sample]
+    rows = [
+        [
+            r.order_id,
+            len(r.plan.shipments),
+            ", ".join(s.node_id for s in r.plan.shipments),
+            r.plan.total_cost,
+            r.plan.delivery_days,
+            r.stats.proof.value,
+            r.stats.method,
+        ]
+        for r in sample
+    ]
     print(table(["order", "shipments", "nodes", "cost", "days", "proof", "method"], rows, ""))
     print()
     print(compare(optimal, baseline, network))
@@ -215,16 +224,25 @@ def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], netwo
         for a, b in zip(optimal, baseline, strict=True)
         if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
     }
-    names = ["complete orders", f"cost of orders both complete ({currency})", "cost per order",
-             "split rate %", "mean delivery days", "proven optimal %", "plan time p50 ms",
-             "plan time p99 ms"]
+    names = [
+        "complete orders",
+        f"cost of orders both complete ({currency})",
+        "cost per order",
+        "split rate %",
+        "mean delivery days",
+        "proven optimal %",
+        "plan time p50 ms",
+        "plan time p99 ms",
+    ]
     ours, theirs = kpis(optimal, both), kpis(baseline, both)
     rows = [[name, a, b] for name, a, b in zip(names, ours, theirs, strict=True)]
     text = table(["KPI", "omniroute", "baseline"], rows, "")
     saving = float(theirs[1]) - float(ours[1])  # type: ignore[arg-type]
-    text += (f"\nomniroute saves {saving:,.2f} {currency} "
-             f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "
-             f"both complete; {len(optimal):,} orders planned.")
+    text += (
+        f"\nomniroute saves {saving:,.2f} {currency} "
+        f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "
+        f"both complete; {len(optimal):,} orders planned."
+    )
     return text
 
 
@@ -298,8 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", required=True, help="network file (Network, proto3 JSON)")
     p.add_argument("--orders", required=True, help="orders file (one Order per line)")
     p.add_argument("--order-id", action="append", help="explain this order (repeatable)")
-    p.add_argument("--limit", type=int, default=5, help="without --order-id, the first N orders (default 5)")
-    p.add_argument("--policy", choices=["cheapest", "fastest"], default="cheapest", help="policy (default cheapest)")
+    p.add_argument(
+        "--limit", type=int, default=5, help="without --order-id, the first N orders (default 5)"
+    )
+    p.add_argument(
+        "--policy",
+        choices=["cheapest", "fastest"],
+        default="cheapest",
+        help="policy (default cheapest)",
+    )
     p.set_defaults(func=cmd_explain)
 
     p = commands.add_parser(

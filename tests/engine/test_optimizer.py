@@ -232,10 +232,20 @@ def test_random_instances_match_brute_force(instance: tuple[Network, Order]) -> 
 
 @SETTINGS
 @given(instances())
-def test_cp_sat_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
-    """With the DP switched off, the CP-SAT path gives the same optima."""
+def test_enumeration_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
+    """With the DP switched off, enumeration (then CP-SAT) gives the same optima."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        check_against_brute_force(*instance)
+
+
+@SETTINGS
+@given(instances())
+def test_cp_sat_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
+    """With the DP and enumeration switched off, CP-SAT gives the same optima."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
         check_against_brute_force(*instance)
 
 
