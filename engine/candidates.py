@@ -176,42 +176,37 @@ def _lanes(index: NetworkIndex, nodes: np.ndarray, distance: np.ndarray, pickup:
 
     The pick-up store itself gets one lane with no carrier (DESIGN section 2, pick-up in store).
     """
-    lane_node, lane_service, base, per_kg, transit = [], [], [], [], []
-    for s in range(len(index.services)):
-        zone = np.searchsorted(index.zone_max[s], distance, side="left")
-        ok = index.offers[nodes, s] & (zone < len(index.zone_max[s]))
-        if pickup >= 0:
-            ok &= nodes != pickup
-        where = np.flatnonzero(ok)
-        zone = zone[where]
-        lane_node.append(where)
-        lane_service.append(np.full(len(where), s, dtype=np.int64))
-        base.append(index.zone_base[s][zone])
-        per_kg.append(index.zone_per_kg[s][zone])
-        transit.append(index.zone_transit[s][zone])
+    # zone = number of zones whose upper bound is below the distance (first covering zone)
+    zone = (index.zone_max_table[None, :, :] < distance[:, None, None]).sum(axis=2)  # (n, S)
+    ok = index.offers[nodes] & (zone < index.zone_count[None, :])
     if pickup >= 0:
-        where = np.flatnonzero(nodes == pickup)
-        lane_node.append(where)
-        lane_service.append(np.full(len(where), HAND_OVER, dtype=np.int64))
-        base.append(np.zeros(len(where)))
-        per_kg.append(np.zeros(len(where)))
-        transit.append(np.zeros(len(where), dtype=np.int64))
-    node = np.concatenate(lane_node)
-    service = np.concatenate(lane_service)
-    order = np.lexsort((service, node))
-    node = node[order]
-    service = service[order]
+        ok[nodes == pickup] = False
+    node, service = np.nonzero(ok)  # row-major: sorted by node, then service
+    zone = zone[node, service]
+    base = index.zone_base_table[service, zone]
+    per_kg = index.zone_per_kg_table[service, zone]
+    transit = index.zone_transit_table[service, zone]
+    max_parcel = index.max_parcel[service] if len(service) else np.zeros(0)
+    at_pickup = np.flatnonzero(nodes == pickup) if pickup >= 0 else np.zeros(0, dtype=np.int64)
+    if len(at_pickup):
+        node = np.concatenate([node, at_pickup])
+        service = np.concatenate([service, np.full(len(at_pickup), HAND_OVER)])
+        base = np.concatenate([base, np.zeros(len(at_pickup))])
+        per_kg = np.concatenate([per_kg, np.zeros(len(at_pickup))])
+        transit = np.concatenate([transit, np.zeros(len(at_pickup), dtype=np.int64)])
+        max_parcel = np.concatenate([max_parcel, np.full(len(at_pickup), np.inf)])
+        order = np.lexsort((service, node))
+        node, service, base, per_kg, transit, max_parcel = (
+            a[order] for a in (node, service, base, per_kg, transit, max_parcel)
+        )
     global_node = nodes[node]
-    max_parcel = np.full(len(service), np.inf)
-    carrier = service != HAND_OVER
-    max_parcel[carrier] = index.max_parcel[service[carrier]]
     return Lanes(
         node=node,
         service=service,
-        base=np.concatenate(base)[order],
-        per_kg=np.concatenate(per_kg)[order],
+        base=base,
+        per_kg=per_kg,
         max_parcel=max_parcel,
-        days=index.processing_days[global_node] + np.concatenate(transit)[order],
+        days=index.processing_days[global_node] + transit,
         handling_shipment=index.handling_shipment[global_node],
         handling_unit=index.handling_unit[global_node],
     )

@@ -71,21 +71,26 @@ def quote_shipment(
     weight_kg: float,
     units: int,
     destination: Location,
+    distance: float | None = None,
 ) -> ShipmentQuote | None:
     """Cost of shipping ``units`` weighing ``weight_kg`` from ``node`` with ``service``.
 
     ``service=None`` is the pick-up store handing over its own stock: no carrier cost,
     delivery days = the store's processing days. Returns None when the service has no
-    zone covering the distance.
+    zone covering the distance. ``distance`` (km) may be passed when already known.
     """
     handling_shipment = node.handling_cost_per_shipment
     handling_units = node.handling_cost_per_unit * units
     if service is None:
         breakdown = CostBreakdown(0.0, 0.0, handling_shipment, handling_units)
         return ShipmentQuote(breakdown.total, node.processing_days, 0, 0.0, breakdown)
-    distance = distance_km(
-        node.location.latitude, node.location.longitude, destination.latitude, destination.longitude
-    )
+    if distance is None:
+        distance = distance_km(
+            node.location.latitude,
+            node.location.longitude,
+            destination.latitude,
+            destination.longitude,
+        )
     zone = zone_for(service, distance)
     if zone is None:
         return None

@@ -53,6 +53,19 @@ class NetworkIndex:
         self.zone_transit = [
             np.array([z.transit_days for z in s.zones], dtype=np.int64) for s in self.services
         ]
+        # The same as padded (services, zones) tables for vectorised lookup; padding never
+        # matches (max distance +inf is never "below" a distance; index = zones below).
+        zones = max((len(z) for z in self.zone_max), default=0)
+        self.zone_count = np.array([len(z) for z in self.zone_max], dtype=np.int64)
+        self.zone_max_table = np.full((len(self.services), zones), np.inf)
+        self.zone_base_table = np.zeros((len(self.services), zones + 1))
+        self.zone_per_kg_table = np.zeros((len(self.services), zones + 1))
+        self.zone_transit_table = np.zeros((len(self.services), zones + 1), dtype=np.int64)
+        for s, count in enumerate(self.zone_count.tolist()):
+            self.zone_max_table[s, :count] = self.zone_max[s]
+            self.zone_base_table[s, :count] = self.zone_base[s]
+            self.zone_per_kg_table[s, :count] = self.zone_per_kg[s]
+            self.zone_transit_table[s, :count] = self.zone_transit[s]
         self.max_parcel = np.array(
             [
                 s.max_parcel_weight_kg if s.max_parcel_weight_kg > 0 else np.inf

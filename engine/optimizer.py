@@ -180,6 +180,8 @@ def _front_for(problem: OrderProblem, deadline: float) -> FrontSolver | Composit
     """One front solver, or a composite of independent parts when the SKUs separate."""
     if problem.order.max_shipments:
         return FrontSolver(problem, deadline)  # the shipment limit couples the parts
+    if len(problem.demand) == 1:
+        return FrontSolver(problem, deadline)
     groups = _sku_groups(problem.atp > 0)
     if len(groups) == 1:
         return FrontSolver(problem, deadline)
@@ -197,7 +199,7 @@ class FrontSolver:
         self.deadline = deadline
         self.caps = np.unique(problem.lanes.days)
         self.singles = _single_node_plans(problem, self.caps)
-        self.split_bound = _split_lower_bounds(problem, self.caps)
+        self.split_bound = SplitBound(problem)
         self.cache: dict[int, CapBest] = {}
         self.method = "single-node-bound"
         self._upper: np.ndarray | None = None
@@ -207,7 +209,7 @@ class FrontSolver:
         """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
         if j in self.cache:
             return self.cache[j].bound
-        return float(min(self.singles[j].cost, self.split_bound[j]))
+        return float(min(self.singles[j].cost, self.split_bound(int(self.caps[j]))))
 
     def days_of(self, best: CapBest) -> int:
         return evaluate(self.problem, best.allocations)[1]
@@ -216,7 +218,8 @@ class FrontSolver:
         """The proven best plan at cap ``j`` (or the best found in time, with its bound)."""
         if j not in self.cache:
             single = self.singles[j]
-            if self.split_bound[j] == np.inf or single.cost < self.split_bound[j] - EPSILON:
+            split = self.split_bound(int(self.caps[j]))
+            if split == np.inf or single.cost < split - EPSILON:
                 if np.isfinite(single.cost):
                     self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
                 else:
@@ -427,56 +430,72 @@ def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]
     lanes = problem.lanes
     holds_all = np.all(problem.atp >= problem.demand, axis=1)
     lane_ok = holds_all[lanes.node]
-    weight = np.array([float(problem.demand @ problem.weight)])
-    units = np.array([float(problem.total_units)])
     cost = np.full(len(lanes), np.inf)
     if lane_ok.any():
-        cost[lane_ok] = lanes.costs(weight, units)[lane_ok, 0]
-    result = []
+        weight = np.array([float(problem.demand @ problem.weight)])
+        units = np.array([float(problem.total_units)])
+        cost[lane_ok] = lanes.select(lane_ok).costs(weight, units)[:, 0]
     order = np.lexsort((lanes.days, cost))  # cheapest first, then fewer days
-    for cap in caps.tolist():
-        best = next((int(lane) for lane in order if lanes.days[lane] <= cap), -1)
-        if best < 0 or not np.isfinite(cost[best]):
-            result.append(CapBest.none(proven=False))
+    within = lanes.days[order][None, :] <= caps[:, None]  # (caps, lanes)
+    first = np.argmax(within, axis=1)
+    result = []
+    for j in range(len(caps)):
+        lane = int(order[first[j]])
+        if within[j, first[j]] and np.isfinite(cost[lane]):
+            allocation = Allocation(lane, problem.demand.copy())
+            result.append(CapBest(float(cost[lane]), 1, [allocation], False, -np.inf))
         else:
-            allocation = Allocation(best, problem.demand.copy())
-            result.append(CapBest(float(cost[best]), 1, [allocation], False, -np.inf))
+            result.append(CapBest.none(proven=False))
     return result
 
 
-def _split_lower_bounds(problem: OrderProblem, caps: np.ndarray) -> np.ndarray:
-    """Per cap, a lower bound on every complete plan with two or more shipments (inf: none).
+class SplitBound:
+    """Lower bounds, per cap, on every complete plan with two or more shipments (inf: none).
 
     The larger of: the two cheapest single-unit shipments from distinct nodes plus the split
     penalty; and each unit's cheapest per-unit cost plus the two cheapest fixed costs plus
-    the penalty. Also inf when the order cannot be covered within the cap at all.
+    the penalty. Inf when the order cannot be covered within the cap at all. Computed per
+    cap on first use.
     """
-    order = problem.order
-    bounds = np.full(len(caps), np.inf)
-    if problem.total_units < 2 or order.max_shipments == 1 or len(problem.nodes) < 2:
-        return bounds
-    lanes = problem.lanes
-    holds = problem.atp[lanes.node] > 0  # (L, m)
-    fixed = lanes.base + lanes.handling_shipment  # at least one parcel
-    per_unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
-    per_unit = np.where(holds, per_unit, np.inf)
-    cheapest_unit = (fixed[:, None] + per_unit).min(axis=1)  # (L,) any one-unit shipment
-    penalty = problem.index.split_penalty
-    n = len(problem.nodes)
-    for j, cap in enumerate(caps.tolist()):
+
+    def __init__(self, problem: OrderProblem) -> None:
+        self.problem = problem
+        self.none = (
+            problem.total_units < 2 or problem.order.max_shipments == 1 or len(problem.nodes) < 2
+        )
+        if self.none:
+            return
+        lanes = problem.lanes
+        holds = problem.atp[lanes.node] > 0  # (L, m)
+        self.fixed = lanes.base + lanes.handling_shipment  # at least one parcel
+        per_unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
+        self.per_unit = np.where(holds, per_unit, np.inf)
+        self.cheapest_unit = (self.fixed[:, None] + self.per_unit).min(axis=1)
+        self.cache: dict[int, float] = {}
+
+    def __call__(self, cap: int) -> float:
+        if self.none:
+            return np.inf
+        if cap not in self.cache:
+            self.cache[cap] = self._compute(cap)
+        return self.cache[cap]
+
+    def _compute(self, cap: int) -> float:
+        problem = self.problem
+        lanes = problem.lanes
         ok = lanes.days <= cap
-        covered = problem.atp[np.unique(lanes.node[ok])].sum(axis=0)
-        if np.any(covered < problem.demand):
-            continue
-        node_min = np.full(n, np.inf)
-        np.minimum.at(node_min, lanes.node[ok], cheapest_unit[ok])
-        two = np.partition(node_min, 1)[:2]
-        by_shipments = two.sum() + penalty
-        fixed_two = np.partition(np.where(ok, fixed, np.inf), 1)[:2].sum()
-        unit_min = np.where(ok[:, None], per_unit, np.inf).min(axis=0)
+        reach = np.zeros(len(problem.nodes), dtype=bool)
+        reach[lanes.node[ok]] = True
+        if np.any(problem.atp[reach].sum(axis=0) < problem.demand) or reach.sum() < 2:
+            return np.inf
+        node_min = np.full(len(problem.nodes), np.inf)
+        np.minimum.at(node_min, lanes.node[ok], self.cheapest_unit[ok])
+        penalty = problem.index.split_penalty
+        by_shipments = np.partition(node_min, 1)[:2].sum() + penalty
+        fixed_two = np.partition(self.fixed[ok], 1)[:2].sum() if ok.sum() > 1 else np.inf
+        unit_min = self.per_unit[ok].min(axis=0)
         by_units = float(problem.demand @ unit_min) + fixed_two + penalty
-        bounds[j] = max(by_shipments, by_units)
-    return bounds
+        return float(max(by_shipments, by_units))
 
 
 # ----------------------------------------------------------------------------- DP helpers

@@ -116,7 +116,8 @@ def build_plan(
 
     shipments: list[Shipment] = []
     for allocation in sorted(allocations, key=node_id):
-        node = index.nodes[problem.nodes[lanes.node[allocation.lane]]]
+        candidate = lanes.node[allocation.lane]
+        node = index.nodes[problem.nodes[candidate]]
         service_index = int(lanes.service[allocation.lane])
         service = None if service_index == HAND_OVER else index.services[service_index]
         shipment_lines: list[ShipmentLine] = []
@@ -132,7 +133,8 @@ def build_plan(
         for shipment_line in shipment_lines:
             weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
         units = sum(shipment_line.quantity for shipment_line in shipment_lines)
-        quote = quote_shipment(node, service, float(weight), units, problem.destination)
+        distance = float(problem.distance[candidate])
+        quote = quote_shipment(node, service, float(weight), units, problem.destination, distance)
         assert quote is not None, "lanes only exist where the service has a zone"
         shipments.append(
             Shipment(
