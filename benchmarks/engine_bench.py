@@ -35,7 +35,7 @@ import numpy as np
 from engine import cpsat
 from engine.candidates import build_problem
 from engine.demo_data import demo_dataset, large_dataset
-from engine.model import Network, Order, Plan, PlanStatus, Policy
+from engine.model import Order, Plan, PlanStatus, Policy
 from engine.planner import Planner
 from engine.plans import build_plan
 from server.progress import progress
@@ -52,14 +52,23 @@ class Outcome:
     method: str
 
 
-def run_optimiser(planner: Planner, orders: Sequence[Order], policy: Policy, label: str) -> list[Outcome]:
+def run_optimiser(
+    planner: Planner, orders: Sequence[Order], policy: Policy, label: str
+) -> list[Outcome]:
     outcomes = []
     for order in progress(orders, len(orders), label):
         start = time.perf_counter()
         result = planner.plan(order, policy)
         elapsed = time.perf_counter() - start
-        outcomes.append(Outcome(order.id, result.plan, elapsed,
-                                result.stats.proof.value == "OPTIMAL", result.stats.method))
+        outcomes.append(
+            Outcome(
+                order.id,
+                result.plan,
+                elapsed,
+                result.stats.proof.value == "OPTIMAL",
+                result.stats.method,
+            )
+        )
     return outcomes
 
 
@@ -106,7 +115,9 @@ def summary(outcomes: Sequence[Outcome], common: set[str]) -> dict[str, Any]:
         "cost_per_order": cost / max(len(chosen), 1),
         "proven_share": sum(o.proven for o in outcomes) / max(len(outcomes), 1),
         "split_rate": sum(len(o.plan.shipments) > 1 for o in chosen) / max(len(chosen), 1),
-        "mean_delivery_days": statistics.fmean(o.plan.delivery_days for o in chosen) if chosen else 0.0,
+        "mean_delivery_days": statistics.fmean(o.plan.delivery_days for o in chosen)
+        if chosen
+        else 0.0,
         "methods": dict(Counter(o.method for o in outcomes).most_common()),
     }
 
@@ -125,13 +136,19 @@ def demo_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     sample = orders[::step][: args.naive_orders]
     naive = run_naive(planner, sample, args.naive_time_limit)
     common = complete_ids(ours, baseline)
-    saving = [b.plan.total_cost - o.plan.total_cost for o, b in zip(ours, baseline, strict=True)
-              if o.order_id in common]
+    saving = [
+        b.plan.total_cost - o.plan.total_cost
+        for o, b in zip(ours, baseline, strict=True)
+        if o.order_id in common
+    ]
     by_id = {o.order_id: o for o in ours}
     sampled_ours = [by_id[o.order_id] for o in naive]
     both = complete_ids(sampled_ours, naive)
-    cost_diff = [abs(by_id[n.order_id].plan.total_cost - n.plan.total_cost) for n in naive
-                 if n.order_id in both and n.proven]
+    cost_diff = [
+        abs(by_id[n.order_id].plan.total_cost - n.plan.total_cost)
+        for n in naive
+        if n.order_id in both and n.proven
+    ]
     result = {
         "orders": len(orders),
         "peers": {
@@ -142,8 +159,10 @@ def demo_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         },
         "saving_vs_baseline": {
             "total": float(sum(saving)),
-            "share": float(sum(saving) / max(sum(b.plan.total_cost for b in baseline
-                                                  if b.order_id in common), 1e-9)),
+            "share": float(
+                sum(saving)
+                / max(sum(b.plan.total_cost for b in baseline if b.order_id in common), 1e-9)
+            ),
             "orders_costlier_than_baseline": int(sum(s < -0.005 for s in saving)),
         },
         "naive_sample": {
@@ -161,19 +180,22 @@ def demo_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 def scale_benchmark(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for nodes in args.scale_nodes:
-        network, orders = large_dataset(nodes=nodes, skus=args.scale_skus, orders=args.scale_orders,
-                                        seed=args.seed)
+        network, orders = large_dataset(
+            nodes=nodes, skus=args.scale_skus, orders=args.scale_orders, seed=args.seed
+        )
         planner = Planner(network)
         outcomes = run_optimiser(planner, orders, Policy.CHEAPEST, f"{nodes} nodes")
-        rows.append({
-            "nodes": nodes,
-            "skus": args.scale_skus,
-            "stock_positions": len(network.stock),
-            "orders": len(orders),
-            "latency_ms": latency(outcomes),
-            "proven_share": sum(o.proven for o in outcomes) / len(outcomes),
-            "methods": dict(Counter(o.method for o in outcomes).most_common()),
-        })
+        rows.append(
+            {
+                "nodes": nodes,
+                "skus": args.scale_skus,
+                "stock_positions": len(network.stock),
+                "orders": len(orders),
+                "latency_ms": latency(outcomes),
+                "proven_share": sum(o.proven for o in outcomes) / len(outcomes),
+                "methods": dict(Counter(o.method for o in outcomes).most_common()),
+            }
+        )
     return rows
 
 
@@ -248,21 +270,41 @@ def markdown(result: dict[str, Any]) -> str:
         )
     if result.get("scale_ratios"):
         r = result["scale_ratios"]
-        lines += ["", f"Latency at {r['nodes']} nodes over {r['base']} nodes: p50 {r['p50']:.2f}x, "
-                      f"p99 {r['p99']:.2f}x."]
+        lines += [
+            "",
+            f"Latency at {r['nodes']} nodes over {r['base']} nodes: p50 {r['p50']:.2f}x, "
+            f"p99 {r['p99']:.2f}x.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=20_000, help="demo-day orders (default 20,000)")
-    parser.add_argument("--naive-orders", type=int, default=2000,
-                        help="orders for the naive CP-SAT peer, sampled evenly (default 2,000)")
-    parser.add_argument("--naive-time-limit", type=float, default=10.0, help="seconds per naive solve")
-    parser.add_argument("--scale-nodes", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[100, 300, 1000, 3000], help="network sizes (default 100,300,1000,3000)")
-    parser.add_argument("--scale-orders", type=int, default=1000, help="orders per size (default 1,000)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.engine_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--orders", type=int, default=20_000, help="demo-day orders (default 20,000)"
+    )
+    parser.add_argument(
+        "--naive-orders",
+        type=int,
+        default=2000,
+        help="orders for the naive CP-SAT peer, sampled evenly (default 2,000)",
+    )
+    parser.add_argument(
+        "--naive-time-limit", type=float, default=10.0, help="seconds per naive solve"
+    )
+    parser.add_argument(
+        "--scale-nodes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[100, 300, 1000, 3000],
+        help="network sizes (default 100,300,1000,3000)",
+    )
+    parser.add_argument(
+        "--scale-orders", type=int, default=1000, help="orders per size (default 1,000)"
+    )
     parser.add_argument("--scale-skus", type=int, default=50_000, help="SKUs of the large network")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
@@ -286,7 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     top = next((r for r in rows if r["nodes"] == 1000), rows[-1] if rows else None)
     if base and top and base is not top:
         result["scale_ratios"] = {
-            "base": base["nodes"], "nodes": top["nodes"],
+            "base": base["nodes"],
+            "nodes": top["nodes"],
             "p50": top["latency_ms"]["p50"] / base["latency_ms"]["p50"],
             "p99": top["latency_ms"]["p99"] / base["latency_ms"]["p99"],
         }

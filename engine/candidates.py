@@ -181,6 +181,8 @@ def _lanes(index: NetworkIndex, nodes: np.ndarray, distance: np.ndarray, pickup:
     ok = index.offers[nodes] & (zone < index.zone_count[None, :])
     if pickup >= 0:
         ok[nodes == pickup] = False
+    node: np.ndarray
+    service: np.ndarray
     node, service = np.nonzero(ok)  # row-major: sorted by node, then service
     zone = zone[node, service]
     base = index.zone_base_table[service, zone]
