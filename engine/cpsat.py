@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from engine.budget import Budget
 from engine.candidates import OrderProblem
 from engine.dp import MONEY_SCALE
 from engine.plans import Allocation
@@ -152,26 +153,30 @@ def solve(
     objective: Objective,
     max_days: int,
     hint: list[Allocation] | None = None,
-    time_limit: float = 10.0,
+    budget: Budget | float = 10.0,
     keep: np.ndarray | None = None,
     seed: int = 0,
 ) -> CpSatResult:
-    """Solve one model; deterministic (one worker, fixed seed) within ``time_limit`` seconds.
+    """Solve one model; deterministic (one worker, fixed seed) within the budget (or seconds).
 
-    ``keep`` restricts the candidates (e.g. to those dominance pruning leaves).
+    ``keep`` restricts the candidates (e.g. to those dominance pruning leaves). Cancelling the
+    budget stops the search; the best solution so far is returned, unproven.
     """
+    if not isinstance(budget, Budget):
+        budget = Budget(budget)
     complete = objective is not Objective.MOST_UNITS
     m = build_model(problem, max_days, complete, keep)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(0.001, time_limit)
+    solver.parameters.max_time_in_seconds = max(0.001, budget.remaining())
     # Presolve costs more than it saves on these small models (measured: 2-3x slower).
     solver.parameters.cp_model_presolve = False
     if objective is Objective.MOST_UNITS:
         # Two phases: most units, then the cheapest way to ship that many.
         m.model.maximize(m.shipped)
-        status = solver.solve(m.model)
+        with budget.stoppable(solver.stop_search):
+            status = solver.solve(m.model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
         best_units = int(solver.value(m.shipped))
@@ -184,7 +189,9 @@ def solve(
     m.model.minimize(m.cost * ships_scale + m.shipments)
     if hint:
         _add_hint(m, problem, hint)
-    status = solver.solve(m.model)
+    solver.parameters.max_time_in_seconds = max(0.001, budget.remaining())
+    with budget.stoppable(solver.stop_search):
+        status = solver.solve(m.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
     allocations = _allocations(m, problem, solver)

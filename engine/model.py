@@ -131,6 +131,17 @@ class StockPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class StockChange:
+    """A requested change to one position: set or add to on-hand, optionally set safety stock."""
+
+    node_id: str
+    sku_id: str
+    set_on_hand: int | None = None
+    delta_on_hand: int | None = None
+    safety_stock: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     """Everything the optimiser needs to know about the fulfilment network."""
 

@@ -140,6 +140,28 @@ class Inventory:
                 result[(self.index.node_ids[node], self.index.sku_ids[k])] = atp
         return result
 
+    def set_positions(self, positions: Iterable[StockPosition]) -> None:
+        """Replace the quantities of some positions (adding positions not held before).
+
+        Copy-on-write per SKU: a plan running concurrently keeps a consistent view of each
+        SKU's arrays.
+        """
+        for p in positions:
+            k = self.index.sku_pos[p.sku_id]
+            node = self.index.node_pos[p.node_id]
+            old = self._stock[k]
+            where = int(np.searchsorted(old.nodes, node))
+            if where < len(old.nodes) and old.nodes[where] == node:
+                arrays = [a.copy() for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)]
+            else:
+                arrays = [np.insert(a, where, 0) for a in (old.nodes, old.on_hand, old.safety_stock,
+                                                          old.reserved)]
+                arrays[0][where] = node
+            arrays[1][where] = p.on_hand
+            arrays[2][where] = p.safety_stock
+            arrays[3][where] = p.reserved
+            self._stock[k] = SkuStock(*arrays)
+
     def take(self, quantities: Mapping[tuple[str, str], int]) -> None:
         """Remove shipped units from on-hand (e.g. when a replayed order ships)."""
         for (node_id, sku_id), quantity in quantities.items():

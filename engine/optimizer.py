@@ -32,6 +32,7 @@ import numpy as np
 
 from engine import cpsat
 from engine.baseline import baseline_allocations
+from engine.budget import Budget
 from engine.candidates import Lanes, OrderProblem
 from engine.dominance import dominated_nodes
 from engine.dp import (
@@ -81,12 +82,16 @@ def optimise(
     problem: OrderProblem,
     policy: Policy = Policy.CHEAPEST,
     include_options: bool = False,
-    time_limit: float | None = None,
+    budget: Budget | None = None,
 ) -> PlanResult:
-    """Plan one order optimally for ``policy``; see the module docstring for the method."""
+    """Plan one order optimally for ``policy``; see the module docstring for the method.
+
+    ``budget`` bounds the time CP-SAT may take (default 10 s) and can cancel it; a plan not
+    proven in time is returned as ``FEASIBLE`` with its gap.
+    """
     start = time.perf_counter()
-    deadline = start + (DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
-    plan, options, proof, method, bound = _solve(problem, policy, include_options, deadline)
+    budget = budget if budget is not None else Budget(DEFAULT_TIME_LIMIT)
+    plan, options, proof, method, bound = _solve(problem, policy, include_options, budget)
     micros = int((time.perf_counter() - start) * 1e6)
     gap = None
     if proof is Proof.OPTIMAL:
@@ -105,14 +110,14 @@ def optimise(
 
 
 def _solve(
-    problem: OrderProblem, policy: Policy, include_options: bool, deadline: float
+    problem: OrderProblem, policy: Policy, include_options: bool, budget: Budget
 ) -> Outcome:
     if len(problem.lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
-        return _no_complete_plan(problem, policy, deadline)
-    front = _front_for(problem, deadline)
+        return _no_complete_plan(problem, policy, budget)
+    front = _front_for(problem, budget)
     chosen = _choose(front, policy, include_options)
     if chosen is None:
-        return _no_complete_plan(problem, policy, deadline)
+        return _no_complete_plan(problem, policy, budget)
     best, options, proven = chosen
     plan = build_plan(problem, best.allocations)
     option_plans = [build_plan(problem, option.allocations) for option in options]
@@ -176,27 +181,27 @@ def _choose(
 # ----------------------------------------------------------------------------- fronts
 
 
-def _front_for(problem: OrderProblem, deadline: float) -> FrontSolver | CompositeFront:
+def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | CompositeFront:
     """One front solver, or a composite of independent parts when the SKUs separate."""
     if problem.order.max_shipments:
-        return FrontSolver(problem, deadline)  # the shipment limit couples the parts
+        return FrontSolver(problem, budget)  # the shipment limit couples the parts
     if len(problem.demand) == 1:
-        return FrontSolver(problem, deadline)
+        return FrontSolver(problem, budget)
     groups = _sku_groups(problem.atp > 0)
     if len(groups) == 1:
-        return FrontSolver(problem, deadline)
+        return FrontSolver(problem, budget)
     parts = [_restrict(problem, group) for group in groups]
     return CompositeFront(
-        problem, [(FrontSolver(sub, deadline), lanes, group) for sub, lanes, group in parts]
+        problem, [(FrontSolver(sub, budget), lanes, group) for sub, lanes, group in parts]
     )
 
 
 class FrontSolver:
     """Exact best plan per cap for one problem, computed on demand and cached."""
 
-    def __init__(self, problem: OrderProblem, deadline: float) -> None:
+    def __init__(self, problem: OrderProblem, budget: Budget) -> None:
         self.problem = problem
-        self.deadline = deadline
+        self.budget = budget
         self.caps = np.unique(problem.lanes.days)
         self.singles = _single_node_plans(problem, self.caps)
         self.split_bound = SplitBound(problem)
@@ -303,8 +308,7 @@ class FrontSolver:
             hint = baseline_allocations(problem)
         most = _most_shipments(problem, self.upper()[j : j + 1])
         keep = ~dominated_nodes(problem, most)
-        remaining = max(0.001, self.deadline - time.perf_counter())
-        result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint, remaining, keep)
+        result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint, self.budget, keep)
         if result.infeasible:
             return CapBest.none()
         if not result.feasible:  # out of time before any solution: the hint, unproven
@@ -569,10 +573,10 @@ def _allocations(
 # ----------------------------------------------------------------------------- no complete plan
 
 
-def _no_complete_plan(problem: OrderProblem, policy: Policy, deadline: float) -> Outcome:
+def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> Outcome:
     """No complete plan exists: the most units (then cheapest) when partial plans are
     allowed, otherwise nothing, with a reason per line."""
-    most = _most_units(problem, policy, deadline)
+    most = _most_units(problem, policy, budget)
     if most is None:  # too large to decide exactly in time: stock-level reasons only
         return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
     allocations, proven, method = most
@@ -585,7 +589,7 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, deadline: float) ->
 
 
 def _most_units(
-    problem: OrderProblem, policy: Policy, deadline: float
+    problem: OrderProblem, policy: Policy, budget: Budget
 ) -> tuple[list[Allocation], bool, str] | None:
     """The plan shipping the most units, then best for the policy (empty if nothing ships)."""
     if len(problem.lanes) == 0 or problem.atp.sum() == 0:
@@ -617,10 +621,9 @@ def _most_units(
         _, state = dp.best(j, load)
         shipments = dp.reconstruct(j, state)
         return _allocations(problem, shipments, dp.shape.loads, int(caps[j])), True, "dp"
-    remaining = deadline - time.perf_counter()
-    if remaining <= 0:
+    if budget.remaining() <= 0:
         return None
-    result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, remaining)
+    result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, budget)
     if not result.feasible:
         return None
     return result.allocations, result.optimal, "cp-sat"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.baseline import plan_baseline
+from engine.budget import Budget
 from engine.candidates import build_problem
 from engine.explain import explain as explain_plan
 from engine.model import Network, Order, PlanResult, Policy
@@ -34,18 +35,22 @@ class Planner:
         include_options: bool = False,
         explain: bool = False,
         time_limit: float | None = None,
+        budget: Budget | None = None,
     ) -> PlanResult:
         """Plan one validated order with ``policy`` against the current stock.
 
         ``include_options`` adds the price/date options front; ``explain`` compares the plan
-        with the best single-node plan and the baseline; ``time_limit`` (seconds) bounds the
-        CP-SAT fallback, after which the best plan found is returned with its gap.
+        with the best single-node plan and the baseline; ``time_limit`` (seconds, default 10)
+        or ``budget`` (which can also be cancelled) bounds the CP-SAT fallback, after which
+        the best plan found is returned with its gap.
         """
         problem = build_problem(order, self.index, self.inventory)
         if policy is Policy.BASELINE:
             result = plan_baseline(problem)
         else:
-            result = optimise(problem, policy, include_options, time_limit)
+            if budget is None and time_limit is not None:
+                budget = Budget(time_limit)
+            result = optimise(problem, policy, include_options, budget)
         if explain:
             result = replace(result, explanation=explain_plan(problem, result, policy))
         return result

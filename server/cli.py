@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -246,6 +247,28 @@ def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], netwo
     return text
 
 
+# ----------------------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from server.app import ServerConfig, serve
+    from server.store import Store
+
+    if args.network:
+        network = read_network(args.network)
+        store = Store(args.db, synchronous=args.synchronous)
+        version = store.put_network(network)
+        store.close()
+        print(f"imported {args.network} into {args.db} (network version {version}: "
+              f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)", flush=True)
+    elif not Path(args.db).exists():
+        raise CliError(f"{args.db} does not exist: pass --network FILE to create it")
+    config = ServerConfig(db=args.db, host=args.host, port=args.port,
+                          max_concurrent=args.max_concurrent, grace=args.grace,
+                          synchronous=args.synchronous)
+    return serve(config, args.workers, args.metrics_port, args.log_level)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -326,6 +349,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="policy (default cheapest)",
     )
     p.set_defaults(func=cmd_explain)
+
+    p = commands.add_parser(
+        "serve",
+        help="run the gRPC service on an embedded SQLite store",
+        description="Serve RoutingService, InventoryService and NetworkService (plus gRPC "
+        "health checking and reflection) until SIGTERM. With --network, the file's network "
+        "and stock are imported into the store at --db first; without it the server serves "
+        "what --db holds. Several worker processes share the port (SO_REUSEPORT) and the store.",
+    )
+    p.add_argument("--db", required=True, help="SQLite file of the store (created if missing)")
+    p.add_argument("--network", help="network file to import before serving")
+    p.add_argument("--host", default="[::]", help="address to listen on (default all)")
+    p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="server processes (default: one per core)")
+    p.add_argument("--max-concurrent", type=int, default=256,
+                   help="calls in progress per process before RESOURCE_EXHAUSTED (default 256)")
+    p.add_argument("--grace", type=float, default=10.0,
+                   help="seconds to drain in-flight calls on SIGTERM (default 10)")
+    p.add_argument("--metrics-port", type=int, default=9464,
+                   help="Prometheus /metrics port (default 9464; 0 = off)")
+    p.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
+                   help="SQLite synchronous mode (default FULL)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning"], default="info",
+                   help="debug logs one line per call")
+    p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser(
         "demo",

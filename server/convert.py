@@ -14,7 +14,13 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from omniroute.v1 import network_pb2, order_pb2, plan_pb2
+from omniroute.v1 import (
+    inventory_service_pb2,
+    network_pb2,
+    order_pb2,
+    plan_pb2,
+    routing_service_pb2,
+)
 
 from engine.model import (
     Alternative,
@@ -37,6 +43,7 @@ from engine.model import (
     Shipment,
     ShipmentLine,
     Sku,
+    StockChange,
     StockPosition,
     UnfilledLine,
     UnfilledReason,
@@ -50,6 +57,48 @@ from engine.validation import network_violations, orders_violations
 
 def _location(message: network_pb2.Location, present: bool) -> Location | None:
     return Location(message.latitude, message.longitude) if present else None
+
+
+def location_from_proto(message: network_pb2.Location) -> Location:
+    return Location(message.latitude, message.longitude)
+
+
+def position_to_proto(position: StockPosition) -> network_pb2.StockPosition:
+    """A stock position with its reserved units and ATP (as the server reports them)."""
+    return network_pb2.StockPosition(
+        node_id=position.node_id,
+        sku_id=position.sku_id,
+        on_hand=position.on_hand,
+        safety_stock=position.safety_stock,
+        reserved=position.reserved,
+        atp=position.atp,
+    )
+
+
+def stock_change_from_proto(update: inventory_service_pb2.StockUpdate) -> StockChange:
+    change = update.WhichOneof("on_hand_change")
+    return StockChange(
+        node_id=update.node_id,
+        sku_id=update.sku_id,
+        set_on_hand=update.set_on_hand if change == "set_on_hand" else None,
+        delta_on_hand=update.delta_on_hand if change == "delta_on_hand" else None,
+        safety_stock=update.safety_stock if update.HasField("safety_stock") else None,
+    )
+
+
+def quote_to_proto(result: PlanResult) -> routing_service_pb2.QuoteDeliveryResponse:
+    """The options front as delivery options a checkout can show."""
+    return routing_service_pb2.QuoteDeliveryResponse(
+        options=[
+            routing_service_pb2.DeliveryOption(
+                delivery_days=plan.delivery_days,
+                cost=plan.total_cost,
+                shipments=len(plan.shipments),
+                plan=plan_to_proto(plan),
+            )
+            for plan in result.options
+        ]
+    )
 
 
 def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[FieldViolation]]:

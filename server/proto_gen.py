@@ -20,13 +20,10 @@ GENERATED_GLOBS = ("*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py")
 
 
 def _include_paths() -> list[str]:
-    """The well-known types (grpc_tools) and google/rpc (googleapis-common-protos)."""
-    import google.rpc  # googleapis-common-protos ships its .proto files
+    """proto/ (with the vendored google/rpc protos) and the well-known types of grpc_tools."""
     import grpc_tools
 
-    tools_protos = Path(grpc_tools.__file__).parent / "_proto"
-    googleapis_root = Path(google.rpc.__path__[0]).parent.parent
-    return [str(PROTO_ROOT), str(tools_protos), str(googleapis_root)]
+    return [str(PROTO_ROOT), str(Path(grpc_tools.__file__).parent / "_proto")]
 
 
 def generate(out_root: Path) -> list[Path]:

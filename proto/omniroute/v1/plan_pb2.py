@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17omniroute/v1/plan.proto\x12\x0comniroute.v1\"A\n\x0cShipmentLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x0e\n\x06sku_id\x18\x03 \x01(\t\"s\n\rCostBreakdown\x12\x17\n\x0f\x63\x61rrier_parcels\x18\x01 \x01(\x01\x12\x16\n\x0e\x63\x61rrier_weight\x18\x02 \x01(\x01\x12\x19\n\x11handling_shipment\x18\x03 \x01(\x01\x12\x16\n\x0ehandling_units\x18\x04 \x01(\x01\"\xfc\x01\n\x08Shipment\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLine\x12\x11\n\tweight_kg\x18\x04 \x01(\x01\x12\x0f\n\x07parcels\x18\x05 \x01(\x05\x12\x13\n\x0b\x64istance_km\x18\x06 \x01(\x01\x12\x0c\n\x04\x63ost\x18\x07 \x01(\x01\x12\x15\n\rdelivery_days\x18\x08 \x01(\x05\x12\x33\n\x0e\x63ost_breakdown\x18\t \x01(\x0b\x32\x1b.omniroute.v1.CostBreakdown\x12\r\n\x05units\x18\n \x01(\x05\"\x8b\x02\n\x0cUnfilledLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x31\n\x06reason\x18\x03 \x01(\x0e\x32!.omniroute.v1.UnfilledLine.Reason\"\xa4\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cOUT_OF_STOCK\x10\x01\x12\x1d\n\x19NO_SERVICE_WITHIN_PROMISE\x10\x02\x12\x19\n\x15\x45XCEEDS_MAX_SHIPMENTS\x10\x03\x12\x1d\n\x19NO_SERVICE_TO_DESTINATION\x10\x04\x12\x17\n\x13PARTIAL_NOT_ALLOWED\x10\x05\"\xa7\x02\n\x04Plan\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.omniroute.v1.Plan.Status\x12)\n\tshipments\x18\x02 \x03(\x0b\x32\x16.omniroute.v1.Shipment\x12\x12\n\ntotal_cost\x18\x03 \x01(\x01\x12\x15\n\rdelivery_days\x18\x04 \x01(\x05\x12\x32\n\x0eunfilled_lines\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.UnfilledLine\x12\x1a\n\x12split_penalty_cost\x18\x06 \x01(\x01\"N\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43OMPLETE\x10\x01\x12\x0b\n\x07PARTIAL\x10\x02\x12\x11\n\rUNFULFILLABLE\x10\x03\"\xf7\x01\n\tPlanStats\x12,\n\x05proof\x18\x01 \x01(\x0e\x32\x1d.omniroute.v1.PlanStats.Proof\x12\x10\n\x03gap\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x14\n\x0csolve_micros\x18\x04 \x01(\x05\x12\x18\n\x0blower_bound\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0f\x63\x61ndidate_nodes\x18\x06 \x01(\x05\"9\n\x05Proof\x12\x15\n\x11PROOF_UNSPECIFIED\x10\x00\x12\x0b\n\x07OPTIMAL\x10\x01\x12\x0c\n\x08\x46\x45\x41SIBLE\x10\x02\x42\x06\n\x04_gapB\x0e\n\x0c_lower_bound\"N\n\x0b\x41lternative\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04plan\x18\x02 \x01(\x0b\x32\x12.omniroute.v1.Plan\x12\x0f\n\x07verdict\x18\x03 \x01(\t\"O\n\x0b\x45xplanation\x12/\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.Alternative\x12\x0f\n\x07summary\x18\x02 \x01(\t\"\xc4\x01\n\x11PlanOrderResponse\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12 \n\x04plan\x18\x02 \x01(\x0b\x32\x12.omniroute.v1.Plan\x12#\n\x07options\x18\x03 \x03(\x0b\x32\x12.omniroute.v1.Plan\x12&\n\x05stats\x18\x04 \x01(\x0b\x32\x17.omniroute.v1.PlanStats\x12.\n\x0b\x65xplanation\x18\x05 \x01(\x0b\x32\x19.omniroute.v1.Explanation*I\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43HEAPEST\x10\x01\x12\x0b\n\x07\x46\x41STEST\x10\x02\x12\x0c\n\x08\x42\x41SELINE\x10\x03\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17omniroute/v1/plan.proto\x12\x0comniroute.v1\x1a\x17google/rpc/status.proto\"A\n\x0cShipmentLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x0e\n\x06sku_id\x18\x03 \x01(\t\"s\n\rCostBreakdown\x12\x17\n\x0f\x63\x61rrier_parcels\x18\x01 \x01(\x01\x12\x16\n\x0e\x63\x61rrier_weight\x18\x02 \x01(\x01\x12\x19\n\x11handling_shipment\x18\x03 \x01(\x01\x12\x16\n\x0ehandling_units\x18\x04 \x01(\x01\"\xfc\x01\n\x08Shipment\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLine\x12\x11\n\tweight_kg\x18\x04 \x01(\x01\x12\x0f\n\x07parcels\x18\x05 \x01(\x05\x12\x13\n\x0b\x64istance_km\x18\x06 \x01(\x01\x12\x0c\n\x04\x63ost\x18\x07 \x01(\x01\x12\x15\n\rdelivery_days\x18\x08 \x01(\x05\x12\x33\n\x0e\x63ost_breakdown\x18\t \x01(\x0b\x32\x1b.omniroute.v1.CostBreakdown\x12\r\n\x05units\x18\n \x01(\x05\"\x8b\x02\n\x0cUnfilledLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x31\n\x06reason\x18\x03 \x01(\x0e\x32!.omniroute.v1.UnfilledLine.Reason\"\xa4\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cOUT_OF_STOCK\x10\x01\x12\x1d\n\x19NO_SERVICE_WITHIN_PROMISE\x10\x02\x12\x19\n\x15\x45XCEEDS_MAX_SHIPMENTS\x10\x03\x12\x1d\n\x19NO_SERVICE_TO_DESTINATION\x10\x04\x12\x17\n\x13PARTIAL_NOT_ALLOWED\x10\x05\"\xa7\x02\n\x04Plan\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.omniroute.v1.Plan.Status\x12)\n\tshipments\x18\x02 \x03(\x0b\x32\x16.omniroute.v1.Shipment\x12\x12\n\ntotal_cost\x18\x03 \x01(\x01\x12\x15\n\rdelivery_days\x18\x04 \x01(\x05\x12\x32\n\x0eunfilled_lines\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.UnfilledLine\x12\x1a\n\x12split_penalty_cost\x18\x06 \x01(\x01\"N\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43OMPLETE\x10\x01\x12\x0b\n\x07PARTIAL\x10\x02\x12\x11\n\rUNFULFILLABLE\x10\x03\"\xf7\x01\n\tPlanStats\x12,\n\x05proof\x18\x01 \x01(\x0e\x32\x1d.omniroute.v1.PlanStats.Proof\x12\x10\n\x03gap\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x14\n\x0csolve_micros\x18\x04 \x01(\x05\x12\x18\n\x0blower_bound\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0f\x63\x61ndidate_nodes\x18\x06 \x01(\x05\"9\n\x05Proof\x12\x15\n\x11PROOF_UNSPECIFIED\x10\x00\x12\x0b\n\x07OPTIMAL\x10\x01\x12\x0c\n\x08\x46\x45\x41SIBLE\x10\x02\x42\x06\n\x04_gapB\x0e\n\x0c_lower_bound\"N\n\x0b\x41lternative\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04plan\x18\x02 \x01(\x0b\x32\x12.omniroute.v1.Plan\x12\x0f\n\x07verdict\x18\x03 \x01(\t\"O\n\x0b\x45xplanation\x12/\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.Alternative\x12\x0f\n\x07summary\x18\x02 \x01(\t\"\xff\x01\n\x11PlanOrderResponse\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12 \n\x04plan\x18\x02 \x01(\x0b\x32\x12.omniroute.v1.Plan\x12#\n\x07options\x18\x03 \x03(\x0b\x32\x12.omniroute.v1.Plan\x12&\n\x05stats\x18\x04 \x01(\x0b\x32\x17.omniroute.v1.PlanStats\x12.\n\x0b\x65xplanation\x18\x05 \x01(\x0b\x32\x19.omniroute.v1.Explanation\x12\x16\n\x0ereservation_id\x18\x06 \x01(\t\x12!\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x12.google.rpc.Status*I\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43HEAPEST\x10\x01\x12\x0b\n\x07\x46\x41STEST\x10\x02\x12\x0c\n\x08\x42\x41SELINE\x10\x03\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,30 +33,30 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omniroute.v1.plan_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020dev.omniroute.v1P\001Z*omniroute.dev/gen/omniroute/v1;omniroutev1'
-  _globals['_POLICY']._serialized_start=1658
-  _globals['_POLICY']._serialized_end=1731
-  _globals['_SHIPMENTLINE']._serialized_start=41
-  _globals['_SHIPMENTLINE']._serialized_end=106
-  _globals['_COSTBREAKDOWN']._serialized_start=108
-  _globals['_COSTBREAKDOWN']._serialized_end=223
-  _globals['_SHIPMENT']._serialized_start=226
-  _globals['_SHIPMENT']._serialized_end=478
-  _globals['_UNFILLEDLINE']._serialized_start=481
-  _globals['_UNFILLEDLINE']._serialized_end=748
-  _globals['_UNFILLEDLINE_REASON']._serialized_start=584
-  _globals['_UNFILLEDLINE_REASON']._serialized_end=748
-  _globals['_PLAN']._serialized_start=751
-  _globals['_PLAN']._serialized_end=1046
-  _globals['_PLAN_STATUS']._serialized_start=968
-  _globals['_PLAN_STATUS']._serialized_end=1046
-  _globals['_PLANSTATS']._serialized_start=1049
-  _globals['_PLANSTATS']._serialized_end=1296
-  _globals['_PLANSTATS_PROOF']._serialized_start=1215
-  _globals['_PLANSTATS_PROOF']._serialized_end=1272
-  _globals['_ALTERNATIVE']._serialized_start=1298
-  _globals['_ALTERNATIVE']._serialized_end=1376
-  _globals['_EXPLANATION']._serialized_start=1378
-  _globals['_EXPLANATION']._serialized_end=1457
-  _globals['_PLANORDERRESPONSE']._serialized_start=1460
-  _globals['_PLANORDERRESPONSE']._serialized_end=1656
+  _globals['_POLICY']._serialized_start=1742
+  _globals['_POLICY']._serialized_end=1815
+  _globals['_SHIPMENTLINE']._serialized_start=66
+  _globals['_SHIPMENTLINE']._serialized_end=131
+  _globals['_COSTBREAKDOWN']._serialized_start=133
+  _globals['_COSTBREAKDOWN']._serialized_end=248
+  _globals['_SHIPMENT']._serialized_start=251
+  _globals['_SHIPMENT']._serialized_end=503
+  _globals['_UNFILLEDLINE']._serialized_start=506
+  _globals['_UNFILLEDLINE']._serialized_end=773
+  _globals['_UNFILLEDLINE_REASON']._serialized_start=609
+  _globals['_UNFILLEDLINE_REASON']._serialized_end=773
+  _globals['_PLAN']._serialized_start=776
+  _globals['_PLAN']._serialized_end=1071
+  _globals['_PLAN_STATUS']._serialized_start=993
+  _globals['_PLAN_STATUS']._serialized_end=1071
+  _globals['_PLANSTATS']._serialized_start=1074
+  _globals['_PLANSTATS']._serialized_end=1321
+  _globals['_PLANSTATS_PROOF']._serialized_start=1240
+  _globals['_PLANSTATS_PROOF']._serialized_end=1297
+  _globals['_ALTERNATIVE']._serialized_start=1323
+  _globals['_ALTERNATIVE']._serialized_end=1401
+  _globals['_EXPLANATION']._serialized_start=1403
+  _globals['_EXPLANATION']._serialized_end=1482
+  _globals['_PLANORDERRESPONSE']._serialized_start=1485
+  _globals['_PLANORDERRESPONSE']._serialized_end=1740
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -157,15 +158,19 @@ class Explanation(_message.Message):
     def __init__(self, alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class PlanOrderResponse(_message.Message):
-    __slots__ = ("order_id", "plan", "options", "stats", "explanation")
+    __slots__ = ("order_id", "plan", "options", "stats", "explanation", "reservation_id", "error")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     plan: Plan
     options: _containers.RepeatedCompositeFieldContainer[Plan]
     stats: PlanStats
     explanation: Explanation
-    def __init__(self, order_id: _Optional[str] = ..., plan: _Optional[_Union[Plan, _Mapping]] = ..., options: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ..., stats: _Optional[_Union[PlanStats, _Mapping]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
+    reservation_id: str
+    error: _status_pb2.Status
+    def __init__(self, order_id: _Optional[str] = ..., plan: _Optional[_Union[Plan, _Mapping]] = ..., options: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ..., stats: _Optional[_Union[PlanStats, _Mapping]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., reservation_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,202 @@
+"""The gRPC server: services, health checking, reflection, limits, graceful shutdown, and
+the process model.
+
+Python runs one thread of Python at a time, so one process uses about one core. ``serve``
+therefore starts ``--workers`` processes (default: one per core), each a complete grpc.aio
+server bound to the same port with ``SO_REUSEPORT`` (the kernel spreads connections over
+them) and its own connection to the shared SQLite store. Processes are started (spawned)
+before any gRPC object exists in them. A bounded number of concurrent calls per process
+sheds overload with ``RESOURCE_EXHAUSTED`` at once; SIGTERM turns health to NOT_SERVING and
+drains in-flight calls within the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from omniroute.v1 import (
+    inventory_service_pb2,
+    inventory_service_pb2_grpc,
+    network_service_pb2,
+    network_service_pb2_grpc,
+    routing_service_pb2,
+    routing_service_pb2_grpc,
+)
+from server.interceptors import ServerInterceptor
+from server.metrics import metrics
+from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
+from server.store import Store
+
+log = logging.getLogger("omniroute.server")
+
+SERVICES = (
+    routing_service_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
+    inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
+    network_service_pb2.DESCRIPTOR.services_by_name["NetworkService"].full_name,
+)
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in one PutNetwork
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db: str
+    host: str = "[::]"
+    port: int = 50051
+    max_concurrent: int = 256  # calls in progress per process before RESOURCE_EXHAUSTED
+    grace: float = 10.0  # seconds to drain in-flight calls on SIGTERM
+    threads: int = 2  # planning threads per process
+    synchronous: str = "FULL"
+
+
+def server_options(reuse_port: bool) -> list[tuple[str, int]]:
+    return [
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+class RunningServer:
+    """One grpc.aio server with its engine and health servicer."""
+
+    def __init__(self, config: ServerConfig, reuse_port: bool = False) -> None:
+        self.config = config
+        self.store = Store(config.db, synchronous=config.synchronous)
+        self.engine = Engine(self.store, metrics(), threads=config.threads)
+        self.server = grpc.aio.server(
+            interceptors=[ServerInterceptor(self.engine.metrics)],
+            options=server_options(reuse_port),
+            maximum_concurrent_rpcs=config.max_concurrent,
+        )
+        routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
+            RoutingServicer(self.engine), self.server)
+        network_service_pb2_grpc.add_NetworkServiceServicer_to_server(
+            NetworkServicer(self.engine), self.server)
+        inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
+            InventoryServicer(self.engine), self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), self.server)
+        self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {config.host}:{config.port}")
+
+    async def start(self) -> None:
+        self.engine.live.refresh(force=True)
+        await self.server.start()
+        for name in ("", *SERVICES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Drain: NOT_SERVING first (load balancers stop sending), then finish in-flight calls."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.config.grace if grace is None else grace)
+        self.engine.close()
+        self.store.close()
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()
+
+
+async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | None) -> None:
+    server = RunningServer(config, reuse_port)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    if ready is not None:
+        ready.put(server.port)  # type: ignore[attr-defined]
+    else:
+        print(f"omniroute serving on port {server.port} (pid {os.getpid()})", flush=True)
+    await stopping.wait()
+    log.info("draining", extra={"fields": {"grace_s": config.grace}})
+    await server.stop()
+
+
+def worker_main(config: ServerConfig, reuse_port: bool, ready: object | None, level: str) -> None:
+    """Entry point of one server process."""
+    from server import logs
+
+    logs.configure(level)
+    asyncio.run(_run_worker(config, reuse_port, ready))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("::", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: str) -> int:
+    """Run ``workers`` server processes until SIGTERM/SIGINT; return an exit status."""
+    if workers <= 1:
+        if metrics_port:
+            from server.metrics import serve_metrics
+
+            serve_metrics(metrics_port)
+        worker_main(config, False, None, level)
+        return 0
+    if config.port == 0:
+        config = ServerConfig(**{**config.__dict__, "port": free_port()})
+    metrics_dir = tempfile.mkdtemp(prefix="omniroute-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes = [
+        context.Process(target=worker_main, args=(config, True, ready, level), name=f"worker-{i}")
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    stop = {"signal": 0}
+
+    def forward(signum: int, _frame: object) -> None:
+        stop["signal"] = signum
+        for process in processes:
+            if process.is_alive() and process.pid:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    try:
+        for _ in processes:
+            ready.get(timeout=120)
+    except Exception:  # a worker died while starting
+        forward(signal.SIGTERM, None)
+        for process in processes:
+            process.join(timeout=config.grace + 5)
+        print("error: the server workers failed to start (see the log above)", file=sys.stderr)
+        return 1
+    if metrics_port:
+        from server.metrics import serve_metrics
+
+        serve_metrics(metrics_port)
+    print(f"omniroute serving on port {config.port} with {workers} worker processes "
+          f"(pid {os.getpid()}); metrics on {metrics_port or 'off'}", flush=True)
+    for process in processes:
+        process.join()
+    for path in Path(metrics_dir).glob("*.db"):
+        path.unlink()
+    return 0 if all(p.exitcode == 0 for p in processes) or stop["signal"] else 1

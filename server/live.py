@@ -1,0 +1,55 @@
+"""The served network in one process: a planner kept in step with the shared store.
+
+Every call refreshes cheaply first (``PRAGMA data_version`` tells whether another process
+committed anything); a new network version rebuilds the planner, stock changes are applied
+position by position from the store's change feed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from engine.planner import Planner
+from server.errors import FailedPrecondition
+from server.store import Store
+
+
+class LiveNetwork:
+    """The current planner for a store's network."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._planner: Planner | None = None
+        self.version = -1
+        self.seq = -1
+        self._data_version: int | None = None
+
+    def planner(self) -> Planner:
+        """The up-to-date planner; FAILED_PRECONDITION when no network has been loaded."""
+        self.refresh()
+        if self._planner is None:
+            raise FailedPrecondition(
+                "NO_NETWORK",
+                "the server has no network yet: call NetworkService.PutNetwork or start it "
+                "with --network FILE",
+            )
+        return self._planner
+
+    def refresh(self, force: bool = False) -> None:
+        """Catch up with the store (``force`` after this process's own writes)."""
+        with self._lock:
+            data_version = self.store.data_version()
+            if not force and data_version == self._data_version and self._planner is not None:
+                return
+            self._data_version = data_version
+            version, seq = self.store.state()
+            if version == 0:
+                return
+            if version != self.version or self._planner is None:
+                network, version, seq = self.store.load_network()
+                self._planner = Planner(network)
+                self.version, self.seq = version, seq
+            elif seq != self.seq:
+                self.seq, positions = self.store.changes_since(self.seq)
+                self._planner.inventory.set_positions(positions)

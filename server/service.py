@@ -1,0 +1,330 @@
+"""gRPC servicers: each method converts the request, calls the engine, converts the result.
+
+Failures are raised, not handled here: the interceptor in ``server.interceptors`` maps every
+exception to its status in one place (``server.errors``).
+
+Planning runs in a small thread pool so that the event loop stays responsive (health checks,
+cancellations); CP-SAT releases the GIL while it searches. Every solve gets a budget: the
+smaller of the request's ``timeout`` and the RPC deadline (less a margin to answer), and it
+is cancelled when the caller goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import grpc
+import numpy as np
+
+from engine.budget import Budget
+from engine.candidates import build_problem
+from engine.model import FieldViolation, Order, OrderLine, PlanResult, ValidationError
+from engine.optimizer import DEFAULT_TIME_LIMIT
+from engine.planner import Planner
+from engine.geo import distance_km
+from engine.plans import Allocation, build_plan, cheapest_lane
+from engine.validation import network_violations, order_violations
+from omniroute.v1 import (
+    inventory_service_pb2,
+    inventory_service_pb2_grpc,
+    network_pb2,
+    network_service_pb2,
+    network_service_pb2_grpc,
+    plan_pb2,
+    routing_service_pb2,
+    routing_service_pb2_grpc,
+)
+from server import convert
+from server.errors import DeadlineExceeded, FailedPrecondition, to_status
+from server.live import LiveNetwork
+from server.metrics import Metrics
+from server.store import Store
+
+log = logging.getLogger("omniroute.server")
+T = TypeVar("T")
+
+ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
+INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
+
+
+class Engine:
+    """What the servicers share in one process: the live network, a thread pool, metrics."""
+
+    def __init__(self, store: Store, metrics: Metrics, threads: int = 2) -> None:
+        self.store = store
+        self.live = LiveNetwork(store)
+        self.metrics = metrics
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plan")
+        self._inline: OrderedDict[bytes, Planner] = OrderedDict()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
+    def inline_planner(self, message: network_pb2.Network) -> Planner:
+        """A planner for a network sent with the request (validated; cached by content)."""
+        key = message.SerializeToString(deterministic=True)
+        planner = self._inline.get(key)
+        if planner is None:
+            network, violations = convert.network_from_proto(message)
+            violations += network_violations(network)
+            if violations:
+                raise ValidationError([FieldViolation(f"network.{v.field}", v.description)
+                                       for v in violations], "network")
+            planner = Planner(network)
+            self._inline[key] = planner
+            if len(self._inline) > INLINE_NETWORKS:
+                self._inline.popitem(last=False)
+        else:
+            self._inline.move_to_end(key)
+        return planner
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def budget_for(timeout: object, has_timeout: bool, context: grpc.aio.ServicerContext) -> Budget:
+    """The solve budget: the smaller of the request timeout and the RPC deadline."""
+    seconds = DEFAULT_TIME_LIMIT
+    if has_timeout:
+        seconds = min(seconds, timeout.ToTimedelta().total_seconds())  # type: ignore[attr-defined]
+    remaining = context.time_remaining()
+    if remaining is not None:
+        if remaining <= ANSWER_MARGIN:
+            raise DeadlineExceeded("DEADLINE_TOO_SHORT", "the call's deadline has passed")
+        seconds = min(seconds, remaining - ANSWER_MARGIN)
+    return Budget(seconds)
+
+
+def _timeout_violations(message: object, has_timeout: bool) -> list[FieldViolation]:
+    if has_timeout and message.ToTimedelta().total_seconds() <= 0:  # type: ignore[attr-defined]
+        return [FieldViolation("timeout", "must be positive")]
+    return []
+
+
+class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------------- PlanOrder
+
+    async def PlanOrder(self, request: routing_service_pb2.PlanOrderRequest,
+                        context: grpc.aio.ServicerContext) -> plan_pb2.PlanOrderResponse:
+        return await self._plan(request, context)
+
+    async def StreamPlanOrders(
+        self, request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[plan_pb2.PlanOrderResponse]:
+        async for request in request_iterator:
+            try:
+                yield await self._plan(request, context)
+            except Exception as error:
+                yield plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
+
+    async def _plan(self, request: routing_service_pb2.PlanOrderRequest,
+                    context: grpc.aio.ServicerContext) -> plan_pb2.PlanOrderResponse:
+        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
+                   else self.engine.live.planner())
+        order = convert.order_from_proto(request.order)
+        if request.HasField("order"):
+            violations = [FieldViolation(f"order.{v.field}", v.description)
+                          for v in order_violations(order, planner.index.network)]
+        else:
+            violations = [FieldViolation("order", "is required")]
+        violations += _timeout_violations(request.timeout, request.HasField("timeout"))
+        if request.policy not in plan_pb2.Policy.values():
+            violations.append(FieldViolation("policy", f"unknown policy {request.policy}"))
+        if request.reserve and not request.request_id:
+            violations.append(FieldViolation("requestId", "is required with reserve (AIP-155)"))
+        if violations:
+            raise ValidationError(violations, "PlanOrderRequest")
+        if request.reserve:
+            raise FailedPrecondition(
+                "RESERVATIONS_NOT_AVAILABLE",
+                "reserving stock is not available yet; plan without reserve",
+            )
+        if request.validate_only:
+            return plan_pb2.PlanOrderResponse(order_id=order.id)
+        policy = convert.policy_from_proto(request.policy)
+        budget = budget_for(request.timeout, request.HasField("timeout"), context)
+        context.add_done_callback(lambda _: budget.cancel())
+        result = await self.engine.run(lambda: planner.plan(
+            order, policy, include_options=request.include_options,
+            explain=request.include_explanation, budget=budget,
+        ))
+        self.engine.metrics.observe_plan(result)
+        return convert.result_to_proto(result)
+
+    # ------------------------------------------------------------------------- QuoteDelivery
+
+    async def QuoteDelivery(self, request: routing_service_pb2.QuoteDeliveryRequest,
+                            context: grpc.aio.ServicerContext) -> routing_service_pb2.QuoteDeliveryResponse:
+        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
+                   else self.engine.live.planner())
+        order = Order(
+            id="quote",
+            lines=tuple(OrderLine(line.id or str(i + 1), line.sku_id, line.quantity)
+                        for i, line in enumerate(request.lines)),
+            destination=(convert.location_from_proto(request.destination)
+                         if request.HasField("destination") else None),
+            pickup_store_id=request.pickup_store_id,
+        )
+        violations = order_violations(order, planner.index.network)
+        violations = [FieldViolation(v.field.replace("id", "lines") if v.field == "id" else v.field,
+                                     v.description) for v in violations]
+        violations += _timeout_violations(request.timeout, request.HasField("timeout"))
+        if violations:
+            raise ValidationError(violations, "QuoteDeliveryRequest")
+        budget = budget_for(request.timeout, request.HasField("timeout"), context)
+        context.add_done_callback(lambda _: budget.cancel())
+        result: PlanResult = await self.engine.run(
+            lambda: planner.plan(order, include_options=True, budget=budget))
+        self.engine.metrics.observe_plan(result)
+        return convert.quote_to_proto(result)
+
+    # ------------------------------------------------------------------------- CheckAvailability
+
+    async def CheckAvailability(
+        self, request: routing_service_pb2.CheckAvailabilityRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> routing_service_pb2.CheckAvailabilityResponse:
+        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
+                   else self.engine.live.planner())
+        return await self.engine.run(lambda: check_availability(planner, request))
+
+
+def check_availability(planner: Planner, request: routing_service_pb2.CheckAvailabilityRequest
+                       ) -> routing_service_pb2.CheckAvailabilityResponse:
+    """Nodes holding ATP of the SKUs near a location, nearest first, each with the cheapest
+    way to ship one unit of each SKU it holds there."""
+    index = planner.index
+    violations: list[FieldViolation] = []
+    if not request.sku_ids:
+        violations.append(FieldViolation("skuIds", "at least one SKU is required"))
+    for i, sku_id in enumerate(request.sku_ids):
+        if sku_id not in index.sku_pos:
+            violations.append(FieldViolation(f"skuIds[{i}]", f"unknown SKU {sku_id!r}"))
+    store = index.nodes_by_id.get(request.store_id) if request.store_id else None
+    if request.store_id and store is None:
+        violations.append(FieldViolation("storeId", f"unknown node {request.store_id!r}"))
+    if not request.store_id and not request.HasField("location"):
+        violations.append(FieldViolation("location", "is required (or give storeId)"))
+    if request.max_nodes < 0:
+        violations.append(FieldViolation("maxNodes", "must be >= 0"))
+    if violations:
+        raise ValidationError(violations, "CheckAvailabilityRequest")
+    location = store.location if store else convert.location_from_proto(request.location)
+    skus = list(dict.fromkeys(request.sku_ids))
+    order = Order("availability", tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
+                  destination=location)
+    problem = build_problem(order, index, planner.inventory)
+    # Every usable holder, also those no service reaches (they can still hand over in store).
+    rows = []
+    for k_global in problem.sku:
+        stock = planner.inventory.sku(int(k_global))
+        atp = stock.atp()
+        for node, units in zip(stock.nodes[atp > 0].tolist(), atp[atp > 0].tolist(), strict=True):
+            if index.usable[node]:
+                rows.append((node, index.sku_ids[int(k_global)], units))
+    by_node: dict[int, list[tuple[str, int]]] = {}
+    for node, sku_id, units in rows:
+        by_node.setdefault(node, []).append((sku_id, units))
+    candidate_of = {int(n): c for c, n in enumerate(problem.nodes.tolist())}
+    response = routing_service_pb2.CheckAvailabilityResponse()
+    entries = []
+    for node, held in by_node.items():
+        n = index.nodes[node]
+        distance = distance_km(n.location.latitude, n.location.longitude, location.latitude,
+                               location.longitude)
+        entries.append((0 if store is not None and n.id == store.id else 1, distance, n.id, node, held))
+    entries.sort()
+    limit = request.max_nodes or 20
+    for _, distance, node_id, node, held in entries[:limit]:
+        n = index.nodes[node]
+        entry = response.nodes.add(
+            node_id=node_id, kind=network_pb2.Node.Kind.Value(n.kind.value), distance_km=distance,
+            pickup=n.pickup,
+        )
+        for sku_id, units in held:
+            entry.skus.add(sku_id=sku_id, atp=units)
+        candidate = candidate_of.get(node)
+        if candidate is not None:
+            load = (problem.atp[candidate] > 0).astype(np.int64)
+            lane = cheapest_lane(problem, candidate, load)
+            if lane >= 0:
+                plan = build_plan(problem, [Allocation(lane, load)])
+                shipment = plan.shipments[0]
+                entry.service_id = shipment.service_id
+                entry.delivery_days = shipment.delivery_days
+                entry.cost = shipment.cost
+    return response
+
+
+class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def PutNetwork(self, request: network_service_pb2.PutNetworkRequest,
+                         context: grpc.aio.ServicerContext) -> network_service_pb2.PutNetworkResponse:
+        network, violations = convert.network_from_proto(request.network)
+        violations += network_violations(network)
+        if not request.HasField("network"):
+            violations = [FieldViolation("network", "is required")]
+        if violations:
+            raise ValidationError([FieldViolation(f"network.{v.field}", v.description)
+                                   for v in violations], "network")
+        response = network_service_pb2.PutNetworkResponse(
+            nodes=len(network.nodes), skus=len(network.skus), stock_positions=len(network.stock))
+        if request.validate_only:
+            return response
+        version = await self.engine.run(lambda: self.engine.store.put_network(network))
+        self.engine.live.refresh(force=True)
+        response.version = str(version)
+        return response
+
+    async def GetNetwork(self, request: network_service_pb2.GetNetworkRequest,
+                         context: grpc.aio.ServicerContext) -> network_pb2.Network:
+        network = self.engine.live.planner().index.network
+        if request.include_stock:
+            positions = await self.engine.run(lambda: self.engine.store.get_stock())
+            message = convert.network_to_proto(network)
+            del message.stock[:]
+            message.stock.extend(convert.position_to_proto(p) for p in positions)
+            return message
+        message = convert.network_to_proto(network)
+        del message.stock[:]
+        return message
+
+
+class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def UpdateStock(self, request: inventory_service_pb2.UpdateStockRequest,
+                          context: grpc.aio.ServicerContext) -> inventory_service_pb2.UpdateStockResponse:
+        self.engine.live.planner()  # a network must exist
+        changes = [convert.stock_change_from_proto(u) for u in request.updates]
+        if not changes:
+            raise ValidationError([FieldViolation("updates", "at least one update is required")],
+                                  "UpdateStockRequest")
+        positions = await self.engine.run(lambda: self.engine.store.update_stock(
+            changes, validate_only=request.validate_only, request_id=request.request_id,
+            fingerprint=request.SerializeToString(deterministic=True)))
+        if not request.validate_only:
+            self.engine.live.refresh(force=True)
+        return inventory_service_pb2.UpdateStockResponse(
+            positions=[convert.position_to_proto(p) for p in positions])
+
+    async def GetStock(self, request: inventory_service_pb2.GetStockRequest,
+                       context: grpc.aio.ServicerContext) -> inventory_service_pb2.GetStockResponse:
+        self.engine.live.planner()
+        positions = await self.engine.run(lambda: self.engine.store.get_stock(
+            list(request.sku_ids), list(request.node_ids)))
+        return inventory_service_pb2.GetStockResponse(
+            positions=[convert.position_to_proto(p) for p in positions])
+

@@ -1,0 +1,313 @@
+"""The embedded store: the served network and its stock positions in one SQLite file.
+
+Several server processes may share one file. Writes run in ``BEGIN IMMEDIATE`` transactions
+(one writer at a time, readers never blocked in WAL mode); every change to a stock position
+is appended to ``stock_changes`` so that other processes can refresh their in-memory view
+incrementally (:meth:`Store.changes_since`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from google.protobuf import json_format
+
+from engine.model import FieldViolation, Network, StockChange, StockPosition, ValidationError
+from engine.validation import require_valid_network
+from omniroute.v1 import network_pb2
+from server.convert import network_from_proto, network_to_proto
+from server.errors import AlreadyExists
+
+KEEP_REQUEST_IDS = 48 * 3600  # seconds; AIP-155 asks for at least 24 hours
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stock (
+    node_id TEXT NOT NULL,
+    sku_id TEXT NOT NULL,
+    on_hand INTEGER NOT NULL CHECK (on_hand >= 0),
+    safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    PRIMARY KEY (node_id, sku_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    response TEXT NOT NULL,
+    created REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS requests_created ON requests (created);
+CREATE TABLE IF NOT EXISTS stock_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    node_id TEXT NOT NULL,
+    sku_id TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """A SQLite file holding the network and stock. One instance per process (thread-safe)."""
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read snapshot."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------------- network
+
+    def put_network(self, network: Network) -> int:
+        """Replace the network and all stock (validated first); return the new version."""
+        require_valid_network(network)
+        without_stock = network_to_proto(replace(network, stock=()))
+        text = json.dumps(json_format.MessageToDict(without_stock), separators=(",", ":"))
+        with self.write() as db:
+            version = self._version(db) + 1
+            db.execute("DELETE FROM stock")
+            db.executemany(
+                "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
+                "VALUES (?, ?, ?, ?, 0)",
+                [(p.node_id, p.sku_id, p.on_hand, p.safety_stock) for p in network.stock],
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('network', ?)", (text,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('network_version', ?)", (str(version),))
+        return version
+
+    def has_network(self) -> bool:
+        with self.read() as db:
+            return db.execute("SELECT 1 FROM meta WHERE key = 'network'").fetchone() is not None
+
+    def load_network(self, include_stock: bool = True) -> tuple[Network, int, int]:
+        """The network (with its stock positions), its version and the last change seq."""
+        with self.read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'network'").fetchone()
+            if row is None:
+                raise LookupError("the store holds no network")
+            version = self._version(db)
+            seq = self._last_seq(db)
+            stock = tuple(self._positions(db, "", ())) if include_stock else ()
+        message = json_format.Parse(row[0], network_pb2.Network())
+        network, _ = network_from_proto(message)
+        return replace(network, stock=stock), version, seq
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (``PRAGMA data_version``)."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def state(self) -> tuple[int, int]:
+        """(network version, last stock change seq): cheap, for refresh checks."""
+        with self.read() as db:
+            return self._version(db), self._last_seq(db)
+
+    # ------------------------------------------------------------------------- stock
+
+    def update_stock(
+        self,
+        changes: Sequence[StockChange],
+        validate_only: bool = False,
+        request_id: str = "",
+        fingerprint: bytes = b"",
+    ) -> list[StockPosition]:
+        """Apply all changes atomically, or none: every problem is reported together.
+
+        With a ``request_id`` (AIP-155) a retry of the same request returns the first answer
+        and changes nothing; the same id with a different request (``fingerprint``) is refused.
+        """
+        with self.write() as db:
+            if request_id and not validate_only:
+                seen = self._seen_request(db, request_id, "UpdateStock", fingerprint)
+                if seen is not None:
+                    return [StockPosition(*row) for row in json.loads(seen)]
+            nodes, skus = self._ids(db)
+            violations: list[FieldViolation] = []
+            results: list[StockPosition] = []
+            pending: dict[tuple[str, str], StockPosition] = {}
+            for i, change in enumerate(changes):
+                where = f"updates[{i}]"
+                if change.node_id not in nodes:
+                    violations.append(FieldViolation(f"{where}.nodeId", f"unknown node {change.node_id!r}"))
+                if change.sku_id not in skus:
+                    violations.append(FieldViolation(f"{where}.skuId", f"unknown SKU {change.sku_id!r}"))
+                if change.set_on_hand is None and change.delta_on_hand is None and change.safety_stock is None:
+                    violations.append(FieldViolation(where, "nothing to change"))
+                if change.set_on_hand is not None and change.set_on_hand < 0:
+                    violations.append(FieldViolation(f"{where}.setOnHand", "must be >= 0"))
+                if change.safety_stock is not None and change.safety_stock < 0:
+                    violations.append(FieldViolation(f"{where}.safetyStock", "must be >= 0"))
+                key = (change.node_id, change.sku_id)
+                current = pending.get(key) or self._position(db, *key)
+                on_hand = current.on_hand
+                if change.set_on_hand is not None:
+                    on_hand = change.set_on_hand
+                if change.delta_on_hand is not None:
+                    on_hand += change.delta_on_hand
+                    if on_hand < 0:
+                        violations.append(FieldViolation(
+                            f"{where}.deltaOnHand", f"would make on-hand {on_hand} (< 0)"))
+                if on_hand < current.reserved and on_hand >= 0:
+                    violations.append(FieldViolation(
+                        f"{where}", f"on-hand {on_hand} would fall below the {current.reserved} reserved"))
+                safety = current.safety_stock if change.safety_stock is None else change.safety_stock
+                pending[key] = StockPosition(change.node_id, change.sku_id, on_hand, safety, current.reserved)
+            if violations:
+                raise ValidationError(violations, "stock update")
+            if validate_only:
+                db.execute("SELECT 1")
+                return list(pending.values())
+            for position in pending.values():
+                db.execute(
+                    "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id, sku_id) DO UPDATE SET "
+                    "on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
+                    (position.node_id, position.sku_id, position.on_hand, position.safety_stock,
+                     position.reserved),
+                )
+                db.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)",
+                           (position.node_id, position.sku_id))
+            results = list(pending.values())
+            if request_id:
+                answer = json.dumps([[p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.reserved]
+                                     for p in results])
+                self._remember_request(db, request_id, "UpdateStock", fingerprint, answer)
+        return results
+
+    def get_stock(self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()) -> list[StockPosition]:
+        """Positions filtered by SKUs and nodes (empty filter = all), ordered by node then SKU."""
+        skus, nodes = list(sku_ids), list(node_ids)
+        with self.read() as db:
+            known_nodes, known_skus = self._ids(db)
+            violations = [FieldViolation(f"nodeIds[{i}]", f"unknown node {n!r}")
+                          for i, n in enumerate(nodes) if n not in known_nodes]
+            violations += [FieldViolation(f"skuIds[{i}]", f"unknown SKU {s!r}")
+                           for i, s in enumerate(skus) if s not in known_skus]
+            if violations:
+                raise ValidationError(violations, "stock query")
+            return list(self._filtered(db, skus, nodes))
+
+    def changes_since(self, seq: int) -> tuple[int, list[StockPosition]]:
+        """Positions changed after ``seq`` (latest values) and the newest seq."""
+        with self.read() as db:
+            last = self._last_seq(db)
+            if last == seq:
+                return seq, []
+            rows = db.execute(
+                "SELECT DISTINCT s.node_id, s.sku_id, s.on_hand, s.safety_stock, s.reserved "
+                "FROM stock_changes c JOIN stock s ON s.node_id = c.node_id AND s.sku_id = c.sku_id "
+                "WHERE c.seq > ?", (seq,)
+            ).fetchall()
+        return last, [StockPosition(*row) for row in rows]
+
+    # ------------------------------------------------------------------------- idempotency
+
+    @staticmethod
+    def _seen_request(db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes) -> str | None:
+        """The stored answer of an earlier request with this id (None: new id)."""
+        row = db.execute("SELECT method, fingerprint, response FROM requests WHERE request_id = ?",
+                         (request_id,)).fetchone()
+        if row is None:
+            return None
+        if row[0] != method or bytes(row[1]) != fingerprint:
+            raise AlreadyExists(
+                "REQUEST_ID_REUSED",
+                f"request id {request_id!r} was already used for a different request",
+                {"requestId": request_id},
+            )
+        return str(row[2])
+
+    @staticmethod
+    def _remember_request(db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes,
+                          response: str) -> None:
+        now = time.time()
+        db.execute("INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
+                   (request_id, method, fingerprint, response, now))
+        # keys are kept at least 24 hours; older ones are dropped lazily
+        db.execute("DELETE FROM requests WHERE created < ?", (now - KEEP_REQUEST_IDS,))
+
+    # ------------------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _version(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = 'network_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _last_seq(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT max(seq) FROM stock_changes").fetchone()
+        return int(row[0] or 0)
+
+    @staticmethod
+    def _ids(db: sqlite3.Connection) -> tuple[set[str], set[str]]:
+        row = db.execute("SELECT value FROM meta WHERE key = 'network'").fetchone()
+        if row is None:
+            return set(), set()
+        data = json.loads(row[0])
+        return ({n.get("id", "") for n in data.get("nodes", [])},
+                {s.get("id", "") for s in data.get("skus", [])})
+
+    @staticmethod
+    def _position(db: sqlite3.Connection, node_id: str, sku_id: str) -> StockPosition:
+        row = db.execute(
+            "SELECT on_hand, safety_stock, reserved FROM stock WHERE node_id = ? AND sku_id = ?",
+            (node_id, sku_id),
+        ).fetchone()
+        return StockPosition(node_id, sku_id, *(row or (0, 0, 0)))
+
+    @staticmethod
+    def _positions(db: sqlite3.Connection, where: str, params: Sequence[object]) -> Iterator[StockPosition]:
+        query = "SELECT node_id, sku_id, on_hand, safety_stock, reserved FROM stock" + where
+        for row in db.execute(query + " ORDER BY node_id, sku_id", params):
+            yield StockPosition(*row)
+
+    def _filtered(self, db: sqlite3.Connection, skus: list[str], nodes: list[str]) -> Iterator[StockPosition]:
+        clauses, params = [], []
+        if skus:
+            clauses.append(f"sku_id IN ({','.join('?' * len(skus))})")
+            params += skus
+        if nodes:
+            clauses.append(f"node_id IN ({','.join('?' * len(nodes))})")
+            params += nodes
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._positions(db, where, params)
