@@ -1,0 +1,334 @@
+"""Every RPC and error path through a real in-process server over real channels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from engine.model import Network, Order, Policy
+from engine.planner import Planner
+from omniroute.v1 import (
+    inventory_service_pb2,
+    network_pb2,
+    order_pb2,
+    plan_pb2,
+    routing_service_pb2,
+)
+from server import convert
+from server.app import ServerConfig
+from server.client import OmnirouteClient
+
+from .conftest import ServerThread
+
+
+def violations(error: grpc.RpcError) -> set[str]:
+    """The field paths of the BadRequest in an INVALID_ARGUMENT error."""
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    status = rpc_status.from_call(error)
+    assert status is not None
+    fields = set()
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            fields |= {v.field for v in bad.field_violations}
+    return fields
+
+
+def reason(error: grpc.RpcError) -> str:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    raise AssertionError("no ErrorInfo")
+
+
+def test_health_and_reflection(client: OmnirouteClient) -> None:
+    """Health reports SERVING for the server and each service; reflection lists them."""
+    for name in ("", "omniroute.v1.RoutingService", "omniroute.v1.NetworkService"):
+        status = client.health.Check(health_pb2.HealthCheckRequest(service=name)).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+    stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
+    responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {s.name for r in responses for s in r.list_services_response.service}
+    assert {"omniroute.v1.RoutingService", "omniroute.v1.InventoryService",
+            "omniroute.v1.NetworkService", "grpc.health.v1.Health"} <= names
+
+
+def test_plan_order_equals_offline_plan(client: OmnirouteClient, tiny_network: Network,
+                                        tiny_orders: dict[str, Order]) -> None:
+    """Every named order gets, over gRPC, the plan and options the offline planner gives."""
+    planner = Planner(tiny_network)
+    for order in tiny_orders.values():
+        for policy in (Policy.CHEAPEST, Policy.FASTEST, Policy.BASELINE):
+            response = client.plan_order(order, policy=policy.value, include_options=True)
+            offline = convert.result_to_proto(planner.plan(order, policy, include_options=True))
+            assert response.plan == offline.plan, (order.id, policy)
+            assert list(response.options) == list(offline.options)
+            assert response.stats.proof == offline.stats.proof
+
+
+def test_plan_with_explanation(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+    """include_explanation returns the alternatives."""
+    response = client.plan_order(tiny_orders["coat-and-jeans"], include_explanation=True)
+    assert {a.name for a in response.explanation.alternatives} == {"best single node", "baseline"}
+
+
+def test_invalid_order_lists_every_violation(client: OmnirouteClient) -> None:
+    """A bad order gets INVALID_ARGUMENT with one BadRequest naming each problem."""
+    order = order_pb2.Order(id="", lines=[order_pb2.OrderLine(id="1", sku_id="NOPE", quantity=0)],
+                            destination=network_pb2.Location(latitude=100, longitude=0))
+    request = routing_service_pb2.PlanOrderRequest(order=order, policy=7)
+    request.timeout.FromMilliseconds(-5)
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(request)
+    assert violations(caught.value) == {
+        "order.id", "order.lines[0].skuId", "order.lines[0].quantity",
+        "order.destination.latitude", "timeout", "policy",
+    }
+
+
+def test_missing_order(client: OmnirouteClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(routing_service_pb2.PlanOrderRequest())
+    assert violations(caught.value) == {"order"}
+
+
+def test_validate_only_plans_nothing(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+    request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
+    request.validate_only = True
+    response = client.routing.PlanOrder(request)
+    assert response.order_id == "one-tee-melbourne" and not response.HasField("plan")
+
+
+def test_reserve_needs_request_id(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+    request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
+    request.reserve = True
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(request)
+    assert violations(caught.value) == {"requestId"}
+
+
+def test_expired_deadline_is_deadline_exceeded(client: OmnirouteClient,
+                                               tiny_orders: dict[str, Order]) -> None:
+    """A call whose deadline is already too short ends DEADLINE_EXCEEDED, promptly."""
+    request = OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
+    start = time.perf_counter()
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(request, timeout=0.0005)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.perf_counter() - start < 1.0
+
+
+def test_inline_network(client: OmnirouteClient, tiny_network: Network,
+                        tiny_orders: dict[str, Order]) -> None:
+    """A request carrying its own network is planned against it, not the server's."""
+    from dataclasses import replace
+
+    network = replace(tiny_network, split_penalty=50.0)
+    order = tiny_orders["coat-and-jeans"]
+    response = client.plan_order(order, network=network)
+    offline = convert.result_to_proto(Planner(network).plan(order))
+    assert response.plan == offline.plan
+    assert response.plan.split_penalty_cost == 50.0
+
+
+def test_invalid_inline_network(client: OmnirouteClient, tiny_network: Network,
+                                tiny_orders: dict[str, Order]) -> None:
+    message = convert.network_to_proto(tiny_network)
+    message.nodes[0].location.latitude = 123
+    request = OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
+    request.network.CopyFrom(message)
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(request)
+    assert violations(caught.value) == {"network.nodes[0].location.latitude"}
+
+
+def test_stream_plan_orders(client: OmnirouteClient, tiny_network: Network,
+                            tiny_orders: dict[str, Order]) -> None:
+    """One response per request, in order; a bad request gets an error and the stream goes on."""
+    orders = list(tiny_orders.values())
+    bad = routing_service_pb2.PlanOrderRequest(order=order_pb2.Order(id="bad"))
+    requests = [OmnirouteClient.plan_request(o) for o in orders[:3]] + [bad] + [
+        OmnirouteClient.plan_request(orders[3])]
+    responses = list(client.stream_plan_orders(requests))
+    assert [r.order_id for r in responses] == [o.id for o in orders[:3]] + ["bad", orders[3].id]
+    assert responses[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    planner = Planner(tiny_network)
+    for response, order in zip(responses[:3], orders[:3], strict=True):
+        assert not response.HasField("error")
+        assert response.plan == convert.result_to_proto(planner.plan(order)).plan
+
+
+def test_quote_delivery(client: OmnirouteClient, tiny_network: Network,
+                        tiny_orders: dict[str, Order]) -> None:
+    """A cart's delivery options are the options front of the offline planner."""
+    order = tiny_orders["tee-twice"]
+    request = routing_service_pb2.QuoteDeliveryRequest(
+        lines=[order_pb2.OrderLine(sku_id=line.sku_id, quantity=line.quantity) for line in order.lines],
+        destination=network_pb2.Location(latitude=order.destination.latitude,
+                                         longitude=order.destination.longitude))
+    response = client.quote_delivery(request)
+    offline = Planner(tiny_network).plan(order, include_options=True).options
+    assert [(o.delivery_days, round(o.cost, 6)) for o in response.options] == [
+        (p.delivery_days, round(p.total_cost, 6)) for p in offline]
+    assert len(response.options) >= 2
+
+
+def test_quote_delivery_invalid(client: OmnirouteClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.quote_delivery(routing_service_pb2.QuoteDeliveryRequest())
+    assert violations(caught.value) == {"lines", "destination"}
+
+
+def test_check_availability(client: OmnirouteClient) -> None:
+    """Holders of ATP nearest first; from a store, that store first; one unit's best option."""
+    request = routing_service_pb2.CheckAvailabilityRequest(
+        sku_ids=["TEE", "COAT"], location=network_pb2.Location(latitude=-37.85, longitude=145.0))
+    nodes = client.check_availability(request).nodes
+    assert [n.node_id for n in nodes] == ["DC1", "ST1", "ST2"]
+    assert [n.distance_km for n in nodes] == sorted(n.distance_km for n in nodes)
+    assert {s.sku_id: s.atp for s in nodes[0].skus} == {"TEE": 10}
+    assert nodes[0].service_id == "PARCEL" and nodes[0].cost > 0
+    from_store = client.check_availability(routing_service_pb2.CheckAvailabilityRequest(
+        sku_ids=["COAT"], store_id="ST2")).nodes
+    assert from_store[0].node_id == "ST2"
+
+
+def test_check_availability_invalid(client: OmnirouteClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.check_availability(routing_service_pb2.CheckAvailabilityRequest(
+            sku_ids=["NOPE"], store_id="NOWHERE"))
+    assert violations(caught.value) == {"skuIds[0]", "storeId"}
+
+
+def test_put_and_get_network(client: OmnirouteClient, tiny_network: Network) -> None:
+    """A bad network changes nothing; a good one replaces the served network and stock."""
+    message = convert.network_to_proto(tiny_network)
+    message.skus[0].weight_kg = -1
+    message.nodes[1].service_ids.append("NOPE")
+    with pytest.raises(grpc.RpcError) as caught:
+        client.put_network(message)
+    assert violations(caught.value) == {"network.skus[0].weightKg", "network.nodes[1].serviceIds[2]"}
+    assert client.get_network().skus[0].weight_kg == tiny_network.skus[0].weight_kg
+
+    from dataclasses import replace
+
+    smaller = replace(tiny_network, stock=tiny_network.stock[:2], split_penalty=3.0)
+    assert client.put_network(smaller, validate_only=True).stock_positions == 2
+    assert len(client.get_stock().positions) == len(tiny_network.stock)
+    response = client.put_network(smaller)
+    assert response.version == "2" and response.stock_positions == 2
+    assert client.get_network().split_penalty == 3.0
+    assert len(client.get_network(include_stock=True).stock) == 2
+    assert len(client.get_stock().positions) == 2
+
+
+def test_update_and_get_stock(client: OmnirouteClient, tiny_network: Network,
+                              tiny_orders: dict[str, Order]) -> None:
+    """Set and delta updates apply atomically, show in GetStock and in the next plan."""
+    update = inventory_service_pb2.UpdateStockRequest(updates=[
+        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=0),
+        inventory_service_pb2.StockUpdate(node_id="ST1", sku_id="TEE", delta_on_hand=5,
+                                          safety_stock=0),
+    ])
+    positions = client.update_stock(update).positions
+    assert [(p.node_id, p.on_hand, p.atp) for p in positions] == [("DC1", 0, 0), ("ST1", 8, 8)]
+    stock = client.get_stock(sku_ids=["TEE"]).positions
+    assert {(p.node_id, p.on_hand, p.safety_stock, p.reserved, p.atp) for p in stock} == {
+        ("DC1", 0, 0, 0, 0), ("ST1", 8, 0, 0, 8)}
+    plan = client.plan_order(tiny_orders["one-tee-melbourne"]).plan
+    assert [s.node_id for s in plan.shipments] == ["ST1"]
+    assert {p.node_id for p in client.get_stock(node_ids=["ST2"]).positions} == {"ST2"}
+
+
+def test_bad_stock_update_changes_nothing(client: OmnirouteClient) -> None:
+    before = client.get_stock().positions
+    update = inventory_service_pb2.UpdateStockRequest(updates=[
+        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", delta_on_hand=-100),
+        inventory_service_pb2.StockUpdate(node_id="NOPE", sku_id="TEE", set_on_hand=1),
+        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=3),
+    ])
+    with pytest.raises(grpc.RpcError) as caught:
+        client.update_stock(update)
+    assert violations(caught.value) == {"updates[0].deltaOnHand", "updates[1].nodeId"}
+    assert client.get_stock().positions == before
+    with pytest.raises(grpc.RpcError) as caught:
+        client.get_stock(node_ids=["NOPE"])
+    assert violations(caught.value) == {"nodeIds[0]"}
+
+
+def test_stock_update_is_idempotent(client: OmnirouteClient) -> None:
+    """A retried delta with the same requestId applies once; reuse with another payload fails."""
+    update = inventory_service_pb2.UpdateStockRequest(request_id="r-1", updates=[
+        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="JEANS", delta_on_hand=2)])
+    first = client.update_stock(update)
+    second = client.update_stock(update)
+    assert first == second
+    assert client.get_stock(sku_ids=["JEANS"], node_ids=["DC1"]).positions[0].on_hand == 7
+    update.updates[0].delta_on_hand = 3
+    with pytest.raises(grpc.RpcError) as caught:
+        client.update_stock(update)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert reason(caught.value) == "REQUEST_ID_REUSED"
+
+
+def test_no_network_is_failed_precondition(tmp_path: Path, tiny_orders: dict[str, Order]) -> None:
+    """A server on an empty store says so with FAILED_PRECONDITION / NO_NETWORK."""
+    with ServerThread(ServerConfig(db=str(tmp_path / "empty.db"), host="localhost", port=0)) as srv, \
+            OmnirouteClient(srv.target) as c:
+        with pytest.raises(grpc.RpcError) as caught:
+            c.plan_order(tiny_orders["one-tee-melbourne"])
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert reason(caught.value) == "NO_NETWORK"
+
+
+def test_internal_errors_are_internal_not_unknown(server: ServerThread, client: OmnirouteClient,
+                                                  tiny_orders: dict[str, Order]) -> None:
+    """An unexpected exception becomes INTERNAL with an incident id, never UNKNOWN."""
+    planner = server.server.engine.live.planner()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    original = planner.plan
+    planner.plan = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            client.plan_order(tiny_orders["one-tee-melbourne"])
+    finally:
+        planner.plan = original  # type: ignore[method-assign]
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "incident" in caught.value.details() and "boom" not in caught.value.details()
+    assert reason(caught.value) == "INTERNAL_ERROR"
+
+
+def test_overload_is_shed(db_path: Path, tiny_orders: dict[str, Order]) -> None:
+    """Beyond the concurrent-call limit, calls fail at once with RESOURCE_EXHAUSTED."""
+    config = ServerConfig(db=str(db_path), host="localhost", port=0, max_concurrent=1)
+    with ServerThread(config) as srv, OmnirouteClient(srv.target, retries=0) as c:
+        planner = srv.server.engine.live.planner()
+        original = planner.plan
+
+        def slow(*args, **kwargs):
+            time.sleep(1.0)
+            return original(*args, **kwargs)
+
+        planner.plan = slow  # type: ignore[method-assign]
+        request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
+        pending = c.routing.PlanOrder.future(request)
+        time.sleep(0.2)
+        start = time.perf_counter()
+        with pytest.raises(grpc.RpcError) as caught:
+            c.routing.PlanOrder(request)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert time.perf_counter() - start < 0.5
+        assert pending.result().plan.status == plan_pb2.Plan.COMPLETE
