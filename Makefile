@@ -7,8 +7,12 @@ READY := $(VENV)/.ready
 
 .PHONY: demo test serve proto lint bench-engine clean
 
-demo: $(READY)  ## generate the demo network and a day of orders, plan them, print a summary
+demo: $(READY)  ## start the service on the demo network, route a sample of the day through it
 	$(BIN)/omniroute demo
+
+serve: $(READY)  ## a long-running server on the demo network (Ctrl-C or SIGTERM to stop)
+	@test -f .omniroute/demo/network.json || $(BIN)/omniroute demo-data --out .omniroute/demo
+	$(BIN)/omniroute serve --db .omniroute/serve.db --network .omniroute/demo/network.json --port $(or $(PORT),50051)
 
 test: $(READY)  ## run the whole test suite
 	$(BIN)/python -m pytest

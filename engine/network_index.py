@@ -152,10 +152,14 @@ class Inventory:
             old = self._stock[k]
             where = int(np.searchsorted(old.nodes, node))
             if where < len(old.nodes) and old.nodes[where] == node:
-                arrays = [a.copy() for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)]
+                arrays = [
+                    a.copy() for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)
+                ]
             else:
-                arrays = [np.insert(a, where, 0) for a in (old.nodes, old.on_hand, old.safety_stock,
-                                                          old.reserved)]
+                arrays = [
+                    np.insert(a, where, 0)
+                    for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)
+                ]
                 arrays[0][where] = node
             arrays[1][where] = p.on_hand
             arrays[2][where] = p.safety_stock

@@ -109,9 +109,7 @@ def optimise(
     return PlanResult(problem.order.id, plan, stats, options=tuple(options))
 
 
-def _solve(
-    problem: OrderProblem, policy: Policy, include_options: bool, budget: Budget
-) -> Outcome:
+def _solve(problem: OrderProblem, policy: Policy, include_options: bool, budget: Budget) -> Outcome:
     if len(problem.lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
         return _no_complete_plan(problem, policy, budget)
     front = _front_for(problem, budget)

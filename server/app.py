@@ -26,7 +26,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
@@ -35,6 +34,7 @@ from omniroute.v1 import (
     routing_service_pb2,
     routing_service_pb2_grpc,
 )
+
 from server.interceptors import ServerInterceptor
 from server.metrics import metrics
 from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
@@ -87,16 +87,24 @@ class RunningServer:
             maximum_concurrent_rpcs=config.max_concurrent,
         )
         routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
-            RoutingServicer(self.engine), self.server)
+            RoutingServicer(self.engine), self.server
+        )
         network_service_pb2_grpc.add_NetworkServiceServicer_to_server(
-            NetworkServicer(self.engine), self.server)
+            NetworkServicer(self.engine), self.server
+        )
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
-            InventoryServicer(self.engine), self.server)
+            InventoryServicer(self.engine), self.server
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
-            (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), self.server)
+            (
+                *SERVICES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self.server,
+        )
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {config.host}:{config.port}")
@@ -193,8 +201,11 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
         from server.metrics import serve_metrics
 
         serve_metrics(metrics_port)
-    print(f"omniroute serving on port {config.port} with {workers} worker processes "
-          f"(pid {os.getpid()}); metrics on {metrics_port or 'off'}", flush=True)
+    print(
+        f"omniroute serving on port {config.port} with {workers} worker processes "
+        f"(pid {os.getpid()}); metrics on {metrics_port or 'off'}",
+        flush=True,
+    )
     for process in processes:
         process.join()
     for path in Path(metrics_dir).glob("*.db"):

@@ -6,7 +6,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,43 +159,28 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.offline:
+        return demo_offline(args)
+    from server import demo
+
+    return demo.run(Path(args.dir), args.seed, args.orders, args.sample, args.workers)
+
+
+def demo_offline(args: argparse.Namespace) -> int:
+    """Plan the whole demo day in this process (no server) and compare with the baseline."""
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
-    network_path, orders_path = out / "network.json", out / "orders.jsonl"
-    start = time.perf_counter()
     network, orders = demo_dataset(seed=args.seed, orders=args.orders)
-    write_network(network, network_path)
-    write_orders(orders, orders_path)
-    stores = sum(node.kind.value == "STORE" for node in network.nodes)
-    print(
-        f"demo data: {len(network.nodes)} nodes ({stores} stores), {len(network.skus):,} SKUs, "
-        f"{len(network.stock):,} stock positions, {len(orders):,} orders -> {out}/ "
-        f"({time.perf_counter() - start:.1f} s)"
-    )
-    network = read_network(network_path)  # the files are the interface: read them back
-    orders = read_orders(orders_path, network)
+    write_network(network, out / "network.json")
+    write_orders(orders, out / "orders.jsonl")
+    network = read_network(out / "network.json")  # the files are the interface: read them back
+    orders = read_orders(out / "orders.jsonl", network)
     optimal = plan_all(network, orders, Policy.CHEAPEST)
     baseline = plan_all(network, orders, Policy.BASELINE)
     for name, results in (("optimal", optimal), ("baseline", baseline)):
         with open(out / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in results)
-    print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl\n")
-    splits = [r for r in optimal if len(r.plan.shipments) > 1][:3]
-    sample = splits + [r for r in optimal[:8] if r not in splits][: 8 - len(splits)]
-    rows = [
-        [
-            r.order_id,
-            len(r.plan.shipments),
-            ", ".join(s.node_id for s in r.plan.shipments),
-            r.plan.total_cost,
-            r.plan.delivery_days,
-            r.stats.proof.value,
-            r.stats.method,
-        ]
-        for r in sample
-    ]
-    print(table(["order", "shipments", "nodes", "cost", "days", "proof", "method"], rows, ""))
-    print()
+    print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl")
     print(compare(optimal, baseline, network))
     return 0
 
@@ -259,13 +243,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store = Store(args.db, synchronous=args.synchronous)
         version = store.put_network(network)
         store.close()
-        print(f"imported {args.network} into {args.db} (network version {version}: "
-              f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)", flush=True)
+        print(
+            f"imported {args.network} into {args.db} (network version {version}: "
+            f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)",
+            flush=True,
+        )
     elif not Path(args.db).exists():
         raise CliError(f"{args.db} does not exist: pass --network FILE to create it")
-    config = ServerConfig(db=args.db, host=args.host, port=args.port,
-                          max_concurrent=args.max_concurrent, grace=args.grace,
-                          synchronous=args.synchronous)
+    config = ServerConfig(
+        db=args.db,
+        host=args.host,
+        port=args.port,
+        max_concurrent=args.max_concurrent,
+        grace=args.grace,
+        synchronous=args.synchronous,
+    )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
 
@@ -362,32 +354,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", help="network file to import before serving")
     p.add_argument("--host", default="[::]", help="address to listen on (default all)")
     p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="server processes (default: one per core)")
-    p.add_argument("--max-concurrent", type=int, default=256,
-                   help="calls in progress per process before RESOURCE_EXHAUSTED (default 256)")
-    p.add_argument("--grace", type=float, default=10.0,
-                   help="seconds to drain in-flight calls on SIGTERM (default 10)")
-    p.add_argument("--metrics-port", type=int, default=9464,
-                   help="Prometheus /metrics port (default 9464; 0 = off)")
-    p.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
-                   help="SQLite synchronous mode (default FULL)")
-    p.add_argument("--log-level", choices=["debug", "info", "warning"], default="info",
-                   help="debug logs one line per call")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (default: one per core)",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=256,
+        help="calls in progress per process before RESOURCE_EXHAUSTED (default 256)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds to drain in-flight calls on SIGTERM (default 10)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9464,
+        help="Prometheus /metrics port (default 9464; 0 = off)",
+    )
+    p.add_argument(
+        "--synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="SQLite synchronous mode (default FULL)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning"],
+        default="info",
+        help="debug logs one line per call",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser(
         "demo",
-        help="generate the demo data, plan the day's orders, compare with the baseline",
+        help="the demo: start the service on the demo network and route orders through it",
         description="The main job on the embedded default: writes the demo network and a day "
-        "of orders, plans every order optimally and with the baseline rules, and prints a "
-        "sample and a side-by-side summary.",
+        "of orders, starts the gRPC service on an embedded SQLite store, routes a sample of "
+        "the day through real PlanOrder calls (optimal and baseline), prints a table and a "
+        "summary, and shuts the service down. --offline plans the whole day in-process instead.",
     )
     p.add_argument(
         "--dir", default=".omniroute/demo", help="working directory (default .omniroute/demo)"
     )
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--orders", type=int, default=DEMO_ORDERS, help="orders to plan")
+    p.add_argument("--orders", type=int, default=DEMO_ORDERS, help="orders in the demo day")
+    p.add_argument(
+        "--sample", type=int, default=2000, help="orders routed through gRPC (default 2,000)"
+    )
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
+    p.add_argument(
+        "--offline", action="store_true", help="plan the whole day in-process, no server"
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 

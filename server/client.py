@@ -17,8 +17,6 @@ from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from engine.model import Network, Order
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
@@ -30,6 +28,8 @@ from omniroute.v1 import (
     routing_service_pb2,
     routing_service_pb2_grpc,
 )
+
+from engine.model import Network, Order
 from server import convert
 
 T = TypeVar("T")
@@ -43,8 +43,10 @@ class OmnirouteClient:
     def __init__(self, target: str, timeout: float = 30.0, retries: int = RETRIES) -> None:
         self.channel = grpc.insecure_channel(
             target,
-            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                     ("grpc.max_send_message_length", 64 * 1024 * 1024)],
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
         )
         self.timeout = timeout
         self.retries = retries
@@ -98,8 +100,13 @@ class OmnirouteClient:
         timeout: float | None = None,
         network: Network | None = None,
     ) -> plan_pb2.PlanOrderResponse:
-        return self._call(self.routing.PlanOrder, self.plan_request(
-            order, policy, include_options, include_explanation, solve_timeout, network), timeout)
+        return self._call(
+            self.routing.PlanOrder,
+            self.plan_request(
+                order, policy, include_options, include_explanation, solve_timeout, network
+            ),
+            timeout,
+        )
 
     @staticmethod
     def plan_request(
@@ -112,8 +119,10 @@ class OmnirouteClient:
     ) -> routing_service_pb2.PlanOrderRequest:
         message = convert.order_to_proto(order) if isinstance(order, Order) else order
         request = routing_service_pb2.PlanOrderRequest(
-            order=message, policy=plan_pb2.Policy.Value(policy.upper()),
-            include_options=include_options, include_explanation=include_explanation,
+            order=message,
+            policy=plan_pb2.Policy.Value(policy.upper()),
+            include_options=include_options,
+            include_explanation=include_explanation,
         )
         if solve_timeout is not None:
             request.timeout.FromNanoseconds(int(solve_timeout * 1e9))
@@ -127,31 +136,42 @@ class OmnirouteClient:
         """One response per request, in order (failed requests carry ``error``)."""
         return iter(self.routing.StreamPlanOrders(iter(requests), timeout=timeout))
 
-    def quote_delivery(self, request: routing_service_pb2.QuoteDeliveryRequest,
-                       timeout: float | None = None) -> routing_service_pb2.QuoteDeliveryResponse:
+    def quote_delivery(
+        self, request: routing_service_pb2.QuoteDeliveryRequest, timeout: float | None = None
+    ) -> routing_service_pb2.QuoteDeliveryResponse:
         return self._call(self.routing.QuoteDelivery, request, timeout)
 
-    def check_availability(self, request: routing_service_pb2.CheckAvailabilityRequest,
-                           timeout: float | None = None) -> routing_service_pb2.CheckAvailabilityResponse:
+    def check_availability(
+        self, request: routing_service_pb2.CheckAvailabilityRequest, timeout: float | None = None
+    ) -> routing_service_pb2.CheckAvailabilityResponse:
         return self._call(self.routing.CheckAvailability, request, timeout)
 
     # ------------------------------------------------------------------------- network, stock
 
-    def put_network(self, network: Network | network_pb2.Network,
-                    validate_only: bool = False) -> network_service_pb2.PutNetworkResponse:
+    def put_network(
+        self, network: Network | network_pb2.Network, validate_only: bool = False
+    ) -> network_service_pb2.PutNetworkResponse:
         message = convert.network_to_proto(network) if isinstance(network, Network) else network
-        return self._call(self.network.PutNetwork, network_service_pb2.PutNetworkRequest(
-            network=message, validate_only=validate_only))
+        return self._call(
+            self.network.PutNetwork,
+            network_service_pb2.PutNetworkRequest(network=message, validate_only=validate_only),
+        )
 
     def get_network(self, include_stock: bool = False) -> network_pb2.Network:
-        return self._call(self.network.GetNetwork,
-                          network_service_pb2.GetNetworkRequest(include_stock=include_stock))
+        return self._call(
+            self.network.GetNetwork,
+            network_service_pb2.GetNetworkRequest(include_stock=include_stock),
+        )
 
-    def update_stock(self, request: inventory_service_pb2.UpdateStockRequest
-                     ) -> inventory_service_pb2.UpdateStockResponse:
+    def update_stock(
+        self, request: inventory_service_pb2.UpdateStockRequest
+    ) -> inventory_service_pb2.UpdateStockResponse:
         return self._call(self.inventory.UpdateStock, request)
 
-    def get_stock(self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()
-                  ) -> inventory_service_pb2.GetStockResponse:
-        return self._call(self.inventory.GetStock, inventory_service_pb2.GetStockRequest(
-            sku_ids=list(sku_ids), node_ids=list(node_ids)))
+    def get_stock(
+        self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()
+    ) -> inventory_service_pb2.GetStockResponse:
+        return self._call(
+            self.inventory.GetStock,
+            inventory_service_pb2.GetStockRequest(sku_ids=list(sku_ids), node_ids=list(node_ids)),
+        )

@@ -40,6 +40,7 @@ from engine.model import (
     PlanStats,
     PlanStatus,
     Policy,
+    Proof,
     Shipment,
     ShipmentLine,
     Sku,
@@ -208,6 +209,24 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
             for u in message.unfilled_lines
         ),
         split_penalty_cost=message.split_penalty_cost,
+    )
+
+
+def result_from_proto(message: plan_pb2.PlanOrderResponse) -> PlanResult:
+    """A ``PlanOrderResponse`` back as a :class:`PlanResult` (explanation not included)."""
+    stats = message.stats
+    return PlanResult(
+        order_id=message.order_id,
+        plan=plan_from_proto(message.plan),
+        stats=PlanStats(
+            proof=Proof[plan_pb2.PlanStats.Proof.Name(stats.proof)],
+            method=stats.method,
+            solve_micros=stats.solve_micros,
+            gap=stats.gap if stats.HasField("gap") else None,
+            lower_bound=stats.lower_bound if stats.HasField("lower_bound") else None,
+            candidate_nodes=stats.candidate_nodes,
+        ),
+        options=tuple(plan_from_proto(p) for p in message.options),
     )
 
 

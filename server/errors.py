@@ -29,7 +29,9 @@ class ServiceError(Exception):
 
     code = grpc.StatusCode.FAILED_PRECONDITION
 
-    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, reason: str, message: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -82,14 +84,17 @@ def to_status(error: BaseException) -> status_pb2.Status:
     if isinstance(error, ValidationError):
         return bad_request(error.violations, f"invalid {error.subject}")
     if isinstance(error, ServiceError):
-        info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+        info = error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=DOMAIN, metadata=error.metadata
+        )
         return status_pb2.Status(
             code=error.code.value[0], message=error.message, details=[_packed(info)]
         )
     incident = uuid.uuid4().hex[:12]
     log.exception("internal error (incident %s)", incident, exc_info=error)
-    info = error_details_pb2.ErrorInfo(reason="INTERNAL_ERROR", domain=DOMAIN,
-                                       metadata={"incident": incident})
+    info = error_details_pb2.ErrorInfo(
+        reason="INTERNAL_ERROR", domain=DOMAIN, metadata={"incident": incident}
+    )
     return status_pb2.Status(
         code=code_pb2.INTERNAL,
         message=f"internal error; incident {incident} is logged on the server",

@@ -92,13 +92,24 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
         return call
 
-    def _record(self, kind: str, service: str, method: str, code: grpc.StatusCode, start: float,
-                request: Any) -> None:
+    def _record(
+        self,
+        kind: str,
+        service: str,
+        method: str,
+        code: grpc.StatusCode,
+        start: float,
+        request: Any,
+    ) -> None:
         elapsed = time.perf_counter() - start
         self.metrics.handled.labels(kind, service, method, code.name).inc()
         self.metrics.handling.labels(kind, service, method).observe(elapsed)
         if log.isEnabledFor(logging.DEBUG):
-            fields = {"method": f"{service}/{method}", "code": code.name, "ms": round(elapsed * 1e3, 3)}
+            fields = {
+                "method": f"{service}/{method}",
+                "code": code.name,
+                "ms": round(elapsed * 1e3, 3),
+            }
             order = getattr(request, "order", None)
             if order is not None and order.id:
                 fields["orderId"] = order.id

@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
 from engine.model import PlanResult
 
 # Sub-millisecond to ten seconds: most plans take well under a millisecond.
-LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                   0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 
 
@@ -26,18 +41,28 @@ class Metrics:
     """The process's metrics (one instance per process: see :func:`metrics`)."""
 
     def __init__(self) -> None:
-        self.started = Counter("grpc_server_started_total", "RPCs started on the server.",
-                               GRPC_LABELS)
-        self.handled = Counter("grpc_server_handled_total",
-                               "RPCs completed on the server, regardless of success or failure.",
-                               (*GRPC_LABELS, "grpc_code"))
-        self.handling = Histogram("grpc_server_handling_seconds",
-                                  "Response latency of RPCs handled by the server.", GRPC_LABELS,
-                                  buckets=LATENCY_BUCKETS)
-        self.plans = Counter("omniroute_plans_total", "Orders planned, by proof, method and status.",
-                             ("proof", "method", "status"))
-        self.solve = Histogram("omniroute_solve_seconds", "Time planning one order.",
-                               buckets=LATENCY_BUCKETS)
+        self.started = Counter(
+            "grpc_server_started_total", "RPCs started on the server.", GRPC_LABELS
+        )
+        self.handled = Counter(
+            "grpc_server_handled_total",
+            "RPCs completed on the server, regardless of success or failure.",
+            (*GRPC_LABELS, "grpc_code"),
+        )
+        self.handling = Histogram(
+            "grpc_server_handling_seconds",
+            "Response latency of RPCs handled by the server.",
+            GRPC_LABELS,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.plans = Counter(
+            "omniroute_plans_total",
+            "Orders planned, by proof, method and status.",
+            ("proof", "method", "status"),
+        )
+        self.solve = Histogram(
+            "omniroute_solve_seconds", "Time planning one order.", buckets=LATENCY_BUCKETS
+        )
 
     def observe_plan(self, result: PlanResult) -> None:
         method = result.stats.method.split(" ")[0]

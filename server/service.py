@@ -20,15 +20,6 @@ from typing import TypeVar
 
 import grpc
 import numpy as np
-
-from engine.budget import Budget
-from engine.candidates import build_problem
-from engine.model import FieldViolation, Order, OrderLine, PlanResult, ValidationError
-from engine.optimizer import DEFAULT_TIME_LIMIT
-from engine.planner import Planner
-from engine.geo import distance_km
-from engine.plans import Allocation, build_plan, cheapest_lane
-from engine.validation import network_violations, order_violations
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
@@ -39,6 +30,15 @@ from omniroute.v1 import (
     routing_service_pb2,
     routing_service_pb2_grpc,
 )
+
+from engine.budget import Budget
+from engine.candidates import build_problem
+from engine.geo import distance_km
+from engine.model import FieldViolation, Order, OrderLine, PlanResult, ValidationError
+from engine.optimizer import DEFAULT_TIME_LIMIT
+from engine.planner import Planner
+from engine.plans import Allocation, build_plan, cheapest_lane
+from engine.validation import network_violations, order_violations
 from server import convert
 from server.errors import DeadlineExceeded, FailedPrecondition, to_status
 from server.live import LiveNetwork
@@ -73,8 +73,10 @@ class Engine:
             network, violations = convert.network_from_proto(message)
             violations += network_violations(network)
             if violations:
-                raise ValidationError([FieldViolation(f"network.{v.field}", v.description)
-                                       for v in violations], "network")
+                raise ValidationError(
+                    [FieldViolation(f"network.{v.field}", v.description) for v in violations],
+                    "network",
+                )
             planner = Planner(network)
             self._inline[key] = planner
             if len(self._inline) > INLINE_NETWORKS:
@@ -112,12 +114,14 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
 
     # ------------------------------------------------------------------------- PlanOrder
 
-    async def PlanOrder(self, request: routing_service_pb2.PlanOrderRequest,
-                        context: grpc.aio.ServicerContext) -> plan_pb2.PlanOrderResponse:
+    async def PlanOrder(
+        self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext
+    ) -> plan_pb2.PlanOrderResponse:
         return await self._plan(request, context)
 
     async def StreamPlanOrders(
-        self, request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
+        self,
+        request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[plan_pb2.PlanOrderResponse]:
         async for request in request_iterator:
@@ -126,14 +130,20 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             except Exception as error:
                 yield plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
 
-    async def _plan(self, request: routing_service_pb2.PlanOrderRequest,
-                    context: grpc.aio.ServicerContext) -> plan_pb2.PlanOrderResponse:
-        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
-                   else self.engine.live.planner())
+    async def _plan(
+        self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext
+    ) -> plan_pb2.PlanOrderResponse:
+        planner = (
+            self.engine.inline_planner(request.network)
+            if request.HasField("network")
+            else self.engine.live.planner()
+        )
         order = convert.order_from_proto(request.order)
         if request.HasField("order"):
-            violations = [FieldViolation(f"order.{v.field}", v.description)
-                          for v in order_violations(order, planner.index.network)]
+            violations = [
+                FieldViolation(f"order.{v.field}", v.description)
+                for v in order_violations(order, planner.index.network)
+            ]
         else:
             violations = [FieldViolation("order", "is required")]
         violations += _timeout_violations(request.timeout, request.HasField("timeout"))
@@ -153,53 +163,77 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
         policy = convert.policy_from_proto(request.policy)
         budget = budget_for(request.timeout, request.HasField("timeout"), context)
         context.add_done_callback(lambda _: budget.cancel())
-        result = await self.engine.run(lambda: planner.plan(
-            order, policy, include_options=request.include_options,
-            explain=request.include_explanation, budget=budget,
-        ))
+        result = await self.engine.run(
+            lambda: planner.plan(
+                order,
+                policy,
+                include_options=request.include_options,
+                explain=request.include_explanation,
+                budget=budget,
+            )
+        )
         self.engine.metrics.observe_plan(result)
         return convert.result_to_proto(result)
 
     # ------------------------------------------------------------------------- QuoteDelivery
 
-    async def QuoteDelivery(self, request: routing_service_pb2.QuoteDeliveryRequest,
-                            context: grpc.aio.ServicerContext) -> routing_service_pb2.QuoteDeliveryResponse:
-        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
-                   else self.engine.live.planner())
+    async def QuoteDelivery(
+        self, request: routing_service_pb2.QuoteDeliveryRequest, context: grpc.aio.ServicerContext
+    ) -> routing_service_pb2.QuoteDeliveryResponse:
+        planner = (
+            self.engine.inline_planner(request.network)
+            if request.HasField("network")
+            else self.engine.live.planner()
+        )
         order = Order(
             id="quote",
-            lines=tuple(OrderLine(line.id or str(i + 1), line.sku_id, line.quantity)
-                        for i, line in enumerate(request.lines)),
-            destination=(convert.location_from_proto(request.destination)
-                         if request.HasField("destination") else None),
+            lines=tuple(
+                OrderLine(line.id or str(i + 1), line.sku_id, line.quantity)
+                for i, line in enumerate(request.lines)
+            ),
+            destination=(
+                convert.location_from_proto(request.destination)
+                if request.HasField("destination")
+                else None
+            ),
             pickup_store_id=request.pickup_store_id,
         )
         violations = order_violations(order, planner.index.network)
-        violations = [FieldViolation(v.field.replace("id", "lines") if v.field == "id" else v.field,
-                                     v.description) for v in violations]
+        violations = [
+            FieldViolation(
+                v.field.replace("id", "lines") if v.field == "id" else v.field, v.description
+            )
+            for v in violations
+        ]
         violations += _timeout_violations(request.timeout, request.HasField("timeout"))
         if violations:
             raise ValidationError(violations, "QuoteDeliveryRequest")
         budget = budget_for(request.timeout, request.HasField("timeout"), context)
         context.add_done_callback(lambda _: budget.cancel())
         result: PlanResult = await self.engine.run(
-            lambda: planner.plan(order, include_options=True, budget=budget))
+            lambda: planner.plan(order, include_options=True, budget=budget)
+        )
         self.engine.metrics.observe_plan(result)
         return convert.quote_to_proto(result)
 
     # ------------------------------------------------------------------------- CheckAvailability
 
     async def CheckAvailability(
-        self, request: routing_service_pb2.CheckAvailabilityRequest,
+        self,
+        request: routing_service_pb2.CheckAvailabilityRequest,
         context: grpc.aio.ServicerContext,
     ) -> routing_service_pb2.CheckAvailabilityResponse:
-        planner = (self.engine.inline_planner(request.network) if request.HasField("network")
-                   else self.engine.live.planner())
+        planner = (
+            self.engine.inline_planner(request.network)
+            if request.HasField("network")
+            else self.engine.live.planner()
+        )
         return await self.engine.run(lambda: check_availability(planner, request))
 
 
-def check_availability(planner: Planner, request: routing_service_pb2.CheckAvailabilityRequest
-                       ) -> routing_service_pb2.CheckAvailabilityResponse:
+def check_availability(
+    planner: Planner, request: routing_service_pb2.CheckAvailabilityRequest
+) -> routing_service_pb2.CheckAvailabilityResponse:
     """Nodes holding ATP of the SKUs near a location, nearest first, each with the cheapest
     way to ship one unit of each SKU it holds there."""
     index = planner.index
@@ -220,8 +254,11 @@ def check_availability(planner: Planner, request: routing_service_pb2.CheckAvail
         raise ValidationError(violations, "CheckAvailabilityRequest")
     location = store.location if store else convert.location_from_proto(request.location)
     skus = list(dict.fromkeys(request.sku_ids))
-    order = Order("availability", tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
-                  destination=location)
+    order = Order(
+        "availability",
+        tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
+        destination=location,
+    )
     problem = build_problem(order, index, planner.inventory)
     # Every usable holder, also those no service reaches (they can still hand over in store).
     rows = []
@@ -239,15 +276,20 @@ def check_availability(planner: Planner, request: routing_service_pb2.CheckAvail
     entries = []
     for node, held in by_node.items():
         n = index.nodes[node]
-        distance = distance_km(n.location.latitude, n.location.longitude, location.latitude,
-                               location.longitude)
-        entries.append((0 if store is not None and n.id == store.id else 1, distance, n.id, node, held))
+        distance = distance_km(
+            n.location.latitude, n.location.longitude, location.latitude, location.longitude
+        )
+        entries.append(
+            (0 if store is not None and n.id == store.id else 1, distance, n.id, node, held)
+        )
     entries.sort()
     limit = request.max_nodes or 20
     for _, distance, node_id, node, held in entries[:limit]:
         n = index.nodes[node]
         entry = response.nodes.add(
-            node_id=node_id, kind=network_pb2.Node.Kind.Value(n.kind.value), distance_km=distance,
+            node_id=node_id,
+            kind=network_pb2.Node.Kind.Value(n.kind.value),
+            distance_km=distance,
             pickup=n.pickup,
         )
         for sku_id, units in held:
@@ -269,17 +311,20 @@ class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def PutNetwork(self, request: network_service_pb2.PutNetworkRequest,
-                         context: grpc.aio.ServicerContext) -> network_service_pb2.PutNetworkResponse:
+    async def PutNetwork(
+        self, request: network_service_pb2.PutNetworkRequest, context: grpc.aio.ServicerContext
+    ) -> network_service_pb2.PutNetworkResponse:
         network, violations = convert.network_from_proto(request.network)
         violations += network_violations(network)
         if not request.HasField("network"):
             violations = [FieldViolation("network", "is required")]
         if violations:
-            raise ValidationError([FieldViolation(f"network.{v.field}", v.description)
-                                   for v in violations], "network")
+            raise ValidationError(
+                [FieldViolation(f"network.{v.field}", v.description) for v in violations], "network"
+            )
         response = network_service_pb2.PutNetworkResponse(
-            nodes=len(network.nodes), skus=len(network.skus), stock_positions=len(network.stock))
+            nodes=len(network.nodes), skus=len(network.skus), stock_positions=len(network.stock)
+        )
         if request.validate_only:
             return response
         version = await self.engine.run(lambda: self.engine.store.put_network(network))
@@ -287,8 +332,9 @@ class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
         response.version = str(version)
         return response
 
-    async def GetNetwork(self, request: network_service_pb2.GetNetworkRequest,
-                         context: grpc.aio.ServicerContext) -> network_pb2.Network:
+    async def GetNetwork(
+        self, request: network_service_pb2.GetNetworkRequest, context: grpc.aio.ServicerContext
+    ) -> network_pb2.Network:
         network = self.engine.live.planner().index.network
         if request.include_stock:
             positions = await self.engine.run(lambda: self.engine.store.get_stock())
@@ -305,26 +351,36 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def UpdateStock(self, request: inventory_service_pb2.UpdateStockRequest,
-                          context: grpc.aio.ServicerContext) -> inventory_service_pb2.UpdateStockResponse:
+    async def UpdateStock(
+        self, request: inventory_service_pb2.UpdateStockRequest, context: grpc.aio.ServicerContext
+    ) -> inventory_service_pb2.UpdateStockResponse:
         self.engine.live.planner()  # a network must exist
         changes = [convert.stock_change_from_proto(u) for u in request.updates]
         if not changes:
-            raise ValidationError([FieldViolation("updates", "at least one update is required")],
-                                  "UpdateStockRequest")
-        positions = await self.engine.run(lambda: self.engine.store.update_stock(
-            changes, validate_only=request.validate_only, request_id=request.request_id,
-            fingerprint=request.SerializeToString(deterministic=True)))
+            raise ValidationError(
+                [FieldViolation("updates", "at least one update is required")], "UpdateStockRequest"
+            )
+        positions = await self.engine.run(
+            lambda: self.engine.store.update_stock(
+                changes,
+                validate_only=request.validate_only,
+                request_id=request.request_id,
+                fingerprint=request.SerializeToString(deterministic=True),
+            )
+        )
         if not request.validate_only:
             self.engine.live.refresh(force=True)
         return inventory_service_pb2.UpdateStockResponse(
-            positions=[convert.position_to_proto(p) for p in positions])
+            positions=[convert.position_to_proto(p) for p in positions]
+        )
 
-    async def GetStock(self, request: inventory_service_pb2.GetStockRequest,
-                       context: grpc.aio.ServicerContext) -> inventory_service_pb2.GetStockResponse:
+    async def GetStock(
+        self, request: inventory_service_pb2.GetStockRequest, context: grpc.aio.ServicerContext
+    ) -> inventory_service_pb2.GetStockResponse:
         self.engine.live.planner()
-        positions = await self.engine.run(lambda: self.engine.store.get_stock(
-            list(request.sku_ids), list(request.node_ids)))
+        positions = await self.engine.run(
+            lambda: self.engine.store.get_stock(list(request.sku_ids), list(request.node_ids))
+        )
         return inventory_service_pb2.GetStockResponse(
-            positions=[convert.position_to_proto(p) for p in positions])
-
+            positions=[convert.position_to_proto(p) for p in positions]
+        )

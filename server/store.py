@@ -18,10 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from google.protobuf import json_format
+from omniroute.v1 import network_pb2
 
 from engine.model import FieldViolation, Network, StockChange, StockPosition, ValidationError
 from engine.validation import require_valid_network
-from omniroute.v1 import network_pb2
 from server.convert import network_from_proto, network_to_proto
 from server.errors import AlreadyExists
 
@@ -63,8 +63,9 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=30.0)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=30000")
@@ -168,10 +169,18 @@ class Store:
             for i, change in enumerate(changes):
                 where = f"updates[{i}]"
                 if change.node_id not in nodes:
-                    violations.append(FieldViolation(f"{where}.nodeId", f"unknown node {change.node_id!r}"))
+                    violations.append(
+                        FieldViolation(f"{where}.nodeId", f"unknown node {change.node_id!r}")
+                    )
                 if change.sku_id not in skus:
-                    violations.append(FieldViolation(f"{where}.skuId", f"unknown SKU {change.sku_id!r}"))
-                if change.set_on_hand is None and change.delta_on_hand is None and change.safety_stock is None:
+                    violations.append(
+                        FieldViolation(f"{where}.skuId", f"unknown SKU {change.sku_id!r}")
+                    )
+                if (
+                    change.set_on_hand is None
+                    and change.delta_on_hand is None
+                    and change.safety_stock is None
+                ):
                     violations.append(FieldViolation(where, "nothing to change"))
                 if change.set_on_hand is not None and change.set_on_hand < 0:
                     violations.append(FieldViolation(f"{where}.setOnHand", "must be >= 0"))
@@ -185,13 +194,24 @@ class Store:
                 if change.delta_on_hand is not None:
                     on_hand += change.delta_on_hand
                     if on_hand < 0:
-                        violations.append(FieldViolation(
-                            f"{where}.deltaOnHand", f"would make on-hand {on_hand} (< 0)"))
+                        violations.append(
+                            FieldViolation(
+                                f"{where}.deltaOnHand", f"would make on-hand {on_hand} (< 0)"
+                            )
+                        )
                 if on_hand < current.reserved and on_hand >= 0:
-                    violations.append(FieldViolation(
-                        f"{where}", f"on-hand {on_hand} would fall below the {current.reserved} reserved"))
-                safety = current.safety_stock if change.safety_stock is None else change.safety_stock
-                pending[key] = StockPosition(change.node_id, change.sku_id, on_hand, safety, current.reserved)
+                    violations.append(
+                        FieldViolation(
+                            f"{where}",
+                            f"on-hand {on_hand} would fall below the {current.reserved} reserved",
+                        )
+                    )
+                safety = (
+                    current.safety_stock if change.safety_stock is None else change.safety_stock
+                )
+                pending[key] = StockPosition(
+                    change.node_id, change.sku_id, on_hand, safety, current.reserved
+                )
             if violations:
                 raise ValidationError(violations, "stock update")
             if validate_only:
@@ -202,27 +222,43 @@ class Store:
                     "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id, sku_id) DO UPDATE SET "
                     "on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
-                    (position.node_id, position.sku_id, position.on_hand, position.safety_stock,
-                     position.reserved),
+                    (
+                        position.node_id,
+                        position.sku_id,
+                        position.on_hand,
+                        position.safety_stock,
+                        position.reserved,
+                    ),
                 )
-                db.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)",
-                           (position.node_id, position.sku_id))
+                db.execute(
+                    "INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)",
+                    (position.node_id, position.sku_id),
+                )
             results = list(pending.values())
             if request_id:
-                answer = json.dumps([[p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.reserved]
-                                     for p in results])
+                answer = json.dumps(
+                    [[p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.reserved] for p in results]
+                )
                 self._remember_request(db, request_id, "UpdateStock", fingerprint, answer)
         return results
 
-    def get_stock(self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()) -> list[StockPosition]:
+    def get_stock(
+        self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()
+    ) -> list[StockPosition]:
         """Positions filtered by SKUs and nodes (empty filter = all), ordered by node then SKU."""
         skus, nodes = list(sku_ids), list(node_ids)
         with self.read() as db:
             known_nodes, known_skus = self._ids(db)
-            violations = [FieldViolation(f"nodeIds[{i}]", f"unknown node {n!r}")
-                          for i, n in enumerate(nodes) if n not in known_nodes]
-            violations += [FieldViolation(f"skuIds[{i}]", f"unknown SKU {s!r}")
-                           for i, s in enumerate(skus) if s not in known_skus]
+            violations = [
+                FieldViolation(f"nodeIds[{i}]", f"unknown node {n!r}")
+                for i, n in enumerate(nodes)
+                if n not in known_nodes
+            ]
+            violations += [
+                FieldViolation(f"skuIds[{i}]", f"unknown SKU {s!r}")
+                for i, s in enumerate(skus)
+                if s not in known_skus
+            ]
             if violations:
                 raise ValidationError(violations, "stock query")
             return list(self._filtered(db, skus, nodes))
@@ -236,17 +272,21 @@ class Store:
             rows = db.execute(
                 "SELECT DISTINCT s.node_id, s.sku_id, s.on_hand, s.safety_stock, s.reserved "
                 "FROM stock_changes c JOIN stock s ON s.node_id = c.node_id AND s.sku_id = c.sku_id "
-                "WHERE c.seq > ?", (seq,)
+                "WHERE c.seq > ?",
+                (seq,),
             ).fetchall()
         return last, [StockPosition(*row) for row in rows]
 
     # ------------------------------------------------------------------------- idempotency
 
     @staticmethod
-    def _seen_request(db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes) -> str | None:
+    def _seen_request(
+        db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes
+    ) -> str | None:
         """The stored answer of an earlier request with this id (None: new id)."""
-        row = db.execute("SELECT method, fingerprint, response FROM requests WHERE request_id = ?",
-                         (request_id,)).fetchone()
+        row = db.execute(
+            "SELECT method, fingerprint, response FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
         if row is None:
             return None
         if row[0] != method or bytes(row[1]) != fingerprint:
@@ -258,11 +298,14 @@ class Store:
         return str(row[2])
 
     @staticmethod
-    def _remember_request(db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes,
-                          response: str) -> None:
+    def _remember_request(
+        db: sqlite3.Connection, request_id: str, method: str, fingerprint: bytes, response: str
+    ) -> None:
         now = time.time()
-        db.execute("INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
-                   (request_id, method, fingerprint, response, now))
+        db.execute(
+            "INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
+            (request_id, method, fingerprint, response, now),
+        )
         # keys are kept at least 24 hours; older ones are dropped lazily
         db.execute("DELETE FROM requests WHERE created < ?", (now - KEEP_REQUEST_IDS,))
 
@@ -284,8 +327,10 @@ class Store:
         if row is None:
             return set(), set()
         data = json.loads(row[0])
-        return ({n.get("id", "") for n in data.get("nodes", [])},
-                {s.get("id", "") for s in data.get("skus", [])})
+        return (
+            {n.get("id", "") for n in data.get("nodes", [])},
+            {s.get("id", "") for s in data.get("skus", [])},
+        )
 
     @staticmethod
     def _position(db: sqlite3.Connection, node_id: str, sku_id: str) -> StockPosition:
@@ -296,12 +341,16 @@ class Store:
         return StockPosition(node_id, sku_id, *(row or (0, 0, 0)))
 
     @staticmethod
-    def _positions(db: sqlite3.Connection, where: str, params: Sequence[object]) -> Iterator[StockPosition]:
+    def _positions(
+        db: sqlite3.Connection, where: str, params: Sequence[object]
+    ) -> Iterator[StockPosition]:
         query = "SELECT node_id, sku_id, on_hand, safety_stock, reserved FROM stock" + where
         for row in db.execute(query + " ORDER BY node_id, sku_id", params):
             yield StockPosition(*row)
 
-    def _filtered(self, db: sqlite3.Connection, skus: list[str], nodes: list[str]) -> Iterator[StockPosition]:
+    def _filtered(
+        self, db: sqlite3.Connection, skus: list[str], nodes: list[str]
+    ) -> Iterator[StockPosition]:
         clauses, params = [], []
         if skus:
             clauses.append(f"sku_id IN ({','.join('?' * len(skus))})")

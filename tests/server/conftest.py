@@ -66,7 +66,9 @@ def db_path(tmp_path: Path, tiny_network: Network) -> Path:
 
 @pytest.fixture()
 def server(db_path: Path) -> Iterator[ServerThread]:
-    with ServerThread(ServerConfig(db=str(db_path), host="localhost", port=0, grace=1.0)) as running:
+    with ServerThread(
+        ServerConfig(db=str(db_path), host="localhost", port=0, grace=1.0)
+    ) as running:
         yield running
 
 

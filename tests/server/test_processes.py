@@ -12,9 +12,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from omniroute.v1 import inventory_service_pb2
 
 from engine.model import Order
-from omniroute.v1 import inventory_service_pb2
 from server.app import free_port
 from server.client import OmnirouteClient
 
@@ -23,9 +23,22 @@ from server.client import OmnirouteClient
 def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--metrics-port", "0",
-         "--grace", "3", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--metrics-port",
+            "0",
+            "--grace",
+            "3",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         with OmnirouteClient(f"localhost:{port}") as client:
@@ -37,26 +50,46 @@ def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
             process.wait(30)
 
 
-def test_two_servers_share_one_store(tmp_path: Path, data_dir: Path,
-                                     tiny_orders: dict[str, Order]) -> None:
+def test_two_servers_share_one_store(
+    tmp_path: Path, data_dir: Path, tiny_orders: dict[str, Order]
+) -> None:
     """A stock change made through one server is seen by the other (and by its plans)."""
     db = str(tmp_path / "shared.db")
-    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "1") as (_, a), \
-            serve("--db", db, "--workers", "1") as (_, b), \
-            OmnirouteClient(f"localhost:{a}") as first, OmnirouteClient(f"localhost:{b}") as second:
-        assert [s.node_id for s in second.plan_order(tiny_orders["one-tee-melbourne"]).plan.shipments] == ["DC1"]
-        first.update_stock(inventory_service_pb2.UpdateStockRequest(updates=[
-            inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=0)]))
+    with (
+        serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "1") as (
+            _,
+            a,
+        ),
+        serve("--db", db, "--workers", "1") as (_, b),
+        OmnirouteClient(f"localhost:{a}") as first,
+        OmnirouteClient(f"localhost:{b}") as second,
+    ):
+        assert [
+            s.node_id for s in second.plan_order(tiny_orders["one-tee-melbourne"]).plan.shipments
+        ] == ["DC1"]
+        first.update_stock(
+            inventory_service_pb2.UpdateStockRequest(
+                updates=[
+                    inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=0)
+                ]
+            )
+        )
         dc_tee = second.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0]
         assert dc_tee.on_hand == 0 and dc_tee.atp == 0
-        assert [s.node_id for s in second.plan_order(tiny_orders["one-tee-melbourne"]).plan.shipments] == ["ST1"]
+        assert [
+            s.node_id for s in second.plan_order(tiny_orders["one-tee-melbourne"]).plan.shipments
+        ] == ["ST1"]
 
 
-def test_workers_share_the_port(tmp_path: Path, data_dir: Path,
-                                tiny_orders: dict[str, Order]) -> None:
+def test_workers_share_the_port(
+    tmp_path: Path, data_dir: Path, tiny_orders: dict[str, Order]
+) -> None:
     """Two worker processes behind one port both answer, and agree."""
     db = str(tmp_path / "w.db")
-    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "2") as (_, port):
+    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "2") as (
+        _,
+        port,
+    ):
         costs = set()
         for _ in range(6):  # new channels land on either worker
             with OmnirouteClient(f"localhost:{port}") as client:
@@ -67,16 +100,28 @@ def test_workers_share_the_port(tmp_path: Path, data_dir: Path,
 def test_sigterm_drains_and_exits(tmp_path: Path, data_dir: Path) -> None:
     """SIGTERM: the server stops taking calls and exits cleanly within the grace period."""
     db = str(tmp_path / "t.db")
-    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "1") as (process, port):
+    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "1") as (
+        process,
+        port,
+    ):
         process.send_signal(signal.SIGTERM)
         start = time.perf_counter()
         assert process.wait(15) == 0
         assert time.perf_counter() - start < 10
-        with OmnirouteClient(f"localhost:{port}", retries=0) as client, pytest.raises(grpc.RpcError):
+        with (
+            OmnirouteClient(f"localhost:{port}", retries=0) as client,
+            pytest.raises(grpc.RpcError),
+        ):
             client.get_stock()
 
 
 def test_serve_without_store_is_a_clear_error(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--db", str(tmp_path / "x.db")],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "--network" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        result.returncode == 2 and "--network" in result.stderr and "Traceback" not in result.stderr
+    )

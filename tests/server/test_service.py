@@ -11,9 +11,6 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
-
-from engine.model import Network, Order, Policy
-from engine.planner import Planner
 from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
@@ -21,6 +18,9 @@ from omniroute.v1 import (
     plan_pb2,
     routing_service_pb2,
 )
+
+from engine.model import Network, Order, Policy
+from engine.planner import Planner
 from server import convert
 from server.app import ServerConfig
 from server.client import OmnirouteClient
@@ -57,14 +57,21 @@ def test_health_and_reflection(client: OmnirouteClient) -> None:
         status = client.health.Check(health_pb2.HealthCheckRequest(service=name)).status
         assert status == health_pb2.HealthCheckResponse.SERVING
     stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
-    responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for r in responses for s in r.list_services_response.service}
-    assert {"omniroute.v1.RoutingService", "omniroute.v1.InventoryService",
-            "omniroute.v1.NetworkService", "grpc.health.v1.Health"} <= names
+    assert {
+        "omniroute.v1.RoutingService",
+        "omniroute.v1.InventoryService",
+        "omniroute.v1.NetworkService",
+        "grpc.health.v1.Health",
+    } <= names
 
 
-def test_plan_order_equals_offline_plan(client: OmnirouteClient, tiny_network: Network,
-                                        tiny_orders: dict[str, Order]) -> None:
+def test_plan_order_equals_offline_plan(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     """Every named order gets, over gRPC, the plan and options the offline planner gives."""
     planner = Planner(tiny_network)
     for order in tiny_orders.values():
@@ -84,15 +91,22 @@ def test_plan_with_explanation(client: OmnirouteClient, tiny_orders: dict[str, O
 
 def test_invalid_order_lists_every_violation(client: OmnirouteClient) -> None:
     """A bad order gets INVALID_ARGUMENT with one BadRequest naming each problem."""
-    order = order_pb2.Order(id="", lines=[order_pb2.OrderLine(id="1", sku_id="NOPE", quantity=0)],
-                            destination=network_pb2.Location(latitude=100, longitude=0))
+    order = order_pb2.Order(
+        id="",
+        lines=[order_pb2.OrderLine(id="1", sku_id="NOPE", quantity=0)],
+        destination=network_pb2.Location(latitude=100, longitude=0),
+    )
     request = routing_service_pb2.PlanOrderRequest(order=order, policy=7)
     request.timeout.FromMilliseconds(-5)
     with pytest.raises(grpc.RpcError) as caught:
         client.routing.PlanOrder(request)
     assert violations(caught.value) == {
-        "order.id", "order.lines[0].skuId", "order.lines[0].quantity",
-        "order.destination.latitude", "timeout", "policy",
+        "order.id",
+        "order.lines[0].skuId",
+        "order.lines[0].quantity",
+        "order.destination.latitude",
+        "timeout",
+        "policy",
     }
 
 
@@ -102,7 +116,9 @@ def test_missing_order(client: OmnirouteClient) -> None:
     assert violations(caught.value) == {"order"}
 
 
-def test_validate_only_plans_nothing(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+def test_validate_only_plans_nothing(
+    client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
     request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
     request.validate_only = True
     response = client.routing.PlanOrder(request)
@@ -117,8 +133,9 @@ def test_reserve_needs_request_id(client: OmnirouteClient, tiny_orders: dict[str
     assert violations(caught.value) == {"requestId"}
 
 
-def test_expired_deadline_is_deadline_exceeded(client: OmnirouteClient,
-                                               tiny_orders: dict[str, Order]) -> None:
+def test_expired_deadline_is_deadline_exceeded(
+    client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
     """A call whose deadline is already too short ends DEADLINE_EXCEEDED, promptly."""
     request = OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
     start = time.perf_counter()
@@ -128,8 +145,9 @@ def test_expired_deadline_is_deadline_exceeded(client: OmnirouteClient,
     assert time.perf_counter() - start < 1.0
 
 
-def test_inline_network(client: OmnirouteClient, tiny_network: Network,
-                        tiny_orders: dict[str, Order]) -> None:
+def test_inline_network(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     """A request carrying its own network is planned against it, not the server's."""
     from dataclasses import replace
 
@@ -141,8 +159,9 @@ def test_inline_network(client: OmnirouteClient, tiny_network: Network,
     assert response.plan.split_penalty_cost == 50.0
 
 
-def test_invalid_inline_network(client: OmnirouteClient, tiny_network: Network,
-                                tiny_orders: dict[str, Order]) -> None:
+def test_invalid_inline_network(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     message = convert.network_to_proto(tiny_network)
     message.nodes[0].location.latitude = 123
     request = OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
@@ -152,13 +171,17 @@ def test_invalid_inline_network(client: OmnirouteClient, tiny_network: Network,
     assert violations(caught.value) == {"network.nodes[0].location.latitude"}
 
 
-def test_stream_plan_orders(client: OmnirouteClient, tiny_network: Network,
-                            tiny_orders: dict[str, Order]) -> None:
+def test_stream_plan_orders(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     """One response per request, in order; a bad request gets an error and the stream goes on."""
     orders = list(tiny_orders.values())
     bad = routing_service_pb2.PlanOrderRequest(order=order_pb2.Order(id="bad"))
-    requests = [OmnirouteClient.plan_request(o) for o in orders[:3]] + [bad] + [
-        OmnirouteClient.plan_request(orders[3])]
+    requests = (
+        [OmnirouteClient.plan_request(o) for o in orders[:3]]
+        + [bad]
+        + [OmnirouteClient.plan_request(orders[3])]
+    )
     responses = list(client.stream_plan_orders(requests))
     assert [r.order_id for r in responses] == [o.id for o in orders[:3]] + ["bad", orders[3].id]
     assert responses[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
@@ -168,18 +191,24 @@ def test_stream_plan_orders(client: OmnirouteClient, tiny_network: Network,
         assert response.plan == convert.result_to_proto(planner.plan(order)).plan
 
 
-def test_quote_delivery(client: OmnirouteClient, tiny_network: Network,
-                        tiny_orders: dict[str, Order]) -> None:
+def test_quote_delivery(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     """A cart's delivery options are the options front of the offline planner."""
     order = tiny_orders["tee-twice"]
     request = routing_service_pb2.QuoteDeliveryRequest(
-        lines=[order_pb2.OrderLine(sku_id=line.sku_id, quantity=line.quantity) for line in order.lines],
-        destination=network_pb2.Location(latitude=order.destination.latitude,
-                                         longitude=order.destination.longitude))
+        lines=[
+            order_pb2.OrderLine(sku_id=line.sku_id, quantity=line.quantity) for line in order.lines
+        ],
+        destination=network_pb2.Location(
+            latitude=order.destination.latitude, longitude=order.destination.longitude
+        ),
+    )
     response = client.quote_delivery(request)
     offline = Planner(tiny_network).plan(order, include_options=True).options
     assert [(o.delivery_days, round(o.cost, 6)) for o in response.options] == [
-        (p.delivery_days, round(p.total_cost, 6)) for p in offline]
+        (p.delivery_days, round(p.total_cost, 6)) for p in offline
+    ]
     assert len(response.options) >= 2
 
 
@@ -192,21 +221,24 @@ def test_quote_delivery_invalid(client: OmnirouteClient) -> None:
 def test_check_availability(client: OmnirouteClient) -> None:
     """Holders of ATP nearest first; from a store, that store first; one unit's best option."""
     request = routing_service_pb2.CheckAvailabilityRequest(
-        sku_ids=["TEE", "COAT"], location=network_pb2.Location(latitude=-37.85, longitude=145.0))
+        sku_ids=["TEE", "COAT"], location=network_pb2.Location(latitude=-37.85, longitude=145.0)
+    )
     nodes = client.check_availability(request).nodes
     assert [n.node_id for n in nodes] == ["DC1", "ST1", "ST2"]
     assert [n.distance_km for n in nodes] == sorted(n.distance_km for n in nodes)
     assert {s.sku_id: s.atp for s in nodes[0].skus} == {"TEE": 10}
     assert nodes[0].service_id == "PARCEL" and nodes[0].cost > 0
-    from_store = client.check_availability(routing_service_pb2.CheckAvailabilityRequest(
-        sku_ids=["COAT"], store_id="ST2")).nodes
+    from_store = client.check_availability(
+        routing_service_pb2.CheckAvailabilityRequest(sku_ids=["COAT"], store_id="ST2")
+    ).nodes
     assert from_store[0].node_id == "ST2"
 
 
 def test_check_availability_invalid(client: OmnirouteClient) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        client.check_availability(routing_service_pb2.CheckAvailabilityRequest(
-            sku_ids=["NOPE"], store_id="NOWHERE"))
+        client.check_availability(
+            routing_service_pb2.CheckAvailabilityRequest(sku_ids=["NOPE"], store_id="NOWHERE")
+        )
     assert violations(caught.value) == {"skuIds[0]", "storeId"}
 
 
@@ -217,7 +249,10 @@ def test_put_and_get_network(client: OmnirouteClient, tiny_network: Network) -> 
     message.nodes[1].service_ids.append("NOPE")
     with pytest.raises(grpc.RpcError) as caught:
         client.put_network(message)
-    assert violations(caught.value) == {"network.skus[0].weightKg", "network.nodes[1].serviceIds[2]"}
+    assert violations(caught.value) == {
+        "network.skus[0].weightKg",
+        "network.nodes[1].serviceIds[2]",
+    }
     assert client.get_network().skus[0].weight_kg == tiny_network.skus[0].weight_kg
 
     from dataclasses import replace
@@ -232,19 +267,25 @@ def test_put_and_get_network(client: OmnirouteClient, tiny_network: Network) -> 
     assert len(client.get_stock().positions) == 2
 
 
-def test_update_and_get_stock(client: OmnirouteClient, tiny_network: Network,
-                              tiny_orders: dict[str, Order]) -> None:
+def test_update_and_get_stock(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
     """Set and delta updates apply atomically, show in GetStock and in the next plan."""
-    update = inventory_service_pb2.UpdateStockRequest(updates=[
-        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=0),
-        inventory_service_pb2.StockUpdate(node_id="ST1", sku_id="TEE", delta_on_hand=5,
-                                          safety_stock=0),
-    ])
+    update = inventory_service_pb2.UpdateStockRequest(
+        updates=[
+            inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=0),
+            inventory_service_pb2.StockUpdate(
+                node_id="ST1", sku_id="TEE", delta_on_hand=5, safety_stock=0
+            ),
+        ]
+    )
     positions = client.update_stock(update).positions
     assert [(p.node_id, p.on_hand, p.atp) for p in positions] == [("DC1", 0, 0), ("ST1", 8, 8)]
     stock = client.get_stock(sku_ids=["TEE"]).positions
     assert {(p.node_id, p.on_hand, p.safety_stock, p.reserved, p.atp) for p in stock} == {
-        ("DC1", 0, 0, 0, 0), ("ST1", 8, 0, 0, 8)}
+        ("DC1", 0, 0, 0, 0),
+        ("ST1", 8, 0, 0, 8),
+    }
     plan = client.plan_order(tiny_orders["one-tee-melbourne"]).plan
     assert [s.node_id for s in plan.shipments] == ["ST1"]
     assert {p.node_id for p in client.get_stock(node_ids=["ST2"]).positions} == {"ST2"}
@@ -252,11 +293,13 @@ def test_update_and_get_stock(client: OmnirouteClient, tiny_network: Network,
 
 def test_bad_stock_update_changes_nothing(client: OmnirouteClient) -> None:
     before = client.get_stock().positions
-    update = inventory_service_pb2.UpdateStockRequest(updates=[
-        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", delta_on_hand=-100),
-        inventory_service_pb2.StockUpdate(node_id="NOPE", sku_id="TEE", set_on_hand=1),
-        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=3),
-    ])
+    update = inventory_service_pb2.UpdateStockRequest(
+        updates=[
+            inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", delta_on_hand=-100),
+            inventory_service_pb2.StockUpdate(node_id="NOPE", sku_id="TEE", set_on_hand=1),
+            inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE", set_on_hand=3),
+        ]
+    )
     with pytest.raises(grpc.RpcError) as caught:
         client.update_stock(update)
     assert violations(caught.value) == {"updates[0].deltaOnHand", "updates[1].nodeId"}
@@ -268,8 +311,10 @@ def test_bad_stock_update_changes_nothing(client: OmnirouteClient) -> None:
 
 def test_stock_update_is_idempotent(client: OmnirouteClient) -> None:
     """A retried delta with the same requestId applies once; reuse with another payload fails."""
-    update = inventory_service_pb2.UpdateStockRequest(request_id="r-1", updates=[
-        inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="JEANS", delta_on_hand=2)])
+    update = inventory_service_pb2.UpdateStockRequest(
+        request_id="r-1",
+        updates=[inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="JEANS", delta_on_hand=2)],
+    )
     first = client.update_stock(update)
     second = client.update_stock(update)
     assert first == second
@@ -283,16 +328,19 @@ def test_stock_update_is_idempotent(client: OmnirouteClient) -> None:
 
 def test_no_network_is_failed_precondition(tmp_path: Path, tiny_orders: dict[str, Order]) -> None:
     """A server on an empty store says so with FAILED_PRECONDITION / NO_NETWORK."""
-    with ServerThread(ServerConfig(db=str(tmp_path / "empty.db"), host="localhost", port=0)) as srv, \
-            OmnirouteClient(srv.target) as c:
+    with (
+        ServerThread(ServerConfig(db=str(tmp_path / "empty.db"), host="localhost", port=0)) as srv,
+        OmnirouteClient(srv.target) as c,
+    ):
         with pytest.raises(grpc.RpcError) as caught:
             c.plan_order(tiny_orders["one-tee-melbourne"])
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert reason(caught.value) == "NO_NETWORK"
 
 
-def test_internal_errors_are_internal_not_unknown(server: ServerThread, client: OmnirouteClient,
-                                                  tiny_orders: dict[str, Order]) -> None:
+def test_internal_errors_are_internal_not_unknown(
+    server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
     """An unexpected exception becomes INTERNAL with an incident id, never UNKNOWN."""
     planner = server.server.engine.live.planner()
 
