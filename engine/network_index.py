@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import CarrierService, Network, Node, NodeKind, StockPosition
+from engine.validation import lookup_of
 
 NODE_KINDS = tuple(NodeKind)
 
@@ -77,6 +78,7 @@ class NetworkIndex:
         self.sku_pos: dict[str, int] = {sku_id: k for k, sku_id in enumerate(self.sku_ids)}
         self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
         self.split_penalty = float(network.split_penalty)
+        self.lookup = lookup_of(network)  # ids for validating orders against this network
 
 
 @dataclass(slots=True)

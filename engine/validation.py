@@ -7,9 +7,10 @@ Paths use the JSON (lowerCamelCase) field names of the files and the API, e.g.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
 
-from engine.model import FieldViolation, Location, Network, NodeKind, Order, ValidationError
+from engine.model import FieldViolation, Location, Network, Node, NodeKind, Order, ValidationError
 
 
 class _Collector:
@@ -114,11 +115,28 @@ def network_violations(network: Network) -> list[FieldViolation]:
     return out.violations
 
 
-def order_violations(order: Order, network: Network, prefix: str = "") -> list[FieldViolation]:
-    """Every problem with ``order`` against ``network``; empty when it is valid."""
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Ids of a network for validating many orders (build once with :func:`lookup_of`)."""
+
+    nodes: Mapping[str, Node]
+    sku_ids: Set[str]
+
+
+def lookup_of(network: Network) -> Lookup:
+    return Lookup({node.id: node for node in network.nodes}, frozenset(s.id for s in network.skus))
+
+
+def order_violations(
+    order: Order, network: Network | Lookup, prefix: str = ""
+) -> list[FieldViolation]:
+    """Every problem with ``order`` against ``network``; empty when it is valid.
+
+    Pass a :class:`Lookup` (e.g. ``NetworkIndex.lookup``) when validating many orders.
+    """
     out = _Collector(prefix)
-    nodes = {node.id: node for node in network.nodes}
-    sku_ids = {sku.id for sku in network.skus}
+    lookup = network if isinstance(network, Lookup) else lookup_of(network)
+    nodes, sku_ids = lookup.nodes, lookup.sku_ids
     if not order.id:
         out.add("id", "order id is required")
     if not order.lines:
@@ -152,8 +170,9 @@ def orders_violations(orders: Iterable[Order], network: Network) -> list[FieldVi
     """Violations of many orders; paths are prefixed ``orders[i]`` and ids must be unique."""
     violations: list[FieldViolation] = []
     seen: set[str] = set()
+    lookup = lookup_of(network)
     for i, order in enumerate(orders):
-        violations += order_violations(order, network, prefix=f"orders[{i}]")
+        violations += order_violations(order, lookup, prefix=f"orders[{i}]")
         if order.id and order.id in seen:
             violations.append(FieldViolation(f"orders[{i}].id", f"duplicate order id {order.id!r}"))
         seen.add(order.id)

@@ -142,7 +142,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
         if request.HasField("order"):
             violations = [
                 FieldViolation(f"order.{v.field}", v.description)
-                for v in order_violations(order, planner.index.network)
+                for v in order_violations(order, planner.index.lookup)
             ]
         else:
             violations = [FieldViolation("order", "is required")]
@@ -198,7 +198,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             ),
             pickup_store_id=request.pickup_store_id,
         )
-        violations = order_violations(order, planner.index.network)
+        violations = order_violations(order, planner.index.lookup)
         violations = [
             FieldViolation(
                 v.field.replace("id", "lines") if v.field == "id" else v.field, v.description

@@ -380,3 +380,91 @@ def test_overload_is_shed(db_path: Path, tiny_orders: dict[str, Order]) -> None:
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert time.perf_counter() - start < 0.5
         assert pending.result().plan.status == plan_pb2.Plan.COMPLETE
+
+
+def test_solve_timeout_returns_best_so_far_with_gap(server: ServerThread, client: OmnirouteClient,
+                                                    tiny_orders: dict[str, Order]) -> None:
+    """With the exact fast paths off and a tiny solve timeout, the answer is the best plan
+    found, reported FEASIBLE (never claimed optimal)."""
+    from engine import optimizer
+
+    order = tiny_orders["coat-and-jeans"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(optimizer, "DEFAULT_TIME_LIMIT", 10.0)
+        response = client.plan_order(order, solve_timeout=1e-6)
+    assert response.plan.status == plan_pb2.Plan.COMPLETE
+    assert response.stats.proof == plan_pb2.PlanStats.FEASIBLE
+    assert response.plan.total_cost >= 32.6 - 1e-9
+
+
+def test_cancelled_call_cancels_the_solve(server: ServerThread, client: OmnirouteClient,
+                                          tiny_orders: dict[str, Order]) -> None:
+    """When the caller cancels, the solve's budget is cancelled (CP-SAT would stop)."""
+    import threading
+
+    planner = server.server.engine.live.planner()
+    seen = threading.Event()
+    original = planner.plan
+
+    def waits_for_cancel(*args, budget=None, **kwargs):
+        for _ in range(500):
+            if budget is not None and budget.cancelled:
+                seen.set()
+                break
+            time.sleep(0.01)
+        return original(*args, **kwargs)
+
+    planner.plan = waits_for_cancel  # type: ignore[method-assign]
+    try:
+        call = client.routing.PlanOrder.future(OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"]))
+        time.sleep(0.2)
+        call.cancel()
+        assert seen.wait(5), "the budget was not cancelled"
+    finally:
+        planner.plan = original  # type: ignore[method-assign]
+
+
+def test_metrics_endpoint(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+    """/metrics has the conventional gRPC server metrics and the solver metrics."""
+    import urllib.request
+
+    from server.app import free_port
+    from server.metrics import serve_metrics
+
+    client.plan_order(tiny_orders["one-tee-melbourne"])
+    port = free_port()
+    serve_metrics(port, "localhost")
+    text = urllib.request.urlopen(f"http://localhost:{port}/metrics", timeout=10).read().decode()
+    assert 'grpc_server_handled_total{grpc_code="OK",grpc_method="PlanOrder"' in text
+    assert "grpc_server_handling_seconds_bucket" in text
+    assert "omniroute_plans_total" in text and "omniroute_solve_seconds_bucket" in text
+
+
+def test_client_retries_unavailable(db_path: Path, tiny_orders: dict[str, Order]) -> None:
+    """The client retries UNAVAILABLE until the server is up, and only that."""
+    import threading
+
+    from server.app import free_port
+
+    port = free_port()
+    config = ServerConfig(db=str(db_path), host="localhost", port=port)
+    holder: dict[str, ServerThread] = {}
+
+    def start_later() -> None:
+        time.sleep(0.3)
+        holder["server"] = ServerThread(config).__enter__()
+
+    starter = threading.Thread(target=start_later)
+    starter.start()
+    try:
+        with OmnirouteClient(f"localhost:{port}", retries=8) as c:
+            response = c.plan_order(tiny_orders["one-tee-melbourne"])
+        assert response.plan.status == plan_pb2.Plan.COMPLETE
+    finally:
+        starter.join()
+        holder["server"].__exit__()
+    with OmnirouteClient(f"localhost:{free_port()}", retries=1) as c, pytest.raises(grpc.RpcError) as caught:
+        c.get_stock()
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
