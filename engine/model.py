@@ -142,6 +142,28 @@ class StockChange:
 
 
 @dataclass(frozen=True, slots=True)
+class ReservationLine:
+    node_id: str
+    sku_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Units held for an order: all lines or none, HELD until committed, released or expired
+    (times are Unix seconds)."""
+
+    id: str
+    request_id: str
+    order_id: str
+    state: str
+    lines: tuple[ReservationLine, ...]
+    created: float
+    expires: float
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     """Everything the optimiser needs to know about the fulfilment network."""
 

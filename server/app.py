@@ -59,6 +59,7 @@ class ServerConfig:
     grace: float = 10.0  # seconds to drain in-flight calls on SIGTERM
     threads: int = 2  # planning threads per process
     synchronous: str = "FULL"
+    reservation_ttl: float = 15 * 60.0  # seconds a hold lasts unless committed or released
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -80,7 +81,9 @@ class RunningServer:
     def __init__(self, config: ServerConfig, reuse_port: bool = False) -> None:
         self.config = config
         self.store = Store(config.db, synchronous=config.synchronous)
-        self.engine = Engine(self.store, metrics(), threads=config.threads)
+        self.engine = Engine(
+            self.store, metrics(), threads=config.threads, reservation_ttl=config.reservation_ttl
+        )
         self.server = grpc.aio.server(
             interceptors=[ServerInterceptor(self.engine.metrics)],
             options=server_options(reuse_port),

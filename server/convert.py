@@ -41,6 +41,7 @@ from engine.model import (
     PlanStatus,
     Policy,
     Proof,
+    Reservation,
     Shipment,
     ShipmentLine,
     Sku,
@@ -85,6 +86,25 @@ def stock_change_from_proto(update: inventory_service_pb2.StockUpdate) -> StockC
         delta_on_hand=update.delta_on_hand if change == "delta_on_hand" else None,
         safety_stock=update.safety_stock if update.HasField("safety_stock") else None,
     )
+
+
+def reservation_to_proto(reservation: Reservation) -> inventory_service_pb2.Reservation:
+    message = inventory_service_pb2.Reservation(
+        id=reservation.id,
+        request_id=reservation.request_id,
+        order_id=reservation.order_id,
+        state=inventory_service_pb2.Reservation.State.Value(reservation.state),
+        lines=[
+            inventory_service_pb2.ReservationLine(
+                node_id=line.node_id, sku_id=line.sku_id, quantity=line.quantity
+            )
+            for line in reservation.lines
+        ],
+    )
+    message.create_time.FromNanoseconds(int(reservation.created * 1e9))
+    message.expire_time.FromNanoseconds(int(reservation.expires * 1e9))
+    message.update_time.FromNanoseconds(int(reservation.updated * 1e9))
+    return message
 
 
 def quote_to_proto(result: PlanResult) -> routing_service_pb2.QuoteDeliveryResponse:

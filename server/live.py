@@ -39,6 +39,8 @@ class LiveNetwork:
     def refresh(self, force: bool = False) -> None:
         """Catch up with the store (``force`` after this process's own writes)."""
         with self._lock:
+            if self.store.expire_due():  # expired holds stop counting at once
+                force = True
             data_version = self.store.data_version()
             if not force and data_version == self._data_version and self._planner is not None:
                 return

@@ -12,6 +12,7 @@ is cancelled when the caller goes away.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -34,29 +35,40 @@ from omniroute.v1 import (
 from engine.budget import Budget
 from engine.candidates import build_problem
 from engine.geo import distance_km
-from engine.model import FieldViolation, Order, OrderLine, PlanResult, ValidationError
+from engine.model import (
+    FieldViolation,
+    Order,
+    OrderLine,
+    PlanResult,
+    ReservationLine,
+    ValidationError,
+)
 from engine.optimizer import DEFAULT_TIME_LIMIT
 from engine.planner import Planner
 from engine.plans import Allocation, build_plan, cheapest_lane
 from engine.validation import network_violations, order_violations
 from server import convert
-from server.errors import DeadlineExceeded, FailedPrecondition, to_status
+from server.errors import Aborted, DeadlineExceeded, to_status
 from server.live import LiveNetwork
 from server.metrics import Metrics
-from server.store import Store
+from server.store import DEFAULT_TTL, Shortage, Store
 
 log = logging.getLogger("omniroute.server")
 T = TypeVar("T")
 
 ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
+RESERVE_ATTEMPTS = 4  # plan-and-hold attempts before ABORTED
 INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
 
 
 class Engine:
     """What the servicers share in one process: the live network, a thread pool, metrics."""
 
-    def __init__(self, store: Store, metrics: Metrics, threads: int = 2) -> None:
+    def __init__(
+        self, store: Store, metrics: Metrics, threads: int = 2, reservation_ttl: float = DEFAULT_TTL
+    ) -> None:
         self.store = store
+        self.reservation_ttl = reservation_ttl
         self.live = LiveNetwork(store)
         self.metrics = metrics
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plan")
@@ -151,29 +163,86 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             violations.append(FieldViolation("policy", f"unknown policy {request.policy}"))
         if request.reserve and not request.request_id:
             violations.append(FieldViolation("requestId", "is required with reserve (AIP-155)"))
+        if request.reserve and request.HasField("network"):
+            violations.append(
+                FieldViolation(
+                    "network", "reserve holds the server's stock: send no inline network with it"
+                )
+            )
         if violations:
             raise ValidationError(violations, "PlanOrderRequest")
-        if request.reserve:
-            raise FailedPrecondition(
-                "RESERVATIONS_NOT_AVAILABLE",
-                "reserving stock is not available yet; plan without reserve",
-            )
         if request.validate_only:
             return plan_pb2.PlanOrderResponse(order_id=order.id)
         policy = convert.policy_from_proto(request.policy)
         budget = budget_for(request.timeout, request.HasField("timeout"), context)
         context.add_done_callback(lambda _: budget.cancel())
-        result = await self.engine.run(
-            lambda: planner.plan(
+
+        def plan(planner: Planner) -> PlanResult:
+            result = planner.plan(
                 order,
                 policy,
                 include_options=request.include_options,
                 explain=request.include_explanation,
                 budget=budget,
             )
+            self.engine.metrics.observe_plan(result)
+            return result
+
+        if request.reserve:
+            return await self.engine.run(lambda: self._plan_and_reserve(request, order, plan))
+        return convert.result_to_proto(await self.engine.run(lambda: plan(planner)))
+
+    def _plan_and_reserve(
+        self,
+        request: routing_service_pb2.PlanOrderRequest,
+        order: Order,
+        plan: Callable[[Planner], PlanResult],
+    ) -> plan_pb2.PlanOrderResponse:
+        """Plan on current ATP and hold the plan atomically; on a shortage (ATP changed since
+        planning) refresh and re-plan, a bounded number of times. Retries of the same request
+        id return the first response."""
+        store, live = self.engine.store, self.engine.live
+        same = routing_service_pb2.PlanOrderRequest()
+        same.CopyFrom(request)
+        same.ClearField("timeout")  # a retry may wait longer; it is still the same request
+        fingerprint = same.SerializeToString(deterministic=True)
+        stored = store.find_request(request.request_id, "PlanOrder", fingerprint)
+        if stored is not None:
+            return plan_pb2.PlanOrderResponse.FromString(base64.b64decode(stored))
+        for _ in range(RESERVE_ATTEMPTS):
+            result = plan(live.planner())
+            response = convert.result_to_proto(result)
+            if not result.plan.shipments:
+                return response  # nothing to hold
+            lines = [
+                ReservationLine(s.node_id, line.sku_id, line.quantity)
+                for s in result.plan.shipments
+                for line in s.lines
+            ]
+
+            def answer(reservation_id: str) -> str:
+                response.reservation_id = reservation_id
+                return base64.b64encode(response.SerializeToString()).decode()
+
+            try:
+                text = store.reserve(
+                    request.request_id,
+                    fingerprint,
+                    order.id,
+                    lines,
+                    self.engine.reservation_ttl,
+                    answer,
+                )
+            except Shortage:
+                live.refresh(force=True)
+                continue
+            live.refresh(force=True)
+            return plan_pb2.PlanOrderResponse.FromString(base64.b64decode(text))
+        raise Aborted(
+            "STOCK_CHANGED",
+            f"stock changed while planning {RESERVE_ATTEMPTS} times in a row; retry the call",
+            {"orderId": order.id},
         )
-        self.engine.metrics.observe_plan(result)
-        return convert.result_to_proto(result)
 
     # ------------------------------------------------------------------------- QuoteDelivery
 
@@ -307,6 +376,11 @@ def check_availability(
     return response
 
 
+def _require_reservation_id(reservation_id: str) -> None:
+    if not reservation_id:
+        raise ValidationError([FieldViolation("reservationId", "is required")], "request")
+
+
 class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -373,6 +447,41 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
         return inventory_service_pb2.UpdateStockResponse(
             positions=[convert.position_to_proto(p) for p in positions]
         )
+
+    async def CommitReservation(
+        self,
+        request: inventory_service_pb2.CommitReservationRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.Reservation:
+        _require_reservation_id(request.reservation_id)
+        reservation = await self.engine.run(
+            lambda: self.engine.store.commit(request.reservation_id)
+        )
+        self.engine.live.refresh(force=True)
+        return convert.reservation_to_proto(reservation)
+
+    async def ReleaseReservation(
+        self,
+        request: inventory_service_pb2.ReleaseReservationRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.Reservation:
+        _require_reservation_id(request.reservation_id)
+        reservation = await self.engine.run(
+            lambda: self.engine.store.release(request.reservation_id)
+        )
+        self.engine.live.refresh(force=True)
+        return convert.reservation_to_proto(reservation)
+
+    async def GetReservation(
+        self,
+        request: inventory_service_pb2.GetReservationRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.Reservation:
+        _require_reservation_id(request.reservation_id)
+        reservation = await self.engine.run(
+            lambda: self.engine.store.get_reservation(request.reservation_id)
+        )
+        return convert.reservation_to_proto(reservation)
 
     async def GetStock(
         self, request: inventory_service_pb2.GetStockRequest, context: grpc.aio.ServicerContext

@@ -12,7 +12,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,10 +21,18 @@ from pathlib import Path
 from google.protobuf import json_format
 from omniroute.v1 import network_pb2
 
-from engine.model import FieldViolation, Network, StockChange, StockPosition, ValidationError
+from engine.model import (
+    FieldViolation,
+    Network,
+    Reservation,
+    ReservationLine,
+    StockChange,
+    StockPosition,
+    ValidationError,
+)
 from engine.validation import require_valid_network
 from server.convert import network_from_proto, network_to_proto
-from server.errors import AlreadyExists
+from server.errors import AlreadyExists, FailedPrecondition, NotFound
 
 KEEP_REQUEST_IDS = 48 * 3600  # seconds; AIP-155 asks for at least 24 hours
 
@@ -53,7 +62,48 @@ CREATE TABLE IF NOT EXISTS stock_changes (
     node_id TEXT NOT NULL,
     sku_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reservations (
+    id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('HELD', 'COMMITTED', 'RELEASED', 'EXPIRED')),
+    created REAL NOT NULL,
+    expires REAL NOT NULL,
+    updated REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reservations_held ON reservations (state, expires);
+CREATE TABLE IF NOT EXISTS reservation_lines (
+    reservation_id TEXT NOT NULL REFERENCES reservations (id),
+    node_id TEXT NOT NULL,
+    sku_id TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (reservation_id, node_id, sku_id)
+) WITHOUT ROWID;
+-- Append-only history of every change to on-hand and reserved units.
+CREATE TABLE IF NOT EXISTS movements (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    network_version INTEGER NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    sku_id TEXT NOT NULL,
+    on_hand_delta INTEGER NOT NULL,
+    reserved_delta INTEGER NOT NULL,
+    reference TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS movements_position ON movements (node_id, sku_id, seq);
 """
+
+HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
+DEFAULT_TTL = 15 * 60.0  # seconds a hold lasts unless committed or released
+
+
+class Shortage(Exception):
+    """ATP changed since planning: these positions cannot give the units asked."""
+
+    def __init__(self, positions: list[tuple[str, str, int]]) -> None:
+        super().__init__(f"not enough ATP at {positions}")
+        self.positions = positions
 
 
 class Store:
@@ -100,17 +150,47 @@ class Store:
     # ------------------------------------------------------------------------- network
 
     def put_network(self, network: Network) -> int:
-        """Replace the network and all stock (validated first); return the new version."""
+        """Replace the network and all stock (validated first); return the new version.
+
+        Holds whose positions all still exist carry over (their units stay reserved); the
+        others are released. Each position's history restarts with an IMPORT movement.
+        """
         require_valid_network(network)
         without_stock = network_to_proto(replace(network, stock=()))
         text = json.dumps(json_format.MessageToDict(without_stock), separators=(",", ":"))
+        now = time.time()
         with self.write() as db:
             version = self._version(db) + 1
+            held = self._held_lines(db)
+            positions = {(p.node_id, p.sku_id): p for p in network.stock}
+            reserved: dict[tuple[str, str], int] = {}
+            for reservation_id, lines in held.items():
+                if all((line.node_id, line.sku_id) in positions for line in lines):
+                    for line in lines:
+                        key = (line.node_id, line.sku_id)
+                        reserved[key] = reserved.get(key, 0) + line.quantity
+                else:
+                    db.execute(
+                        "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+                        (RELEASED, now, reservation_id),
+                    )
             db.execute("DELETE FROM stock")
+            rows = [
+                (p.node_id, p.sku_id, p.on_hand, p.safety_stock, reserved.get(key, 0))
+                for key, p in positions.items()
+            ]
             db.executemany(
                 "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
-                "VALUES (?, ?, ?, ?, 0)",
-                [(p.node_id, p.sku_id, p.on_hand, p.safety_stock) for p in network.stock],
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            db.executemany(
+                "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+                "reserved_delta, reference) VALUES (?, ?, 'IMPORT', ?, ?, ?, ?, ?)",
+                [
+                    (version, now, node, sku, on_hand, held_units, f"network-{version}")
+                    for node, sku, on_hand, _, held_units in rows
+                ],
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('network', ?)", (text,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('network_version', ?)", (str(version),))
@@ -158,6 +238,7 @@ class Store:
         and changes nothing; the same id with a different request (``fingerprint``) is refused.
         """
         with self.write() as db:
+            self._expire_due(db, time.time())
             if request_id and not validate_only:
                 seen = self._seen_request(db, request_id, "UpdateStock", fingerprint)
                 if seen is not None:
@@ -215,9 +296,20 @@ class Store:
             if violations:
                 raise ValidationError(violations, "stock update")
             if validate_only:
-                db.execute("SELECT 1")
                 return list(pending.values())
+            now = time.time()
             for position in pending.values():
+                before = self._position(db, position.node_id, position.sku_id)
+                self._move(
+                    db,
+                    now,
+                    "ADJUST",
+                    position.node_id,
+                    position.sku_id,
+                    position.on_hand - before.on_hand,
+                    0,
+                    request_id,
+                )
                 db.execute(
                     "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id, sku_id) DO UPDATE SET "
@@ -229,10 +321,6 @@ class Store:
                         position.safety_stock,
                         position.reserved,
                     ),
-                )
-                db.execute(
-                    "INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)",
-                    (position.node_id, position.sku_id),
                 )
             results = list(pending.values())
             if request_id:
@@ -262,6 +350,256 @@ class Store:
             if violations:
                 raise ValidationError(violations, "stock query")
             return list(self._filtered(db, skus, nodes))
+
+    # ------------------------------------------------------------------------- reservations
+
+    def find_request(self, request_id: str, method: str, fingerprint: bytes) -> str | None:
+        """The stored answer of an earlier request with this id (None: new id); raises
+        ALREADY_EXISTS when the id was used for a different request."""
+        with self.read() as db:
+            return self._seen_request(db, request_id, method, fingerprint)
+
+    def reserve(
+        self,
+        request_id: str,
+        fingerprint: bytes,
+        order_id: str,
+        lines: Sequence[ReservationLine],
+        ttl: float,
+        answer: Callable[[str], str],
+    ) -> str:
+        """Hold every line or none, atomically; return the stored answer.
+
+        Each position is held by one conditional update that succeeds only while ATP covers
+        it, so concurrent processes can never oversell; on any shortage the whole transaction
+        rolls back and :class:`Shortage` says where. ``answer(reservation_id)`` gives the
+        response text stored for retries with the same ``request_id``, which return it
+        without holding anything more.
+        """
+        wanted: dict[tuple[str, str], int] = {}
+        for line in lines:
+            key = (line.node_id, line.sku_id)
+            wanted[key] = wanted.get(key, 0) + line.quantity
+        now = time.time()
+        with self.write() as db:
+            self._expire_due(db, now)
+            seen = self._seen_request(db, request_id, "PlanOrder", fingerprint)
+            if seen is not None:
+                return seen
+            short = []
+            for (node_id, sku_id), quantity in wanted.items():
+                cursor = db.execute(
+                    "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
+                    "AND on_hand - reserved - safety_stock >= ?",
+                    (quantity, node_id, sku_id, quantity),
+                )
+                if cursor.rowcount == 0:
+                    short.append((node_id, sku_id, quantity))
+            if short:
+                raise Shortage(short)  # rolls the whole transaction back
+            reservation_id = "R-" + uuid.uuid4().hex[:20]
+            db.execute(
+                "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (reservation_id, request_id, order_id, HELD, now, now + ttl, now),
+            )
+            for (node_id, sku_id), quantity in wanted.items():
+                db.execute(
+                    "INSERT INTO reservation_lines VALUES (?, ?, ?, ?)",
+                    (reservation_id, node_id, sku_id, quantity),
+                )
+                self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
+            text = answer(reservation_id)
+            self._remember_request(db, request_id, "PlanOrder", fingerprint, text)
+        return text
+
+    def commit(self, reservation_id: str) -> Reservation:
+        """Shipped: on-hand and reserved both go down. Committing again changes nothing."""
+        return self._settle(reservation_id, COMMITTED, "COMMIT", on_hand=True)
+
+    def release(self, reservation_id: str) -> Reservation:
+        """Cancelled: the held units become available again. Releasing again changes nothing."""
+        return self._settle(reservation_id, RELEASED, "RELEASE", on_hand=False)
+
+    def get_reservation(self, reservation_id: str) -> Reservation:
+        if self._due():
+            self.expire_due()
+        with self.read() as db:
+            return self._reservation(db, reservation_id)
+
+    def expire_due(self) -> int:
+        """Expire every hold past its time; return how many (cheap when none are due)."""
+        if not self._due():
+            return 0
+        with self.write() as db:
+            return self._expire_due(db, time.time())
+
+    def _due(self) -> bool:
+        with self.read() as db:
+            return (
+                db.execute(
+                    "SELECT 1 FROM reservations WHERE state = ? AND expires <= ? LIMIT 1",
+                    (HELD, time.time()),
+                ).fetchone()
+                is not None
+            )
+
+    def _settle(self, reservation_id: str, state: str, kind: str, on_hand: bool) -> Reservation:
+        now = time.time()
+        with self.write() as db:
+            self._expire_due(db, now)
+            reservation = self._reservation(db, reservation_id)
+            if reservation.state == state:
+                return reservation  # idempotent: already done
+            if reservation.state != HELD:
+                raise FailedPrecondition(
+                    f"RESERVATION_{reservation.state}",
+                    f"reservation {reservation_id} is {reservation.state.lower()}, not held",
+                    {"reservationId": reservation_id, "state": reservation.state},
+                )
+            for line in reservation.lines:
+                shipped = line.quantity if on_hand else 0
+                db.execute(
+                    "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
+                    "WHERE node_id = ? AND sku_id = ?",
+                    (shipped, line.quantity, line.node_id, line.sku_id),
+                )
+                self._move(
+                    db,
+                    now,
+                    kind,
+                    line.node_id,
+                    line.sku_id,
+                    -shipped,
+                    -line.quantity,
+                    reservation_id,
+                )
+            db.execute(
+                "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+                (state, now, reservation_id),
+            )
+            return self._reservation(db, reservation_id)
+
+    def _expire_due(self, db: sqlite3.Connection, now: float) -> int:
+        due = [
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM reservations WHERE state = ? AND expires <= ?", (HELD, now)
+            )
+        ]
+        for reservation_id in due:
+            for node_id, sku_id, quantity in db.execute(
+                "SELECT node_id, sku_id, quantity FROM reservation_lines WHERE reservation_id = ?",
+                (reservation_id,),
+            ).fetchall():
+                db.execute(
+                    "UPDATE stock SET reserved = reserved - ? WHERE node_id = ? AND sku_id = ?",
+                    (quantity, node_id, sku_id),
+                )
+                self._move(db, now, "EXPIRE", node_id, sku_id, 0, -quantity, reservation_id)
+            db.execute(
+                "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+                (EXPIRED, now, reservation_id),
+            )
+        return len(due)
+
+    @staticmethod
+    def _reservation(db: sqlite3.Connection, reservation_id: str) -> Reservation:
+        row = db.execute(
+            "SELECT id, request_id, order_id, state, created, expires, updated FROM reservations "
+            "WHERE id = ?",
+            (reservation_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(
+                "RESERVATION_NOT_FOUND",
+                f"no reservation {reservation_id!r}",
+                {"reservationId": reservation_id},
+            )
+        lines = tuple(
+            ReservationLine(*line)
+            for line in db.execute(
+                "SELECT node_id, sku_id, quantity FROM reservation_lines WHERE reservation_id = ? "
+                "ORDER BY node_id, sku_id",
+                (reservation_id,),
+            )
+        )
+        return Reservation(row[0], row[1], row[2], row[3], lines, row[4], row[5], row[6])
+
+    @staticmethod
+    def _held_lines(db: sqlite3.Connection) -> dict[str, list[ReservationLine]]:
+        held: dict[str, list[ReservationLine]] = {}
+        for reservation_id, node_id, sku_id, quantity in db.execute(
+            "SELECT l.reservation_id, l.node_id, l.sku_id, l.quantity FROM reservation_lines l "
+            "JOIN reservations r ON r.id = l.reservation_id WHERE r.state = ?",
+            (HELD,),
+        ):
+            held.setdefault(reservation_id, []).append(ReservationLine(node_id, sku_id, quantity))
+        return held
+
+    def _move(
+        self,
+        db: sqlite3.Connection,
+        now: float,
+        kind: str,
+        node_id: str,
+        sku_id: str,
+        on_hand_delta: int,
+        reserved_delta: int,
+        reference: str,
+    ) -> None:
+        """Append to the movement history and to the change feed other processes follow."""
+        db.execute(
+            "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+            "reserved_delta, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self._version(db),
+                now,
+                kind,
+                node_id,
+                sku_id,
+                on_hand_delta,
+                reserved_delta,
+                reference,
+            ),
+        )
+        db.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)", (node_id, sku_id))
+
+    # ------------------------------------------------------------------------- checks
+
+    def check(self) -> list[str]:
+        """Integrity and reconciliation problems (empty when the ledger is sound).
+
+        ``PRAGMA integrity_check``; every position's reserved units equal its held lines; its
+        on-hand and reserved units equal the sums of its movements since the network was put.
+        """
+        with self.read() as db:
+            problems = [row[0] for row in db.execute("PRAGMA integrity_check") if row[0] != "ok"]
+            version = self._version(db)
+            held: dict[tuple[str, str], int] = {}
+            for lines in self._held_lines(db).values():
+                for line in lines:
+                    key = (line.node_id, line.sku_id)
+                    held[key] = held.get(key, 0) + line.quantity
+            history = {
+                (node, sku): (on_hand, reserved)
+                for node, sku, on_hand, reserved in db.execute(
+                    "SELECT node_id, sku_id, SUM(on_hand_delta), SUM(reserved_delta) FROM movements "
+                    "WHERE network_version = ? GROUP BY node_id, sku_id",
+                    (version,),
+                )
+            }
+            for position in self._positions(db, "", ()):
+                key = (position.node_id, position.sku_id)
+                if position.reserved != held.get(key, 0):
+                    problems.append(
+                        f"{key}: reserved {position.reserved} but holds total {held.get(key, 0)}"
+                    )
+                if history.get(key, (0, 0)) != (position.on_hand, position.reserved):
+                    problems.append(
+                        f"{key}: on-hand/reserved {position.on_hand}/{position.reserved}"
+                        f" but movements sum to {history.get(key)}"
+                    )
+        return problems
 
     def changes_since(self, seq: int) -> tuple[int, list[StockPosition]]:
         """Positions changed after ``seq`` (latest values) and the newest seq."""

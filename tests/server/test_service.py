@@ -19,7 +19,7 @@ from omniroute.v1 import (
     routing_service_pb2,
 )
 
-from engine.model import Network, Order, Policy
+from engine.model import Network, Order, Policy, StockChange
 from engine.planner import Planner
 from server import convert
 from server.app import ServerConfig
@@ -382,8 +382,9 @@ def test_overload_is_shed(db_path: Path, tiny_orders: dict[str, Order]) -> None:
         assert pending.result().plan.status == plan_pb2.Plan.COMPLETE
 
 
-def test_solve_timeout_returns_best_so_far_with_gap(server: ServerThread, client: OmnirouteClient,
-                                                    tiny_orders: dict[str, Order]) -> None:
+def test_solve_timeout_returns_best_so_far_with_gap(
+    server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
     """With the exact fast paths off and a tiny solve timeout, the answer is the best plan
     found, reported FEASIBLE (never claimed optimal)."""
     from engine import optimizer
@@ -399,8 +400,9 @@ def test_solve_timeout_returns_best_so_far_with_gap(server: ServerThread, client
     assert response.plan.total_cost >= 32.6 - 1e-9
 
 
-def test_cancelled_call_cancels_the_solve(server: ServerThread, client: OmnirouteClient,
-                                          tiny_orders: dict[str, Order]) -> None:
+def test_cancelled_call_cancels_the_solve(
+    server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
     """When the caller cancels, the solve's budget is cancelled (CP-SAT would stop)."""
     import threading
 
@@ -418,7 +420,9 @@ def test_cancelled_call_cancels_the_solve(server: ServerThread, client: Omnirout
 
     planner.plan = waits_for_cancel  # type: ignore[method-assign]
     try:
-        call = client.routing.PlanOrder.future(OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"]))
+        call = client.routing.PlanOrder.future(
+            OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
+        )
         time.sleep(0.2)
         call.cancel()
         assert seen.wait(5), "the budget was not cancelled"
@@ -465,6 +469,135 @@ def test_client_retries_unavailable(db_path: Path, tiny_orders: dict[str, Order]
     finally:
         starter.join()
         holder["server"].__exit__()
-    with OmnirouteClient(f"localhost:{free_port()}", retries=1) as c, pytest.raises(grpc.RpcError) as caught:
+    with (
+        OmnirouteClient(f"localhost:{free_port()}", retries=1) as c,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
         c.get_stock()
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+# ----------------------------------------------------------------------------- reservations
+
+
+def reserve_request(order: Order, request_id: str) -> routing_service_pb2.PlanOrderRequest:
+    request = OmnirouteClient.plan_request(order)
+    request.reserve = True
+    request.request_id = request_id
+    return request
+
+
+def test_plan_and_reserve(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
+    """reserve holds exactly the plan; commit ships it; GetReservation reports each state."""
+    from omniroute.v1 import inventory_service_pb2 as inv
+
+    response = client.routing.PlanOrder(reserve_request(tiny_orders["coat-and-jeans"], "req-1"))
+    assert response.reservation_id
+    held = {
+        (s.node_id, line.sku_id): line.quantity for s in response.plan.shipments for line in s.lines
+    }
+    stock = {(p.node_id, p.sku_id): p for p in client.get_stock().positions}
+    for key, quantity in held.items():
+        assert stock[key].reserved == quantity
+    reservation = client.inventory.GetReservation(
+        inv.GetReservationRequest(reservation_id=response.reservation_id)
+    )
+    assert reservation.state == inv.Reservation.HELD and reservation.order_id == "coat-and-jeans"
+    assert {(line.node_id, line.sku_id): line.quantity for line in reservation.lines} == held
+    committed = client.inventory.CommitReservation(
+        inv.CommitReservationRequest(reservation_id=response.reservation_id)
+    )
+    assert committed.state == inv.Reservation.COMMITTED
+    after = {(p.node_id, p.sku_id): p for p in client.get_stock().positions}
+    for key, quantity in held.items():
+        assert after[key].reserved == 0 and after[key].on_hand == stock[key].on_hand - quantity
+    with pytest.raises(grpc.RpcError) as caught:
+        client.inventory.ReleaseReservation(
+            inv.ReleaseReservationRequest(reservation_id=response.reservation_id)
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason(caught.value) == "RESERVATION_COMMITTED"
+
+
+def test_reserve_retry_returns_the_first_answer(
+    client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
+    """A retry with the same id holds nothing more; another request with it is refused."""
+    request = reserve_request(tiny_orders["one-tee-melbourne"], "req-same")
+    first = client.routing.PlanOrder(request)
+    request.timeout.FromMilliseconds(2000)  # a longer timeout is still the same request
+    second = client.routing.PlanOrder(request)
+    assert first == second
+    assert client.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0].reserved == 1
+    other = reserve_request(tiny_orders["tee-twice"], "req-same")
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(other)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert reason(caught.value) == "REQUEST_ID_REUSED"
+
+
+def test_release_and_unknown_reservation(
+    client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
+    from omniroute.v1 import inventory_service_pb2 as inv
+
+    response = client.routing.PlanOrder(reserve_request(tiny_orders["one-tee-melbourne"], "req-r"))
+    released = client.inventory.ReleaseReservation(
+        inv.ReleaseReservationRequest(reservation_id=response.reservation_id)
+    )
+    assert released.state == inv.Reservation.RELEASED
+    assert client.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0].reserved == 0
+    with pytest.raises(grpc.RpcError) as caught:
+        client.inventory.GetReservation(inv.GetReservationRequest(reservation_id="R-unknown"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert reason(caught.value) == "RESERVATION_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        client.inventory.CommitReservation(inv.CommitReservationRequest())
+    assert violations(caught.value) == {"reservationId"}
+
+
+def test_reserve_is_aborted_when_stock_keeps_changing(
+    server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
+    """If every hold finds ATP changed, the call ends ABORTED / STOCK_CHANGED."""
+    from server.store import Shortage
+
+    store = server.server.engine.store
+    original = store.reserve
+
+    def always_short(*args, **kwargs):
+        raise Shortage([("DC1", "TEE", 1)])
+
+    store.reserve = always_short  # type: ignore[method-assign]
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            client.routing.PlanOrder(reserve_request(tiny_orders["one-tee-melbourne"], "req-a"))
+    finally:
+        store.reserve = original  # type: ignore[method-assign]
+    assert caught.value.code() == grpc.StatusCode.ABORTED
+    assert reason(caught.value) == "STOCK_CHANGED"
+
+
+def test_reserve_replans_on_fresh_stock(
+    server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
+    """When the planned stock is taken between planning and holding, the order is re-planned."""
+    store = server.server.engine.store
+    original = store.reserve
+    calls = []
+
+    def steal_first(*args, **kwargs):
+        if not calls:  # another checkout takes DC1's tees just before our hold
+            store.update_stock([StockChange("DC1", "TEE", set_on_hand=0)])
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    store.reserve = steal_first  # type: ignore[method-assign]
+    try:
+        response = client.routing.PlanOrder(
+            reserve_request(tiny_orders["one-tee-melbourne"], "req-b")
+        )
+    finally:
+        store.reserve = original  # type: ignore[method-assign]
+    assert len(calls) == 2
+    assert [s.node_id for s in response.plan.shipments] == ["ST1"] and response.reservation_id

@@ -44,6 +44,21 @@ class InventoryServiceStub:
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.FromString,
                 _registered_method=True)
+        self.CommitReservation = channel.unary_unary(
+                '/omniroute.v1.InventoryService/CommitReservation',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.CommitReservationRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+                _registered_method=True)
+        self.ReleaseReservation = channel.unary_unary(
+                '/omniroute.v1.InventoryService/ReleaseReservation',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReleaseReservationRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+                _registered_method=True)
+        self.GetReservation = channel.unary_unary(
+                '/omniroute.v1.InventoryService/GetReservation',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -63,6 +78,29 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CommitReservation(self, request, context):
+        """The order shipped: the held units leave on-hand. Committing again changes nothing.
+        FAILED_PRECONDITION (RESERVATION_RELEASED / RESERVATION_EXPIRED) when it is no longer held.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseReservation(self, request, context):
+        """The order was cancelled: the held units become available again. Releasing again
+        changes nothing. FAILED_PRECONDITION when it was committed or has expired.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReservation(self, request, context):
+        """Reads a reservation (NOT_FOUND with reason RESERVATION_NOT_FOUND when unknown).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +113,21 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetStock,
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.SerializeToString,
+            ),
+            'CommitReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitReservation,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.CommitReservationRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.SerializeToString,
+            ),
+            'ReleaseReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseReservation,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReleaseReservationRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.SerializeToString,
+            ),
+            'GetReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReservation,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +184,87 @@ class InventoryService:
             '/omniroute.v1.InventoryService/GetStock',
             omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.SerializeToString,
             omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/CommitReservation',
+            omniroute_dot_v1_dot_inventory__service__pb2.CommitReservationRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/ReleaseReservation',
+            omniroute_dot_v1_dot_inventory__service__pb2.ReleaseReservationRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/GetReservation',
+            omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,271 @@
+"""The stock ledger on a real SQLite file: atomic holds, commit/release/expiry, idempotency,
+reconciliation, and a hypothesis state machine checking conservation after every step."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from engine.model import Network, ReservationLine, StockChange
+from server.errors import AlreadyExists, FailedPrecondition, NotFound
+from server.store import Shortage, Store
+
+
+@pytest.fixture()
+def store(tmp_path: Path, tiny_network: Network) -> Store:
+    s = Store(tmp_path / "ledger.db")
+    s.put_network(tiny_network)
+    return s
+
+
+def position(store: Store, node: str, sku: str):
+    return store.get_stock([sku], [node])[0]
+
+
+def hold(store: Store, request_id: str, *lines: tuple[str, str, int], ttl: float = 60.0) -> str:
+    return store.reserve(
+        request_id,
+        request_id.encode(),
+        "order",
+        [ReservationLine(*x) for x in lines],
+        ttl,
+        lambda reservation_id: reservation_id,
+    )
+
+
+def test_all_lines_or_none(store: Store) -> None:
+    """When one line is short, nothing is held."""
+    with pytest.raises(Shortage) as caught:
+        hold(store, "r1", ("DC1", "TEE", 3), ("ST2", "COAT", 2))
+    assert caught.value.positions == [("ST2", "COAT", 2)]
+    assert position(store, "DC1", "TEE").reserved == 0
+    assert store.check() == []
+
+
+def test_hold_commit_release(store: Store) -> None:
+    """Held units leave ATP; commit takes them off on-hand; release gives them back."""
+    first = hold(store, "r1", ("DC1", "TEE", 3))
+    tee = position(store, "DC1", "TEE")
+    assert (tee.on_hand, tee.reserved, tee.atp) == (10, 3, 7)
+    committed = store.commit(first)
+    assert committed.state == "COMMITTED"
+    assert store.commit(first).state == "COMMITTED"  # idempotent
+    tee = position(store, "DC1", "TEE")
+    assert (tee.on_hand, tee.reserved, tee.atp) == (7, 0, 7)
+    with pytest.raises(FailedPrecondition) as caught:
+        store.release(first)
+    assert caught.value.reason == "RESERVATION_COMMITTED"
+
+    second = hold(store, "r2", ("DC1", "TEE", 2), ("ST1", "COAT", 1))
+    assert store.release(second).state == "RELEASED"
+    assert store.release(second).state == "RELEASED"  # idempotent
+    assert position(store, "DC1", "TEE").atp == 7 and position(store, "ST1", "COAT").atp == 2
+    with pytest.raises(NotFound):
+        store.get_reservation("R-nope")
+    assert store.check() == []
+
+
+def test_safety_stock_is_not_reservable(store: Store) -> None:
+    """DC1 has one coat, all of it safety stock: nothing can be held."""
+    with pytest.raises(Shortage):
+        hold(store, "r1", ("DC1", "COAT", 1))
+
+
+def test_expired_holds_stop_counting(store: Store) -> None:
+    reservation = hold(store, "r1", ("ST2", "COAT", 1), ttl=0.05)
+    assert position(store, "ST2", "COAT").atp == 0
+    time.sleep(0.1)
+    assert store.get_reservation(reservation).state == "EXPIRED"
+    assert position(store, "ST2", "COAT").atp == 1
+    with pytest.raises(FailedPrecondition) as caught:
+        store.commit(reservation)
+    assert caught.value.reason == "RESERVATION_EXPIRED"
+    hold(store, "r2", ("ST2", "COAT", 1))  # the unit can be held again
+    assert store.check() == []
+
+
+def test_same_request_id_holds_once(store: Store) -> None:
+    first = hold(store, "same", ("DC1", "JEANS", 2))
+    assert hold(store, "same", ("DC1", "JEANS", 2)) == first
+    assert position(store, "DC1", "JEANS").reserved == 2
+    with pytest.raises(AlreadyExists):
+        store.reserve(
+            "same", b"different", "order", [ReservationLine("DC1", "JEANS", 1)], 60, lambda rid: rid
+        )
+
+
+def test_stock_update_below_reserved_is_refused(store: Store) -> None:
+    from engine.model import ValidationError
+
+    hold(store, "r1", ("DC1", "JEANS", 4))
+    with pytest.raises(ValidationError):
+        store.update_stock([StockChange("DC1", "JEANS", set_on_hand=3)])
+    assert store.check() == []
+
+
+def test_put_network_carries_holds(store: Store, tiny_network: Network) -> None:
+    """Holds on positions that still exist survive a network replace; the others are released."""
+    kept = hold(store, "r1", ("DC1", "TEE", 2))
+    dropped = hold(store, "r2", ("ST2", "JEANS", 1))
+    without_st2_jeans = replace(
+        tiny_network,
+        stock=tuple(p for p in tiny_network.stock if (p.node_id, p.sku_id) != ("ST2", "JEANS")),
+    )
+    store.put_network(without_st2_jeans)
+    assert store.get_reservation(kept).state == "HELD"
+    assert store.get_reservation(dropped).state == "RELEASED"
+    assert position(store, "DC1", "TEE").reserved == 2
+    assert store.check() == []
+
+
+def test_check_finds_drift(store: Store) -> None:
+    """The reconciliation notices a position changed behind the ledger's back."""
+    hold(store, "r1", ("DC1", "TEE", 1))
+    with store.write() as db:
+        db.execute("UPDATE stock SET reserved = 5 WHERE node_id = 'DC1' AND sku_id = 'TEE'")
+    problems = store.check()
+    assert any("reserved 5 but holds total 1" in p for p in problems)
+
+
+# ----------------------------------------------------------------------------- state machine
+
+POSITIONS = [("DC1", "TEE"), ("DC1", "JEANS"), ("ST1", "TEE"), ("ST1", "COAT"), ("ST2", "COAT")]
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Random reserve / commit / release / expire / stock updates, checked against a model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counter = 0
+
+    @initialize()
+    def open_store(self) -> None:
+        import tempfile
+
+        from server.convert import read_network
+
+        self.directory = tempfile.TemporaryDirectory()
+        self.store = Store(Path(self.directory.name) / "m.db", synchronous="OFF")
+        network = read_network(Path(__file__).parents[1] / "data" / "tiny_network.json")
+        self.store.put_network(network)
+        self.on_hand = {(p.node_id, p.sku_id): p.on_hand for p in network.stock}
+        self.safety = {(p.node_id, p.sku_id): p.safety_stock for p in network.stock}
+        self.held: dict[str, list[tuple[str, str, int]]] = {}
+        self.ttl_short: set[str] = set()
+
+    def reserved(self, key: tuple[str, str]) -> int:
+        return sum(q for lines in self.held.values() for n, s, q in lines if (n, s) == key)
+
+    @rule(
+        picks=st.lists(
+            st.tuples(st.sampled_from(POSITIONS), st.integers(1, 4)), min_size=1, max_size=3
+        ),
+        short=st.booleans(),
+    )
+    def reserve(self, picks: list, short: bool) -> None:
+        self.counter += 1
+        request = f"req-{self.counter}"
+        self._expire_model()
+        lines = [(n, s, q) for (n, s), q in picks]
+        wanted: dict[tuple[str, str], int] = {}
+        for n, s, q in lines:
+            wanted[(n, s)] = wanted.get((n, s), 0) + q
+        fits = all(
+            self.on_hand[k] - self.reserved(k) - self.safety[k] >= q for k, q in wanted.items()
+        )
+        try:
+            rid = hold(self.store, request, *lines, ttl=0.0001 if short else 60.0)
+        except Shortage:
+            assert not fits
+            return
+        assert fits
+        self.held[rid] = lines
+        if short:
+            self.ttl_short.add(rid)
+
+    @rule(data=st.data())
+    def commit(self, data: st.DataObject) -> None:
+        if not self.held:
+            return
+        rid = data.draw(st.sampled_from(sorted(self.held)))
+        self._expire_model()
+        if rid not in self.held:
+            with pytest.raises(FailedPrecondition):
+                self.store.commit(rid)
+            return
+        self.store.commit(rid)
+        for n, s, q in self.held.pop(rid):
+            self.on_hand[(n, s)] -= q
+
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        if not self.held:
+            return
+        rid = data.draw(st.sampled_from(sorted(self.held)))
+        self._expire_model()
+        if rid not in self.held:
+            return
+        self.store.release(rid)
+        del self.held[rid]
+
+    @rule()
+    def expire(self) -> None:
+        time.sleep(0.001)
+        self.store.expire_due()
+        self._expire_model()
+
+    @rule(key=st.sampled_from(POSITIONS), delta=st.integers(-3, 5))
+    def adjust(self, key: tuple[str, str], delta: int) -> None:
+        from engine.model import ValidationError
+
+        self._expire_model()
+        self.store.expire_due()
+        new = self.on_hand[key] + delta
+        try:
+            self.store.update_stock([StockChange(*key, delta_on_hand=delta)])
+        except ValidationError:
+            assert new < 0 or new < self.reserved(key)
+            return
+        assert new >= 0 and new >= self.reserved(key)
+        self.on_hand[key] = new
+
+    def _expire_model(self) -> None:
+        time.sleep(0.0002)
+        for rid in list(self.held):
+            if rid in self.ttl_short:
+                del self.held[rid]
+
+    @invariant()
+    def conserved(self) -> None:
+        if not hasattr(self, "store"):
+            return
+        self.store.expire_due()
+        self._expire_model()
+        assert self.store.check() == []
+        for p in self.store.get_stock():
+            key = (p.node_id, p.sku_id)
+            assert p.on_hand == self.on_hand[key]
+            assert p.reserved == self.reserved(key)
+            assert p.atp >= 0
+
+    def teardown(self) -> None:
+        if hasattr(self, "store"):
+            self.store.close()
+            self.directory.cleanup()
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=60,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_ledger_state_machine = LedgerMachine.TestCase
