@@ -220,7 +220,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
                 for line in s.lines
             ]
 
-            def answer(reservation_id: str) -> str:
+            def answer(reservation_id: str, response: plan_pb2.PlanOrderResponse = response) -> str:
                 response.reservation_id = reservation_id
                 return base64.b64encode(response.SerializeToString()).decode()
 
