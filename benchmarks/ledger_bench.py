@@ -53,15 +53,24 @@ def planned_lines(orders: Sequence[Order], planner: Planner) -> list[list[Reserv
     result = []
     for order in orders:
         plan = planner.plan(order).plan
-        lines = [ReservationLine(s.node_id, line.sku_id, line.quantity)
-                 for s in plan.shipments for line in s.lines]
+        lines = [
+            ReservationLine(s.node_id, line.sku_id, line.quantity)
+            for s in plan.shipments
+            for line in s.lines
+        ]
         if lines:
             result.append(lines)
     return result
 
 
-def _store_worker(db: str, synchronous: str, lines: list[list[tuple[str, str, int]]], offset: int,
-                  seconds: float, queue: Any) -> None:
+def _store_worker(
+    db: str,
+    synchronous: str,
+    lines: list[list[tuple[str, str, int]]],
+    offset: int,
+    seconds: float,
+    queue: Any,
+) -> None:
     store = Store(db, synchronous=synchronous)
     latencies, failures = [], 0
     began = time.perf_counter()
@@ -70,8 +79,14 @@ def _store_worker(db: str, synchronous: str, lines: list[list[tuple[str, str, in
     while time.perf_counter() < end and i < len(lines):
         start = time.perf_counter()
         try:
-            store.reserve(f"s-{offset}-{i}", b"x", "o", [ReservationLine(*x) for x in lines[i]],
-                          3600, lambda rid: rid)
+            store.reserve(
+                f"s-{offset}-{i}",
+                b"x",
+                "o",
+                [ReservationLine(*x) for x in lines[i]],
+                3600,
+                lambda rid: rid,
+            )
             latencies.append(time.perf_counter() - start)
         except Shortage:
             failures += 1
@@ -80,8 +95,13 @@ def _store_worker(db: str, synchronous: str, lines: list[list[tuple[str, str, in
     queue.put((latencies, failures, time.perf_counter() - began))
 
 
-def store_alone(network_file: Path, lines: list[list[ReservationLine]], synchronous: str,
-                processes: int, seconds: float) -> dict[str, Any]:
+def store_alone(
+    network_file: Path,
+    lines: list[list[ReservationLine]],
+    synchronous: str,
+    processes: int,
+    seconds: float,
+) -> dict[str, Any]:
     from server.convert import read_network
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,9 +113,13 @@ def store_alone(network_file: Path, lines: list[list[ReservationLine]], synchron
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         share = len(plain) // processes
-        workers = [context.Process(target=_store_worker, args=(
-            db, synchronous, plain[p * share:(p + 1) * share], p, seconds, queue))
-            for p in range(processes)]
+        workers = [
+            context.Process(
+                target=_store_worker,
+                args=(db, synchronous, plain[p * share : (p + 1) * share], p, seconds, queue),
+            )
+            for p in range(processes)
+        ]
         for w in workers:
             w.start()
         results = [queue.get() for _ in workers]
@@ -108,16 +132,41 @@ def store_alone(network_file: Path, lines: list[list[ReservationLine]], synchron
     return summary
 
 
-def through_server(network_file: Path, orders: Sequence[Order], synchronous: str, workers: int,
-                   seconds: float, threads: int) -> dict[str, Any]:
+def through_server(
+    network_file: Path,
+    orders: Sequence[Order],
+    synchronous: str,
+    workers: int,
+    seconds: float,
+    threads: int,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "server.db")
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--db", db, "--network", str(network_file),
-             "--port", str(port), "--workers", str(workers), "--synchronous", synchronous,
-             "--metrics-port", "0", "--log-level", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--db",
+                db,
+                "--network",
+                str(network_file),
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--synchronous",
+                synchronous,
+                "--metrics-port",
+                "0",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             clients = [OmnirouteClient(f"localhost:{port}") for _ in range(max(2, workers))]
             clients[0].wait_until_serving(60)
@@ -160,8 +209,11 @@ def through_server(network_file: Path, orders: Sequence[Order], synchronous: str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ledger_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.ledger_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="per configuration (default 6)")
     parser.add_argument("--threads", type=int, default=8, help="client threads through the server")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -174,28 +226,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = []
         for synchronous in ("FULL", "NORMAL"):
             for processes in (1, 2):
-                print(f"store alone, synchronous={synchronous}, {processes} process(es)", file=sys.stderr)
-                rows.append({"path": "store", "synchronous": synchronous, "processes": processes,
-                             **store_alone(network_file, lines, synchronous, processes, args.seconds)})
+                print(
+                    f"store alone, synchronous={synchronous}, {processes} process(es)",
+                    file=sys.stderr,
+                )
+                rows.append(
+                    {
+                        "path": "store",
+                        "synchronous": synchronous,
+                        "processes": processes,
+                        **store_alone(network_file, lines, synchronous, processes, args.seconds),
+                    }
+                )
         for synchronous in ("FULL", "NORMAL"):
             for workers in (1, 2):
                 print(f"server, synchronous={synchronous}, {workers} worker(s)", file=sys.stderr)
-                rows.append({"path": "server (plan + hold)", "synchronous": synchronous,
-                             "processes": workers,
-                             **through_server(network_file, orders, synchronous, workers,
-                                              args.seconds, args.threads)})
-    result = {"benchmark": "ledger", "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-              "machine": machine(), "config": {"seconds": args.seconds, "threads": args.threads},
-              "rows": rows}
+                rows.append(
+                    {
+                        "path": "server (plan + hold)",
+                        "synchronous": synchronous,
+                        "processes": workers,
+                        **through_server(
+                            network_file, orders, synchronous, workers, args.seconds, args.threads
+                        ),
+                    }
+                )
+    result = {
+        "benchmark": "ledger",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "config": {"seconds": args.seconds, "threads": args.threads},
+        "rows": rows,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ledger.json").write_text(json.dumps(result, indent=1) + "\n")
     lines_md = [
-        "# Ledger benchmark", "",
+        "# Ledger benchmark",
+        "",
         f"Run {result['started']} on {result['machine']['cpu']} ({result['machine']['cores']} cores). "
         f"Command: `python -m benchmarks.ledger_bench --seconds {args.seconds}`. Clients run on the "
         f"same machine ({args.threads} threads through the server). Store rows hold pre-planned "
         f"lines (stock runs out for some: shortages, rolled back); server rows plan and hold "
-        f"each order through gRPC PlanOrder with reserve.", "",
+        f"each order through gRPC PlanOrder with reserve.",
+        "",
         "| path | synchronous | processes | reservations/s | p50 ms | p99 ms | max ms | shortages or errors | ledger problems |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -203,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines_md.append(
             f"| {r['path']} | {r['synchronous']} | {r['processes']} | {r['per_second']:,.0f} | "
             f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['failures']} | "
-            f"{r['ledger_check_problems']} |")
+            f"{r['ledger_check_problems']} |"
+        )
     text = "\n".join(lines_md) + "\n"
     (args.out / "ledger.md").write_text(text)
     print(text)

@@ -4,14 +4,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.candidates import HAND_OVER, OrderProblem
-from engine.cost import plan_total, quote_shipment
+from engine.cost import destination_of, plan_total, quote_shipment
 from engine.model import (
+    Order,
     Plan,
     PlanStatus,
     Shipment,
@@ -19,6 +20,7 @@ from engine.model import (
     UnfilledLine,
     UnfilledReason,
 )
+from engine.network_index import NetworkIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +173,97 @@ def build_plan(
         unfilled_lines=unfilled,
         split_penalty_cost=penalty,
     )
+
+
+def plan_from_shipments(
+    order: Order,
+    index: NetworkIndex,
+    shipments: Sequence[tuple[str, str, Mapping[str, int]]],
+    reasons: Mapping[str, UnfilledReason] | None = None,
+) -> Plan:
+    """Report a plan given as ``(node id, service id, {line id: units})`` shipments, costed
+    by the cost model; units not shipped are unfilled with ``reasons[line_id]`` (default
+    ``OUT_OF_STOCK``). Service "" is the pick-up store handing over its own stock."""
+    lines = {line.id: line for line in order.lines}
+    destination = destination_of(order, index.nodes_by_id)
+    shipped = {line_id: 0 for line_id in lines}
+    reported = []
+    for node_id, service_id, units in sorted(shipments, key=lambda s: s[0]):
+        node = index.nodes_by_id[node_id]
+        service = index.services[index.service_pos[service_id]] if service_id else None
+        shipment_lines = tuple(
+            ShipmentLine(line_id, lines[line_id].sku_id, quantity)
+            for line_id, quantity in units.items()
+            if quantity > 0
+        )
+        weight = 0.0
+        for shipment_line in shipment_lines:
+            weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
+            shipped[shipment_line.line_id] += shipment_line.quantity
+        count = sum(x.quantity for x in shipment_lines)
+        quote = quote_shipment(node, service, float(weight), count, destination)
+        if quote is None:
+            raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
+        reported.append(
+            Shipment(
+                node_id,
+                service_id,
+                shipment_lines,
+                float(weight),
+                quote.parcels,
+                quote.distance_km,
+                quote.cost,
+                quote.delivery_days,
+                quote.breakdown,
+            )
+        )
+    reasons = reasons or {}
+    unfilled = tuple(
+        UnfilledLine(
+            line_id,
+            line.quantity - shipped[line_id],
+            reasons.get(line_id, UnfilledReason.OUT_OF_STOCK),
+        )
+        for line_id, line in lines.items()
+        if shipped[line_id] < line.quantity
+    )
+    status = (
+        PlanStatus.UNFULFILLABLE
+        if not reported
+        else PlanStatus.PARTIAL
+        if unfilled
+        else PlanStatus.COMPLETE
+    )
+    return Plan(
+        status=status,
+        shipments=tuple(reported),
+        total_cost=plan_total([s.cost for s in reported], index.split_penalty),
+        delivery_days=max((s.delivery_days for s in reported), default=0),
+        unfilled_lines=unfilled,
+        split_penalty_cost=index.split_penalty * max(0, len(reported) - 1),
+    )
+
+
+def best_service(
+    order: Order, index: NetworkIndex, node_id: str, units: Mapping[str, int]
+) -> str | None:
+    """The node's cheapest service (ties: fewer days) for these units within the order's
+    promise; "" for the pick-up store's hand-over; None when nothing reaches."""
+    if order.pickup_store_id == node_id:
+        return ""
+    node = index.nodes_by_id[node_id]
+    destination = destination_of(order, index.nodes_by_id)
+    skus = {line.id: line.sku_id for line in order.lines}
+    weight = sum(index.sku_weight[index.sku_pos[skus[line_id]]] * q for line_id, q in units.items())
+    count = sum(units.values())
+    best: tuple[float, int, str] | None = None
+    for service_id in node.service_ids:
+        quote = quote_shipment(
+            node, index.services[index.service_pos[service_id]], float(weight), count, destination
+        )
+        if quote is None or (order.promise_days and quote.delivery_days > order.promise_days):
+            continue
+        key = (quote.cost, quote.delivery_days, service_id)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]

@@ -22,6 +22,7 @@ from omniroute.v1 import (
     routing_service_pb2,
 )
 
+from engine.availability import Availability
 from engine.model import (
     Alternative,
     CarrierService,
@@ -52,6 +53,7 @@ from engine.model import (
     ValidationError,
     Zone,
 )
+from engine.returns import Condition, ReturnItem, ReturnLegPlan
 from engine.validation import network_violations, orders_violations
 
 # ----------------------------------------------------------------------------- to the model
@@ -104,6 +106,121 @@ def reservation_to_proto(reservation: Reservation) -> inventory_service_pb2.Rese
     message.create_time.FromNanoseconds(int(reservation.created * 1e9))
     message.expire_time.FromNanoseconds(int(reservation.expires * 1e9))
     message.update_time.FromNanoseconds(int(reservation.updated * 1e9))
+    return message
+
+
+def availability_to_proto(found: Availability) -> routing_service_pb2.CheckAvailabilityResponse:
+    response = routing_service_pb2.CheckAvailabilityResponse()
+    for offer in found.nodes:
+        entry = response.nodes.add(
+            node_id=offer.node_id,
+            kind=network_pb2.Node.Kind.Value(offer.kind.value),
+            distance_km=offer.distance_km,
+            pickup=offer.pickup,
+            fulfilment=routing_service_pb2.Fulfilment.Value(offer.fulfilment.value),
+            ready_days=offer.ready_days,
+            service_id=offer.service_id,
+            delivery_days=offer.delivery_days,
+            cost=offer.cost,
+        )
+        for sku_id, units in offer.atp:
+            entry.skus.add(sku_id=sku_id, atp=units)
+    for plan in found.delivery_options:
+        response.delivery_options.add(
+            delivery_days=plan.delivery_days,
+            cost=plan.total_cost,
+            shipments=len(plan.shipments),
+            plan=plan_to_proto(plan),
+        )
+    return response
+
+
+def order_plan_to_proto(
+    order_id: str,
+    reservation_id: str,
+    plan: Plan,
+    state: str,
+    rerouted: list[str],
+    rejections: list[dict[str, Any]],
+) -> routing_service_pb2.OrderPlan:
+    """A reserved order's plan with the state of each shipment, then its rejections."""
+    states = routing_service_pb2.OrderPlan.ShipmentState
+    message = routing_service_pb2.OrderPlan(
+        order_id=order_id, reservation_id=reservation_id, plan=plan_to_proto(plan)
+    )
+    for shipment in plan.shipments:
+        message.shipments.add(
+            node_id=shipment.node_id,
+            state=states.Value(state),
+            rerouted=shipment.node_id in rerouted,
+            lines=[
+                plan_pb2.ShipmentLine(line_id=x.line_id, quantity=x.quantity, sku_id=x.sku_id)
+                for x in shipment.lines
+            ],
+        )
+    for rejection in rejections:
+        message.shipments.add(
+            node_id=rejection["node_id"],
+            state=states.REJECTED,
+            reason=routing_service_pb2.RerouteOrderRequest.Reason.Value(rejection["reason"]),
+            lines=[
+                plan_pb2.ShipmentLine(line_id=line_id, quantity=quantity)
+                for line_id, quantity in rejection["lines"]
+            ],
+        )
+    return message
+
+
+def return_item_from_proto(line: routing_service_pb2.ReturnLine) -> ReturnItem:
+    """A returned line; an unspecified condition is read as resaleable."""
+    condition = (
+        Condition[routing_service_pb2.ReturnLine.Condition.Name(line.condition)]
+        if line.condition
+        else Condition.RESALEABLE
+    )
+    return ReturnItem(line.sku_id, line.quantity, condition)
+
+
+def return_legs_to_json(legs: list[ReturnLegPlan]) -> list[dict[str, Any]]:
+    """Return legs as stored by the ledger (which receives them later)."""
+    return [
+        {
+            "action": leg.action.value,
+            "node_id": leg.node_id,
+            "service_id": leg.service_id,
+            "items": [[i.sku_id, i.quantity] for i in leg.items],
+            "conditions": [i.condition.value for i in leg.items],
+            "distance_km": leg.distance_km,
+            "cost": leg.cost,
+            "value": leg.value,
+            "delivery_days": leg.delivery_days,
+        }
+        for leg in legs
+    ]
+
+
+def return_plan_from_json(return_id: str, text: str) -> routing_service_pb2.ReturnPlan:
+    legs = json.loads(text)
+    message = routing_service_pb2.ReturnPlan(return_id=return_id)
+    for leg in legs:
+        message.legs.add(
+            action=routing_service_pb2.ReturnLeg.Action.Value(leg["action"]),
+            node_id=leg["node_id"],
+            service_id=leg["service_id"],
+            lines=[
+                routing_service_pb2.ReturnLine(
+                    sku_id=sku,
+                    quantity=quantity,
+                    condition=routing_service_pb2.ReturnLine.Condition.Value(condition),
+                )
+                for (sku, quantity), condition in zip(leg["items"], leg["conditions"], strict=True)
+            ],
+            distance_km=leg["distance_km"],
+            cost=leg["cost"],
+            value=leg["value"],
+            delivery_days=leg["delivery_days"],
+        )
+    message.net_cost = sum(leg["cost"] - leg["value"] for leg in legs)
     return message
 
 

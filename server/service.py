@@ -20,21 +20,21 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import grpc
-import numpy as np
+from google.protobuf.message import Message
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
     network_pb2,
     network_service_pb2,
     network_service_pb2_grpc,
+    order_pb2,
     plan_pb2,
     routing_service_pb2,
     routing_service_pb2_grpc,
 )
 
+from engine.availability import availability
 from engine.budget import Budget
-from engine.candidates import build_problem
-from engine.geo import distance_km
 from engine.model import (
     FieldViolation,
     Order,
@@ -45,7 +45,8 @@ from engine.model import (
 )
 from engine.optimizer import DEFAULT_TIME_LIMIT
 from engine.planner import Planner
-from engine.plans import Allocation, build_plan, cheapest_lane
+from engine.reroute import Reroute, reroute
+from engine.returns import DEFAULT_UNIT_VALUE, plan_return
 from engine.validation import network_violations, order_violations
 from server import convert
 from server.errors import Aborted, DeadlineExceeded, to_status
@@ -55,6 +56,7 @@ from server.store import DEFAULT_TTL, Shortage, Store
 
 log = logging.getLogger("omniroute.server")
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
 RESERVE_ATTEMPTS = 4  # plan-and-hold attempts before ABORTED
@@ -120,7 +122,169 @@ def _timeout_violations(message: object, has_timeout: bool) -> list[FieldViolati
     return []
 
 
-class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
+class OmnichannelFlows:
+    """RerouteOrder, GetOrderPlan and PlanReturn (mixed into the routing servicer)."""
+
+    engine: Engine
+
+    async def RerouteOrder(
+        self, request: routing_service_pb2.RerouteOrderRequest, context: grpc.aio.ServicerContext
+    ) -> routing_service_pb2.OrderPlan:
+        violations = []
+        for field, value in (
+            ("reservationId", request.reservation_id),
+            ("nodeId", request.node_id),
+            ("requestId", request.request_id),
+        ):
+            if not value:
+                violations.append(FieldViolation(field, "is required"))
+        if request.reason not in routing_service_pb2.RerouteOrderRequest.Reason.values():
+            violations.append(FieldViolation("reason", f"unknown reason {request.reason}"))
+        for i, line in enumerate(request.lines):
+            if not line.line_id or line.quantity <= 0:
+                violations.append(
+                    FieldViolation(f"lines[{i}]", "needs a lineId and a positive quantity")
+                )
+        if violations:
+            raise ValidationError(violations, "RerouteOrderRequest")
+        return await self.engine.run(lambda: self._reroute(request))
+
+    def _reroute(
+        self, request: routing_service_pb2.RerouteOrderRequest
+    ) -> routing_service_pb2.OrderPlan:
+        store, live = self.engine.store, self.engine.live
+        fingerprint = request.SerializeToString(deterministic=True)
+        stored = store.find_request(request.request_id, "RerouteOrder", fingerprint)
+        if stored is not None:
+            return _unblob(routing_service_pb2.OrderPlan, stored)
+        record = store.order_record(reservation_id=request.reservation_id)
+        order = convert.order_from_proto(_unblob(order_pb2.Order, str(record["order_blob"])))
+        plan = convert.plan_from_proto(_unblob(plan_pb2.Plan, str(record["plan_blob"])))
+        rejections = list(record["rejections"])  # type: ignore[arg-type]
+        avoid = [r["node_id"] for r in rejections]
+        rejected: dict[str, int] = {}
+        for line in request.lines:
+            rejected[line.line_id] = rejected.get(line.line_id, 0) + line.quantity
+        reason = routing_service_pb2.RerouteOrderRequest.Reason.Name(request.reason)
+        for _ in range(RESERVE_ATTEMPTS):
+            result = reroute(live.planner(), order, plan, request.node_id, rejected, avoid)
+            rejection = {
+                "node_id": request.node_id,
+                "reason": reason,
+                "lines": sorted(result.rejected.items()),
+            }
+            rerouted = sorted(set(record["rerouted"]) | result.rerouted)  # type: ignore[arg-type]
+
+            def answer(
+                result: Reroute = result,
+                rerouted: list[str] = rerouted,
+                rejection: dict = rejection,
+            ) -> str:
+                return _blob(
+                    convert.order_plan_to_proto(
+                        order.id,
+                        request.reservation_id,
+                        result.plan,
+                        "HELD",
+                        rerouted,
+                        [*rejections, rejection],
+                    )
+                )
+
+            try:
+                text = store.reroute(
+                    request.reservation_id,
+                    request.request_id,
+                    fingerprint,
+                    result.release,
+                    result.hold,
+                    _blob(convert.plan_to_proto(result.plan)),
+                    sorted(result.rerouted),
+                    rejection,
+                    answer,
+                )
+            except Shortage:
+                live.refresh(force=True)
+                continue
+            live.refresh(force=True)
+            return _unblob(routing_service_pb2.OrderPlan, text)
+        raise Aborted(
+            "STOCK_CHANGED",
+            "stock changed while re-routing; retry the call",
+            {"reservationId": request.reservation_id},
+        )
+
+    async def GetOrderPlan(
+        self, request: routing_service_pb2.GetOrderPlanRequest, context: grpc.aio.ServicerContext
+    ) -> routing_service_pb2.OrderPlan:
+        if not request.order_id:
+            raise ValidationError([FieldViolation("orderId", "is required")], "GetOrderPlanRequest")
+
+        def read() -> routing_service_pb2.OrderPlan:
+            record = self.engine.store.order_record(order_id=request.order_id)
+            reservation = self.engine.store.get_reservation(str(record["reservation_id"]))
+            plan = convert.plan_from_proto(_unblob(plan_pb2.Plan, str(record["plan_blob"])))
+            return convert.order_plan_to_proto(
+                request.order_id,
+                reservation.id,
+                plan,
+                reservation.state,
+                record["rerouted"],
+                record["rejections"],
+            )  # type: ignore[arg-type]
+
+        return await self.engine.run(read)
+
+    async def PlanReturn(
+        self, request: routing_service_pb2.PlanReturnRequest, context: grpc.aio.ServicerContext
+    ) -> routing_service_pb2.ReturnPlan:
+        planner = self.engine.live.planner()
+        index = planner.index
+        violations = []
+        if not request.lines:
+            violations.append(FieldViolation("lines", "at least one line is required"))
+        for i, line in enumerate(request.lines):
+            if line.sku_id not in index.sku_pos:
+                violations.append(
+                    FieldViolation(f"lines[{i}].skuId", f"unknown SKU {line.sku_id!r}")
+                )
+            if line.quantity <= 0:
+                violations.append(FieldViolation(f"lines[{i}].quantity", "must be > 0"))
+        if request.store_id:
+            node = index.nodes_by_id.get(request.store_id)
+            if node is None or node.kind.value != "STORE":
+                violations.append(FieldViolation("storeId", f"{request.store_id!r} is not a store"))
+        elif not request.HasField("origin"):
+            violations.append(FieldViolation("origin", "is required (or give storeId)"))
+        if request.unit_value < 0:
+            violations.append(FieldViolation("unitValue", "must be >= 0"))
+        if not request.request_id:
+            violations.append(FieldViolation("requestId", "is required (AIP-155)"))
+        if violations:
+            raise ValidationError(violations, "PlanReturnRequest")
+        items = [convert.return_item_from_proto(line) for line in request.lines]
+        origin = convert.location_from_proto(request.origin) if request.HasField("origin") else None
+        legs = await self.engine.run(
+            lambda: plan_return(
+                index,
+                planner.inventory,
+                items,
+                origin,
+                request.store_id,
+                request.unit_value or DEFAULT_UNIT_VALUE,
+            )
+        )
+        return_id, stored = await self.engine.run(
+            lambda: self.engine.store.plan_return(
+                request.request_id,
+                request.SerializeToString(deterministic=True),
+                convert.return_legs_to_json(legs),
+            )
+        )
+        return convert.return_plan_from_json(return_id, stored)
+
+
+class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -232,6 +396,8 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
                     lines,
                     self.engine.reservation_ttl,
                     answer,
+                    order_blob=_blob(request.order),
+                    plan_blob=_blob(response.plan),
                 )
             except Shortage:
                 live.refresh(force=True)
@@ -303,8 +469,6 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
 def check_availability(
     planner: Planner, request: routing_service_pb2.CheckAvailabilityRequest
 ) -> routing_service_pb2.CheckAvailabilityResponse:
-    """Nodes holding ATP of the SKUs near a location, nearest first, each with the cheapest
-    way to ship one unit of each SKU it holds there."""
     index = planner.index
     violations: list[FieldViolation] = []
     if not request.sku_ids:
@@ -312,8 +476,7 @@ def check_availability(
     for i, sku_id in enumerate(request.sku_ids):
         if sku_id not in index.sku_pos:
             violations.append(FieldViolation(f"skuIds[{i}]", f"unknown SKU {sku_id!r}"))
-    store = index.nodes_by_id.get(request.store_id) if request.store_id else None
-    if request.store_id and store is None:
+    if request.store_id and request.store_id not in index.nodes_by_id:
         violations.append(FieldViolation("storeId", f"unknown node {request.store_id!r}"))
     if not request.store_id and not request.HasField("location"):
         violations.append(FieldViolation("location", "is required (or give storeId)"))
@@ -321,59 +484,21 @@ def check_availability(
         violations.append(FieldViolation("maxNodes", "must be >= 0"))
     if violations:
         raise ValidationError(violations, "CheckAvailabilityRequest")
-    location = store.location if store else convert.location_from_proto(request.location)
-    skus = list(dict.fromkeys(request.sku_ids))
-    order = Order(
-        "availability",
-        tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
-        destination=location,
+    location = (
+        convert.location_from_proto(request.location) if request.HasField("location") else None
     )
-    problem = build_problem(order, index, planner.inventory)
-    # Every usable holder, also those no service reaches (they can still hand over in store).
-    rows = []
-    for k_global in problem.sku:
-        stock = planner.inventory.sku(int(k_global))
-        atp = stock.atp()
-        for node, units in zip(stock.nodes[atp > 0].tolist(), atp[atp > 0].tolist(), strict=True):
-            if index.usable[node]:
-                rows.append((node, index.sku_ids[int(k_global)], units))
-    by_node: dict[int, list[tuple[str, int]]] = {}
-    for node, sku_id, units in rows:
-        by_node.setdefault(node, []).append((sku_id, units))
-    candidate_of = {int(n): c for c, n in enumerate(problem.nodes.tolist())}
-    response = routing_service_pb2.CheckAvailabilityResponse()
-    entries = []
-    for node, held in by_node.items():
-        n = index.nodes[node]
-        distance = distance_km(
-            n.location.latitude, n.location.longitude, location.latitude, location.longitude
-        )
-        entries.append(
-            (0 if store is not None and n.id == store.id else 1, distance, n.id, node, held)
-        )
-    entries.sort()
-    limit = request.max_nodes or 20
-    for _, distance, node_id, node, held in entries[:limit]:
-        n = index.nodes[node]
-        entry = response.nodes.add(
-            node_id=node_id,
-            kind=network_pb2.Node.Kind.Value(n.kind.value),
-            distance_km=distance,
-            pickup=n.pickup,
-        )
-        for sku_id, units in held:
-            entry.skus.add(sku_id=sku_id, atp=units)
-        candidate = candidate_of.get(node)
-        if candidate is not None:
-            load = (problem.atp[candidate] > 0).astype(np.int64)
-            lane = cheapest_lane(problem, candidate, load)
-            if lane >= 0:
-                plan = build_plan(problem, [Allocation(lane, load)])
-                shipment = plan.shipments[0]
-                entry.service_id = shipment.service_id
-                entry.delivery_days = shipment.delivery_days
-                entry.cost = shipment.cost
-    return response
+    found = availability(
+        planner, list(request.sku_ids), request.store_id, location, request.max_nodes or 20
+    )
+    return convert.availability_to_proto(found)
+
+
+def _blob(message: Message) -> str:
+    return base64.b64encode(message.SerializeToString(deterministic=True)).decode()
+
+
+def _unblob(cls: type[M], text: str) -> M:
+    return cls.FromString(base64.b64decode(text))
 
 
 def _require_reservation_id(reservation_id: str) -> None:
@@ -482,6 +607,21 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
             lambda: self.engine.store.get_reservation(request.reservation_id)
         )
         return convert.reservation_to_proto(reservation)
+
+    async def ReceiveReturn(
+        self, request: inventory_service_pb2.ReceiveReturnRequest, context: grpc.aio.ServicerContext
+    ) -> inventory_service_pb2.ReceiveReturnResponse:
+        if not request.return_id:
+            raise ValidationError(
+                [FieldViolation("returnId", "is required")], "ReceiveReturnRequest"
+            )
+        positions = await self.engine.run(
+            lambda: self.engine.store.receive_return(request.return_id)
+        )
+        self.engine.live.refresh(force=True)
+        return inventory_service_pb2.ReceiveReturnResponse(
+            positions=[convert.position_to_proto(p) for p in positions]
+        )
 
     async def GetStock(
         self, request: inventory_service_pb2.GetStockRequest, context: grpc.aio.ServicerContext

@@ -92,6 +92,24 @@ CREATE TABLE IF NOT EXISTS movements (
     reference TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS movements_position ON movements (node_id, sku_id, seq);
+-- The reserved orders: what was ordered and planned, re-routes and rejections.
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    reservation_id TEXT NOT NULL,
+    order_blob TEXT NOT NULL,
+    plan_blob TEXT NOT NULL,
+    rerouted TEXT NOT NULL DEFAULT '[]',
+    rejections TEXT NOT NULL DEFAULT '[]',
+    updated REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS returns (
+    id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL CHECK (state IN ('PLANNED', 'RECEIVED')),
+    legs TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
@@ -367,6 +385,8 @@ class Store:
         lines: Sequence[ReservationLine],
         ttl: float,
         answer: Callable[[str], str],
+        order_blob: str = "",
+        plan_blob: str = "",
     ) -> str:
         """Hold every line or none, atomically; return the stored answer.
 
@@ -408,9 +428,186 @@ class Store:
                     (reservation_id, node_id, sku_id, quantity),
                 )
                 self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
+            if order_blob:
+                db.execute(
+                    "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, '[]', '[]', ?)",
+                    (order_id, reservation_id, order_blob, plan_blob, now),
+                )
             text = answer(reservation_id)
             self._remember_request(db, request_id, "PlanOrder", fingerprint, text)
         return text
+
+    def order_record(self, order_id: str = "", reservation_id: str = "") -> dict[str, object]:
+        """A reserved order by id or by reservation: its blobs, re-routes and rejections."""
+        with self.read() as db:
+            key, value = ("order_id", order_id) if order_id else ("reservation_id", reservation_id)
+            row = db.execute(
+                "SELECT order_id, reservation_id, order_blob, plan_blob, rerouted, rejections "
+                f"FROM orders WHERE {key} = ?",
+                (value,),
+            ).fetchone()
+        if row is None:
+            raise NotFound(
+                "ORDER_NOT_FOUND", f"no reserved order with {key} {value!r}", {key: value}
+            )
+        return {
+            "order_id": row[0],
+            "reservation_id": row[1],
+            "order_blob": row[2],
+            "plan_blob": row[3],
+            "rerouted": json.loads(row[4]),
+            "rejections": json.loads(row[5]),
+        }
+
+    def reroute(
+        self,
+        reservation_id: str,
+        request_id: str,
+        fingerprint: bytes,
+        release: Sequence[tuple[str, str, int]],
+        hold: Sequence[tuple[str, str, int]],
+        plan_blob: str,
+        rerouted: Sequence[str],
+        rejection: dict[str, object],
+        answer: Callable[[], str],
+    ) -> str:
+        """Move part of a held reservation: give up ``release``, hold ``hold`` (all or
+        nothing, as in :meth:`reserve`), store the new plan and the rejection; idempotent
+        by ``request_id``."""
+        now = time.time()
+        with self.write() as db:
+            self._expire_due(db, now)
+            seen = self._seen_request(db, request_id, "RerouteOrder", fingerprint)
+            if seen is not None:
+                return seen
+            reservation = self._reservation(db, reservation_id)
+            if reservation.state != HELD:
+                raise FailedPrecondition(
+                    f"RESERVATION_{reservation.state}",
+                    f"reservation {reservation_id} is {reservation.state.lower()}, not held",
+                    {"reservationId": reservation_id, "state": reservation.state},
+                )
+            for node_id, sku_id, quantity in release:
+                where = (reservation_id, node_id, sku_id)
+                row = db.execute(
+                    "SELECT quantity FROM reservation_lines WHERE reservation_id = ? "
+                    "AND node_id = ? AND sku_id = ?",
+                    where,
+                ).fetchone()
+                if row is None or row[0] < quantity:
+                    raise FailedPrecondition(
+                        "NOT_HELD",
+                        f"{node_id} holds fewer than {quantity} "
+                        f"of {sku_id} for reservation {reservation_id}",
+                    )
+                if row[0] == quantity:
+                    db.execute(
+                        "DELETE FROM reservation_lines WHERE reservation_id = ? AND "
+                        "node_id = ? AND sku_id = ?",
+                        where,
+                    )
+                else:
+                    db.execute(
+                        "UPDATE reservation_lines SET quantity = quantity - ? WHERE "
+                        "reservation_id = ? AND node_id = ? AND sku_id = ?",
+                        (quantity, *where),
+                    )
+                db.execute(
+                    "UPDATE stock SET reserved = reserved - ? WHERE node_id = ? AND sku_id = ?",
+                    (quantity, node_id, sku_id),
+                )
+                self._move(db, now, "RELEASE", node_id, sku_id, 0, -quantity, reservation_id)
+            short = []
+            for node_id, sku_id, quantity in hold:
+                cursor = db.execute(
+                    "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
+                    "AND on_hand - reserved - safety_stock >= ?",
+                    (quantity, node_id, sku_id, quantity),
+                )
+                if cursor.rowcount == 0:
+                    short.append((node_id, sku_id, quantity))
+                    continue
+                db.execute(
+                    "INSERT INTO reservation_lines VALUES (?, ?, ?, ?) ON CONFLICT (reservation_id, "
+                    "node_id, sku_id) DO UPDATE SET quantity = quantity + excluded.quantity",
+                    (reservation_id, node_id, sku_id, quantity),
+                )
+                self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
+            if short:
+                raise Shortage(short)
+            row = db.execute(
+                "SELECT rerouted, rejections FROM orders WHERE reservation_id = ?",
+                (reservation_id,),
+            ).fetchone()
+            if row is not None:
+                nodes = sorted(set(json.loads(row[0])) | set(rerouted))
+                rejections = [*json.loads(row[1]), {**rejection, "at": now}]
+                db.execute(
+                    "UPDATE orders SET plan_blob = ?, rerouted = ?, rejections = ?, updated = ? "
+                    "WHERE reservation_id = ?",
+                    (plan_blob, json.dumps(nodes), json.dumps(rejections), now, reservation_id),
+                )
+            db.execute("UPDATE reservations SET updated = ? WHERE id = ?", (now, reservation_id))
+            text = answer()
+            self._remember_request(db, request_id, "RerouteOrder", fingerprint, text)
+        return text
+
+    # ------------------------------------------------------------------------- returns
+
+    def plan_return(
+        self, request_id: str, fingerprint: bytes, legs: list[dict[str, object]]
+    ) -> tuple[str, str]:
+        """Record a planned return (idempotent by request id); return (id, stored legs JSON)."""
+        now = time.time()
+        with self.write() as db:
+            seen = self._seen_request(db, request_id, "PlanReturn", fingerprint)
+            if seen is not None:
+                stored = json.loads(seen)
+                return stored["id"], json.dumps(stored["legs"])
+            return_id = "RT-" + uuid.uuid4().hex[:20]
+            text = json.dumps(legs)
+            db.execute(
+                "INSERT INTO returns VALUES (?, ?, 'PLANNED', ?, ?, ?)",
+                (return_id, request_id, text, now, now),
+            )
+            self._remember_request(
+                db,
+                request_id,
+                "PlanReturn",
+                fingerprint,
+                json.dumps({"id": return_id, "legs": legs}),
+            )
+        return return_id, text
+
+    def receive_return(self, return_id: str) -> list[StockPosition]:
+        """Put a planned return's units on-hand at each leg's node (once)."""
+        now = time.time()
+        with self.write() as db:
+            row = db.execute(
+                "SELECT state, legs FROM returns WHERE id = ?", (return_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(
+                    "RETURN_NOT_FOUND", f"no planned return {return_id!r}", {"returnId": return_id}
+                )
+            touched = []
+            for leg in json.loads(row[1]):
+                for sku_id, quantity in leg["items"]:
+                    touched.append((leg["node_id"], sku_id))
+                    if row[0] == "PLANNED":
+                        db.execute(
+                            "INSERT INTO stock (node_id, sku_id, on_hand, safety_stock, reserved) "
+                            "VALUES (?, ?, ?, 0, 0) ON CONFLICT (node_id, sku_id) DO UPDATE SET "
+                            "on_hand = on_hand + excluded.on_hand",
+                            (leg["node_id"], sku_id, quantity),
+                        )
+                        self._move(
+                            db, now, "RETURN", leg["node_id"], sku_id, quantity, 0, return_id
+                        )
+            db.execute(
+                "UPDATE returns SET state = 'RECEIVED', updated = ? WHERE id = ?", (now, return_id)
+            )
+            return [self._position(db, n, s) for n, s in dict.fromkeys(touched)]
 
     def commit(self, reservation_id: str) -> Reservation:
         """Shipped: on-hand and reserved both go down. Committing again changes nothing."""

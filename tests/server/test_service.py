@@ -219,19 +219,33 @@ def test_quote_delivery_invalid(client: OmnirouteClient) -> None:
 
 
 def test_check_availability(client: OmnirouteClient) -> None:
-    """Holders of ATP nearest first; from a store, that store first; one unit's best option."""
+    """Save the sale: in this store, then pick-up stores, then delivery, each nearest first."""
+    from omniroute.v1.routing_service_pb2 import DELIVERY, IN_STORE, PICKUP
+
     request = routing_service_pb2.CheckAvailabilityRequest(
         sku_ids=["TEE", "COAT"], location=network_pb2.Location(latitude=-37.85, longitude=145.0)
     )
-    nodes = client.check_availability(request).nodes
-    assert [n.node_id for n in nodes] == ["DC1", "ST1", "ST2"]
-    assert [n.distance_km for n in nodes] == sorted(n.distance_km for n in nodes)
-    assert {s.sku_id: s.atp for s in nodes[0].skus} == {"TEE": 10}
-    assert nodes[0].service_id == "PARCEL" and nodes[0].cost > 0
+    response = client.check_availability(request)
+    assert [(n.node_id, n.fulfilment) for n in response.nodes] == [
+        ("ST1", PICKUP),
+        ("DC1", DELIVERY),
+        ("ST2", DELIVERY),
+    ]
+    dc = response.nodes[1]
+    assert {s.sku_id: s.atp for s in dc.skus} == {"TEE": 10}
+    assert dc.service_id == "PARCEL" and dc.cost > 0 and dc.delivery_days == 2
+    assert [o.delivery_days for o in response.delivery_options] == sorted(
+        o.delivery_days for o in response.delivery_options
+    )
+    assert response.delivery_options  # ship-to-home prices for a tee and a coat
     from_store = client.check_availability(
         routing_service_pb2.CheckAvailabilityRequest(sku_ids=["COAT"], store_id="ST2")
-    ).nodes
-    assert from_store[0].node_id == "ST2"
+    )
+    assert [(n.node_id, n.fulfilment) for n in from_store.nodes] == [
+        ("ST2", IN_STORE),
+        ("ST1", PICKUP),
+    ]
+    assert from_store.nodes[1].ready_days == 0 and not from_store.delivery_options
 
 
 def test_check_availability_invalid(client: OmnirouteClient) -> None:

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omniroute/v1/inventory_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\"\x84\x03\n\x0bReservation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x1f.omniroute.v1.Reservation.State\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.omniroute.v1.ReservationLine\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\"D\n\x0fReservationLine\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"2\n\x18\x43ommitReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"3\n\x19ReleaseReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"\x9c\x01\n\x0bStockUpdate\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x15\n\x0bset_on_hand\x18\x03 \x01(\x05H\x00\x12\x17\n\rdelta_on_hand\x18\x04 \x01(\x05H\x00\x12\x19\n\x0csafety_stock\x18\x05 \x01(\x05H\x01\x88\x01\x01\x42\x10\n\x0eon_hand_changeB\x0f\n\r_safety_stock\"k\n\x12UpdateStockRequest\x12*\n\x07updates\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.StockUpdate\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"E\n\x13UpdateStockResponse\x12.\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPosition\"4\n\x0fGetStockRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\"B\n\x10GetStockResponse\x12.\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPosition2\xb5\x03\n\x10InventoryService\x12R\n\x0bUpdateStock\x12 .omniroute.v1.UpdateStockRequest\x1a!.omniroute.v1.UpdateStockResponse\x12I\n\x08GetStock\x12\x1d.omniroute.v1.GetStockRequest\x1a\x1e.omniroute.v1.GetStockResponse\x12V\n\x11\x43ommitReservation\x12&.omniroute.v1.CommitReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\x12ReleaseReservation\x12\'.omniroute.v1.ReleaseReservationRequest\x1a\x19.omniroute.v1.Reservation\x12P\n\x0eGetReservation\x12#.omniroute.v1.GetReservationRequest\x1a\x19.omniroute.v1.ReservationB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omniroute/v1/inventory_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\")\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\"G\n\x15ReceiveReturnResponse\x12.\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPosition\"\x84\x03\n\x0bReservation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x1f.omniroute.v1.Reservation.State\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.omniroute.v1.ReservationLine\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\"D\n\x0fReservationLine\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"2\n\x18\x43ommitReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"3\n\x19ReleaseReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"\x9c\x01\n\x0bStockUpdate\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x15\n\x0bset_on_hand\x18\x03 \x01(\x05H\x00\x12\x17\n\rdelta_on_hand\x18\x04 \x01(\x05H\x00\x12\x19\n\x0csafety_stock\x18\x05 \x01(\x05H\x01\x88\x01\x01\x42\x10\n\x0eon_hand_changeB\x0f\n\r_safety_stock\"k\n\x12UpdateStockRequest\x12*\n\x07updates\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.StockUpdate\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"E\n\x13UpdateStockResponse\x12.\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPosition\"4\n\x0fGetStockRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\"B\n\x10GetStockResponse\x12.\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPosition2\x8f\x04\n\x10InventoryService\x12R\n\x0bUpdateStock\x12 .omniroute.v1.UpdateStockRequest\x1a!.omniroute.v1.UpdateStockResponse\x12I\n\x08GetStock\x12\x1d.omniroute.v1.GetStockRequest\x1a\x1e.omniroute.v1.GetStockResponse\x12V\n\x11\x43ommitReservation\x12&.omniroute.v1.CommitReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\x12ReleaseReservation\x12\'.omniroute.v1.ReleaseReservationRequest\x1a\x19.omniroute.v1.Reservation\x12P\n\x0eGetReservation\x12#.omniroute.v1.GetReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\rReceiveReturn\x12\".omniroute.v1.ReceiveReturnRequest\x1a#.omniroute.v1.ReceiveReturnResponseB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,28 +34,32 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omniroute.v1.inventory_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020dev.omniroute.v1P\001Z*omniroute.dev/gen/omniroute/v1;omniroutev1'
-  _globals['_RESERVATION']._serialized_start=116
-  _globals['_RESERVATION']._serialized_end=504
-  _globals['_RESERVATION_STATE']._serialized_start=422
-  _globals['_RESERVATION_STATE']._serialized_end=504
-  _globals['_RESERVATIONLINE']._serialized_start=506
-  _globals['_RESERVATIONLINE']._serialized_end=574
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=576
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=626
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=628
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=679
-  _globals['_GETRESERVATIONREQUEST']._serialized_start=681
-  _globals['_GETRESERVATIONREQUEST']._serialized_end=728
-  _globals['_STOCKUPDATE']._serialized_start=731
-  _globals['_STOCKUPDATE']._serialized_end=887
-  _globals['_UPDATESTOCKREQUEST']._serialized_start=889
-  _globals['_UPDATESTOCKREQUEST']._serialized_end=996
-  _globals['_UPDATESTOCKRESPONSE']._serialized_start=998
-  _globals['_UPDATESTOCKRESPONSE']._serialized_end=1067
-  _globals['_GETSTOCKREQUEST']._serialized_start=1069
-  _globals['_GETSTOCKREQUEST']._serialized_end=1121
-  _globals['_GETSTOCKRESPONSE']._serialized_start=1123
-  _globals['_GETSTOCKRESPONSE']._serialized_end=1189
-  _globals['_INVENTORYSERVICE']._serialized_start=1192
-  _globals['_INVENTORYSERVICE']._serialized_end=1629
+  _globals['_RECEIVERETURNREQUEST']._serialized_start=115
+  _globals['_RECEIVERETURNREQUEST']._serialized_end=156
+  _globals['_RECEIVERETURNRESPONSE']._serialized_start=158
+  _globals['_RECEIVERETURNRESPONSE']._serialized_end=229
+  _globals['_RESERVATION']._serialized_start=232
+  _globals['_RESERVATION']._serialized_end=620
+  _globals['_RESERVATION_STATE']._serialized_start=538
+  _globals['_RESERVATION_STATE']._serialized_end=620
+  _globals['_RESERVATIONLINE']._serialized_start=622
+  _globals['_RESERVATIONLINE']._serialized_end=690
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=692
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=742
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=744
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=795
+  _globals['_GETRESERVATIONREQUEST']._serialized_start=797
+  _globals['_GETRESERVATIONREQUEST']._serialized_end=844
+  _globals['_STOCKUPDATE']._serialized_start=847
+  _globals['_STOCKUPDATE']._serialized_end=1003
+  _globals['_UPDATESTOCKREQUEST']._serialized_start=1005
+  _globals['_UPDATESTOCKREQUEST']._serialized_end=1112
+  _globals['_UPDATESTOCKRESPONSE']._serialized_start=1114
+  _globals['_UPDATESTOCKRESPONSE']._serialized_end=1183
+  _globals['_GETSTOCKREQUEST']._serialized_start=1185
+  _globals['_GETSTOCKREQUEST']._serialized_end=1237
+  _globals['_GETSTOCKRESPONSE']._serialized_start=1239
+  _globals['_GETSTOCKRESPONSE']._serialized_end=1305
+  _globals['_INVENTORYSERVICE']._serialized_start=1308
+  _globals['_INVENTORYSERVICE']._serialized_end=1835
 # @@protoc_insertion_point(module_scope)

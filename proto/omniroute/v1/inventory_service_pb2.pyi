@@ -11,6 +11,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ReceiveReturnRequest(_message.Message):
+    __slots__ = ("return_id",)
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    return_id: str
+    def __init__(self, return_id: _Optional[str] = ...) -> None: ...
+
+class ReceiveReturnResponse(_message.Message):
+    __slots__ = ("positions",)
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
+    def __init__(self, positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ...) -> None: ...
+
 class Reservation(_message.Message):
     __slots__ = ("id", "request_id", "order_id", "state", "lines", "create_time", "expire_time", "update_time")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):

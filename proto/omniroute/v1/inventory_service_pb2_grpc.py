@@ -59,6 +59,11 @@ class InventoryServiceStub:
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
                 _registered_method=True)
+        self.ReceiveReturn = channel.unary_unary(
+                '/omniroute.v1.InventoryService/ReceiveReturn',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -101,6 +106,14 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveReturn(self, request, context):
+        """A planned return arrived: its units go on-hand at each leg's node. Receiving again
+        changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetReservation,
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.Reservation.SerializeToString,
+            ),
+            'ReceiveReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveReturn,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +283,33 @@ class InventoryService:
             '/omniroute.v1.InventoryService/GetReservation',
             omniroute_dot_v1_dot_inventory__service__pb2.GetReservationRequest.SerializeToString,
             omniroute_dot_v1_dot_inventory__service__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/ReceiveReturn',
+            omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
             options,
             channel_credentials,
             insecure,

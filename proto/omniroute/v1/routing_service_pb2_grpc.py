@@ -55,6 +55,21 @@ class RoutingServiceStub:
                 request_serializer=omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityResponse.FromString,
                 _registered_method=True)
+        self.RerouteOrder = channel.unary_unary(
+                '/omniroute.v1.RoutingService/RerouteOrder',
+                request_serializer=omniroute_dot_v1_dot_routing__service__pb2.RerouteOrderRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.FromString,
+                _registered_method=True)
+        self.GetOrderPlan = channel.unary_unary(
+                '/omniroute.v1.RoutingService/GetOrderPlan',
+                request_serializer=omniroute_dot_v1_dot_routing__service__pb2.GetOrderPlanRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.FromString,
+                _registered_method=True)
+        self.PlanReturn = channel.unary_unary(
+                '/omniroute.v1.RoutingService/PlanReturn',
+                request_serializer=omniroute_dot_v1_dot_routing__service__pb2.PlanReturnRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_routing__service__pb2.ReturnPlan.FromString,
+                _registered_method=True)
 
 
 class RoutingServiceServicer:
@@ -82,7 +97,35 @@ class RoutingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckAvailability(self, request, context):
-        """Nodes holding available stock of some SKUs near a location, nearest first.
+        """"Save the sale": the ways a customer can still get some SKUs, from a store's point of
+        view: in this store now, pick-up at another store, delivery. In-store first, then
+        pick-up stores nearest first, then shipping nodes nearest first; with a location, also
+        the delivery options (price vs. arrival) to it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RerouteOrder(self, request, context):
+        """A node cannot fulfil its part of a reserved order (short pick, damage, capacity):
+        release its hold for those lines, never use it again for this order, re-plan only
+        what is missing, keep the rest, hold the new part atomically, record the rejection.
+        Idempotent by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrderPlan(self, request, context):
+        """The current plan of a reserved order with each shipment's state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanReturn(self, request, context):
+        """Where returned items should go: restock where handed in, ship to the node that needs
+        them most, or to a DC for inspection. Stock changes only on InventoryService.ReceiveReturn.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,6 +153,21 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.CheckAvailability,
                     request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityResponse.SerializeToString,
+            ),
+            'RerouteOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerouteOrder,
+                    request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.RerouteOrderRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.SerializeToString,
+            ),
+            'GetOrderPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderPlan,
+                    request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.GetOrderPlanRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.SerializeToString,
+            ),
+            'PlanReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanReturn,
+                    request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.PlanReturnRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_routing__service__pb2.ReturnPlan.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +278,87 @@ class RoutingService:
             '/omniroute.v1.RoutingService/CheckAvailability',
             omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityRequest.SerializeToString,
             omniroute_dot_v1_dot_routing__service__pb2.CheckAvailabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerouteOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.RoutingService/RerouteOrder',
+            omniroute_dot_v1_dot_routing__service__pb2.RerouteOrderRequest.SerializeToString,
+            omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.RoutingService/GetOrderPlan',
+            omniroute_dot_v1_dot_routing__service__pb2.GetOrderPlanRequest.SerializeToString,
+            omniroute_dot_v1_dot_routing__service__pb2.OrderPlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.RoutingService/PlanReturn',
+            omniroute_dot_v1_dot_routing__service__pb2.PlanReturnRequest.SerializeToString,
+            omniroute_dot_v1_dot_routing__service__pb2.ReturnPlan.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,96 @@
+"""Re-route on rejection: a node cannot ship its part of an order (short pick, damage,
+capacity). Keep the rest of the plan, never use that node again for the order, and plan only
+the missing units (from current ATP, which already counts the order's other holds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from engine.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
+from engine.planner import Planner
+from engine.plans import best_service, plan_from_shipments
+
+
+@dataclass(frozen=True, slots=True)
+class Reroute:
+    """The order's new plan and the holds to change."""
+
+    plan: Plan
+    release: tuple[tuple[str, str, int], ...]  # (node, SKU, units) the rejecting node gives up
+    hold: tuple[tuple[str, str, int], ...]  # (node, SKU, units) newly held elsewhere
+    rerouted: frozenset[str]  # nodes whose shipment is new or grew
+    rejected: dict[str, int]  # line id -> units rejected
+
+
+def reroute(
+    planner: Planner,
+    order: Order,
+    plan: Plan,
+    node_id: str,
+    rejected: Mapping[str, int],
+    avoid: Iterable[str] = (),
+) -> Reroute:
+    """Re-plan the units ``node_id`` rejects (all it ships when ``rejected`` is empty),
+    avoiding it and every node in ``avoid`` (earlier rejections)."""
+    shipments = {s.node_id: s for s in plan.shipments}
+    shipment = shipments.get(node_id)
+    if shipment is None:
+        raise ValidationError(
+            [FieldViolation("nodeId", f"{node_id!r} ships nothing in this plan")],
+            "RerouteOrderRequest",
+        )
+    ships = {line.line_id: line.quantity for line in shipment.lines}
+    rejected = dict(rejected) or dict(ships)
+    violations = [
+        FieldViolation(
+            f"lines[{i}]",
+            f"{node_id} ships {ships.get(line_id, 0)} of line {line_id!r}, not {quantity}",
+        )
+        for i, (line_id, quantity) in enumerate(rejected.items())
+        if quantity <= 0 or quantity > ships.get(line_id, 0)
+    ]
+    if violations:
+        raise ValidationError(violations, "RerouteOrderRequest")
+
+    kept: dict[str, dict[str, int]] = {
+        s.node_id: {line.line_id: line.quantity for line in s.lines} for s in plan.shipments
+    }
+    for line_id, quantity in rejected.items():
+        kept[node_id][line_id] -= quantity
+    kept = {n: {k: q for k, q in lines.items() if q > 0} for n, lines in kept.items()}
+    kept = {n: lines for n, lines in kept.items() if lines}
+    services = {s.node_id: s.service_id for s in plan.shipments}
+
+    sku_of = {line.id: line.sku_id for line in order.lines}
+    missing = replace(
+        order,
+        id=f"{order.id}/reroute",
+        lines=tuple(OrderLine(line_id, sku_of[line_id], q) for line_id, q in rejected.items()),
+        excluded_node_ids=tuple(dict.fromkeys((*order.excluded_node_ids, *avoid, node_id))),
+        allow_partial=True,
+        max_shipments=0,
+    )
+    extra = planner.plan(missing, Policy.CHEAPEST).plan
+    added: dict[str, dict[str, int]] = {
+        s.node_id: {line.line_id: line.quantity for line in s.lines} for s in extra.shipments
+    }
+    combined = {n: dict(lines) for n, lines in kept.items()}
+    for n, lines in added.items():
+        target = combined.setdefault(n, {})
+        for line_id, quantity in lines.items():
+            target[line_id] = target.get(line_id, 0) + quantity
+        services[n] = next(s.service_id for s in extra.shipments if s.node_id == n)
+    for n in set(added) & set(kept):  # a shipment that grew may be cheaper by another service
+        choice = best_service(order, planner.index, n, combined[n])
+        if choice is not None:
+            services[n] = choice
+    reasons = {u.line_id: u.reason for u in extra.unfilled_lines}
+    new_plan = plan_from_shipments(
+        order, planner.index, [(n, services[n], lines) for n, lines in combined.items()], reasons
+    )
+    release = tuple((node_id, sku_of[line_id], q) for line_id, q in rejected.items())
+    hold = tuple(
+        (n, sku_of[line_id], q) for n, lines in added.items() for line_id, q in lines.items()
+    )
+    return Reroute(new_plan, release, hold, frozenset(added), rejected)
