@@ -110,7 +110,8 @@ class RoutingServiceServicer:
         """A node cannot fulfil its part of a reserved order (short pick, damage, capacity):
         release its hold for those lines, never use it again for this order, re-plan only
         what is missing, keep the rest, hold the new part atomically, record the rejection.
-        Idempotent by request_id.
+        When no other node can take the missing units, the plan keeps the rest and lists them
+        as unfilled (status PARTIAL). Idempotent by request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
