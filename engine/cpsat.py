@@ -48,6 +48,8 @@ class _Model:
     cost: cp_model.LinearExpr | int = 0
     shipments: cp_model.LinearExpr | int = 0
     shipped: cp_model.LinearExpr | int = 0
+    prefix: str = ""
+    filled: cp_model.IntVar | None = None
 
 
 def _add_shipment_choice(m: _Model, problem: OrderProblem) -> None:
@@ -67,12 +69,17 @@ def _add_atp(m: _Model, problem: OrderProblem) -> None:
                 m.model.add(sum(terms) <= int(problem.atp[candidate, k]))
 
 
-def _add_demand(m: _Model, problem: OrderProblem, complete: bool) -> None:
-    # "every line's quantity is fully allocated" (or at most, for partial plans)
+def _add_demand(m: _Model, problem: OrderProblem, demand: str) -> None:
+    # "every line's quantity is fully allocated": exactly ("complete"), at most ("partial"),
+    # or all or nothing ("whole", a boolean `filled`; used by joint allocation)
+    if demand == "whole":
+        m.filled = m.model.new_bool_var(f"{m.prefix}filled")
     for k, need in enumerate(problem.demand.tolist()):
         terms = [var for (lane, sku), var in m.units.items() if sku == k]
-        if complete:
+        if demand == "complete":
             m.model.add(sum(terms) == need)
+        elif demand == "whole":
+            m.model.add(sum(terms) == need * m.filled)
         else:
             m.model.add(sum(terms) <= need)
     m.shipped = sum(m.units.values())
@@ -88,7 +95,7 @@ def _add_parcels(m: _Model, problem: OrderProblem) -> None:
             continue
         weight = sum(int(grams[k]) * var for (on, k), var in m.units.items() if on == lane)
         most = int(np.ceil(float(problem.demand @ problem.weight) / limit)) + 1
-        parcels = m.model.new_int_var(0, most, f"parcels_{lane}")
+        parcels = m.model.new_int_var(0, most, f"{m.prefix}parcels_{lane}")
         m.model.add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
         m.model.add(parcels >= m.use[lane])
         m.parcels[lane] = parcels
@@ -121,29 +128,37 @@ def _add_max_shipments(m: _Model, problem: OrderProblem) -> None:
 
 
 def build_model(
-    problem: OrderProblem, max_days: int, complete: bool, keep: np.ndarray | None = None
+    problem: OrderProblem,
+    max_days: int,
+    complete: bool | str,
+    keep: np.ndarray | None = None,
+    model: cp_model.CpModel | None = None,
+    prefix: str = "",
 ) -> _Model:
     """Variables and constraints for plans arriving within ``max_days`` from the candidates
-    in ``keep`` (all by default)."""
-    model = cp_model.CpModel()
+    in ``keep`` (all by default). ``complete``: True / False or a demand mode of
+    :func:`_add_demand`. Several orders can share one ``model`` (names get ``prefix``)."""
+    model = model if model is not None else cp_model.CpModel()
     usable = problem.lanes.days <= max_days
     if keep is not None:
         usable &= keep[problem.lanes.node]
     lanes = np.flatnonzero(usable)
-    m = _Model(model, lanes, {}, {}, {})
+    m = _Model(model, lanes, {}, {}, {}, prefix=prefix)
     for lane in lanes.tolist():
-        m.use[lane] = model.new_bool_var(f"use_{lane}")
+        m.use[lane] = model.new_bool_var(f"{prefix}use_{lane}")
         candidate = problem.lanes.node[lane]
         for k in range(len(problem.demand)):
             most = int(min(problem.atp[candidate, k], problem.demand[k]))
             if most > 0:
-                var = model.new_int_var(0, most, f"units_{lane}_{k}")
+                var = model.new_int_var(0, most, f"{prefix}units_{lane}_{k}")
                 model.add(var <= most * m.use[lane])
                 m.units[(lane, k)] = var
         # a chosen lane ships at least one unit
         model.add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
     for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_max_shipments):
         build(m, problem)
+    if isinstance(complete, bool):
+        complete = "complete" if complete else "partial"
     _add_demand(m, problem, complete)
     return m
 

@@ -122,6 +122,14 @@ class Inventory:
         """The stock positions of the indexed network."""
         return cls(index, index.network.stock)
 
+    def copy(self) -> Inventory:
+        """An independent copy (for simulations that take stock)."""
+        clone = Inventory.__new__(Inventory)
+        clone.index = self.index
+        clone._stock = [SkuStock(s.nodes, s.on_hand.copy(), s.safety_stock, s.reserved.copy())
+                        for s in self._stock]
+        return clone
+
     def sku(self, sku_index: int) -> SkuStock:
         return self._stock[sku_index]
 
@@ -169,7 +177,10 @@ class Inventory:
             self._stock[k] = SkuStock(*arrays)
 
     def take(self, quantities: Mapping[tuple[str, str], int]) -> None:
-        """Remove shipped units from on-hand (e.g. when a replayed order ships)."""
+        """Remove shipped units from on-hand (e.g. when a replayed order ships).
+
+        Mutates in place: use it on inventories no concurrent plan reads (see :meth:`copy`).
+        """
         for (node_id, sku_id), quantity in quantities.items():
             stock = self._stock[self.index.sku_pos[sku_id]]
             where = int(np.searchsorted(stock.nodes, self.index.node_pos[node_id]))

@@ -22,10 +22,14 @@ class Planner:
         A validated network.
     inventory
         The stock to plan against; by default the network's own stock positions.
+    index
+        A prebuilt index of ``network`` (to share one between planners).
     """
 
-    def __init__(self, network: Network, inventory: Inventory | None = None) -> None:
-        self.index = NetworkIndex(network)
+    def __init__(
+        self, network: Network, inventory: Inventory | None = None, index: NetworkIndex | None = None
+    ) -> None:
+        self.index = index if index is not None else NetworkIndex(network)
         self.inventory = inventory if inventory is not None else Inventory.from_network(self.index)
 
     def plan(

@@ -1,0 +1,377 @@
+"""Joint allocation: many orders against shared ATP and each node's daily shipment capacity.
+
+Deciding orders one at a time is myopic: the first order can take the unit a later order
+needed more. :func:`allocate` plans a batch together, minimising the total cost of all
+plans plus ``unfilled_penalty`` per unit left unfilled (an order that does not allow partial
+plans is shipped whole or not at all).
+
+Method:
+
+* *sequential*: every order planned optimally in turn on the stock left by the earlier ones
+  (nodes at capacity excluded) — the peer joint allocation must never lose to; also the warm
+  start and the fallback.
+* *decomposition*: orders are grouped by the stock positions and node capacities they could
+  contend for (where the orders that could use a position want more than its ATP); other
+  constraints can never bind jointly, so groups are independent.
+* *exact* (groups up to ``EXACT_ORDERS`` orders): one CP-SAT model per group over every
+  order's lanes (the single-order model of ``engine.cpsat`` plus shared ATP and capacity),
+  with a time limit and the sequential plans as the hint; the better of it and the
+  sequential plans is kept.
+* *lower bound*: the LP relaxation of the same model (GLOP); the gap is reported against the
+  best of that and the MIP's own bound. Larger batches get the sequential plans with the LP
+  bound (or, beyond ``LP_VARIABLES``, the bound from planning every order alone on the full
+  stock, which ignores sharing and is therefore valid).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from engine import cpsat
+
+from engine.candidates import OrderProblem, build_problem
+from engine.dp import MONEY_SCALE
+from engine.model import Order, Plan, PlanStatus, Policy
+from engine.network_index import Inventory, NetworkIndex
+from engine.planner import Planner
+from engine.plans import Allocation, build_plan
+
+EXACT_ORDERS = 60  # batches up to this size are solved as one MIP
+LP_VARIABLES = 400_000  # above this, the LP bound is skipped
+DEFAULT_UNFILLED_PENALTY = 50.0  # currency per unit left unfilled
+DEFAULT_TIME_LIMIT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class JointResult:
+    """Plans for a batch, their total, and what is proven about it."""
+
+    order_ids: tuple[str, ...]
+    plans: tuple[Plan, ...]
+    total_cost: float  # sum of plan costs
+    units_unfilled: int
+    objective: float  # total cost + penalty * unfilled units
+    lower_bound: float  # no allocation of the batch has a lower objective
+    method: str
+    sequential_objective: float
+    solve_seconds: float
+    proven: bool = field(default=False)
+
+    @property
+    def gap(self) -> float:
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, (self.objective - self.lower_bound) / self.objective)
+
+
+def allocate(
+    orders: Sequence[Order],
+    planner: Planner,
+    unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    capacity: dict[str, int] | None = None,
+) -> JointResult:
+    """Allocate ``orders`` jointly against ``planner``'s stock (which is not changed).
+
+    ``capacity`` overrides the nodes' ``dailyShipmentCapacity`` (shipments left today).
+    """
+    start = time.perf_counter()
+    index = planner.index
+    limits = {n.id: n.daily_shipment_capacity for n in index.nodes if n.daily_shipment_capacity}
+    limits.update(capacity or {})
+    sequential = plan_sequential(orders, index, planner.inventory, limits)
+    seq_objective = _objective(sequential, orders, unfilled_penalty)
+    problems = [build_problem(o, index, planner.inventory) for o in orders]
+    bound = -np.inf
+    if sum(len(p.lanes) * (len(p.demand) + 2) for p in problems) <= LP_VARIABLES:
+        bound = _lp_bound(problems, index, unfilled_penalty, limits)
+    plans = list(sequential)
+    components = _components(problems, index, limits)
+    mip_bound, proven, solved_any = 0.0, True, False
+    for group in components:
+        part_orders = [orders[i] for i in group]
+        part_seq = [sequential[i] for i in group]
+        if len(group) > EXACT_ORDERS:
+            proven, mip_bound = False, -np.inf
+            continue
+        share = max(0.5, (time_limit - (time.perf_counter() - start)) * len(group) / len(orders))
+        hint = [_as_allocations(problems[i], sequential[i]) for i in group]
+        solution, part_bound, optimal = _mip([problems[i] for i in group], index,
+                                             unfilled_penalty, limits, hint, share)
+        mip_bound += part_bound
+        proven &= optimal
+        if solution is None:
+            continue
+        joint = [_report(problems[i], allocs) for i, allocs in zip(group, solution, strict=True)]
+        if _objective(joint, part_orders, unfilled_penalty) < _objective(part_seq, part_orders,
+                                                                          unfilled_penalty) - 1e-6:
+            solved_any = True
+            for i, plan in zip(group, joint, strict=True):
+                plans[i] = plan
+    bound = max(bound, mip_bound)
+    if not np.isfinite(bound):
+        bound = _alone_bound(problems, orders, unfilled_penalty)
+    objective = _objective(plans, orders, unfilled_penalty)
+    if proven:
+        bound = max(bound, objective - 1e-6)
+    return JointResult(
+        order_ids=tuple(o.id for o in orders),
+        plans=tuple(plans),
+        total_cost=float(sum(p.total_cost for p in plans)),
+        units_unfilled=int(sum(_unfilled(p, o) for p, o in zip(plans, orders, strict=True))),
+        objective=objective,
+        lower_bound=float(min(bound, objective)),
+        method="mip" if solved_any else ("mip-confirmed-sequential" if proven else "sequential"),
+        sequential_objective=seq_objective,
+        solve_seconds=time.perf_counter() - start,
+        proven=proven,
+    )
+
+
+def _components(
+    problems: Sequence[OrderProblem], index: NetworkIndex, capacity: dict[str, int]
+) -> list[list[int]]:
+    """Groups of orders coupled by stock or capacity they could contend for. A position is
+    contended when the orders that could use it want more than its ATP; a node when more
+    orders could use it than it has shipments left. Other constraints never bind jointly,
+    so the groups can be solved separately (exactly)."""
+    parent = list(range(len(problems)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    wanted: dict[tuple[int, int], int] = {}
+    atp: dict[tuple[int, int], int] = {}
+    users: dict[tuple[int, int], list[int]] = {}
+    node_users: dict[int, list[int]] = {}
+    for o, problem in enumerate(problems):
+        for c, node in enumerate(problem.nodes.tolist()):
+            node_users.setdefault(node, []).append(o)
+            for k, sku in enumerate(problem.sku.tolist()):
+                if problem.atp[c, k] > 0:
+                    key = (node, sku)
+                    wanted[key] = wanted.get(key, 0) + int(min(problem.demand[k], problem.atp[c, k]))
+                    atp[key] = int(problem.atp[c, k])
+                    users.setdefault(key, []).append(o)
+    groups = [users[key] for key in users if wanted[key] > atp[key]]
+    groups += [os for node, os in node_users.items()
+               if index.node_ids[node] in capacity and len(os) > capacity[index.node_ids[node]]]
+    for group in groups:
+        for o in group[1:]:
+            parent[root(o)] = root(group[0])
+    components: dict[int, list[int]] = {}
+    for o in range(len(problems)):
+        components.setdefault(root(o), []).append(o)
+    return list(components.values())
+
+
+def plan_sequential(
+    orders: Sequence[Order], index: NetworkIndex, inventory: Inventory, capacity: dict[str, int]
+) -> list[Plan]:
+    """Each order optimally in turn on the stock and capacity the earlier ones left."""
+    stock = inventory.copy()
+    planner = Planner(index.network, stock, index=index)
+    left = dict(capacity)
+    plans = []
+    for order in orders:
+        full = tuple(n for n, c in left.items() if c <= 0)
+        planned = planner.plan(replace(order, excluded_node_ids=order.excluded_node_ids + full)
+                               if full else order, Policy.CHEAPEST).plan
+        plans.append(planned)
+        taken: dict[tuple[str, str], int] = {}
+        for shipment in planned.shipments:
+            if shipment.node_id in left:
+                left[shipment.node_id] -= 1
+            for line in shipment.lines:
+                key = (shipment.node_id, line.sku_id)
+                taken[key] = taken.get(key, 0) + line.quantity
+        stock.take(taken)
+    return plans
+
+
+def _unfilled(plan: Plan, order: Order) -> int:
+    return sum(line.quantity for line in order.lines) - plan.units
+
+
+def _objective(plans: Sequence[Plan], orders: Sequence[Order], penalty: float) -> float:
+    return float(sum(p.total_cost + penalty * _unfilled(p, o) for p, o in zip(plans, orders, strict=True)))
+
+
+def _report(problem: OrderProblem, allocations: list[Allocation]) -> Plan:
+    if not problem.order.allow_partial:
+        shipped = sum((a.units for a in allocations), np.zeros_like(problem.demand))
+        if not np.array_equal(shipped, problem.demand):
+            allocations = []
+    return build_plan(problem, allocations)
+
+
+def _as_allocations(problem: OrderProblem, plan: Plan) -> list[Allocation]:
+    """A reported plan as allocations on ``problem``'s lanes (for the MIP's hint)."""
+    result = []
+    node_of = {problem.index.node_ids[n]: c for c, n in enumerate(problem.nodes.tolist())}
+    sku_of = {problem.index.sku_ids[s]: k for k, s in enumerate(problem.sku.tolist())}
+    for shipment in plan.shipments:
+        candidate = node_of.get(shipment.node_id)
+        if candidate is None:
+            continue
+        service = problem.index.service_pos.get(shipment.service_id, -1)
+        lanes = np.flatnonzero((problem.lanes.node == candidate) & (problem.lanes.service == service))
+        if len(lanes) == 0:
+            continue
+        units = np.zeros(len(problem.demand), dtype=np.int64)
+        for line in shipment.lines:
+            units[sku_of[line.sku_id]] += line.quantity
+        result.append(Allocation(int(lanes[0]), units))
+    return result
+
+
+def _alone_bound(problems: Sequence[OrderProblem], orders: Sequence[Order], penalty: float) -> float:
+    """Each order alone on the full stock: a valid lower bound (it ignores sharing)."""
+    from engine.optimizer import optimise
+
+    total = 0.0
+    for problem, order in zip(problems, orders, strict=True):
+        plan = optimise(problem).plan
+        units = sum(line.quantity for line in order.lines)
+        complete = plan.total_cost if plan.status is PlanStatus.COMPLETE else np.inf
+        partial = 0.0 if order.allow_partial else np.inf  # a partial order may ship anything
+        total += min(complete, penalty * units, partial)
+    return total
+
+
+def _mip(
+    problems: Sequence[OrderProblem],
+    index: NetworkIndex,
+    penalty: float,
+    capacity: dict[str, int],
+    hint: list[list[Allocation]],
+    time_limit: float,
+) -> tuple[list[list[Allocation]] | None, float, bool]:
+    """One CP-SAT model for coupled orders: (allocations per order, lower bound, optimal)."""
+    model = cp_model.CpModel()
+    orders = []
+    objective = []
+    constant = 0
+    penalty_micros = round(penalty * MONEY_SCALE)
+    refund = round(index.split_penalty * MONEY_SCALE)
+    for o, problem in enumerate(problems):
+        mode = "partial" if problem.order.allow_partial else "whole"
+        m = cpsat.build_model(problem, int(problem.lanes.days.max()) if len(problem.lanes) else 0,
+                              mode, model=model, prefix=f"o{o}_")
+        ships = model.new_bool_var(f"o{o}_ships")  # the split penalty is charged once less
+        model.add(ships <= sum(m.use.values()))
+        objective += [m.cost, -refund * ships, -penalty_micros * m.shipped]
+        constant += penalty_micros * int(problem.demand.sum())
+        orders.append(m)
+        chosen = {a.lane: a.units for a in hint[o]}
+        for lane, var in m.use.items():
+            model.add_hint(var, lane in chosen)
+        for (lane, k), var in m.units.items():
+            model.add_hint(var, int(chosen[lane][k]) if lane in chosen else 0)
+    positions: dict[tuple[str, str], tuple[int, list[cp_model.IntVar]]] = {}
+    shipments: dict[str, list[cp_model.IntVar]] = {}
+    for problem, m in zip(problems, orders, strict=True):
+        for (lane, k), var in m.units.items():
+            node_id = index.node_ids[problem.nodes[problem.lanes.node[lane]]]
+            key = (node_id, index.sku_ids[problem.sku[k]])
+            atp = int(problem.atp[problem.lanes.node[lane], k])
+            positions.setdefault(key, (atp, []))[1].append(var)
+        for lane, var in m.use.items():
+            shipments.setdefault(index.node_ids[problem.nodes[problem.lanes.node[lane]]], []).append(var)
+    for atp, terms in positions.values():  # shared ATP
+        model.add(sum(terms) <= atp)
+    for node_id, terms in shipments.items():  # daily shipment capacity
+        if node_id in capacity:
+            model.add(sum(terms) <= max(0, capacity[node_id]))
+    model.minimize(sum(objective) + constant)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = time_limit
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, -np.inf, False
+    solution = []
+    for problem, m in zip(problems, orders, strict=True):
+        allocations = []
+        for lane, var in m.use.items():
+            if solver.value(var):
+                units = np.array([solver.value(m.units[(lane, k)]) if (lane, k) in m.units else 0
+                                  for k in range(len(problem.demand))], dtype=np.int64)
+                if units.sum():
+                    allocations.append(Allocation(lane, units))
+        solution.append(allocations)
+    return solution, solver.best_objective_bound / MONEY_SCALE, status == cp_model.OPTIMAL
+
+
+def _lp_bound(
+    problems: Sequence[OrderProblem], index: NetworkIndex, penalty: float, capacity: dict[str, int]
+) -> float:
+    """The LP relaxation of the batch model (GLOP): a lower bound on every allocation."""
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    infinity = solver.infinity()
+    use_at: dict[str, list[pywraplp.Variable]] = {}
+    units_at: dict[tuple[str, str], list[pywraplp.Variable]] = {}
+    atp: dict[tuple[str, str], int] = {}
+    objective = solver.Objective()
+    offset = 0.0
+    for o, problem in enumerate(problems):
+        lanes = problem.lanes
+        m = len(problem.demand)
+        use = [solver.NumVar(0, 1, "") for _ in range(len(lanes))]
+        units = [[solver.NumVar(0, float(min(problem.atp[lanes.node[l], k], problem.demand[k])), "")
+                  for k in range(m)] for l in range(len(lanes))]
+        ships = solver.NumVar(0, 1, "")
+        solver.Add(ships <= sum(use) if use else ships <= 0)
+        objective.SetCoefficient(ships, -index.split_penalty)
+        for l in range(len(lanes)):
+            node_id = index.node_ids[problem.nodes[lanes.node[l]]]
+            use_at.setdefault(node_id, []).append(use[l])
+            fixed = lanes.handling_shipment[l] + index.split_penalty
+            weight = sum(float(problem.weight[k]) * units[l][k] for k in range(m))
+            if np.isfinite(lanes.max_parcel[l]) and lanes.base[l] > 0:
+                parcels = solver.NumVar(0, infinity, "")
+                solver.Add(parcels * float(lanes.max_parcel[l]) >= weight)
+                solver.Add(parcels >= use[l])
+                objective.SetCoefficient(parcels, float(lanes.base[l]))
+            else:
+                fixed += lanes.base[l]
+            objective.SetCoefficient(use[l], float(fixed))
+            for k in range(m):
+                most = float(min(problem.atp[lanes.node[l], k], problem.demand[k]))
+                solver.Add(units[l][k] <= most * use[l])
+                objective.SetCoefficient(units[l][k], float(
+                    lanes.per_kg[l] * problem.weight[k] + lanes.handling_unit[l] - penalty))
+                key = (node_id, index.sku_ids[problem.sku[k]])
+                units_at.setdefault(key, []).append(units[l][k])
+                atp[key] = int(problem.atp[lanes.node[l], k])
+        for candidate in np.unique(lanes.node).tolist():
+            solver.Add(sum(use[l] for l in np.flatnonzero(lanes.node == candidate).tolist()) <= 1)
+        if problem.order.max_shipments and use:
+            solver.Add(sum(use) <= problem.order.max_shipments)
+        offset += penalty * float(problem.demand.sum())
+        filled = None if problem.order.allow_partial else solver.NumVar(0, 1, "")
+        for k in range(m):
+            shipped = sum(units[l][k] for l in range(len(lanes)))
+            if filled is not None:
+                solver.Add(shipped == float(problem.demand[k]) * filled)
+            else:
+                solver.Add(shipped <= float(problem.demand[k]))
+    for key, terms in units_at.items():
+        solver.Add(sum(terms) <= float(atp[key]))
+    for node_id, terms in use_at.items():
+        if node_id in capacity:
+            solver.Add(sum(terms) <= float(max(0, capacity[node_id])))
+    objective.SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return -np.inf
+    return float(objective.Value() + offset)
