@@ -25,6 +25,7 @@ Method:
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,8 @@ from engine import cpsat
 
 from engine.candidates import OrderProblem, build_problem
 from engine.dp import MONEY_SCALE
-from engine.model import Order, Plan, PlanStatus, Policy
+from engine.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
+from engine.optimizer import optimise
 from engine.network_index import Inventory, NetworkIndex
 from engine.planner import Planner
 from engine.plans import Allocation, build_plan
@@ -93,10 +95,25 @@ def allocate(
         bound = _lp_bound(problems, index, unfilled_penalty, limits)
     plans = list(sequential)
     components = _components(problems, index, limits)
-    mip_bound, proven, solved_any = 0.0, True, False
+    mip_bound, proven = 0.0, True
     for group in components:
         part_orders = [orders[i] for i in group]
         part_seq = [sequential[i] for i in group]
+        if len(group) == 1 and not part_orders[0].allow_partial:
+            # Uncontended and whole-or-nothing: its own proven optimum, or nothing when
+            # that costs more than leaving it unfilled.
+            i = group[0]
+            alone = optimise(problems[i])
+            units = sum(line.quantity for line in orders[i].lines)
+            complete = alone.plan.status is PlanStatus.COMPLETE
+            if complete and alone.plan.total_cost <= unfilled_penalty * units:
+                plans[i] = alone.plan
+                mip_bound += alone.plan.total_cost
+            else:
+                plans[i] = build_plan(problems[i], [])
+                mip_bound += unfilled_penalty * units
+            proven &= alone.stats.proof is Proof.OPTIMAL
+            continue
         if len(group) > EXACT_ORDERS:
             proven, mip_bound = False, -np.inf
             continue
@@ -111,7 +128,6 @@ def allocate(
         joint = [_report(problems[i], allocs) for i, allocs in zip(group, solution, strict=True)]
         if _objective(joint, part_orders, unfilled_penalty) < _objective(part_seq, part_orders,
                                                                           unfilled_penalty) - 1e-6:
-            solved_any = True
             for i, plan in zip(group, joint, strict=True):
                 plans[i] = plan
     bound = max(bound, mip_bound)
@@ -127,7 +143,7 @@ def allocate(
         units_unfilled=int(sum(_unfilled(p, o) for p, o in zip(plans, orders, strict=True))),
         objective=objective,
         lower_bound=float(min(bound, objective)),
-        method="mip" if solved_any else ("mip-confirmed-sequential" if proven else "sequential"),
+        method="joint" if objective < seq_objective - 1e-6 else "sequential (no better joint plan)",
         sequential_objective=seq_objective,
         solve_seconds=time.perf_counter() - start,
         proven=proven,
@@ -236,8 +252,6 @@ def _as_allocations(problem: OrderProblem, plan: Plan) -> list[Allocation]:
 
 def _alone_bound(problems: Sequence[OrderProblem], orders: Sequence[Order], penalty: float) -> float:
     """Each order alone on the full stock: a valid lower bound (it ignores sharing)."""
-    from engine.optimizer import optimise
-
     total = 0.0
     for problem, order in zip(problems, orders, strict=True):
         plan = optimise(problem).plan
@@ -375,3 +389,60 @@ def _lp_bound(
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return -np.inf
     return float(objective.Value() + offset)
+
+
+def allocate_in_windows(
+    network: Network,
+    orders: Sequence[Order],
+    unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    window: int = 2000,
+    progress_label: str | None = None,
+) -> tuple[dict[str, object], list[PlanResult]]:
+    """Allocate ``orders`` jointly, ``window`` at a time in the given order, each window on
+    the stock the earlier ones left. Returns the summary (JSON-ready) and one result per
+    order (its stats carry the window's proof and gap)."""
+    planner = Planner(network)
+    stock = planner.inventory.copy()
+    results: list[PlanResult] = []
+    totals = {"cost": 0.0, "objective": 0.0, "bound": 0.0, "unfilled": 0, "sequential": 0.0}
+    proven, methods, seconds = True, set(), 0.0
+    windows = [orders[i:i + window] for i in range(0, len(orders), window)]
+    for batch in windows:
+        if progress_label:
+            print(f"{progress_label}: {len(results):,}/{len(orders):,} orders", file=sys.stderr)
+        result = allocate(batch, Planner(network, stock, index=planner.index), unfilled_penalty,
+                          time_limit)
+        proof = Proof.OPTIMAL if result.proven else Proof.FEASIBLE
+        for order, plan in zip(batch, result.plans, strict=True):
+            stats = PlanStats(proof=proof, method=f"joint/{result.method}",
+                              gap=result.gap, lower_bound=None,
+                              solve_micros=int(result.solve_seconds * 1e6 / max(len(batch), 1)))
+            results.append(PlanResult(order.id, plan, stats))
+            stock.take({(s.node_id, line.sku_id): line.quantity
+                        for s in plan.shipments for line in s.lines})
+        totals["cost"] += result.total_cost
+        totals["objective"] += result.objective
+        totals["bound"] += result.lower_bound
+        totals["unfilled"] += result.units_unfilled
+        totals["sequential"] += result.sequential_objective
+        proven &= result.proven
+        methods.add(result.method)
+        seconds += result.solve_seconds
+    objective = totals["objective"]
+    summary: dict[str, object] = {
+        "orders": len(orders),
+        "windows": len(windows),
+        "totalCost": round(totals["cost"], 6),
+        "unitsUnfilled": totals["unfilled"],
+        "unfilledPenalty": unfilled_penalty,
+        "objective": round(objective, 6),
+        "lowerBound": round(totals["bound"], 6),
+        "proof": "OPTIMAL" if proven else "FEASIBLE",
+        "gap": round(max(0.0, (objective - totals["bound"]) / objective), 6) if objective else 0.0,
+        "sequentialObjective": round(totals["sequential"], 6),
+        "savingVsSequential": round(totals["sequential"] - objective, 6),
+        "method": sorted(methods),
+        "solveSeconds": round(seconds, 3),
+    }
+    return summary, results

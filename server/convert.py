@@ -23,6 +23,7 @@ from omniroute.v1 import (
 )
 
 from engine.availability import Availability
+from engine.joint import JointResult
 from engine.model import (
     Alternative,
     CarrierService,
@@ -222,6 +223,28 @@ def return_plan_from_json(return_id: str, text: str) -> routing_service_pb2.Retu
         )
     message.net_cost = sum(leg["cost"] - leg["value"] for leg in legs)
     return message
+
+
+def joint_to_proto(result: JointResult) -> routing_service_pb2.PlanOrdersResponse:
+    """A joint allocation: one response per order and the batch's totals and proof."""
+    proof = plan_pb2.PlanStats.OPTIMAL if result.proven else plan_pb2.PlanStats.FEASIBLE
+    response = routing_service_pb2.PlanOrdersResponse(
+        total_cost=result.total_cost,
+        units_unfilled=result.units_unfilled,
+        objective=result.objective,
+        lower_bound=result.lower_bound,
+        proof=proof,
+        gap=result.gap,
+        sequential_objective=result.sequential_objective,
+    )
+    micros = int(result.solve_seconds * 1e6)
+    for order_id, plan in zip(result.order_ids, result.plans, strict=True):
+        item = response.responses.add(order_id=order_id, plan=plan_to_proto(plan))
+        item.stats.proof = proof
+        item.stats.method = f"joint/{result.method}"
+        item.stats.gap = result.gap
+        item.stats.solve_micros = min(micros, 2**31 - 1)
+    return response
 
 
 def quote_to_proto(result: PlanResult) -> routing_service_pb2.QuoteDeliveryResponse:

@@ -47,7 +47,8 @@ from engine.optimizer import DEFAULT_TIME_LIMIT
 from engine.planner import Planner
 from engine.reroute import Reroute, reroute
 from engine.returns import DEFAULT_UNIT_VALUE, plan_return
-from engine.validation import network_violations, order_violations
+from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
+from engine.validation import network_violations, order_violations, orders_violations
 from server import convert
 from server.errors import Aborted, DeadlineExceeded, to_status
 from server.live import LiveNetwork
@@ -305,6 +306,32 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
                 yield await self._plan(request, context)
             except Exception as error:
                 yield plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
+
+    async def PlanOrders(
+        self, request: routing_service_pb2.PlanOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> routing_service_pb2.PlanOrdersResponse:
+        planner = (
+            self.engine.inline_planner(request.network)
+            if request.HasField("network")
+            else self.engine.live.planner()
+        )
+        orders = [convert.order_from_proto(o) for o in request.orders]
+        violations = [FieldViolation(f"orders{v.field[len('orders'):]}", v.description)
+                      for v in orders_violations(orders, planner.index.network)]
+        if not orders:
+            violations.append(FieldViolation("orders", "at least one order is required"))
+        if request.unfilled_penalty < 0:
+            violations.append(FieldViolation("unfilledPenalty", "must be >= 0"))
+        violations += _timeout_violations(request.timeout, request.HasField("timeout"))
+        if violations:
+            raise ValidationError(violations, "PlanOrdersRequest")
+        if request.validate_only:
+            return routing_service_pb2.PlanOrdersResponse()
+        budget = budget_for(request.timeout, request.HasField("timeout"), context)
+        penalty = request.unfilled_penalty or DEFAULT_UNFILLED_PENALTY
+        result = await self.engine.run(
+            lambda: allocate(orders, planner, penalty, time_limit=max(0.5, budget.remaining())))
+        return convert.joint_to_proto(result)
 
     async def _plan(
         self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext

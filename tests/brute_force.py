@@ -21,6 +21,8 @@ class BrutePlan:
     days: int
     shipments: int
     units: int
+    usage: tuple[tuple[str, str, int], ...] = ()  # (node, SKU, units) taken
+    nodes: tuple[str, ...] = ()
 
 
 def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -> list[BrutePlan]:
@@ -55,7 +57,7 @@ def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -
                     continue
                 if order.promise_days and quote.delivery_days > order.promise_days:
                     continue
-                options.append((load, quote.cost, quote.delivery_days))
+                options.append((load, quote.cost, quote.delivery_days, node.id))
         return [None, *options]
 
     per_node = [node_options(n) for n in usable]
@@ -69,7 +71,9 @@ def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -
             continue
         cost = plan_total([c[1] for c in chosen], network.split_penalty)
         days = max((c[2] for c in chosen), default=0)
-        plans.append(BrutePlan(cost, days, len(chosen), sum(totals)))
+        usage = tuple((c[3], s, q) for c in chosen for s, q in zip(skus, c[0], strict=True) if q)
+        plans.append(BrutePlan(cost, days, len(chosen), sum(totals), usage,
+                               tuple(c[3] for c in chosen)))
     return plans
 
 

@@ -615,3 +615,30 @@ def test_reserve_replans_on_fresh_stock(
         store.reserve = original  # type: ignore[method-assign]
     assert len(calls) == 2
     assert [s.node_id for s in response.plan.shipments] == ["ST1"] and response.reservation_id
+
+
+def test_plan_orders_jointly(client: OmnirouteClient) -> None:
+    """PlanOrders allocates a batch together: one response per order, totals and proof."""
+    from engine.model import Location, OrderLine
+
+    orders = [Order(f"b{i}", (OrderLine("1", "COAT", 1),), destination=Location(-38.15 + i * 0.3, 144.4))
+              for i in range(3)]
+    request = routing_service_pb2.PlanOrdersRequest(
+        orders=[convert.order_to_proto(o) for o in orders], unfilled_penalty=40.0)
+    response = client.routing.PlanOrders(request)
+    assert [r.order_id for r in response.responses] == ["b0", "b1", "b2"]
+    assert response.lower_bound <= response.objective + 1e-9
+    assert response.objective <= response.sequential_objective + 1e-9
+    assert response.objective == pytest.approx(
+        response.total_cost + 40.0 * response.units_unfilled)
+    used: dict[tuple[str, str], int] = {}
+    for r in response.responses:
+        for s in r.plan.shipments:
+            for line in s.lines:
+                used[(s.node_id, line.sku_id)] = used.get((s.node_id, line.sku_id), 0) + line.quantity
+    atp = {(p.node_id, p.sku_id): p.atp for p in client.get_stock(sku_ids=["COAT"]).positions}
+    assert all(units <= atp[key] for key, units in used.items())
+    bad = routing_service_pb2.PlanOrdersRequest(orders=[order_pb2.Order(id="x")], unfilled_penalty=-1)
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrders(bad)
+    assert violations(caught.value) == {"orders[0].lines", "orders[0].destination", "unfilledPenalty"}

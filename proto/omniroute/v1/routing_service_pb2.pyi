@@ -46,6 +46,40 @@ class PlanOrderRequest(_message.Message):
     include_explanation: bool
     def __init__(self, order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., policy: _Optional[_Union[_plan_pb2.Policy, str]] = ..., include_options: _Optional[bool] = ..., reserve: _Optional[bool] = ..., request_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., include_explanation: _Optional[bool] = ...) -> None: ...
 
+class PlanOrdersRequest(_message.Message):
+    __slots__ = ("orders", "unfilled_penalty", "timeout", "network", "validate_only")
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    UNFILLED_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[_order_pb2.Order]
+    unfilled_penalty: float
+    timeout: _duration_pb2.Duration
+    network: _network_pb2.Network
+    validate_only: bool
+    def __init__(self, orders: _Optional[_Iterable[_Union[_order_pb2.Order, _Mapping]]] = ..., unfilled_penalty: _Optional[float] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class PlanOrdersResponse(_message.Message):
+    __slots__ = ("responses", "total_cost", "units_unfilled", "objective", "lower_bound", "proof", "gap", "sequential_objective")
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COST_FIELD_NUMBER: _ClassVar[int]
+    UNITS_UNFILLED_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    SEQUENTIAL_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    responses: _containers.RepeatedCompositeFieldContainer[_plan_pb2.PlanOrderResponse]
+    total_cost: float
+    units_unfilled: int
+    objective: float
+    lower_bound: float
+    proof: _plan_pb2.PlanStats.Proof
+    gap: float
+    sequential_objective: float
+    def __init__(self, responses: _Optional[_Iterable[_Union[_plan_pb2.PlanOrderResponse, _Mapping]]] = ..., total_cost: _Optional[float] = ..., units_unfilled: _Optional[int] = ..., objective: _Optional[float] = ..., lower_bound: _Optional[float] = ..., proof: _Optional[_Union[_plan_pb2.PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., sequential_objective: _Optional[float] = ...) -> None: ...
+
 class QuoteDeliveryRequest(_message.Message):
     __slots__ = ("lines", "destination", "pickup_store_id", "timeout", "network")
     LINES_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class RoutingServiceStub:
                 request_serializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrderRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_plan__pb2.PlanOrderResponse.FromString,
                 _registered_method=True)
+        self.PlanOrders = channel.unary_unary(
+                '/omniroute.v1.RoutingService/PlanOrders',
+                request_serializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersResponse.FromString,
+                _registered_method=True)
         self.QuoteDelivery = channel.unary_unary(
                 '/omniroute.v1.RoutingService/QuoteDelivery',
                 request_serializer=omniroute_dot_v1_dot_routing__service__pb2.QuoteDeliveryRequest.SerializeToString,
@@ -84,6 +89,15 @@ class RoutingServiceServicer:
 
     def StreamPlanOrders(self, request_iterator, context):
         """The same as PlanOrder for high-rate callers: one response per request, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanOrders(self, request, context):
+        """Plans a batch of orders jointly against shared stock and the nodes' daily shipment
+        capacity: minimum total cost plus a penalty per unfilled unit, with a proven lower
+        bound and the gap. Nothing is reserved.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +158,11 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.StreamPlanOrders,
                     request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrderRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_plan__pb2.PlanOrderResponse.SerializeToString,
+            ),
+            'PlanOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanOrders,
+                    request_deserializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersResponse.SerializeToString,
             ),
             'QuoteDelivery': grpc.unary_unary_rpc_method_handler(
                     servicer.QuoteDelivery,
@@ -225,6 +244,33 @@ class RoutingService:
             '/omniroute.v1.RoutingService/StreamPlanOrders',
             omniroute_dot_v1_dot_routing__service__pb2.PlanOrderRequest.SerializeToString,
             omniroute_dot_v1_dot_plan__pb2.PlanOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.RoutingService/PlanOrders',
+            omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersRequest.SerializeToString,
+            omniroute_dot_v1_dot_routing__service__pb2.PlanOrdersResponse.FromString,
             options,
             channel_credentials,
             insecure,
