@@ -35,12 +35,11 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from engine import cpsat
-
 from engine.candidates import OrderProblem, build_problem
 from engine.dp import MONEY_SCALE
 from engine.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
-from engine.optimizer import optimise
 from engine.network_index import Inventory, NetworkIndex
+from engine.optimizer import optimise
 from engine.planner import Planner
 from engine.plans import Allocation, build_plan
 
@@ -119,15 +118,18 @@ def allocate(
             continue
         share = max(0.5, (time_limit - (time.perf_counter() - start)) * len(group) / len(orders))
         hint = [_as_allocations(problems[i], sequential[i]) for i in group]
-        solution, part_bound, optimal = _mip([problems[i] for i in group], index,
-                                             unfilled_penalty, limits, hint, share)
+        solution, part_bound, optimal = _mip(
+            [problems[i] for i in group], index, unfilled_penalty, limits, hint, share
+        )
         mip_bound += part_bound
         proven &= optimal
         if solution is None:
             continue
         joint = [_report(problems[i], allocs) for i, allocs in zip(group, solution, strict=True)]
-        if _objective(joint, part_orders, unfilled_penalty) < _objective(part_seq, part_orders,
-                                                                          unfilled_penalty) - 1e-6:
+        if (
+            _objective(joint, part_orders, unfilled_penalty)
+            < _objective(part_seq, part_orders, unfilled_penalty) - 1e-6
+        ):
             for i, plan in zip(group, joint, strict=True):
                 plans[i] = plan
     bound = max(bound, mip_bound)
@@ -175,12 +177,17 @@ def _components(
             for k, sku in enumerate(problem.sku.tolist()):
                 if problem.atp[c, k] > 0:
                     key = (node, sku)
-                    wanted[key] = wanted.get(key, 0) + int(min(problem.demand[k], problem.atp[c, k]))
+                    wanted[key] = wanted.get(key, 0) + int(
+                        min(problem.demand[k], problem.atp[c, k])
+                    )
                     atp[key] = int(problem.atp[c, k])
                     users.setdefault(key, []).append(o)
     groups = [users[key] for key in users if wanted[key] > atp[key]]
-    groups += [os for node, os in node_users.items()
-               if index.node_ids[node] in capacity and len(os) > capacity[index.node_ids[node]]]
+    groups += [
+        os
+        for node, os in node_users.items()
+        if index.node_ids[node] in capacity and len(os) > capacity[index.node_ids[node]]
+    ]
     for group in groups:
         for o in group[1:]:
             parent[root(o)] = root(group[0])
@@ -200,8 +207,10 @@ def plan_sequential(
     plans = []
     for order in orders:
         full = tuple(n for n, c in left.items() if c <= 0)
-        planned = planner.plan(replace(order, excluded_node_ids=order.excluded_node_ids + full)
-                               if full else order, Policy.CHEAPEST).plan
+        planned = planner.plan(
+            replace(order, excluded_node_ids=order.excluded_node_ids + full) if full else order,
+            Policy.CHEAPEST,
+        ).plan
         plans.append(planned)
         taken: dict[tuple[str, str], int] = {}
         for shipment in planned.shipments:
@@ -219,7 +228,9 @@ def _unfilled(plan: Plan, order: Order) -> int:
 
 
 def _objective(plans: Sequence[Plan], orders: Sequence[Order], penalty: float) -> float:
-    return float(sum(p.total_cost + penalty * _unfilled(p, o) for p, o in zip(plans, orders, strict=True)))
+    return float(
+        sum(p.total_cost + penalty * _unfilled(p, o) for p, o in zip(plans, orders, strict=True))
+    )
 
 
 def _report(problem: OrderProblem, allocations: list[Allocation]) -> Plan:
@@ -240,7 +251,9 @@ def _as_allocations(problem: OrderProblem, plan: Plan) -> list[Allocation]:
         if candidate is None:
             continue
         service = problem.index.service_pos.get(shipment.service_id, -1)
-        lanes = np.flatnonzero((problem.lanes.node == candidate) & (problem.lanes.service == service))
+        lanes = np.flatnonzero(
+            (problem.lanes.node == candidate) & (problem.lanes.service == service)
+        )
         if len(lanes) == 0:
             continue
         units = np.zeros(len(problem.demand), dtype=np.int64)
@@ -250,7 +263,9 @@ def _as_allocations(problem: OrderProblem, plan: Plan) -> list[Allocation]:
     return result
 
 
-def _alone_bound(problems: Sequence[OrderProblem], orders: Sequence[Order], penalty: float) -> float:
+def _alone_bound(
+    problems: Sequence[OrderProblem], orders: Sequence[Order], penalty: float
+) -> float:
     """Each order alone on the full stock: a valid lower bound (it ignores sharing)."""
     total = 0.0
     for problem, order in zip(problems, orders, strict=True):
@@ -279,8 +294,13 @@ def _mip(
     refund = round(index.split_penalty * MONEY_SCALE)
     for o, problem in enumerate(problems):
         mode = "partial" if problem.order.allow_partial else "whole"
-        m = cpsat.build_model(problem, int(problem.lanes.days.max()) if len(problem.lanes) else 0,
-                              mode, model=model, prefix=f"o{o}_")
+        m = cpsat.build_model(
+            problem,
+            int(problem.lanes.days.max()) if len(problem.lanes) else 0,
+            mode,
+            model=model,
+            prefix=f"o{o}_",
+        )
         ships = model.new_bool_var(f"o{o}_ships")  # the split penalty is charged once less
         model.add(ships <= sum(m.use.values()))
         objective += [m.cost, -refund * ships, -penalty_micros * m.shipped]
@@ -300,7 +320,9 @@ def _mip(
             atp = int(problem.atp[problem.lanes.node[lane], k])
             positions.setdefault(key, (atp, []))[1].append(var)
         for lane, var in m.use.items():
-            shipments.setdefault(index.node_ids[problem.nodes[problem.lanes.node[lane]]], []).append(var)
+            shipments.setdefault(
+                index.node_ids[problem.nodes[problem.lanes.node[lane]]], []
+            ).append(var)
     for atp, terms in positions.values():  # shared ATP
         model.add(sum(terms) <= atp)
     for node_id, terms in shipments.items():  # daily shipment capacity
@@ -319,8 +341,13 @@ def _mip(
         allocations = []
         for lane, var in m.use.items():
             if solver.value(var):
-                units = np.array([solver.value(m.units[(lane, k)]) if (lane, k) in m.units else 0
-                                  for k in range(len(problem.demand))], dtype=np.int64)
+                units = np.array(
+                    [
+                        solver.value(m.units[(lane, k)]) if (lane, k) in m.units else 0
+                        for k in range(len(problem.demand))
+                    ],
+                    dtype=np.int64,
+                )
                 if units.sum():
                     allocations.append(Allocation(lane, units))
         solution.append(allocations)
@@ -342,8 +369,13 @@ def _lp_bound(
         lanes = problem.lanes
         m = len(problem.demand)
         use = [solver.NumVar(0, 1, "") for _ in range(len(lanes))]
-        units = [[solver.NumVar(0, float(min(problem.atp[lanes.node[l], k], problem.demand[k])), "")
-                  for k in range(m)] for l in range(len(lanes))]
+        units = [
+            [
+                solver.NumVar(0, float(min(problem.atp[lanes.node[l], k], problem.demand[k])), "")
+                for k in range(m)
+            ]
+            for l in range(len(lanes))
+        ]
         ships = solver.NumVar(0, 1, "")
         solver.Add(ships <= sum(use) if use else ships <= 0)
         objective.SetCoefficient(ships, -index.split_penalty)
@@ -363,8 +395,10 @@ def _lp_bound(
             for k in range(m):
                 most = float(min(problem.atp[lanes.node[l], k], problem.demand[k]))
                 solver.Add(units[l][k] <= most * use[l])
-                objective.SetCoefficient(units[l][k], float(
-                    lanes.per_kg[l] * problem.weight[k] + lanes.handling_unit[l] - penalty))
+                objective.SetCoefficient(
+                    units[l][k],
+                    float(lanes.per_kg[l] * problem.weight[k] + lanes.handling_unit[l] - penalty),
+                )
                 key = (node_id, index.sku_ids[problem.sku[k]])
                 units_at.setdefault(key, []).append(units[l][k])
                 atp[key] = int(problem.atp[lanes.node[l], k])
@@ -407,20 +441,30 @@ def allocate_in_windows(
     results: list[PlanResult] = []
     totals = {"cost": 0.0, "objective": 0.0, "bound": 0.0, "unfilled": 0, "sequential": 0.0}
     proven, methods, seconds = True, set(), 0.0
-    windows = [orders[i:i + window] for i in range(0, len(orders), window)]
+    windows = [orders[i : i + window] for i in range(0, len(orders), window)]
     for batch in windows:
         if progress_label:
             print(f"{progress_label}: {len(results):,}/{len(orders):,} orders", file=sys.stderr)
-        result = allocate(batch, Planner(network, stock, index=planner.index), unfilled_penalty,
-                          time_limit)
+        result = allocate(
+            batch, Planner(network, stock, index=planner.index), unfilled_penalty, time_limit
+        )
         proof = Proof.OPTIMAL if result.proven else Proof.FEASIBLE
         for order, plan in zip(batch, result.plans, strict=True):
-            stats = PlanStats(proof=proof, method=f"joint/{result.method}",
-                              gap=result.gap, lower_bound=None,
-                              solve_micros=int(result.solve_seconds * 1e6 / max(len(batch), 1)))
+            stats = PlanStats(
+                proof=proof,
+                method=f"joint/{result.method}",
+                gap=result.gap,
+                lower_bound=None,
+                solve_micros=int(result.solve_seconds * 1e6 / max(len(batch), 1)),
+            )
             results.append(PlanResult(order.id, plan, stats))
-            stock.take({(s.node_id, line.sku_id): line.quantity
-                        for s in plan.shipments for line in s.lines})
+            stock.take(
+                {
+                    (s.node_id, line.sku_id): line.quantity
+                    for s in plan.shipments
+                    for line in s.lines
+                }
+            )
         totals["cost"] += result.total_cost
         totals["objective"] += result.objective
         totals["bound"] += result.lower_bound

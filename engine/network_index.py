@@ -126,8 +126,10 @@ class Inventory:
         """An independent copy (for simulations that take stock)."""
         clone = Inventory.__new__(Inventory)
         clone.index = self.index
-        clone._stock = [SkuStock(s.nodes, s.on_hand.copy(), s.safety_stock, s.reserved.copy())
-                        for s in self._stock]
+        clone._stock = [
+            SkuStock(s.nodes, s.on_hand.copy(), s.safety_stock, s.reserved.copy())
+            for s in self._stock
+        ]
         return clone
 
     def sku(self, sku_index: int) -> SkuStock:

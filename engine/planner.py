@@ -27,7 +27,10 @@ class Planner:
     """
 
     def __init__(
-        self, network: Network, inventory: Inventory | None = None, index: NetworkIndex | None = None
+        self,
+        network: Network,
+        inventory: Inventory | None = None,
+        index: NetworkIndex | None = None,
     ) -> None:
         self.index = index if index is not None else NetworkIndex(network)
         self.inventory = inventory if inventory is not None else Inventory.from_network(self.index)

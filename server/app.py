@@ -35,6 +35,7 @@ from omniroute.v1 import (
     routing_service_pb2_grpc,
 )
 
+from server.batching import MicroBatcher
 from server.interceptors import ServerInterceptor
 from server.metrics import metrics
 from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
@@ -60,6 +61,7 @@ class ServerConfig:
     threads: int = 2  # planning threads per process
     synchronous: str = "FULL"
     reservation_ttl: float = 15 * 60.0  # seconds a hold lasts unless committed or released
+    batch_window_ms: float = 0.0  # > 0: PlanOrder calls within the window are allocated jointly
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -84,6 +86,8 @@ class RunningServer:
         self.engine = Engine(
             self.store, metrics(), threads=config.threads, reservation_ttl=config.reservation_ttl
         )
+        if config.batch_window_ms > 0:
+            self.engine.batcher = MicroBatcher(self.engine, config.batch_window_ms)
         self.server = grpc.aio.server(
             interceptors=[ServerInterceptor(self.engine.metrics)],
             options=server_options(reuse_port),

@@ -143,8 +143,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary, responses = allocate_in_windows(
-        network, orders, args.unfilled_penalty, args.time_limit, args.window,
-        progress_label="allocating")
+        network,
+        orders,
+        args.unfilled_penalty,
+        args.time_limit,
+        args.window,
+        progress_label="allocating",
+    )
     with open(out / "plans.jsonl", "w", encoding="utf-8") as handle:
         handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in responses)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -356,10 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", required=True, help="network file")
     p.add_argument("--orders", required=True, help="orders file (JSON lines)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--unfilled-penalty", type=float, default=50.0,
-                   help="cost per unit left unfilled (default 50)")
+    p.add_argument(
+        "--unfilled-penalty",
+        type=float,
+        default=50.0,
+        help="cost per unit left unfilled (default 50)",
+    )
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per window (default 30)")
-    p.add_argument("--window", type=int, default=2000, help="orders allocated together (default 2000)")
+    p.add_argument(
+        "--window", type=int, default=2000, help="orders allocated together (default 2000)"
+    )
     p.set_defaults(func=cmd_allocate)
 
     p = commands.add_parser(

@@ -35,11 +35,13 @@ from omniroute.v1 import (
 
 from engine.availability import availability
 from engine.budget import Budget
+from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
 from engine.model import (
     FieldViolation,
     Order,
     OrderLine,
     PlanResult,
+    Policy,
     ReservationLine,
     ValidationError,
 )
@@ -47,9 +49,9 @@ from engine.optimizer import DEFAULT_TIME_LIMIT
 from engine.planner import Planner
 from engine.reroute import Reroute, reroute
 from engine.returns import DEFAULT_UNIT_VALUE, plan_return
-from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
 from engine.validation import network_violations, order_violations, orders_violations
 from server import convert
+from server.batching import MicroBatcher
 from server.errors import Aborted, DeadlineExceeded, to_status
 from server.live import LiveNetwork
 from server.metrics import Metrics
@@ -72,6 +74,7 @@ class Engine:
     ) -> None:
         self.store = store
         self.reservation_ttl = reservation_ttl
+        self.batcher: MicroBatcher | None = None  # set by the server when micro-batching
         self.live = LiveNetwork(store)
         self.metrics = metrics
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plan")
@@ -316,8 +319,10 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
             else self.engine.live.planner()
         )
         orders = [convert.order_from_proto(o) for o in request.orders]
-        violations = [FieldViolation(f"orders{v.field[len('orders'):]}", v.description)
-                      for v in orders_violations(orders, planner.index.network)]
+        violations = [
+            FieldViolation(f"orders{v.field[len('orders') :]}", v.description)
+            for v in orders_violations(orders, planner.index.network)
+        ]
         if not orders:
             violations.append(FieldViolation("orders", "at least one order is required"))
         if request.unfilled_penalty < 0:
@@ -330,7 +335,8 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
         budget = budget_for(request.timeout, request.HasField("timeout"), context)
         penalty = request.unfilled_penalty or DEFAULT_UNFILLED_PENALTY
         result = await self.engine.run(
-            lambda: allocate(orders, planner, penalty, time_limit=max(0.5, budget.remaining())))
+            lambda: allocate(orders, planner, penalty, time_limit=max(0.5, budget.remaining()))
+        )
         return convert.joint_to_proto(result)
 
     async def _plan(
@@ -381,6 +387,15 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
 
         if request.reserve:
             return await self.engine.run(lambda: self._plan_and_reserve(request, order, plan))
+        batcher = self.engine.batcher
+        if (
+            batcher is not None
+            and policy is Policy.CHEAPEST
+            and not request.include_options
+            and not request.include_explanation
+            and not request.HasField("network")
+        ):
+            return convert.result_to_proto(await batcher.plan(order))
         return convert.result_to_proto(await self.engine.run(lambda: plan(planner)))
 
     def _plan_and_reserve(

@@ -72,8 +72,9 @@ def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -
         cost = plan_total([c[1] for c in chosen], network.split_penalty)
         days = max((c[2] for c in chosen), default=0)
         usage = tuple((c[3], s, q) for c in chosen for s, q in zip(skus, c[0], strict=True) if q)
-        plans.append(BrutePlan(cost, days, len(chosen), sum(totals), usage,
-                               tuple(c[3] for c in chosen)))
+        plans.append(
+            BrutePlan(cost, days, len(chosen), sum(totals), usage, tuple(c[3] for c in chosen))
+        )
     return plans
 
 

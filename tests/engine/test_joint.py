@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+import brute_force as bf
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import brute_force as bf
 from engine.cost import check_plan
 from engine.joint import allocate
 from engine.model import Location, Network, Order, OrderLine, PlanStatus
@@ -21,9 +21,15 @@ from .test_optimizer import instances
 PENALTY = 40.0
 
 
-def order(order_id: str, sku: str, quantity: int, lat: float, lon: float, partial: bool = False) -> Order:
-    return Order(order_id, (OrderLine("1", sku, quantity),), destination=Location(lat, lon),
-                 allow_partial=partial)
+def order(
+    order_id: str, sku: str, quantity: int, lat: float, lon: float, partial: bool = False
+) -> Order:
+    return Order(
+        order_id,
+        (OrderLine("1", sku, quantity),),
+        destination=Location(lat, lon),
+        allow_partial=partial,
+    )
 
 
 def check_batch(network: Network, orders: list[Order], result, capacity: dict[str, int]) -> None:
@@ -33,11 +39,15 @@ def check_batch(network: Network, orders: list[Order], result, capacity: dict[st
     shipments: dict[str, int] = {}
     for o, plan in zip(orders, result.plans, strict=True):
         problems = check_plan(o, network, plan, atp)
-        assert problems == [] or problems == ["partial plan for an order that does not allow partial"]
+        assert problems == [] or problems == [
+            "partial plan for an order that does not allow partial"
+        ]
         for s in plan.shipments:
             shipments[s.node_id] = shipments.get(s.node_id, 0) + 1
             for line in s.lines:
-                used[(s.node_id, line.sku_id)] = used.get((s.node_id, line.sku_id), 0) + line.quantity
+                used[(s.node_id, line.sku_id)] = (
+                    used.get((s.node_id, line.sku_id), 0) + line.quantity
+                )
     for key, units in used.items():
         assert units <= atp.get(key, 0), key
     for node, count in shipments.items():
@@ -86,8 +96,10 @@ def brute_joint(network: Network, orders: list[Order], penalty: float) -> float:
     for o in orders:
         need = sum(line.quantity for line in o.lines)
         plans = [p for p in bf.all_plans(o, network, atp) if o.allow_partial or p.units == need]
-        per_order.append([(penalty * need, (), ())] + [
-            (p.cost + penalty * (need - p.units), p.usage, p.nodes) for p in plans if p.units])
+        per_order.append(
+            [(penalty * need, (), ())]
+            + [(p.cost + penalty * (need - p.units), p.usage, p.nodes) for p in plans if p.units]
+        )
     best = float("inf")
     for combo in itertools.product(*per_order):
         used: dict[tuple[str, str], int] = {}
@@ -98,7 +110,8 @@ def brute_joint(network: Network, orders: list[Order], penalty: float) -> float:
             for n in nodes:
                 ships[n] = ships.get(n, 0) + 1
         if all(q <= atp.get(k, 0) for k, q in used.items()) and all(
-                c <= capacity.get(n, 10**9) for n, c in ships.items()):
+            c <= capacity.get(n, 10**9) for n, c in ships.items()
+        ):
             best = min(best, sum(c[0] for c in combo))
     return best
 
@@ -110,8 +123,13 @@ def test_joint_matches_brute_force(first, second, capacity: int) -> None:
     a proven joint allocation has the brute-force optimum."""
     network, a = first
     _, b = second
-    b = replace(b, id="b", lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-                excluded_node_ids=(), pickup_store_id="")
+    b = replace(
+        b,
+        id="b",
+        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
+        excluded_node_ids=(),
+        pickup_store_id="",
+    )
     if capacity:
         nodes = list(network.nodes)
         nodes[0] = replace(nodes[0], daily_shipment_capacity=capacity)

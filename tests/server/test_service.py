@@ -621,24 +621,58 @@ def test_plan_orders_jointly(client: OmnirouteClient) -> None:
     """PlanOrders allocates a batch together: one response per order, totals and proof."""
     from engine.model import Location, OrderLine
 
-    orders = [Order(f"b{i}", (OrderLine("1", "COAT", 1),), destination=Location(-38.15 + i * 0.3, 144.4))
-              for i in range(3)]
+    orders = [
+        Order(f"b{i}", (OrderLine("1", "COAT", 1),), destination=Location(-38.15 + i * 0.3, 144.4))
+        for i in range(3)
+    ]
     request = routing_service_pb2.PlanOrdersRequest(
-        orders=[convert.order_to_proto(o) for o in orders], unfilled_penalty=40.0)
+        orders=[convert.order_to_proto(o) for o in orders], unfilled_penalty=40.0
+    )
     response = client.routing.PlanOrders(request)
     assert [r.order_id for r in response.responses] == ["b0", "b1", "b2"]
     assert response.lower_bound <= response.objective + 1e-9
     assert response.objective <= response.sequential_objective + 1e-9
-    assert response.objective == pytest.approx(
-        response.total_cost + 40.0 * response.units_unfilled)
+    assert response.objective == pytest.approx(response.total_cost + 40.0 * response.units_unfilled)
     used: dict[tuple[str, str], int] = {}
     for r in response.responses:
         for s in r.plan.shipments:
             for line in s.lines:
-                used[(s.node_id, line.sku_id)] = used.get((s.node_id, line.sku_id), 0) + line.quantity
+                used[(s.node_id, line.sku_id)] = (
+                    used.get((s.node_id, line.sku_id), 0) + line.quantity
+                )
     atp = {(p.node_id, p.sku_id): p.atp for p in client.get_stock(sku_ids=["COAT"]).positions}
     assert all(units <= atp[key] for key, units in used.items())
-    bad = routing_service_pb2.PlanOrdersRequest(orders=[order_pb2.Order(id="x")], unfilled_penalty=-1)
+    bad = routing_service_pb2.PlanOrdersRequest(
+        orders=[order_pb2.Order(id="x")], unfilled_penalty=-1
+    )
     with pytest.raises(grpc.RpcError) as caught:
         client.routing.PlanOrders(bad)
-    assert violations(caught.value) == {"orders[0].lines", "orders[0].destination", "unfilledPenalty"}
+    assert violations(caught.value) == {
+        "orders[0].lines",
+        "orders[0].destination",
+        "unfilledPenalty",
+    }
+
+
+def test_micro_batching_allocates_concurrent_calls_jointly(db_path: Path) -> None:
+    """With a batch window, concurrent calls for the last coats are allocated together: no
+    two plans count on the same unit, and each says it was planned jointly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.model import Location, OrderLine
+
+    config = ServerConfig(db=str(db_path), host="localhost", port=0, batch_window_ms=200)
+    with ServerThread(config) as srv, OmnirouteClient(srv.target) as c:
+        orders = [
+            Order(f"c{i}", (OrderLine("1", "COAT", 1),), destination=Location(-38.1, 144.4))
+            for i in range(4)
+        ]  # three coats can ship (ST1 2, ST2 1)
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(c.plan_order, orders))
+    assert all(r.stats.method.startswith("joint/") for r in responses)
+    used: dict[tuple[str, str], int] = {}
+    for r in responses:
+        for s in r.plan.shipments:
+            used[(s.node_id, "COAT")] = used.get((s.node_id, "COAT"), 0) + s.units
+    assert used.get(("ST1", "COAT"), 0) <= 2 and used.get(("ST2", "COAT"), 0) <= 1
+    assert sum(r.plan.status == plan_pb2.Plan.COMPLETE for r in responses) == 3

@@ -1,0 +1,84 @@
+"""Micro-batching: PlanOrder calls that arrive within a short window are allocated jointly.
+
+Enabled with ``serve --batch-window-ms W``. Eligible calls (CHEAPEST, no reserve, no inline
+network, no options or explanation) wait at most W ms (or until ``max_batch`` have arrived)
+and are then planned together by :func:`engine.joint.allocate`, so that orders arriving
+together do not all count on the same scarce unit. Other calls are planned at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
+from engine.model import Order, PlanResult, PlanStats, Proof
+
+
+@dataclass
+class _Waiting:
+    order: Order
+    future: asyncio.Future[PlanResult]
+
+
+class MicroBatcher:
+    def __init__(
+        self,
+        engine: object,
+        window_ms: float,
+        max_batch: int = 64,
+        unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
+    ) -> None:
+        self.engine = engine
+        self.window = window_ms / 1000.0
+        self.max_batch = max_batch
+        self.penalty = unfilled_penalty
+        self.waiting: list[_Waiting] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def plan(self, order: Order) -> PlanResult:
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(order, loop.create_future())
+        self.waiting.append(waiting)
+        if len(self.waiting) >= self.max_batch:
+            self._flush()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.window, self._flush)
+        return await waiting.future
+
+    def _flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.waiting = self.waiting, []
+        if batch:
+            asyncio.get_running_loop().create_task(self._allocate(batch))
+
+    async def _allocate(self, batch: list[_Waiting]) -> None:
+        engine = self.engine
+        try:
+            planner = engine.live.planner()  # type: ignore[attr-defined]
+            start = time.perf_counter()
+            orders = [w.order for w in batch]
+            result = await engine.run(  # type: ignore[attr-defined]
+                lambda: allocate(
+                    orders, planner, self.penalty, time_limit=max(0.05, self.window * 5)
+                )
+            )
+            micros = int((time.perf_counter() - start) * 1e6)
+            proof = Proof.OPTIMAL if result.proven else Proof.FEASIBLE
+            for waiting, plan in zip(batch, result.plans, strict=True):
+                stats = PlanStats(
+                    proof,
+                    f"joint/{result.method} ({len(batch)} orders)",
+                    micros,
+                    gap=result.gap,
+                    candidate_nodes=0,
+                )
+                if not waiting.future.done():
+                    waiting.future.set_result(PlanResult(waiting.order.id, plan, stats))
+        except Exception as error:  # every waiting call learns of it
+            for waiting in batch:
+                if not waiting.future.done():
+                    waiting.future.set_exception(error)
