@@ -365,51 +365,51 @@ def _lp_bound(
     atp: dict[tuple[str, str], int] = {}
     objective = solver.Objective()
     offset = 0.0
-    for o, problem in enumerate(problems):
+    for problem in problems:
         lanes = problem.lanes
         m = len(problem.demand)
         use = [solver.NumVar(0, 1, "") for _ in range(len(lanes))]
         units = [
             [
-                solver.NumVar(0, float(min(problem.atp[lanes.node[l], k], problem.demand[k])), "")
+                solver.NumVar(0, float(min(problem.atp[lanes.node[j], k], problem.demand[k])), "")
                 for k in range(m)
             ]
-            for l in range(len(lanes))
+            for j in range(len(lanes))
         ]
         ships = solver.NumVar(0, 1, "")
         solver.Add(ships <= sum(use) if use else ships <= 0)
         objective.SetCoefficient(ships, -index.split_penalty)
-        for l in range(len(lanes)):
-            node_id = index.node_ids[problem.nodes[lanes.node[l]]]
-            use_at.setdefault(node_id, []).append(use[l])
-            fixed = lanes.handling_shipment[l] + index.split_penalty
-            weight = sum(float(problem.weight[k]) * units[l][k] for k in range(m))
-            if np.isfinite(lanes.max_parcel[l]) and lanes.base[l] > 0:
+        for j in range(len(lanes)):
+            node_id = index.node_ids[problem.nodes[lanes.node[j]]]
+            use_at.setdefault(node_id, []).append(use[j])
+            fixed = lanes.handling_shipment[j] + index.split_penalty
+            weight = sum(float(problem.weight[k]) * units[j][k] for k in range(m))
+            if np.isfinite(lanes.max_parcel[j]) and lanes.base[j] > 0:
                 parcels = solver.NumVar(0, infinity, "")
-                solver.Add(parcels * float(lanes.max_parcel[l]) >= weight)
-                solver.Add(parcels >= use[l])
-                objective.SetCoefficient(parcels, float(lanes.base[l]))
+                solver.Add(parcels * float(lanes.max_parcel[j]) >= weight)
+                solver.Add(parcels >= use[j])
+                objective.SetCoefficient(parcels, float(lanes.base[j]))
             else:
-                fixed += lanes.base[l]
-            objective.SetCoefficient(use[l], float(fixed))
+                fixed += lanes.base[j]
+            objective.SetCoefficient(use[j], float(fixed))
             for k in range(m):
-                most = float(min(problem.atp[lanes.node[l], k], problem.demand[k]))
-                solver.Add(units[l][k] <= most * use[l])
+                most = float(min(problem.atp[lanes.node[j], k], problem.demand[k]))
+                solver.Add(units[j][k] <= most * use[j])
                 objective.SetCoefficient(
-                    units[l][k],
-                    float(lanes.per_kg[l] * problem.weight[k] + lanes.handling_unit[l] - penalty),
+                    units[j][k],
+                    float(lanes.per_kg[j] * problem.weight[k] + lanes.handling_unit[j] - penalty),
                 )
                 key = (node_id, index.sku_ids[problem.sku[k]])
-                units_at.setdefault(key, []).append(units[l][k])
-                atp[key] = int(problem.atp[lanes.node[l], k])
+                units_at.setdefault(key, []).append(units[j][k])
+                atp[key] = int(problem.atp[lanes.node[j], k])
         for candidate in np.unique(lanes.node).tolist():
-            solver.Add(sum(use[l] for l in np.flatnonzero(lanes.node == candidate).tolist()) <= 1)
+            solver.Add(sum(use[j] for j in np.flatnonzero(lanes.node == candidate).tolist()) <= 1)
         if problem.order.max_shipments and use:
             solver.Add(sum(use) <= problem.order.max_shipments)
         offset += penalty * float(problem.demand.sum())
         filled = None if problem.order.allow_partial else solver.NumVar(0, 1, "")
         for k in range(m):
-            shipped = sum(units[l][k] for l in range(len(lanes)))
+            shipped = sum(units[j][k] for j in range(len(lanes)))
             if filled is not None:
                 solver.Add(shipped == float(problem.demand[k]) * filled)
             else:
