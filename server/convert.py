@@ -637,6 +637,39 @@ def read_orders(path: str | Path, network: Network) -> list[Order]:
     return orders
 
 
+def nodes_from_json(items: Any, where: str) -> tuple[list[Node], list[FieldViolation]]:
+    """Nodes given as proto3 JSON (e.g. a scenario's ``addNodes``)."""
+    return _messages_from_json(items, where, network_pb2.Node, _node_from_message)
+
+
+def stock_from_json(items: Any, where: str) -> tuple[list[StockPosition], list[FieldViolation]]:
+    """Stock positions given as proto3 JSON (e.g. a scenario's ``addStock``)."""
+    return _messages_from_json(
+        items, where, network_pb2.StockPosition,
+        lambda m, _: (StockPosition(m.node_id, m.sku_id, m.on_hand, m.safety_stock), []),
+    )
+
+
+def _messages_from_json(items: Any, where: str, cls: Any, build: Any) -> tuple[list[Any], list[FieldViolation]]:
+    if not isinstance(items, list):
+        return [], [FieldViolation(where, "must be a list")]
+    result, violations = [], []
+    for i, item in enumerate(items):
+        message = cls()
+        if _parse(item, message, f"{where}[{i}]", violations):
+            value, problems = build(message, f"{where}[{i}]")
+            result.append(value)
+            violations += problems
+    return result, violations
+
+
+def _node_from_message(node: network_pb2.Node, where: str) -> tuple[Node, list[FieldViolation]]:
+    wrapper = network_pb2.Network(nodes=[node])
+    network, violations = network_from_proto(wrapper)
+    return network.nodes[0], [FieldViolation(v.field.replace("nodes[0]", where), v.description)
+                              for v in violations]
+
+
 def write_network(network: Network, path: str | Path) -> None:
     Path(path).write_text(to_json_text(network_to_proto(network)))
 

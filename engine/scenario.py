@@ -1,0 +1,313 @@
+"""What-if scenarios: change the network, replay a day of orders against it, measure KPIs.
+
+A *changes* document (JSON) says what differs from the base network:
+
+```json
+{
+  "closeNodes": ["DC-MEL"],
+  "addNodes": [{"id": "DC-PER", "kind": "DC", "location": {...}, ...}],
+  "addStock": [{"nodeId": "DC-PER", "skuId": "TEE-0001", "onHand": 100}],
+  "carrierRates": {"byCarrier": {"Australia Post": 1.1}, "byService": {"ROAD-FREIGHT": 0.9}},
+  "safetyStock": {"byKind": {"STORE": 2}, "byNode": {"ST-GEELONG": 0}},
+  "processingDays": {"byKind": {"STORE": 1}, "byNode": {}},
+  "capacity": {"byKind": {"STORE": 40}, "byNode": {"DC-SYD": 3000}},
+  "splitPenalty": 3.0
+}
+```
+
+Every key is optional. Rates scale both the base and the per-kg prices of every zone;
+safety stock, processing days and capacity are set (node settings win over kind settings);
+new nodes and stock are validated with the network. :func:`parse_changes` lists every
+problem of a document at once.
+
+:func:`replay` plans the orders in time order with stock depleting as orders ship and each
+node's daily shipment capacity shared over the replay: ``sequential`` plans each order
+optimally on what is left; ``batch`` allocates each window of orders jointly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
+from engine.model import (
+    FieldViolation,
+    Location,
+    Network,
+    Node,
+    NodeKind,
+    Order,
+    Plan,
+    PlanStatus,
+    StockPosition,
+    ValidationError,
+)
+from engine.network_index import NetworkIndex
+from engine.planner import Planner
+from engine.validation import network_violations
+
+STANDARD_PROMISE_DAYS = 5  # orders without a promise count as on time within this
+KNOWN_KEYS = {"closeNodes", "addNodes", "addStock", "carrierRates", "safetyStock",
+              "processingDays", "capacity", "splitPenalty"}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A validated changes document."""
+
+    close_nodes: tuple[str, ...] = ()
+    add_nodes: tuple[Node, ...] = ()
+    add_stock: tuple[StockPosition, ...] = ()
+    rate_by_carrier: Mapping[str, float] = field(default_factory=dict)
+    rate_by_service: Mapping[str, float] = field(default_factory=dict)
+    safety_by_kind: Mapping[NodeKind, int] = field(default_factory=dict)
+    safety_by_node: Mapping[str, int] = field(default_factory=dict)
+    processing_by_kind: Mapping[NodeKind, int] = field(default_factory=dict)
+    processing_by_node: Mapping[str, int] = field(default_factory=dict)
+    capacity_by_kind: Mapping[NodeKind, int] = field(default_factory=dict)
+    capacity_by_node: Mapping[str, int] = field(default_factory=dict)
+    split_penalty: float | None = None
+
+
+def parse_changes(
+    data: Any, network: Network, parse_nodes: Callable[[list[Any], str], tuple[list[Node], list[FieldViolation]]],
+    parse_stock: Callable[[list[Any], str], tuple[list[StockPosition], list[FieldViolation]]],
+) -> Changes:
+    """Validate a changes document against ``network``; raise :class:`ValidationError` with
+    every problem. ``parse_nodes`` / ``parse_stock`` read node and stock JSON (the proto3
+    JSON mapping lives in the server's conversion layer)."""
+    problems: list[FieldViolation] = []
+    if not isinstance(data, dict):
+        raise ValidationError([FieldViolation("(root)", "must be a JSON object")], "changes")
+    for key in data:
+        if key not in KNOWN_KEYS:
+            problems.append(FieldViolation(key, f"unknown change; known: {', '.join(sorted(KNOWN_KEYS))}"))
+    node_ids = {n.id for n in network.nodes}
+    new_nodes, node_problems = parse_nodes(data.get("addNodes", []), "addNodes")
+    problems += node_problems
+    all_ids = node_ids | {n.id for n in new_nodes}
+    new_stock, stock_problems = parse_stock(data.get("addStock", []), "addStock")
+    problems += stock_problems
+
+    close = data.get("closeNodes", [])
+    if not isinstance(close, list):
+        problems.append(FieldViolation("closeNodes", "must be a list of node ids"))
+        close = []
+    for i, node_id in enumerate(close):
+        if node_id not in node_ids:
+            problems.append(FieldViolation(f"closeNodes[{i}]", f"unknown node {node_id!r}"))
+
+    carriers = {s.carrier for s in network.carrier_services}
+    services = {s.id for s in network.carrier_services}
+    rates = _section(data, "carrierRates", ("byCarrier", "byService"), problems)
+    by_carrier = _numbers(rates.get("byCarrier", {}), "carrierRates.byCarrier", carriers, "carrier",
+                          problems, positive=True)
+    by_service = _numbers(rates.get("byService", {}), "carrierRates.byService", services, "service",
+                          problems, positive=True)
+    settings = {}
+    for key in ("safetyStock", "processingDays", "capacity"):
+        section = _section(data, key, ("byKind", "byNode"), problems)
+        kinds = {k.value for k in NodeKind}
+        by_kind = _numbers(section.get("byKind", {}), f"{key}.byKind", kinds, "node kind", problems,
+                           integer=True)
+        by_node = _numbers(section.get("byNode", {}), f"{key}.byNode", all_ids, "node", problems,
+                           integer=True)
+        settings[key] = ({NodeKind(k): int(v) for k, v in by_kind.items()},
+                         {k: int(v) for k, v in by_node.items()})
+    penalty = data.get("splitPenalty")
+    if penalty is not None and (not isinstance(penalty, int | float) or isinstance(penalty, bool)
+                                or not math.isfinite(penalty) or penalty < 0):
+        problems.append(FieldViolation("splitPenalty", "must be a number >= 0"))
+    changes = Changes(
+        close_nodes=tuple(close), add_nodes=tuple(new_nodes), add_stock=tuple(new_stock),
+        rate_by_carrier=by_carrier, rate_by_service=by_service,
+        safety_by_kind=settings["safetyStock"][0], safety_by_node=settings["safetyStock"][1],
+        processing_by_kind=settings["processingDays"][0],
+        processing_by_node=settings["processingDays"][1],
+        capacity_by_kind=settings["capacity"][0], capacity_by_node=settings["capacity"][1],
+        split_penalty=float(penalty) if isinstance(penalty, int | float) else None,
+    )
+    if not problems:  # the changed network must itself be valid
+        problems += [FieldViolation(f"(changed network) {v.field}", v.description)
+                     for v in network_violations(apply_changes(network, changes))]
+    if problems:
+        raise ValidationError(problems, "changes")
+    return changes
+
+
+def _section(data: dict, key: str, keys: tuple[str, ...], problems: list[FieldViolation]) -> dict:
+    section = data.get(key, {})
+    if not isinstance(section, dict):
+        problems.append(FieldViolation(key, f"must be an object with {' / '.join(keys)}"))
+        return {}
+    for name in section:
+        if name not in keys:
+            problems.append(FieldViolation(f"{key}.{name}", f"unknown; use {' or '.join(keys)}"))
+    return section
+
+
+def _numbers(values: Any, where: str, known: set[str], what: str, problems: list[FieldViolation],
+             positive: bool = False, integer: bool = False) -> dict[str, float]:
+    if not isinstance(values, dict):
+        problems.append(FieldViolation(where, "must be an object"))
+        return {}
+    result = {}
+    for name, value in values.items():
+        if name not in known:
+            problems.append(FieldViolation(f"{where}.{name}", f"unknown {what} {name!r}"))
+            continue
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and integer:
+            ok = float(value).is_integer() and value >= 0
+        if ok and positive:
+            ok = value > 0
+        if not ok:
+            kind = "a whole number >= 0" if integer else "a number > 0" if positive else "a number"
+            problems.append(FieldViolation(f"{where}.{name}", f"must be {kind}, got {value!r}"))
+            continue
+        result[name] = float(value)
+    return result
+
+
+def apply_changes(network: Network, changes: Changes) -> Network:
+    """The base network with the changes applied (a new object; the base is unchanged)."""
+    def setting(node: Node, by_kind: Mapping[NodeKind, int], by_node: Mapping[str, int], current: int) -> int:
+        return by_node.get(node.id, by_kind.get(node.kind, current))
+
+    nodes = []
+    for node in (*network.nodes, *changes.add_nodes):
+        nodes.append(replace(
+            node,
+            disabled=node.disabled or node.id in changes.close_nodes,
+            processing_days=setting(node, changes.processing_by_kind, changes.processing_by_node,
+                                    node.processing_days),
+            daily_shipment_capacity=setting(node, changes.capacity_by_kind,
+                                            changes.capacity_by_node, node.daily_shipment_capacity),
+        ))
+    kinds = {n.id: n.kind for n in nodes}
+    services = []
+    for service in network.carrier_services:
+        factor = changes.rate_by_carrier.get(service.carrier, 1.0) * changes.rate_by_service.get(service.id, 1.0)
+        zones = tuple(replace(z, base_cost=z.base_cost * factor, cost_per_kg=z.cost_per_kg * factor)
+                      for z in service.zones)
+        services.append(replace(service, zones=zones))
+    stock = []
+    for position in (*network.stock, *changes.add_stock):
+        node = position.node_id
+        safety = changes.safety_by_node.get(node, changes.safety_by_kind.get(kinds.get(node, NodeKind.STORE),
+                                                                            position.safety_stock))
+        stock.append(replace(position, safety_stock=safety))
+    return replace(
+        network, nodes=tuple(nodes), carrier_services=tuple(services), stock=tuple(stock),
+        split_penalty=network.split_penalty if changes.split_penalty is None else changes.split_penalty,
+    )
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """One replayed order, compactly (what the KPIs and reports need)."""
+
+    order_id: str
+    channel: str
+    status: str
+    units_ordered: int
+    units_filled: int
+    cost: float
+    delivery_days: int
+    promise_days: int
+    shipments: tuple[tuple[str, int], ...]  # (node id, units)
+    destination: tuple[float, float]
+
+
+def replay(
+    network: Network,
+    orders: Sequence[Order],
+    mode: str = "sequential",
+    window: int = 200,
+    unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[OrderOutcome]:
+    """Replay ``orders`` in time order with stock depleting and capacity shared."""
+    if mode not in ("sequential", "batch"):
+        raise ValueError(f"mode must be sequential or batch, not {mode!r}")
+    ordered = sorted(orders, key=lambda o: o.create_time)  # stable: file order within a second
+    index = NetworkIndex(network)
+    planner = Planner(network, index=index)
+    stock = planner.inventory.copy()
+    capacity = {n.id: n.daily_shipment_capacity for n in network.nodes if n.daily_shipment_capacity}
+    plans: list[Plan] = []
+    step = window if mode == "batch" else 50
+    for start in range(0, len(ordered), step):
+        batch = ordered[start:start + step]
+        if mode == "batch":
+            result = allocate(batch, Planner(network, stock, index=index), unfilled_penalty,
+                              time_limit=10.0, capacity=capacity)
+            chunk = list(result.plans)
+        else:
+            chunk = plan_sequential(batch, index, stock, capacity)
+        for plan in chunk:
+            taken: dict[tuple[str, str], int] = {}
+            for shipment in plan.shipments:
+                if shipment.node_id in capacity:
+                    capacity[shipment.node_id] -= 1
+                for line in shipment.lines:
+                    key = (shipment.node_id, line.sku_id)
+                    taken[key] = taken.get(key, 0) + line.quantity
+            stock.take(taken)
+        plans += chunk
+        if progress:
+            progress(min(start + step, len(ordered)), len(ordered))
+    nodes = {n.id: n for n in network.nodes}
+    return [_outcome(o, p, nodes) for o, p in zip(ordered, plans, strict=True)]
+
+
+def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcome:
+    where = nodes[order.pickup_store_id].location if order.pickup_store_id else order.destination
+    assert isinstance(where, Location)
+    return OrderOutcome(
+        order.id, order.channel.value, plan.status.value,
+        sum(line.quantity for line in order.lines), plan.units, plan.total_cost,
+        plan.delivery_days, order.promise_days,
+        tuple((s.node_id, s.units) for s in plan.shipments), (where.latitude, where.longitude),
+    )
+
+
+def kpis(outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS) -> dict[str, Any]:
+    """The scenario's KPIs.
+
+    ``costPerOrder``, ``splitRate`` and ``meanDeliveryDays`` are over orders that shipped
+    anything; ``onTimeRate`` is the share of *all* orders shipped complete within their
+    promise (``standard_promise`` days when they have none).
+    """
+    shipped = [o for o in outcomes if o.units_filled > 0]
+    cost = sum(o.cost for o in shipped)
+    on_time = sum(1 for o in outcomes if o.status == PlanStatus.COMPLETE.value
+                  and o.delivery_days <= (o.promise_days or standard_promise))
+    by_node: Counter[str] = Counter()
+    for o in shipped:
+        for node_id, _ in o.shipments:
+            by_node[node_id] += 1
+    days = Counter(o.delivery_days for o in shipped)
+    n = len(outcomes)
+    return {
+        "orders": n,
+        "ordersShipped": len(shipped),
+        "ordersComplete": sum(o.status == PlanStatus.COMPLETE.value for o in outcomes),
+        "unitsOrdered": sum(o.units_ordered for o in outcomes),
+        "unitsFilled": sum(o.units_filled for o in outcomes),
+        "totalCost": round(cost, 4),
+        "costPerOrder": round(cost / len(shipped), 4) if shipped else 0.0,
+        "splitRate": round(sum(len(o.shipments) > 1 for o in shipped) / len(shipped), 6) if shipped else 0.0,
+        "meanDeliveryDays": round(sum(o.delivery_days for o in shipped) / len(shipped), 6) if shipped else 0.0,
+        "onTimeRate": round(on_time / n, 6) if n else 0.0,
+        "standardPromiseDays": standard_promise,
+        "shipmentsByNode": dict(sorted(by_node.items())),
+        "deliveryDays": {str(d): c for d, c in sorted(days.items())},
+    }
