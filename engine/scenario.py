@@ -51,8 +51,16 @@ from engine.planner import Planner
 from engine.validation import network_violations
 
 STANDARD_PROMISE_DAYS = 5  # orders without a promise count as on time within this
-KNOWN_KEYS = {"closeNodes", "addNodes", "addStock", "carrierRates", "safetyStock",
-              "processingDays", "capacity", "splitPenalty"}
+KNOWN_KEYS = {
+    "closeNodes",
+    "addNodes",
+    "addStock",
+    "carrierRates",
+    "safetyStock",
+    "processingDays",
+    "capacity",
+    "splitPenalty",
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,9 @@ class Changes:
 
 
 def parse_changes(
-    data: Any, network: Network, parse_nodes: Callable[[list[Any], str], tuple[list[Node], list[FieldViolation]]],
+    data: Any,
+    network: Network,
+    parse_nodes: Callable[[list[Any], str], tuple[list[Node], list[FieldViolation]]],
     parse_stock: Callable[[list[Any], str], tuple[list[StockPosition], list[FieldViolation]]],
 ) -> Changes:
     """Validate a changes document against ``network``; raise :class:`ValidationError` with
@@ -85,7 +95,9 @@ def parse_changes(
         raise ValidationError([FieldViolation("(root)", "must be a JSON object")], "changes")
     for key in data:
         if key not in KNOWN_KEYS:
-            problems.append(FieldViolation(key, f"unknown change; known: {', '.join(sorted(KNOWN_KEYS))}"))
+            problems.append(
+                FieldViolation(key, f"unknown change; known: {', '.join(sorted(KNOWN_KEYS))}")
+            )
     node_ids = {n.id for n in network.nodes}
     new_nodes, node_problems = parse_nodes(data.get("addNodes", []), "addNodes")
     problems += node_problems
@@ -104,36 +116,63 @@ def parse_changes(
     carriers = {s.carrier for s in network.carrier_services}
     services = {s.id for s in network.carrier_services}
     rates = _section(data, "carrierRates", ("byCarrier", "byService"), problems)
-    by_carrier = _numbers(rates.get("byCarrier", {}), "carrierRates.byCarrier", carriers, "carrier",
-                          problems, positive=True)
-    by_service = _numbers(rates.get("byService", {}), "carrierRates.byService", services, "service",
-                          problems, positive=True)
+    by_carrier = _numbers(
+        rates.get("byCarrier", {}),
+        "carrierRates.byCarrier",
+        carriers,
+        "carrier",
+        problems,
+        positive=True,
+    )
+    by_service = _numbers(
+        rates.get("byService", {}),
+        "carrierRates.byService",
+        services,
+        "service",
+        problems,
+        positive=True,
+    )
     settings = {}
     for key in ("safetyStock", "processingDays", "capacity"):
         section = _section(data, key, ("byKind", "byNode"), problems)
         kinds = {k.value for k in NodeKind}
-        by_kind = _numbers(section.get("byKind", {}), f"{key}.byKind", kinds, "node kind", problems,
-                           integer=True)
-        by_node = _numbers(section.get("byNode", {}), f"{key}.byNode", all_ids, "node", problems,
-                           integer=True)
-        settings[key] = ({NodeKind(k): int(v) for k, v in by_kind.items()},
-                         {k: int(v) for k, v in by_node.items()})
+        by_kind = _numbers(
+            section.get("byKind", {}), f"{key}.byKind", kinds, "node kind", problems, integer=True
+        )
+        by_node = _numbers(
+            section.get("byNode", {}), f"{key}.byNode", all_ids, "node", problems, integer=True
+        )
+        settings[key] = (
+            {NodeKind(k): int(v) for k, v in by_kind.items()},
+            {k: int(v) for k, v in by_node.items()},
+        )
     penalty = data.get("splitPenalty")
-    if penalty is not None and (not isinstance(penalty, int | float) or isinstance(penalty, bool)
-                                or not math.isfinite(penalty) or penalty < 0):
+    if penalty is not None and (
+        not isinstance(penalty, int | float)
+        or isinstance(penalty, bool)
+        or not math.isfinite(penalty)
+        or penalty < 0
+    ):
         problems.append(FieldViolation("splitPenalty", "must be a number >= 0"))
     changes = Changes(
-        close_nodes=tuple(close), add_nodes=tuple(new_nodes), add_stock=tuple(new_stock),
-        rate_by_carrier=by_carrier, rate_by_service=by_service,
-        safety_by_kind=settings["safetyStock"][0], safety_by_node=settings["safetyStock"][1],
+        close_nodes=tuple(close),
+        add_nodes=tuple(new_nodes),
+        add_stock=tuple(new_stock),
+        rate_by_carrier=by_carrier,
+        rate_by_service=by_service,
+        safety_by_kind=settings["safetyStock"][0],
+        safety_by_node=settings["safetyStock"][1],
         processing_by_kind=settings["processingDays"][0],
         processing_by_node=settings["processingDays"][1],
-        capacity_by_kind=settings["capacity"][0], capacity_by_node=settings["capacity"][1],
+        capacity_by_kind=settings["capacity"][0],
+        capacity_by_node=settings["capacity"][1],
         split_penalty=float(penalty) if isinstance(penalty, int | float) else None,
     )
     if not problems:  # the changed network must itself be valid
-        problems += [FieldViolation(f"(changed network) {v.field}", v.description)
-                     for v in network_violations(apply_changes(network, changes))]
+        problems += [
+            FieldViolation(f"(changed network) {v.field}", v.description)
+            for v in network_violations(apply_changes(network, changes))
+        ]
     if problems:
         raise ValidationError(problems, "changes")
     return changes
@@ -150,8 +189,15 @@ def _section(data: dict, key: str, keys: tuple[str, ...], problems: list[FieldVi
     return section
 
 
-def _numbers(values: Any, where: str, known: set[str], what: str, problems: list[FieldViolation],
-             positive: bool = False, integer: bool = False) -> dict[str, float]:
+def _numbers(
+    values: Any,
+    where: str,
+    known: set[str],
+    what: str,
+    problems: list[FieldViolation],
+    positive: bool = False,
+    integer: bool = False,
+) -> dict[str, float]:
     if not isinstance(values, dict):
         problems.append(FieldViolation(where, "must be an object"))
         return {}
@@ -175,35 +221,59 @@ def _numbers(values: Any, where: str, known: set[str], what: str, problems: list
 
 def apply_changes(network: Network, changes: Changes) -> Network:
     """The base network with the changes applied (a new object; the base is unchanged)."""
-    def setting(node: Node, by_kind: Mapping[NodeKind, int], by_node: Mapping[str, int], current: int) -> int:
+
+    def setting(
+        node: Node, by_kind: Mapping[NodeKind, int], by_node: Mapping[str, int], current: int
+    ) -> int:
         return by_node.get(node.id, by_kind.get(node.kind, current))
 
     nodes = []
     for node in (*network.nodes, *changes.add_nodes):
-        nodes.append(replace(
-            node,
-            disabled=node.disabled or node.id in changes.close_nodes,
-            processing_days=setting(node, changes.processing_by_kind, changes.processing_by_node,
-                                    node.processing_days),
-            daily_shipment_capacity=setting(node, changes.capacity_by_kind,
-                                            changes.capacity_by_node, node.daily_shipment_capacity),
-        ))
+        nodes.append(
+            replace(
+                node,
+                disabled=node.disabled or node.id in changes.close_nodes,
+                processing_days=setting(
+                    node,
+                    changes.processing_by_kind,
+                    changes.processing_by_node,
+                    node.processing_days,
+                ),
+                daily_shipment_capacity=setting(
+                    node,
+                    changes.capacity_by_kind,
+                    changes.capacity_by_node,
+                    node.daily_shipment_capacity,
+                ),
+            )
+        )
     kinds = {n.id: n.kind for n in nodes}
     services = []
     for service in network.carrier_services:
-        factor = changes.rate_by_carrier.get(service.carrier, 1.0) * changes.rate_by_service.get(service.id, 1.0)
-        zones = tuple(replace(z, base_cost=z.base_cost * factor, cost_per_kg=z.cost_per_kg * factor)
-                      for z in service.zones)
+        factor = changes.rate_by_carrier.get(service.carrier, 1.0) * changes.rate_by_service.get(
+            service.id, 1.0
+        )
+        zones = tuple(
+            replace(z, base_cost=z.base_cost * factor, cost_per_kg=z.cost_per_kg * factor)
+            for z in service.zones
+        )
         services.append(replace(service, zones=zones))
     stock = []
     for position in (*network.stock, *changes.add_stock):
-        node = position.node_id
-        safety = changes.safety_by_node.get(node, changes.safety_by_kind.get(kinds.get(node, NodeKind.STORE),
-                                                                            position.safety_stock))
+        node_id = position.node_id
+        safety = changes.safety_by_node.get(
+            node_id,
+            changes.safety_by_kind.get(kinds.get(node_id, NodeKind.STORE), position.safety_stock),
+        )
         stock.append(replace(position, safety_stock=safety))
     return replace(
-        network, nodes=tuple(nodes), carrier_services=tuple(services), stock=tuple(stock),
-        split_penalty=network.split_penalty if changes.split_penalty is None else changes.split_penalty,
+        network,
+        nodes=tuple(nodes),
+        carrier_services=tuple(services),
+        stock=tuple(stock),
+        split_penalty=network.split_penalty
+        if changes.split_penalty is None
+        else changes.split_penalty,
     )
 
 
@@ -245,10 +315,15 @@ def replay(
     plans: list[Plan] = []
     step = window if mode == "batch" else 50
     for start in range(0, len(ordered), step):
-        batch = ordered[start:start + step]
+        batch = ordered[start : start + step]
         if mode == "batch":
-            result = allocate(batch, Planner(network, stock, index=index), unfilled_penalty,
-                              time_limit=10.0, capacity=capacity)
+            result = allocate(
+                batch,
+                Planner(network, stock, index=index),
+                unfilled_penalty,
+                time_limit=10.0,
+                capacity=capacity,
+            )
             chunk = list(result.plans)
         else:
             chunk = plan_sequential(batch, index, stock, capacity)
@@ -272,14 +347,22 @@ def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcom
     where = nodes[order.pickup_store_id].location if order.pickup_store_id else order.destination
     assert isinstance(where, Location)
     return OrderOutcome(
-        order.id, order.channel.value, plan.status.value,
-        sum(line.quantity for line in order.lines), plan.units, plan.total_cost,
-        plan.delivery_days, order.promise_days,
-        tuple((s.node_id, s.units) for s in plan.shipments), (where.latitude, where.longitude),
+        order.id,
+        order.channel.value,
+        plan.status.value,
+        sum(line.quantity for line in order.lines),
+        plan.units,
+        plan.total_cost,
+        plan.delivery_days,
+        order.promise_days,
+        tuple((s.node_id, s.units) for s in plan.shipments),
+        (where.latitude, where.longitude),
     )
 
 
-def kpis(outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS) -> dict[str, Any]:
+def kpis(
+    outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS
+) -> dict[str, Any]:
     """The scenario's KPIs.
 
     ``costPerOrder``, ``splitRate`` and ``meanDeliveryDays`` are over orders that shipped
@@ -288,8 +371,12 @@ def kpis(outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROM
     """
     shipped = [o for o in outcomes if o.units_filled > 0]
     cost = sum(o.cost for o in shipped)
-    on_time = sum(1 for o in outcomes if o.status == PlanStatus.COMPLETE.value
-                  and o.delivery_days <= (o.promise_days or standard_promise))
+    on_time = sum(
+        1
+        for o in outcomes
+        if o.status == PlanStatus.COMPLETE.value
+        and o.delivery_days <= (o.promise_days or standard_promise)
+    )
     by_node: Counter[str] = Counter()
     for o in shipped:
         for node_id, _ in o.shipments:
@@ -304,8 +391,12 @@ def kpis(outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROM
         "unitsFilled": sum(o.units_filled for o in outcomes),
         "totalCost": round(cost, 4),
         "costPerOrder": round(cost / len(shipped), 4) if shipped else 0.0,
-        "splitRate": round(sum(len(o.shipments) > 1 for o in shipped) / len(shipped), 6) if shipped else 0.0,
-        "meanDeliveryDays": round(sum(o.delivery_days for o in shipped) / len(shipped), 6) if shipped else 0.0,
+        "splitRate": round(sum(len(o.shipments) > 1 for o in shipped) / len(shipped), 6)
+        if shipped
+        else 0.0,
+        "meanDeliveryDays": round(sum(o.delivery_days for o in shipped) / len(shipped), 6)
+        if shipped
+        else 0.0,
         "onTimeRate": round(on_time / n, 6) if n else 0.0,
         "standardPromiseDays": standard_promise,
         "shipmentsByNode": dict(sorted(by_node.items())),

@@ -33,11 +33,14 @@ from omniroute.v1 import (
     network_service_pb2_grpc,
     routing_service_pb2,
     routing_service_pb2_grpc,
+    scenario_service_pb2,
+    scenario_service_pb2_grpc,
 )
 
 from server.batching import MicroBatcher
 from server.interceptors import ServerInterceptor
 from server.metrics import metrics
+from server.scenario_service import ScenarioServicer
 from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
 from server.store import Store
 
@@ -47,6 +50,7 @@ SERVICES = (
     routing_service_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
     inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
     network_service_pb2.DESCRIPTOR.services_by_name["NetworkService"].full_name,
+    scenario_service_pb2.DESCRIPTOR.services_by_name["ScenarioService"].full_name,
 )
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in one PutNetwork
 
@@ -101,6 +105,9 @@ class RunningServer:
         )
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
             InventoryServicer(self.engine), self.server
+        )
+        scenario_service_pb2_grpc.add_ScenarioServiceServicer_to_server(
+            ScenarioServicer(self.engine), self.server
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -171,11 +171,35 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
 
         load_changes(args.changes, network)  # every problem listed before any work
         changes = json.loads(Path(args.changes).read_text())
-    result = run_scenario_task(args.network, args.orders, changes, args.mode, args.out,
-                               args.name or Path(args.out).name, show_progress=None)
-    print(table(["KPI", "value"], [[k, result[k]] for k in (
-        "orders", "ordersComplete", "unitsOrdered", "unitsFilled", "totalCost", "costPerOrder",
-        "splitRate", "meanDeliveryDays", "onTimeRate")], ""))
+    result = run_scenario_task(
+        args.network,
+        args.orders,
+        changes,
+        args.mode,
+        args.out,
+        args.name or Path(args.out).name,
+        show_progress=None,
+    )
+    print(
+        table(
+            ["KPI", "value"],
+            [
+                [k, result[k]]
+                for k in (
+                    "orders",
+                    "ordersComplete",
+                    "unitsOrdered",
+                    "unitsFilled",
+                    "totalCost",
+                    "costPerOrder",
+                    "splitRate",
+                    "meanDeliveryDays",
+                    "onTimeRate",
+                )
+            ],
+            "",
+        )
+    )
     print(f"wrote {args.out}/kpis.json, outcomes.jsonl and report.html", file=sys.stderr)
     return 0
 
@@ -207,9 +231,23 @@ def cmd_scenario_sweep(args: argparse.Namespace) -> int:
     from server.scenarios import sweep
 
     results = sweep(args.network, args.orders, args.grid, args.mode, args.out, args.workers)
-    print(table(["run", "cost/order", "total cost", "split rate", "mean days", "on time"],
-                [[r["name"], r["costPerOrder"], r["totalCost"], r["splitRate"], r["meanDeliveryDays"],
-                  r["onTimeRate"]] for r in results], ""))
+    print(
+        table(
+            ["run", "cost/order", "total cost", "split rate", "mean days", "on time"],
+            [
+                [
+                    r["name"],
+                    r["costPerOrder"],
+                    r["totalCost"],
+                    r["splitRate"],
+                    r["meanDeliveryDays"],
+                    r["onTimeRate"],
+                ]
+                for r in results
+            ],
+            "",
+        )
+    )
     print(f"wrote {args.out}/sweep.json and one run directory per combination", file=sys.stderr)
     return 0
 
@@ -436,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scenario = p.add_subparsers(dest="scenario_command", required=True, metavar="SUBCOMMAND")
     q = scenario.add_parser(
-        "run", help="replay orders against the network with changes; KPIs and an HTML report",
+        "run",
+        help="replay orders against the network with changes; KPIs and an HTML report",
         description="Replay the orders in time order against the network (with the changes "
         "applied), stock depleting as orders ship and node capacity shared. Writes "
         "DIR/kpis.json, DIR/outcomes.jsonl, DIR/nodes.json and DIR/report.html.",
@@ -444,13 +483,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--network", required=True, help="base network file")
     q.add_argument("--orders", required=True, help="orders file (JSON lines)")
     q.add_argument("--changes", help="changes file (JSON); none = the base network")
-    q.add_argument("--mode", choices=["sequential", "batch"], default="sequential",
-                   help="sequential: each order optimally in turn; batch: windows of 200 jointly")
+    q.add_argument(
+        "--mode",
+        choices=["sequential", "batch"],
+        default="sequential",
+        help="sequential: each order optimally in turn; batch: windows of 200 jointly",
+    )
     q.add_argument("--out", required=True, help="run directory")
     q.add_argument("--name", help="name in reports (default: the directory name)")
     q.set_defaults(func=cmd_scenario_run)
     q = scenario.add_parser(
-        "compare", help="compare run directories side by side (deltas against the first)",
+        "compare",
+        help="compare run directories side by side (deltas against the first)",
         description="A KPI table with deltas against the first run, DIR/compare.json and "
         "DIR/report.html with plots (cost per order, delivery days, node utilisation, split "
         "rate, node-to-destination flow maps).",
@@ -459,9 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="output directory")
     q.set_defaults(func=cmd_scenario_compare)
     q = scenario.add_parser(
-        "sweep", help="run a grid of changes in parallel",
-        description="GRID is JSON: {\"base\": {changes}, \"grid\": {\"carrierRates.byCarrier."
-        "Australia Post\": [0.9, 1.1], \"splitPenalty\": [0, 3]}}. Every combination runs as "
+        "sweep",
+        help="run a grid of changes in parallel",
+        description='GRID is JSON: {"base": {changes}, "grid": {"carrierRates.byCarrier.'
+        'Australia Post": [0.9, 1.1], "splitPenalty": [0, 3]}}. Every combination runs as '
         "its own scenario (in parallel processes, with a progress bar); DIR/sweep.json sums up.",
     )
     q.add_argument("--network", required=True)

@@ -645,12 +645,16 @@ def nodes_from_json(items: Any, where: str) -> tuple[list[Node], list[FieldViola
 def stock_from_json(items: Any, where: str) -> tuple[list[StockPosition], list[FieldViolation]]:
     """Stock positions given as proto3 JSON (e.g. a scenario's ``addStock``)."""
     return _messages_from_json(
-        items, where, network_pb2.StockPosition,
+        items,
+        where,
+        network_pb2.StockPosition,
         lambda m, _: (StockPosition(m.node_id, m.sku_id, m.on_hand, m.safety_stock), []),
     )
 
 
-def _messages_from_json(items: Any, where: str, cls: Any, build: Any) -> tuple[list[Any], list[FieldViolation]]:
+def _messages_from_json(
+    items: Any, where: str, cls: Any, build: Any
+) -> tuple[list[Any], list[FieldViolation]]:
     if not isinstance(items, list):
         return [], [FieldViolation(where, "must be a list")]
     result, violations = [], []
@@ -666,8 +670,9 @@ def _messages_from_json(items: Any, where: str, cls: Any, build: Any) -> tuple[l
 def _node_from_message(node: network_pb2.Node, where: str) -> tuple[Node, list[FieldViolation]]:
     wrapper = network_pb2.Network(nodes=[node])
     network, violations = network_from_proto(wrapper)
-    return network.nodes[0], [FieldViolation(v.field.replace("nodes[0]", where), v.description)
-                              for v in violations]
+    return network.nodes[0], [
+        FieldViolation(v.field.replace("nodes[0]", where), v.description) for v in violations
+    ]
 
 
 def write_network(network: Network, path: str | Path) -> None:

@@ -37,7 +37,9 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
-def progress(items: Iterable[T], total: int, label: str, enabled: bool | None = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T], total: int, label: str, enabled: bool | None = None
+) -> Iterator[T]:
     """Yield ``items`` while drawing a :class:`ProgressBar`."""
     bar = ProgressBar(total, label, enabled)
     for done, item in enumerate(items, start=1):

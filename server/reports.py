@@ -29,8 +29,17 @@ th:first-child, td:first-child { text-align: left; }
 .up { color: #b00; } .down { color: #070; }
 img { max-width: 100%; margin: .5rem 0; }
 """
-HEADLINE = ("orders", "ordersComplete", "unitsOrdered", "unitsFilled", "totalCost", "costPerOrder",
-            "splitRate", "meanDeliveryDays", "onTimeRate")
+HEADLINE = (
+    "orders",
+    "ordersComplete",
+    "unitsOrdered",
+    "unitsFilled",
+    "totalCost",
+    "costPerOrder",
+    "splitRate",
+    "meanDeliveryDays",
+    "onTimeRate",
+)
 LOWER_IS_BETTER = {"totalCost", "costPerOrder", "splitRate", "meanDeliveryDays"}
 
 
@@ -42,8 +51,10 @@ def _png(figure: plt.Figure) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -72,8 +83,12 @@ def _days_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     width = 0.8 / max(len(runs), 1)
     for i, (name, k, _) in enumerate(runs):
         shipped = max(k["ordersShipped"], 1)
-        axis.bar([d + i * width for d in days],
-                 [100 * k["deliveryDays"].get(str(d), 0) / shipped for d in days], width, label=name)
+        axis.bar(
+            [d + i * width for d in days],
+            [100 * k["deliveryDays"].get(str(d), 0) / shipped for d in days],
+            width,
+            label=name,
+        )
     axis.set_xlabel("delivery days")
     axis.set_ylabel("% of shipped orders")
     axis.set_title("delivery-day distribution")
@@ -89,18 +104,24 @@ def _node_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     figure, axis = plt.subplots(figsize=(11, 4))
     width = 0.8 / max(len(runs), 1)
     for i, (name, k, _) in enumerate(runs):
-        axis.bar([j + i * width for j in range(len(top))], [k["shipmentsByNode"].get(n, 0) for n in top],
-                 width, label=name)
-    axis.set_xticks([j + 0.4 - width / 2 for j in range(len(top))], top, rotation=60, ha="right",
-                    fontsize=8)
+        axis.bar(
+            [j + i * width for j in range(len(top))],
+            [k["shipmentsByNode"].get(n, 0) for n in top],
+            width,
+            label=name,
+        )
+    axis.set_xticks(
+        [j + 0.4 - width / 2 for j in range(len(top))], top, rotation=60, ha="right", fontsize=8
+    )
     axis.set_ylabel("shipments")
     axis.set_title("node utilisation (top 20 nodes)")
     axis.legend()
     return _png(figure)
 
 
-def _flow_map(runs: Sequence[tuple[str, dict, list[OrderOutcome]]], nodes: dict[str, dict],
-              sample: int = 600) -> str:
+def _flow_map(
+    runs: Sequence[tuple[str, dict, list[OrderOutcome]]], nodes: dict[str, dict], sample: int = 600
+) -> str:
     """Lines from shipping node to destination for a sample of shipments, per scenario."""
     figure, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 5), squeeze=False)
     for axis, (name, _, outcomes) in zip(axes[0], runs, strict=True):
@@ -110,14 +131,30 @@ def _flow_map(runs: Sequence[tuple[str, dict, list[OrderOutcome]]], nodes: dict[
             for node_id, _units in outcome.shipments:
                 node = nodes.get(node_id)
                 if node:
-                    axis.plot([node["lon"], lon], [node["lat"], lat], color="#4878a8", alpha=0.15,
-                              linewidth=0.6)
+                    axis.plot(
+                        [node["lon"], lon],
+                        [node["lat"], lat],
+                        color="#4878a8",
+                        alpha=0.15,
+                        linewidth=0.6,
+                    )
         for node in nodes.values():
-            color = "#999" if node.get("disabled") else {"DC": "#b00", "THIRD_PARTY": "#d08040",
-                                                          "DROP_SHIP": "#707"}.get(node["kind"], "#070")
+            color = (
+                "#999"
+                if node.get("disabled")
+                else {"DC": "#b00", "THIRD_PARTY": "#d08040", "DROP_SHIP": "#707"}.get(
+                    node["kind"], "#070"
+                )
+            )
             size = 40 if node["kind"] != "STORE" else 8
-            axis.scatter(node["lon"], node["lat"], s=size, c=color, zorder=3,
-                         marker="x" if node.get("disabled") else "o")
+            axis.scatter(
+                node["lon"],
+                node["lat"],
+                s=size,
+                c=color,
+                zorder=3,
+                marker="x" if node.get("disabled") else "o",
+            )
         axis.set_title(f"{name}: node → destination flows")
         axis.set_xlabel("longitude")
         axis.set_ylabel("latitude")
@@ -127,8 +164,10 @@ def _flow_map(runs: Sequence[tuple[str, dict, list[OrderOutcome]]], nodes: dict[
 
 def _kpi_table(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     base = runs[0][1]
-    head = "".join(f"<th>{html.escape(name)}</th>" + ("" if i == 0 else "<th>Δ</th>")
-                   for i, (name, _, _) in enumerate(runs))
+    head = "".join(
+        f"<th>{html.escape(name)}</th>" + ("" if i == 0 else "<th>Δ</th>")
+        for i, (name, _, _) in enumerate(runs)
+    )
     rows = []
     for key in HEADLINE:
         cells = []
@@ -144,17 +183,26 @@ def _kpi_table(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     return f"<table><tr><th>KPI</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def write_report(path: Path, title: str, runs: Sequence[tuple[str, dict, list[OrderOutcome]]],
-                 nodes: dict[str, dict]) -> None:
+def write_report(
+    path: Path,
+    title: str,
+    runs: Sequence[tuple[str, dict, list[OrderOutcome]]],
+    nodes: dict[str, dict],
+) -> None:
     """One scenario or a comparison of several (the first is the base for the deltas)."""
     body = [
-        "<h2>KPIs</h2>", _kpi_table(runs),
+        "<h2>KPIs</h2>",
+        _kpi_table(runs),
         "<p>Cost per order, split rate and delivery days are over orders that shipped; on-time "
         "rate is the share of all orders shipped complete within their promise (or the "
         f"standard {runs[0][1]['standardPromiseDays']} days).</p>",
-        "<h2>Cost and split rate</h2>", _cost_plot(runs),
-        "<h2>Delivery days</h2>", _days_plot(runs),
-        "<h2>Node utilisation</h2>", _node_plot(runs),
-        "<h2>Flows</h2>", _flow_map(runs, nodes),
+        "<h2>Cost and split rate</h2>",
+        _cost_plot(runs),
+        "<h2>Delivery days</h2>",
+        _days_plot(runs),
+        "<h2>Node utilisation</h2>",
+        _node_plot(runs),
+        "<h2>Flows</h2>",
+        _flow_map(runs, nodes),
     ]
     path.write_text(_page(title, "\n".join(body)))

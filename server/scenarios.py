@@ -35,14 +35,25 @@ def load_changes(source: str | Path | dict | None, network: Network):  # -> Chan
         try:
             data = json.loads(Path(source).read_text())
         except FileNotFoundError:
-            raise ValidationError([FieldViolation(str(source), "no such file")], "changes") from None
+            raise ValidationError(
+                [FieldViolation(str(source), "no such file")], "changes"
+            ) from None
         except (OSError, json.JSONDecodeError) as error:
-            raise ValidationError([FieldViolation(str(source), f"not JSON: {error}")], "changes") from None
+            raise ValidationError(
+                [FieldViolation(str(source), f"not JSON: {error}")], "changes"
+            ) from None
     return parse_changes(data, network, nodes_from_json, stock_from_json)
 
 
-def run_scenario_task(network_path: str, orders_path: str, changes: dict | None, mode: str,
-                      out_dir: str, name: str = "", show_progress: bool = False) -> dict[str, Any]:
+def run_scenario_task(
+    network_path: str,
+    orders_path: str,
+    changes: dict | None,
+    mode: str,
+    out_dir: str,
+    name: str = "",
+    show_progress: bool = False,
+) -> dict[str, Any]:
     """Replay the orders against the changed network; write the run directory; return KPIs."""
     network = read_network(network_path)
     changed = apply_changes(network, load_changes(changes, network))
@@ -62,14 +73,25 @@ def run_scenario_task(network_path: str, orders_path: str, changes: dict | None,
             handle.write(json.dumps(asdict(outcome), separators=(",", ":")) + "\n")
     nodes = _nodes(changed)
     (out / "nodes.json").write_text(json.dumps(nodes) + "\n")
-    write_report(out / "report.html", f"Scenario {result['name']}", [(result["name"], result, outcomes)],
-                 nodes)
+    write_report(
+        out / "report.html",
+        f"Scenario {result['name']}",
+        [(result["name"], result, outcomes)],
+        nodes,
+    )
     return result
 
 
 def _nodes(network: Network) -> dict[str, dict]:
-    return {n.id: {"kind": n.kind.value, "lat": n.location.latitude, "lon": n.location.longitude,
-                   "disabled": n.disabled} for n in network.nodes}
+    return {
+        n.id: {
+            "kind": n.kind.value,
+            "lat": n.location.latitude,
+            "lon": n.location.longitude,
+            "disabled": n.disabled,
+        }
+        for n in network.nodes
+    }
 
 
 def load_run(directory: str | Path) -> tuple[str, dict, list[OrderOutcome], dict]:
@@ -84,8 +106,9 @@ def load_run(directory: str | Path) -> tuple[str, dict, list[OrderOutcome], dict
             data["destination"] = tuple(data["destination"])
             outcomes.append(OrderOutcome(**data))
     except (OSError, json.JSONDecodeError, TypeError, KeyError) as error:
-        raise ValidationError([FieldViolation(str(path), f"not a scenario run directory: {error}")],
-                              "scenario run") from None
+        raise ValidationError(
+            [FieldViolation(str(path), f"not a scenario run directory: {error}")], "scenario run"
+        ) from None
     return result.get("name", path.name), result, outcomes, nodes
 
 
@@ -99,16 +122,32 @@ def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
         nodes.update(run_nodes)
     base = runs[0][1]
     table = {
-        name: {key: result[key] for key in ("orders", "ordersComplete", "unitsFilled", "totalCost",
-                                            "costPerOrder", "splitRate", "meanDeliveryDays",
-                                            "onTimeRate")}
+        name: {
+            key: result[key]
+            for key in (
+                "orders",
+                "ordersComplete",
+                "unitsFilled",
+                "totalCost",
+                "costPerOrder",
+                "splitRate",
+                "meanDeliveryDays",
+                "onTimeRate",
+            )
+        }
         for name, result, _, _ in runs
     }
-    deltas = {name: {k: round(v - base[k], 6) for k, v in row.items()} for name, row in table.items()}
+    deltas = {
+        name: {k: round(v - base[k], 6) for k, v in row.items()} for name, row in table.items()
+    }
     comparison = {"base": runs[0][0], "kpis": table, "deltas": deltas}
     (out / "compare.json").write_text(json.dumps(comparison, indent=1) + "\n")
-    write_report(out / "report.html", "Scenario comparison",
-                 [(name, result, outcomes) for name, result, outcomes, _ in runs], nodes)
+    write_report(
+        out / "report.html",
+        "Scenario comparison",
+        [(name, result, outcomes) for name, result, outcomes, _ in runs],
+        nodes,
+    )
     return comparison
 
 
@@ -117,8 +156,9 @@ def _grid(spec: dict) -> list[tuple[str, dict]]:
     base = spec.get("base", {})
     grid = spec.get("grid", {})
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
-        raise ValidationError([FieldViolation("grid", "must map change paths to non-empty lists")],
-                              "sweep")
+        raise ValidationError(
+            [FieldViolation("grid", "must map change paths to non-empty lists")], "sweep"
+        )
     runs = []
     for values in itertools.product(*grid.values()):
         changes = json.loads(json.dumps(base))
@@ -138,8 +178,9 @@ def _task(args: tuple) -> dict[str, Any]:
     return run_scenario_task(*args)
 
 
-def sweep(network_path: str, orders_path: str, grid_path: str, mode: str, out_dir: str,
-          workers: int) -> list[dict[str, Any]]:
+def sweep(
+    network_path: str, orders_path: str, grid_path: str, mode: str, out_dir: str, workers: int
+) -> list[dict[str, Any]]:
     """Run every combination of the grid in parallel local processes, with a progress bar."""
     spec = json.loads(Path(grid_path).read_text())
     runs = _grid(spec)
@@ -149,15 +190,33 @@ def sweep(network_path: str, orders_path: str, grid_path: str, mode: str, out_di
         try:
             load_changes(changes, network)
         except ValidationError as error:
-            problems += [FieldViolation(f"{name}: {v.field}", v.description) for v in error.violations]
+            problems += [
+                FieldViolation(f"{name}: {v.field}", v.description) for v in error.violations
+            ]
     if problems:
         raise ValidationError(problems, "sweep")
     out = Path(out_dir)
-    tasks = [(network_path, orders_path, changes, mode, str(out / safe(name)), name) for name, changes in runs]
+    tasks = [
+        (network_path, orders_path, changes, mode, str(out / safe(name)), name)
+        for name, changes in runs
+    ]
     with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
         results = list(progress(pool.imap(_task, tasks), len(tasks), "sweep", sys.stderr.isatty()))
-    summary = [{k: r[k] for k in ("name", "costPerOrder", "totalCost", "splitRate", "meanDeliveryDays",
-                                  "onTimeRate", "unitsFilled")} for r in results]
+    summary = [
+        {
+            k: r[k]
+            for k in (
+                "name",
+                "costPerOrder",
+                "totalCost",
+                "splitRate",
+                "meanDeliveryDays",
+                "onTimeRate",
+                "unitsFilled",
+            )
+        }
+        for r in results
+    ]
     (out / "sweep.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 

@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS orders (
     rejections TEXT NOT NULL DEFAULT '[]',
     updated REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS operations (
+    name TEXT PRIMARY KEY,
+    request_id TEXT,
+    done INTEGER NOT NULL DEFAULT 0,
+    orders_done INTEGER NOT NULL DEFAULT 0,
+    orders_total INTEGER NOT NULL,
+    result TEXT,
+    error TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS returns (
     id TEXT PRIMARY KEY,
     request_id TEXT NOT NULL UNIQUE,
@@ -551,6 +562,63 @@ class Store:
             text = answer()
             self._remember_request(db, request_id, "RerouteOrder", fingerprint, text)
         return text
+
+    # ------------------------------------------------------------------------- operations
+
+    def start_operation(self, request_id: str, fingerprint: bytes, total: int) -> tuple[str, bool]:
+        """A new long-running operation (or, for a seen request id, the same one): (name, new)."""
+        now = time.time()
+        with self.write() as db:
+            if request_id:
+                seen = self._seen_request(db, request_id, "StartScenario", fingerprint)
+                if seen is not None:
+                    return seen, False
+            name = "operations/" + uuid.uuid4().hex[:20]
+            db.execute(
+                "INSERT INTO operations (name, request_id, orders_total, created, updated) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, request_id or None, total, now, now),
+            )
+            if request_id:
+                self._remember_request(db, request_id, "StartScenario", fingerprint, name)
+        return name, True
+
+    def update_operation(
+        self, name: str, done: int = 0, result: str | None = None, error: str | None = None
+    ) -> None:
+        with self.write() as db:
+            if result is not None or error is not None:
+                db.execute(
+                    "UPDATE operations SET done = 1, orders_done = orders_total, result = ?, "
+                    "error = ?, updated = ? WHERE name = ?",
+                    (result, error, time.time(), name),
+                )
+            else:
+                db.execute(
+                    "UPDATE operations SET orders_done = ?, updated = ? WHERE name = ?",
+                    (done, time.time(), name),
+                )
+
+    def get_operation(self, name: str) -> dict[str, object]:
+        with self.read() as db:
+            row = db.execute(
+                "SELECT name, done, orders_done, orders_total, result, error, created, "
+                "updated FROM operations WHERE name = ?",
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise NotFound("OPERATION_NOT_FOUND", f"no operation {name!r}", {"name": name})
+        keys = (
+            "name",
+            "done",
+            "orders_done",
+            "orders_total",
+            "result",
+            "error",
+            "created",
+            "updated",
+        )
+        return dict(zip(keys, row, strict=True))
 
     # ------------------------------------------------------------------------- returns
 

@@ -1,0 +1,168 @@
+"""Scenarios: change validation, applying changes, KPI arithmetic, replay, determinism."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.demo_data import demo_dataset
+from engine.model import Location, Network, NodeKind, Order, OrderLine, ValidationError
+from engine.scenario import OrderOutcome, apply_changes, kpis, replay
+from server.scenarios import load_changes
+
+
+def test_every_problem_of_a_changes_document(tiny_network: Network) -> None:
+    data = {
+        "closeNodes": ["DC1", "NOPE"],
+        "carrierRates": {"byCarrier": {"Post": 0, "Nobody": 1.1}, "byService": {"FREIGHT": "x"}},
+        "safetyStock": {"byKind": {"STORE": -1, "CASTLE": 1}, "byNode": {"ST1": 1.5}},
+        "capacity": {"byWhat": {}},
+        "splitPenalty": -2,
+        "addNodes": [{"id": "N9", "kind": "MOON"}],
+        "surprise": True,
+    }
+    with pytest.raises(ValidationError) as caught:
+        load_changes(data, tiny_network)
+    fields = {v.field for v in caught.value.violations}
+    assert {
+        "closeNodes[1]",
+        "carrierRates.byCarrier.Post",
+        "carrierRates.byCarrier.Nobody",
+        "carrierRates.byService.FREIGHT",
+        "safetyStock.byKind.STORE",
+        "safetyStock.byKind.CASTLE",
+        "safetyStock.byNode.ST1",
+        "capacity.byWhat",
+        "splitPenalty",
+        "addNodes[0]",
+        "surprise",
+    } <= fields
+
+
+def test_changed_network_must_be_valid(tiny_network: Network) -> None:
+    """A new node with an unknown service is caught in the changed network."""
+    data = {
+        "addNodes": [
+            {
+                "id": "DC2",
+                "kind": "DC",
+                "location": {"latitude": -35, "longitude": 149},
+                "serviceIds": ["TELEPORT"],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as caught:
+        load_changes(data, tiny_network)
+    assert any("serviceIds" in v.field for v in caught.value.violations)
+
+
+def test_apply_changes(tiny_network: Network) -> None:
+    changes = load_changes(
+        {
+            "closeNodes": ["DC1"],
+            "carrierRates": {"byCarrier": {"Post": 1.5}},
+            "safetyStock": {"byKind": {"STORE": 2}, "byNode": {"ST2": 0}},
+            "processingDays": {"byNode": {"ST1": 2}},
+            "capacity": {"byKind": {"STORE": 5}},
+            "splitPenalty": 7.0,
+            "addNodes": [
+                {
+                    "id": "DC2",
+                    "kind": "DC",
+                    "location": {"latitude": -35.3, "longitude": 149.1},
+                    "serviceIds": ["PARCEL"],
+                    "handlingCostPerShipment": 1.0,
+                }
+            ],
+            "addStock": [{"nodeId": "DC2", "skuId": "COAT", "onHand": 5}],
+        },
+        tiny_network,
+    )
+    changed = apply_changes(tiny_network, changes)
+    nodes = {n.id: n for n in changed.nodes}
+    assert nodes["DC1"].disabled and not nodes["ST1"].disabled
+    assert nodes["ST1"].processing_days == 2 and nodes["ST1"].daily_shipment_capacity == 5
+    assert nodes["DC2"].kind is NodeKind.DC
+    parcel = next(s for s in changed.carrier_services if s.id == "PARCEL")
+    assert parcel.zones[0].base_cost == pytest.approx(12.0) and parcel.zones[
+        0
+    ].cost_per_kg == pytest.approx(0.75)
+    freight = next(s for s in changed.carrier_services if s.id == "FREIGHT")
+    assert freight.zones[0].base_cost == 30.0  # another carrier
+    safety = {(p.node_id, p.sku_id): p.safety_stock for p in changed.stock}
+    assert (
+        safety[("ST1", "TEE")] == 2 and safety[("ST2", "COAT")] == 0 and safety[("DC1", "TEE")] == 0
+    )
+    assert changed.split_penalty == 7.0 and ("DC2", "COAT") in safety
+    assert tiny_network.nodes[0].disabled is False  # the base is unchanged
+
+
+def outcome(
+    i: int,
+    status: str,
+    ordered: int,
+    filled: int,
+    cost: float,
+    days: int,
+    promise: int,
+    ships: tuple,
+) -> OrderOutcome:
+    return OrderOutcome(
+        f"o{i}", "WEB", status, ordered, filled, cost, days, promise, ships, (0.0, 0.0)
+    )
+
+
+def test_kpi_arithmetic() -> None:
+    """Four hand-checked orders."""
+    outcomes = [
+        outcome(1, "COMPLETE", 2, 2, 10.0, 2, 0, (("A", 2),)),  # on time (standard 5)
+        outcome(2, "COMPLETE", 3, 3, 30.0, 6, 0, (("A", 1), ("B", 2))),  # late vs standard
+        outcome(3, "PARTIAL", 4, 1, 20.0, 3, 3, (("B", 1),)),  # not complete
+        outcome(4, "UNFULFILLABLE", 1, 0, 0.0, 0, 2, ()),
+    ]
+    k = kpis(outcomes)
+    assert (k["orders"], k["ordersShipped"], k["ordersComplete"]) == (4, 3, 2)
+    assert (k["unitsOrdered"], k["unitsFilled"]) == (10, 6)
+    assert k["totalCost"] == 60.0 and k["costPerOrder"] == 20.0
+    assert k["splitRate"] == pytest.approx(1 / 3, abs=1e-6)
+    assert k["meanDeliveryDays"] == pytest.approx(11 / 3, abs=1e-6)
+    assert k["onTimeRate"] == 0.25
+    assert k["shipmentsByNode"] == {"A": 2, "B": 2}
+    assert k["deliveryDays"] == {"2": 1, "3": 1, "6": 1}
+
+
+def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> None:
+    """Three coats in stock: the fourth coat order goes unfilled; a capacity of one shipment
+    at ST1 moves the second Geelong order elsewhere."""
+    orders = [
+        Order(
+            f"c{i}",
+            (OrderLine("1", "COAT", 1),),
+            destination=Location(-38.15, 144.36),
+            create_time=f"2026-11-27T00:00:0{i}Z",
+        )
+        for i in range(4)
+    ]
+    outcomes = replay(tiny_network, orders)
+    assert [o.status for o in outcomes] == ["COMPLETE"] * 3 + ["UNFULFILLABLE"]
+    limited = apply_changes(
+        tiny_network, load_changes({"capacity": {"byNode": {"ST1": 1}}}, tiny_network)
+    )
+    outcomes = replay(limited, orders[:2])
+    assert [o.shipments[0][0] for o in outcomes] == ["ST1", "ST2"]
+
+
+def test_replay_is_deterministic(tiny_network: Network, tiny_orders: dict[str, Order]) -> None:
+    orders = list(tiny_orders.values())
+    assert replay(tiny_network, orders) == replay(tiny_network, orders)
+    assert replay(tiny_network, orders, mode="batch") == replay(tiny_network, orders, mode="batch")
+
+
+def test_closing_both_dcs_costs_more_and_takes_longer() -> None:
+    """On the demo network, closing both DCs raises cost per order and delivery days."""
+    network, orders = demo_dataset(seed=7, orders=600)
+    base = kpis(replay(network, orders))
+    closed = apply_changes(network, load_changes({"closeNodes": ["DC-MEL", "DC-SYD"]}, network))
+    without = kpis(replay(closed, orders))
+    assert without["costPerOrder"] > base["costPerOrder"]
+    assert without["meanDeliveryDays"] > base["meanDeliveryDays"]
+    assert without["shipmentsByNode"].get("DC-MEL", 0) == 0
