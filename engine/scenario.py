@@ -303,8 +303,10 @@ def replay(
     window: int = 200,
     unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
     progress: Callable[[int, int], None] | None = None,
+    time_limit: float = 2.0,
 ) -> list[OrderOutcome]:
-    """Replay ``orders`` in time order with stock depleting and capacity shared."""
+    """Replay ``orders`` in time order with stock depleting and capacity shared
+    (``time_limit``: seconds per joint window in batch mode)."""
     if mode not in ("sequential", "batch"):
         raise ValueError(f"mode must be sequential or batch, not {mode!r}")
     ordered = sorted(orders, key=lambda o: o.create_time)  # stable: file order within a second
