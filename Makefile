@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: demo test serve proto lint bench-engine clean
+.PHONY: demo test serve proto lint bench bench-quick bench-engine clean
 
 demo: $(READY)  ## start the service on the demo network, route a sample of the day through it
 	$(BIN)/omniroute demo
@@ -23,6 +23,12 @@ proto: $(READY)  ## regenerate the Python modules from proto/omniroute/v1/*.prot
 lint: $(READY)  ## ruff and mypy
 	$(BIN)/ruff check engine server tests benchmarks
 	$(BIN)/mypy
+
+bench: $(READY)  ## the whole benchmark suite (throughput vs the ceiling, peak day, quality)
+	$(BIN)/python -m benchmarks.suite --mode full
+
+bench-quick: $(READY)  ## the suite in about two minutes
+	$(BIN)/python -m benchmarks.suite --mode quick
 
 bench-engine: $(READY)  ## the engine benchmark (optimiser vs baseline vs naive CP-SAT)
 	$(BIN)/python -m benchmarks.engine_bench

@@ -378,6 +378,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_concurrent=args.max_concurrent,
         grace=args.grace,
         synchronous=args.synchronous,
+        reservation_ttl=args.reservation_ttl,
+        batch_window_ms=args.batch_window_ms,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -578,7 +580,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--synchronous",
         choices=["FULL", "NORMAL"],
         default="FULL",
-        help="SQLite synchronous mode (default FULL)",
+        help="SQLite synchronous mode (default FULL; see docs/ledger.md)",
+    )
+    p.add_argument(
+        "--reservation-ttl",
+        type=float,
+        default=900.0,
+        help="seconds a reservation holds stock unless committed or released (default 900)",
+    )
+    p.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=0.0,
+        help="allocate PlanOrder calls arriving within this window jointly (default 0 = off)",
     )
     p.add_argument(
         "--log-level",
