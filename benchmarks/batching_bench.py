@@ -45,10 +45,29 @@ def latency(network_file: Path, orders, window_ms: float, calls: int, threads: i
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--db", str(Path(tmp) / "b.db"), "--network",
-             str(network_file), "--port", str(port), "--workers", "1", "--metrics-port", "0",
-             "--log-level", "warning", "--batch-window-ms", str(window_ms)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--db",
+                str(Path(tmp) / "b.db"),
+                "--network",
+                str(network_file),
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--metrics-port",
+                "0",
+                "--log-level",
+                "warning",
+                "--batch-window-ms",
+                str(window_ms),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             client = OmnirouteClient(f"localhost:{port}")
             client.wait_until_serving(60)
@@ -64,13 +83,21 @@ def latency(network_file: Path, orders, window_ms: float, calls: int, threads: i
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
-    return {"window_ms": window_ms, "calls": calls, "threads": threads,
-            "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+    return {
+        "window_ms": window_ms,
+        "calls": calls,
+        "threads": threads,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.batching_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.batching_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--orders", type=int, default=1500, help="orders of the demo day replayed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -82,30 +109,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = max(2, rate // 50)
         start = time.perf_counter()
         batched = objective(replay(network, day, mode="batch", window=window, time_limit=1.0))
-        rows.append({"peak_orders_per_s": rate, "window_orders": window, "sequential": sequential,
-                     "batched": batched, "saving": sequential - batched,
-                     "saving_share": (sequential - batched) / sequential,
-                     "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "peak_orders_per_s": rate,
+                "window_orders": window,
+                "sequential": sequential,
+                "batched": batched,
+                "saving": sequential - batched,
+                "saving_share": (sequential - batched) / sequential,
+                "seconds": time.perf_counter() - start,
+            }
+        )
         print(rows[-1], file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         network_file = Path(tmp) / "network.json"
         write_network(network, network_file)
         lat = [latency(network_file, orders, w, 1500, 16) for w in (0.0, 20.0)]
-    result = {"benchmark": "batching", "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-              "machine": machine(), "orders": len(day), "cost": rows, "latency": lat}
+    result = {
+        "benchmark": "batching",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "orders": len(day),
+        "cost": rows,
+        "latency": lat,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "batching.json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = ["# Micro-batching benchmark", "",
-             f"Run {result['started']} on {result['machine']['cpu']}; `python -m benchmarks.batching_bench`.",
-             "", f"Cost: the first {len(day):,} orders of the demo day replayed in time order with stock "
-             "depleting; objective = cost + 50 per unfilled unit; a 20 ms window at the peak rate.", "",
-             "| peak orders/s | orders per window | sequential | batched | saving | saving % |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Micro-batching benchmark",
+        "",
+        f"Run {result['started']} on {result['machine']['cpu']}; `python -m benchmarks.batching_bench`.",
+        "",
+        f"Cost: the first {len(day):,} orders of the demo day replayed in time order with stock "
+        "depleting; objective = cost + 50 per unfilled unit; a 20 ms window at the peak rate.",
+        "",
+        "| peak orders/s | orders per window | sequential | batched | saving | saving % |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['peak_orders_per_s']:,} | {r['window_orders']} | {r['sequential']:,.2f} | "
-                     f"{r['batched']:,.2f} | {r['saving']:,.2f} | {100 * r['saving_share']:.2f}% |")
-    lines += ["", "Latency: 1,500 PlanOrder calls from 16 client threads, one server process.", "",
-              "| batch window | p50 ms | p99 ms |", "|---:|---:|---:|"]
+        lines.append(
+            f"| {r['peak_orders_per_s']:,} | {r['window_orders']} | {r['sequential']:,.2f} | "
+            f"{r['batched']:,.2f} | {r['saving']:,.2f} | {100 * r['saving_share']:.2f}% |"
+        )
+    lines += [
+        "",
+        "Latency: 1,500 PlanOrder calls from 16 client threads, one server process.",
+        "",
+        "| batch window | p50 ms | p99 ms |",
+        "|---:|---:|---:|",
+    ]
     for r in lat:
         lines.append(f"| {r['window_ms']:.0f} ms | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     text = "\n".join(lines) + "\n"

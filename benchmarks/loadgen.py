@@ -35,7 +35,9 @@ class LoadResult:
 
     offered_rate: float
     duration: float
-    histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS))
+    histogram: HdrHistogram = field(
+        default_factory=lambda: HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+    )
     codes: Counter[str] = field(default_factory=Counter)
     timeline: list[tuple[float, float, str]] = field(default_factory=list)  # (t, latency s, code)
 
@@ -73,8 +75,13 @@ class LoadResult:
         }
 
 
-def schedule(rate: float, duration: float, poisson: bool, seed: int,
-             profile: list[tuple[float, float]] | None = None) -> list[float]:
+def schedule(
+    rate: float,
+    duration: float,
+    poisson: bool,
+    seed: int,
+    profile: list[tuple[float, float]] | None = None,
+) -> list[float]:
     """Intended send times (seconds from the start). ``profile`` is a list of (seconds, rate)
     segments replacing the constant rate (for ramps: a piecewise-constant approximation)."""
     rng = random.Random(seed)
@@ -91,14 +98,26 @@ def schedule(rate: float, duration: float, poisson: bool, seed: int,
     return times
 
 
-async def _drive(target: str, mode: str, requests: list[bytes], times: list[float], seed: int,
-                 timeout: float, key: str) -> tuple[bytes, Counter[str], list[tuple[float, float, str]]]:
+async def _drive(
+    target: str,
+    mode: str,
+    requests: list[bytes],
+    times: list[float],
+    seed: int,
+    timeout: float,
+    key: str,
+) -> tuple[bytes, Counter[str], list[tuple[float, float, str]]]:
     from omniroute.v1 import plan_pb2, routing_service_pb2
 
     channels = [grpc.aio.insecure_channel(target) for _ in range(CHANNELS_PER_PROCESS)]
-    methods = [c.unary_unary("/omniroute.v1.RoutingService/PlanOrder",
-                             request_serializer=lambda b: b,
-                             response_deserializer=lambda b: b) for c in channels]
+    methods = [
+        c.unary_unary(
+            "/omniroute.v1.RoutingService/PlanOrder",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        for c in channels
+    ]
     histogram = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
     codes: Counter[str] = Counter()
     timeline: list[tuple[float, float, str]] = []
@@ -131,10 +150,14 @@ async def _drive(target: str, mode: str, requests: list[bytes], times: list[floa
             record(intended, error.code().name)
 
     if mode == "stream":
-        streams = [c.stream_stream("/omniroute.v1.RoutingService/StreamPlanOrders",
-                                   request_serializer=lambda b: b,
-                                   response_deserializer=plan_pb2.PlanOrderResponse.FromString)()
-                   for c in channels]
+        streams = [
+            c.stream_stream(
+                "/omniroute.v1.RoutingService/StreamPlanOrders",
+                request_serializer=lambda b: b,
+                response_deserializer=plan_pb2.PlanOrderResponse.FromString,
+            )()
+            for c in channels
+        ]
         sent: list[list[float]] = [[] for _ in streams]
 
         async def reader(s: int) -> None:
@@ -173,17 +196,40 @@ def _process(args: tuple) -> tuple[bytes, Counter[str], list[tuple[float, float,
     return asyncio.run(_drive(*args))
 
 
-def run_load(target: str, mode: str, requests: list[bytes], rate: float, duration: float,
-             processes: int = 2, poisson: bool = True, seed: int = 0, timeout: float = 10.0,
-             profile: list[tuple[float, float]] | None = None, tag: str = "") -> LoadResult:
+def run_load(
+    target: str,
+    mode: str,
+    requests: list[bytes],
+    rate: float,
+    duration: float,
+    processes: int = 2,
+    poisson: bool = True,
+    seed: int = 0,
+    timeout: float = 10.0,
+    profile: list[tuple[float, float]] | None = None,
+    tag: str = "",
+) -> LoadResult:
     """Offer ``rate`` calls/s for ``duration`` s (or ``profile``) from ``processes`` clients."""
     times = schedule(rate, duration, poisson, seed, profile)
     shares = [times[p::processes] for p in range(processes)]
     total = sum(length for length, _ in profile) if profile else duration
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
-        parts = pool.map(_process, [(target, mode, requests, share, seed + p, timeout,
-                                     f"{tag}{seed}p{p}{time.time_ns()}") for p, share in enumerate(shares)])
+        parts = pool.map(
+            _process,
+            [
+                (
+                    target,
+                    mode,
+                    requests,
+                    share,
+                    seed + p,
+                    timeout,
+                    f"{tag}{seed}p{p}{time.time_ns()}",
+                )
+                for p, share in enumerate(shares)
+            ],
+        )
     result = LoadResult(rate, total)
     for encoded, codes, timeline in parts:
         result.histogram.decode_and_add(encoded)

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
-
 from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
+
 from server.app import server_options
 
 
@@ -28,12 +28,16 @@ class NoopRouting(routing_service_pb2_grpc.RoutingServiceServicer):
     def __init__(self, response: plan_pb2.PlanOrderResponse) -> None:
         self.response = response
 
-    async def PlanOrder(self, request: routing_service_pb2.PlanOrderRequest,
-                        context: grpc.aio.ServicerContext) -> plan_pb2.PlanOrderResponse:
+    async def PlanOrder(
+        self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext
+    ) -> plan_pb2.PlanOrderResponse:
         return self.response
 
-    async def StreamPlanOrders(self, request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
-                               context: grpc.aio.ServicerContext) -> AsyncIterator[plan_pb2.PlanOrderResponse]:
+    async def StreamPlanOrders(
+        self,
+        request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[plan_pb2.PlanOrderResponse]:
         async for _ in request_iterator:
             yield self.response
 
@@ -41,7 +45,8 @@ class NoopRouting(routing_service_pb2_grpc.RoutingServiceServicer):
 async def _serve(port: int, response_bytes: bytes, max_concurrent: int, reuse: bool) -> None:
     server = grpc.aio.server(options=server_options(reuse), maximum_concurrent_rpcs=max_concurrent)
     routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
-        NoopRouting(plan_pb2.PlanOrderResponse.FromString(response_bytes)), server)
+        NoopRouting(plan_pb2.PlanOrderResponse.FromString(response_bytes)), server
+    )
     server.add_insecure_port(f"[::]:{port}")
     await server.start()
     stop = asyncio.Event()
@@ -59,14 +64,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--response", required=True, help="file with a serialized PlanOrderResponse")
+    parser.add_argument(
+        "--response", required=True, help="file with a serialized PlanOrderResponse"
+    )
     parser.add_argument("--max-concurrent", type=int, default=256)
     args = parser.parse_args()
     response = Path(args.response).read_bytes()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(args.port, response, args.max_concurrent,
-                                                     args.workers > 1))
-               for _ in range(args.workers)]
+    workers = [
+        context.Process(
+            target=_worker, args=(args.port, response, args.max_concurrent, args.workers > 1)
+        )
+        for _ in range(args.workers)
+    ]
     for worker in workers:
         worker.start()
 

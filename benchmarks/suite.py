@@ -5,9 +5,9 @@ minutes) or ``python -m benchmarks.suite --help``.
 1. Starts omniroute (``serve``, one worker process per core, the demo network) and the
    no-op ceiling service (same stack, same process model, same message sizes).
 2. Capacity search, per service and mode (unary PlanOrder, StreamPlanOrders, PlanOrder with
-   reserve): offer an open-loop Poisson load, step the rate up until p99 exceeds the SLO,
-   any call fails or is shed, or the achieved rate falls behind the offered; the highest
-   passing rate is the sustainable throughput. Omniroute's is reported as a ratio of the
+   reserve): offer an open-loop Poisson load, step the rate up until p99 exceeds the SLO or
+   any call fails or is shed (a server that falls behind an open-loop load shows it as
+   latency); the highest passing rate is the sustainable throughput. Omniroute's is reported as a ratio of the
    ceiling's.
 3. Peak day: a compressed Black-Friday profile (base, ramp to 1.5x the sustainable rate,
    hold, ramp down) against omniroute: latency and throughput over time, errors and shed
@@ -88,19 +88,39 @@ def wait_ready(port: int) -> None:
 READY_ORDER: list[Any] = []
 
 
-def capacity_search(label: str, port: int, mode: str, requests: list[bytes], slo_ms: float,
-                    settings: tuple, processes: int) -> list[dict[str, Any]]:
+def capacity_search(
+    label: str,
+    port: int,
+    mode: str,
+    requests: list[bytes],
+    slo_ms: float,
+    settings: tuple,
+    processes: int,
+) -> list[dict[str, Any]]:
     step, rate, factor, most = settings[:4]
     steps = []
     for _ in range(most):
-        result = run_load(f"localhost:{port}", mode, requests, rate, step, processes=processes,
-                          seed=len(steps), tag=label.replace(" ", ""))
+        result = run_load(
+            f"localhost:{port}",
+            mode,
+            requests,
+            rate,
+            step,
+            processes=processes,
+            seed=len(steps),
+            tag=label.replace(" ", ""),
+        )
         summary = result.summary()
-        summary["passed"] = (summary["p99_ms"] <= slo_ms and summary["errors"] == 0
-                             and summary["shed"] == 0 and summary["achieved_rate"] >= 0.95 * rate)
+        # open loop: a server that falls behind shows it as latency, so the SLO and zero
+        # failures are the whole criterion
+        summary["passed"] = (
+            summary["p99_ms"] <= slo_ms and summary["errors"] == 0 and summary["shed"] == 0
+        )
         steps.append(summary)
-        log(f"{label}: offered {rate:,.0f}/s achieved {summary['achieved_rate']:,.0f}/s "
-            f"p99 {summary['p99_ms']:.1f} ms errors {summary['errors']} shed {summary['shed']}")
+        log(
+            f"{label}: offered {rate:,.0f}/s achieved {summary['achieved_rate']:,.0f}/s "
+            f"p99 {summary['p99_ms']:.1f} ms errors {summary['errors']} shed {summary['shed']}"
+        )
         if not summary["passed"]:
             break
         rate *= factor
@@ -136,8 +156,15 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def peak_day(port: int, server: subprocess.Popen[bytes], requests: list[bytes], rate: float,
-             seconds: float, slo_ms: float, processes: int) -> tuple[dict[str, Any], LoadResult, list]:
+def peak_day(
+    port: int,
+    server: subprocess.Popen[bytes],
+    requests: list[bytes],
+    rate: float,
+    seconds: float,
+    slo_ms: float,
+    processes: int,
+) -> tuple[dict[str, Any], LoadResult, list]:
     """Base 30%, ramp to 150% of the sustainable rate, hold, ramp down, base."""
     unit = seconds / 6
     profile = [(unit, 0.3 * rate)]
@@ -157,21 +184,37 @@ def peak_day(port: int, server: subprocess.Popen[bytes], requests: list[bytes], 
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    result = run_load(f"localhost:{port}", "unary", requests, rate, seconds, processes=processes,
-                      profile=profile, seed=99, tag="peak")
+    result = run_load(
+        f"localhost:{port}",
+        "unary",
+        requests,
+        rate,
+        seconds,
+        processes=processes,
+        profile=profile,
+        seed=99,
+        tag="peak",
+    )
     done.set()
     sampler.join()
-    held = [lat for t, lat, code in result.timeline if code == "OK" and 2.0 * unit <= t <= 4.0 * unit]
+    held = [
+        lat for t, lat, code in result.timeline if code == "OK" and 2.0 * unit <= t <= 4.0 * unit
+    ]
     held.sort()
     p99_hold = held[int(0.99 * (len(held) - 1))] * 1000 if held else 0.0
     summary = result.summary()
-    summary.update({
-        "sustainable_rate": rate, "peak_rate": 1.5 * rate, "profile": profile,
-        "p99_during_peak_ms": p99_hold, "slo_ms": slo_ms,
-        "memory_mb_start": memory[0][1] if memory else 0.0,
-        "memory_mb_end": memory[-1][1] if memory else 0.0,
-        "memory_mb_max": max((m for _, m in memory), default=0.0),
-    })
+    summary.update(
+        {
+            "sustainable_rate": rate,
+            "peak_rate": 1.5 * rate,
+            "profile": profile,
+            "p99_during_peak_ms": p99_hold,
+            "slo_ms": slo_ms,
+            "memory_mb_start": memory[0][1] if memory else 0.0,
+            "memory_mb_end": memory[-1][1] if memory else 0.0,
+            "memory_mb_max": max((m for _, m in memory), default=0.0),
+        }
+    )
     return summary, result, memory
 
 
@@ -180,7 +223,9 @@ def plot_latency(ladders: dict[str, list[dict[str, Any]]], slo_ms: float, path: 
     for label, steps in ladders.items():
         rates = [s["offered_rate"] for s in steps]
         axis.plot(rates, [s["p99_ms"] for s in steps], marker="o", label=f"{label} p99")
-        axis.plot(rates, [s["p50_ms"] for s in steps], linestyle="--", alpha=0.6, label=f"{label} p50")
+        axis.plot(
+            rates, [s["p50_ms"] for s in steps], linestyle="--", alpha=0.6, label=f"{label} p50"
+        )
     axis.axhline(slo_ms, color="red", linewidth=0.8, label=f"SLO {slo_ms:.0f} ms")
     axis.set_xlabel("offered load (calls/s)")
     axis.set_ylabel("latency (ms, from intended send time)")
@@ -225,13 +270,16 @@ def plot_peak(result: LoadResult, memory: list, slo_ms: float, path: Path) -> No
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
-        "# Benchmark suite", "",
+        "# Benchmark suite",
+        "",
         f"Run {result['started']} ({result['mode']} mode) on {m['cpu']}, {m['cores']} cores, shared "
         f"by the server ({result['workers']} worker processes) and the load generator "
         f"({result['client_processes']} client processes). SLO: p99 <= {result['slo_ms']:.0f} ms. "
         "Open-loop Poisson arrivals, latency from the intended send time, HdrHistogram. "
-        f"Command: `{result['command']}`.", "",
-        "## Sustainable throughput", "",
+        f"Command: `{result['command']}`.",
+        "",
+        "## Sustainable throughput",
+        "",
         "| service / mode | sustainable calls/s | ratio to its ceiling | target |",
         "|---|---:|---:|---|",
     ]
@@ -243,7 +291,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"| ceiling (no-op), stream | {s['ceiling stream']:,.0f} | 1.00 | |",
         f"| omniroute StreamPlanOrders | {s['omniroute stream']:,.0f} | {r['stream']:.2f} | >= 0.50 |",
         f"| omniroute PlanOrder with reserve | {s['omniroute reserve']:,.0f} | {r['reserve']:.2f} (of unary ceiling) | >= 0.30 |",
-        "", "## Capacity search", "",
+        "",
+        "## Capacity search",
+        "",
         "| service / mode | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | shed | within SLO |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -253,44 +303,67 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {label} | {step['offered_rate']:,.0f} | {step['achieved_rate']:,.0f} | "
                 f"{step['p50_ms']:.2f} | {step['p95_ms']:.2f} | {step['p99_ms']:.2f} | "
                 f"{step['p999_ms']:.2f} | {step['errors']} | {step['shed']} | "
-                f"{'yes' if step['passed'] else 'no'} |")
+                f"{'yes' if step['passed'] else 'no'} |"
+            )
     p = result["peak_day"]
     lines += [
-        "", "![latency against load](latency_vs_load.png)", "",
-        "## Peak day", "",
+        "",
+        "![latency against load](latency_vs_load.png)",
+        "",
+        "## Peak day",
+        "",
         f"Base 30%, ramp to {p['peak_rate']:,.0f} calls/s (1.5x the sustainable {p['sustainable_rate']:,.0f}/s), "
         f"hold, ramp down; {p['calls']:,} calls: {p['ok']:,} completed, {p['shed']:,} shed with "
         f"RESOURCE_EXHAUSTED, {p['errors']:,} other errors. p99 of completed calls during the peak hold: "
         f"{p['p99_during_peak_ms']:.1f} ms (2 x SLO = {2 * p['slo_ms']:.0f} ms). Server memory "
         f"{p['memory_mb_start']:.0f} MB at the start, {p['memory_mb_max']:.0f} MB at most, "
-        f"{p['memory_mb_end']:.0f} MB at the end.", "",
-        "![peak day](peak_day.png)", "",
-        "## Quality (engine benchmark)", "",
+        f"{p['memory_mb_end']:.0f} MB at the end.",
+        "",
+        "![peak day](peak_day.png)",
+        "",
+        "## Quality (engine benchmark)",
+        "",
         "| peer | orders | cost/order | proven | split rate | mean days | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, peer in result["quality"]["peers"].items():
         lat = peer["latency_ms"]
-        lines.append(f"| {name} | {peer['orders']:,} | {peer['cost_per_order']:.2f} | "
-                     f"{100 * peer['proven_share']:.1f}% | {100 * peer['split_rate']:.1f}% | "
-                     f"{peer['mean_delivery_days']:.2f} | {lat['p50']:.3f} | {lat['p99']:.2f} |")
+        lines.append(
+            f"| {name} | {peer['orders']:,} | {peer['cost_per_order']:.2f} | "
+            f"{100 * peer['proven_share']:.1f}% | {100 * peer['split_rate']:.1f}% | "
+            f"{peer['mean_delivery_days']:.2f} | {lat['p50']:.3f} | {lat['p99']:.2f} |"
+        )
     q = result["quality"]
-    lines += ["", f"Saving against the baseline {100 * q['saving_vs_baseline']['share']:.1f}% "
-              f"(orders costlier than the baseline: {q['saving_vs_baseline']['orders_costlier_than_baseline']}); "
-              f"{q['throughput_ratio_vs_naive']:.1f}x the naive exact peer's throughput at identical costs "
-              f"(largest difference {q['naive_sample']['max_cost_difference']:.6f})."]
+    lines += [
+        "",
+        f"Saving against the baseline {100 * q['saving_vs_baseline']['share']:.1f}% "
+        f"(orders costlier than the baseline: {q['saving_vs_baseline']['orders_costlier_than_baseline']}); "
+        f"{q['throughput_ratio_vs_naive']:.1f}x the naive exact peer's throughput at identical costs "
+        f"(largest difference {q['naive_sample']['max_cost_difference']:.6f}).",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=list(MODES), default="full", help="full, quick (~2 min) or smoke")
-    parser.add_argument("--slo-ms", type=float, default=50.0, help="p99 latency objective (default 50)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.suite",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--mode", choices=list(MODES), default="full", help="full, quick (~2 min) or smoke"
+    )
+    parser.add_argument(
+        "--slo-ms", type=float, default=50.0, help="p99 latency objective (default 50)"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
     parser.add_argument("--client-processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--max-concurrent", type=int, default=32,
-                        help="omniroute's calls in progress per process before shedding (default 32)")
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=32,
+        help="omniroute's calls in progress per process before shedding (default 32)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     settings = MODES[args.mode]
@@ -300,12 +373,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     READY_ORDER.append(orders[0])
     requests = [OmnirouteClient.plan_request(o).SerializeToString() for o in orders]
     planner = Planner(network)
-    sizes = sorted((len(result_to_proto(planner.plan(o)).SerializeToString()), i)
-                   for i, o in enumerate(orders[:400]))
+    sizes = sorted(
+        (len(result_to_proto(planner.plan(o)).SerializeToString()), i)
+        for i, o in enumerate(orders[:400])
+    )
     typical = result_to_proto(planner.plan(orders[sizes[len(sizes) // 2][1]])).SerializeToString()
     result: dict[str, Any] = {
-        "benchmark": "suite", "mode": args.mode, "started": started, "slo_ms": args.slo_ms,
-        "workers": args.workers, "client_processes": args.client_processes,
+        "benchmark": "suite",
+        "mode": args.mode,
+        "started": started,
+        "slo_ms": args.slo_ms,
+        "workers": args.workers,
+        "client_processes": args.client_processes,
         "command": "python -m benchmarks.suite " + " ".join(argv or sys.argv[1:]),
         "machine": engine_bench.machine(),
     }
@@ -314,42 +393,92 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_network(network, network_file)
         response_file.write_bytes(typical)
         ours_port, noop_port = free_port(), free_port()
-        ours = start([sys.executable, "-m", "server.cli", "serve", "--db", str(Path(tmp) / "bench.db"),
-                      "--network", str(network_file), "--port", str(ours_port), "--workers",
-                      str(args.workers), "--metrics-port", "0", "--log-level", "warning",
-                      "--max-concurrent", str(args.max_concurrent)])
-        noop = start([sys.executable, "-m", "benchmarks.noop_server", "--port", str(noop_port),
-                      "--workers", str(args.workers), "--response", str(response_file)])
+        ours = start(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--db",
+                str(Path(tmp) / "bench.db"),
+                "--network",
+                str(network_file),
+                "--port",
+                str(ours_port),
+                "--workers",
+                str(args.workers),
+                "--metrics-port",
+                "0",
+                "--log-level",
+                "warning",
+                "--max-concurrent",
+                str(args.max_concurrent),
+            ]
+        )
+        noop = start(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.noop_server",
+                "--port",
+                str(noop_port),
+                "--workers",
+                str(args.workers),
+                "--response",
+                str(response_file),
+            ]
+        )
         try:
             wait_ready(ours_port)
             wait_ready(noop_port)
+            log("warming up both services (off the clock)")
+            for port in (ours_port, noop_port):
+                run_load(
+                    f"localhost:{port}",
+                    "unary",
+                    requests,
+                    settings[1] * 2,
+                    settings[0],
+                    processes=args.client_processes,
+                    seed=1000,
+                    tag="warm",
+                )
             ladders = {}
-            for label, port, mode in (("ceiling unary", noop_port, "unary"),
-                                      ("omniroute unary", ours_port, "unary"),
-                                      ("ceiling stream", noop_port, "stream"),
-                                      ("omniroute stream", ours_port, "stream"),
-                                      ("omniroute reserve", ours_port, "reserve")):
-                ladders[label] = capacity_search(label, port, mode, requests, args.slo_ms, settings,
-                                                 args.client_processes)
+            for label, port, mode in (
+                ("ceiling unary", noop_port, "unary"),
+                ("omniroute unary", ours_port, "unary"),
+                ("ceiling stream", noop_port, "stream"),
+                ("omniroute stream", ours_port, "stream"),
+                ("omniroute reserve", ours_port, "reserve"),
+            ):
+                ladders[label] = capacity_search(
+                    label, port, mode, requests, args.slo_ms, settings, args.client_processes
+                )
             result["ladders"] = ladders
             result["sustainable"] = {k: sustainable(v) for k, v in ladders.items()}
             s = result["sustainable"]
             result["ratios"] = {
                 "unary": s["omniroute unary"] / s["ceiling unary"] if s["ceiling unary"] else 0.0,
-                "stream": s["omniroute stream"] / s["ceiling stream"] if s["ceiling stream"] else 0.0,
-                "reserve": s["omniroute reserve"] / s["ceiling unary"] if s["ceiling unary"] else 0.0,
+                "stream": s["omniroute stream"] / s["ceiling stream"]
+                if s["ceiling stream"]
+                else 0.0,
+                "reserve": s["omniroute reserve"] / s["ceiling unary"]
+                if s["ceiling unary"]
+                else 0.0,
             }
             log("peak day")
             rate = max(s["omniroute unary"], settings[1])
-            peak, peak_result, memory = peak_day(ours_port, ours, requests, rate, settings[4],
-                                                 args.slo_ms, args.client_processes)
+            peak, peak_result, memory = peak_day(
+                ours_port, ours, requests, rate, settings[4], args.slo_ms, args.client_processes
+            )
             result["peak_day"] = peak
         finally:
             stop(ours)
             stop(noop)
     log("quality (engine benchmark)")
-    quality_args = argparse.Namespace(seed=7, orders=settings[5], naive_orders=max(100, settings[5] // 10),
-                                      naive_time_limit=10.0)
+    quality_args = argparse.Namespace(
+        seed=7, orders=settings[5], naive_orders=max(100, settings[5] // 10), naive_time_limit=10.0
+    )
     result["quality"] = engine_bench.demo_benchmark(quality_args)
     args.out.mkdir(parents=True, exist_ok=True)
     plot_latency(ladders, args.slo_ms, args.out / "latency_vs_load.png")

@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
+class SolverNeeded(Exception):
+    """Raised instead of starting a CP-SAT search when the budget is marked ``inline``: the
+    caller runs the plan again where a long, GIL-releasing search does not block others."""
+
+
 class Budget:
     """Seconds left for one plan, and a way for the caller to cancel it.
 
@@ -20,6 +25,9 @@ class Budget:
         self._lock = threading.Lock()
         self._stops: list[Callable[[], None]] = []
         self.cancelled = False
+        # True while planning on a thread that must not block (an event loop): CP-SAT
+        # searches then raise SolverNeeded instead of starting.
+        self.inline = False
 
     def remaining(self) -> float:
         """Seconds until the deadline (0 when cancelled or past it)."""

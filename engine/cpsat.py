@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from engine.budget import Budget
+from engine.budget import Budget, SolverNeeded
 from engine.candidates import OrderProblem
 from engine.dp import MONEY_SCALE
 from engine.plans import Allocation
@@ -179,6 +179,8 @@ def solve(
     """
     if not isinstance(budget, Budget):
         budget = Budget(budget)
+    if budget.inline:
+        raise SolverNeeded()
     complete = objective is not Objective.MOST_UNITS
     m = build_model(problem, max_days, complete, keep)
     solver = cp_model.CpSolver()

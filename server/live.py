@@ -8,10 +8,14 @@ position by position from the store's change feed.
 from __future__ import annotations
 
 import threading
+import time
 
 from engine.planner import Planner
 from server.errors import FailedPrecondition
 from server.store import Store
+
+EXPIRY_CHECK = 0.1  # seconds between checks for expired holds (holds are also expired by
+# every write, so a reservation never fails on an expired hold)
 
 
 class LiveNetwork:
@@ -24,6 +28,7 @@ class LiveNetwork:
         self.version = -1
         self.seq = -1
         self._data_version: int | None = None
+        self._expiry_checked = 0.0
 
     def planner(self) -> Planner:
         """The up-to-date planner; FAILED_PRECONDITION when no network has been loaded."""
@@ -39,8 +44,11 @@ class LiveNetwork:
     def refresh(self, force: bool = False) -> None:
         """Catch up with the store (``force`` after this process's own writes)."""
         with self._lock:
-            if self.store.expire_due():  # expired holds stop counting at once
-                force = True
+            now = time.monotonic()
+            if now - self._expiry_checked > EXPIRY_CHECK:
+                self._expiry_checked = now
+                if self.store.expire_due():  # expired holds stop counting (every 0.1 s)
+                    force = True
             data_version = self.store.data_version()
             if not force and data_version == self._data_version and self._planner is not None:
                 return

@@ -34,7 +34,7 @@ from omniroute.v1 import (
 )
 
 from engine.availability import availability
-from engine.budget import Budget
+from engine.budget import Budget, SolverNeeded
 from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
 from engine.model import (
     FieldViolation,
@@ -396,7 +396,16 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
             and not request.HasField("network")
         ):
             return convert.result_to_proto(await batcher.plan(order))
-        return convert.result_to_proto(await self.engine.run(lambda: plan(planner)))
+        # Plan on the event loop: the fast paths take well under a millisecond and a thread
+        # hop would cost more (GIL hand-over). Orders that need a CP-SAT search, which may
+        # take long and releases the GIL, are planned again on the pool.
+        budget.inline = True
+        try:
+            result = plan(planner)
+        except SolverNeeded:
+            budget.inline = False
+            result = await self.engine.run(lambda: plan(planner))
+        return convert.result_to_proto(result)
 
     def _plan_and_reserve(
         self,

@@ -13,12 +13,21 @@ import pytest
 @pytest.mark.slow
 def test_suite_smoke(tmp_path: Path) -> None:
     """`python -m benchmarks.suite --mode smoke` writes the JSON, the summary and both plots."""
-    result = subprocess.run([sys.executable, "-m", "benchmarks.suite", "--mode", "smoke", "--out",
-                             str(tmp_path)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", "--mode", "smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "suite.json").read_text())
-    assert set(data["sustainable"]) == {"ceiling unary", "omniroute unary", "ceiling stream",
-                                        "omniroute stream", "omniroute reserve"}
+    assert set(data["sustainable"]) == {
+        "ceiling unary",
+        "omniroute unary",
+        "ceiling stream",
+        "omniroute stream",
+        "omniroute reserve",
+    }
     assert data["ladders"]["omniroute unary"][0]["calls"] > 0
     assert data["peak_day"]["calls"] > 0
     assert data["quality"]["peers"]["omniroute"]["proven_share"] == 1.0

@@ -127,21 +127,35 @@ def test_serve_without_store_is_a_clear_error(tmp_path: Path) -> None:
     )
 
 
-def test_serve_options_reach_the_server(tmp_path: Path, data_dir: Path,
-                                         tiny_orders: dict[str, Order]) -> None:
+def test_serve_options_reach_the_server(
+    tmp_path: Path, data_dir: Path, tiny_orders: dict[str, Order]
+) -> None:
     """--reservation-ttl and --batch-window-ms are honoured by a real serve process."""
     from omniroute.v1 import inventory_service_pb2 as inv
 
     db = str(tmp_path / "o.db")
-    with serve("--db", db, "--network", str(data_dir / "tiny_network.json"), "--workers", "1",
-               "--reservation-ttl", "0.2", "--batch-window-ms", "5") as (_, port), \
-            OmnirouteClient(f"localhost:{port}") as client:
+    with (
+        serve(
+            "--db",
+            db,
+            "--network",
+            str(data_dir / "tiny_network.json"),
+            "--workers",
+            "1",
+            "--reservation-ttl",
+            "0.2",
+            "--batch-window-ms",
+            "5",
+        ) as (_, port),
+        OmnirouteClient(f"localhost:{port}") as client,
+    ):
         response = client.plan_order(tiny_orders["one-tee-melbourne"])
         assert response.stats.method.startswith("joint/")
         request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
         request.reserve, request.request_id = True, "ttl-1"
         reserved = client.routing.PlanOrder(request)
         time.sleep(0.5)
-        state = client.inventory.GetReservation(inv.GetReservationRequest(
-            reservation_id=reserved.reservation_id)).state
+        state = client.inventory.GetReservation(
+            inv.GetReservationRequest(reservation_id=reserved.reservation_id)
+        ).state
         assert state == inv.Reservation.EXPIRED

@@ -19,6 +19,7 @@ from omniroute.v1 import (
     routing_service_pb2,
 )
 
+from engine.budget import SolverNeeded
 from engine.model import Network, Order, Policy, StockChange
 from engine.planner import Planner
 from server import convert
@@ -380,9 +381,11 @@ def test_overload_is_shed(db_path: Path, tiny_orders: dict[str, Order]) -> None:
         planner = srv.server.engine.live.planner()
         original = planner.plan
 
-        def slow(*args, **kwargs):
+        def slow(*args, budget=None, **kwargs):
+            if budget is not None and budget.inline:
+                raise SolverNeeded()  # like an order that needs a long CP-SAT search
             time.sleep(1.0)
-            return original(*args, **kwargs)
+            return original(*args, budget=budget, **kwargs)
 
         planner.plan = slow  # type: ignore[method-assign]
         request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
@@ -425,6 +428,8 @@ def test_cancelled_call_cancels_the_solve(
     original = planner.plan
 
     def waits_for_cancel(*args, budget=None, **kwargs):
+        if budget is not None and budget.inline:
+            raise SolverNeeded()  # a long search runs on the pool, where it can be cancelled
         for _ in range(500):
             if budget is not None and budget.cancelled:
                 seen.set()
