@@ -39,6 +39,7 @@ from omniroute.v1 import (
 
 from server.batching import MicroBatcher
 from server.interceptors import ServerInterceptor
+from server.overload import LoopLag
 from server.metrics import metrics
 from server.scenario_service import ScenarioServicer
 from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
@@ -92,8 +93,9 @@ class RunningServer:
         )
         if config.batch_window_ms > 0:
             self.engine.batcher = MicroBatcher(self.engine, config.batch_window_ms)
+        self.lag = LoopLag(gauge=self.engine.metrics.loop_lag)
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.engine.metrics)],
+            interceptors=[ServerInterceptor(self.engine.metrics, self.lag)],
             options=server_options(reuse_port),
             maximum_concurrent_rpcs=config.max_concurrent,
         )
@@ -126,6 +128,7 @@ class RunningServer:
     async def start(self) -> None:
         self.engine.live.refresh(force=True)
         await self.server.start()
+        self.lag.start()
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -133,6 +136,7 @@ class RunningServer:
         """Drain: NOT_SERVING first (load balancers stop sending), then finish in-flight calls."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.config.grace if grace is None else grace)
+        self.lag.stop()
         self.engine.close()
         self.store.close()
 

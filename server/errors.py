@@ -54,6 +54,10 @@ class AlreadyExists(ServiceError):
     code = grpc.StatusCode.ALREADY_EXISTS
 
 
+class Overloaded(ServiceError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class DeadlineExceeded(ServiceError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 

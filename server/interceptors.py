@@ -13,16 +13,21 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from server.errors import to_status
+from server.errors import Overloaded, to_status
+from server.overload import LoopLag
 from server.metrics import Metrics
 
 log = logging.getLogger("omniroute.server.calls")
 OWN_PREFIX = "/omniroute."
 
 
+SHEDDABLE = {"PlanOrder", "QuoteDelivery", "CheckAvailability", "PlanOrders"}
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, lag: LoopLag | None = None) -> None:
         self.metrics = metrics
+        self.lag = lag
 
     async def intercept_service(
         self,
@@ -48,11 +53,18 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     def _unary(self, behaviour: Any, service: str, method: str) -> Any:
+        sheddable = method in SHEDDABLE
+
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             self.metrics.started.labels("unary", service, method).inc()
             code = grpc.StatusCode.OK
             try:
+                if sheddable and self.lag is not None and self.lag.overloaded:
+                    self.metrics.shed.inc()
+                    raise Overloaded(
+                        "OVERLOADED", "the server is overloaded; retry with backoff",
+                        {"loopLagMs": f"{self.lag.lag * 1000:.1f}"})
                 return await behaviour(request, context)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN

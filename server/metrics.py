@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 from engine.model import PlanResult
 
@@ -60,6 +67,10 @@ class Metrics:
             "Orders planned, by proof, method and status.",
             ("proof", "method", "status"),
         )
+        self.loop_lag = Gauge("omniroute_event_loop_lag_seconds",
+                              "How late the event loop runs timers (average); above the limit, "
+                              "planning calls are shed.", multiprocess_mode="max")
+        self.shed = Counter("omniroute_shed_total", "Calls refused because the server was overloaded.")
         self.solve = Histogram(
             "omniroute_solve_seconds", "Time planning one order.", buckets=LATENCY_BUCKETS
         )

@@ -63,6 +63,7 @@ M = TypeVar("M", bound=Message)
 
 ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
 RESERVE_ATTEMPTS = 4  # plan-and-hold attempts before ABORTED
+STREAM_WINDOW = 64  # requests in progress per StreamPlanOrders stream
 INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
 
 
@@ -304,11 +305,30 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
         request_iterator: AsyncIterator[routing_service_pb2.PlanOrderRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[plan_pb2.PlanOrderResponse]:
-        async for request in request_iterator:
+        # Requests are planned as they arrive (a slow one does not hold up the next) and
+        # answered in order; at most STREAM_WINDOW are in progress per stream.
+        pending: asyncio.Queue[asyncio.Future[plan_pb2.PlanOrderResponse] | None] = asyncio.Queue(
+            maxsize=STREAM_WINDOW)
+
+        async def answer(request: routing_service_pb2.PlanOrderRequest) -> plan_pb2.PlanOrderResponse:
             try:
-                yield await self._plan(request, context)
-            except Exception as error:
-                yield plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
+                return await self._plan(request, context)
+            except Exception as error:  # this request fails; the stream goes on
+                return plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
+
+        async def read() -> None:
+            try:
+                async for request in request_iterator:
+                    await pending.put(asyncio.ensure_future(answer(request)))
+            finally:
+                await pending.put(None)
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while (future := await pending.get()) is not None:
+                yield await future
+        finally:
+            reader.cancel()
 
     async def PlanOrders(
         self, request: routing_service_pb2.PlanOrdersRequest, context: grpc.aio.ServicerContext
