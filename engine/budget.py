@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 
 class SolverNeeded(Exception):
-    """Raised instead of starting a CP-SAT search when the budget is marked ``inline``: the
-    caller runs the plan again where a long, GIL-releasing search does not block others."""
+    """Raised instead of starting a long search when the budget is marked ``inline``: the
+    caller plans again on a worker thread, where the search does not block its event loop."""
 
 
 class Budget:
@@ -25,8 +25,9 @@ class Budget:
         self._lock = threading.Lock()
         self._stops: list[Callable[[], None]] = []
         self.cancelled = False
-        # True while planning on a thread that must not block (an event loop): CP-SAT
-        # searches then raise SolverNeeded instead of starting.
+        # True while planning on a thread that must not block (an event loop): searches
+        # longer than about a millisecond (large DPs, enumeration, CP-SAT) then raise
+        # SolverNeeded instead of starting.
         self.inline = False
 
     def remaining(self) -> float:

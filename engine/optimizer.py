@@ -32,7 +32,7 @@ import numpy as np
 
 from engine import cpsat
 from engine.baseline import baseline_allocations
-from engine.budget import Budget
+from engine.budget import Budget, SolverNeeded
 from engine.candidates import Lanes, OrderProblem
 from engine.dominance import dominated_nodes
 from engine.dp import (
@@ -54,6 +54,7 @@ from engine.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_re
 DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT takes over
+INLINE_DP_WORK = 50_000  # above this (about a millisecond), an inline budget defers to a thread
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "enumeration": 3, "cp-sat": 4}
@@ -255,8 +256,11 @@ class FrontSolver:
         values, candidates = _candidate_values(
             problem, shape, caps, _most_shipments(problem, upper)
         )
-        if len(candidates) * len(shape.pair_from) > DP_WORK_LIMIT:
+        work = len(candidates) * len(shape.pair_from)
+        if work > DP_WORK_LIMIT:
             return None
+        if self.budget.inline and work > INLINE_DP_WORK:
+            raise SolverNeeded()
         self.method = _stronger(self.method, "dp")
         dp = run_dp(shape, caps, candidates, values)
         value, state = dp.best(0, shape.full)
@@ -271,6 +275,8 @@ class FrontSolver:
 
     def _enumerate(self, j: int) -> CapBest | None:
         """The one-parcel relaxation by enumeration; proven when no shipment needs two."""
+        if self.budget.inline:
+            raise SolverNeeded()  # milliseconds of work: not on the caller's event loop
         problem = self.problem
         upper = self.upper()[j : j + 1]
         if not np.isfinite(upper[0]):

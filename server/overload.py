@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 
 INTERVAL = 0.005  # seconds between samples
-LIMIT = 0.010  # seconds of average lag above which calls are shed
-WEIGHT = 0.2  # weight of the newest sample
+LIMIT = 0.025  # seconds of average lag (half the default SLO) above which calls are shed
+WEIGHT = 0.1  # weight of the newest sample: one slow plan does not trip it, a backlog does
 
 
 class LoopLag:

@@ -417,8 +417,8 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
         ):
             return convert.result_to_proto(await batcher.plan(order))
         # Plan on the event loop: the fast paths take well under a millisecond and a thread
-        # hop would cost more (GIL hand-over). Orders that need a CP-SAT search, which may
-        # take long and releases the GIL, are planned again on the pool.
+        # hop would cost more (GIL hand-over). Orders that need a longer search (a large DP,
+        # enumeration, CP-SAT) are planned again on the pool, so the loop stays responsive.
         budget.inline = True
         try:
             result = plan(planner)
