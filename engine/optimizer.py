@@ -26,7 +26,7 @@ every plan is a union of part plans on disjoint nodes, so this is exact.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -586,6 +586,8 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
         # the reasons follow from the stock figures alone: no search needed.
         fillable = np.array([problem.sku_reason(k) is None for k in range(len(problem.demand))])
         return build_plan(problem, [], sku_reasons(problem, fillable)), [], Proof.OPTIMAL, "candidates", None
+    if order.allow_partial and not order.max_shipments:
+        return _most_available(problem, policy, budget)
     most = _most_units(problem, policy, budget)
     if most is None:  # too large to decide exactly in time: stock-level reasons only
         return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
@@ -596,6 +598,31 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
         allocations = []
     plan = build_plan(problem, allocations, reasons)
     return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, method, None
+
+
+def _most_available(problem: OrderProblem, policy: Policy, budget: Budget) -> Outcome:
+    """A partial order without a shipment limit: the most units that can ship are every
+    SKU's demand capped at its available stock, so its best plan is the best complete plan
+    for that capped demand, found by the usual methods."""
+    capped = np.minimum(problem.demand, problem.atp.sum(axis=0))
+    reasons = sku_reasons(problem, capped >= problem.demand)
+    skus = np.flatnonzero(capped > 0)
+    if len(skus) == 0:
+        return build_plan(problem, [], reasons), [], Proof.OPTIMAL, "candidates", None
+    part, lane_map, _ = _restrict(problem, skus)
+    part = replace(part, demand=capped[skus])
+    front = _front_for(part, budget)
+    chosen = _choose(front, policy, False)
+    assert chosen is not None, "the capped demand is available, so a complete plan exists"
+    best, _, proven = chosen
+    allocations = []
+    for allocation in best.allocations:
+        units = np.zeros(len(problem.demand), dtype=np.int64)
+        units[skus] = allocation.units
+        allocations.append(Allocation(int(lane_map[allocation.lane]), units))
+    plan = build_plan(problem, allocations, reasons)
+    bound = None if proven or not np.isfinite(best.bound) else float(best.bound)
+    return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, front.method, bound
 
 
 def _most_units(
