@@ -51,7 +51,7 @@ RESULTS = Path(__file__).parent / "results"
 MODES = {
     # step seconds, first rate, growth factor, most steps, peak-day seconds, engine orders
     "smoke": (1.0, 40.0, 2.5, 2, 6.0, 300),
-    "quick": (2.5, 200.0, 1.6, 10, 24.0, 2000),
+    "quick": (3.0, 200.0, 1.6, 10, 24.0, 2000),
     "full": (8.0, 150.0, 1.25, 25, 90.0, 20_000),
 }
 

@@ -7,6 +7,7 @@ position by position from the store's change feed.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -60,6 +61,7 @@ class LiveNetwork:
                 network, version, seq = self.store.load_network()
                 self._planner = Planner(network)
                 self.version, self.seq = version, seq
+                gc.freeze()  # long-lived: spare the garbage collector (see server.app)
             elif seq != self.seq:
                 self.seq, positions = self.store.changes_since(self.seq)
                 self._planner.inventory.set_positions(positions)
