@@ -1,4 +1,4 @@
-"""The benchmark suite runs end to end (smoke mode: tiny steps, no speed assertions)."""
+"""The benchmark suite runs end to end in quick mode (no speed assertions)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 @pytest.mark.slow
 def test_suite_smoke(tmp_path: Path) -> None:
-    """`python -m benchmarks.suite --mode smoke` writes the JSON, the summary and both plots."""
+    """`python -m benchmarks.suite --mode quick` (what `make bench-quick` runs) writes the JSON,
+    the summary and both plots. A smoke test: no speed is asserted."""
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.suite", "--mode", "smoke", "--out", str(tmp_path)],
         capture_output=True,
