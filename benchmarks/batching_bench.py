@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.engine_bench import machine
+from benchmarks.harness import omniroute_server
 from engine.demo_data import demo_dataset
 from engine.joint import DEFAULT_UNFILLED_PENALTY
 from engine.scenario import kpis, replay
-from server.app import free_port
 from server.client import OmnirouteClient
 from server.convert import write_network
 
@@ -42,47 +40,21 @@ def objective(outcomes) -> float:  # type: ignore[no-untyped-def]
 
 
 def latency(network_file: Path, orders, window_ms: float, calls: int, threads: int) -> dict:  # type: ignore[no-untyped-def]
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--db",
-                str(Path(tmp) / "b.db"),
-                "--network",
-                str(network_file),
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--metrics-port",
-                "0",
-                "--log-level",
-                "warning",
-                "--batch-window-ms",
-                str(window_ms),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            client = OmnirouteClient(f"localhost:{port}")
-            client.wait_until_serving(60)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        omniroute_server(
+            network_file, Path(tmp) / "b.db", 1, "--batch-window-ms", str(window_ms)
+        ) as (port, _),
+        OmnirouteClient(f"localhost:{port}") as client,
+    ):
 
-            def one(i: int) -> float:
-                start = time.perf_counter()
-                client.plan_order(orders[i % len(orders)])
-                return time.perf_counter() - start
+        def one(i: int) -> float:
+            start = time.perf_counter()
+            client.plan_order(orders[i % len(orders)])
+            return time.perf_counter() - start
 
-            with ThreadPoolExecutor(threads) as pool:
-                ms = np.array(list(pool.map(one, range(calls)))) * 1000
-            client.close()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        with ThreadPoolExecutor(threads) as pool:
+            ms = np.array(list(pool.map(one, range(calls)))) * 1000
     return {
         "window_ms": window_ms,
         "calls": calls,

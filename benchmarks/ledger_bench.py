@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.engine_bench import machine
+from benchmarks.harness import omniroute_server
 from engine.demo_data import demo_dataset
 from engine.model import Order, ReservationLine
 from engine.planner import Planner
-from server.app import free_port
 from server.client import OmnirouteClient
 from server.convert import write_network
 from server.store import Shortage, Store
@@ -141,35 +139,9 @@ def through_server(
     threads: int,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "server.db")
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--db",
-                db,
-                "--network",
-                str(network_file),
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--synchronous",
-                synchronous,
-                "--metrics-port",
-                "0",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        db = Path(tmp) / "server.db"
+        with omniroute_server(network_file, db, workers, "--synchronous", synchronous) as (port, _):
             clients = [OmnirouteClient(f"localhost:{port}") for _ in range(max(2, workers))]
-            clients[0].wait_until_serving(60)
             latencies: list[float] = []
             failures = 0
             end = time.perf_counter() + seconds
@@ -199,9 +171,6 @@ def through_server(
             wall = time.perf_counter() - started
             for client in clients:
                 client.close()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
         check = Store(db).check()
     summary = summarise(latencies, wall, failures)
     summary["ledger_check_problems"] = len(check)

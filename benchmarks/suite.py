@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks import engine_bench  # noqa: E402
+from benchmarks.harness import stop, wait_planning  # noqa: E402
 from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
 from engine.demo_data import demo_dataset  # noqa: E402
 from engine.planner import Planner  # noqa: E402
@@ -62,30 +62,6 @@ def log(message: str) -> None:
 
 def start(command: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def wait_ready(port: int) -> None:
-    with OmnirouteClient(f"localhost:{port}") as client:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.routing.PlanOrder(OmnirouteClient.plan_request(READY_ORDER[0]), timeout=2)
-                return
-            except Exception:  # noqa: BLE001 - not up yet
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
-
-READY_ORDER: list[Any] = []
 
 
 def capacity_search(
@@ -377,7 +353,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     log(f"benchmark suite ({args.mode}): generating the demo data")
     network, orders = demo_dataset(seed=7, orders=20_000)
-    READY_ORDER.append(orders[0])
     requests = [OmnirouteClient.plan_request(o).SerializeToString() for o in orders]
     planner = Planner(network)
     sizes = sorted(
@@ -436,8 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         )
         try:
-            wait_ready(ours_port)
-            wait_ready(noop_port)
+            wait_planning(ours_port, orders[0])
+            wait_planning(noop_port, orders[0])
             log("warming up both services (off the clock)")
             for port in (ours_port, noop_port):
                 run_load(

@@ -585,7 +585,13 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
         # Without a shipment limit every SKU with the stock and service ships in full, so
         # the reasons follow from the stock figures alone: no search needed.
         fillable = np.array([problem.sku_reason(k) is None for k in range(len(problem.demand))])
-        return build_plan(problem, [], sku_reasons(problem, fillable)), [], Proof.OPTIMAL, "candidates", None
+        return (
+            build_plan(problem, [], sku_reasons(problem, fillable)),
+            [],
+            Proof.OPTIMAL,
+            "candidates",
+            None,
+        )
     if order.allow_partial and not order.max_shipments:
         return _most_available(problem, policy, budget)
     most = _most_units(problem, policy, budget)

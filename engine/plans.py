@@ -101,9 +101,8 @@ def build_plan(
 ) -> Plan:
     """Report ``allocations`` as a plan: lines filled in order, costs from the cost model.
 
-    Shipments are listed by node id. Units of a SKU that appears on several lines fill
-    those lines in order. ``reasons`` (per distinct SKU) explain unfilled units; by default
-    :func:`sku_reasons`.
+    Units of a SKU that appears on several lines fill those lines in order. ``reasons``
+    (per distinct SKU) explain unfilled units; by default :func:`sku_reasons`.
     """
     order = problem.order
     index = problem.index
@@ -112,67 +111,26 @@ def build_plan(
     lines_of_sku: list[list[int]] = [[] for _ in problem.demand]
     for i, k in enumerate(problem.line_sku):
         lines_of_sku[k].append(i)
-
-    def node_id(allocation: Allocation) -> str:
-        return index.node_ids[problem.nodes[lanes.node[allocation.lane]]]
-
-    shipments: list[Shipment] = []
-    for allocation in sorted(allocations, key=node_id):
+    shipments = []
+    distances = {}
+    for allocation in allocations:
         candidate = lanes.node[allocation.lane]
-        node = index.nodes[problem.nodes[candidate]]
+        node_id = index.node_ids[problem.nodes[candidate]]
         service_index = int(lanes.service[allocation.lane])
-        service = None if service_index == HAND_OVER else index.services[service_index]
-        shipment_lines: list[ShipmentLine] = []
+        service_id = "" if service_index == HAND_OVER else index.services[service_index].id
+        units: dict[str, int] = {}
         for k, quantity in enumerate(allocation.units.tolist()):
             for i in lines_of_sku[k]:
                 take = min(quantity, remaining[i])
                 if take > 0:
-                    line = order.lines[i]
-                    shipment_lines.append(ShipmentLine(line.id, line.sku_id, take))
+                    units[order.lines[i].id] = units.get(order.lines[i].id, 0) + take
                     remaining[i] -= take
                     quantity -= take
-        weight = 0.0
-        for shipment_line in shipment_lines:
-            weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
-        units = sum(shipment_line.quantity for shipment_line in shipment_lines)
-        distance = float(problem.distance[candidate])
-        quote = quote_shipment(node, service, float(weight), units, problem.destination, distance)
-        assert quote is not None, "lanes only exist where the service has a zone"
-        shipments.append(
-            Shipment(
-                node_id=node.id,
-                service_id=service.id if service else "",
-                lines=tuple(shipment_lines),
-                weight_kg=float(weight),
-                parcels=quote.parcels,
-                distance_km=quote.distance_km,
-                cost=quote.cost,
-                delivery_days=quote.delivery_days,
-                breakdown=quote.breakdown,
-            )
-        )
-    if reasons is None:
-        reasons = sku_reasons(problem)
-    unfilled = tuple(
-        UnfilledLine(line.id, remaining[i], reasons[problem.line_sku[i]])
-        for i, line in enumerate(order.lines)
-        if remaining[i] > 0
-    )
-    if not shipments:
-        status = PlanStatus.UNFULFILLABLE
-    elif unfilled:
-        status = PlanStatus.PARTIAL
-    else:
-        status = PlanStatus.COMPLETE
-    penalty = problem.index.split_penalty * max(0, len(shipments) - 1)
-    return Plan(
-        status=status,
-        shipments=tuple(shipments),
-        total_cost=plan_total([s.cost for s in shipments], problem.index.split_penalty),
-        delivery_days=max((s.delivery_days for s in shipments), default=0),
-        unfilled_lines=unfilled,
-        split_penalty_cost=penalty,
-    )
+        shipments.append((node_id, service_id, units))
+        distances[node_id] = float(problem.distance[candidate])
+    by_sku = reasons if reasons is not None else sku_reasons(problem)
+    line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(order.lines)}
+    return plan_from_shipments(order, index, shipments, line_reasons, distances)
 
 
 def plan_from_shipments(
@@ -180,10 +138,12 @@ def plan_from_shipments(
     index: NetworkIndex,
     shipments: Sequence[tuple[str, str, Mapping[str, int]]],
     reasons: Mapping[str, UnfilledReason] | None = None,
+    distances: Mapping[str, float] | None = None,
 ) -> Plan:
-    """Report a plan given as ``(node id, service id, {line id: units})`` shipments, costed
-    by the cost model; units not shipped are unfilled with ``reasons[line_id]`` (default
-    ``OUT_OF_STOCK``). Service "" is the pick-up store handing over its own stock."""
+    """Report a plan given as ``(node id, service id, {line id: units})`` shipments, listed
+    by node id and costed by the cost model; units not shipped are unfilled with
+    ``reasons[line_id]`` (default ``OUT_OF_STOCK``). Service "" is the pick-up store handing
+    over its own stock. ``distances`` (km by node) may be passed when already known."""
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = {line_id: 0 for line_id in lines}
@@ -201,7 +161,8 @@ def plan_from_shipments(
             weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
             shipped[shipment_line.line_id] += shipment_line.quantity
         count = sum(x.quantity for x in shipment_lines)
-        quote = quote_shipment(node, service, float(weight), count, destination)
+        distance = distances.get(node_id) if distances else None
+        quote = quote_shipment(node, service, float(weight), count, destination, distance)
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
         reported.append(

@@ -40,8 +40,8 @@ from omniroute.v1 import (
 
 from server.batching import MicroBatcher
 from server.interceptors import ServerInterceptor
-from server.overload import LoopLag
 from server.metrics import metrics
+from server.overload import LoopLag
 from server.scenario_service import ScenarioServicer
 from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
 from server.store import Store

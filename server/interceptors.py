@@ -14,8 +14,8 @@ import grpc
 from grpc_status import rpc_status
 
 from server.errors import Overloaded, to_status
-from server.overload import LoopLag
 from server.metrics import Metrics
+from server.overload import LoopLag
 
 log = logging.getLogger("omniroute.server.calls")
 OWN_PREFIX = "/omniroute."
@@ -63,8 +63,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 if sheddable and self.lag is not None and self.lag.overloaded:
                     self.metrics.shed.inc()
                     raise Overloaded(
-                        "OVERLOADED", "the server is overloaded; retry with backoff",
-                        {"loopLagMs": f"{self.lag.lag * 1000:.1f}"})
+                        "OVERLOADED",
+                        "the server is overloaded; retry with backoff",
+                        {"loopLagMs": f"{self.lag.lag * 1000:.1f}"},
+                    )
                 return await behaviour(request, context)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN

@@ -67,10 +67,15 @@ class Metrics:
             "Orders planned, by proof, method and status.",
             ("proof", "method", "status"),
         )
-        self.loop_lag = Gauge("omniroute_event_loop_lag_seconds",
-                              "How late the event loop runs timers (average); above the limit, "
-                              "planning calls are shed.", multiprocess_mode="max")
-        self.shed = Counter("omniroute_shed_total", "Calls refused because the server was overloaded.")
+        self.loop_lag = Gauge(
+            "omniroute_event_loop_lag_seconds",
+            "How late the event loop runs timers (average); above the limit, "
+            "planning calls are shed.",
+            multiprocess_mode="max",
+        )
+        self.shed = Counter(
+            "omniroute_shed_total", "Calls refused because the server was overloaded."
+        )
         self.solve = Histogram(
             "omniroute_solve_seconds", "Time planning one order.", buckets=LATENCY_BUCKETS
         )

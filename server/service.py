@@ -42,6 +42,7 @@ from engine.model import (
     OrderLine,
     PlanResult,
     Policy,
+    Reservation,
     ReservationLine,
     ValidationError,
 )
@@ -308,9 +309,12 @@ class RoutingServicer(OmnichannelFlows, routing_service_pb2_grpc.RoutingServiceS
         # Requests are planned as they arrive (a slow one does not hold up the next) and
         # answered in order; at most STREAM_WINDOW are in progress per stream.
         pending: asyncio.Queue[asyncio.Future[plan_pb2.PlanOrderResponse] | None] = asyncio.Queue(
-            maxsize=STREAM_WINDOW)
+            maxsize=STREAM_WINDOW
+        )
 
-        async def answer(request: routing_service_pb2.PlanOrderRequest) -> plan_pb2.PlanOrderResponse:
+        async def answer(
+            request: routing_service_pb2.PlanOrderRequest,
+        ) -> plan_pb2.PlanOrderResponse:
             try:
                 return await self._plan(request, context)
             except Exception as error:  # this request fails; the stream goes on
@@ -649,22 +653,20 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
         request: inventory_service_pb2.CommitReservationRequest,
         context: grpc.aio.ServicerContext,
     ) -> inventory_service_pb2.Reservation:
-        _require_reservation_id(request.reservation_id)
-        reservation = await self.engine.run(
-            lambda: self.engine.store.commit(request.reservation_id)
-        )
-        self.engine.live.refresh(force=True)
-        return convert.reservation_to_proto(reservation)
+        return await self._settle(request.reservation_id, self.engine.store.commit)
 
     async def ReleaseReservation(
         self,
         request: inventory_service_pb2.ReleaseReservationRequest,
         context: grpc.aio.ServicerContext,
     ) -> inventory_service_pb2.Reservation:
-        _require_reservation_id(request.reservation_id)
-        reservation = await self.engine.run(
-            lambda: self.engine.store.release(request.reservation_id)
-        )
+        return await self._settle(request.reservation_id, self.engine.store.release)
+
+    async def _settle(
+        self, reservation_id: str, settle: Callable[[str], Reservation]
+    ) -> inventory_service_pb2.Reservation:
+        _require_reservation_id(reservation_id)
+        reservation = await self.engine.run(lambda: settle(reservation_id))
         self.engine.live.refresh(force=True)
         return convert.reservation_to_proto(reservation)
 

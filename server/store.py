@@ -417,28 +417,12 @@ class Store:
             seen = self._seen_request(db, request_id, "PlanOrder", fingerprint)
             if seen is not None:
                 return seen
-            short = []
-            for (node_id, sku_id), quantity in wanted.items():
-                cursor = db.execute(
-                    "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
-                    "AND on_hand - reserved - safety_stock >= ?",
-                    (quantity, node_id, sku_id, quantity),
-                )
-                if cursor.rowcount == 0:
-                    short.append((node_id, sku_id, quantity))
-            if short:
-                raise Shortage(short)  # rolls the whole transaction back
             reservation_id = "R-" + uuid.uuid4().hex[:20]
             db.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (reservation_id, request_id, order_id, HELD, now, now + ttl, now),
             )
-            for (node_id, sku_id), quantity in wanted.items():
-                db.execute(
-                    "INSERT INTO reservation_lines VALUES (?, ?, ?, ?)",
-                    (reservation_id, node_id, sku_id, quantity),
-                )
-                self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
+            self._hold(db, now, reservation_id, wanted)  # all lines or Shortage (rollback)
             if order_blob:
                 db.execute(
                     "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, '[]', '[]', ?)",
@@ -528,24 +512,10 @@ class Store:
                     (quantity, node_id, sku_id),
                 )
                 self._move(db, now, "RELEASE", node_id, sku_id, 0, -quantity, reservation_id)
-            short = []
+            more: dict[tuple[str, str], int] = {}
             for node_id, sku_id, quantity in hold:
-                cursor = db.execute(
-                    "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
-                    "AND on_hand - reserved - safety_stock >= ?",
-                    (quantity, node_id, sku_id, quantity),
-                )
-                if cursor.rowcount == 0:
-                    short.append((node_id, sku_id, quantity))
-                    continue
-                db.execute(
-                    "INSERT INTO reservation_lines VALUES (?, ?, ?, ?) ON CONFLICT (reservation_id, "
-                    "node_id, sku_id) DO UPDATE SET quantity = quantity + excluded.quantity",
-                    (reservation_id, node_id, sku_id, quantity),
-                )
-                self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
-            if short:
-                raise Shortage(short)
+                more[(node_id, sku_id)] = more.get((node_id, sku_id), 0) + quantity
+            self._hold(db, now, reservation_id, more)  # all or Shortage (rollback)
             row = db.execute(
                 "SELECT rerouted, rejections FROM orders WHERE reservation_id = ?",
                 (reservation_id,),
@@ -676,6 +646,34 @@ class Store:
                 "UPDATE returns SET state = 'RECEIVED', updated = ? WHERE id = ?", (now, return_id)
             )
             return [self._position(db, n, s) for n, s in dict.fromkeys(touched)]
+
+    def _hold(
+        self,
+        db: sqlite3.Connection,
+        now: float,
+        reservation_id: str,
+        wanted: dict[tuple[str, str], int],
+    ) -> None:
+        """Hold every position or raise :class:`Shortage` (the caller's transaction then rolls
+        back). One conditional update per position: it succeeds only while ATP covers it."""
+        short = []
+        for (node_id, sku_id), quantity in wanted.items():
+            cursor = db.execute(
+                "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
+                "AND on_hand - reserved - safety_stock >= ?",
+                (quantity, node_id, sku_id, quantity),
+            )
+            if cursor.rowcount == 0:
+                short.append((node_id, sku_id, quantity))
+        if short:
+            raise Shortage(short)
+        for (node_id, sku_id), quantity in wanted.items():
+            db.execute(
+                "INSERT INTO reservation_lines VALUES (?, ?, ?, ?) ON CONFLICT (reservation_id, "
+                "node_id, sku_id) DO UPDATE SET quantity = quantity + excluded.quantity",
+                (reservation_id, node_id, sku_id, quantity),
+            )
+            self._move(db, now, "HOLD", node_id, sku_id, 0, quantity, reservation_id)
 
     def commit(self, reservation_id: str) -> Reservation:
         """Shipped: on-hand and reserved both go down. Committing again changes nothing."""
