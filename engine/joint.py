@@ -77,10 +77,14 @@ def allocate(
     unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
     time_limit: float = DEFAULT_TIME_LIMIT,
     capacity: dict[str, int] | None = None,
+    lower_bound: bool = True,
 ) -> JointResult:
     """Allocate ``orders`` jointly against ``planner``'s stock (which is not changed).
 
     ``capacity`` overrides the nodes' ``dailyShipmentCapacity`` (shipments left today).
+    ``lower_bound=False`` is the fast mode for callers that need the plans quickly rather
+    than a bound (micro-batching): no LP relaxation, and orders that contend with no other
+    keep their own optimal plan (the sequential one) unless a model says otherwise.
     """
     start = time.perf_counter()
     index = planner.index
@@ -90,7 +94,8 @@ def allocate(
     seq_objective = _objective(sequential, orders, unfilled_penalty)
     problems = [build_problem(o, index, planner.inventory) for o in orders]
     bound = -np.inf
-    if sum(len(p.lanes) * (len(p.demand) + 2) for p in problems) <= LP_VARIABLES:
+    size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
+    if lower_bound and size <= LP_VARIABLES:
         bound = _lp_bound(problems, index, unfilled_penalty, limits)
     plans = list(sequential)
     components = _components(problems, index, limits)
@@ -98,6 +103,9 @@ def allocate(
     for group in components:
         part_orders = [orders[i] for i in group]
         part_seq = [sequential[i] for i in group]
+        if len(group) == 1 and not lower_bound:
+            proven = False  # its own optimum; the penalty trade-off is not examined
+            continue
         if len(group) == 1 and not part_orders[0].allow_partial:
             # Uncontended and whole-or-nothing: its own proven optimum, or nothing when
             # that costs more than leaving it unfilled.
@@ -116,7 +124,8 @@ def allocate(
         if len(group) > EXACT_ORDERS:
             proven, mip_bound = False, -np.inf
             continue
-        share = max(0.5, (time_limit - (time.perf_counter() - start)) * len(group) / len(orders))
+        left = time_limit - (time.perf_counter() - start)
+        share = max(min(0.5, time_limit), left * len(group) / len(orders))
         hint = [_as_allocations(problems[i], sequential[i]) for i in group]
         solution, part_bound, optimal = _mip(
             [problems[i] for i in group], index, unfilled_penalty, limits, hint, share
@@ -133,7 +142,7 @@ def allocate(
             for i, plan in zip(group, joint, strict=True):
                 plans[i] = plan
     bound = max(bound, mip_bound)
-    if not np.isfinite(bound):
+    if not np.isfinite(bound) and lower_bound:
         bound = _alone_bound(problems, orders, unfilled_penalty)
     objective = _objective(plans, orders, unfilled_penalty)
     if proven:
