@@ -211,7 +211,7 @@ def solve(
         status = solver.solve(m.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpSatResult([], False, 0, 0, False, status == cp_model.INFEASIBLE)
-    allocations = _allocations(m, problem, solver)
+    allocations = solution_allocations(m, problem, solver)
     # the model charges the split penalty on every shipment; refund it once
     refund = round(problem.index.split_penalty * MONEY_SCALE) if allocations else 0
     cost = int(solver.value(m.cost)) - refund
@@ -228,7 +228,10 @@ def _add_hint(m: _Model, problem: OrderProblem, hint: list[Allocation]) -> None:
         m.model.add_hint(var, int(chosen[lane][k]) if lane in chosen else 0)
 
 
-def _allocations(m: _Model, problem: OrderProblem, solver: cp_model.CpSolver) -> list[Allocation]:
+def solution_allocations(
+    m: _Model, problem: OrderProblem, solver: cp_model.CpSolver
+) -> list[Allocation]:
+    """The lanes the solver's solution uses for ``problem`` and the units on each."""
     allocations = []
     for lane, var in m.use.items():
         if solver.value(var):
@@ -239,5 +242,5 @@ def _allocations(m: _Model, problem: OrderProblem, solver: cp_model.CpSolver) ->
                 ],
                 dtype=np.int64,
             )
-            allocations.append(Allocation(lane, units))
+            allocations.append(Allocation(lane, units))  # a chosen lane ships >= 1 unit
     return allocations

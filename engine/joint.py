@@ -345,21 +345,10 @@ def _mip(
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, -np.inf, False
-    solution = []
-    for problem, m in zip(problems, orders, strict=True):
-        allocations = []
-        for lane, var in m.use.items():
-            if solver.value(var):
-                units = np.array(
-                    [
-                        solver.value(m.units[(lane, k)]) if (lane, k) in m.units else 0
-                        for k in range(len(problem.demand))
-                    ],
-                    dtype=np.int64,
-                )
-                if units.sum():
-                    allocations.append(Allocation(lane, units))
-        solution.append(allocations)
+    solution = [
+        cpsat.solution_allocations(m, problem, solver)
+        for problem, m in zip(problems, orders, strict=True)
+    ]
     return solution, solver.best_objective_bound / MONEY_SCALE, status == cp_model.OPTIMAL
 
 

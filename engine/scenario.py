@@ -362,6 +362,20 @@ def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcom
     )
 
 
+HEADLINE_KPIS = (
+    "orders",
+    "ordersComplete",
+    "unitsOrdered",
+    "unitsFilled",
+    "totalCost",
+    "costPerOrder",
+    "splitRate",
+    "meanDeliveryDays",
+    "onTimeRate",
+)
+"""The KPIs shown first in tables and reports (``kpis`` returns these and more)."""
+
+
 def kpis(
     outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS
 ) -> dict[str, Any]:

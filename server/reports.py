@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from engine.scenario import OrderOutcome  # noqa: E402
+from engine.scenario import HEADLINE_KPIS, OrderOutcome  # noqa: E402
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1200px; }
@@ -29,17 +29,6 @@ th:first-child, td:first-child { text-align: left; }
 .up { color: #b00; } .down { color: #070; }
 img { max-width: 100%; margin: .5rem 0; }
 """
-HEADLINE = (
-    "orders",
-    "ordersComplete",
-    "unitsOrdered",
-    "unitsFilled",
-    "totalCost",
-    "costPerOrder",
-    "splitRate",
-    "meanDeliveryDays",
-    "onTimeRate",
-)
 LOWER_IS_BETTER = {"totalCost", "costPerOrder", "splitRate", "meanDeliveryDays"}
 
 
@@ -169,7 +158,7 @@ def _kpi_table(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
         for i, (name, _, _) in enumerate(runs)
     )
     rows = []
-    for key in HEADLINE:
+    for key in HEADLINE_KPIS:
         cells = []
         for i, (_, k, _) in enumerate(runs):
             cells.append(f"<td>{_fmt(k[key])}</td>")

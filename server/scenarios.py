@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import FieldViolation, Network, ValidationError
-from engine.scenario import OrderOutcome, apply_changes, kpis, parse_changes, replay
+from engine.scenario import (
+    HEADLINE_KPIS,
+    OrderOutcome,
+    apply_changes,
+    kpis,
+    parse_changes,
+    replay,
+)
 from server.convert import nodes_from_json, read_network, read_orders, stock_from_json
 from server.progress import ProgressBar, progress
 from server.reports import write_report
@@ -121,22 +128,7 @@ def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
     for *_, run_nodes in runs:
         nodes.update(run_nodes)
     base = runs[0][1]
-    table = {
-        name: {
-            key: result[key]
-            for key in (
-                "orders",
-                "ordersComplete",
-                "unitsFilled",
-                "totalCost",
-                "costPerOrder",
-                "splitRate",
-                "meanDeliveryDays",
-                "onTimeRate",
-            )
-        }
-        for name, result, _, _ in runs
-    }
+    table = {name: {key: result[key] for key in HEADLINE_KPIS} for name, result, _, _ in runs}
     deltas = {
         name: {k: round(v - base[k], 6) for k, v in row.items()} for name, row in table.items()
     }
