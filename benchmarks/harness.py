@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.app import free_port
 from server.client import OmnirouteClient
+from server.launch import serve_process
 
 
 @contextmanager
@@ -20,47 +18,19 @@ def omniroute_server(
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``omniroute serve`` on a free port (metrics off, quiet) until the block ends; yields
     (port, process) once it answers health checks."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--db",
-            str(db),
-            "--network",
-            str(network_file),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--metrics-port",
-            "0",
-            "--log-level",
-            "warning",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with OmnirouteClient(f"localhost:{port}") as client:
-            client.wait_until_serving(90)
+    with serve_process(
+        "--db",
+        str(db),
+        "--network",
+        str(network_file),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        *extra,
+        ready_timeout=90,
+    ) as (process, port):
         yield port, process
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 30 s."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_planning(port: int, order: object, timeout: float = 90.0) -> None:

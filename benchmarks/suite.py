@@ -39,13 +39,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks import engine_bench  # noqa: E402
-from benchmarks.harness import stop, wait_planning  # noqa: E402
+from benchmarks.harness import wait_planning  # noqa: E402
 from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
 from engine.demo_data import demo_dataset  # noqa: E402
 from engine.planner import Planner  # noqa: E402
 from server.app import free_port  # noqa: E402
 from server.client import OmnirouteClient  # noqa: E402
 from server.convert import result_to_proto, write_network  # noqa: E402
+from server.launch import serve_command, stop  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 MODES = {
@@ -376,26 +377,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         response_file.write_bytes(typical)
         ours_port, noop_port = free_port(), free_port()
         ours = start(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
+            serve_command(
+                ours_port,
                 "--db",
                 str(Path(tmp) / "bench.db"),
                 "--network",
                 str(network_file),
-                "--port",
-                str(ours_port),
                 "--workers",
                 str(args.workers),
-                "--metrics-port",
-                "0",
                 "--log-level",
                 "warning",
                 "--max-concurrent",
                 str(args.max_concurrent),
-            ]
+            )
         )
         noop = start(
             [

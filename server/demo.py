@@ -8,9 +8,6 @@ latency, cost against the baseline), and shuts the service down with SIGTERM.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,9 +16,9 @@ import numpy as np
 
 from engine.demo_data import demo_dataset
 from engine.model import Order, PlanResult
-from server.app import free_port
 from server.client import OmnirouteClient
 from server.convert import result_from_proto, write_network, write_orders
+from server.launch import serve_process, stop
 from server.progress import progress
 from server.tables import table
 
@@ -65,47 +62,32 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
         f"({time.perf_counter() - start:.1f} s)"
     )
 
-    port = free_port()
     db = directory / "omniroute.db"
     for leftover in directory.glob("omniroute.db*"):
         leftover.unlink()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
+    log_file = directory / "server.log"
+    with (
+        log_file.open("wb") as log,
+        serve_process(
             "--db",
             str(db),
             "--network",
             str(directory / "network.json"),
-            "--port",
-            str(port),
             "--workers",
             str(workers),
-            "--metrics-port",
-            "0",
             "--log-level",
             "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        with OmnirouteClient(f"localhost:{port}") as client:
-            client.wait_until_serving(timeout=120)
-        print(f"omniroute serving on localhost:{port} ({workers} worker processes, store {db})")
+            output=log,
+        ) as (server, port),
+    ):
+        print(
+            f"omniroute serving on localhost:{port} ({workers} worker processes, store {db}, "
+            f"log {log_file})"
+        )
         chosen = orders[:sample]
         optimal, latency, wall = route(f"localhost:{port}", chosen, "CHEAPEST")
         baseline, _, _ = route(f"localhost:{port}", chosen, "BASELINE")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            code = server.wait()
+        code = stop(server)
     splits = [r for r in optimal if len(r.plan.shipments) > 1][:4]
     shown = splits + [r for r in optimal[:10] if r not in splits][: 10 - len(splits)]
     print()

@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import grpc
@@ -15,39 +14,13 @@ import pytest
 from omniroute.v1 import inventory_service_pb2
 
 from engine.model import Order
-from server.app import free_port
 from server.client import OmnirouteClient
+from server.launch import serve_process
 
 
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--metrics-port",
-            "0",
-            "--grace",
-            "3",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with OmnirouteClient(f"localhost:{port}") as client:
-            client.wait_until_serving(timeout=60)
-        yield process, port
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+def serve(*args: str) -> AbstractContextManager[tuple[subprocess.Popen[bytes], int]]:
+    """A real ``omniroute serve`` (3 s drain); its output goes to ours, which pytest captures."""
+    return serve_process("--grace", "3", *args, output=None, ready_timeout=60)
 
 
 def test_two_servers_share_one_store(
@@ -159,3 +132,16 @@ def test_serve_options_reach_the_server(
             inv.GetReservationRequest(reservation_id=reserved.reservation_id)
         ).state
         assert state == inv.Reservation.EXPIRED
+
+
+def test_a_server_that_cannot_start_is_reported_at_once(tmp_path: Path) -> None:
+    """serve_process reports a server that exited (RuntimeError naming its log) instead of
+    waiting out the ready timeout (which would raise TimeoutError)."""
+    log = tmp_path / "server.log"
+    with (
+        log.open("wb") as output,
+        pytest.raises(RuntimeError, match=r"exited with status 2 .*server\.log"),
+        serve_process("--db", str(tmp_path / "x.db"), output=output, ready_timeout=60),
+    ):
+        pass
+    assert "--network" in log.read_text()

@@ -1,0 +1,77 @@
+"""``omniroute serve`` as a child process: for the demo, the benchmarks and the process tests.
+
+One place knows how to start a real server on a free port, wait until health checking says
+SERVING, and stop it the way an orchestrator would (SIGTERM, then SIGKILL after a grace).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from server.app import free_port
+from server.client import OmnirouteClient
+
+
+def serve_command(port: int, *args: str) -> list[str]:
+    """The ``omniroute serve`` command line on ``port`` with metrics off and ``args`` added."""
+    return [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--metrics-port",
+        "0",
+        *args,
+    ]
+
+
+@contextmanager
+def serve_process(
+    *args: str, output: int | IO[bytes] | None = subprocess.DEVNULL, ready_timeout: float = 120.0
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """Run ``omniroute serve ARGS`` on a free port until the block ends.
+
+    Yields ``(process, port)`` once the server reports SERVING; ``output`` receives the
+    server's stdout and stderr (``None`` inherits ours). On leaving, the server is stopped
+    with :func:`stop` unless the block already stopped it.
+    """
+    port = free_port()
+    process = subprocess.Popen(serve_command(port, *args), stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        with OmnirouteClient(f"localhost:{port}") as client:
+            while True:
+                if process.poll() is not None:
+                    where = f" (its output is in {output.name})" if hasattr(output, "name") else ""
+                    raise RuntimeError(
+                        f"omniroute serve exited with status {process.returncode} before "
+                        f"serving{where}"
+                    )
+                try:
+                    client.wait_until_serving(min(2.0, max(0.0, deadline - time.monotonic())))
+                    break
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise
+        yield process, port
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 30.0) -> int:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
