@@ -18,7 +18,7 @@ test: $(READY)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 proto: $(READY)  ## regenerate the Python modules from proto/omniroute/v1/*.proto
-	$(BIN)/python -m server.proto_gen
+	$(BIN)/python -m omniroute.server.proto_gen
 
 lint: $(READY)  ## ruff and mypy
 	$(BIN)/ruff check engine server tests benchmarks

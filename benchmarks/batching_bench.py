@@ -25,11 +25,11 @@ import numpy as np
 
 from benchmarks.engine_bench import machine
 from benchmarks.harness import omniroute_server
-from engine.demo_data import demo_dataset
-from engine.joint import DEFAULT_UNFILLED_PENALTY
-from engine.scenario import kpis, replay
-from server.client import OmnirouteClient
-from server.convert import write_network
+from omniroute.demo_data import demo_dataset
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY
+from omniroute.scenario import kpis, replay
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.convert import write_network
 
 RESULTS = Path(__file__).parent / "results"
 

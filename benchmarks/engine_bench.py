@@ -32,13 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from engine import cpsat
-from engine.candidates import build_problem
-from engine.demo_data import demo_dataset, large_dataset
-from engine.model import Order, Plan, PlanStatus, Policy
-from engine.planner import Planner
-from engine.plans import build_plan
-from server.progress import progress
+from omniroute import cpsat
+from omniroute.candidates import build_problem
+from omniroute.demo_data import demo_dataset, large_dataset
+from omniroute.model import Order, Plan, PlanStatus, Policy
+from omniroute.planner import Planner
+from omniroute.plans import build_plan
+from omniroute.server.progress import progress
 
 RESULTS = Path(__file__).parent / "results"
 

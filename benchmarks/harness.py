@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.client import OmnirouteClient
-from server.launch import serve_process
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.launch import serve_process
 
 
 @contextmanager

@@ -24,12 +24,12 @@ import numpy as np
 
 from benchmarks.engine_bench import machine
 from benchmarks.harness import omniroute_server
-from engine.demo_data import demo_dataset
-from engine.model import Order, ReservationLine
-from engine.planner import Planner
-from server.client import OmnirouteClient
-from server.convert import write_network
-from server.store import Shortage, Store
+from omniroute.demo_data import demo_dataset
+from omniroute.model import Order, ReservationLine
+from omniroute.planner import Planner
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.convert import write_network
+from omniroute.server.store import Shortage, Store
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -100,7 +100,7 @@ def store_alone(
     processes: int,
     seconds: float,
 ) -> dict[str, Any]:
-    from server.convert import read_network
+    from omniroute.server.convert import read_network
 
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "ledger.db")

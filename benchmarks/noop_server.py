@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
 
-from server.app import server_options
+from omniroute.server.app import server_options
 
 
 class NoopRouting(routing_service_pb2_grpc.RoutingServiceServicer):

@@ -41,12 +41,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 from benchmarks import engine_bench  # noqa: E402
 from benchmarks.harness import wait_planning  # noqa: E402
 from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
-from engine.demo_data import demo_dataset  # noqa: E402
-from engine.planner import Planner  # noqa: E402
-from server.app import free_port  # noqa: E402
-from server.client import OmnirouteClient  # noqa: E402
-from server.convert import result_to_proto, write_network  # noqa: E402
-from server.launch import serve_command, stop  # noqa: E402
+from omniroute.demo_data import demo_dataset  # noqa: E402
+from omniroute.planner import Planner  # noqa: E402
+from omniroute.server.app import free_port  # noqa: E402
+from omniroute.server.client import OmnirouteClient  # noqa: E402
+from omniroute.server.convert import result_to_proto, write_network  # noqa: E402
+from omniroute.server.launch import serve_command, stop  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 MODES = {

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.candidates import build_problem
-from engine.geo import distance_km
-from engine.model import Location, NodeKind, Order, OrderLine, Plan, Policy
-from engine.planner import Planner
-from engine.plans import Allocation, build_plan, cheapest_lane
+from omniroute.candidates import build_problem
+from omniroute.geo import distance_km
+from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
+from omniroute.planner import Planner
+from omniroute.plans import Allocation, build_plan, cheapest_lane
 
 
 class Fulfilment(enum.Enum):

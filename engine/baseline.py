@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from engine.candidates import OrderProblem
-from engine.model import Plan, PlanResult, PlanStats, Proof
-from engine.plans import Allocation, build_plan, cheapest_lane
+from omniroute.candidates import OrderProblem
+from omniroute.model import Plan, PlanResult, PlanStats, Proof
+from omniroute.plans import Allocation, build_plan, cheapest_lane
 
 
 def baseline_allocations(problem: OrderProblem) -> list[Allocation]:

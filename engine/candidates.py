@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.cost import parcels_array
-from engine.geo import distances_km
-from engine.model import Location, Order, UnfilledReason
-from engine.network_index import Inventory, NetworkIndex
+from omniroute.cost import parcels_array
+from omniroute.geo import distances_km
+from omniroute.model import Location, Order, UnfilledReason
+from omniroute.network_index import Inventory, NetworkIndex
 
 HAND_OVER = -1  # lane service index of the pick-up store handing over its own stock
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.geo import distance_km
-from engine.model import (
+from omniroute.geo import distance_km
+from omniroute.model import (
     CarrierService,
     CostBreakdown,
     Location,

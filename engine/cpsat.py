@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from engine.budget import Budget, SolverNeeded
-from engine.candidates import OrderProblem
-from engine.dp import MONEY_SCALE
-from engine.plans import Allocation
+from omniroute.budget import Budget, SolverNeeded
+from omniroute.candidates import OrderProblem
+from omniroute.dp import MONEY_SCALE
+from omniroute.plans import Allocation
 
 WEIGHT_SCALE = 1_000_000  # mg per kg
 

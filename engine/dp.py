@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.candidates import OrderProblem
+from omniroute.candidates import OrderProblem
 
 MONEY_SCALE = 1_000_000  # micro-units of currency
 SHIP_SCALE = 1 << 10  # value = micros * SHIP_SCALE + shipments

@@ -25,8 +25,8 @@ from math import comb
 
 import numpy as np
 
-from engine.candidates import OrderProblem
-from engine.plans import Allocation, evaluate
+from omniroute.candidates import OrderProblem
+from omniroute.plans import Allocation, evaluate
 
 SET_LIMIT = 60_000  # node sets of one size whose bound is computed
 ROW_LIMIT = 100_000  # lane combinations expanded per size

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.baseline import baseline_plan
-from engine.candidates import OrderProblem
-from engine.model import Alternative, Explanation, Plan, PlanResult, PlanStatus, Policy
-from engine.optimizer import _single_node_plans
-from engine.plans import build_plan
+from omniroute.baseline import baseline_plan
+from omniroute.candidates import OrderProblem
+from omniroute.model import Alternative, Explanation, Plan, PlanResult, PlanStatus, Policy
+from omniroute.optimizer import _single_node_plans
+from omniroute.plans import build_plan
 
 COST_TIE = 0.005  # half a cent
 

@@ -34,14 +34,14 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-from engine import cpsat
-from engine.candidates import OrderProblem, build_problem
-from engine.dp import MONEY_SCALE
-from engine.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
-from engine.network_index import Inventory, NetworkIndex
-from engine.optimizer import optimise
-from engine.planner import Planner
-from engine.plans import Allocation, build_plan
+from omniroute import cpsat
+from omniroute.candidates import OrderProblem, build_problem
+from omniroute.dp import MONEY_SCALE
+from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
+from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.optimizer import optimise
+from omniroute.planner import Planner
+from omniroute.plans import Allocation, build_plan
 
 EXACT_ORDERS = 60  # batches up to this size are solved as one MIP
 LP_VARIABLES = 400_000  # above this, the LP bound is skipped

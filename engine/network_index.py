@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model import CarrierService, Network, Node, NodeKind, StockPosition
-from engine.validation import lookup_of
+from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
+from omniroute.validation import lookup_of
 
 NODE_KINDS = tuple(NodeKind)
 

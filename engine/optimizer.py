@@ -30,12 +30,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine import cpsat
-from engine.baseline import baseline_allocations
-from engine.budget import Budget, SolverNeeded
-from engine.candidates import Lanes, OrderProblem
-from engine.dominance import dominated_nodes
-from engine.dp import (
+from omniroute import cpsat
+from omniroute.baseline import baseline_allocations
+from omniroute.budget import Budget, SolverNeeded
+from omniroute.candidates import Lanes, OrderProblem
+from omniroute.dominance import dominated_nodes
+from omniroute.dp import (
     INF,
     MONEY_SCALE,
     SHIP_SCALE,
@@ -47,9 +47,9 @@ from engine.dp import (
     shipment_values,
     state_count,
 )
-from engine.enumeration import Relaxed, solve_relaxed
-from engine.model import Plan, PlanResult, PlanStats, Policy, Proof
-from engine.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_reasons
+from omniroute.enumeration import Relaxed, solve_relaxed
+from omniroute.model import Plan, PlanResult, PlanStats, Policy, Proof
+from omniroute.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_reasons
 
 DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.baseline import plan_baseline
-from engine.budget import Budget
-from engine.candidates import build_problem
-from engine.explain import explain as explain_plan
-from engine.model import Network, Order, PlanResult, Policy
-from engine.network_index import Inventory, NetworkIndex
-from engine.optimizer import optimise
+from omniroute.baseline import plan_baseline
+from omniroute.budget import Budget
+from omniroute.candidates import build_problem
+from omniroute.explain import explain as explain_plan
+from omniroute.model import Network, Order, PlanResult, Policy
+from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.optimizer import optimise
 
 
 class Planner:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.candidates import HAND_OVER, OrderProblem
-from engine.cost import destination_of, plan_total, quote_shipment
-from engine.model import (
+from omniroute.candidates import HAND_OVER, OrderProblem
+from omniroute.cost import destination_of, plan_total, quote_shipment
+from omniroute.model import (
     Order,
     Plan,
     PlanStatus,
@@ -20,7 +20,7 @@ from engine.model import (
     UnfilledLine,
     UnfilledReason,
 )
-from engine.network_index import NetworkIndex
+from omniroute.network_index import NetworkIndex
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from engine.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
-from engine.planner import Planner
-from engine.plans import best_service, plan_from_shipments
+from omniroute.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
+from omniroute.planner import Planner
+from omniroute.plans import best_service, plan_from_shipments
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.cost import quote_shipment
-from engine.model import Location, NodeKind
-from engine.network_index import Inventory, NetworkIndex
+from omniroute.cost import quote_shipment
+from omniroute.model import Location, NodeKind
+from omniroute.network_index import Inventory, NetworkIndex
 
 DEFAULT_UNIT_VALUE = 10.0
 

@@ -33,8 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
-from engine.model import (
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
+from omniroute.model import (
     FieldViolation,
     Location,
     Network,
@@ -46,9 +46,9 @@ from engine.model import (
     StockPosition,
     ValidationError,
 )
-from engine.network_index import NetworkIndex
-from engine.planner import Planner
-from engine.validation import network_violations
+from omniroute.network_index import NetworkIndex
+from omniroute.planner import Planner
+from omniroute.validation import network_violations
 
 STANDARD_PROMISE_DAYS = 5  # orders without a promise count as on time within this
 KNOWN_KEYS = {

@@ -38,13 +38,13 @@ from omniroute.v1 import (
     scenario_service_pb2_grpc,
 )
 
-from server.batching import MicroBatcher
-from server.interceptors import ServerInterceptor
-from server.metrics import metrics
-from server.overload import LoopLag
-from server.scenario_service import ScenarioServicer
-from server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
-from server.store import Store
+from omniroute.server.batching import MicroBatcher
+from omniroute.server.interceptors import ServerInterceptor
+from omniroute.server.metrics import metrics
+from omniroute.server.overload import LoopLag
+from omniroute.server.scenario_service import ScenarioServicer
+from omniroute.server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
+from omniroute.server.store import Store
 
 log = logging.getLogger("omniroute.server")
 
@@ -167,7 +167,7 @@ async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | No
 
 def worker_main(config: ServerConfig, reuse_port: bool, ready: object | None, level: str) -> None:
     """Entry point of one server process."""
-    from server import logs
+    from omniroute.server import logs
 
     logs.configure(level)
     asyncio.run(_run_worker(config, reuse_port, ready))
@@ -184,7 +184,7 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
     """Run ``workers`` server processes until SIGTERM/SIGINT; return an exit status."""
     if workers <= 1:
         if metrics_port:
-            from server.metrics import serve_metrics
+            from omniroute.server.metrics import serve_metrics
 
             serve_metrics(metrics_port)
         worker_main(config, False, None, level)
@@ -221,7 +221,7 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
         print("error: the server workers failed to start (see the log above)", file=sys.stderr)
         return 1
     if metrics_port:
-        from server.metrics import serve_metrics
+        from omniroute.server.metrics import serve_metrics
 
         serve_metrics(metrics_port)
     print(

@@ -12,8 +12,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
-from engine.model import Order, PlanResult, PlanStats, Proof
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate
+from omniroute.model import Order, PlanResult, PlanStats, Proof
 
 
 @dataclass

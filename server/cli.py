@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
-from engine.model import Network, Order, PlanResult, PlanStatus, Policy, ValidationError
-from engine.planner import Planner
-from server.convert import (
+from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
+from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, ValidationError
+from omniroute.planner import Planner
+from omniroute.server.convert import (
     read_network,
     read_orders,
     result_to_proto,
@@ -22,8 +22,8 @@ from server.convert import (
     write_network,
     write_orders,
 )
-from server.progress import progress
-from server.tables import explain_text, table
+from omniroute.server.progress import progress
+from omniroute.server.tables import explain_text, table
 
 EXIT_INVALID = 2
 
@@ -136,7 +136,7 @@ def _quantile(sorted_values: Sequence[int], q: float) -> float:
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
-    from engine.joint import allocate_in_windows
+    from omniroute.joint import allocate_in_windows
 
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
@@ -162,8 +162,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_run(args: argparse.Namespace) -> int:
-    from engine.scenario import HEADLINE_KPIS
-    from server.scenarios import load_changes, run_scenario_task
+    from omniroute.scenario import HEADLINE_KPIS
+    from omniroute.server.scenarios import load_changes, run_scenario_task
 
     changes = None
     if args.changes:
@@ -191,7 +191,7 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_compare(args: argparse.Namespace) -> int:
-    from server.scenarios import compare
+    from omniroute.server.scenarios import compare
 
     if len(args.runs) < 2:
         raise CliError("compare needs at least two run directories")
@@ -214,7 +214,7 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_sweep(args: argparse.Namespace) -> int:
-    from server.scenarios import sweep
+    from omniroute.server.scenarios import sweep
 
     results = sweep(args.network, args.orders, args.grid, args.mode, args.out, args.workers)
     print(
@@ -268,7 +268,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.offline:
         return demo_offline(args)
-    from server import demo
+    from omniroute.server import demo
 
     return demo.run(Path(args.dir), args.seed, args.orders, args.sample, args.workers)
 
@@ -342,8 +342,8 @@ def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], netwo
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from server.app import ServerConfig, serve
-    from server.store import Store
+    from omniroute.server.app import ServerConfig, serve
+    from omniroute.server.store import Store
 
     if args.network:
         network = read_network(args.network)

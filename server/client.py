@@ -29,8 +29,8 @@ from omniroute.v1 import (
     routing_service_pb2_grpc,
 )
 
-from engine.model import Network, Order
-from server import convert
+from omniroute.model import Network, Order
+from omniroute.server import convert
 
 T = TypeVar("T")
 RETRIES = 5

@@ -22,9 +22,9 @@ from omniroute.v1 import (
     routing_service_pb2,
 )
 
-from engine.availability import Availability
-from engine.joint import JointResult
-from engine.model import (
+from omniroute.availability import Availability
+from omniroute.joint import JointResult
+from omniroute.model import (
     Alternative,
     CarrierService,
     Channel,
@@ -54,8 +54,8 @@ from engine.model import (
     ValidationError,
     Zone,
 )
-from engine.returns import Condition, ReturnItem, ReturnLegPlan
-from engine.validation import network_violations, orders_violations
+from omniroute.returns import Condition, ReturnItem, ReturnLegPlan
+from omniroute.validation import network_violations, orders_violations
 
 # ----------------------------------------------------------------------------- to the model
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.demo_data import demo_dataset
-from engine.model import Order, PlanResult
-from server.client import OmnirouteClient
-from server.convert import result_from_proto, write_network, write_orders
-from server.launch import serve_process, stop
-from server.progress import progress
-from server.tables import table
+from omniroute.demo_data import demo_dataset
+from omniroute.model import Order, PlanResult
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.convert import result_from_proto, write_network, write_orders
+from omniroute.server.launch import serve_process, stop
+from omniroute.server.progress import progress
+from omniroute.server.tables import table
 
 CLIENT_THREADS = 8
 
@@ -48,7 +48,7 @@ def route(
 
 
 def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
-    from server.cli import compare  # the side-by-side KPI table
+    from omniroute.server.cli import compare  # the side-by-side KPI table
 
     directory.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from engine.model import FieldViolation, ValidationError
+from omniroute.model import FieldViolation, ValidationError
 
 DOMAIN = "omniroute.dev"
 log = logging.getLogger("omniroute.server")

@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from server.errors import Overloaded, to_status
-from server.metrics import Metrics
-from server.overload import LoopLag
+from omniroute.server.errors import Overloaded, to_status
+from omniroute.server.metrics import Metrics
+from omniroute.server.overload import LoopLag
 
 log = logging.getLogger("omniroute.server.calls")
 OWN_PREFIX = "/omniroute."

@@ -14,16 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from server.app import free_port
-from server.client import OmnirouteClient
+from omniroute.server.app import free_port
+from omniroute.server.client import OmnirouteClient
 
 
 def serve_command(port: int, *args: str) -> list[str]:
     """The ``omniroute serve`` command line on ``port`` with metrics off and ``args`` added."""
     return [
         sys.executable,
-        "-m",
-        "server.cli",
+        "-m", "omniroute.server.cli",
         "serve",
         "--port",
         str(port),

@@ -11,9 +11,9 @@ import gc
 import threading
 import time
 
-from engine.planner import Planner
-from server.errors import FailedPrecondition
-from server.store import Store
+from omniroute.planner import Planner
+from omniroute.server.errors import FailedPrecondition
+from omniroute.server.store import Store
 
 EXPIRY_CHECK = 0.1  # seconds between checks for expired holds (holds are also expired by
 # every write, so a reservation never fails on an expired hold)

@@ -20,7 +20,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from engine.model import PlanResult
+from omniroute.model import PlanResult
 
 # Sub-millisecond to ten seconds: most plans take well under a millisecond.
 LATENCY_BUCKETS = (

@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from engine.scenario import HEADLINE_KPIS, OrderOutcome  # noqa: E402
+from omniroute.scenario import HEADLINE_KPIS, OrderOutcome  # noqa: E402
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1200px; }

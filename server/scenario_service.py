@@ -17,13 +17,13 @@ import grpc
 from google.rpc import status_pb2
 from omniroute.v1 import scenario_service_pb2, scenario_service_pb2_grpc
 
-from engine.model import FieldViolation, ValidationError
-from engine.scenario import apply_changes, kpis, replay
-from engine.validation import orders_violations
-from server import convert
-from server.errors import to_status
-from server.scenarios import load_changes
-from server.service import Engine
+from omniroute.model import FieldViolation, ValidationError
+from omniroute.scenario import apply_changes, kpis, replay
+from omniroute.validation import orders_violations
+from omniroute.server import convert
+from omniroute.server.errors import to_status
+from omniroute.server.scenarios import load_changes
+from omniroute.server.service import Engine
 
 log = logging.getLogger("omniroute.server")
 PROGRESS_EVERY = 200  # orders between progress writes

@@ -18,8 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from engine.model import FieldViolation, Network, ValidationError
-from engine.scenario import (
+from omniroute.model import FieldViolation, Network, ValidationError
+from omniroute.scenario import (
     HEADLINE_KPIS,
     OrderOutcome,
     apply_changes,
@@ -27,9 +27,9 @@ from engine.scenario import (
     parse_changes,
     replay,
 )
-from server.convert import nodes_from_json, read_network, read_orders, stock_from_json
-from server.progress import ProgressBar, progress
-from server.reports import write_report
+from omniroute.server.convert import nodes_from_json, read_network, read_orders, stock_from_json
+from omniroute.server.progress import ProgressBar, progress
+from omniroute.server.reports import write_report
 
 
 def load_changes(source: str | Path | dict | None, network: Network):  # -> Changes

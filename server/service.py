@@ -33,10 +33,10 @@ from omniroute.v1 import (
     routing_service_pb2_grpc,
 )
 
-from engine.availability import availability
-from engine.budget import Budget, SolverNeeded
-from engine.joint import DEFAULT_UNFILLED_PENALTY, allocate
-from engine.model import (
+from omniroute.availability import availability
+from omniroute.budget import Budget, SolverNeeded
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate
+from omniroute.model import (
     FieldViolation,
     Order,
     OrderLine,
@@ -46,17 +46,17 @@ from engine.model import (
     ReservationLine,
     ValidationError,
 )
-from engine.optimizer import DEFAULT_TIME_LIMIT
-from engine.planner import Planner
-from engine.reroute import Reroute, reroute
-from engine.returns import DEFAULT_UNIT_VALUE, plan_return
-from engine.validation import network_violations, order_violations, orders_violations
-from server import convert
-from server.batching import MicroBatcher
-from server.errors import Aborted, DeadlineExceeded, to_status
-from server.live import LiveNetwork
-from server.metrics import Metrics
-from server.store import DEFAULT_TTL, Shortage, Store
+from omniroute.optimizer import DEFAULT_TIME_LIMIT
+from omniroute.planner import Planner
+from omniroute.reroute import Reroute, reroute
+from omniroute.returns import DEFAULT_UNIT_VALUE, plan_return
+from omniroute.validation import network_violations, order_violations, orders_violations
+from omniroute.server import convert
+from omniroute.server.batching import MicroBatcher
+from omniroute.server.errors import Aborted, DeadlineExceeded, to_status
+from omniroute.server.live import LiveNetwork
+from omniroute.server.metrics import Metrics
+from omniroute.server.store import DEFAULT_TTL, Shortage, Store
 
 log = logging.getLogger("omniroute.server")
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from pathlib import Path
 from google.protobuf import json_format
 from omniroute.v1 import network_pb2
 
-from engine.model import (
+from omniroute.model import (
     FieldViolation,
     Network,
     Reservation,
@@ -30,9 +30,9 @@ from engine.model import (
     StockPosition,
     ValidationError,
 )
-from engine.validation import require_valid_network
-from server.convert import network_from_proto, network_to_proto
-from server.errors import AlreadyExists, FailedPrecondition, NotFound
+from omniroute.validation import require_valid_network
+from omniroute.server.convert import network_from_proto, network_to_proto
+from omniroute.server.errors import AlreadyExists, FailedPrecondition, NotFound
 
 KEEP_REQUEST_IDS = 48 * 3600  # seconds; AIP-155 asks for at least 24 hours
 

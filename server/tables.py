@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.model import Order, Plan, PlanResult, PlanStatus
+from omniroute.model import Order, Plan, PlanResult, PlanStatus
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from engine.cost import destination_of, plan_total, quote_shipment
-from engine.model import Network, Order
+from omniroute.cost import destination_of, plan_total, quote_shipment
+from omniroute.model import Network, Order
 
 EPS = 1e-6
 

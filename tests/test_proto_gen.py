@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.proto_gen import GENERATED_GLOBS, PACKAGE_DIR, generate
+from omniroute.server.proto_gen import GENERATED_GLOBS, PACKAGE_DIR, generate
 
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cost import check_plan
-from engine.model import Network, Order, PlanStatus, Policy, UnfilledReason
-from engine.network_index import Inventory, NetworkIndex
-from engine.planner import Planner
+from omniroute.cost import check_plan
+from omniroute.model import Network, Order, PlanStatus, Policy, UnfilledReason
+from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.planner import Planner
 
 
 @pytest.fixture(scope="module")

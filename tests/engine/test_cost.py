@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.cost import parcels_array, parcels_for, quote_shipment, zone_for
-from engine.geo import distance_km
-from engine.model import CarrierService, Location, Network, Node, NodeKind, Zone
+from omniroute.cost import parcels_array, parcels_for, quote_shipment, zone_for
+from omniroute.geo import distance_km
+from omniroute.model import CarrierService, Location, Network, Node, NodeKind, Zone
 
 SERVICE = CarrierService("S", "C", "svc", 5.0, (Zone(50, 8.0, 0.5, 2), Zone(200, 10.0, 0.8, 3)))
 

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from engine.demo_data import demo_dataset, large_dataset
-from engine.model import Network, NodeKind
-from engine.validation import network_violations, orders_violations
+from omniroute.demo_data import demo_dataset, large_dataset
+from omniroute.model import Network, NodeKind
+from omniroute.validation import network_violations, orders_violations
 
 
 @pytest.fixture(scope="module")

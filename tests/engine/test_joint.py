@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.cost import check_plan
-from engine.joint import allocate
-from engine.model import Location, Network, Order, OrderLine, PlanStatus
-from engine.planner import Planner
+from omniroute.cost import check_plan
+from omniroute.joint import allocate
+from omniroute.model import Location, Network, Order, OrderLine, PlanStatus
+from omniroute.planner import Planner
 
 from .test_optimizer import instances
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import optimizer
-from engine.cost import check_plan
-from engine.geo import distance_km
-from engine.model import (
+from omniroute import optimizer
+from omniroute.cost import check_plan
+from omniroute.geo import distance_km
+from omniroute.model import (
     CarrierService,
     Location,
     Network,
@@ -28,7 +28,7 @@ from engine.model import (
     StockPosition,
     Zone,
 )
-from engine.planner import Planner
+from omniroute.planner import Planner
 
 TOL = 1e-6
 
@@ -251,7 +251,7 @@ def test_cp_sat_path_matches_brute_force(instance: tuple[Network, Order]) -> Non
 
 def test_demo_orders_are_feasible_and_no_worse_than_baseline() -> None:
     """On a sample of a generated day, every plan is feasible, proven and <= the baseline."""
-    from engine.demo_data import demo_dataset
+    from omniroute.demo_data import demo_dataset
 
     network, orders = demo_dataset(seed=23, orders=400)
     planner = Planner(network)

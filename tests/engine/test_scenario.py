@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.demo_data import demo_dataset
-from engine.model import Location, Network, NodeKind, Order, OrderLine, ValidationError
-from engine.scenario import OrderOutcome, apply_changes, kpis, replay
-from server.scenarios import load_changes
+from omniroute.demo_data import demo_dataset
+from omniroute.model import Location, Network, NodeKind, Order, OrderLine, ValidationError
+from omniroute.scenario import OrderOutcome, apply_changes, kpis, replay
+from omniroute.server.scenarios import load_changes
 
 
 def test_every_problem_of_a_changes_document(tiny_network: Network) -> None:

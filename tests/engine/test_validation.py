@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.model import Location, Network, Order, OrderLine, StockPosition, Zone
-from engine.validation import network_violations, order_violations, orders_violations
+from omniroute.model import Location, Network, Order, OrderLine, StockPosition, Zone
+from omniroute.validation import network_violations, order_violations, orders_violations
 
 
 def fields(violations) -> set[str]:

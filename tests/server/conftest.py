@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import Network
-from server.app import RunningServer, ServerConfig
-from server.client import OmnirouteClient
-from server.store import Store
+from omniroute.model import Network
+from omniroute.server.app import RunningServer, ServerConfig
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.store import Store
 
 
 class ServerThread:

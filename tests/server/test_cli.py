@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.cost import check_plan
-from engine.network_index import Inventory, NetworkIndex
-from server.convert import read_network, read_orders
+from omniroute.cost import check_plan
+from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.server.convert import read_network, read_orders
 
 
 def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "omniroute.server.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 
@@ -100,6 +100,6 @@ def plan_from_json(data: dict):
     from google.protobuf import json_format
     from omniroute.v1 import plan_pb2
 
-    from server.convert import plan_from_proto
+    from omniroute.server.convert import plan_from_proto
 
     return plan_from_proto(json_format.ParseDict(data, plan_pb2.Plan()))

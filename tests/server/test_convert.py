@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import Network, Order, Policy, ValidationError
-from engine.planner import Planner
-from server.convert import (
+from omniroute.model import Network, Order, Policy, ValidationError
+from omniroute.planner import Planner
+from omniroute.server.convert import (
     network_from_proto,
     network_to_proto,
     order_from_proto,
@@ -111,6 +111,6 @@ def test_bad_orders_file_reports_line_numbers(tiny_network: Network, tmp_path: P
 
 
 def network_to_json(network: Network) -> str:
-    from server.convert import to_json_text
+    from omniroute.server.convert import to_json_text
 
     return to_json_text(network_to_proto(network))

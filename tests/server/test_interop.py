@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import Network, Order
-from engine.planner import Planner
-from server import convert
+from omniroute.model import Network, Order
+from omniroute.planner import Planner
+from omniroute.server import convert
 
 from .conftest import ServerThread
 

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from engine.model import Network, ReservationLine, StockChange
-from server.errors import AlreadyExists, FailedPrecondition, NotFound
-from server.store import Shortage, Store
+from omniroute.model import Network, ReservationLine, StockChange
+from omniroute.server.errors import AlreadyExists, FailedPrecondition, NotFound
+from omniroute.server.store import Shortage, Store
 
 
 @pytest.fixture()
@@ -101,7 +101,7 @@ def test_same_request_id_holds_once(store: Store) -> None:
 
 
 def test_stock_update_below_reserved_is_refused(store: Store) -> None:
-    from engine.model import ValidationError
+    from omniroute.model import ValidationError
 
     hold(store, "r1", ("DC1", "JEANS", 4))
     with pytest.raises(ValidationError):
@@ -149,7 +149,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_store(self) -> None:
         import tempfile
 
-        from server.convert import read_network
+        from omniroute.server.convert import read_network
 
         self.directory = tempfile.TemporaryDirectory()
         self.store = Store(Path(self.directory.name) / "m.db", synchronous="OFF")
@@ -223,7 +223,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(key=st.sampled_from(POSITIONS), delta=st.integers(-3, 5))
     def adjust(self, key: tuple[str, str], delta: int) -> None:
-        from engine.model import ValidationError
+        from omniroute.model import ValidationError
 
         self._expire_model()
         self.store.expire_due()

@@ -13,10 +13,10 @@ from pathlib import Path
 import grpc
 from omniroute.v1 import inventory_service_pb2 as inv
 
-from engine.model import Location, Network, Order, OrderLine, Sku, StockPosition
-from server.client import OmnirouteClient
-from server.convert import write_network
-from server.store import Store
+from omniroute.model import Location, Network, Order, OrderLine, Sku, StockPosition
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.convert import write_network
+from omniroute.server.store import Store
 
 from .test_processes import serve
 

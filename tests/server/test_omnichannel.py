@@ -9,9 +9,9 @@ from omniroute.v1 import inventory_service_pb2 as inv
 from omniroute.v1 import network_pb2, plan_pb2
 from omniroute.v1 import routing_service_pb2 as routing
 
-from engine.model import Location, Order, OrderLine
-from server.client import OmnirouteClient
-from server.store import Store
+from omniroute.model import Location, Order, OrderLine
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.store import Store
 
 from .conftest import ServerThread
 from .test_service import reason, violations

@@ -13,9 +13,9 @@ import grpc
 import pytest
 from omniroute.v1 import inventory_service_pb2
 
-from engine.model import Order
-from server.client import OmnirouteClient
-from server.launch import serve_process
+from omniroute.model import Order
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.launch import serve_process
 
 
 def serve(*args: str) -> AbstractContextManager[tuple[subprocess.Popen[bytes], int]]:
@@ -90,7 +90,7 @@ def test_sigterm_drains_and_exits(tmp_path: Path, data_dir: Path) -> None:
 
 def test_serve_without_store_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--db", str(tmp_path / "x.db")],
+        [sys.executable, "-m", "omniroute.server.cli", "serve", "--db", str(tmp_path / "x.db")],
         capture_output=True,
         text=True,
         timeout=60,

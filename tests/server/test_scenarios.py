@@ -16,16 +16,16 @@ import pytest
 from omniroute.v1 import scenario_service_pb2 as scenarios
 from omniroute.v1 import scenario_service_pb2_grpc
 
-from engine.model import Order
-from server import convert
-from server.client import OmnirouteClient
+from omniroute.model import Order
+from omniroute.server import convert
+from omniroute.server.client import OmnirouteClient
 
 from .test_service import reason, violations
 
 
 def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "omniroute.server.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 

@@ -19,12 +19,12 @@ from omniroute.v1 import (
     routing_service_pb2,
 )
 
-from engine.budget import SolverNeeded
-from engine.model import Network, Order, Policy, StockChange
-from engine.planner import Planner
-from server import convert
-from server.app import ServerConfig
-from server.client import OmnirouteClient
+from omniroute.budget import SolverNeeded
+from omniroute.model import Network, Order, Policy, StockChange
+from omniroute.planner import Planner
+from omniroute.server import convert
+from omniroute.server.app import ServerConfig
+from omniroute.server.client import OmnirouteClient
 
 from .conftest import ServerThread
 
@@ -406,7 +406,7 @@ def test_unproven_search_is_reported_feasible_with_gap(
     FEASIBLE with its gap, never claimed optimal; the request timeout reaches the search."""
     from dataclasses import replace as change
 
-    from engine import cpsat, optimizer
+    from omniroute import cpsat, optimizer
 
     seen = []
     real_solve = cpsat.solve
@@ -466,8 +466,8 @@ def test_metrics_endpoint(client: OmnirouteClient, tiny_orders: dict[str, Order]
     """/metrics has the conventional gRPC server metrics and the solver metrics."""
     import urllib.request
 
-    from server.app import free_port
-    from server.metrics import serve_metrics
+    from omniroute.server.app import free_port
+    from omniroute.server.metrics import serve_metrics
 
     client.plan_order(tiny_orders["one-tee-melbourne"])
     port = free_port()
@@ -482,7 +482,7 @@ def test_client_retries_unavailable(db_path: Path, tiny_orders: dict[str, Order]
     """The client retries UNAVAILABLE until the server is up, and only that."""
     import threading
 
-    from server.app import free_port
+    from omniroute.server.app import free_port
 
     port = free_port()
     config = ServerConfig(db=str(db_path), host="localhost", port=port)
@@ -592,7 +592,7 @@ def test_reserve_is_aborted_when_stock_keeps_changing(
     server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
 ) -> None:
     """If every hold finds ATP changed, the call ends ABORTED / STOCK_CHANGED."""
-    from server.store import Shortage
+    from omniroute.server.store import Shortage
 
     store = server.server.engine.store
     original = store.reserve
@@ -637,7 +637,7 @@ def test_reserve_replans_on_fresh_stock(
 
 def test_plan_orders_jointly(client: OmnirouteClient) -> None:
     """PlanOrders allocates a batch together: one response per order, totals and proof."""
-    from engine.model import Location, OrderLine
+    from omniroute.model import Location, OrderLine
 
     orders = [
         Order(f"b{i}", (OrderLine("1", "COAT", 1),), destination=Location(-38.15 + i * 0.3, 144.4))
@@ -677,7 +677,7 @@ def test_micro_batching_allocates_concurrent_calls_jointly(db_path: Path) -> Non
     two plans count on the same unit, and each says it was planned jointly."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.model import Location, OrderLine
+    from omniroute.model import Location, OrderLine
 
     config = ServerConfig(db=str(db_path), host="localhost", port=0, batch_window_ms=200)
     with ServerThread(config) as srv, OmnirouteClient(srv.target) as c:
