@@ -20,9 +20,10 @@ test: $(READY)  ## run the whole test suite
 proto: $(READY)  ## regenerate the Python modules from proto/omniroute/v1/*.proto
 	$(BIN)/python -m omniroute.server.proto_gen
 
-lint: $(READY)  ## ruff and mypy
-	$(BIN)/ruff check engine server tests benchmarks
-	$(BIN)/mypy
+lint: $(READY)  ## ruff (lint, format) and mypy over every package
+	$(BIN)/ruff check engine server ledger tests benchmarks examples tools
+	$(BIN)/ruff format --check engine server ledger tests benchmarks examples tools
+	$(BIN)/python tools/typecheck.py
 
 bench: $(READY)  ## the whole benchmark suite (throughput vs the ceiling, peak day, quality)
 	$(BIN)/python -m benchmarks.suite --mode full

@@ -20,23 +20,25 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from benchmarks.engine_bench import machine
 from benchmarks.harness import omniroute_server
 from omniroute.demo_data import demo_dataset
+from omniroute.files import write_network
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
-from omniroute.scenario import kpis, replay
+from omniroute.planner import Planner
+from omniroute.scenario import Replay, ReplayMode
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.convert import write_network
 
 RESULTS = Path(__file__).parent / "results"
 
 
-def objective(outcomes) -> float:  # type: ignore[no-untyped-def]
-    k = kpis(outcomes)
-    return k["totalCost"] + DEFAULT_UNFILLED_PENALTY * (k["unitsOrdered"] - k["unitsFilled"])
+def objective(replay: Replay) -> float:
+    k = replay.kpis
+    return k.total_cost + DEFAULT_UNFILLED_PENALTY * (k.units_ordered - k.units_filled)
 
 
 def latency(network_file: Path, orders, window_ms: float, calls: int, threads: int) -> dict:  # type: ignore[no-untyped-def]
@@ -75,12 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     network, orders = demo_dataset(seed=7, orders=20_000)
     day = orders[: args.orders]
-    sequential = objective(replay(network, day))
+    planner = Planner(network)
+    sequential = objective(planner.replay(day))
     rows = []
     for rate in (250, 1000, 2500):  # orders/s at peak; a 20 ms window holds rate/50 orders
         window = max(2, rate // 50)
         start = time.perf_counter()
-        batched = objective(replay(network, day, mode="batch", window=window, time_limit=1.0))
+        batched = objective(
+            planner.replay(day, mode=ReplayMode.BATCH, window=window, time_limit=1.0)
+        )
         rows.append(
             {
                 "peak_orders_per_s": rate,
@@ -97,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         network_file = Path(tmp) / "network.json"
         write_network(network, network_file)
         lat = [latency(network_file, orders, w, 1500, 16) for w in (0.0, 20.0)]
-    result = {
+    result: dict[str, Any] = {
         "benchmark": "batching",
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine(),

@@ -149,7 +149,7 @@ def demo_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         for n in naive
         if n.order_id in both and n.proven
     ]
-    result = {
+    result: dict[str, Any] = {
         "orders": len(orders),
         "peers": {
             "omniroute": summary(ours, common),
@@ -216,7 +216,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "ortools": ortools.__version__,
+        "ortools": getattr(ortools, "__version__", "?"),
         "note": "one core: one process, CP-SAT with one worker",
     }
 

@@ -25,11 +25,11 @@ import numpy as np
 from benchmarks.engine_bench import machine
 from benchmarks.harness import omniroute_server
 from omniroute.demo_data import demo_dataset
-from omniroute.model import Order, ReservationLine
+from omniroute.files import write_network
+from omniroute.ledger import ReservationLine, Shortage, new_reservation_id, open_ledger, plan_lines
+from omniroute.model import Order
 from omniroute.planner import Planner
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.convert import write_network
-from omniroute.server.store import Shortage, Store
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -50,12 +50,7 @@ def planned_lines(orders: Sequence[Order], planner: Planner) -> list[list[Reserv
     """What each order would hold (planned once, off the clock)."""
     result = []
     for order in orders:
-        plan = planner.plan(order).plan
-        lines = [
-            ReservationLine(s.node_id, line.sku_id, line.quantity)
-            for s in plan.shipments
-            for line in s.lines
-        ]
+        lines = plan_lines(planner.plan(order).plan)
         if lines:
             result.append(lines)
     return result
@@ -69,7 +64,7 @@ def _store_worker(
     seconds: float,
     queue: Any,
 ) -> None:
-    store = Store(db, synchronous=synchronous)
+    ledger = open_ledger(db, synchronous=synchronous)
     latencies, failures = [], 0
     began = time.perf_counter()
     end = began + seconds
@@ -77,19 +72,21 @@ def _store_worker(
     while time.perf_counter() < end and i < len(lines):
         start = time.perf_counter()
         try:
-            store.reserve(
+            reservation_id = new_reservation_id()
+            ledger.reservations.reserve(
+                reservation_id,
                 f"s-{offset}-{i}",
                 b"x",
                 "o",
                 [ReservationLine(*x) for x in lines[i]],
                 3600,
-                lambda rid: rid,
+                reservation_id.encode(),
             )
             latencies.append(time.perf_counter() - start)
         except Shortage:
             failures += 1
         i += 1
-    store.close()
+    ledger.close()
     queue.put((latencies, failures, time.perf_counter() - began))
 
 
@@ -100,13 +97,13 @@ def store_alone(
     processes: int,
     seconds: float,
 ) -> dict[str, Any]:
-    from omniroute.server.convert import read_network
+    from omniroute.files import read_network
 
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "ledger.db")
-        store = Store(db, synchronous=synchronous)
-        store.put_network(read_network(network_file))
-        store.close()
+        ledger = open_ledger(db, synchronous=synchronous)
+        ledger.put_network(read_network(network_file))
+        ledger.close()
         plain = [[(x.node_id, x.sku_id, x.quantity) for x in ls] for ls in lines]
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
@@ -123,7 +120,7 @@ def store_alone(
         results = [queue.get() for _ in workers]
         for w in workers:
             w.join()
-        check = Store(db).check()
+        check = open_ledger(db).check()
     latencies = [x for r in results for x in r[0]]
     summary = summarise(latencies, max(r[2] for r in results), sum(r[1] for r in results))
     summary["ledger_check_problems"] = len(check)
@@ -171,7 +168,7 @@ def through_server(
             wall = time.perf_counter() - started
             for client in clients:
                 client.close()
-        check = Store(db).check()
+        check = open_ledger(db).check()
     summary = summarise(latencies, wall, failures)
     summary["ledger_check_problems"] = len(check)
     return summary
@@ -220,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ),
                     }
                 )
-    result = {
+    result: dict[str, Any] = {
         "benchmark": "ledger",
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine(),

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
-from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
 
-from omniroute.server.app import server_options
+from omniroute.server.process import server_options
+from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
 
 
 class NoopRouting(routing_service_pb2_grpc.RoutingServiceServicer):

@@ -42,11 +42,12 @@ from benchmarks import engine_bench  # noqa: E402
 from benchmarks.harness import wait_planning  # noqa: E402
 from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
 from omniroute.demo_data import demo_dataset  # noqa: E402
+from omniroute.files import write_network  # noqa: E402
 from omniroute.planner import Planner  # noqa: E402
-from omniroute.server.app import free_port  # noqa: E402
 from omniroute.server.client import OmnirouteClient  # noqa: E402
-from omniroute.server.convert import result_to_proto, write_network  # noqa: E402
+from omniroute.server.convert import result_to_proto  # noqa: E402
 from omniroute.server.launch import serve_command, stop  # noqa: E402
+from omniroute.server.process import free_port  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 MODES = {

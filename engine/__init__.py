@@ -1,5 +1,127 @@
-"""omniroute engine: the domain model and the optimisation, with no gRPC or protobuf.
+"""omniroute: minimal-cost, proven-optimal split-fulfilment order routing.
 
-Entry points: :class:`engine.planner.Planner` plans one order; :mod:`engine.validation`
-checks inputs at the edge; :mod:`engine.cost` is the cost model of shared/DESIGN.md section 2.
+The front door for Python users (no server needed):
+
+>>> import omniroute
+>>> network = omniroute.read_network("network.json")
+>>> orders = omniroute.read_orders("orders.jsonl", network)
+>>> planner = omniroute.Planner(network)
+>>> result = planner.plan(orders[0])
+>>> result.plan.total_cost, result.stats.proof
+(21.35, <Proof.OPTIMAL: 'OPTIMAL'>)
+
+:class:`Planner` does every job against one network and its stock, each a method of the
+same shape (validated input in, a typed result out): :meth:`~Planner.plan`,
+:meth:`~Planner.quote`, :meth:`~Planner.availability`, :meth:`~Planner.reroute`,
+:meth:`~Planner.plan_return`, :meth:`~Planner.allocate` and :meth:`~Planner.replay`. The
+model types are frozen dataclasses; files are read and written by :mod:`omniroute.files`.
+See ``docs/python.md``.
+
+Subpackages: :mod:`omniroute.server` (the gRPC service and the ``omniroute`` command),
+:mod:`omniroute.ledger` (stock, reservations and the rest of what the service stores) and
+:mod:`omniroute.v1` (the generated API modules).
 """
+
+from omniroute.availability import Availability, Fulfilment, NodeOffer
+from omniroute.budget import Budget
+from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.joint import JointResult
+from omniroute.model import (
+    Alternative,
+    CarrierService,
+    Channel,
+    CostBreakdown,
+    Explanation,
+    FieldViolation,
+    Location,
+    Network,
+    Node,
+    NodeKind,
+    Order,
+    OrderLine,
+    Plan,
+    PlanResult,
+    PlanStats,
+    PlanStatus,
+    Policy,
+    Proof,
+    Shipment,
+    ShipmentLine,
+    Sku,
+    StockChange,
+    StockPosition,
+    UnfilledLine,
+    UnfilledReason,
+    ValidationError,
+    Zone,
+)
+from omniroute.planner import Planner, PreparedPlan, Quote
+from omniroute.reroute import Reroute
+from omniroute.returns import Action, Condition, ReturnItem, ReturnLegPlan, ReturnPlan
+from omniroute.scenario import (
+    Changes,
+    OrderOutcome,
+    Replay,
+    ReplayMode,
+    ScenarioKpis,
+    apply_changes,
+    read_changes,
+)
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "Action",
+    "Alternative",
+    "Availability",
+    "Budget",
+    "CarrierService",
+    "Changes",
+    "Channel",
+    "Condition",
+    "CostBreakdown",
+    "Explanation",
+    "FieldViolation",
+    "Fulfilment",
+    "JointResult",
+    "Location",
+    "Network",
+    "Node",
+    "NodeKind",
+    "NodeOffer",
+    "Order",
+    "OrderLine",
+    "OrderOutcome",
+    "Plan",
+    "PlanResult",
+    "PlanStats",
+    "PlanStatus",
+    "Planner",
+    "Policy",
+    "PreparedPlan",
+    "Proof",
+    "Quote",
+    "Replay",
+    "ReplayMode",
+    "Reroute",
+    "ReturnItem",
+    "ReturnLegPlan",
+    "ReturnPlan",
+    "ScenarioKpis",
+    "Shipment",
+    "ShipmentLine",
+    "Sku",
+    "StockChange",
+    "StockPosition",
+    "UnfilledLine",
+    "UnfilledReason",
+    "ValidationError",
+    "Zone",
+    "__version__",
+    "apply_changes",
+    "read_changes",
+    "read_network",
+    "read_orders",
+    "write_network",
+    "write_orders",
+]

@@ -11,14 +11,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from omniroute.candidates import build_problem
 from omniroute.geo import distance_km
 from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
-from omniroute.planner import Planner
 from omniroute.plans import Allocation, build_plan, cheapest_lane
+
+if TYPE_CHECKING:
+    from omniroute.planner import Planner
 
 
 class Fulfilment(enum.Enum):
@@ -120,5 +123,5 @@ def availability(
             tuple(OrderLine(str(i), s, 1) for i, s in enumerate(available)),
             destination=location,
         )
-        options = planner.plan(quote, Policy.CHEAPEST, include_options=True).options
+        options = planner.plan(quote, Policy.CHEAPEST, options=True, validate=False).options
     return Availability(tuple(offers[:max_nodes]), options)

@@ -8,11 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
-class SolverNeeded(Exception):
-    """Raised instead of starting a long search when the budget is marked ``inline``: the
-    caller plans again on a worker thread, where the search does not block its event loop."""
-
-
 class Budget:
     """Seconds left for one plan, and a way for the caller to cancel it.
 
@@ -25,10 +20,6 @@ class Budget:
         self._lock = threading.Lock()
         self._stops: list[Callable[[], None]] = []
         self.cancelled = False
-        # True while planning on a thread that must not block (an event loop): searches
-        # longer than about a millisecond (large DPs, enumeration, CP-SAT) then raise
-        # SolverNeeded instead of starting.
-        self.inline = False
 
     def remaining(self) -> float:
         """Seconds until the deadline (0 when cancelled or past it)."""

@@ -56,7 +56,7 @@ class OrderProblem:
     """One order reduced to arrays: demand per distinct SKU, candidate nodes, lanes.
 
     Lines of the same SKU are merged (they share the nodes' stock and cost the same per unit);
-    plans are split back into lines by :func:`engine.plans.build_plan`.
+    plans are split back into lines by :func:`omniroute.plans.build_plan`.
     """
 
     order: Order
@@ -174,7 +174,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
 def _lanes(index: NetworkIndex, nodes: np.ndarray, distance: np.ndarray, pickup: int) -> Lanes:
     """Every (candidate, service) pair whose service has a zone covering the distance.
 
-    The pick-up store itself gets one lane with no carrier (DESIGN section 2, pick-up in store).
+    The pick-up store itself gets one lane with no carrier (docs/cost-model.md, pick-up in store).
     """
     # zone = number of zones whose upper bound is below the distance (first covering zone)
     zone = (index.zone_max_table[None, :, :] < distance[:, None, None]).sum(axis=2)  # (n, S)

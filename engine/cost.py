@@ -1,7 +1,7 @@
-"""The cost model of shared/DESIGN.md section 2, in one place.
+"""The cost model of docs/cost-model.md, in one place.
 
 Every reported cost is computed here (scalar, exact in double precision). The optimiser's
-vectorised cost tables (``engine.candidates``) use :func:`parcels_array`, the same formula, and
+vectorised cost tables (``omniroute.candidates``) use :func:`parcels_array`, the same formula, and
 tests check that the two agree.
 """
 

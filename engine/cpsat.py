@@ -1,8 +1,8 @@
 """The exact fallback: one OR-Tools CP-SAT model for an order (hard cases only).
 
-The model is built by small named functions, one per part of the contract (DESIGN
-section 2). Costs are integers in micro-units of currency and weights in milligrams; the
-reported plan is re-costed exactly by ``engine.plans.build_plan``.
+The model is built by small named functions, one per part of the cost model
+(docs/cost-model.md). Costs are integers in micro-units of currency and weights in
+milligrams; the reported plan is re-costed exactly by ``omniroute.plans.build_plan``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from omniroute.budget import Budget, SolverNeeded
+from omniroute.budget import Budget
 from omniroute.candidates import OrderProblem
 from omniroute.dp import MONEY_SCALE
 from omniroute.plans import Allocation
@@ -179,8 +179,6 @@ def solve(
     """
     if not isinstance(budget, Budget):
         budget = Budget(budget)
-    if budget.inline:
-        raise SolverNeeded()
     complete = objective is not Objective.MOST_UNITS
     m = build_model(problem, max_days, complete, keep)
     solver = cp_model.CpSolver()

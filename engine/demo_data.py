@@ -264,12 +264,19 @@ def _nodes_au(rng: np.random.Generator, stores: int) -> tuple[list[Node], list[P
             )
         )
     store_places = []
+    used: set[str] = set()
     for i in chosen:
         place = places[i]
         store_places.append(place)
+        node_id = f"ST-{_slug(place.name)}"
+        for n in range(2, len(chosen) + 2):  # towns of the same name in two states
+            if node_id not in used:
+                break
+            node_id = f"ST-{_slug(place.name)}-{n}"
+        used.add(node_id)
         nodes.append(
             Node(
-                id=f"ST-{_slug(place.name)}",
+                id=node_id,
                 kind=NodeKind.STORE,
                 location=at(place),
                 handling_cost_per_shipment=_money(rng.uniform(5.0, 7.5)),

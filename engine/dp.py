@@ -5,8 +5,8 @@ optionally with the number of shipments used (when ``maxShipments`` binds). Node
 one at a time; each either ships nothing or ships one load ``q`` (``c + q <= demand``,
 ``q <= ATP``) with its cheapest lane for that load. Because every node is decided once,
 "at most one shipment per node" and ATP hold by construction, so the optimum over all
-states is the exact optimum of DESIGN section 2 for the order, for every delivery-day cap at
-once (one row per cap).
+states is the exact optimum of the cost model (docs/cost-model.md) for the order, for every
+delivery-day cap at once (one row per cap).
 
 Values are integers: micro-units of currency times ``SHIP_SCALE`` plus the shipment count,
 so that ties in cost are broken by fewer shipments. The split penalty is charged on every

@@ -14,7 +14,7 @@ Method:
   contend for (where the orders that could use a position want more than its ATP); other
   constraints can never bind jointly, so groups are independent.
 * *exact* (groups up to ``EXACT_ORDERS`` orders): one CP-SAT model per group over every
-  order's lanes (the single-order model of ``engine.cpsat`` plus shared ATP and capacity),
+  order's lanes (the single-order model of ``omniroute.cpsat`` plus shared ATP and capacity),
   with a time limit and the sequential plans as the hint; the better of it and the
   sequential plans is kept.
 * *lower bound*: the LP relaxation of the same model (GLOP); the gap is reported against the
@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -40,8 +41,10 @@ from omniroute.dp import MONEY_SCALE
 from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.optimizer import optimise
-from omniroute.planner import Planner
 from omniroute.plans import Allocation, build_plan
+
+if TYPE_CHECKING:
+    from omniroute.planner import Planner
 
 EXACT_ORDERS = 60  # batches up to this size are solved as one MIP
 LP_VARIABLES = 400_000  # above this, the LP bound is skipped
@@ -210,8 +213,10 @@ def plan_sequential(
     orders: Sequence[Order], index: NetworkIndex, inventory: Inventory, capacity: dict[str, int]
 ) -> list[Plan]:
     """Each order optimally in turn on the stock and capacity the earlier ones left."""
+    from omniroute.planner import Planner
+
     stock = inventory.copy()
-    planner = Planner(index.network, stock, index=index)
+    planner = Planner(index.network, stock, index=index, validate=False)
     left = dict(capacity)
     plans = []
     for order in orders:
@@ -219,6 +224,7 @@ def plan_sequential(
         planned = planner.plan(
             replace(order, excluded_node_ids=order.excluded_node_ids + full) if full else order,
             Policy.CHEAPEST,
+            validate=False,
         ).plan
         plans.append(planned)
         taken: dict[tuple[str, str], int] = {}
@@ -434,6 +440,8 @@ def allocate_in_windows(
     """Allocate ``orders`` jointly, ``window`` at a time in the given order, each window on
     the stock the earlier ones left. Returns the summary (JSON-ready) and one result per
     order (its stats carry the window's proof and gap)."""
+    from omniroute.planner import Planner
+
     planner = Planner(network)
     stock = planner.inventory.copy()
     results: list[PlanResult] = []

@@ -1,9 +1,9 @@
 """Domain model: the network, orders and plans as frozen, slotted dataclasses.
 
-These mirror the messages of ``proto/omniroute/v1`` (the contract of shared/DESIGN.md
-section 2) without depending on protobuf. ``server/convert.py`` is the only module that
-converts between the two. Objects are immutable; derive changed copies with
-:func:`dataclasses.replace`.
+These mirror the messages of ``proto/omniroute/v1`` (their meaning is documented in
+``docs/cost-model.md`` and the .proto files) without depending on protobuf;
+``omniroute.server.convert`` maps between the two. Objects are immutable; derive changed
+copies with :func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Channel(enum.Enum):
 
 
 class Policy(enum.Enum):
-    """How a plan is chosen (DESIGN section 2, "Policies")."""
+    """How a plan is chosen (docs/cost-model.md, "Policies")."""
 
     CHEAPEST = "CHEAPEST"
     FASTEST = "FASTEST"
@@ -139,28 +139,6 @@ class StockChange:
     set_on_hand: int | None = None
     delta_on_hand: int | None = None
     safety_stock: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReservationLine:
-    node_id: str
-    sku_id: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """Units held for an order: all lines or none, HELD until committed, released or expired
-    (times are Unix seconds)."""
-
-    id: str
-    request_id: str
-    order_id: str
-    state: str
-    lines: tuple[ReservationLine, ...]
-    created: float
-    expires: float
-    updated: float
 
 
 @dataclass(frozen=True, slots=True)

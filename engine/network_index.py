@@ -16,7 +16,7 @@ NODE_KINDS = tuple(NodeKind)
 
 
 class NetworkIndex:
-    """Immutable array view of a :class:`~engine.model.Network` for vectorised planning.
+    """Immutable array view of a :class:`~omniroute.model.Network` for vectorised planning.
 
     Parameters
     ----------

@@ -13,9 +13,9 @@ At each cap the best plan is found by the first method that proves it:
 1. ``single-node-bound``: the best single-node plan, when a lower bound on every plan with
    two or more shipments (the two cheapest possible shipments plus the split penalty, or a
    per-unit decomposition) exceeds it.
-2. ``dp``: the exact dynamic programme of ``engine.dp`` over the candidates an optimal plan
-   may need (``engine.dominance`` and the cheapest few per load), for orders with few units.
-3. ``cp-sat``: a CP-SAT model (``engine.cpsat``) warm-started from the best plan known, with
+2. ``dp``: the exact dynamic programme of ``omniroute.dp`` over the candidates an optimal plan
+   may need (``omniroute.dominance`` and the cheapest few per load), for orders with few units.
+3. ``cp-sat``: a CP-SAT model (``omniroute.cpsat``) warm-started from the best plan known, with
    a time limit; proven when CP-SAT proves it, otherwise reported with its gap.
 
 Orders whose SKUs fall into groups no node connects (a drop-ship vendor's line beside
@@ -32,7 +32,7 @@ import numpy as np
 
 from omniroute import cpsat
 from omniroute.baseline import baseline_allocations
-from omniroute.budget import Budget, SolverNeeded
+from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
 from omniroute.dominance import dominated_nodes
 from omniroute.dp import (
@@ -54,7 +54,6 @@ from omniroute.plans import Allocation, build_plan, cheapest_lane, evaluate, sku
 DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT takes over
-INLINE_DP_WORK = 50_000  # above this (about a millisecond), an inline budget defers to a thread
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "enumeration": 3, "cp-sat": 4}
@@ -90,33 +89,80 @@ def optimise(
     ``budget`` bounds the time CP-SAT may take (default 10 s) and can cancel it; a plan not
     proven in time is returned as ``FEASIBLE`` with its gap.
     """
-    start = time.perf_counter()
-    budget = budget if budget is not None else Budget(DEFAULT_TIME_LIMIT)
-    plan, options, proof, method, bound = _solve(problem, policy, include_options, budget)
-    micros = int((time.perf_counter() - start) * 1e6)
-    gap = None
-    if proof is Proof.OPTIMAL:
-        gap = 0.0
-    elif bound is not None and plan.total_cost > 0:
-        gap = max(0.0, (plan.total_cost - bound) / plan.total_cost)
-    stats = PlanStats(
-        proof=proof,
-        method=method,
-        solve_micros=micros,
-        gap=gap,
-        lower_bound=plan.total_cost if proof is Proof.OPTIMAL else bound,
-        candidate_nodes=len(problem.nodes),
-    )
-    return PlanResult(problem.order.id, plan, stats, options=tuple(options))
+    return prepare(problem, policy, include_options).run(budget)
 
 
-def _solve(problem: OrderProblem, policy: Policy, include_options: bool, budget: Budget) -> Outcome:
-    if len(problem.lanes) == 0 or np.any(problem.atp.sum(axis=0) < problem.demand):
-        return _no_complete_plan(problem, policy, budget)
-    front = _front_for(problem, budget)
+def prepare(
+    problem: OrderProblem, policy: Policy = Policy.CHEAPEST, include_options: bool = False
+) -> Solve:
+    """The solve of one order, with what it will cost known before it starts.
+
+    The cheap part (the single-node plans and the split bounds of the caps the policy looks
+    at) is done here; :attr:`Solve.search_work` then says how much search is left (0 when
+    the bounds decide), so a caller can choose where to run :meth:`Solve.run`.
+    """
+    return Solve(problem, policy, include_options)
+
+
+class Solve:
+    """One order's optimisation, prepared by :func:`prepare` and finished by :meth:`run`."""
+
+    def __init__(self, problem: OrderProblem, policy: Policy, include_options: bool) -> None:
+        self.start = time.perf_counter()
+        self.problem = problem
+        self.policy = policy
+        self.include_options = include_options
+        self.complete_possible = len(problem.lanes) > 0 and not np.any(
+            problem.atp.sum(axis=0) < problem.demand
+        )
+        self.front = (
+            _front_for(problem, Budget(DEFAULT_TIME_LIMIT)) if self.complete_possible else None
+        )
+        self.search_work = (
+            self.front.search_work(policy, include_options)
+            if self.front is not None
+            else _no_complete_plan_work(problem)
+        )
+
+    def run(self, budget: Budget | None = None) -> PlanResult:
+        """Finish the solve within ``budget`` (default 10 s); the plan and how it was proven."""
+        budget = budget if budget is not None else Budget(DEFAULT_TIME_LIMIT)
+        problem = self.problem
+        if self.front is not None:
+            self.front.use(budget)
+            outcome = _from_front(problem, self.front, self.policy, self.include_options)
+        else:
+            outcome = None
+        if outcome is None:
+            outcome = _no_complete_plan(problem, self.policy, budget)
+        plan, options, proof, method, bound = outcome
+        micros = int((time.perf_counter() - self.start) * 1e6)
+        gap = None
+        if proof is Proof.OPTIMAL:
+            gap = 0.0
+        elif bound is not None and plan.total_cost > 0:
+            gap = max(0.0, (plan.total_cost - bound) / plan.total_cost)
+        stats = PlanStats(
+            proof=proof,
+            method=method,
+            solve_micros=micros,
+            gap=gap,
+            lower_bound=plan.total_cost if proof is Proof.OPTIMAL else bound,
+            candidate_nodes=len(problem.nodes),
+        )
+        return PlanResult(problem.order.id, plan, stats, options=tuple(options))
+
+
+def _from_front(
+    problem: OrderProblem,
+    front: FrontSolver | CompositeFront,
+    policy: Policy,
+    include_options: bool,
+) -> Outcome | None:
+    """The policy's plan from the front; None when no complete plan exists."""
     chosen = _choose(front, policy, include_options)
     if chosen is None:
-        return _no_complete_plan(problem, policy, budget)
+        return None
     best, options, proven = chosen
     plan = build_plan(problem, best.allocations)
     option_plans = [build_plan(problem, option.allocations) for option in options]
@@ -209,11 +255,45 @@ class FrontSolver:
         self._upper: np.ndarray | None = None
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
 
+    def use(self, budget: Budget) -> None:
+        """Search within ``budget`` from now on."""
+        self.budget = budget
+
     def lower(self, j: int) -> float:
         """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
         if j in self.cache:
             return self.cache[j].bound
         return float(min(self.singles[j].cost, self.split_bound(int(self.caps[j]))))
+
+    def decided(self, j: int) -> bool:
+        """Whether the bounds alone prove the best plan at cap ``j`` (no search)."""
+        if j in self.cache:
+            return True
+        split = self.split_bound(int(self.caps[j]))
+        return bool(split == np.inf or self.singles[j].cost < split - EPSILON)
+
+    def search_work(self, policy: Policy, include_options: bool) -> float:
+        """Search the policy will need after the bounds: 0 when they decide every cap it
+        looks at, else the DP's work for one cap (inf beyond the DP: enumeration, CP-SAT).
+
+        A dry run of :func:`_choose` over the bounds: the caps CHEAPEST, FASTEST or the
+        options visit, stopping at the first cap the bounds cannot decide.
+        """
+        for j in _caps_visited(self, policy, include_options):
+            if not self.decided(j):
+                return self._dp_work()
+        return 0.0
+
+    def single_at(self, j: int) -> float:
+        return float(self.singles[j].cost)
+
+    def _dp_work(self) -> float:
+        problem = self.problem
+        demand = tuple(problem.demand.tolist())
+        tracked = _tracked_shipments(problem)
+        if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
+            return np.inf
+        return float(len(problem.nodes) * pair_count(demand, tracked))
 
     def days_of(self, best: CapBest) -> int:
         return evaluate(self.problem, best.allocations)[1]
@@ -259,8 +339,6 @@ class FrontSolver:
         work = len(candidates) * len(shape.pair_from)
         if work > DP_WORK_LIMIT:
             return None
-        if self.budget.inline and work > INLINE_DP_WORK:
-            raise SolverNeeded()
         self.method = _stronger(self.method, "dp")
         dp = run_dp(shape, caps, candidates, values)
         value, state = dp.best(0, shape.full)
@@ -275,8 +353,6 @@ class FrontSolver:
 
     def _enumerate(self, j: int) -> CapBest | None:
         """The one-parcel relaxation by enumeration; proven when no shipment needs two."""
-        if self.budget.inline:
-            raise SolverNeeded()  # milliseconds of work: not on the caller's event loop
         problem = self.problem
         upper = self.upper()[j : j + 1]
         if not np.isfinite(upper[0]):
@@ -344,6 +420,31 @@ class CompositeFront:
             method = _stronger(method, part.method)
         return f"{method} ({len(self.parts)} parts)"
 
+    def use(self, budget: Budget) -> None:
+        for part, _, _ in self.parts:
+            part.use(budget)
+
+    def decided(self, j: int) -> bool:
+        return all(part.decided(k) for part, k in self._parts_at(j) if k >= 0)
+
+    def single_at(self, j: int) -> float:
+        total = self.penalty
+        for part, k in self._parts_at(j):
+            total += np.inf if k < 0 else part.single_at(k)
+        return float(total)
+
+    def search_work(self, policy: Policy, include_options: bool) -> float:
+        """As :meth:`FrontSolver.search_work`, summed over the parts the caps need."""
+        work = 0.0
+        for j in _caps_visited(self, policy, include_options):
+            for part, k in self._parts_at(j):
+                if k >= 0 and not part.decided(k):
+                    work += part._dp_work()
+        return work
+
+    def _parts_at(self, j: int) -> list[tuple[FrontSolver, int]]:
+        return [(part, self._part_cap(part, j)) for part, _, _ in self.parts]
+
     def _part_cap(self, part: FrontSolver, j: int) -> int:
         return int(np.searchsorted(part.caps, self.caps[j], side="right")) - 1
 
@@ -377,6 +478,38 @@ class CompositeFront:
                 units[skus] = allocation.units
                 allocations.append(Allocation(int(lane_map[allocation.lane]), units))
         return CapBest(float(cost), ships, allocations, optimal, float(bound))
+
+
+def _caps_visited(
+    front: FrontSolver | CompositeFront, policy: Policy, include_options: bool
+) -> list[int]:
+    """The caps :func:`_choose` will look at, as far as the bounds tell: every cap for the
+    options; for FASTEST the fastest caps up to the first a single node decides; for
+    CHEAPEST the largest cap, then faster ones while a single node could still tie."""
+    caps = range(len(front.caps))
+    if include_options:
+        return list(caps)
+    visited: list[int] = []
+    if policy is Policy.FASTEST:
+        for j in caps:
+            if front.lower(j) == np.inf:
+                continue
+            visited.append(j)
+            if not front.decided(j) or np.isfinite(front.single_at(j)):
+                break
+        return visited
+    j = len(front.caps) - 1
+    visited.append(j)
+    if not front.decided(j):
+        return visited
+    best = front.single_at(j)
+    for faster in range(j - 1, -1, -1):  # a superset of the caps _choose moves down to
+        if front.lower(faster) > best + EPSILON:
+            break
+        visited.append(faster)
+        if not front.decided(faster):
+            break
+    return visited
 
 
 def _stronger(a: str, b: str) -> str:
@@ -575,6 +708,28 @@ def _allocations(
 
 
 # ----------------------------------------------------------------------------- no complete plan
+
+
+def _no_complete_plan_work(problem: OrderProblem) -> float:
+    """Search :func:`_no_complete_plan` will need (see :meth:`FrontSolver.search_work`)."""
+    order = problem.order
+    if not order.max_shipments:
+        if not order.allow_partial:
+            return 0.0  # reasons from the stock figures
+        capped = np.minimum(problem.demand, problem.atp.sum(axis=0))
+        skus = np.flatnonzero(capped > 0)
+        if len(skus) == 0:
+            return 0.0
+        part, _, _ = _restrict(problem, skus)
+        part = replace(part, demand=capped[skus])
+        return _front_for(part, Budget(DEFAULT_TIME_LIMIT)).search_work(Policy.CHEAPEST, False)
+    if len(problem.lanes) == 0 or problem.atp.sum() == 0:
+        return 0.0
+    demand = tuple(problem.demand.tolist())
+    tracked = _tracked_shipments(problem)
+    if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
+        return np.inf
+    return float(len(problem.nodes) * pair_count(demand, tracked))
 
 
 def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> Outcome:

@@ -1,5 +1,5 @@
 """Turning an allocation (which lane ships how many units of each SKU) into a reported
-:class:`~engine.model.Plan`, with every number computed by the cost model in ``engine.cost``.
+:class:`~omniroute.model.Plan`, with every number computed by the cost model in ``omniroute.cost``.
 """
 
 from __future__ import annotations

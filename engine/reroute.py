@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from omniroute.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
-from omniroute.planner import Planner
 from omniroute.plans import best_service, plan_from_shipments
+
+if TYPE_CHECKING:
+    from omniroute.planner import Planner
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ def reroute(
         allow_partial=True,
         max_shipments=0,
     )
-    extra = planner.plan(missing, Policy.CHEAPEST).plan
+    extra = planner.plan(missing, Policy.CHEAPEST, validate=False).plan
     added: dict[str, dict[str, int]] = {
         s.node_id: {line.line_id: line.quantity for line in s.lines} for s in extra.shipments
     }

@@ -13,6 +13,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from omniroute.cost import quote_shipment
 from omniroute.model import Location, NodeKind
 from omniroute.network_index import Inventory, NetworkIndex
@@ -50,6 +52,18 @@ class ReturnLegPlan:
     delivery_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class ReturnPlan:
+    """Where the returned items go: one leg per condition."""
+
+    legs: tuple[ReturnLegPlan, ...]
+
+    @property
+    def net_cost(self) -> float:
+        """Cost of the legs minus the value of the units where they can sell."""
+        return sum(leg.cost - leg.value for leg in self.legs)
+
+
 def plan_return(
     index: NetworkIndex,
     inventory: Inventory,
@@ -57,7 +71,7 @@ def plan_return(
     origin: Location | None,
     store_id: str = "",
     unit_value: float = DEFAULT_UNIT_VALUE,
-) -> list[ReturnLegPlan]:
+) -> ReturnPlan:
     """The legs of a return (validated input: known SKUs, an origin or a store)."""
     if store_id:
         origin = index.nodes_by_id[store_id].location
@@ -69,7 +83,7 @@ def plan_return(
         legs.append(_best_leg(index, inventory, resaleable, origin, store_id, unit_value, False))
     if inspect:
         legs.append(_best_leg(index, inventory, inspect, origin, store_id, 0.0, True))
-    return [leg for leg in legs if leg is not None]
+    return ReturnPlan(tuple(leg for leg in legs if leg is not None))
 
 
 def _best_leg(
@@ -135,8 +149,6 @@ def _need(inventory: Inventory, node_id: str, sku_id: str) -> int:
     node does not range the SKU)."""
     stock = inventory.sku(inventory.index.sku_pos[sku_id])
     node = inventory.index.node_pos[node_id]
-    import numpy as np
-
     where = int(np.searchsorted(stock.nodes, node))
     if where >= len(stock.nodes) or stock.nodes[where] != node:
         return 0

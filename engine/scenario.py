@@ -20,21 +20,27 @@ safety stock, processing days and capacity are set (node settings win over kind 
 new nodes and stock are validated with the network. :func:`parse_changes` lists every
 problem of a document at once.
 
-:func:`replay` plans the orders in time order with stock depleting as orders ship and each
-node's daily shipment capacity shared over the replay: ``sequential`` plans each order
-optimally on what is left; ``batch`` allocates each window of orders jointly.
+:func:`replay` (:meth:`omniroute.Planner.replay`) plans the orders in time order with stock
+depleting as orders ship and each node's daily shipment capacity shared over the replay:
+``SEQUENTIAL`` plans each order optimally on what is left; ``BATCH`` allocates each window of
+orders jointly. :func:`kpis` measures the outcomes (:class:`ScenarioKpis`).
 """
 
 from __future__ import annotations
 
+import enum
+import json
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from omniroute.files import nodes_from_json, stock_from_json
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
 from omniroute.model import (
+    Channel,
     FieldViolation,
     Location,
     Network,
@@ -46,9 +52,10 @@ from omniroute.model import (
     StockPosition,
     ValidationError,
 )
-from omniroute.network_index import NetworkIndex
-from omniroute.planner import Planner
 from omniroute.validation import network_violations
+
+if TYPE_CHECKING:
+    from omniroute.planner import Planner
 
 STANDARD_PROMISE_DAYS = 5  # orders without a promise count as on time within this
 KNOWN_KEYS = {
@@ -81,15 +88,9 @@ class Changes:
     split_penalty: float | None = None
 
 
-def parse_changes(
-    data: Any,
-    network: Network,
-    parse_nodes: Callable[[list[Any], str], tuple[list[Node], list[FieldViolation]]],
-    parse_stock: Callable[[list[Any], str], tuple[list[StockPosition], list[FieldViolation]]],
-) -> Changes:
-    """Validate a changes document against ``network``; raise :class:`ValidationError` with
-    every problem. ``parse_nodes`` / ``parse_stock`` read node and stock JSON (the proto3
-    JSON mapping lives in the server's conversion layer)."""
+def parse_changes(data: Any, network: Network) -> Changes:
+    """Validate a changes document (the JSON of ``omniroute.v1.ScenarioChanges``) against
+    ``network``; raise :class:`ValidationError` with every problem."""
     problems: list[FieldViolation] = []
     if not isinstance(data, dict):
         raise ValidationError([FieldViolation("(root)", "must be a JSON object")], "changes")
@@ -99,10 +100,10 @@ def parse_changes(
                 FieldViolation(key, f"unknown change; known: {', '.join(sorted(KNOWN_KEYS))}")
             )
     node_ids = {n.id for n in network.nodes}
-    new_nodes, node_problems = parse_nodes(data.get("addNodes", []), "addNodes")
+    new_nodes, node_problems = nodes_from_json(data.get("addNodes", []), "addNodes")
     problems += node_problems
     all_ids = node_ids | {n.id for n in new_nodes}
-    new_stock, stock_problems = parse_stock(data.get("addStock", []), "addStock")
+    new_stock, stock_problems = stock_from_json(data.get("addStock", []), "addStock")
     problems += stock_problems
 
     close = data.get("closeNodes", [])
@@ -176,6 +177,27 @@ def parse_changes(
     if problems:
         raise ValidationError(problems, "changes")
     return changes
+
+
+def read_changes(source: str | Path | Mapping[str, Any] | None, network: Network) -> Changes:
+    """A changes document from a JSON file (or already as a dict; None: no changes),
+    validated against ``network``; :class:`ValidationError` lists every problem."""
+    if source is None:
+        data: Any = {}
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        try:
+            data = json.loads(Path(source).read_text())
+        except FileNotFoundError:
+            raise ValidationError(
+                [FieldViolation(str(source), "no such file")], "changes"
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValidationError(
+                [FieldViolation(str(source), f"not JSON: {error}")], "changes"
+            ) from None
+    return parse_changes(data, network)
 
 
 def _section(data: dict, key: str, keys: tuple[str, ...], problems: list[FieldViolation]) -> dict:
@@ -280,50 +302,154 @@ def apply_changes(network: Network, changes: Changes) -> Network:
 # ----------------------------------------------------------------------------- replay
 
 
-@dataclass(frozen=True)
+class ReplayMode(enum.Enum):
+    """How a replay plans: each order in turn, or windows of orders jointly."""
+
+    SEQUENTIAL = "SEQUENTIAL"
+    BATCH = "BATCH"
+
+
+@dataclass(frozen=True, slots=True)
 class OrderOutcome:
     """One replayed order, compactly (what the KPIs and reports need)."""
 
     order_id: str
-    channel: str
-    status: str
+    channel: Channel
+    status: PlanStatus
     units_ordered: int
     units_filled: int
     cost: float
     delivery_days: int
     promise_days: int
     shipments: tuple[tuple[str, int], ...]  # (node id, units)
-    destination: tuple[float, float]
+    destination: tuple[float, float]  # (latitude, longitude)
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of ``outcomes.jsonl`` (lowerCamelCase keys, enums by name)."""
+        return {
+            "orderId": self.order_id,
+            "channel": self.channel.value,
+            "status": self.status.value,
+            "unitsOrdered": self.units_ordered,
+            "unitsFilled": self.units_filled,
+            "cost": self.cost,
+            "deliveryDays": self.delivery_days,
+            "promiseDays": self.promise_days,
+            "shipments": [list(s) for s in self.shipments],
+            "destination": list(self.destination),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OrderOutcome:
+        """Read :meth:`to_json` output."""
+        return cls(
+            order_id=str(data["orderId"]),
+            channel=Channel(data["channel"]),
+            status=PlanStatus(data["status"]),
+            units_ordered=int(data["unitsOrdered"]),
+            units_filled=int(data["unitsFilled"]),
+            cost=float(data["cost"]),
+            delivery_days=int(data["deliveryDays"]),
+            promise_days=int(data["promiseDays"]),
+            shipments=tuple((str(n), int(u)) for n, u in data["shipments"]),
+            destination=(float(data["destination"][0]), float(data["destination"][1])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioKpis:
+    """The KPIs of a replay.
+
+    ``cost_per_order``, ``split_rate`` and ``mean_delivery_days`` are over orders that
+    shipped anything; ``on_time_rate`` is the share of *all* orders shipped complete within
+    their promise (``standard_promise_days`` when they have none). Rates are fractions
+    (0.25 is 25%); money is in the network's currency.
+    """
+
+    orders: int
+    orders_shipped: int
+    orders_complete: int
+    units_ordered: int
+    units_filled: int
+    total_cost: float
+    cost_per_order: float
+    split_rate: float
+    mean_delivery_days: float
+    on_time_rate: float
+    standard_promise_days: int
+    shipments_by_node: Mapping[str, int] = field(default_factory=dict)
+    delivery_days: Mapping[int, int] = field(default_factory=dict)  # days -> orders
+
+    def headline(self) -> dict[str, float | int]:
+        """The :data:`HEADLINE_KPIS`, by field name."""
+        return {name: getattr(self, name) for name in HEADLINE_KPIS}
+
+    def to_json(self) -> dict[str, Any]:
+        """As written to ``kpis.json``: lowerCamelCase keys, delivery days as string keys."""
+        data: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if name == "delivery_days":
+                value = {str(days): count for days, count in value.items()}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[camel_case(name)] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScenarioKpis:
+        """Read :meth:`to_json` output (unknown keys are ignored)."""
+        values = {}
+        for name in cls.__slots__:  # type: ignore[attr-defined]
+            value = data[camel_case(name)]
+            if name == "delivery_days":
+                value = {int(days): int(count) for days, count in value.items()}
+            values[name] = value
+        return cls(**values)
+
+
+def camel_case(name: str) -> str:
+    """``cost_per_order`` -> ``costPerOrder`` (the JSON names of files and the API)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A replay's outcomes (in time order) and their KPIs."""
+
+    outcomes: tuple[OrderOutcome, ...]
+    kpis: ScenarioKpis
 
 
 def replay(
-    network: Network,
+    planner: Planner,
     orders: Sequence[Order],
-    mode: str = "sequential",
+    mode: ReplayMode = ReplayMode.SEQUENTIAL,
     window: int = 200,
     unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], bool | None] | None = None,
     time_limit: float = 2.0,
-) -> list[OrderOutcome]:
-    """Replay ``orders`` in time order with stock depleting and capacity shared
-    (``time_limit``: seconds per joint window in batch mode)."""
-    if mode not in ("sequential", "batch"):
-        raise ValueError(f"mode must be sequential or batch, not {mode!r}")
+) -> Replay:
+    """Replay validated ``orders`` in time order against ``planner``'s network, stock
+    depleting and capacity shared (``time_limit``: seconds per joint window in batch mode);
+    ``progress`` returning True stops early. See :meth:`omniroute.Planner.replay`."""
+    from omniroute.planner import Planner
+
     ordered = sorted(orders, key=lambda o: o.create_time)  # stable: file order within a second
-    index = NetworkIndex(network)
-    planner = Planner(network, index=index)
+    network, index = planner.network, planner.index
     stock = planner.inventory.copy()
     capacity = {n.id: n.daily_shipment_capacity for n in network.nodes if n.daily_shipment_capacity}
     plans: list[Plan] = []
-    step = window if mode == "batch" else 50
+    step = window if mode is ReplayMode.BATCH else 50
     for start in range(0, len(ordered), step):
         batch = ordered[start : start + step]
-        if mode == "batch":
+        if mode is ReplayMode.BATCH:
             result = allocate(
                 batch,
-                Planner(network, stock, index=index),
+                Planner(network, stock, index=index, validate=False),
                 unfilled_penalty,
-                time_limit=10.0,
+                time_limit=time_limit,
                 capacity=capacity,
             )
             chunk = list(result.plans)
@@ -339,10 +465,19 @@ def replay(
                     taken[key] = taken.get(key, 0) + line.quantity
             stock.take(taken)
         plans += chunk
-        if progress:
-            progress(min(start + step, len(ordered)), len(ordered))
+        if progress and progress(min(start + step, len(ordered)), len(ordered)):
+            break
     nodes = {n.id: n for n in network.nodes}
-    return [_outcome(o, p, nodes) for o, p in zip(ordered, plans, strict=True)]
+    outcomes = tuple(_outcome(o, p, nodes) for o, p in zip(ordered, plans, strict=False))
+    return Replay(outcomes, kpis(outcomes))
+
+
+def outcomes_of(
+    orders: Sequence[Order], plans: Sequence[Plan], network: Network
+) -> tuple[OrderOutcome, ...]:
+    """Planned orders as outcomes, to measure them with :func:`kpis`."""
+    nodes = {n.id: n for n in network.nodes}
+    return tuple(_outcome(o, p, nodes) for o, p in zip(orders, plans, strict=True))
 
 
 def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcome:
@@ -350,8 +485,8 @@ def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcom
     assert isinstance(where, Location)
     return OrderOutcome(
         order.id,
-        order.channel.value,
-        plan.status.value,
+        order.channel,
+        plan.status,
         sum(line.quantity for line in order.lines),
         plan.units,
         plan.total_cost,
@@ -364,33 +499,28 @@ def _outcome(order: Order, plan: Plan, nodes: Mapping[str, Node]) -> OrderOutcom
 
 HEADLINE_KPIS = (
     "orders",
-    "ordersComplete",
-    "unitsOrdered",
-    "unitsFilled",
-    "totalCost",
-    "costPerOrder",
-    "splitRate",
-    "meanDeliveryDays",
-    "onTimeRate",
+    "orders_complete",
+    "units_ordered",
+    "units_filled",
+    "total_cost",
+    "cost_per_order",
+    "split_rate",
+    "mean_delivery_days",
+    "on_time_rate",
 )
-"""The KPIs shown first in tables and reports (``kpis`` returns these and more)."""
+"""The KPIs shown first in tables and reports (fields of :class:`ScenarioKpis`)."""
 
 
 def kpis(
     outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS
-) -> dict[str, Any]:
-    """The scenario's KPIs.
-
-    ``costPerOrder``, ``splitRate`` and ``meanDeliveryDays`` are over orders that shipped
-    anything; ``onTimeRate`` is the share of *all* orders shipped complete within their
-    promise (``standard_promise`` days when they have none).
-    """
+) -> ScenarioKpis:
+    """The KPIs of replayed (or planned) orders; see :class:`ScenarioKpis`."""
     shipped = [o for o in outcomes if o.units_filled > 0]
     cost = sum(o.cost for o in shipped)
     on_time = sum(
         1
         for o in outcomes
-        if o.status == PlanStatus.COMPLETE.value
+        if o.status is PlanStatus.COMPLETE
         and o.delivery_days <= (o.promise_days or standard_promise)
     )
     by_node: Counter[str] = Counter()
@@ -399,22 +529,22 @@ def kpis(
             by_node[node_id] += 1
     days = Counter(o.delivery_days for o in shipped)
     n = len(outcomes)
-    return {
-        "orders": n,
-        "ordersShipped": len(shipped),
-        "ordersComplete": sum(o.status == PlanStatus.COMPLETE.value for o in outcomes),
-        "unitsOrdered": sum(o.units_ordered for o in outcomes),
-        "unitsFilled": sum(o.units_filled for o in outcomes),
-        "totalCost": round(cost, 4),
-        "costPerOrder": round(cost / len(shipped), 4) if shipped else 0.0,
-        "splitRate": round(sum(len(o.shipments) > 1 for o in shipped) / len(shipped), 6)
-        if shipped
-        else 0.0,
-        "meanDeliveryDays": round(sum(o.delivery_days for o in shipped) / len(shipped), 6)
-        if shipped
-        else 0.0,
-        "onTimeRate": round(on_time / n, 6) if n else 0.0,
-        "standardPromiseDays": standard_promise,
-        "shipmentsByNode": dict(sorted(by_node.items())),
-        "deliveryDays": {str(d): c for d, c in sorted(days.items())},
-    }
+
+    def share(count: float, among: int) -> float:
+        return round(count / among, 6) if among else 0.0
+
+    return ScenarioKpis(
+        orders=n,
+        orders_shipped=len(shipped),
+        orders_complete=sum(o.status is PlanStatus.COMPLETE for o in outcomes),
+        units_ordered=sum(o.units_ordered for o in outcomes),
+        units_filled=sum(o.units_filled for o in outcomes),
+        total_cost=round(cost, 4),
+        cost_per_order=round(cost / len(shipped), 4) if shipped else 0.0,
+        split_rate=share(sum(len(o.shipments) > 1 for o in shipped), len(shipped)),
+        mean_delivery_days=share(sum(o.delivery_days for o in shipped), len(shipped)),
+        on_time_rate=share(on_time, n),
+        standard_promise_days=standard_promise,
+        shipments_by_node=dict(sorted(by_node.items())),
+        delivery_days=dict(sorted(days.items())),
+    )

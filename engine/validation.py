@@ -10,7 +10,15 @@ import math
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
-from omniroute.model import FieldViolation, Location, Network, Node, NodeKind, Order, ValidationError
+from omniroute.model import (
+    FieldViolation,
+    Location,
+    Network,
+    Node,
+    NodeKind,
+    Order,
+    ValidationError,
+)
 
 
 class _Collector:

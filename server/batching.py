@@ -2,7 +2,7 @@
 
 Enabled with ``serve --batch-window-ms W``. Eligible calls (CHEAPEST, no reserve, no inline
 network, no options or explanation) wait at most W ms (or until ``max_batch`` have arrived)
-and are then planned together by :func:`engine.joint.allocate`, so that orders arriving
+and are then planned together by :func:`omniroute.joint.allocate`, so that orders arriving
 together do not all count on the same scarce unit. Other calls are planned at once.
 """
 
@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate
 from omniroute.model import Order, PlanResult, PlanStats, Proof
+
+if TYPE_CHECKING:
+    from omniroute.server.application import Application
 
 
 @dataclass
@@ -25,12 +29,12 @@ class _Waiting:
 class MicroBatcher:
     def __init__(
         self,
-        engine: object,
+        app: Application,
         window_ms: float,
         max_batch: int = 64,
         unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
     ) -> None:
-        self.engine = engine
+        self.app = app
         self.window = window_ms / 1000.0
         self.max_batch = max_batch
         self.penalty = unfilled_penalty
@@ -56,12 +60,12 @@ class MicroBatcher:
             asyncio.get_running_loop().create_task(self._allocate(batch))
 
     async def _allocate(self, batch: list[_Waiting]) -> None:
-        engine = self.engine
+        app = self.app
         try:
-            planner = engine.live.planner()  # type: ignore[attr-defined]
+            planner = app.live.planner()
             start = time.perf_counter()
             orders = [w.order for w in batch]
-            result = await engine.run(  # type: ignore[attr-defined]
+            result = await app.run(
                 lambda: allocate(
                     orders,
                     planner,

@@ -5,23 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
-from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, ValidationError
-from omniroute.planner import Planner
-from omniroute.server.convert import (
-    read_network,
-    read_orders,
-    result_to_proto,
-    to_json_line,
-    write_network,
-    write_orders,
+from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.model import (
+    Network,
+    Order,
+    PlanResult,
+    PlanStatus,
+    Policy,
+    Proof,
+    ValidationError,
 )
+from omniroute.planner import Planner
+from omniroute.scenario import HEADLINE_KPIS, camel_case, kpis, outcomes_of
+from omniroute.server.convert import result_to_proto, to_json_line
 from omniroute.server.progress import progress
 from omniroute.server.tables import explain_text, table
 
@@ -69,9 +71,9 @@ def plan_all(
     show_progress: bool | None = None,
 ) -> list[PlanResult]:
     """Plan every order independently against the network's stock."""
-    planner = Planner(network)
+    planner = Planner(network, validate=False)  # read_network validated it
     return [
-        planner.plan(order, policy, include_options=include_options, explain=explain)
+        planner.plan(order, policy, options=include_options, explain=explain, validate=False)
         for order in progress(
             orders, len(orders), f"planning ({policy.value.lower()})", show_progress
         )
@@ -89,19 +91,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.writelines(lines)
     if args.out:
-        print(summarise(results, network), file=sys.stderr)
+        print(summarise(orders, results, network), file=sys.stderr)
     return 0
 
 
-def summarise(results: Sequence[PlanResult], network: Network) -> str:
-    """A readable summary of planned orders."""
+def summarise(orders: Sequence[Order], results: Sequence[PlanResult], network: Network) -> str:
+    """A readable summary of planned orders (the KPIs of :func:`omniroute.scenario.kpis`)."""
     status = Counter(r.plan.status for r in results)
-    complete = [r for r in results if r.plan.status is PlanStatus.COMPLETE]
-    cost = sum(r.plan.total_cost for r in complete)
-    split = sum(1 for r in complete if len(r.plan.shipments) > 1)
-    days = [r.plan.delivery_days for r in complete]
+    k = kpis(outcomes_of(orders, [r.plan for r in results], network))
     micros = sorted(r.stats.solve_micros for r in results)
-    proven = sum(1 for r in results if r.stats.proof.value == "OPTIMAL")
+    proven = sum(1 for r in results if r.stats.proof is Proof.OPTIMAL)
     methods = Counter(r.stats.method for r in results)
     currency = network.currency or ""
 
@@ -114,10 +113,10 @@ def summarise(results: Sequence[PlanResult], network: Network) -> str:
         f"  partial               {status[PlanStatus.PARTIAL]:>10,}  {pct(status[PlanStatus.PARTIAL])}",
         f"  unfulfillable         {status[PlanStatus.UNFULFILLABLE]:>10,}  "
         f"{pct(status[PlanStatus.UNFULFILLABLE])}",
-        f"total cost (complete)   {cost:>13,.2f} {currency}",
-        f"cost per order          {cost / max(len(complete), 1):>13,.2f} {currency}",
-        f"split rate              {100.0 * split / max(len(complete), 1):>12.1f}%",
-        f"mean delivery days      {statistics.fmean(days) if days else 0.0:>13.2f}",
+        f"total cost (shipped)    {k.total_cost:>13,.2f} {currency}",
+        f"cost per order          {k.cost_per_order:>13,.2f} {currency}",
+        f"split rate              {100.0 * k.split_rate:>12.1f}%",
+        f"mean delivery days      {k.mean_delivery_days:>13.2f}",
         f"proven optimal          {pct(proven):>13}",
         f"planning time p50 / p99 {_quantile(micros, 0.5) / 1000:>8.3f} / "
         f"{_quantile(micros, 0.99) / 1000:.3f} ms",
@@ -162,13 +161,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_run(args: argparse.Namespace) -> int:
-    from omniroute.scenario import HEADLINE_KPIS
-    from omniroute.server.scenarios import load_changes, run_scenario_task
+    from omniroute.scenario import read_changes
+    from omniroute.server.scenarios import run_scenario_task
 
     changes = None
     if args.changes:
         network = read_network(args.network)
-        load_changes(args.changes, network)  # every problem listed before any work
+        read_changes(args.changes, network)  # every problem listed before any work
         changes = json.loads(Path(args.changes).read_text())
     result = run_scenario_task(
         args.network,
@@ -179,13 +178,8 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         args.name or Path(args.out).name,
         show_progress=None,
     )
-    print(
-        table(
-            ["KPI", "value"],
-            [[k, result[k]] for k in HEADLINE_KPIS],
-            "",
-        )
-    )
+    names = [camel_case(k) for k in HEADLINE_KPIS]
+    print(table(["KPI", "value"], [[name, result[name]] for name in names], ""))
     print(f"wrote {args.out}/kpis.json, outcomes.jsonl and report.html", file=sys.stderr)
     return 0
 
@@ -252,10 +246,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             raise CliError(f"no order with id {', '.join(sorted(missing))} in {args.orders}")
     else:
         orders = orders[: args.limit]
-    planner = Planner(network)
+    planner = Planner(network, validate=False)
     policy = _policy(args.policy)
     for i, order in enumerate(orders):
-        result = planner.plan(order, policy, include_options=True, explain=True)
+        result = planner.plan(order, policy, options=True, explain=True, validate=False)
         if i:
             print()
         print(explain_text(order, result, network.currency))
@@ -288,34 +282,43 @@ def demo_offline(args: argparse.Namespace) -> int:
         with open(out / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in results)
     print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl")
-    print(compare(optimal, baseline, network))
+    print(compare(orders, optimal, baseline, network))
     return 0
 
 
-def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], network: Network) -> str:
-    """Optimiser against the baseline on the same orders, side by side."""
+def compare(
+    orders: Sequence[Order],
+    optimal: Sequence[PlanResult],
+    baseline: Sequence[PlanResult],
+    network: Network,
+) -> str:
+    """Optimiser against the baseline on the same orders, side by side: the scenario KPIs of
+    the orders both complete, and how the plans were found."""
     currency = network.currency
+    both = [
+        i
+        for i, (a, b) in enumerate(zip(optimal, baseline, strict=True))
+        if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
+    ]
 
-    def kpis(results: Sequence[PlanResult], both: set[str]) -> list[object]:
-        chosen = [r for r in results if r.order_id in both]
-        cost = sum(r.plan.total_cost for r in chosen)
+    def column(results: Sequence[PlanResult]) -> list[object]:
+        everything = kpis(outcomes_of(orders, [r.plan for r in results], network))
+        common = kpis(
+            outcomes_of([orders[i] for i in both], [results[i].plan for i in both], network)
+        )
         micros = sorted(r.stats.solve_micros for r in results)
+        proven = sum(r.stats.proof is Proof.OPTIMAL for r in results)
         return [
-            sum(r.plan.status is PlanStatus.COMPLETE for r in results),
-            cost,
-            cost / max(len(chosen), 1),
-            100.0 * sum(len(r.plan.shipments) > 1 for r in chosen) / max(len(chosen), 1),
-            statistics.fmean(r.plan.delivery_days for r in chosen) if chosen else 0.0,
-            100.0 * sum(r.stats.proof.value == "OPTIMAL" for r in results) / max(len(results), 1),
+            everything.orders_complete,
+            common.total_cost,
+            common.cost_per_order,
+            100.0 * common.split_rate,
+            common.mean_delivery_days,
+            100.0 * proven / max(len(results), 1),
             _quantile(micros, 0.5) / 1000,
             _quantile(micros, 0.99) / 1000,
         ]
 
-    both = {
-        a.order_id
-        for a, b in zip(optimal, baseline, strict=True)
-        if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
-    }
     names = [
         "complete orders",
         f"cost of orders both complete ({currency})",
@@ -326,13 +329,13 @@ def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], netwo
         "plan time p50 ms",
         "plan time p99 ms",
     ]
-    ours, theirs = kpis(optimal, both), kpis(baseline, both)
+    ours, theirs = column(optimal), column(baseline)
     rows = [[name, a, b] for name, a, b in zip(names, ours, theirs, strict=True)]
     text = table(["KPI", "omniroute", "baseline"], rows, "")
     saving = float(theirs[1]) - float(ours[1])  # type: ignore[arg-type]
     text += (
         f"\nomniroute saves {saving:,.2f} {currency} "
-        f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "
+        f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "  # type: ignore[arg-type]
         f"both complete; {len(optimal):,} orders planned."
     )
     return text
@@ -342,14 +345,14 @@ def compare(optimal: Sequence[PlanResult], baseline: Sequence[PlanResult], netwo
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from omniroute.server.app import ServerConfig, serve
-    from omniroute.server.store import Store
+    from omniroute.ledger import open_ledger
+    from omniroute.server.process import ServerConfig, serve
 
     if args.network:
         network = read_network(args.network)
-        store = Store(args.db, synchronous=args.synchronous)
-        version = store.put_network(network)
-        store.close()
+        ledger = open_ledger(args.db, synchronous=args.synchronous)
+        version = ledger.put_network(network)
+        ledger.close()
         print(
             f"imported {args.network} into {args.db} (network version {version}: "
             f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)",

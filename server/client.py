@@ -1,8 +1,11 @@
 """A small typed Python client for the omniroute API, used by the CLI and the benchmarks.
 
-It retries only ``UNAVAILABLE`` (the server is starting, restarting or draining), with
-exponential backoff and jitter; every other status is raised to the caller as
-:class:`grpc.RpcError`. Calls accept the engine's model objects or protobuf messages.
+Retries are gRPC's own, configured by the API's service config
+(``omniroute/v1/service_config.json``, package data of ``omniroute.v1``): only
+``UNAVAILABLE`` (the server is starting, restarting or draining) is retried, up to 5
+attempts with exponential backoff from 50 ms; every other status is raised to the caller as
+:class:`grpc.RpcError`. A call's timeout is its deadline, covering all its attempts. Calls
+accept the engine's model objects or protobuf messages.
 
 >>> with OmnirouteClient("localhost:50051") as client:
 ...     response = client.plan_order(order, policy="CHEAPEST", include_options=True)
@@ -10,13 +13,17 @@ exponential backoff and jitter; every other status is raised to the caller as
 
 from __future__ import annotations
 
-import random
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from importlib import resources
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from omniroute.model import Network, Order
+from omniroute.server import convert
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
@@ -29,27 +36,56 @@ from omniroute.v1 import (
     routing_service_pb2_grpc,
 )
 
-from omniroute.model import Network, Order
-from omniroute.server import convert
-
 T = TypeVar("T")
-RETRIES = 5
-BACKOFF = 0.05  # seconds, doubled per attempt
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_ATTEMPTS = 5  # gRPC caps a retry policy's maxAttempts at 5
+# Reconnect soon after a failed connection attempt (gRPC waits 1 s, then up to 2 min, by
+# default), so that the retries of a call (about 0.75 s of backoff in all) to a server that is
+# starting or restarting can reach it; at most as long apart as the retry policy's maxBackoff.
+RECONNECT_BACKOFF_MS = 50
+MAX_RECONNECT_BACKOFF_MS = 2_000
+
+
+def service_config(retries: int | None = None) -> dict[str, Any]:
+    """The API's gRPC service config (``omniroute/v1/service_config.json``).
+
+    ``retries`` (when not None) replaces each retry policy's ``maxAttempts`` with
+    ``retries + 1`` attempts, at most :data:`MAX_ATTEMPTS`; 0 drops the retry policies.
+    """
+    text = (resources.files("omniroute.v1") / "service_config.json").read_text("utf-8")
+    config: dict[str, Any] = json.loads(text)
+    if retries is not None:
+        for method in config.get("methodConfig", []):
+            if retries <= 0:
+                method.pop("retryPolicy", None)
+            elif "retryPolicy" in method:
+                method["retryPolicy"]["maxAttempts"] = min(retries + 1, MAX_ATTEMPTS)
+    return config
+
+
+def channel_options(retries: int | None = None) -> list[tuple[str, str | int]]:
+    """Channel options of the client: message limits, the service config with its retry
+    policy (``retries`` as for :func:`service_config`), and reconnection soon after a failed
+    connection attempt."""
+    return [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.service_config", json.dumps(service_config(retries))),
+        ("grpc.enable_retries", 0 if retries is not None and retries <= 0 else 1),
+        ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+    ]
 
 
 class OmnirouteClient:
     """Stubs for RoutingService, InventoryService and NetworkService on one channel."""
 
-    def __init__(self, target: str, timeout: float = 30.0, retries: int = RETRIES) -> None:
-        self.channel = grpc.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ],
-        )
+    def __init__(self, target: str, timeout: float = 30.0, retries: int | None = None) -> None:
+        """``timeout``: the default deadline of a call, in seconds. ``retries``: None = as the
+        service config says (up to 4 retries of UNAVAILABLE); 0 = none; n = up to n (at
+        most 4)."""
+        self.channel = grpc.insecure_channel(target, options=channel_options(retries))
         self.timeout = timeout
-        self.retries = retries
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(self.channel)
         self.inventory = inventory_service_pb2_grpc.InventoryServiceStub(self.channel)
         self.network = network_service_pb2_grpc.NetworkServiceStub(self.channel)
@@ -65,14 +101,8 @@ class OmnirouteClient:
         self.channel.close()
 
     def _call(self, fn: Callable[..., T], request: object, timeout: float | None = None) -> T:
-        for attempt in range(self.retries + 1):
-            try:
-                return fn(request, timeout=timeout or self.timeout)
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
-                    raise
-                time.sleep(BACKOFF * 2**attempt * (0.5 + random.random()))
-        raise AssertionError("unreachable")
+        # gRPC retries UNAVAILABLE itself (the service config), within the one deadline.
+        return fn(request, timeout=timeout or self.timeout)
 
     def wait_until_serving(self, timeout: float = 30.0) -> None:
         """Block until health checking reports SERVING (or raise TimeoutError)."""

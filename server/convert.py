@@ -1,29 +1,21 @@
-"""The one place that knows both protobuf and the engine model, and the JSON files.
+"""The one place that knows both protobuf and the model: API messages to the engine's and
+the ledger's dataclasses and back.
 
-Files on disk are the proto3 JSON mapping of the API messages (shared/DESIGN.md section 2):
-a network file is one ``Network``; an orders file is JSON lines, one ``Order`` per line;
-``omniroute plan`` prints one ``PlanOrderResponse`` per line.
+(Files on disk are read and written without protobuf by :mod:`omniroute.files`; this module
+only prints API messages as JSON, e.g. ``omniroute plan``'s ``PlanOrderResponse`` lines.)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
 
+from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from omniroute.v1 import (
-    inventory_service_pb2,
-    network_pb2,
-    order_pb2,
-    plan_pb2,
-    routing_service_pb2,
-)
 
 from omniroute.availability import Availability
 from omniroute.joint import JointResult
+from omniroute.ledger import OperationRecord, Reservation, ReturnRecord
 from omniroute.model import (
     Alternative,
     CarrierService,
@@ -43,7 +35,6 @@ from omniroute.model import (
     PlanStatus,
     Policy,
     Proof,
-    Reservation,
     Shipment,
     ShipmentLine,
     Sku,
@@ -51,11 +42,21 @@ from omniroute.model import (
     StockPosition,
     UnfilledLine,
     UnfilledReason,
-    ValidationError,
     Zone,
 )
-from omniroute.returns import Condition, ReturnItem, ReturnLegPlan
-from omniroute.validation import network_violations, orders_violations
+from omniroute.planner import Quote
+from omniroute.returns import Condition, ReturnItem
+from omniroute.scenario import ScenarioKpis
+from omniroute.server.application import OrderStatus, PlannedOrder, kpis_of, progress_of
+from omniroute.server.errors import operation_status
+from omniroute.v1 import (
+    inventory_service_pb2,
+    network_pb2,
+    order_pb2,
+    plan_pb2,
+    routing_service_pb2,
+    scenario_service_pb2,
+)
 
 # ----------------------------------------------------------------------------- to the model
 
@@ -96,7 +97,7 @@ def reservation_to_proto(reservation: Reservation) -> inventory_service_pb2.Rese
         id=reservation.id,
         request_id=reservation.request_id,
         order_id=reservation.order_id,
-        state=inventory_service_pb2.Reservation.State.Value(reservation.state),
+        state=inventory_service_pb2.Reservation.State.Value(reservation.state.value),
         lines=[
             inventory_service_pb2.ReservationLine(
                 node_id=line.node_id, sku_id=line.sku_id, quantity=line.quantity
@@ -136,42 +137,6 @@ def availability_to_proto(found: Availability) -> routing_service_pb2.CheckAvail
     return response
 
 
-def order_plan_to_proto(
-    order_id: str,
-    reservation_id: str,
-    plan: Plan,
-    state: str,
-    rerouted: list[str],
-    rejections: list[dict[str, Any]],
-) -> routing_service_pb2.OrderPlan:
-    """A reserved order's plan with the state of each shipment, then its rejections."""
-    states = routing_service_pb2.OrderPlan.ShipmentState
-    message = routing_service_pb2.OrderPlan(
-        order_id=order_id, reservation_id=reservation_id, plan=plan_to_proto(plan)
-    )
-    for shipment in plan.shipments:
-        message.shipments.add(
-            node_id=shipment.node_id,
-            state=states.Value(state),
-            rerouted=shipment.node_id in rerouted,
-            lines=[
-                plan_pb2.ShipmentLine(line_id=x.line_id, quantity=x.quantity, sku_id=x.sku_id)
-                for x in shipment.lines
-            ],
-        )
-    for rejection in rejections:
-        message.shipments.add(
-            node_id=rejection["node_id"],
-            state=states.REJECTED,
-            reason=routing_service_pb2.RerouteOrderRequest.Reason.Value(rejection["reason"]),
-            lines=[
-                plan_pb2.ShipmentLine(line_id=line_id, quantity=quantity)
-                for line_id, quantity in rejection["lines"]
-            ],
-        )
-    return message
-
-
 def return_item_from_proto(line: routing_service_pb2.ReturnLine) -> ReturnItem:
     """A returned line; an unspecified condition is read as resaleable."""
     condition = (
@@ -180,49 +145,6 @@ def return_item_from_proto(line: routing_service_pb2.ReturnLine) -> ReturnItem:
         else Condition.RESALEABLE
     )
     return ReturnItem(line.sku_id, line.quantity, condition)
-
-
-def return_legs_to_json(legs: list[ReturnLegPlan]) -> list[dict[str, Any]]:
-    """Return legs as stored by the ledger (which receives them later)."""
-    return [
-        {
-            "action": leg.action.value,
-            "node_id": leg.node_id,
-            "service_id": leg.service_id,
-            "items": [[i.sku_id, i.quantity] for i in leg.items],
-            "conditions": [i.condition.value for i in leg.items],
-            "distance_km": leg.distance_km,
-            "cost": leg.cost,
-            "value": leg.value,
-            "delivery_days": leg.delivery_days,
-        }
-        for leg in legs
-    ]
-
-
-def return_plan_from_json(return_id: str, text: str) -> routing_service_pb2.ReturnPlan:
-    legs = json.loads(text)
-    message = routing_service_pb2.ReturnPlan(return_id=return_id)
-    for leg in legs:
-        message.legs.add(
-            action=routing_service_pb2.ReturnLeg.Action.Value(leg["action"]),
-            node_id=leg["node_id"],
-            service_id=leg["service_id"],
-            lines=[
-                routing_service_pb2.ReturnLine(
-                    sku_id=sku,
-                    quantity=quantity,
-                    condition=routing_service_pb2.ReturnLine.Condition.Value(condition),
-                )
-                for (sku, quantity), condition in zip(leg["items"], leg["conditions"], strict=True)
-            ],
-            distance_km=leg["distance_km"],
-            cost=leg["cost"],
-            value=leg["value"],
-            delivery_days=leg["delivery_days"],
-        )
-    message.net_cost = sum(leg["cost"] - leg["value"] for leg in legs)
-    return message
 
 
 def joint_to_proto(result: JointResult) -> routing_service_pb2.PlanOrdersResponse:
@@ -247,7 +169,7 @@ def joint_to_proto(result: JointResult) -> routing_service_pb2.PlanOrdersRespons
     return response
 
 
-def quote_to_proto(result: PlanResult) -> routing_service_pb2.QuoteDeliveryResponse:
+def quote_to_proto(quote: Quote) -> routing_service_pb2.QuoteDeliveryResponse:
     """The options front as delivery options a checkout can show."""
     return routing_service_pb2.QuoteDeliveryResponse(
         options=[
@@ -257,7 +179,7 @@ def quote_to_proto(result: PlanResult) -> routing_service_pb2.QuoteDeliveryRespo
                 shipments=len(plan.shipments),
                 plan=plan_to_proto(plan),
             )
-            for plan in result.options
+            for plan in quote.options
         ]
     )
 
@@ -547,6 +469,114 @@ def result_to_proto(result: PlanResult) -> plan_pb2.PlanOrderResponse:
     return message
 
 
+# ----------------------------------------------------------------------------- results
+
+
+def plan_order_response(planned: PlannedOrder) -> plan_pb2.PlanOrderResponse:
+    """A planned (maybe reserved) order as the API's ``PlanOrderResponse``."""
+    message = result_to_proto(planned.result)
+    message.reservation_id = planned.reservation_id
+    return message
+
+
+def order_status_to_proto(status: OrderStatus) -> routing_service_pb2.OrderPlan:
+    """A reserved order's plan with the state of each shipment, then its rejections."""
+    record = status.record
+    states = routing_service_pb2.OrderPlan.ShipmentState
+    reasons = routing_service_pb2.RerouteOrderRequest.Reason
+    message = routing_service_pb2.OrderPlan(
+        order_id=record.order_id,
+        reservation_id=record.reservation_id,
+        plan=plan_to_proto(record.plan),
+    )
+    for shipment in record.plan.shipments:
+        message.shipments.add(
+            node_id=shipment.node_id,
+            state=states.Value(status.state.value),
+            rerouted=shipment.node_id in record.rerouted,
+            lines=[
+                plan_pb2.ShipmentLine(line_id=x.line_id, quantity=x.quantity, sku_id=x.sku_id)
+                for x in shipment.lines
+            ],
+        )
+    for rejection in record.rejections:
+        message.shipments.add(
+            node_id=rejection.node_id,
+            state=states.REJECTED,
+            reason=reasons.Value(rejection.reason.value),
+            lines=[
+                plan_pb2.ShipmentLine(line_id=line_id, quantity=quantity)
+                for line_id, quantity in rejection.lines
+            ],
+        )
+    return message
+
+
+def return_record_to_proto(record: ReturnRecord) -> routing_service_pb2.ReturnPlan:
+    """A recorded return plan: its legs and net cost."""
+    message = routing_service_pb2.ReturnPlan(return_id=record.id)
+    for leg in record.legs:
+        message.legs.add(
+            action=routing_service_pb2.ReturnLeg.Action.Value(leg.action.value),
+            node_id=leg.node_id,
+            service_id=leg.service_id,
+            lines=[
+                routing_service_pb2.ReturnLine(
+                    sku_id=item.sku_id,
+                    quantity=item.quantity,
+                    condition=routing_service_pb2.ReturnLine.Condition.Value(item.condition.value),
+                )
+                for item in leg.items
+            ],
+            distance_km=leg.distance_km,
+            cost=leg.cost,
+            value=leg.value,
+            delivery_days=leg.delivery_days,
+        )
+    message.net_cost = sum(leg.cost - leg.value for leg in record.legs)
+    return message
+
+
+def operation_to_proto(record: OperationRecord) -> operations_pb2.Operation:
+    """A long-running operation: ScenarioMetadata, then ScenarioKpis or the error."""
+    progress = progress_of(record)
+    metadata = scenario_service_pb2.ScenarioMetadata(
+        display_name=progress.display_name,
+        orders_done=progress.orders_done,
+        orders_total=progress.orders_total,
+        cancel_requested=record.cancel_requested,
+    )
+    metadata.start_time.FromNanoseconds(int(record.created * 1e9))
+    metadata.update_time.FromNanoseconds(int(record.updated * 1e9))
+    message = operations_pb2.Operation(name=record.name, done=record.done)
+    message.metadata.Pack(metadata)
+    if record.error is not None:
+        message.error.CopyFrom(operation_status(record.error))
+    else:
+        kpis = kpis_of(record)
+        if kpis is not None:
+            message.response.Pack(kpis_to_proto(kpis))
+    return message
+
+
+def kpis_to_proto(kpis: ScenarioKpis) -> scenario_service_pb2.ScenarioKpis:
+    return scenario_service_pb2.ScenarioKpis(
+        orders=kpis.orders,
+        orders_shipped=kpis.orders_shipped,
+        orders_complete=kpis.orders_complete,
+        units_ordered=kpis.units_ordered,
+        units_filled=kpis.units_filled,
+        total_cost=kpis.total_cost,
+        cost_per_order=kpis.cost_per_order,
+        split_rate=kpis.split_rate,
+        mean_delivery_days=kpis.mean_delivery_days,
+        on_time_rate=kpis.on_time_rate,
+        standard_promise_days=kpis.standard_promise_days,
+        shipments_by_node=dict(kpis.shipments_by_node),
+        orders_by_delivery_days={int(k): v for k, v in kpis.delivery_days.items()},
+    )
+
+
 # ----------------------------------------------------------------------------- JSON files
 
 
@@ -558,128 +588,3 @@ def to_json_line(message: Message) -> str:
 def to_json_text(message: Message) -> str:
     """One message as indented proto3 JSON (for files people read)."""
     return json.dumps(json_format.MessageToDict(message), indent=1) + "\n"
-
-
-def _parse(data: Any, message: Message, where: str, violations: list[FieldViolation]) -> bool:
-    try:
-        json_format.ParseDict(data, message)
-    except json_format.ParseError as error:
-        violations.append(FieldViolation(where, str(error)))
-        return False
-    return True
-
-
-def read_network(path: str | Path) -> Network:
-    """Load and validate a network file; raise :class:`ValidationError` listing every problem."""
-    path = Path(path)
-    subject = f"network file {path}"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValidationError([FieldViolation(str(path), f"not JSON: {error}")], subject) from None
-    violations: list[FieldViolation] = []
-    message = network_pb2.Network()
-    if not _parse(data, message, "(root)", violations):
-        raise ValidationError(violations, subject)
-    network, violations = network_from_proto(message)
-    violations += network_violations(network)
-    if violations:
-        raise ValidationError(violations, subject)
-    return network
-
-
-def iter_order_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Non-blank lines of a JSON-lines file with their 1-based line numbers."""
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield number, text
-
-
-def read_orders(path: str | Path, network: Network) -> list[Order]:
-    """Load and validate an orders file (JSON lines) against ``network``.
-
-    Raises :class:`ValidationError` listing every problem of every order, each located as
-    ``line N: field``.
-    """
-    path = Path(path)
-    subject = f"orders file {path}"
-    violations: list[FieldViolation] = []
-    orders: list[Order] = []
-    numbers: list[int] = []
-    try:
-        for number, text in iter_order_lines(path):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as error:
-                violations.append(FieldViolation(f"line {number}", f"not JSON: {error}"))
-                continue
-            message = order_pb2.Order()
-            if _parse(data, message, f"line {number}", violations):
-                orders.append(order_from_proto(message))
-                numbers.append(number)
-    except FileNotFoundError:
-        raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValidationError([FieldViolation(str(path), str(error))], subject) from None
-    for violation in orders_violations(orders, network):
-        # "orders[i].lines[0].quantity" -> "line N: lines[0].quantity"
-        head, _, rest = violation.field.partition("]")
-        where = f"line {numbers[int(head.removeprefix('orders['))]}"
-        rest = rest.lstrip(".")
-        violations.append(
-            FieldViolation(f"{where}: {rest}" if rest else where, violation.description)
-        )
-    if violations:
-        raise ValidationError(violations, subject)
-    return orders
-
-
-def nodes_from_json(items: Any, where: str) -> tuple[list[Node], list[FieldViolation]]:
-    """Nodes given as proto3 JSON (e.g. a scenario's ``addNodes``)."""
-    return _messages_from_json(items, where, network_pb2.Node, _node_from_message)
-
-
-def stock_from_json(items: Any, where: str) -> tuple[list[StockPosition], list[FieldViolation]]:
-    """Stock positions given as proto3 JSON (e.g. a scenario's ``addStock``)."""
-    return _messages_from_json(
-        items,
-        where,
-        network_pb2.StockPosition,
-        lambda m, _: (StockPosition(m.node_id, m.sku_id, m.on_hand, m.safety_stock), []),
-    )
-
-
-def _messages_from_json(
-    items: Any, where: str, cls: Any, build: Any
-) -> tuple[list[Any], list[FieldViolation]]:
-    if not isinstance(items, list):
-        return [], [FieldViolation(where, "must be a list")]
-    result, violations = [], []
-    for i, item in enumerate(items):
-        message = cls()
-        if _parse(item, message, f"{where}[{i}]", violations):
-            value, problems = build(message, f"{where}[{i}]")
-            result.append(value)
-            violations += problems
-    return result, violations
-
-
-def _node_from_message(node: network_pb2.Node, where: str) -> tuple[Node, list[FieldViolation]]:
-    wrapper = network_pb2.Network(nodes=[node])
-    network, violations = network_from_proto(wrapper)
-    return network.nodes[0], [
-        FieldViolation(v.field.replace("nodes[0]", where), v.description) for v in violations
-    ]
-
-
-def write_network(network: Network, path: str | Path) -> None:
-    Path(path).write_text(to_json_text(network_to_proto(network)))
-
-
-def write_orders(orders: Iterable[Order], path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for order in orders:
-            handle.write(to_json_line(order_to_proto(order)) + "\n")

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from omniroute.demo_data import demo_dataset
+from omniroute.files import write_network, write_orders
 from omniroute.model import Order, PlanResult
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.convert import result_from_proto, write_network, write_orders
+from omniroute.server.convert import result_from_proto
 from omniroute.server.launch import serve_process, stop
 from omniroute.server.progress import progress
 from omniroute.server.tables import table
@@ -116,6 +117,6 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
         f"{len(chosen) / wall:,.0f} orders/s from {CLIENT_THREADS} client threads; "
         f"call latency p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"
     )
-    print(compare(optimal, baseline, network))
+    print(compare(chosen, optimal, baseline, network))
     print(f"server stopped with SIGTERM (exit status {code})")
     return 0 if code == 0 else 1

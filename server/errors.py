@@ -1,9 +1,10 @@
-"""The one place that maps domain failures to gRPC status codes (DESIGN section 4).
+"""The one place that maps failures to gRPC status codes.
 
-* :class:`engine.model.ValidationError` -> ``INVALID_ARGUMENT`` with one
+* :class:`omniroute.model.ValidationError` -> ``INVALID_ARGUMENT`` with one
   ``google.rpc.BadRequest`` listing every field violation;
-* :class:`ServiceError` subclasses -> their code with one ``google.rpc.ErrorInfo``
-  (``reason`` in UPPER_SNAKE_CASE, domain ``omniroute.dev``);
+* the ledger's domain errors (:mod:`omniroute.ledger.errors`) and the application's
+  failures (:class:`omniroute.server.application.ServiceFailure`) -> their code below, with
+  one ``google.rpc.ErrorInfo`` (``reason`` in UPPER_SNAKE_CASE, domain ``omniroute.dev``);
 * anything else -> ``INTERNAL`` with an incident id (the traceback goes to the log only).
 """
 
@@ -11,55 +12,48 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from omniroute.ledger import errors as ledger
+from omniroute.ledger.records import OperationError
 from omniroute.model import FieldViolation, ValidationError
+from omniroute.server import application as app
 
 DOMAIN = "omniroute.dev"
 log = logging.getLogger("omniroute.server")
 
-
-class ServiceError(Exception):
-    """A state-dependent failure with a gRPC code and an ErrorInfo reason."""
-
-    code = grpc.StatusCode.FAILED_PRECONDITION
-
-    def __init__(
-        self, reason: str, message: str, metadata: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.metadata = dict(metadata or {})
-
-
-class NotFound(ServiceError):
-    code = grpc.StatusCode.NOT_FOUND
-
-
-class FailedPrecondition(ServiceError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
+    (ledger.NotFound, grpc.StatusCode.NOT_FOUND),
+    (ledger.RequestIdReused, grpc.StatusCode.ALREADY_EXISTS),
+    (ledger.ReservationNotHeld, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.NotHeld, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.NoNetwork, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.SchemaTooNew, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.SchemaUnsupported, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.Shortage, grpc.StatusCode.ABORTED),
+    (ledger.ChangedConcurrently, grpc.StatusCode.ABORTED),
+    (app.StockChanged, grpc.StatusCode.ABORTED),
+    (app.DeadlineTooShort, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (app.Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (ledger.LedgerError, grpc.StatusCode.FAILED_PRECONDITION),
+    (app.ServiceFailure, grpc.StatusCode.FAILED_PRECONDITION),
+)
 
 
-class Aborted(ServiceError):
-    code = grpc.StatusCode.ABORTED
-
-
-class AlreadyExists(ServiceError):
-    code = grpc.StatusCode.ALREADY_EXISTS
-
-
-class Overloaded(ServiceError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
-
-class DeadlineExceeded(ServiceError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
+def code_of(error: BaseException) -> grpc.StatusCode:
+    """The status code a failure maps to."""
+    if isinstance(error, ValidationError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(error, NotImplementedError):
+        return grpc.StatusCode.UNIMPLEMENTED
+    for cls, code in CODES:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
 
 
 def _packed(message: object) -> any_pb2.Any:
@@ -87,13 +81,15 @@ def to_status(error: BaseException) -> status_pb2.Status:
     """The ``google.rpc.Status`` a failure maps to (also used per message in streams)."""
     if isinstance(error, ValidationError):
         return bad_request(error.violations, f"invalid {error.subject}")
-    if isinstance(error, ServiceError):
+    if isinstance(error, ledger.LedgerError | app.ServiceFailure):
         info = error_details_pb2.ErrorInfo(
             reason=error.reason, domain=DOMAIN, metadata=error.metadata
         )
         return status_pb2.Status(
-            code=error.code.value[0], message=error.message, details=[_packed(info)]
+            code=code_of(error).value[0], message=error.message, details=[_packed(info)]
         )
+    if isinstance(error, NotImplementedError):
+        return status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message="method not implemented")
     incident = uuid.uuid4().hex[:12]
     log.exception("internal error (incident %s)", incident, exc_info=error)
     info = error_details_pb2.ErrorInfo(
@@ -104,6 +100,20 @@ def to_status(error: BaseException) -> status_pb2.Status:
         message=f"internal error; incident {incident} is logged on the server",
         details=[_packed(info)],
     )
+
+
+def operation_status(error: OperationError) -> status_pb2.Status:
+    """The status of a failed long-running operation, from what the ledger recorded."""
+    if error.violations:
+        return bad_request(
+            [FieldViolation(field, description) for field, description in error.violations],
+            error.message.splitlines()[0] if error.message else "invalid input",
+        )
+    try:
+        code = code_pb2.Code.Value(error.code)
+    except ValueError:
+        code = code_pb2.INTERNAL
+    return status_pb2.Status(code=code, message=error.message)
 
 
 async def abort(context: grpc.aio.ServicerContext, error: BaseException) -> None:

@@ -13,12 +13,13 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from omniroute.server.errors import Overloaded, to_status
+from omniroute.server.application import Overloaded
+from omniroute.server.errors import to_status
 from omniroute.server.metrics import Metrics
 from omniroute.server.overload import LoopLag
 
 log = logging.getLogger("omniroute.server.calls")
-OWN_PREFIX = "/omniroute."
+OWN_PREFIXES = ("/omniroute.", "/google.longrunning.")  # ours; health and reflection pass
 
 
 SHEDDABLE = {"PlanOrder", "QuoteDelivery", "CheckAvailability", "PlanOrders"}
@@ -35,7 +36,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or not details.method.startswith(OWN_PREFIX):
+        if handler is None or not details.method.startswith(OWN_PREFIXES):
             return handler  # health checking and reflection pass through
         _, service, method = details.method.split("/")
         if handler.unary_unary:
@@ -63,7 +64,6 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 if sheddable and self.lag is not None and self.lag.overloaded:
                     self.metrics.shed.inc()
                     raise Overloaded(
-                        "OVERLOADED",
                         "the server is overloaded; retry with backoff",
                         {"loopLagMs": f"{self.lag.lag * 1000:.1f}"},
                     )

@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from omniroute.server.app import free_port
 from omniroute.server.client import OmnirouteClient
+from omniroute.server.process import free_port
 
 
 def serve_command(port: int, *args: str) -> list[str]:
     """The ``omniroute serve`` command line on ``port`` with metrics off and ``args`` added."""
     return [
         sys.executable,
-        "-m", "omniroute.server.cli",
+        "-m",
+        "omniroute.server.cli",
         "serve",
         "--port",
         str(port),
@@ -49,7 +50,8 @@ def serve_process(
         with OmnirouteClient(f"localhost:{port}") as client:
             while True:
                 if process.poll() is not None:
-                    where = f" (its output is in {output.name})" if hasattr(output, "name") else ""
+                    name = getattr(output, "name", None)
+                    where = f" (its output is in {name})" if name else ""
                     raise RuntimeError(
                         f"omniroute serve exited with status {process.returncode} before "
                         f"serving{where}"

@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from omniroute.scenario import HEADLINE_KPIS, OrderOutcome  # noqa: E402
+from omniroute.scenario import HEADLINE_KPIS, OrderOutcome, ScenarioKpis, camel_case  # noqa: E402
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1200px; }
@@ -29,7 +29,8 @@ th:first-child, td:first-child { text-align: left; }
 .up { color: #b00; } .down { color: #070; }
 img { max-width: 100%; margin: .5rem 0; }
 """
-LOWER_IS_BETTER = {"totalCost", "costPerOrder", "splitRate", "meanDeliveryDays"}
+LOWER_IS_BETTER = {"total_cost", "cost_per_order", "split_rate", "mean_delivery_days"}
+Run = tuple[str, ScenarioKpis, Sequence[OrderOutcome]]
 
 
 def _png(figure: plt.Figure) -> str:
@@ -54,27 +55,27 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _cost_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
+def _cost_plot(runs: Sequence[Run]) -> str:
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     names = [name for name, _, _ in runs]
-    left.bar(names, [k["costPerOrder"] for _, k, _ in runs], color="#4878a8")
+    left.bar(names, [k.cost_per_order for _, k, _ in runs], color="#4878a8")
     left.set_title("cost per shipped order")
     left.tick_params(axis="x", rotation=20)
-    right.bar(names, [100 * k["splitRate"] for _, k, _ in runs], color="#d08040")
+    right.bar(names, [100 * k.split_rate for _, k, _ in runs], color="#d08040")
     right.set_title("split rate (%)")
     right.tick_params(axis="x", rotation=20)
     return _png(figure)
 
 
-def _days_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
+def _days_plot(runs: Sequence[Run]) -> str:
     figure, axis = plt.subplots(figsize=(11, 3.6))
-    days = sorted({int(d) for _, k, _ in runs for d in k["deliveryDays"]})
+    days = sorted({d for _, k, _ in runs for d in k.delivery_days})
     width = 0.8 / max(len(runs), 1)
     for i, (name, k, _) in enumerate(runs):
-        shipped = max(k["ordersShipped"], 1)
+        shipped = max(k.orders_shipped, 1)
         axis.bar(
             [d + i * width for d in days],
-            [100 * k["deliveryDays"].get(str(d), 0) / shipped for d in days],
+            [100 * k.delivery_days.get(d, 0) / shipped for d in days],
             width,
             label=name,
         )
@@ -85,17 +86,17 @@ def _days_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     return _png(figure)
 
 
-def _node_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
+def _node_plot(runs: Sequence[Run]) -> str:
     totals: Counter[str] = Counter()
     for _, k, _ in runs:
-        totals.update(k["shipmentsByNode"])
+        totals.update(k.shipments_by_node)
     top = [n for n, _ in totals.most_common(20)]
     figure, axis = plt.subplots(figsize=(11, 4))
     width = 0.8 / max(len(runs), 1)
     for i, (name, k, _) in enumerate(runs):
         axis.bar(
             [j + i * width for j in range(len(top))],
-            [k["shipmentsByNode"].get(n, 0) for n in top],
+            [k.shipments_by_node.get(n, 0) for n in top],
             width,
             label=name,
         )
@@ -108,9 +109,7 @@ def _node_plot(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     return _png(figure)
 
 
-def _flow_map(
-    runs: Sequence[tuple[str, dict, list[OrderOutcome]]], nodes: dict[str, dict], sample: int = 600
-) -> str:
+def _flow_map(runs: Sequence[Run], nodes: dict[str, dict], sample: int = 600) -> str:
     """Lines from shipping node to destination for a sample of shipments, per scenario."""
     figure, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 5), squeeze=False)
     for axis, (name, _, outcomes) in zip(axes[0], runs, strict=True):
@@ -151,7 +150,7 @@ def _flow_map(
     return _png(figure)
 
 
-def _kpi_table(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
+def _kpi_table(runs: Sequence[Run]) -> str:
     base = runs[0][1]
     head = "".join(
         f"<th>{html.escape(name)}</th>" + ("" if i == 0 else "<th>Δ</th>")
@@ -161,21 +160,21 @@ def _kpi_table(runs: Sequence[tuple[str, dict, list[OrderOutcome]]]) -> str:
     for key in HEADLINE_KPIS:
         cells = []
         for i, (_, k, _) in enumerate(runs):
-            cells.append(f"<td>{_fmt(k[key])}</td>")
+            cells.append(f"<td>{_fmt(getattr(k, key))}</td>")
             if i:
-                delta = k[key] - base[key]
+                delta = getattr(k, key) - getattr(base, key)
                 better = (delta < 0) == (key in LOWER_IS_BETTER)
                 css = "" if abs(delta) < 1e-12 else ("down" if better else "up")
                 sign = "+" if delta > 0 else ""
                 cells.append(f"<td class='{css}'>{sign}{_fmt(delta)}</td>")
-        rows.append(f"<tr><td>{key}</td>{''.join(cells)}</tr>")
+        rows.append(f"<tr><td>{camel_case(key)}</td>{''.join(cells)}</tr>")
     return f"<table><tr><th>KPI</th>{head}</tr>{''.join(rows)}</table>"
 
 
 def write_report(
     path: Path,
     title: str,
-    runs: Sequence[tuple[str, dict, list[OrderOutcome]]],
+    runs: Sequence[Run],
     nodes: dict[str, dict],
 ) -> None:
     """One scenario or a comparison of several (the first is the base for the deltas)."""
@@ -184,7 +183,7 @@ def write_report(
         _kpi_table(runs),
         "<p>Cost per order, split rate and delivery days are over orders that shipped; on-time "
         "rate is the share of all orders shipped complete within their promise (or the "
-        f"standard {runs[0][1]['standardPromiseDays']} days).</p>",
+        f"standard {runs[0][1].standard_promise_days} days).</p>",
         "<h2>Cost and split rate</h2>",
         _cost_plot(runs),
         "<h2>Delivery days</h2>",

@@ -1,128 +1,87 @@
-"""ScenarioService: scenario replays as long-running operations (AIP-151 style).
+"""ScenarioService and google.longrunning.Operations: what-if replays as long-running
+operations (AIP-151).
 
 StartScenario validates everything up front (changes and orders, every problem listed),
-records an operation in the store and runs the replay in a background thread of the
-process; progress and the result are written to the store, so any server process sharing
-it can answer GetOperation.
+records the operation in the ledger and runs the replay on a background thread of this
+process; progress and the result go to the ledger, so any server process sharing it answers
+``Operations.GetOperation`` / ``ListOperations`` / ``WaitOperation`` for it, and
+``CancelOperation`` stops it at its next progress report.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-from concurrent.futures import ThreadPoolExecutor
-
 import grpc
-from google.rpc import status_pb2
-from omniroute.v1 import scenario_service_pb2, scenario_service_pb2_grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import empty_pb2
 
 from omniroute.model import FieldViolation, ValidationError
-from omniroute.scenario import apply_changes, kpis, replay
-from omniroute.validation import orders_violations
-from omniroute.server import convert
-from omniroute.server.errors import to_status
-from omniroute.server.scenarios import load_changes
-from omniroute.server.service import Engine
+from omniroute.server import convert, requests
+from omniroute.server.application import Application
+from omniroute.v1 import scenario_service_pb2, scenario_service_pb2_grpc
 
-log = logging.getLogger("omniroute.server")
-PROGRESS_EVERY = 200  # orders between progress writes
+MAX_WAIT = 60.0  # seconds WaitOperation waits at most (less when the call's deadline is nearer)
 
 
 class ScenarioServicer(scenario_service_pb2_grpc.ScenarioServiceServicer):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
-        self.running: set[asyncio.Future] = set()
+    def __init__(self, app: Application, planners: requests.Planners) -> None:
+        self.app = app
+        self.planners = planners
 
     async def StartScenario(
         self, request: scenario_service_pb2.StartScenarioRequest, context: grpc.aio.ServicerContext
-    ) -> scenario_service_pb2.Operation:
-        base = self.engine.live.planner().index.network
-        violations: list[FieldViolation] = []
-        changes_data = {}
-        if request.changes_json:
-            try:
-                changes_data = json.loads(request.changes_json)
-            except json.JSONDecodeError as error:
-                violations.append(FieldViolation("changesJson", f"not JSON: {error}"))
-        changed = base
-        if not violations:
-            try:
-                changed = apply_changes(base, load_changes(changes_data, base))
-            except ValidationError as error:
-                violations += [
-                    FieldViolation(f"changesJson.{v.field}", v.description)
-                    for v in error.violations
-                ]
-        orders = [convert.order_from_proto(o) for o in request.orders]
-        if not orders:
-            violations.append(FieldViolation("orders", "at least one order is required"))
-        violations += orders_violations(orders, changed)
-        if request.mode not in scenario_service_pb2.StartScenarioRequest.Mode.values():
-            violations.append(FieldViolation("mode", f"unknown mode {request.mode}"))
-        if violations:
-            raise ValidationError(violations, "StartScenarioRequest")
-        mode = (
-            "batch"
-            if request.mode == scenario_service_pb2.StartScenarioRequest.BATCH
-            else "sequential"
-        )
-        store = self.engine.store
-        name, new = store.start_operation(
-            request.request_id, request.SerializeToString(deterministic=True), len(orders)
-        )
+    ) -> operations_pb2.Operation:
+        command = requests.start_scenario(request, self.planners)
+        return convert.operation_to_proto(await self.app.start_scenario(command))
 
-        def run() -> None:
-            try:
 
-                def progress(done: int, _total: int) -> None:
-                    if done % PROGRESS_EVERY < 50 or done == len(orders):
-                        store.update_operation(name, done)
+class OperationsServicer(operations_pb2_grpc.OperationsServicer):
+    """The standard Operations service over the operations in the ledger."""
 
-                outcomes = replay(changed, orders, mode=mode, progress=progress)
-                result = kpis(outcomes)
-                result["name"] = request.display_name or name
-                store.update_operation(name, result=json.dumps(result))
-            except Exception as error:  # recorded on the operation, not lost
-                store.update_operation(name, error=to_status(error).SerializeToString().hex())
-
-        if new:
-            future = asyncio.get_running_loop().run_in_executor(self.pool, run)
-            self.running.add(future)
-            future.add_done_callback(self.running.discard)
-        return operation_to_proto(store.get_operation(name))
+    def __init__(self, app: Application) -> None:
+        self.app = app
 
     async def GetOperation(
-        self, request: scenario_service_pb2.GetOperationRequest, context: grpc.aio.ServicerContext
-    ) -> scenario_service_pb2.Operation:
-        if not request.name:
-            raise ValidationError([FieldViolation("name", "is required")], "GetOperationRequest")
-        return operation_to_proto(self.engine.store.get_operation(request.name))
+        self, request: operations_pb2.GetOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        name = requests.operation_name(request)
+        return convert.operation_to_proto(await self.app.operation(name))
 
-
-def operation_to_proto(row: dict) -> scenario_service_pb2.Operation:
-    operation = scenario_service_pb2.Operation(name=row["name"], done=bool(row["done"]))
-    operation.metadata.orders_done = row["orders_done"]
-    operation.metadata.orders_total = row["orders_total"]
-    operation.metadata.start_time.FromNanoseconds(int(row["created"] * 1e9))
-    operation.metadata.update_time.FromNanoseconds(int(row["updated"] * 1e9))
-    if row["error"]:
-        operation.error.CopyFrom(status_pb2.Status.FromString(bytes.fromhex(row["error"])))
-    elif row["result"]:
-        k = json.loads(row["result"])
-        operation.response.CopyFrom(
-            scenario_service_pb2.ScenarioKpis(
-                orders=k["orders"],
-                orders_complete=k["ordersComplete"],
-                units_ordered=k["unitsOrdered"],
-                units_filled=k["unitsFilled"],
-                total_cost=k["totalCost"],
-                cost_per_order=k["costPerOrder"],
-                split_rate=k["splitRate"],
-                mean_delivery_days=k["meanDeliveryDays"],
-                on_time_rate=k["onTimeRate"],
-                kpis_json=row["result"],
-            )
+    async def ListOperations(
+        self, request: operations_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.ListOperationsResponse:
+        size, after = requests.list_operations(request)
+        page = await self.app.operations(size, after)
+        return operations_pb2.ListOperationsResponse(
+            operations=[convert.operation_to_proto(record) for record in page.operations],
+            next_page_token=requests.operations_token(page.next_after),
         )
-    return operation
+
+    async def CancelOperation(
+        self, request: operations_pb2.CancelOperationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await self.app.cancel_operation(requests.operation_name(request))
+        return empty_pb2.Empty()
+
+    async def DeleteOperation(
+        self, request: operations_pb2.DeleteOperationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await self.app.delete_operation(requests.operation_name(request))
+        return empty_pb2.Empty()
+
+    async def WaitOperation(
+        self, request: operations_pb2.WaitOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        name = requests.operation_name(request)
+        seconds = MAX_WAIT
+        if request.HasField("timeout"):
+            seconds = request.timeout.ToTimedelta().total_seconds()
+            if seconds < 0:
+                raise ValidationError(
+                    [FieldViolation("timeout", "must be >= 0")], "WaitOperationRequest"
+                )
+        remaining = context.time_remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(0.0, remaining - 0.05))
+        return convert.operation_to_proto(
+            await self.app.wait_operation(name, min(seconds, MAX_WAIT))
+        )

@@ -1,6 +1,7 @@
 """Scenario runs, comparisons and sweeps for planners (``omniroute scenario ...``).
 
-A run directory holds ``kpis.json``, ``outcomes.jsonl`` (one compact line per order),
+A run directory holds ``kpis.json`` (the :class:`~omniroute.scenario.ScenarioKpis` with the
+run's name, mode and changes), ``outcomes.jsonl`` (one compact line per order),
 ``nodes.json`` (the changed network's nodes, for maps) and ``report.html``.
 
 :func:`run_scenario_task` is a pure function of file paths and a changes document, so a
@@ -14,76 +15,65 @@ import itertools
 import json
 import multiprocessing
 import sys
-from dataclasses import asdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from omniroute.files import read_network, read_orders
 from omniroute.model import FieldViolation, Network, ValidationError
+from omniroute.planner import Planner
 from omniroute.scenario import (
     HEADLINE_KPIS,
     OrderOutcome,
+    ReplayMode,
+    ScenarioKpis,
     apply_changes,
-    kpis,
-    parse_changes,
-    replay,
+    camel_case,
+    read_changes,
 )
-from omniroute.server.convert import nodes_from_json, read_network, read_orders, stock_from_json
 from omniroute.server.progress import ProgressBar, progress
 from omniroute.server.reports import write_report
-
-
-def load_changes(source: str | Path | dict | None, network: Network):  # -> Changes
-    """A changes document from a file (or a dict), validated against ``network``."""
-    if source is None:
-        data: Any = {}
-    elif isinstance(source, dict):
-        data = source
-    else:
-        try:
-            data = json.loads(Path(source).read_text())
-        except FileNotFoundError:
-            raise ValidationError(
-                [FieldViolation(str(source), "no such file")], "changes"
-            ) from None
-        except (OSError, json.JSONDecodeError) as error:
-            raise ValidationError(
-                [FieldViolation(str(source), f"not JSON: {error}")], "changes"
-            ) from None
-    return parse_changes(data, network, nodes_from_json, stock_from_json)
 
 
 def run_scenario_task(
     network_path: str,
     orders_path: str,
-    changes: dict | None,
+    changes: Mapping[str, Any] | None,
     mode: str,
     out_dir: str,
     name: str = "",
-    show_progress: bool = False,
+    show_progress: bool | None = False,
 ) -> dict[str, Any]:
-    """Replay the orders against the changed network; write the run directory; return KPIs."""
+    """Replay the orders against the changed network; write the run directory; return the
+    contents of its ``kpis.json``."""
     network = read_network(network_path)
-    changed = apply_changes(network, load_changes(changes, network))
+    changed = apply_changes(network, read_changes(changes, network))
     orders = read_orders(orders_path, changed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar(len(orders), f"replaying {name or out.name}", show_progress)
-    outcomes = replay(changed, orders, mode=mode, progress=lambda done, _total: bar.update(done))
+
+    def advance(done: int, _total: int) -> None:
+        bar.update(done)
+
+    replay = Planner(changed, validate=False).replay(
+        orders, mode=ReplayMode(mode.upper()), progress=advance, validate=False
+    )
     bar.close()
-    result = kpis(outcomes)
+    result = replay.kpis.to_json()
     result["name"] = name or out.name
-    result["mode"] = mode
-    result["changes"] = changes or {}
+    result["mode"] = mode.lower()
+    result["changes"] = dict(changes or {})
     (out / "kpis.json").write_text(json.dumps(result, indent=1) + "\n")
     with open(out / "outcomes.jsonl", "w", encoding="utf-8") as handle:
-        for outcome in outcomes:
-            handle.write(json.dumps(asdict(outcome), separators=(",", ":")) + "\n")
+        for outcome in replay.outcomes:
+            handle.write(json.dumps(outcome.to_json(), separators=(",", ":")) + "\n")
     nodes = _nodes(changed)
     (out / "nodes.json").write_text(json.dumps(nodes) + "\n")
     write_report(
         out / "report.html",
         f"Scenario {result['name']}",
-        [(result["name"], result, outcomes)],
+        [(result["name"], replay.kpis, replay.outcomes)],
         nodes,
     )
     return result
@@ -101,22 +91,23 @@ def _nodes(network: Network) -> dict[str, dict]:
     }
 
 
-def load_run(directory: str | Path) -> tuple[str, dict, list[OrderOutcome], dict]:
+def load_run(directory: str | Path) -> tuple[str, ScenarioKpis, list[OrderOutcome], dict]:
+    """A run directory written by :func:`run_scenario_task`: name, KPIs, outcomes, nodes."""
     path = Path(directory)
     try:
         result = json.loads((path / "kpis.json").read_text())
         nodes = json.loads((path / "nodes.json").read_text())
-        outcomes = []
-        for line in (path / "outcomes.jsonl").read_text().splitlines():
-            data = json.loads(line)
-            data["shipments"] = tuple(tuple(s) for s in data["shipments"])
-            data["destination"] = tuple(data["destination"])
-            outcomes.append(OrderOutcome(**data))
-    except (OSError, json.JSONDecodeError, TypeError, KeyError) as error:
+        outcomes = [
+            OrderOutcome.from_json(json.loads(line))
+            for line in (path / "outcomes.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+        kpis = ScenarioKpis.from_json(result)
+    except (OSError, ValueError, TypeError, KeyError) as error:
         raise ValidationError(
             [FieldViolation(str(path), f"not a scenario run directory: {error}")], "scenario run"
         ) from None
-    return result.get("name", path.name), result, outcomes, nodes
+    return result.get("name", path.name), kpis, outcomes, nodes
 
 
 def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
@@ -128,16 +119,23 @@ def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
     for *_, run_nodes in runs:
         nodes.update(run_nodes)
     base = runs[0][1]
-    table = {name: {key: result[key] for key in HEADLINE_KPIS} for name, result, _, _ in runs}
+    table = {
+        name: {camel_case(key): getattr(kpis, key) for key in HEADLINE_KPIS}
+        for name, kpis, _, _ in runs
+    }
     deltas = {
-        name: {k: round(v - base[k], 6) for k, v in row.items()} for name, row in table.items()
+        name: {
+            camel_case(key): round(getattr(kpis, key) - getattr(base, key), 6)
+            for key in HEADLINE_KPIS
+        }
+        for name, kpis, _, _ in runs
     }
     comparison = {"base": runs[0][0], "kpis": table, "deltas": deltas}
     (out / "compare.json").write_text(json.dumps(comparison, indent=1) + "\n")
     write_report(
         out / "report.html",
         "Scenario comparison",
-        [(name, result, outcomes) for name, result, outcomes, _ in runs],
+        [(name, kpis, outcomes) for name, kpis, outcomes, _ in runs],
         nodes,
     )
     return comparison
@@ -170,17 +168,33 @@ def _task(args: tuple) -> dict[str, Any]:
     return run_scenario_task(*args)
 
 
+SWEEP_KEYS = (
+    "name",
+    "costPerOrder",
+    "totalCost",
+    "splitRate",
+    "meanDeliveryDays",
+    "onTimeRate",
+    "unitsFilled",
+)
+
+
 def sweep(
     network_path: str, orders_path: str, grid_path: str, mode: str, out_dir: str, workers: int
 ) -> list[dict[str, Any]]:
     """Run every combination of the grid in parallel local processes, with a progress bar."""
-    spec = json.loads(Path(grid_path).read_text())
+    try:
+        spec = json.loads(Path(grid_path).read_text())
+    except FileNotFoundError:
+        raise ValidationError([FieldViolation(grid_path, "no such file")], "sweep") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationError([FieldViolation(grid_path, f"not JSON: {error}")], "sweep") from None
     runs = _grid(spec)
     network = read_network(network_path)
     problems = []
     for name, changes in runs:  # validate every run before starting any
         try:
-            load_changes(changes, network)
+            read_changes(changes, network)
         except ValidationError as error:
             problems += [
                 FieldViolation(f"{name}: {v.field}", v.description) for v in error.violations
@@ -194,21 +208,8 @@ def sweep(
     ]
     with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
         results = list(progress(pool.imap(_task, tasks), len(tasks), "sweep", sys.stderr.isatty()))
-    summary = [
-        {
-            k: r[k]
-            for k in (
-                "name",
-                "costPerOrder",
-                "totalCost",
-                "splitRate",
-                "meanDeliveryDays",
-                "onTimeRate",
-                "unitsFilled",
-            )
-        }
-        for r in results
-    ]
+    summary = [{k: r[k] for k in SWEEP_KEYS} for r in results]
+    out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 

@@ -130,8 +130,8 @@ def explain_text(order: Order, result: PlanResult, currency: str) -> str:
             rows.append(
                 [
                     alternative.name,
-                    p.total_cost if complete else "-",
-                    p.delivery_days if complete else "-",
+                    p.total_cost if p is not None and complete else "-",
+                    p.delivery_days if p is not None and complete else "-",
                     alternative.verdict,
                 ]
             )

@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers such as brute_force
 
+from omniroute.files import read_network, read_orders  # noqa: E402
 from omniroute.model import Network, Order  # noqa: E402
-from omniroute.server.convert import read_network, read_orders  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,9 +1,11 @@
-"""The cost model of DESIGN section 2: zones, parcels, shipment costs, plan checking."""
+"""The cost model of docs/cost-model.md: zones, parcels, shipment costs, plan checking."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from omniroute.cost import parcels_array, parcels_for, quote_shipment, zone_for
 from omniroute.geo import distance_km
@@ -72,3 +74,17 @@ def test_out_of_zone_is_none(tiny_network: Network) -> None:
     """A service without a zone for the distance cannot quote."""
     node = tiny_network.nodes[0]
     assert quote_shipment(node, SERVICE, 1.0, 1, Location(-33.87, 151.21)) is None
+
+
+@given(
+    st.floats(-89.9, 89.9),
+    st.floats(-180, 180),
+    st.floats(-89.9, 89.9),
+    st.floats(-180, 180),
+)
+def test_distances_are_geopys_great_circle(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
+    """The vectorised distance is geopy's great_circle (the reference implementation)."""
+    from geopy.distance import great_circle
+
+    expected = great_circle((lat1, lon1), (lat2, lon2)).km
+    assert distance_km(lat1, lon1, lat2, lon2) == pytest.approx(expected, rel=1e-12, abs=1e-9)

@@ -40,7 +40,7 @@ def check_against_brute_force(network: Network, order: Order) -> None:
     plans = bf.all_plans(order, network, atp)
     complete = bf.complete(order, plans)
 
-    cheapest = planner.plan(order, Policy.CHEAPEST, include_options=True)
+    cheapest = planner.plan(order, Policy.CHEAPEST, options=True)
     assert check_plan(order, network, cheapest.plan, atp) == []
     assert cheapest.stats.proof is Proof.OPTIMAL
     expected = bf.cheapest(complete)
@@ -107,7 +107,7 @@ def test_same_input_same_plan(tiny_network: Network, tiny_orders: dict[str, Orde
     """Planning twice gives identical plans."""
     a, b = Planner(tiny_network), Planner(tiny_network)
     for order in tiny_orders.values():
-        assert a.plan(order, include_options=True).plan == b.plan(order, include_options=True).plan
+        assert a.plan(order, options=True).plan == b.plan(order, options=True).plan
 
 
 # ----------------------------------------------------------------------------- random instances

@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 
 from omniroute.demo_data import demo_dataset
-from omniroute.model import Location, Network, NodeKind, Order, OrderLine, ValidationError
-from omniroute.scenario import OrderOutcome, apply_changes, kpis, replay
-from omniroute.server.scenarios import load_changes
+from omniroute.model import (
+    Channel,
+    Location,
+    Network,
+    NodeKind,
+    Order,
+    OrderLine,
+    PlanStatus,
+    ValidationError,
+)
+from omniroute.planner import Planner
+from omniroute.scenario import OrderOutcome, ReplayMode, apply_changes, kpis
+from omniroute.scenario import read_changes as load_changes
 
 
 def test_every_problem_of_a_changes_document(tiny_network: Network) -> None:
@@ -107,7 +117,16 @@ def outcome(
     ships: tuple,
 ) -> OrderOutcome:
     return OrderOutcome(
-        f"o{i}", "WEB", status, ordered, filled, cost, days, promise, ships, (0.0, 0.0)
+        f"o{i}",
+        Channel.WEB,
+        PlanStatus(status),
+        ordered,
+        filled,
+        cost,
+        days,
+        promise,
+        ships,
+        (0.0, 0.0),
     )
 
 
@@ -120,14 +139,14 @@ def test_kpi_arithmetic() -> None:
         outcome(4, "UNFULFILLABLE", 1, 0, 0.0, 0, 2, ()),
     ]
     k = kpis(outcomes)
-    assert (k["orders"], k["ordersShipped"], k["ordersComplete"]) == (4, 3, 2)
-    assert (k["unitsOrdered"], k["unitsFilled"]) == (10, 6)
-    assert k["totalCost"] == 60.0 and k["costPerOrder"] == 20.0
-    assert k["splitRate"] == pytest.approx(1 / 3, abs=1e-6)
-    assert k["meanDeliveryDays"] == pytest.approx(11 / 3, abs=1e-6)
-    assert k["onTimeRate"] == 0.25
-    assert k["shipmentsByNode"] == {"A": 2, "B": 2}
-    assert k["deliveryDays"] == {"2": 1, "3": 1, "6": 1}
+    assert (k.orders, k.orders_shipped, k.orders_complete) == (4, 3, 2)
+    assert (k.units_ordered, k.units_filled) == (10, 6)
+    assert k.total_cost == 60.0 and k.cost_per_order == 20.0
+    assert k.split_rate == pytest.approx(1 / 3, abs=1e-6)
+    assert k.mean_delivery_days == pytest.approx(11 / 3, abs=1e-6)
+    assert k.on_time_rate == 0.25
+    assert k.shipments_by_node == {"A": 2, "B": 2}
+    assert k.delivery_days == {2: 1, 3: 1, 6: 1}
 
 
 def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> None:
@@ -142,27 +161,30 @@ def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> Non
         )
         for i in range(4)
     ]
-    outcomes = replay(tiny_network, orders)
-    assert [o.status for o in outcomes] == ["COMPLETE"] * 3 + ["UNFULFILLABLE"]
+    outcomes = Planner(tiny_network).replay(orders).outcomes
+    assert [o.status.value for o in outcomes] == ["COMPLETE"] * 3 + ["UNFULFILLABLE"]
     limited = apply_changes(
         tiny_network, load_changes({"capacity": {"byNode": {"ST1": 1}}}, tiny_network)
     )
-    outcomes = replay(limited, orders[:2])
+    outcomes = Planner(limited).replay(orders[:2]).outcomes
     assert [o.shipments[0][0] for o in outcomes] == ["ST1", "ST2"]
 
 
 def test_replay_is_deterministic(tiny_network: Network, tiny_orders: dict[str, Order]) -> None:
+    """The same orders replayed twice give the same outcomes, in both modes."""
     orders = list(tiny_orders.values())
-    assert replay(tiny_network, orders) == replay(tiny_network, orders)
-    assert replay(tiny_network, orders, mode="batch") == replay(tiny_network, orders, mode="batch")
+    planner = Planner(tiny_network)
+    assert planner.replay(orders) == planner.replay(orders)
+    batch = ReplayMode.BATCH
+    assert planner.replay(orders, mode=batch) == planner.replay(orders, mode=batch)
 
 
 def test_closing_both_dcs_costs_more_and_takes_longer() -> None:
     """On the demo network, closing both DCs raises cost per order and delivery days."""
     network, orders = demo_dataset(seed=7, orders=600)
-    base = kpis(replay(network, orders))
+    base = Planner(network).replay(orders).kpis
     closed = apply_changes(network, load_changes({"closeNodes": ["DC-MEL", "DC-SYD"]}, network))
-    without = kpis(replay(closed, orders))
-    assert without["costPerOrder"] > base["costPerOrder"]
-    assert without["meanDeliveryDays"] > base["meanDeliveryDays"]
-    assert without["shipmentsByNode"].get("DC-MEL", 0) == 0
+    without = Planner(closed).replay(orders).kpis
+    assert without.cost_per_order > base.cost_per_order
+    assert without.mean_delivery_days > base.mean_delivery_days
+    assert without.shipments_by_node.get("DC-MEL", 0) == 0

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from omniroute.ledger import open_ledger
 from omniroute.model import Network
-from omniroute.server.app import RunningServer, ServerConfig
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.store import Store
+from omniroute.server.process import RunningServer, ServerConfig
 
 
 class ServerThread:
@@ -58,9 +58,9 @@ class ServerThread:
 def db_path(tmp_path: Path, tiny_network: Network) -> Path:
     """A fresh store holding the tiny network."""
     path = tmp_path / "omniroute.db"
-    store = Store(path)
-    store.put_network(tiny_network)
-    store.close()
+    ledger = open_ledger(path)
+    ledger.put_network(tiny_network)
+    ledger.close()
     return path
 
 

@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 
 from omniroute.cost import check_plan
+from omniroute.files import read_network, read_orders
 from omniroute.network_index import Inventory, NetworkIndex
-from omniroute.server.convert import read_network, read_orders
 
 
 def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "omniroute.server.cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "omniroute.server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -98,8 +101,8 @@ def test_missing_file_is_a_clear_error(data_dir: Path) -> None:
 def plan_from_json(data: dict):
     """Read a plan back from the printed JSON through the proto conversion."""
     from google.protobuf import json_format
-    from omniroute.v1 import plan_pb2
 
     from omniroute.server.convert import plan_from_proto
+    from omniroute.v1 import plan_pb2
 
     return plan_from_proto(json_format.ParseDict(data, plan_pb2.Plan()))

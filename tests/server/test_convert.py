@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.model import Network, Order, Policy, ValidationError
 from omniroute.planner import Planner
 from omniroute.server.convert import (
@@ -14,12 +15,8 @@ from omniroute.server.convert import (
     network_to_proto,
     order_from_proto,
     order_to_proto,
-    read_network,
-    read_orders,
     result_to_proto,
     to_json_line,
-    write_network,
-    write_orders,
 )
 
 
@@ -44,7 +41,7 @@ def test_order_round_trip(
 def test_response_json_uses_contract_names(
     tiny_network: Network, tiny_orders: dict[str, Order]
 ) -> None:
-    """PlanOrderResponse JSON has the field names of DESIGN section 2."""
+    """PlanOrderResponse JSON has the field names of docs/cost-model.md."""
     result = Planner(tiny_network).plan(tiny_orders["coat-and-jeans"], Policy.BASELINE)
     data = json.loads(to_json_line(result_to_proto(result)))
     assert set(data) >= {"orderId", "plan", "stats"}

@@ -56,7 +56,7 @@ def test_node_client_gets_the_offline_plan(
         )
         assert result.returncode == 0, result.stderr
         response = json.loads(result.stdout)
-        offline = Planner(tiny_network).plan(order, include_options=True)
+        offline = Planner(tiny_network).plan(order, options=True)
         plan = response["plan"]
         assert plan["status"] == "COMPLETE"
         assert plan["totalCost"] == pytest.approx(offline.plan.total_cost, abs=1e-9)

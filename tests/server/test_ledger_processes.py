@@ -11,12 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import grpc
-from omniroute.v1 import inventory_service_pb2 as inv
 
+from omniroute.files import write_network
+from omniroute.ledger import open_ledger
 from omniroute.model import Location, Network, Order, OrderLine, Sku, StockPosition
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.convert import write_network
-from omniroute.server.store import Store
+from omniroute.v1 import inventory_service_pb2 as inv
 
 from .test_processes import serve
 
@@ -71,7 +71,7 @@ def test_racing_clients_on_two_servers_never_oversell(
         assert sum(p.reserved for p in positions) == 6 and all(p.atp >= 0 for p in positions)
         for client in clients:
             client.close()
-    store = Store(db)
+    store = open_ledger(db)
     assert store.check() == []
     store.close()
 
@@ -128,6 +128,6 @@ def test_sigkill_loses_no_acknowledged_reservation(
             )
             assert reservation.state == inv.Reservation.HELD
             assert {(x.node_id, x.sku_id): x.quantity for x in reservation.lines} == lines
-    store = Store(db)
+    store = open_ledger(db)
     assert store.check() == []  # includes PRAGMA integrity_check
     store.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
+from omniroute.ledger import open_ledger
+from omniroute.model import Location, Order, OrderLine
+from omniroute.server.client import OmnirouteClient
 from omniroute.v1 import inventory_service_pb2 as inv
 from omniroute.v1 import network_pb2, plan_pb2
 from omniroute.v1 import routing_service_pb2 as routing
-
-from omniroute.model import Location, Order, OrderLine
-from omniroute.server.client import OmnirouteClient
-from omniroute.server.store import Store
 
 from .conftest import ServerThread
 from .test_service import reason, violations
@@ -114,7 +114,7 @@ def test_reroute_on_rejection(
     assert [(u.line_id, u.quantity) for u in second.plan.unfilled_lines] == [("1", 1)]
     assert reserved(client) == {("DC1", "JEANS"): 4}
     assert [s.node_id for s in second.shipments if s.state == State.REJECTED] == ["ST2", "ST1"]
-    assert Store(server.config.db).check() == []
+    assert open_ledger(server.config.db).check() == []
 
     committed = client.inventory.CommitReservation(
         inv.CommitReservationRequest(reservation_id=first.reservation_id)
@@ -198,7 +198,7 @@ def test_return_anywhere(server: ServerThread, client: OmnirouteClient) -> None:
     assert len(received.positions) == 2
     client.inventory.ReceiveReturn(inv.ReceiveReturnRequest(return_id=plan.return_id))
     assert {(p.node_id, p.sku_id): p.on_hand for p in client.get_stock().positions} == after
-    assert Store(server.config.db).check() == []
+    assert open_ledger(server.config.db).check() == []
 
 
 def test_return_goes_where_it_is_needed(client: OmnirouteClient) -> None:

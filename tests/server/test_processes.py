@@ -11,11 +11,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from omniroute.v1 import inventory_service_pb2
 
 from omniroute.model import Order
 from omniroute.server.client import OmnirouteClient
 from omniroute.server.launch import serve_process
+from omniroute.v1 import inventory_service_pb2
 
 
 def serve(*args: str) -> AbstractContextManager[tuple[subprocess.Popen[bytes], int]]:

@@ -8,24 +8,27 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import pytest
-from omniroute.v1 import scenario_service_pb2 as scenarios
-from omniroute.v1 import scenario_service_pb2_grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
 
 from omniroute.model import Order
 from omniroute.server import convert
 from omniroute.server.client import OmnirouteClient
+from omniroute.v1 import scenario_service_pb2 as scenarios
+from omniroute.v1 import scenario_service_pb2_grpc
 
 from .test_service import reason, violations
 
 
 def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "omniroute.server.cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "omniroute.server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -151,32 +154,83 @@ def test_sweep_runs_every_combination(demo: Path, tmp_path: Path) -> None:
 
 
 def test_scenario_service_operation(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
-    """StartScenario returns an operation; polling shows progress then the KPIs."""
+    """StartScenario returns a google.longrunning operation; polling shows progress, then the
+    KPIs packed as ScenarioKpis; retries with the request id return the same operation."""
     stub = scenario_service_pb2_grpc.ScenarioServiceStub(client.channel)
+    ops = operations_pb2_grpc.OperationsStub(client.channel)
     request = scenarios.StartScenarioRequest(
-        changes_json=json.dumps({"closeNodes": ["DC1"]}),
+        changes=scenarios.ScenarioChanges(close_nodes=["DC1"]),
         request_id="sc-1",
+        display_name="no DC1",
         orders=[convert.order_to_proto(o) for o in tiny_orders.values()],
     )
     operation = stub.StartScenario(request)
     assert operation.name.startswith("operations/")
     assert stub.StartScenario(request).name == operation.name  # idempotent
-    deadline = time.monotonic() + 30
-    while not operation.done and time.monotonic() < deadline:
-        time.sleep(0.05)
-        operation = stub.GetOperation(scenarios.GetOperationRequest(name=operation.name))
+    operation = ops.WaitOperation(
+        operations_pb2.WaitOperationRequest(name=operation.name, timeout={"seconds": 30})
+    )
     assert operation.done and not operation.HasField("error")
-    assert operation.response.orders == len(tiny_orders)
-    assert operation.metadata.orders_done == operation.metadata.orders_total == len(tiny_orders)
-    assert json.loads(operation.response.kpis_json)["shipmentsByNode"].get("DC1", 0) == 0
+    kpis = scenarios.ScenarioKpis()
+    metadata = scenarios.ScenarioMetadata()
+    assert operation.response.Unpack(kpis) and operation.metadata.Unpack(metadata)
+    assert kpis.orders == len(tiny_orders)
+    assert metadata.orders_done == metadata.orders_total == len(tiny_orders)
+    assert metadata.display_name == "no DC1"
+    assert kpis.shipments_by_node.get("DC1", 0) == 0 and sum(kpis.shipments_by_node.values()) > 0
+    again = ops.GetOperation(operations_pb2.GetOperationRequest(name=operation.name))
+    assert again.done and again.response == operation.response
+    listed = ops.ListOperations(operations_pb2.ListOperationsRequest(page_size=10))
+    assert operation.name in {o.name for o in listed.operations}
 
 
 def test_scenario_service_errors(client: OmnirouteClient) -> None:
+    """Bad changes and a missing order list are INVALID_ARGUMENT with every field; unknown
+    operations are NOT_FOUND."""
     stub = scenario_service_pb2_grpc.ScenarioServiceStub(client.channel)
+    ops = operations_pb2_grpc.OperationsStub(client.channel)
     with pytest.raises(grpc.RpcError) as caught:
-        stub.StartScenario(scenarios.StartScenarioRequest(changes_json='{"closeNodes": ["X"]}'))
-    assert violations(caught.value) == {"changesJson.closeNodes[0]", "orders"}
+        stub.StartScenario(
+            scenarios.StartScenarioRequest(
+                changes=scenarios.ScenarioChanges(
+                    close_nodes=["X"], safety_stock=scenarios.NodeSettings(by_kind={"CASTLE": 1})
+                )
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(caught.value) == {
+        "changes.closeNodes[0]",
+        "changes.safetyStock.byKind.CASTLE",
+        "orders",
+    }
     with pytest.raises(grpc.RpcError) as caught:
-        stub.GetOperation(scenarios.GetOperationRequest(name="operations/none"))
+        ops.GetOperation(operations_pb2.GetOperationRequest(name="operations/none"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert reason(caught.value) == "OPERATION_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        ops.GetOperation(operations_pb2.GetOperationRequest())
+    assert violations(caught.value) == {"name"}
+
+
+def test_cancelled_scenario_ends_cancelled(client: OmnirouteClient) -> None:
+    """CancelOperation stops a running replay: the operation ends with CANCELLED."""
+    from google.rpc import code_pb2
+
+    from omniroute.demo_data import demo_dataset
+
+    network, orders = demo_dataset(seed=3, orders=3000)
+    client.put_network(network)
+    stub = scenario_service_pb2_grpc.ScenarioServiceStub(client.channel)
+    ops = operations_pb2_grpc.OperationsStub(client.channel)
+    operation = stub.StartScenario(
+        scenarios.StartScenarioRequest(orders=[convert.order_to_proto(o) for o in orders])
+    )
+    ops.CancelOperation(operations_pb2.CancelOperationRequest(name=operation.name))
+    operation = ops.WaitOperation(
+        operations_pb2.WaitOperationRequest(name=operation.name, timeout={"seconds": 60})
+    )
+    assert operation.done
+    assert operation.error.code == code_pb2.CANCELLED
+    metadata = scenarios.ScenarioMetadata()
+    operation.metadata.Unpack(metadata)
+    assert metadata.cancel_requested and metadata.orders_done < len(orders)

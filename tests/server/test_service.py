@@ -11,6 +11,12 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+
+from omniroute.model import Network, Order, Policy, StockChange
+from omniroute.planner import Planner
+from omniroute.server import convert
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.process import ServerConfig
 from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
@@ -18,13 +24,6 @@ from omniroute.v1 import (
     plan_pb2,
     routing_service_pb2,
 )
-
-from omniroute.budget import SolverNeeded
-from omniroute.model import Network, Order, Policy, StockChange
-from omniroute.planner import Planner
-from omniroute.server import convert
-from omniroute.server.app import ServerConfig
-from omniroute.server.client import OmnirouteClient
 
 from .conftest import ServerThread
 
@@ -78,7 +77,7 @@ def test_plan_order_equals_offline_plan(
     for order in tiny_orders.values():
         for policy in (Policy.CHEAPEST, Policy.FASTEST, Policy.BASELINE):
             response = client.plan_order(order, policy=policy.value, include_options=True)
-            offline = convert.result_to_proto(planner.plan(order, policy, include_options=True))
+            offline = convert.result_to_proto(planner.plan(order, policy, options=True))
             assert response.plan == offline.plan, (order.id, policy)
             assert list(response.options) == list(offline.options)
             assert response.stats.proof == offline.stats.proof
@@ -206,7 +205,7 @@ def test_quote_delivery(
         ),
     )
     response = client.quote_delivery(request)
-    offline = Planner(tiny_network).plan(order, include_options=True).options
+    offline = Planner(tiny_network).plan(order, options=True).options
     assert [(o.delivery_days, round(o.cost, 6)) for o in response.options] == [
         (p.delivery_days, round(p.total_cost, 6)) for p in offline
     ]
@@ -341,6 +340,25 @@ def test_stock_update_is_idempotent(client: OmnirouteClient) -> None:
     assert reason(caught.value) == "REQUEST_ID_REUSED"
 
 
+class Searching:
+    """A prepared order that needs a long search (so it is planned on the pool): ``hook``
+    runs with the solve's budget before the real solve."""
+
+    search_work = float("inf")
+
+    def __init__(self, prepared, hook) -> None:
+        self.prepared, self.hook = prepared, hook
+
+    def solve(self, budget=None, explain=False):
+        self.hook(budget)
+        return self.prepared.solve(budget, explain)
+
+
+def searching(prepare, hook):
+    """``Planner.prepare`` whose orders all need a long search (see :class:`Searching`)."""
+    return lambda *args, **kwargs: Searching(prepare(*args, **kwargs), hook)
+
+
 def test_no_network_is_failed_precondition(tmp_path: Path, tiny_orders: dict[str, Order]) -> None:
     """A server on an empty store says so with FAILED_PRECONDITION / NO_NETWORK."""
     with (
@@ -357,18 +375,18 @@ def test_internal_errors_are_internal_not_unknown(
     server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
 ) -> None:
     """An unexpected exception becomes INTERNAL with an incident id, never UNKNOWN."""
-    planner = server.server.engine.live.planner()
+    planner = server.server.app.live.planner()
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    original = planner.plan
-    planner.plan = broken  # type: ignore[method-assign]
+    original = planner.prepare
+    planner.prepare = broken  # type: ignore[method-assign]
     try:
         with pytest.raises(grpc.RpcError) as caught:
             client.plan_order(tiny_orders["one-tee-melbourne"])
     finally:
-        planner.plan = original  # type: ignore[method-assign]
+        planner.prepare = original  # type: ignore[method-assign]
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert "incident" in caught.value.details() and "boom" not in caught.value.details()
     assert reason(caught.value) == "INTERNAL_ERROR"
@@ -378,16 +396,8 @@ def test_overload_is_shed(db_path: Path, tiny_orders: dict[str, Order]) -> None:
     """Beyond the concurrent-call limit, calls fail at once with RESOURCE_EXHAUSTED."""
     config = ServerConfig(db=str(db_path), host="localhost", port=0, max_concurrent=1)
     with ServerThread(config) as srv, OmnirouteClient(srv.target, retries=0) as c:
-        planner = srv.server.engine.live.planner()
-        original = planner.plan
-
-        def slow(*args, budget=None, **kwargs):
-            if budget is not None and budget.inline:
-                raise SolverNeeded()  # like an order that needs a long CP-SAT search
-            time.sleep(1.0)
-            return original(*args, budget=budget, **kwargs)
-
-        planner.plan = slow  # type: ignore[method-assign]
+        planner = srv.server.app.live.planner()
+        planner.prepare = searching(planner.prepare, lambda budget: time.sleep(1.0))
         request = OmnirouteClient.plan_request(tiny_orders["one-tee-melbourne"])
         pending = c.routing.PlanOrder.future(request)
         time.sleep(0.2)
@@ -436,21 +446,18 @@ def test_cancelled_call_cancels_the_solve(
     """When the caller cancels, the solve's budget is cancelled (CP-SAT would stop)."""
     import threading
 
-    planner = server.server.engine.live.planner()
+    planner = server.server.app.live.planner()
     seen = threading.Event()
-    original = planner.plan
+    original = planner.prepare
 
-    def waits_for_cancel(*args, budget=None, **kwargs):
-        if budget is not None and budget.inline:
-            raise SolverNeeded()  # a long search runs on the pool, where it can be cancelled
+    def waits_for_cancel(budget):
         for _ in range(500):
             if budget is not None and budget.cancelled:
                 seen.set()
                 break
             time.sleep(0.01)
-        return original(*args, **kwargs)
 
-    planner.plan = waits_for_cancel  # type: ignore[method-assign]
+    planner.prepare = searching(original, waits_for_cancel)
     try:
         call = client.routing.PlanOrder.future(
             OmnirouteClient.plan_request(tiny_orders["coat-and-jeans"])
@@ -459,15 +466,15 @@ def test_cancelled_call_cancels_the_solve(
         call.cancel()
         assert seen.wait(5), "the budget was not cancelled"
     finally:
-        planner.plan = original  # type: ignore[method-assign]
+        planner.prepare = original  # type: ignore[method-assign]
 
 
 def test_metrics_endpoint(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:
     """/metrics has the conventional gRPC server metrics and the solver metrics."""
     import urllib.request
 
-    from omniroute.server.app import free_port
     from omniroute.server.metrics import serve_metrics
+    from omniroute.server.process import free_port
 
     client.plan_order(tiny_orders["one-tee-melbourne"])
     port = free_port()
@@ -482,7 +489,7 @@ def test_client_retries_unavailable(db_path: Path, tiny_orders: dict[str, Order]
     """The client retries UNAVAILABLE until the server is up, and only that."""
     import threading
 
-    from omniroute.server.app import free_port
+    from omniroute.server.process import free_port
 
     port = free_port()
     config = ServerConfig(db=str(db_path), host="localhost", port=port)
@@ -592,20 +599,20 @@ def test_reserve_is_aborted_when_stock_keeps_changing(
     server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
 ) -> None:
     """If every hold finds ATP changed, the call ends ABORTED / STOCK_CHANGED."""
-    from omniroute.server.store import Shortage
+    from omniroute.ledger import Shortage
 
-    store = server.server.engine.store
-    original = store.reserve
+    reservations = server.server.ledger.reservations
+    original = reservations.reserve
 
     def always_short(*args, **kwargs):
         raise Shortage([("DC1", "TEE", 1)])
 
-    store.reserve = always_short  # type: ignore[method-assign]
+    reservations.reserve = always_short  # type: ignore[method-assign]
     try:
         with pytest.raises(grpc.RpcError) as caught:
             client.routing.PlanOrder(reserve_request(tiny_orders["one-tee-melbourne"], "req-a"))
     finally:
-        store.reserve = original  # type: ignore[method-assign]
+        reservations.reserve = original  # type: ignore[method-assign]
     assert caught.value.code() == grpc.StatusCode.ABORTED
     assert reason(caught.value) == "STOCK_CHANGED"
 
@@ -614,23 +621,23 @@ def test_reserve_replans_on_fresh_stock(
     server: ServerThread, client: OmnirouteClient, tiny_orders: dict[str, Order]
 ) -> None:
     """When the planned stock is taken between planning and holding, the order is re-planned."""
-    store = server.server.engine.store
-    original = store.reserve
+    ledger = server.server.ledger
+    original = ledger.reservations.reserve
     calls = []
 
     def steal_first(*args, **kwargs):
         if not calls:  # another checkout takes DC1's tees just before our hold
-            store.update_stock([StockChange("DC1", "TEE", set_on_hand=0)])
+            ledger.stock.update([StockChange("DC1", "TEE", set_on_hand=0)])
         calls.append(1)
         return original(*args, **kwargs)
 
-    store.reserve = steal_first  # type: ignore[method-assign]
+    ledger.reservations.reserve = steal_first  # type: ignore[method-assign]
     try:
         response = client.routing.PlanOrder(
             reserve_request(tiny_orders["one-tee-melbourne"], "req-b")
         )
     finally:
-        store.reserve = original  # type: ignore[method-assign]
+        ledger.reservations.reserve = original  # type: ignore[method-assign]
     assert len(calls) == 2
     assert [s.node_id for s in response.plan.shipments] == ["ST1"] and response.reservation_id
 

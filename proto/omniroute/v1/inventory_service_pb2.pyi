@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
 from google.protobuf.internal import containers as _containers
@@ -126,3 +127,23 @@ class GetStockResponse(_message.Message):
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
     def __init__(self, positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ...) -> None: ...
+
+class ListStockPositionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListStockPositionsResponse(_message.Message):
+    __slots__ = ("stock_positions", "next_page_token", "total_size")
+    STOCK_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    stock_positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
+    next_page_token: str
+    total_size: int
+    def __init__(self, stock_positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...

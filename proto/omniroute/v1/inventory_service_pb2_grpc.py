@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class InventoryServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Stock of the server's network: stock positions, reservations made by
+    RoutingService.PlanOrder with `reserve`, and returns planned by RoutingService.PlanReturn.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -43,6 +45,11 @@ class InventoryServiceStub:
                 '/omniroute.v1.InventoryService/GetStock',
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.FromString,
+                _registered_method=True)
+        self.ListStockPositions = channel.unary_unary(
+                '/omniroute.v1.InventoryService/ListStockPositions',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsResponse.FromString,
                 _registered_method=True)
         self.CommitReservation = channel.unary_unary(
                 '/omniroute.v1.InventoryService/CommitReservation',
@@ -67,7 +74,9 @@ class InventoryServiceStub:
 
 
 class InventoryServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Stock of the server's network: stock positions, reservations made by
+    RoutingService.PlanOrder with `reserve`, and returns planned by RoutingService.PlanReturn.
+    """
 
     def UpdateStock(self, request, context):
         """Sets or adjusts on-hand and safety stock, atomically for the whole batch.
@@ -78,6 +87,14 @@ class InventoryServiceServicer:
 
     def GetStock(self, request, context):
         """Reads stock positions with reserved units and ATP.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStockPositions(self, request, context):
+        """Lists stock positions with reserved units and ATP, a page at a time (AIP-132, AIP-158),
+        optionally filtered (AIP-160), ordered by node_id, then sku_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,6 +144,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.SerializeToString,
             ),
+            'ListStockPositions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStockPositions,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsResponse.SerializeToString,
+            ),
             'CommitReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.CommitReservation,
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.CommitReservationRequest.FromString,
@@ -156,7 +178,9 @@ def add_InventoryServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InventoryService:
-    """Missing associated documentation comment in .proto file."""
+    """Stock of the server's network: stock positions, reservations made by
+    RoutingService.PlanOrder with `reserve`, and returns planned by RoutingService.PlanReturn.
+    """
 
     @staticmethod
     def UpdateStock(request,
@@ -202,6 +226,33 @@ class InventoryService:
             '/omniroute.v1.InventoryService/GetStock',
             omniroute_dot_v1_dot_inventory__service__pb2.GetStockRequest.SerializeToString,
             omniroute_dot_v1_dot_inventory__service__pb2.GetStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStockPositions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/ListStockPositions',
+            omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.ListStockPositionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/network_service.proto\x12\x0comniroute.v1\x1a\x1aomniroute/v1/network.proto\"R\n\x11PutNetworkRequest\x12&\n\x07network\x18\x01 \x01(\x0b\x32\x15.omniroute.v1.Network\x12\x15\n\rvalidate_only\x18\x02 \x01(\x08\"[\n\x12PutNetworkResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05nodes\x18\x02 \x01(\x05\x12\x0c\n\x04skus\x18\x03 \x01(\x05\x12\x17\n\x0fstock_positions\x18\x04 \x01(\x05\"*\n\x11GetNetworkRequest\x12\x15\n\rinclude_stock\x18\x01 \x01(\x08\x32\xa7\x01\n\x0eNetworkService\x12O\n\nPutNetwork\x12\x1f.omniroute.v1.PutNetworkRequest\x1a .omniroute.v1.PutNetworkResponse\x12\x44\n\nGetNetwork\x12\x1f.omniroute.v1.GetNetworkRequest\x1a\x15.omniroute.v1.NetworkB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/network_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\"^\n\x11PutNetworkRequest\x12,\n\x07network\x18\x01 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\"s\n\x12PutNetworkResponse\x12\x15\n\x07version\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05nodes\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04skus\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0fstock_positions\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\"0\n\x11GetNetworkRequest\x12\x1b\n\rinclude_stock\x18\x01 \x01(\x08\x42\x04\xe2\x41\x01\x01\x32\xa7\x01\n\x0eNetworkService\x12O\n\nPutNetwork\x12\x1f.omniroute.v1.PutNetworkRequest\x1a .omniroute.v1.PutNetworkResponse\x12\x44\n\nGetNetwork\x12\x1f.omniroute.v1.GetNetworkRequest\x1a\x15.omniroute.v1.NetworkB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +34,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omniroute.v1.network_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020dev.omniroute.v1P\001Z*omniroute.dev/gen/omniroute/v1;omniroutev1'
-  _globals['_PUTNETWORKREQUEST']._serialized_start=80
-  _globals['_PUTNETWORKREQUEST']._serialized_end=162
-  _globals['_PUTNETWORKRESPONSE']._serialized_start=164
-  _globals['_PUTNETWORKRESPONSE']._serialized_end=255
-  _globals['_GETNETWORKREQUEST']._serialized_start=257
-  _globals['_GETNETWORKREQUEST']._serialized_end=299
-  _globals['_NETWORKSERVICE']._serialized_start=302
-  _globals['_NETWORKSERVICE']._serialized_end=469
+  _globals['_PUTNETWORKREQUEST'].fields_by_name['network']._loaded_options = None
+  _globals['_PUTNETWORKREQUEST'].fields_by_name['network']._serialized_options = b'\342A\001\002'
+  _globals['_PUTNETWORKREQUEST'].fields_by_name['validate_only']._loaded_options = None
+  _globals['_PUTNETWORKREQUEST'].fields_by_name['validate_only']._serialized_options = b'\342A\001\001'
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['version']._loaded_options = None
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['version']._serialized_options = b'\342A\001\003'
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['nodes']._loaded_options = None
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['nodes']._serialized_options = b'\342A\001\003'
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['skus']._loaded_options = None
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['skus']._serialized_options = b'\342A\001\003'
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['stock_positions']._loaded_options = None
+  _globals['_PUTNETWORKRESPONSE'].fields_by_name['stock_positions']._serialized_options = b'\342A\001\003'
+  _globals['_GETNETWORKREQUEST'].fields_by_name['include_stock']._loaded_options = None
+  _globals['_GETNETWORKREQUEST'].fields_by_name['include_stock']._serialized_options = b'\342A\001\001'
+  _globals['_PUTNETWORKREQUEST']._serialized_start=113
+  _globals['_PUTNETWORKREQUEST']._serialized_end=207
+  _globals['_PUTNETWORKRESPONSE']._serialized_start=209
+  _globals['_PUTNETWORKRESPONSE']._serialized_end=324
+  _globals['_GETNETWORKREQUEST']._serialized_start=326
+  _globals['_GETNETWORKREQUEST']._serialized_end=374
+  _globals['_NETWORKSERVICE']._serialized_start=377
+  _globals['_NETWORKSERVICE']._serialized_end=544
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class NetworkServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The network the server plans against: replace it or read it.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -48,7 +49,8 @@ class NetworkServiceStub:
 
 
 class NetworkServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The network the server plans against: replace it or read it.
+    """
 
     def PutNetwork(self, request, context):
         """Replaces the network and its stock, after validation; a bad network changes nothing.
@@ -86,7 +88,8 @@ def add_NetworkServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NetworkService:
-    """Missing associated documentation comment in .proto file."""
+    """The network the server plans against: replace it or read it.
+    """
 
     @staticmethod
     def PutNetwork(request,

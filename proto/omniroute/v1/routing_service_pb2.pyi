@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
 from omniroute.v1 import order_pb2 as _order_pb2

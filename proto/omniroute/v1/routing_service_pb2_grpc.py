@@ -27,7 +27,9 @@ if _version_not_supported:
 
 
 class RoutingServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Order routing: plans orders (one, a stream, or a batch jointly), quotes delivery options,
+    finds where SKUs are available, re-routes reserved orders and plans returns.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -78,7 +80,9 @@ class RoutingServiceStub:
 
 
 class RoutingServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Order routing: plans orders (one, a stream, or a batch jointly), quotes delivery options,
+    finds where SKUs are available, re-routes reserved orders and plans returns.
+    """
 
     def PlanOrder(self, request, context):
         """Plans one order: the best plan for the policy, proven optimal or with its gap.
@@ -198,7 +202,9 @@ def add_RoutingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RoutingService:
-    """Missing associated documentation comment in .proto file."""
+    """Order routing: plans orders (one, a stream, or a batch jointly), quotes delivery options,
+    finds where SKUs are available, re-routes reserved orders and plans returns.
+    """
 
     @staticmethod
     def PlanOrder(request,

@@ -22,12 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
+from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 from omniroute.v1 import order_pb2 as omniroute_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omniroute/v1/scenario_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x18omniroute/v1/order.proto\"\xeb\x01\n\x14StartScenarioRequest\x12\x14\n\x0c\x63hanges_json\x18\x01 \x01(\t\x12#\n\x06orders\x18\x02 \x03(\x0b\x32\x13.omniroute.v1.Order\x12\x35\n\x04mode\x18\x03 \x01(\x0e\x32\'.omniroute.v1.StartScenarioRequest.Mode\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"7\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nSEQUENTIAL\x10\x01\x12\t\n\x05\x42\x41TCH\x10\x02\"#\n\x13GetOperationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x9e\x01\n\x10ScenarioProgress\x12\x13\n\x0borders_done\x18\x01 \x01(\x05\x12\x14\n\x0corders_total\x18\x02 \x01(\x05\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe9\x01\n\x0cScenarioKpis\x12\x0e\n\x06orders\x18\x01 \x01(\x05\x12\x17\n\x0forders_complete\x18\x02 \x01(\x05\x12\x15\n\runits_ordered\x18\x03 \x01(\x05\x12\x14\n\x0cunits_filled\x18\x04 \x01(\x05\x12\x12\n\ntotal_cost\x18\x05 \x01(\x01\x12\x16\n\x0e\x63ost_per_order\x18\x06 \x01(\x01\x12\x12\n\nsplit_rate\x18\x07 \x01(\x01\x12\x1a\n\x12mean_delivery_days\x18\x08 \x01(\x01\x12\x14\n\x0con_time_rate\x18\t \x01(\x01\x12\x11\n\tkpis_json\x18\n \x01(\t\"\xaa\x01\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x30\n\x08metadata\x18\x03 \x01(\x0b\x32\x1e.omniroute.v1.ScenarioProgress\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\x12,\n\x08response\x18\x05 \x01(\x0b\x32\x1a.omniroute.v1.ScenarioKpis2\xab\x01\n\x0fScenarioService\x12L\n\rStartScenario\x12\".omniroute.v1.StartScenarioRequest\x1a\x17.omniroute.v1.Operation\x12J\n\x0cGetOperation\x12!.omniroute.v1.GetOperationRequest\x1a\x17.omniroute.v1.OperationB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omniroute/v1/scenario_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\x1a\x18omniroute/v1/order.proto\"\xa3\x02\n\x14StartScenarioRequest\x12\x34\n\x07\x63hanges\x18\x01 \x01(\x0b\x32\x1d.omniroute.v1.ScenarioChangesB\x04\xe2\x41\x01\x01\x12)\n\x06orders\x18\x02 \x03(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12;\n\x04mode\x18\x03 \x01(\x0e\x32\'.omniroute.v1.StartScenarioRequest.ModeB\x04\xe2\x41\x01\x01\x12\x1a\n\x0c\x64isplay_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"7\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nSEQUENTIAL\x10\x01\x12\t\n\x05\x42\x41TCH\x10\x02\"\xa2\x03\n\x0fScenarioChanges\x12\x19\n\x0b\x63lose_nodes\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01\x12+\n\tadd_nodes\x18\x02 \x03(\x0b\x32\x12.omniroute.v1.NodeB\x04\xe2\x41\x01\x01\x12\x34\n\tadd_stock\x18\x03 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x01\x12\x36\n\rcarrier_rates\x18\x04 \x01(\x0b\x32\x19.omniroute.v1.RateChangesB\x04\xe2\x41\x01\x01\x12\x36\n\x0csafety_stock\x18\x05 \x01(\x0b\x32\x1a.omniroute.v1.NodeSettingsB\x04\xe2\x41\x01\x01\x12\x39\n\x0fprocessing_days\x18\x06 \x01(\x0b\x32\x1a.omniroute.v1.NodeSettingsB\x04\xe2\x41\x01\x01\x12\x32\n\x08\x63\x61pacity\x18\x07 \x01(\x0b\x32\x1a.omniroute.v1.NodeSettingsB\x04\xe2\x41\x01\x01\x12 \n\rsplit_penalty\x18\x08 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x10\n\x0e_split_penalty\"\xf9\x01\n\x0bRateChanges\x12\x42\n\nby_carrier\x18\x01 \x03(\x0b\x32(.omniroute.v1.RateChanges.ByCarrierEntryB\x04\xe2\x41\x01\x01\x12\x42\n\nby_service\x18\x02 \x03(\x0b\x32(.omniroute.v1.RateChanges.ByServiceEntryB\x04\xe2\x41\x01\x01\x1a\x30\n\x0e\x42yCarrierEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x30\n\x0e\x42yServiceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xea\x01\n\x0cNodeSettings\x12=\n\x07\x62y_kind\x18\x01 \x03(\x0b\x32&.omniroute.v1.NodeSettings.ByKindEntryB\x04\xe2\x41\x01\x01\x12=\n\x07\x62y_node\x18\x02 \x03(\x0b\x32&.omniroute.v1.NodeSettings.ByNodeEntryB\x04\xe2\x41\x01\x01\x1a-\n\x0b\x42yKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a-\n\x0b\x42yNodeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xf2\x01\n\x10ScenarioMetadata\x12\x1a\n\x0c\x64isplay_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0borders_done\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0corders_total\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x34\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x63\x61ncel_requested\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x03\"\xf3\x04\n\x0cScenarioKpis\x12\x14\n\x06orders\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eorders_shipped\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0forders_complete\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1b\n\runits_ordered\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cunits_filled\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\ntotal_cost\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63ost_per_order\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x18\n\nsplit_rate\x18\x08 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12 \n\x12mean_delivery_days\x18\t \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0con_time_rate\x18\n \x01(\x01\x42\x04\xe2\x41\x01\x03\x12#\n\x15standard_promise_days\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12P\n\x11shipments_by_node\x18\x0c \x03(\x0b\x32/.omniroute.v1.ScenarioKpis.ShipmentsByNodeEntryB\x04\xe2\x41\x01\x03\x12[\n\x17orders_by_delivery_days\x18\r \x03(\x0b\x32\x34.omniroute.v1.ScenarioKpis.OrdersByDeliveryDaysEntryB\x04\xe2\x41\x01\x03\x1a\x36\n\x14ShipmentsByNodeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a;\n\x19OrdersByDeliveryDaysEntry\x12\x0b\n\x03key\x18\x01 \x01(\x05\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x32\xa5\x01\n\x0fScenarioService\x12\x91\x01\n\rStartScenario\x12\".omniroute.v1.StartScenarioRequest\x1a\x1d.google.longrunning.Operation\"=\xca\x41:\n\x19omniroute.v1.ScenarioKpis\x12\x1domniroute.v1.ScenarioMetadataB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +37,118 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omniroute.v1.scenario_servi
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020dev.omniroute.v1P\001Z*omniroute.dev/gen/omniroute/v1;omniroutev1'
-  _globals['_STARTSCENARIOREQUEST']._serialized_start=138
-  _globals['_STARTSCENARIOREQUEST']._serialized_end=373
-  _globals['_STARTSCENARIOREQUEST_MODE']._serialized_start=318
-  _globals['_STARTSCENARIOREQUEST_MODE']._serialized_end=373
-  _globals['_GETOPERATIONREQUEST']._serialized_start=375
-  _globals['_GETOPERATIONREQUEST']._serialized_end=410
-  _globals['_SCENARIOPROGRESS']._serialized_start=413
-  _globals['_SCENARIOPROGRESS']._serialized_end=571
-  _globals['_SCENARIOKPIS']._serialized_start=574
-  _globals['_SCENARIOKPIS']._serialized_end=807
-  _globals['_OPERATION']._serialized_start=810
-  _globals['_OPERATION']._serialized_end=980
-  _globals['_SCENARIOSERVICE']._serialized_start=983
-  _globals['_SCENARIOSERVICE']._serialized_end=1154
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['changes']._loaded_options = None
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['changes']._serialized_options = b'\342A\001\001'
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['orders']._loaded_options = None
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['orders']._serialized_options = b'\342A\001\002'
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['mode']._loaded_options = None
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['mode']._serialized_options = b'\342A\001\001'
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['display_name']._loaded_options = None
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['display_name']._serialized_options = b'\342A\001\001'
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_STARTSCENARIOREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['close_nodes']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['close_nodes']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['add_nodes']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['add_nodes']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['add_stock']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['add_stock']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['carrier_rates']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['carrier_rates']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['safety_stock']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['safety_stock']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['processing_days']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['processing_days']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['capacity']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['capacity']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOCHANGES'].fields_by_name['split_penalty']._loaded_options = None
+  _globals['_SCENARIOCHANGES'].fields_by_name['split_penalty']._serialized_options = b'\342A\001\001'
+  _globals['_RATECHANGES_BYCARRIERENTRY']._loaded_options = None
+  _globals['_RATECHANGES_BYCARRIERENTRY']._serialized_options = b'8\001'
+  _globals['_RATECHANGES_BYSERVICEENTRY']._loaded_options = None
+  _globals['_RATECHANGES_BYSERVICEENTRY']._serialized_options = b'8\001'
+  _globals['_RATECHANGES'].fields_by_name['by_carrier']._loaded_options = None
+  _globals['_RATECHANGES'].fields_by_name['by_carrier']._serialized_options = b'\342A\001\001'
+  _globals['_RATECHANGES'].fields_by_name['by_service']._loaded_options = None
+  _globals['_RATECHANGES'].fields_by_name['by_service']._serialized_options = b'\342A\001\001'
+  _globals['_NODESETTINGS_BYKINDENTRY']._loaded_options = None
+  _globals['_NODESETTINGS_BYKINDENTRY']._serialized_options = b'8\001'
+  _globals['_NODESETTINGS_BYNODEENTRY']._loaded_options = None
+  _globals['_NODESETTINGS_BYNODEENTRY']._serialized_options = b'8\001'
+  _globals['_NODESETTINGS'].fields_by_name['by_kind']._loaded_options = None
+  _globals['_NODESETTINGS'].fields_by_name['by_kind']._serialized_options = b'\342A\001\001'
+  _globals['_NODESETTINGS'].fields_by_name['by_node']._loaded_options = None
+  _globals['_NODESETTINGS'].fields_by_name['by_node']._serialized_options = b'\342A\001\001'
+  _globals['_SCENARIOMETADATA'].fields_by_name['display_name']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['display_name']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOMETADATA'].fields_by_name['orders_done']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['orders_done']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOMETADATA'].fields_by_name['orders_total']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['orders_total']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOMETADATA'].fields_by_name['start_time']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['start_time']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOMETADATA'].fields_by_name['update_time']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOMETADATA'].fields_by_name['cancel_requested']._loaded_options = None
+  _globals['_SCENARIOMETADATA'].fields_by_name['cancel_requested']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS_SHIPMENTSBYNODEENTRY']._loaded_options = None
+  _globals['_SCENARIOKPIS_SHIPMENTSBYNODEENTRY']._serialized_options = b'8\001'
+  _globals['_SCENARIOKPIS_ORDERSBYDELIVERYDAYSENTRY']._loaded_options = None
+  _globals['_SCENARIOKPIS_ORDERSBYDELIVERYDAYSENTRY']._serialized_options = b'8\001'
+  _globals['_SCENARIOKPIS'].fields_by_name['orders']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['orders']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_shipped']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_shipped']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_complete']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_complete']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['units_ordered']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['units_ordered']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['units_filled']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['units_filled']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['total_cost']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['total_cost']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['cost_per_order']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['cost_per_order']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['split_rate']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['split_rate']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['mean_delivery_days']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['mean_delivery_days']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['on_time_rate']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['on_time_rate']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['standard_promise_days']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['standard_promise_days']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['shipments_by_node']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['shipments_by_node']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_by_delivery_days']._loaded_options = None
+  _globals['_SCENARIOKPIS'].fields_by_name['orders_by_delivery_days']._serialized_options = b'\342A\001\003'
+  _globals['_SCENARIOSERVICE'].methods_by_name['StartScenario']._loaded_options = None
+  _globals['_SCENARIOSERVICE'].methods_by_name['StartScenario']._serialized_options = b'\312A:\n\031omniroute.v1.ScenarioKpis\022\035omniroute.v1.ScenarioMetadata'
+  _globals['_STARTSCENARIOREQUEST']._serialized_start=211
+  _globals['_STARTSCENARIOREQUEST']._serialized_end=502
+  _globals['_STARTSCENARIOREQUEST_MODE']._serialized_start=447
+  _globals['_STARTSCENARIOREQUEST_MODE']._serialized_end=502
+  _globals['_SCENARIOCHANGES']._serialized_start=505
+  _globals['_SCENARIOCHANGES']._serialized_end=923
+  _globals['_RATECHANGES']._serialized_start=926
+  _globals['_RATECHANGES']._serialized_end=1175
+  _globals['_RATECHANGES_BYCARRIERENTRY']._serialized_start=1077
+  _globals['_RATECHANGES_BYCARRIERENTRY']._serialized_end=1125
+  _globals['_RATECHANGES_BYSERVICEENTRY']._serialized_start=1127
+  _globals['_RATECHANGES_BYSERVICEENTRY']._serialized_end=1175
+  _globals['_NODESETTINGS']._serialized_start=1178
+  _globals['_NODESETTINGS']._serialized_end=1412
+  _globals['_NODESETTINGS_BYKINDENTRY']._serialized_start=1320
+  _globals['_NODESETTINGS_BYKINDENTRY']._serialized_end=1365
+  _globals['_NODESETTINGS_BYNODEENTRY']._serialized_start=1367
+  _globals['_NODESETTINGS_BYNODEENTRY']._serialized_end=1412
+  _globals['_SCENARIOMETADATA']._serialized_start=1415
+  _globals['_SCENARIOMETADATA']._serialized_end=1657
+  _globals['_SCENARIOKPIS']._serialized_start=1660
+  _globals['_SCENARIOKPIS']._serialized_end=2287
+  _globals['_SCENARIOKPIS_SHIPMENTSBYNODEENTRY']._serialized_start=2172
+  _globals['_SCENARIOKPIS_SHIPMENTSBYNODEENTRY']._serialized_end=2226
+  _globals['_SCENARIOKPIS_ORDERSBYDELIVERYDAYSENTRY']._serialized_start=2228
+  _globals['_SCENARIOKPIS_ORDERSBYDELIVERYDAYSENTRY']._serialized_end=2287
+  _globals['_SCENARIOSERVICE']._serialized_start=2290
+  _globals['_SCENARIOSERVICE']._serialized_end=2455
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from omniroute.v1 import scenario_service_pb2 as omniroute_dot_v1_dot_scenario__service__pb2
 
 GRPC_GENERATED_VERSION = '1.81.1'
@@ -26,7 +27,9 @@ if _version_not_supported:
 
 
 class ScenarioServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """What-if scenarios: replay orders against a changed copy of the server's network, as
+    long-running operations.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -37,28 +40,20 @@ class ScenarioServiceStub:
         self.StartScenario = channel.unary_unary(
                 '/omniroute.v1.ScenarioService/StartScenario',
                 request_serializer=omniroute_dot_v1_dot_scenario__service__pb2.StartScenarioRequest.SerializeToString,
-                response_deserializer=omniroute_dot_v1_dot_scenario__service__pb2.Operation.FromString,
-                _registered_method=True)
-        self.GetOperation = channel.unary_unary(
-                '/omniroute.v1.ScenarioService/GetOperation',
-                request_serializer=omniroute_dot_v1_dot_scenario__service__pb2.GetOperationRequest.SerializeToString,
-                response_deserializer=omniroute_dot_v1_dot_scenario__service__pb2.Operation.FromString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
 
 
 class ScenarioServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """What-if scenarios: replay orders against a changed copy of the server's network, as
+    long-running operations.
+    """
 
     def StartScenario(self, request, context):
-        """Starts replaying `orders` against the server's network with `changes_json` applied.
-        Returns at once with the operation; poll GetOperation until `done`.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetOperation(self, request, context):
-        """The state of a scenario operation (NOT_FOUND with reason OPERATION_NOT_FOUND).
+        """Starts replaying `orders` against the server's network with `changes` applied.
+        Returns at once with the operation: poll google.longrunning.Operations.GetOperation
+        (or WaitOperation) until `done`; the response is a ScenarioKpis, the metadata a
+        ScenarioMetadata. CancelOperation stops the replay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -70,12 +65,7 @@ def add_ScenarioServiceServicer_to_server(servicer, server):
             'StartScenario': grpc.unary_unary_rpc_method_handler(
                     servicer.StartScenario,
                     request_deserializer=omniroute_dot_v1_dot_scenario__service__pb2.StartScenarioRequest.FromString,
-                    response_serializer=omniroute_dot_v1_dot_scenario__service__pb2.Operation.SerializeToString,
-            ),
-            'GetOperation': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetOperation,
-                    request_deserializer=omniroute_dot_v1_dot_scenario__service__pb2.GetOperationRequest.FromString,
-                    response_serializer=omniroute_dot_v1_dot_scenario__service__pb2.Operation.SerializeToString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,7 +76,9 @@ def add_ScenarioServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ScenarioService:
-    """Missing associated documentation comment in .proto file."""
+    """What-if scenarios: replay orders against a changed copy of the server's network, as
+    long-running operations.
+    """
 
     @staticmethod
     def StartScenario(request,
@@ -104,34 +96,7 @@ class ScenarioService:
             target,
             '/omniroute.v1.ScenarioService/StartScenario',
             omniroute_dot_v1_dot_scenario__service__pb2.StartScenarioRequest.SerializeToString,
-            omniroute_dot_v1_dot_scenario__service__pb2.Operation.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetOperation(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/omniroute.v1.ScenarioService/GetOperation',
-            omniroute_dot_v1_dot_scenario__service__pb2.GetOperationRequest.SerializeToString,
-            omniroute_dot_v1_dot_scenario__service__pb2.Operation.FromString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,

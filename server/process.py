@@ -25,8 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from omniroute.ledger import open_ledger
+from omniroute.server.application import Application
+from omniroute.server.interceptors import ServerInterceptor
+from omniroute.server.inventory_service import InventoryServicer
+from omniroute.server.metrics import metrics
+from omniroute.server.network_service import NetworkServicer
+from omniroute.server.overload import LoopLag
+from omniroute.server.requests import Planners
+from omniroute.server.routing_service import RoutingServicer
+from omniroute.server.scenario_service import OperationsServicer, ScenarioServicer
 from omniroute.v1 import (
     inventory_service_pb2,
     inventory_service_pb2_grpc,
@@ -38,14 +50,6 @@ from omniroute.v1 import (
     scenario_service_pb2_grpc,
 )
 
-from omniroute.server.batching import MicroBatcher
-from omniroute.server.interceptors import ServerInterceptor
-from omniroute.server.metrics import metrics
-from omniroute.server.overload import LoopLag
-from omniroute.server.scenario_service import ScenarioServicer
-from omniroute.server.service import Engine, InventoryServicer, NetworkServicer, RoutingServicer
-from omniroute.server.store import Store
-
 log = logging.getLogger("omniroute.server")
 
 SERVICES = (
@@ -53,6 +57,7 @@ SERVICES = (
     inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
     network_service_pb2.DESCRIPTOR.services_by_name["NetworkService"].full_name,
     scenario_service_pb2.DESCRIPTOR.services_by_name["ScenarioService"].full_name,
+    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
 )
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in one PutNetwork
 
@@ -84,33 +89,39 @@ def server_options(reuse_port: bool) -> list[tuple[str, int]]:
 
 
 class RunningServer:
-    """One grpc.aio server with its engine and health servicer."""
+    """One grpc.aio server with its application layer and health servicer."""
 
     def __init__(self, config: ServerConfig, reuse_port: bool = False) -> None:
         self.config = config
-        self.store = Store(config.db, synchronous=config.synchronous)
-        self.engine = Engine(
-            self.store, metrics(), threads=config.threads, reservation_ttl=config.reservation_ttl
+        self.ledger = open_ledger(config.db, synchronous=config.synchronous)
+        self.app = Application(
+            self.ledger,
+            metrics(),
+            threads=config.threads,
+            reservation_ttl=config.reservation_ttl,
+            batch_window_ms=config.batch_window_ms,
         )
-        if config.batch_window_ms > 0:
-            self.engine.batcher = MicroBatcher(self.engine, config.batch_window_ms)
-        self.lag = LoopLag(gauge=self.engine.metrics.loop_lag)
+        self.lag = LoopLag(gauge=self.app.metrics.loop_lag)
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.engine.metrics, self.lag)],
+            interceptors=[ServerInterceptor(self.app.metrics, self.lag)],
             options=server_options(reuse_port),
             maximum_concurrent_rpcs=config.max_concurrent,
         )
+        planners = Planners(self.app)
         routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
-            RoutingServicer(self.engine), self.server
+            RoutingServicer(self.app, planners), self.server
         )
         network_service_pb2_grpc.add_NetworkServiceServicer_to_server(
-            NetworkServicer(self.engine), self.server
+            NetworkServicer(self.app), self.server
         )
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
-            InventoryServicer(self.engine), self.server
+            InventoryServicer(self.app), self.server
         )
         scenario_service_pb2_grpc.add_ScenarioServiceServicer_to_server(
-            ScenarioServicer(self.engine), self.server
+            ScenarioServicer(self.app, planners), self.server
+        )
+        operations_pb2_grpc.add_OperationsServicer_to_server(
+            OperationsServicer(self.app), self.server
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -127,7 +138,7 @@ class RunningServer:
             raise OSError(f"cannot listen on {config.host}:{config.port}")
 
     async def start(self) -> None:
-        self.engine.live.refresh(force=True)
+        self.app.live.refresh(force=True)
         # The network, its index and the stock are long-lived: keep them out of the garbage
         # collector's way (full collections over them cost tens of milliseconds per call).
         gc.collect()
@@ -142,8 +153,8 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.config.grace if grace is None else grace)
         self.lag.stop()
-        self.engine.close()
-        self.store.close()
+        self.app.close()
+        self.ledger.close()
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

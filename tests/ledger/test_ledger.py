@@ -12,34 +12,51 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from omniroute.model import Network, ReservationLine, StockChange
-from omniroute.server.errors import AlreadyExists, FailedPrecondition, NotFound
-from omniroute.server.store import Shortage, Store
+from omniroute.ledger import (
+    Ledger,
+    RequestIdReused,
+    ReservationLine,
+    ReservationNotHeld,
+    ReservationState,
+    SchemaUnsupported,
+    Shortage,
+    UnknownReservation,
+    new_reservation_id,
+    open_ledger,
+)
+from omniroute.model import Network, StockChange
+
+HELD, COMMITTED = ReservationState.HELD, ReservationState.COMMITTED
+RELEASED, EXPIRED = ReservationState.RELEASED, ReservationState.EXPIRED
 
 
 @pytest.fixture()
-def store(tmp_path: Path, tiny_network: Network) -> Store:
-    s = Store(tmp_path / "ledger.db")
+def store(tmp_path: Path, tiny_network: Network) -> Ledger:
+    s = open_ledger(tmp_path / "ledger.db")
     s.put_network(tiny_network)
     return s
 
 
-def position(store: Store, node: str, sku: str):
-    return store.get_stock([sku], [node])[0]
+def position(store: Ledger, node: str, sku: str):
+    return store.stock.get([sku], [node])[0]
 
 
-def hold(store: Store, request_id: str, *lines: tuple[str, str, int], ttl: float = 60.0) -> str:
-    return store.reserve(
+def hold(store: Ledger, request_id: str, *lines: tuple[str, str, int], ttl: float = 60.0) -> str:
+    """Hold lines under a new reservation; the stored answer is the reservation id."""
+    reservation_id = new_reservation_id()
+    answer = store.reservations.reserve(
+        reservation_id,
         request_id,
         request_id.encode(),
         "order",
         [ReservationLine(*x) for x in lines],
         ttl,
-        lambda reservation_id: reservation_id,
+        reservation_id.encode(),
     )
+    return answer.decode()
 
 
-def test_all_lines_or_none(store: Store) -> None:
+def test_all_lines_or_none(store: Ledger) -> None:
     """When one line is short, nothing is held."""
     with pytest.raises(Shortage) as caught:
         hold(store, "r1", ("DC1", "TEE", 3), ("ST2", "COAT", 2))
@@ -48,68 +65,74 @@ def test_all_lines_or_none(store: Store) -> None:
     assert store.check() == []
 
 
-def test_hold_commit_release(store: Store) -> None:
+def test_hold_commit_release(store: Ledger) -> None:
     """Held units leave ATP; commit takes them off on-hand; release gives them back."""
     first = hold(store, "r1", ("DC1", "TEE", 3))
     tee = position(store, "DC1", "TEE")
     assert (tee.on_hand, tee.reserved, tee.atp) == (10, 3, 7)
-    committed = store.commit(first)
-    assert committed.state == "COMMITTED"
-    assert store.commit(first).state == "COMMITTED"  # idempotent
+    committed = store.reservations.commit(first)
+    assert committed.state is COMMITTED
+    assert store.reservations.commit(first).state is COMMITTED  # idempotent
     tee = position(store, "DC1", "TEE")
     assert (tee.on_hand, tee.reserved, tee.atp) == (7, 0, 7)
-    with pytest.raises(FailedPrecondition) as caught:
-        store.release(first)
+    with pytest.raises(ReservationNotHeld) as caught:
+        store.reservations.release(first)
     assert caught.value.reason == "RESERVATION_COMMITTED"
 
     second = hold(store, "r2", ("DC1", "TEE", 2), ("ST1", "COAT", 1))
-    assert store.release(second).state == "RELEASED"
-    assert store.release(second).state == "RELEASED"  # idempotent
+    assert store.reservations.release(second).state is RELEASED
+    assert store.reservations.release(second).state is RELEASED  # idempotent
     assert position(store, "DC1", "TEE").atp == 7 and position(store, "ST1", "COAT").atp == 2
-    with pytest.raises(NotFound):
-        store.get_reservation("R-nope")
+    with pytest.raises(UnknownReservation):
+        store.reservations.get("R-nope")
     assert store.check() == []
 
 
-def test_safety_stock_is_not_reservable(store: Store) -> None:
+def test_safety_stock_is_not_reservable(store: Ledger) -> None:
     """DC1 has one coat, all of it safety stock: nothing can be held."""
     with pytest.raises(Shortage):
         hold(store, "r1", ("DC1", "COAT", 1))
 
 
-def test_expired_holds_stop_counting(store: Store) -> None:
+def test_expired_holds_stop_counting(store: Ledger) -> None:
     reservation = hold(store, "r1", ("ST2", "COAT", 1), ttl=0.05)
     assert position(store, "ST2", "COAT").atp == 0
     time.sleep(0.1)
-    assert store.get_reservation(reservation).state == "EXPIRED"
+    assert store.reservations.get(reservation).state is EXPIRED
     assert position(store, "ST2", "COAT").atp == 1
-    with pytest.raises(FailedPrecondition) as caught:
-        store.commit(reservation)
+    with pytest.raises(ReservationNotHeld) as caught:
+        store.reservations.commit(reservation)
     assert caught.value.reason == "RESERVATION_EXPIRED"
     hold(store, "r2", ("ST2", "COAT", 1))  # the unit can be held again
     assert store.check() == []
 
 
-def test_same_request_id_holds_once(store: Store) -> None:
+def test_same_request_id_holds_once(store: Ledger) -> None:
     first = hold(store, "same", ("DC1", "JEANS", 2))
     assert hold(store, "same", ("DC1", "JEANS", 2)) == first
     assert position(store, "DC1", "JEANS").reserved == 2
-    with pytest.raises(AlreadyExists):
-        store.reserve(
-            "same", b"different", "order", [ReservationLine("DC1", "JEANS", 1)], 60, lambda rid: rid
+    with pytest.raises(RequestIdReused):
+        store.reservations.reserve(
+            new_reservation_id(),
+            "same",
+            b"different",
+            "order",
+            [ReservationLine("DC1", "JEANS", 1)],
+            60,
+            b"",
         )
 
 
-def test_stock_update_below_reserved_is_refused(store: Store) -> None:
+def test_stock_update_below_reserved_is_refused(store: Ledger) -> None:
     from omniroute.model import ValidationError
 
     hold(store, "r1", ("DC1", "JEANS", 4))
     with pytest.raises(ValidationError):
-        store.update_stock([StockChange("DC1", "JEANS", set_on_hand=3)])
+        store.stock.update([StockChange("DC1", "JEANS", set_on_hand=3)])
     assert store.check() == []
 
 
-def test_put_network_carries_holds(store: Store, tiny_network: Network) -> None:
+def test_put_network_carries_holds(store: Ledger, tiny_network: Network) -> None:
     """Holds on positions that still exist survive a network replace; the others are released."""
     kept = hold(store, "r1", ("DC1", "TEE", 2))
     dropped = hold(store, "r2", ("ST2", "JEANS", 1))
@@ -118,16 +141,16 @@ def test_put_network_carries_holds(store: Store, tiny_network: Network) -> None:
         stock=tuple(p for p in tiny_network.stock if (p.node_id, p.sku_id) != ("ST2", "JEANS")),
     )
     store.put_network(without_st2_jeans)
-    assert store.get_reservation(kept).state == "HELD"
-    assert store.get_reservation(dropped).state == "RELEASED"
+    assert store.reservations.get(kept).state is HELD
+    assert store.reservations.get(dropped).state is RELEASED
     assert position(store, "DC1", "TEE").reserved == 2
     assert store.check() == []
 
 
-def test_check_finds_drift(store: Store) -> None:
+def test_check_finds_drift(store: Ledger) -> None:
     """The reconciliation notices a position changed behind the ledger's back."""
     hold(store, "r1", ("DC1", "TEE", 1))
-    with store.write() as db:
+    with store.db.write() as db:
         db.execute("UPDATE stock SET reserved = 5 WHERE node_id = 'DC1' AND sku_id = 'TEE'")
     problems = store.check()
     assert any("reserved 5 but holds total 1" in p for p in problems)
@@ -149,10 +172,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_store(self) -> None:
         import tempfile
 
-        from omniroute.server.convert import read_network
+        from omniroute.files import read_network
 
         self.directory = tempfile.TemporaryDirectory()
-        self.store = Store(Path(self.directory.name) / "m.db", synchronous="OFF")
+        self.store = open_ledger(Path(self.directory.name) / "m.db", synchronous="OFF")
         network = read_network(Path(__file__).parents[1] / "data" / "tiny_network.json")
         self.store.put_network(network)
         self.on_hand = {(p.node_id, p.sku_id): p.on_hand for p in network.stock}
@@ -197,10 +220,10 @@ class LedgerMachine(RuleBasedStateMachine):
         rid = data.draw(st.sampled_from(sorted(self.held)))
         self._expire_model()
         if rid not in self.held:
-            with pytest.raises(FailedPrecondition):
-                self.store.commit(rid)
+            with pytest.raises(ReservationNotHeld):
+                self.store.reservations.commit(rid)
             return
-        self.store.commit(rid)
+        self.store.reservations.commit(rid)
         for n, s, q in self.held.pop(rid):
             self.on_hand[(n, s)] -= q
 
@@ -212,13 +235,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self._expire_model()
         if rid not in self.held:
             return
-        self.store.release(rid)
+        self.store.reservations.release(rid)
         del self.held[rid]
 
     @rule()
     def expire(self) -> None:
         time.sleep(0.001)
-        self.store.expire_due()
+        self.store.reservations.expire_due()
         self._expire_model()
 
     @rule(key=st.sampled_from(POSITIONS), delta=st.integers(-3, 5))
@@ -226,10 +249,10 @@ class LedgerMachine(RuleBasedStateMachine):
         from omniroute.model import ValidationError
 
         self._expire_model()
-        self.store.expire_due()
+        self.store.reservations.expire_due()
         new = self.on_hand[key] + delta
         try:
-            self.store.update_stock([StockChange(*key, delta_on_hand=delta)])
+            self.store.stock.update([StockChange(*key, delta_on_hand=delta)])
         except ValidationError:
             assert new < 0 or new < self.reserved(key)
             return
@@ -246,10 +269,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def conserved(self) -> None:
         if not hasattr(self, "store"):
             return
-        self.store.expire_due()
+        self.store.reservations.expire_due()
         self._expire_model()
         assert self.store.check() == []
-        for p in self.store.get_stock():
+        for p in self.store.stock.get():
             key = (p.node_id, p.sku_id)
             assert p.on_hand == self.on_hand[key]
             assert p.reserved == self.reserved(key)
@@ -269,3 +292,26 @@ LedgerMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_ledger_state_machine = LedgerMachine.TestCase
+
+
+def test_old_layout_is_refused(tmp_path: Path) -> None:
+    """A file written before versioned schemas is refused with a way out, not half-read."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE stock (node_id TEXT, sku_id TEXT)")
+    with pytest.raises(SchemaUnsupported, match="new file"):
+        open_ledger(path)
+
+
+def test_migrations_run_once(tmp_path: Path) -> None:
+    """Opening a ledger again keeps its data and its schema version."""
+    from omniroute.ledger import schema
+
+    first = open_ledger(tmp_path / "l.db")
+    assert first.db.schema_version() == schema.LATEST
+    first.close()
+    again = open_ledger(tmp_path / "l.db")
+    assert again.db.migrate() == schema.LATEST
+    assert not again.has_network()

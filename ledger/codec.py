@@ -1,0 +1,144 @@
+"""Versioned JSON of the model: how the ledger stores records and idempotent answers.
+
+Every stored value is a frozen dataclass of the model (an order, a plan, a reservation, a
+plan result, ...) written as compact JSON ``{"v": 1, "type": "Plan", "data": {...}}``:
+dataclass fields by name, enums by value, tuples as lists, nested dataclasses as objects.
+:func:`loads` rebuilds the same object from the type hints of its class, so a stored record
+is a model object again, never an API message. ``v`` is :data:`FORMAT_VERSION`; a reader
+meeting a newer version refuses it rather than guessing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+FORMAT_VERSION = 1
+
+
+class FormatError(ValueError):
+    """A stored value is not what the reader expects (wrong type or a newer format)."""
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` (a dataclass, or a list or tuple of them) as versioned JSON bytes."""
+    document = {"v": FORMAT_VERSION, "type": _type_name(value), "data": to_json(value)}
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+def loads(cls: Any, data: bytes | str) -> Any:
+    """The object of type ``cls`` stored by :func:`dumps` (``cls`` may be ``list[X]``)."""
+    document = json.loads(data)
+    if not isinstance(document, dict) or document.get("v") != FORMAT_VERSION:
+        version = document.get("v") if isinstance(document, dict) else None
+        raise FormatError(
+            f"stored value has format {version!r}, this reader knows {FORMAT_VERSION}"
+        )
+    return from_json(cls, document["data"])
+
+
+def fingerprint(value: Any) -> bytes:
+    """A stable digest of ``value`` (e.g. a command), for telling requests apart."""
+    text = json.dumps(to_json(value), separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).digest()
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(to_json(key)): to_json(item) for key, item in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(to_json(item) for item in value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def from_json(cls: Any, data: Any) -> Any:
+    """Rebuild a value of type ``cls`` from :func:`to_json` data."""
+    origin = typing.get_origin(cls)
+    if cls is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(cls)
+        if data is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return from_json(option, data)
+            except (TypeError, ValueError, KeyError, FormatError):
+                continue
+        raise FormatError(f"{data!r} is none of {cls}")
+    if origin in (tuple, list, frozenset, set):
+        args = typing.get_args(cls)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return tuple(from_json(arg, item) for arg, item in zip(args, data, strict=True))
+        item_type = args[0] if args else Any
+        items = [from_json(item_type, item) for item in data]
+        return origin(items) if origin is not list else items
+    if origin in (dict, Mapping) or cls is dict:
+        key_type, value_type = typing.get_args(cls) or (Any, Any)
+        return {_key(key_type, k): from_json(value_type, v) for k, v in data.items()}
+    if isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(data)
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+        hints = _hints(cls)
+        if not isinstance(data, dict):
+            raise FormatError(f"{cls.__name__} must be an object, got {data!r}")
+        return cls(**{name: from_json(hints[name], data[name]) for name in hints if name in data})
+    if cls is float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise FormatError(f"expected a number, got {data!r}")
+        return float(data)
+    if cls in (int, str, bool):
+        if not isinstance(data, cls) or (cls is int and isinstance(data, bool)):
+            raise FormatError(f"expected {cls.__name__}, got {data!r}")
+        return data
+    raise TypeError(f"cannot load a {cls!r}")
+
+
+def _key(cls: Any, text: str) -> Any:
+    """A mapping key back from its JSON (object keys are strings)."""
+    if cls is int:
+        return int(text)
+    if cls is float:
+        return float(text)
+    return from_json(cls, text)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Field name -> resolved type of a dataclass (init fields only)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        inner = {type(item).__name__ for item in value}
+        return f"list[{inner.pop() if len(inner) == 1 else 'mixed'}]" if value else "list"
+    return type(value).__name__
+
+
+def load_as(cls: type[T], data: bytes | str) -> T:
+    """Typed :func:`loads` for a single dataclass ``cls``."""
+    value = loads(cls, data)
+    if not isinstance(value, cls):
+        raise FormatError(f"expected {cls.__name__}")
+    return value

@@ -1,0 +1,123 @@
+"""What the ledger refuses, as domain errors (mapped to gRPC status codes only by
+``omniroute.server.errors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class LedgerError(Exception):
+    """Base of every refusal of the ledger; ``reason`` is an UPPER_SNAKE_CASE word and
+    ``metadata`` the ids the caller needs to act on it."""
+
+    reason = "LEDGER_ERROR"
+
+    def __init__(self, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class NotFound(LedgerError):
+    """Something asked for by id does not exist."""
+
+
+class UnknownReservation(NotFound):
+    reason = "RESERVATION_NOT_FOUND"
+
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(f"no reservation {reservation_id!r}", {"reservationId": reservation_id})
+
+
+class UnknownOrder(NotFound):
+    reason = "ORDER_NOT_FOUND"
+
+    def __init__(self, key: str, value: str) -> None:
+        super().__init__(f"no reserved order with {key} {value!r}", {key: value})
+
+
+class UnknownReturn(NotFound):
+    reason = "RETURN_NOT_FOUND"
+
+    def __init__(self, return_id: str) -> None:
+        super().__init__(f"no planned return {return_id!r}", {"returnId": return_id})
+
+
+class UnknownOperation(NotFound):
+    reason = "OPERATION_NOT_FOUND"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no operation {name!r}", {"name": name})
+
+
+class NoNetwork(LedgerError):
+    """The ledger holds no network yet."""
+
+    reason = "NO_NETWORK"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the server has no network yet: call NetworkService.PutNetwork or start it "
+            "with --network FILE"
+        )
+
+
+class ReservationNotHeld(LedgerError):
+    """The reservation is committed, released or expired, so it cannot change."""
+
+    def __init__(self, reservation_id: str, state: str) -> None:
+        super().__init__(
+            f"reservation {reservation_id} is {state.lower()}, not held",
+            {"reservationId": reservation_id, "state": state},
+        )
+        self.reason = f"RESERVATION_{state}"
+        self.state = state
+
+
+class NotHeld(LedgerError):
+    """A re-route would release units the reservation does not hold at that node."""
+
+    reason = "NOT_HELD"
+
+
+class RequestIdReused(LedgerError):
+    """A request id (AIP-155) was already used for a different request."""
+
+    reason = "REQUEST_ID_REUSED"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"request id {request_id!r} was already used for a different request",
+            {"requestId": request_id},
+        )
+
+
+class SchemaTooNew(LedgerError):
+    """The database was written by a newer omniroute."""
+
+    reason = "SCHEMA_TOO_NEW"
+
+
+class SchemaUnsupported(LedgerError):
+    """The database was written by omniroute 0.1 (before versioned schemas)."""
+
+    reason = "SCHEMA_UNSUPPORTED"
+
+
+class Shortage(LedgerError):
+    """ATP changed since planning: these positions cannot give the units asked.
+
+    Not an error for callers: the application re-plans on fresh ATP and tries again.
+    """
+
+    reason = "SHORTAGE"
+
+    def __init__(self, positions: Sequence[tuple[str, str, int]]) -> None:
+        super().__init__(f"not enough ATP at {list(positions)}")
+        self.positions = list(positions)
+
+
+class ChangedConcurrently(LedgerError):
+    """A record changed between reading it and writing its update (re-read and retry)."""
+
+    reason = "CHANGED_CONCURRENTLY"

@@ -1,0 +1,112 @@
+"""The ledger: the served network, its stock, reservations, reserved orders, idempotency
+keys, long-running operations and returns, behind one :class:`Database`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from omniroute.ledger import network as network_table
+from omniroute.ledger.database import Database, Transaction, open_database
+from omniroute.ledger.errors import NoNetwork
+from omniroute.ledger.operations import Operations
+from omniroute.ledger.orders import Orders
+from omniroute.ledger.positions import last_seq, positions, replace_all
+from omniroute.ledger.reservations import Reservations, carried_over, expire_due
+from omniroute.ledger.returns import Returns
+from omniroute.ledger.stock import Stock
+from omniroute.model import Network
+from omniroute.validation import require_valid_network
+
+
+class Ledger:
+    """Everything omniroute stores, by concern.
+
+    Parameters
+    ----------
+    database
+        The backend (see :func:`open_ledger` for the usual way to get one).
+
+    Attributes
+    ----------
+    stock, reservations, orders, operations, returns
+        The concerns; each method is one transaction.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        self._ids: tuple[int, tuple[set[str], set[str]]] | None = None
+        self.stock = Stock(database, self._known_ids)
+        self.reservations = Reservations(database)
+        self.orders = Orders(database)
+        self.operations = Operations(database)
+        self.returns = Returns(database)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------------- network
+
+    def put_network(self, network: Network) -> int:
+        """Replace the network and all stock (validated first); return the new version.
+
+        Holds whose positions all still exist carry over (their units stay reserved); the
+        others are released. Each position's history restarts with an IMPORT movement.
+        """
+        require_valid_network(network)
+        with self.db.write() as tx:
+            now = time.time()
+            expire_due(tx, now)
+            stock = {(p.node_id, p.sku_id): p for p in network.stock}
+            reserved = carried_over(tx, stock, now)
+            version = network_table.store(tx, network)
+            replace_all(tx, stock.values(), reserved, version)
+        return version
+
+    def has_network(self) -> bool:
+        with self.db.read() as tx:
+            return network_table.version(tx) > 0
+
+    def load_network(self) -> tuple[Network, int, int]:
+        """The network with its stock positions, its version and the last change seq."""
+        with self.db.read() as tx:
+            found = network_table.load(tx)
+            if found is None:
+                raise NoNetwork()
+            network, version = found
+            stock = tuple(positions(tx))
+            seq = last_seq(tx)
+        return replace(network, stock=stock), version, seq
+
+    def state(self) -> tuple[int, int]:
+        """(network version, last stock change seq): cheap, for refresh checks."""
+        with self.db.read() as tx:
+            return network_table.version(tx), last_seq(tx)
+
+    def change_token(self) -> int:
+        """Changes whenever another connection commits (see :class:`Database`)."""
+        return self.db.change_token()
+
+    # ------------------------------------------------------------------------- checks
+
+    def check(self) -> list[str]:
+        """Integrity and reconciliation problems (empty when the ledger is sound)."""
+        problems = list(getattr(self.db, "integrity_problems", lambda: [])())
+        return problems + self.stock.reconciliation_problems()
+
+    def _known_ids(self, tx: Transaction) -> tuple[set[str], set[str]]:
+        """Node and SKU ids of the current network (cached per network version)."""
+        version = network_table.version(tx)
+        if self._ids is None or self._ids[0] != version:
+            found = network_table.load(tx)
+            if found is None:
+                return set(), set()
+            network = found[0]
+            self._ids = (version, ({n.id for n in network.nodes}, {s.id for s in network.skus}))
+        return self._ids[1]
+
+
+def open_ledger(target: str | Path, synchronous: str = "FULL") -> Ledger:
+    """The ledger at ``target`` (a SQLite file path), its schema migrated to the latest."""
+    return Ledger(open_database(target, synchronous=synchronous))

@@ -1,0 +1,165 @@
+"""Stock positions inside a transaction: reads, holds, the movement history and the change
+feed. Used by every ledger concern that moves units (:mod:`omniroute.ledger.stock`,
+reservations, returns, the network).
+
+ATP = ``max(0, on_hand - reserved - safety_stock)``. Units are held by one conditional
+update per position that succeeds only while ATP covers it (:func:`hold`), so neither
+concurrent threads nor concurrent processes can oversell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from omniroute.ledger import network as network_table
+from omniroute.ledger.database import Transaction
+from omniroute.ledger.errors import Shortage
+from omniroute.model import StockPosition
+
+COLUMNS = "node_id, sku_id, on_hand, safety_stock, reserved"
+
+
+class MovementKind:
+    """The kinds of movement in the history (one row per change to a position)."""
+
+    IMPORT = "IMPORT"
+    ADJUST = "ADJUST"
+    HOLD = "HOLD"
+    COMMIT = "COMMIT"
+    RELEASE = "RELEASE"
+    EXPIRE = "EXPIRE"
+    RETURN = "RETURN"
+
+
+def position(tx: Transaction, node_id: str, sku_id: str) -> StockPosition:
+    """One position (zeros when the node does not hold the SKU)."""
+    row = tx.execute(
+        "SELECT on_hand, safety_stock, reserved FROM stock WHERE node_id = ? AND sku_id = ?",
+        (node_id, sku_id),
+    ).fetchone()
+    return StockPosition(node_id, sku_id, *(row or (0, 0, 0)))
+
+
+def positions(
+    tx: Transaction, where: str = "", params: Sequence[object] = ()
+) -> Iterator[StockPosition]:
+    """Positions matching an SQL ``where`` clause, ordered by node then SKU."""
+    query = f"SELECT {COLUMNS} FROM stock{where} ORDER BY node_id, sku_id"
+    for row in tx.execute(query, params):
+        yield StockPosition(*row)
+
+
+def move(
+    tx: Transaction,
+    now: float,
+    kind: str,
+    node_id: str,
+    sku_id: str,
+    on_hand_delta: int,
+    reserved_delta: int,
+    reference: str,
+) -> None:
+    """Append to the movement history and to the change feed."""
+    tx.execute(
+        "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+        "reserved_delta, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            network_table.version(tx),
+            now,
+            kind,
+            node_id,
+            sku_id,
+            on_hand_delta,
+            reserved_delta,
+            reference,
+        ),
+    )
+    tx.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)", (node_id, sku_id))
+
+
+def hold(
+    tx: Transaction, now: float, reservation_id: str, wanted: Mapping[tuple[str, str], int]
+) -> None:
+    """Hold every position or raise :class:`Shortage` (the caller's transaction then rolls
+    back). One conditional update per position: it succeeds only while ATP covers it."""
+    short = []
+    for (node_id, sku_id), quantity in wanted.items():
+        cursor = tx.execute(
+            "UPDATE stock SET reserved = reserved + ? WHERE node_id = ? AND sku_id = ? "
+            "AND on_hand - reserved - safety_stock >= ?",
+            (quantity, node_id, sku_id, quantity),
+        )
+        if cursor.rowcount == 0:
+            short.append((node_id, sku_id, quantity))
+    if short:
+        raise Shortage(short)
+    for (node_id, sku_id), quantity in wanted.items():
+        tx.execute(
+            "INSERT INTO reservation_lines (reservation_id, node_id, sku_id, quantity) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (reservation_id, node_id, sku_id) "
+            "DO UPDATE SET quantity = reservation_lines.quantity + excluded.quantity",
+            (reservation_id, node_id, sku_id, quantity),
+        )
+        move(tx, now, MovementKind.HOLD, node_id, sku_id, 0, quantity, reservation_id)
+
+
+def unreserve(
+    tx: Transaction,
+    now: float,
+    kind: str,
+    node_id: str,
+    sku_id: str,
+    quantity: int,
+    shipped: int,
+    reference: str,
+) -> None:
+    """Give up ``quantity`` reserved units, ``shipped`` of them leaving on-hand too."""
+    tx.execute(
+        "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
+        "WHERE node_id = ? AND sku_id = ?",
+        (shipped, quantity, node_id, sku_id),
+    )
+    move(tx, now, kind, node_id, sku_id, -shipped, -quantity, reference)
+
+
+def receive(
+    tx: Transaction, now: float, node_id: str, sku_id: str, quantity: int, reference: str
+) -> None:
+    """Put returned units on hand (creating the position if the node did not range it)."""
+    tx.execute(
+        f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, 0, 0) ON CONFLICT (node_id, sku_id) "
+        "DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand",
+        (node_id, sku_id, quantity),
+    )
+    move(tx, now, MovementKind.RETURN, node_id, sku_id, quantity, 0, reference)
+
+
+def replace_all(
+    tx: Transaction,
+    stock: Iterable[StockPosition],
+    reserved: Mapping[tuple[str, str], int],
+    version: int,
+) -> None:
+    """Replace every position (a new network): each starts its history with an IMPORT."""
+    now = time.time()
+    tx.execute("DELETE FROM stock")
+    rows = [
+        (p.node_id, p.sku_id, p.on_hand, p.safety_stock, reserved.get((p.node_id, p.sku_id), 0))
+        for p in stock
+    ]
+    tx.executemany(f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
+    tx.executemany(
+        "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+        "reserved_delta, reference) VALUES (?, ?, 'IMPORT', ?, ?, ?, ?, ?)",
+        [
+            (version, now, n, s, on_hand, held, f"network-{version}")
+            for n, s, on_hand, _, held in rows
+        ],
+    )
+    tx.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES ('', '')")  # a new version
+
+
+def last_seq(tx: Transaction) -> int:
+    row = tx.execute("SELECT max(seq) FROM stock_changes").fetchone()
+    return int(row[0] or 0)

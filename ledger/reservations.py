@@ -1,0 +1,326 @@
+"""Reservations: units held for an order, all lines or none, HELD until committed
+(shipped), released (cancelled) or expired; and re-routing part of a held order.
+
+Every change runs in one write transaction that first expires the holds past their time
+(so expired holds stop counting at once), then checks the request id (AIP-155), then holds
+by conditional updates (:func:`omniroute.ledger.positions.hold`), and stores the order and
+the answer with it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from omniroute.ledger import idempotency, orders
+from omniroute.ledger.database import Database, Transaction
+from omniroute.ledger.errors import (
+    ChangedConcurrently,
+    NotHeld,
+    ReservationNotHeld,
+    UnknownReservation,
+)
+from omniroute.ledger.positions import MovementKind, hold, unreserve
+from omniroute.ledger.records import (
+    OrderRecord,
+    Rejection,
+    Reservation,
+    ReservationLine,
+    ReservationState,
+)
+from omniroute.model import Order, Plan
+
+HELD = ReservationState.HELD
+
+
+def new_reservation_id() -> str:
+    """A fresh reservation id (chosen before the hold so the answer can carry it)."""
+    return "R-" + uuid.uuid4().hex[:20]
+
+
+def plan_lines(plan: Plan) -> list[ReservationLine]:
+    """The (node, SKU, units) a plan ships, one line per shipment line."""
+    return [
+        ReservationLine(s.node_id, line.sku_id, line.quantity)
+        for s in plan.shipments
+        for line in s.lines
+    ]
+
+
+def totals(lines: Sequence[ReservationLine]) -> dict[tuple[str, str], int]:
+    """Units per (node, SKU)."""
+    wanted: dict[tuple[str, str], int] = {}
+    for line in lines:
+        key = (line.node_id, line.sku_id)
+        wanted[key] = wanted.get(key, 0) + line.quantity
+    return wanted
+
+
+# ----------------------------------------------------------------------------- in a transaction
+
+
+def find(tx: Transaction, reservation_id: str) -> Reservation:
+    row = tx.execute(
+        "SELECT id, request_id, order_id, state, created, expires, updated FROM reservations "
+        "WHERE id = ?",
+        (reservation_id,),
+    ).fetchone()
+    if row is None:
+        raise UnknownReservation(reservation_id)
+    lines = tuple(
+        ReservationLine(*line)
+        for line in tx.execute(
+            "SELECT node_id, sku_id, quantity FROM reservation_lines WHERE reservation_id = ? "
+            "ORDER BY node_id, sku_id",
+            (reservation_id,),
+        )
+    )
+    return Reservation(
+        row[0], row[1], row[2], ReservationState(row[3]), lines, row[4], row[5], row[6]
+    )
+
+
+def held_lines(tx: Transaction) -> dict[str, list[ReservationLine]]:
+    """The lines of every HELD reservation, by reservation id."""
+    held: dict[str, list[ReservationLine]] = {}
+    for reservation_id, node_id, sku_id, quantity in tx.execute(
+        "SELECT l.reservation_id, l.node_id, l.sku_id, l.quantity FROM reservation_lines l "
+        "JOIN reservations r ON r.id = l.reservation_id WHERE r.state = ?",
+        (HELD.value,),
+    ):
+        held.setdefault(reservation_id, []).append(ReservationLine(node_id, sku_id, quantity))
+    return held
+
+
+def expire_due(tx: Transaction, now: float) -> int:
+    """Expire every hold past its time; return how many."""
+    due = [
+        row[0]
+        for row in tx.execute(
+            "SELECT id FROM reservations WHERE state = ? AND expires <= ?", (HELD.value, now)
+        )
+    ]
+    for reservation_id in due:
+        for node_id, sku_id, quantity in tx.execute(
+            "SELECT node_id, sku_id, quantity FROM reservation_lines WHERE reservation_id = ?",
+            (reservation_id,),
+        ).fetchall():
+            unreserve(tx, now, MovementKind.EXPIRE, node_id, sku_id, quantity, 0, reservation_id)
+        tx.execute(
+            "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+            (ReservationState.EXPIRED.value, now, reservation_id),
+        )
+    return len(due)
+
+
+def release_all(tx: Transaction, reservation_id: str, now: float) -> None:
+    """Mark a HELD reservation released without touching stock (its positions are gone)."""
+    tx.execute(
+        "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+        (ReservationState.RELEASED.value, now, reservation_id),
+    )
+
+
+def _require_held(reservation: Reservation) -> None:
+    if reservation.state is not HELD:
+        raise ReservationNotHeld(reservation.id, reservation.state.value)
+
+
+# ----------------------------------------------------------------------------- the concern
+
+
+class Reservations:
+    """Holds, commits, releases, expiry and re-routes (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def reserve(
+        self,
+        reservation_id: str,
+        request_id: str,
+        fingerprint: bytes,
+        order_id: str,
+        lines: Sequence[ReservationLine],
+        ttl: float,
+        answer: bytes,
+        order: tuple[Order, Plan] | None = None,
+    ) -> bytes:
+        """Hold every line, or none, for ``ttl`` seconds; return the answer to store.
+
+        With ``order`` (the order and the plan the lines come from, see :func:`plan_lines`)
+        the reserved order is recorded for re-routing and order status. Raises
+        :class:`~omniroute.ledger.errors.Shortage` (and changes nothing) when ATP no longer
+        covers some position. A retry with the same ``request_id`` and ``fingerprint``
+        returns the answer stored by the first call and holds nothing more.
+        """
+        now = time.time()
+        with self.db.write() as tx:
+            expire_due(tx, now)
+            stored = idempotency.seen(tx, request_id, "PlanOrder", fingerprint)
+            if stored is not None:
+                return stored
+            tx.execute(
+                "INSERT INTO reservations (id, request_id, order_id, state, created, expires, "
+                "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (reservation_id, request_id, order_id, HELD.value, now, now + ttl, now),
+            )
+            hold(tx, now, reservation_id, totals(lines))  # all or Shortage
+            if order is not None:
+                orders.save(tx, OrderRecord(order_id, reservation_id, *order, updated=now))
+            idempotency.remember(tx, request_id, "PlanOrder", fingerprint, answer)
+        return answer
+
+    def reroute(
+        self,
+        record: OrderRecord,
+        request_id: str,
+        fingerprint: bytes,
+        release: Sequence[ReservationLine],
+        hold_more: Sequence[ReservationLine],
+        plan: Plan,
+        rerouted: Sequence[str],
+        rejection: Rejection,
+        answer: bytes,
+    ) -> bytes:
+        """Move part of a held order: give up ``release``, hold ``hold_more`` (all or
+        nothing), store the new plan and the rejection; idempotent by ``request_id``.
+
+        ``record`` is the order as read before re-planning: if the order changed since
+        (another re-route), :class:`ChangedConcurrently` is raised and nothing changes.
+        """
+        now = time.time()
+        with self.db.write() as tx:
+            expire_due(tx, now)
+            stored = idempotency.seen(tx, request_id, "RerouteOrder", fingerprint)
+            if stored is not None:
+                return stored
+            reservation = find(tx, record.reservation_id)
+            _require_held(reservation)
+            current = orders.find(tx, reservation_id=record.reservation_id)
+            if current is None or current.updated != record.updated:
+                raise ChangedConcurrently("the order changed while it was re-planned")
+            for line in release:
+                key = (record.reservation_id, line.node_id, line.sku_id)
+                row = tx.execute(
+                    "SELECT quantity FROM reservation_lines WHERE reservation_id = ? "
+                    "AND node_id = ? AND sku_id = ?",
+                    key,
+                ).fetchone()
+                if row is None or row[0] < line.quantity:
+                    raise NotHeld(
+                        f"{line.node_id} holds fewer than {line.quantity} of {line.sku_id} "
+                        f"for reservation {record.reservation_id}",
+                        {"reservationId": record.reservation_id},
+                    )
+                if row[0] == line.quantity:
+                    tx.execute(
+                        "DELETE FROM reservation_lines WHERE reservation_id = ? AND "
+                        "node_id = ? AND sku_id = ?",
+                        key,
+                    )
+                else:
+                    tx.execute(
+                        "UPDATE reservation_lines SET quantity = quantity - ? WHERE "
+                        "reservation_id = ? AND node_id = ? AND sku_id = ?",
+                        (line.quantity, *key),
+                    )
+                unreserve(
+                    tx,
+                    now,
+                    MovementKind.RELEASE,
+                    line.node_id,
+                    line.sku_id,
+                    line.quantity,
+                    0,
+                    record.reservation_id,
+                )
+            hold(tx, now, record.reservation_id, totals(hold_more))  # all or Shortage
+            orders.save(
+                tx,
+                replace(
+                    current,
+                    plan=plan,
+                    rerouted=tuple(sorted(set(current.rerouted) | set(rerouted))),
+                    rejections=(*current.rejections, replace(rejection, at=now)),
+                    updated=now,
+                ),
+            )
+            tx.execute(
+                "UPDATE reservations SET updated = ? WHERE id = ?", (now, record.reservation_id)
+            )
+            idempotency.remember(tx, request_id, "RerouteOrder", fingerprint, answer)
+        return answer
+
+    def commit(self, reservation_id: str) -> Reservation:
+        """Shipped: on-hand and reserved both go down. Committing again changes nothing."""
+        return self._settle(reservation_id, ReservationState.COMMITTED, MovementKind.COMMIT)
+
+    def release(self, reservation_id: str) -> Reservation:
+        """Cancelled: the held units become available again. Releasing again changes nothing."""
+        return self._settle(reservation_id, ReservationState.RELEASED, MovementKind.RELEASE)
+
+    def get(self, reservation_id: str) -> Reservation:
+        """A reservation by id (:class:`UnknownReservation` when there is none)."""
+        if self._due():
+            self.expire_due()
+        with self.db.read() as tx:
+            return find(tx, reservation_id)
+
+    def expire_due(self) -> int:
+        """Expire every hold past its time; return how many (cheap when none are due)."""
+        if not self._due():
+            return 0
+        with self.db.write() as tx:
+            return expire_due(tx, time.time())
+
+    def _due(self) -> bool:
+        with self.db.read() as tx:
+            row = tx.execute(
+                "SELECT 1 FROM reservations WHERE state = ? AND expires <= ? LIMIT 1",
+                (HELD.value, time.time()),
+            ).fetchone()
+        return row is not None
+
+    def _settle(self, reservation_id: str, state: ReservationState, kind: str) -> Reservation:
+        now = time.time()
+        with self.db.write() as tx:
+            expire_due(tx, now)
+            reservation = find(tx, reservation_id)
+            if reservation.state is state:
+                return reservation  # idempotent: already done
+            _require_held(reservation)
+            shipped = state is ReservationState.COMMITTED
+            for line in reservation.lines:
+                unreserve(
+                    tx,
+                    now,
+                    kind,
+                    line.node_id,
+                    line.sku_id,
+                    line.quantity,
+                    line.quantity if shipped else 0,
+                    reservation_id,
+                )
+            tx.execute(
+                "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
+                (state.value, now, reservation_id),
+            )
+            return find(tx, reservation_id)
+
+
+def carried_over(
+    tx: Transaction, stock_keys: Mapping[tuple[str, str], object], now: float
+) -> dict[tuple[str, str], int]:
+    """For a new network: held units whose positions all still exist stay reserved (the
+    units per position are returned); holds with a position gone are released."""
+    reserved: dict[tuple[str, str], int] = {}
+    for reservation_id, lines in held_lines(tx).items():
+        if all((line.node_id, line.sku_id) in stock_keys for line in lines):
+            for key, quantity in totals(lines).items():
+                reserved[key] = reserved.get(key, 0) + quantity
+        else:
+            release_all(tx, reservation_id, now)
+    return reserved

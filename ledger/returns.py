@@ -1,0 +1,74 @@
+"""Returns: a planned return is recorded (idempotent by request id); its units go on hand
+at each leg's node when it is received, once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from omniroute.ledger import codec, idempotency
+from omniroute.ledger.database import Database, Transaction
+from omniroute.ledger.errors import UnknownReturn
+from omniroute.ledger.positions import position, receive
+from omniroute.ledger.records import ReturnRecord, ReturnState
+from omniroute.model import StockPosition
+from omniroute.returns import ReturnLegPlan
+
+
+def _find(tx: Transaction, return_id: str) -> ReturnRecord:
+    row = tx.execute(
+        "SELECT id, request_id, state, legs, created, updated FROM returns WHERE id = ?",
+        (return_id,),
+    ).fetchone()
+    if row is None:
+        raise UnknownReturn(return_id)
+    legs = codec.loads(tuple[ReturnLegPlan, ...], bytes(row[3]))
+    return ReturnRecord(row[0], row[1], ReturnState(row[2]), legs, row[4], row[5])
+
+
+class Returns:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def plan(
+        self, request_id: str, fingerprint: bytes, legs: Sequence[ReturnLegPlan]
+    ) -> ReturnRecord:
+        """Record a planned return; a retry with the same request id returns the first."""
+        now = time.time()
+        with self.db.write() as tx:
+            stored = idempotency.seen(tx, request_id, "PlanReturn", fingerprint)
+            if stored is not None:
+                return _find(tx, codec.loads(str, stored))
+            record = ReturnRecord(
+                "RT-" + uuid.uuid4().hex[:20],
+                request_id,
+                ReturnState.PLANNED,
+                tuple(legs),
+                now,
+                now,
+            )
+            tx.execute(
+                "INSERT INTO returns (id, request_id, state, legs, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, request_id, record.state.value, codec.dumps(record.legs), now, now),
+            )
+            idempotency.remember(tx, request_id, "PlanReturn", fingerprint, codec.dumps(record.id))
+        return record
+
+    def receive(self, return_id: str) -> list[StockPosition]:
+        """Put a planned return's units on hand at each leg's node (once); the positions."""
+        now = time.time()
+        with self.db.write() as tx:
+            record = _find(tx, return_id)
+            touched: list[tuple[str, str]] = []
+            for leg in record.legs:
+                for item in leg.items:
+                    touched.append((leg.node_id, item.sku_id))
+                    if record.state is ReturnState.PLANNED:
+                        receive(tx, now, leg.node_id, item.sku_id, item.quantity, return_id)
+            tx.execute(
+                "UPDATE returns SET state = ?, updated = ? WHERE id = ?",
+                (ReturnState.RECEIVED.value, now, return_id),
+            )
+            return [position(tx, n, s) for n, s in dict.fromkeys(touched)]

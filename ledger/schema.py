@@ -1,0 +1,104 @@
+"""The ledger's tables, as numbered migrations.
+
+A database records its ``schema_version`` in ``meta``; :meth:`Database.migrate` applies every
+migration above it in order, inside one write transaction. Statements are written once with
+``{type}`` slots that each dialect fills in (SQLite today; the slots are what PostgreSQL
+needs differently). Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DIALECT_TYPES = {
+    "sqlite": {
+        "blob": "BLOB",
+        "real": "REAL",
+        "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "without_rowid": " WITHOUT ROWID",
+    },
+    "postgresql": {
+        "blob": "BYTEA",
+        "real": "DOUBLE PRECISION",
+        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "without_rowid": "",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> list[str]:
+        types = DIALECT_TYPES[dialect]
+        return [statement.format(**types) for statement in self.sql]
+
+
+MIGRATIONS = (
+    Migration(
+        1,
+        "network, stock, change feed, movements, reservations, orders, idempotency keys, "
+        "operations and returns",
+        (
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            "{without_rowid}",
+            # the served network without its stock: versioned JSON of the model
+            "CREATE TABLE IF NOT EXISTS network (version INTEGER PRIMARY KEY, "
+            "network {blob} NOT NULL, created {real} NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS stock ("
+            " node_id TEXT NOT NULL,"
+            " sku_id TEXT NOT NULL,"
+            " on_hand INTEGER NOT NULL CHECK (on_hand >= 0),"
+            " safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),"
+            " reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),"
+            " PRIMARY KEY (node_id, sku_id)){without_rowid}",
+            # positions changed, in commit order: other processes follow it to stay in step
+            "CREATE TABLE IF NOT EXISTS stock_changes (seq {serial},"
+            " node_id TEXT NOT NULL, sku_id TEXT NOT NULL)",
+            # append-only history of every change to on-hand and reserved units
+            "CREATE TABLE IF NOT EXISTS movements (seq {serial},"
+            " network_version INTEGER NOT NULL, at {real} NOT NULL, kind TEXT NOT NULL,"
+            " node_id TEXT NOT NULL, sku_id TEXT NOT NULL, on_hand_delta INTEGER NOT NULL,"
+            " reserved_delta INTEGER NOT NULL, reference TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS movements_position ON movements (node_id, sku_id, seq)",
+            "CREATE TABLE IF NOT EXISTS reservations ("
+            " id TEXT PRIMARY KEY,"
+            " request_id TEXT NOT NULL UNIQUE,"
+            " order_id TEXT NOT NULL,"
+            " state TEXT NOT NULL CHECK (state IN ('HELD', 'COMMITTED', 'RELEASED', 'EXPIRED')),"
+            " created {real} NOT NULL, expires {real} NOT NULL, updated {real} NOT NULL)"
+            "{without_rowid}",
+            "CREATE INDEX IF NOT EXISTS reservations_held ON reservations (state, expires)",
+            "CREATE TABLE IF NOT EXISTS reservation_lines ("
+            " reservation_id TEXT NOT NULL REFERENCES reservations (id),"
+            " node_id TEXT NOT NULL, sku_id TEXT NOT NULL,"
+            " quantity INTEGER NOT NULL CHECK (quantity > 0),"
+            " PRIMARY KEY (reservation_id, node_id, sku_id)){without_rowid}",
+            # reserved orders: the order, its current plan, re-routes and rejections
+            "CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY,"
+            " reservation_id TEXT NOT NULL, record {blob} NOT NULL, updated {real} NOT NULL)"
+            "{without_rowid}",
+            "CREATE INDEX IF NOT EXISTS orders_reservation ON orders (reservation_id)",
+            # idempotency keys (AIP-155): the first answer, returned to every retry
+            "CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY,"
+            " method TEXT NOT NULL, fingerprint {blob} NOT NULL, answer {blob} NOT NULL,"
+            " created {real} NOT NULL){without_rowid}",
+            "CREATE INDEX IF NOT EXISTS requests_created ON requests (created)",
+            "CREATE TABLE IF NOT EXISTS operations (name TEXT PRIMARY KEY,"
+            " request_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL,"
+            " done INTEGER NOT NULL DEFAULT 0, progress_done INTEGER NOT NULL DEFAULT 0,"
+            " progress_total INTEGER NOT NULL DEFAULT 0, metadata {blob}, result {blob},"
+            " error {blob}, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+            " created {real} NOT NULL, updated {real} NOT NULL){without_rowid}",
+            "CREATE TABLE IF NOT EXISTS returns (id TEXT PRIMARY KEY,"
+            " request_id TEXT NOT NULL UNIQUE,"
+            " state TEXT NOT NULL CHECK (state IN ('PLANNED', 'RECEIVED')),"
+            " legs {blob} NOT NULL, created {real} NOT NULL, updated {real} NOT NULL)"
+            "{without_rowid}",
+        ),
+    ),
+)
+LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,631 @@
+"""The application layer: one method per use case, between the gRPC servicers and the
+engine and ledger. It knows neither protobuf nor gRPC: servicers turn each request into a
+command (``omniroute.server.requests``, every field violation listed), call one method
+here, and turn its typed result into the response (``omniroute.server.convert``).
+
+A PlanOrder reads top to bottom: the planner is chosen when the request is read (the served
+network or an inline one), the solve budget is made once from the request's timeout and the
+call's deadline (:func:`budget_for`), the order is prepared (its problem and bounds), and
+the search left decides, before it starts, whether it runs on the event loop (no search, or
+a small one) or on the planning pool (a large DP, enumeration or CP-SAT), so slow orders
+never hold up fast ones. With ``reserve`` the plan is held by :meth:`Application._hold`, the
+one plan-and-hold loop with its shortage retries, shared with RerouteOrder. Idempotent
+answers are stored by the ledger as versioned JSON of these results
+(:mod:`omniroute.ledger.codec`), in the transaction of the change they answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from omniroute.availability import Availability
+from omniroute.budget import Budget
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult
+from omniroute.ledger import (
+    ChangedConcurrently,
+    Ledger,
+    OperationError,
+    OperationRecord,
+    OrderRecord,
+    Rejection,
+    RejectionReason,
+    Reservation,
+    ReservationLine,
+    ReservationState,
+    ReturnRecord,
+    Shortage,
+    codec,
+    new_reservation_id,
+    plan_lines,
+)
+from omniroute.ledger.operations import OperationPage
+from omniroute.ledger.stock import StockPage
+from omniroute.model import (
+    Location,
+    Network,
+    Order,
+    OrderLine,
+    PlanResult,
+    Policy,
+    StockChange,
+    StockPosition,
+    ValidationError,
+)
+from omniroute.optimizer import DEFAULT_TIME_LIMIT
+from omniroute.planner import Planner, Quote
+from omniroute.returns import ReturnItem
+from omniroute.scenario import ReplayMode, ScenarioKpis
+from omniroute.server.batching import MicroBatcher
+from omniroute.server.live import LiveNetwork
+from omniroute.server.metrics import Metrics
+
+log = logging.getLogger("omniroute.server")
+T = TypeVar("T")
+
+ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
+HOLD_ATTEMPTS = 4  # plan-and-hold attempts before ABORTED
+INLINE_WORK = 50_000  # search work planned on the event loop (about a millisecond)
+DEFAULT_TTL = 15 * 60.0  # seconds a hold lasts unless committed or released
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+class ServiceFailure(Exception):
+    """A state-dependent failure of a use case; ``omniroute.server.errors`` gives its code."""
+
+    reason = "FAILED"
+
+    def __init__(self, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class StockChanged(ServiceFailure):
+    """Stock kept changing between planning and holding: retry the call."""
+
+    reason = "STOCK_CHANGED"
+
+
+class DeadlineTooShort(ServiceFailure):
+    """The call's deadline leaves no time to plan."""
+
+    reason = "DEADLINE_TOO_SHORT"
+
+
+class Overloaded(ServiceFailure):
+    """The process sheds load: retry with backoff."""
+
+    reason = "OVERLOADED"
+
+
+def budget_for(timeout: float | None, time_remaining: float | None) -> Budget:
+    """The solve budget: the smaller of the request's ``timeout`` (default 10 s) and the
+    call's remaining time less :data:`ANSWER_MARGIN` to send the answer."""
+    seconds = DEFAULT_TIME_LIMIT if timeout is None else min(DEFAULT_TIME_LIMIT, timeout)
+    if time_remaining is not None:
+        if time_remaining <= ANSWER_MARGIN:
+            raise DeadlineTooShort("the call's deadline has passed")
+        seconds = min(seconds, time_remaining - ANSWER_MARGIN)
+    return Budget(seconds)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class PlanOrderCommand:
+    planner: Planner = field(repr=False, compare=False)
+    order: Order
+    policy: Policy = Policy.CHEAPEST
+    options: bool = False
+    explain: bool = False
+    reserve: bool = False
+    request_id: str = ""
+    timeout: float | None = None
+    inline_network: bool = False
+    validate_only: bool = False
+
+    @property
+    def fingerprint(self) -> bytes:
+        """What makes two requests the same (not the timeout: a retry may wait longer)."""
+        return codec.fingerprint(
+            [self.order, self.policy, self.options, self.explain, self.reserve]
+        )
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """A planned order, with the reservation holding its stock when it was reserved."""
+
+    result: PlanResult
+    reservation_id: str = ""
+
+
+@dataclass(frozen=True)
+class PlanOrdersCommand:
+    planner: Planner = field(repr=False, compare=False)
+    orders: tuple[Order, ...]
+    unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY
+    timeout: float | None = None
+    validate_only: bool = False
+
+
+@dataclass(frozen=True)
+class QuoteCommand:
+    planner: Planner = field(repr=False, compare=False)
+    lines: tuple[OrderLine, ...]
+    destination: Location | None = None
+    pickup_store_id: str = ""
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class AvailabilityCommand:
+    planner: Planner = field(repr=False, compare=False)
+    sku_ids: tuple[str, ...]
+    store_id: str = ""
+    location: Location | None = None
+    max_nodes: int = 20
+
+
+@dataclass(frozen=True)
+class RerouteCommand:
+    reservation_id: str
+    node_id: str
+    rejected: tuple[tuple[str, int], ...]  # (line id, units); empty: all the node ships
+    reason: RejectionReason
+    request_id: str
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint(self)
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """A reserved order as it stands, with its reservation's state."""
+
+    record: OrderRecord
+    state: ReservationState
+
+
+@dataclass(frozen=True)
+class ReturnCommand:
+    planner: Planner = field(repr=False, compare=False)
+    items: tuple[ReturnItem, ...]
+    origin: Location | None
+    store_id: str
+    unit_value: float
+    request_id: str
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.items, self.origin, self.store_id, self.unit_value])
+
+
+@dataclass(frozen=True)
+class UpdateStockCommand:
+    changes: tuple[StockChange, ...]
+    request_id: str = ""
+    validate_only: bool = False
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.changes, self.validate_only])
+
+
+@dataclass(frozen=True)
+class ListStockCommand:
+    clauses: tuple[tuple[str, str, Any], ...]  # (column, operator, value), all must hold
+    page_size: int
+    after: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class PutNetworkCommand:
+    network: Network
+    validate_only: bool = False
+
+
+@dataclass(frozen=True)
+class ScenarioCommand:
+    network: Network = field(repr=False, compare=False)  # the changed network
+    orders: tuple[Order, ...]
+    mode: ReplayMode
+    display_name: str
+    request_id: str
+    changes: Any  # the changes as given (part of the fingerprint)
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.orders, self.mode, self.display_name, self.changes])
+
+
+@dataclass(frozen=True)
+class ScenarioProgress:
+    """The metadata of a scenario operation."""
+
+    display_name: str
+    orders_done: int
+    orders_total: int
+
+
+# ----------------------------------------------------------------------------- the layer
+
+
+class Application:
+    """What the servicers of one process share: the ledger, the served network kept in step
+    with it, the planning pool, the micro-batcher and the metrics."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        metrics: Metrics,
+        threads: int = 2,
+        reservation_ttl: float = DEFAULT_TTL,
+        batch_window_ms: float = 0.0,
+    ) -> None:
+        self.ledger = ledger
+        self.metrics = metrics
+        self.reservation_ttl = reservation_ttl
+        self.live = LiveNetwork(ledger)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plan")
+        self.scenario_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
+        self.batcher = MicroBatcher(self, batch_window_ms) if batch_window_ms > 0 else None
+        self._running: set[asyncio.Future[None]] = set()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the planning pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.scenario_pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------------- routing
+
+    async def plan_order(self, command: PlanOrderCommand, budget: Budget) -> PlannedOrder:
+        """Plan one order; with ``reserve``, plan and hold its stock atomically."""
+        if command.reserve:
+            return await self.run(lambda: self._plan_and_hold(command, budget))
+        if (
+            self.batcher is not None
+            and command.policy is Policy.CHEAPEST
+            and not (command.options or command.explain or command.inline_network)
+        ):
+            return PlannedOrder(await self.batcher.plan(command.order))
+        prepared = command.planner.prepare(
+            command.order, command.policy, options=command.options, validate=False
+        )
+        if prepared.search_work <= INLINE_WORK:
+            result = prepared.solve(budget, command.explain)
+        else:
+            result = await self.run(lambda: prepared.solve(budget, command.explain))
+        self.metrics.observe_plan(result)
+        return PlannedOrder(result)
+
+    def _plan_and_hold(self, command: PlanOrderCommand, budget: Budget) -> PlannedOrder:
+        ledger = self.ledger
+        stored = self._stored_answer(command.request_id, "PlanOrder", command.fingerprint)
+        if stored is not None:
+            return codec.load_as(PlannedOrder, stored)
+
+        def attempt(planner: Planner) -> PlannedOrder:
+            result = planner.plan(
+                command.order,
+                command.policy,
+                options=command.options,
+                explain=command.explain,
+                budget=budget,
+                validate=False,
+            )
+            self.metrics.observe_plan(result)
+            if not result.plan.shipments:
+                return PlannedOrder(result)  # nothing to hold
+            answer = PlannedOrder(result, new_reservation_id())
+            stored = ledger.reservations.reserve(
+                answer.reservation_id,
+                command.request_id,
+                command.fingerprint,
+                command.order.id,
+                plan_lines(result.plan),
+                self.reservation_ttl,
+                codec.dumps(answer),
+                order=(command.order, result.plan),
+            )
+            return codec.load_as(PlannedOrder, stored)
+
+        return self._hold(attempt, {"orderId": command.order.id})
+
+    def _hold(self, attempt: Callable[[Planner], T], metadata: Mapping[str, str]) -> T:
+        """Plan on the current ATP and hold, again on fresh ATP when the ledger reports a
+        shortage (another caller took the stock since), up to :data:`HOLD_ATTEMPTS` times."""
+        for _ in range(HOLD_ATTEMPTS):
+            try:
+                return attempt(self.live.planner())
+            except (Shortage, ChangedConcurrently):
+                continue
+            finally:
+                self.live.refresh(force=True)
+        raise StockChanged(
+            f"stock changed while planning {HOLD_ATTEMPTS} times in a row; retry the call",
+            metadata,
+        )
+
+    def _stored_answer(self, request_id: str, method: str, fingerprint: bytes) -> bytes | None:
+        from omniroute.ledger import idempotency
+
+        with self.ledger.db.read() as tx:
+            return idempotency.seen(tx, request_id, method, fingerprint)
+
+    async def plan_orders(self, command: PlanOrdersCommand, budget: Budget) -> JointResult:
+        """Allocate a batch jointly (nothing is held)."""
+        return await self.run(
+            lambda: command.planner.allocate(
+                command.orders,
+                unfilled_penalty=command.unfilled_penalty,
+                time_limit=max(0.5, budget.remaining()),
+                validate=False,
+            )
+        )
+
+    async def quote(self, command: QuoteCommand, budget: Budget) -> Quote:
+        quote = await self.run(
+            lambda: command.planner.quote(
+                command.lines,
+                command.destination,
+                pickup_store_id=command.pickup_store_id,
+                budget=budget,
+                validate=False,
+            )
+        )
+        return quote
+
+    async def availability(self, command: AvailabilityCommand) -> Availability:
+        return await self.run(
+            lambda: command.planner.availability(
+                command.sku_ids,
+                store_id=command.store_id,
+                location=command.location,
+                max_nodes=command.max_nodes,
+                validate=False,
+            )
+        )
+
+    async def reroute(self, command: RerouteCommand) -> OrderStatus:
+        """Re-plan the units a node rejects and move their holds, atomically."""
+        return await self.run(lambda: self._reroute(command))
+
+    def _reroute(self, command: RerouteCommand) -> OrderStatus:
+        ledger = self.ledger
+        stored = self._stored_answer(command.request_id, "RerouteOrder", command.fingerprint)
+        if stored is not None:
+            return codec.load_as(OrderStatus, stored)
+
+        def attempt(planner: Planner) -> OrderStatus:
+            record = ledger.orders.get(reservation_id=command.reservation_id)
+            rerouted = planner.reroute(
+                record.order,
+                record.plan,
+                command.node_id,
+                dict(command.rejected),
+                avoid=[r.node_id for r in record.rejections],
+            )
+            rejection = Rejection(
+                command.node_id, command.reason, tuple(sorted(rerouted.rejected.items()))
+            )
+            now = time.time()
+            after = OrderRecord(
+                record.order_id,
+                record.reservation_id,
+                record.order,
+                rerouted.plan,
+                tuple(sorted(set(record.rerouted) | rerouted.rerouted)),
+                (
+                    *record.rejections,
+                    Rejection(rejection.node_id, rejection.reason, rejection.lines, now),
+                ),
+                now,
+            )
+            answer = OrderStatus(after, ReservationState.HELD)
+            stored = ledger.reservations.reroute(
+                record,
+                command.request_id,
+                command.fingerprint,
+                [ReservationLine(*line) for line in rerouted.release],
+                [ReservationLine(*line) for line in rerouted.hold],
+                rerouted.plan,
+                sorted(rerouted.rerouted),
+                rejection,
+                codec.dumps(answer),
+            )
+            return codec.load_as(OrderStatus, stored)
+
+        return self._hold(attempt, {"reservationId": command.reservation_id})
+
+    async def order_status(self, order_id: str) -> OrderStatus:
+        def read() -> OrderStatus:
+            record = self.ledger.orders.get(order_id=order_id)
+            reservation = self.ledger.reservations.get(record.reservation_id)
+            return OrderStatus(record, reservation.state)
+
+        return await self.run(read)
+
+    async def plan_return(self, command: ReturnCommand) -> ReturnRecord:
+        """Plan where returned items go and record it (stock changes when received)."""
+        plan = await self.run(
+            lambda: command.planner.plan_return(
+                command.items,
+                origin=command.origin,
+                store_id=command.store_id,
+                unit_value=command.unit_value,
+                validate=False,
+            )
+        )
+        return await self.run(
+            lambda: self.ledger.returns.plan(command.request_id, command.fingerprint, plan.legs)
+        )
+
+    # ------------------------------------------------------------------------- inventory
+
+    async def update_stock(self, command: UpdateStockCommand) -> list[StockPosition]:
+        self.live.planner()  # a network must exist
+        positions = await self.run(
+            lambda: self.ledger.stock.update(
+                command.changes,
+                validate_only=command.validate_only,
+                request_id=command.request_id,
+                fingerprint=command.fingerprint,
+            )
+        )
+        if not command.validate_only:
+            self.live.refresh(force=True)
+        return positions
+
+    async def get_stock(
+        self, sku_ids: Sequence[str], node_ids: Sequence[str]
+    ) -> list[StockPosition]:
+        self.live.planner()
+        return await self.run(lambda: self.ledger.stock.get(sku_ids, node_ids))
+
+    async def list_stock(self, command: ListStockCommand) -> StockPage:
+        self.live.planner()
+        return await self.run(
+            lambda: self.ledger.stock.page(command.clauses, command.page_size, command.after)
+        )
+
+    async def commit(self, reservation_id: str) -> Reservation:
+        return await self._settle(self.ledger.reservations.commit, reservation_id)
+
+    async def release(self, reservation_id: str) -> Reservation:
+        return await self._settle(self.ledger.reservations.release, reservation_id)
+
+    async def _settle(
+        self, settle: Callable[[str], Reservation], reservation_id: str
+    ) -> Reservation:
+        reservation = await self.run(lambda: settle(reservation_id))
+        self.live.refresh(force=True)
+        return reservation
+
+    async def reservation(self, reservation_id: str) -> Reservation:
+        return await self.run(lambda: self.ledger.reservations.get(reservation_id))
+
+    async def receive_return(self, return_id: str) -> list[StockPosition]:
+        positions = await self.run(lambda: self.ledger.returns.receive(return_id))
+        self.live.refresh(force=True)
+        return positions
+
+    # ------------------------------------------------------------------------- network
+
+    async def put_network(self, command: PutNetworkCommand) -> int:
+        """Replace the served network and its stock; the new version (0 for validate-only)."""
+        if command.validate_only:
+            return 0
+        version = await self.run(lambda: self.ledger.put_network(command.network))
+        self.live.refresh(force=True)
+        return version
+
+    def network(self) -> Network:
+        """The served network (its stock as the planner sees it)."""
+        return self.live.planner().network
+
+    # ------------------------------------------------------------------------- operations
+
+    async def start_scenario(self, command: ScenarioCommand) -> OperationRecord:
+        """Start a scenario replay as a long-running operation (in this process)."""
+        operations = self.ledger.operations
+        progress = ScenarioProgress(command.display_name, 0, len(command.orders))
+        record, new = await self.run(
+            lambda: operations.start(
+                "scenario",
+                len(command.orders),
+                codec.dumps(progress),
+                command.request_id,
+                command.fingerprint,
+            )
+        )
+        if new:
+            future = asyncio.get_running_loop().run_in_executor(
+                self.scenario_pool, lambda: self._run_scenario(record.name, command)
+            )
+            self._running.add(future)
+            future.add_done_callback(self._running.discard)
+        return record
+
+    def _run_scenario(self, name: str, command: ScenarioCommand) -> None:
+        operations = self.ledger.operations
+        last = [0.0]
+
+        def progress(done: int, total: int) -> bool:
+            now = time.monotonic()
+            if now - last[0] < 0.2 and done < total:
+                return False
+            last[0] = now
+            meta = codec.dumps(ScenarioProgress(command.display_name, done, total))
+            return operations.progress(name, done, meta)  # True: cancel requested
+
+        try:
+            planner = Planner(command.network, validate=False)
+            replay = planner.replay(
+                command.orders, mode=command.mode, progress=progress, validate=False
+            )
+            done = len(replay.outcomes)
+            meta = codec.dumps(ScenarioProgress(command.display_name, done, len(command.orders)))
+            if done < len(command.orders):
+                operations.finish(
+                    name,
+                    error=OperationError("CANCELLED", "the operation was cancelled"),
+                    metadata=meta,
+                )
+            else:
+                operations.finish(name, result=codec.dumps(replay.kpis), metadata=meta)
+        except ValidationError as error:
+            violations = tuple((v.field, v.description) for v in error.violations)
+            operations.finish(
+                name, error=OperationError("INVALID_ARGUMENT", str(error), violations)
+            )
+        except Exception as error:  # recorded on the operation, not lost
+            log.exception("scenario %s failed", name)
+            operations.finish(
+                name, error=OperationError("INTERNAL", f"{type(error).__name__}: {error}")
+            )
+
+    async def operation(self, name: str) -> OperationRecord:
+        return await self.run(lambda: self.ledger.operations.get(name))
+
+    async def operations(self, page_size: int, after: str) -> OperationPage:
+        return await self.run(lambda: self.ledger.operations.list(page_size, after))
+
+    async def cancel_operation(self, name: str) -> OperationRecord:
+        return await self.run(lambda: self.ledger.operations.request_cancel(name))
+
+    async def delete_operation(self, name: str) -> None:
+        await self.run(lambda: self.ledger.operations.delete(name))
+
+    async def wait_operation(self, name: str, seconds: float) -> OperationRecord:
+        """The operation once done, or as it stands after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            record = await self.operation(name)
+            if record.done or time.monotonic() >= deadline:
+                return record
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def kpis_of(record: OperationRecord) -> ScenarioKpis | None:
+    """The KPIs a finished scenario operation stored."""
+    return None if record.result is None else codec.load_as(ScenarioKpis, record.result)
+
+
+def progress_of(record: OperationRecord) -> ScenarioProgress:
+    if record.metadata is None:
+        return ScenarioProgress("", record.progress_done, record.progress_total)
+    return codec.load_as(ScenarioProgress, record.metadata)

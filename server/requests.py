@@ -1,0 +1,498 @@
+"""Reading requests: one function per request message, turning it into the application's
+command or raising :class:`~omniroute.model.ValidationError` with every field violation.
+
+Field paths use the JSON (lowerCamelCase) names of the API, e.g. ``order.lines[0].quantity``.
+The planner a request plans against (the served network, or a network sent with the
+request) is chosen here, once, by :class:`Planners`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import Message
+
+from omniroute.joint import DEFAULT_UNFILLED_PENALTY
+from omniroute.ledger import RejectionReason
+from omniroute.model import FieldViolation, Order, OrderLine, ValidationError
+from omniroute.planner import Planner
+from omniroute.returns import DEFAULT_UNIT_VALUE
+from omniroute.scenario import ReplayMode, apply_changes, parse_changes
+from omniroute.server import convert
+from omniroute.server.application import (
+    Application,
+    AvailabilityCommand,
+    ListStockCommand,
+    PlanOrderCommand,
+    PlanOrdersCommand,
+    PutNetworkCommand,
+    QuoteCommand,
+    RerouteCommand,
+    ReturnCommand,
+    ScenarioCommand,
+    UpdateStockCommand,
+)
+from omniroute.v1 import (
+    inventory_service_pb2,
+    network_pb2,
+    network_service_pb2,
+    plan_pb2,
+    routing_service_pb2,
+    scenario_service_pb2,
+)
+from omniroute.validation import network_violations, order_violations, orders_violations
+
+INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10_000
+
+
+class Planners:
+    """The planner of a request: the served network's, or one for a network sent with the
+    request (validated once and kept for the next requests carrying the same bytes)."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self._inline: OrderedDict[bytes, Planner] = OrderedDict()
+
+    def served(self) -> Planner:
+        return self.app.live.planner()
+
+    def of(self, request: Message) -> Planner:
+        """``request.network`` when it is set, else the served network."""
+        if not request.HasField("network"):  # type: ignore[attr-defined]
+            return self.served()
+        message: network_pb2.Network = request.network  # type: ignore[attr-defined]
+        key = hashlib.sha256(message.SerializeToString(deterministic=True)).digest()
+        planner = self._inline.get(key)
+        if planner is None:
+            network = put_network_model(message, "network")
+            planner = Planner(network, validate=False)
+            self._inline[key] = planner
+            if len(self._inline) > INLINE_NETWORKS:
+                self._inline.popitem(last=False)
+        else:
+            self._inline.move_to_end(key)
+        return planner
+
+
+def put_network_model(message: network_pb2.Network, prefix: str):  # -> Network
+    """A network message as the model, or ValidationError with every violation."""
+    network, violations = convert.network_from_proto(message)
+    violations += network_violations(network)
+    if violations:
+        raise ValidationError(
+            [FieldViolation(f"{prefix}.{v.field}", v.description) for v in violations], prefix
+        )
+    return network
+
+
+def _prefixed(violations: Sequence[FieldViolation], prefix: str) -> list[FieldViolation]:
+    return [FieldViolation(f"{prefix}.{v.field}", v.description) for v in violations]
+
+
+def _timeout(request: Any, violations: list[FieldViolation]) -> float | None:
+    if not request.HasField("timeout"):
+        return None
+    seconds = request.timeout.ToTimedelta().total_seconds()
+    if seconds <= 0:
+        violations.append(FieldViolation("timeout", "must be positive"))
+    return seconds
+
+
+def _raise(violations: list[FieldViolation], subject: str) -> None:
+    if violations:
+        raise ValidationError(violations, subject)
+
+
+def _required(pairs: Sequence[tuple[str, str]], violations: list[FieldViolation]) -> None:
+    for field, value in pairs:
+        if not value:
+            violations.append(FieldViolation(field, "is required"))
+
+
+# ----------------------------------------------------------------------------- routing
+
+
+def plan_order(
+    request: routing_service_pb2.PlanOrderRequest, planners: Planners
+) -> PlanOrderCommand:
+    planner = planners.of(request)
+    order = convert.order_from_proto(request.order)
+    if request.HasField("order"):
+        violations = _prefixed(order_violations(order, planner.index.lookup), "order")
+    else:
+        violations = [FieldViolation("order", "is required")]
+    timeout = _timeout(request, violations)
+    if request.policy not in plan_pb2.Policy.values():
+        violations.append(FieldViolation("policy", f"unknown policy {request.policy}"))
+    if request.reserve and not request.request_id:
+        violations.append(FieldViolation("requestId", "is required with reserve (AIP-155)"))
+    if request.reserve and request.HasField("network"):
+        violations.append(
+            FieldViolation(
+                "network", "reserve holds the server's stock: send no inline network with it"
+            )
+        )
+    _raise(violations, "PlanOrderRequest")
+    return PlanOrderCommand(
+        planner=planner,
+        order=order,
+        policy=convert.policy_from_proto(request.policy),
+        options=request.include_options,
+        explain=request.include_explanation,
+        reserve=request.reserve,
+        request_id=request.request_id,
+        timeout=timeout,
+        inline_network=request.HasField("network"),
+        validate_only=request.validate_only,
+    )
+
+
+def plan_orders(
+    request: routing_service_pb2.PlanOrdersRequest, planners: Planners
+) -> PlanOrdersCommand:
+    planner = planners.of(request)
+    orders = tuple(convert.order_from_proto(o) for o in request.orders)
+    violations = orders_violations(orders, planner.network)
+    if not orders:
+        violations.append(FieldViolation("orders", "at least one order is required"))
+    if request.unfilled_penalty < 0:
+        violations.append(FieldViolation("unfilledPenalty", "must be >= 0"))
+    timeout = _timeout(request, violations)
+    _raise(violations, "PlanOrdersRequest")
+    return PlanOrdersCommand(
+        planner,
+        orders,
+        request.unfilled_penalty or DEFAULT_UNFILLED_PENALTY,
+        timeout,
+        request.validate_only,
+    )
+
+
+def quote_delivery(
+    request: routing_service_pb2.QuoteDeliveryRequest, planners: Planners
+) -> QuoteCommand:
+    planner = planners.of(request)
+    lines = tuple(
+        OrderLine(line.id or str(i + 1), line.sku_id, line.quantity)
+        for i, line in enumerate(request.lines)
+    )
+    destination = (
+        convert.location_from_proto(request.destination)
+        if request.HasField("destination")
+        else None
+    )
+    order = Order("quote", lines, destination=destination, pickup_store_id=request.pickup_store_id)
+    violations = [v for v in order_violations(order, planner.index.lookup) if v.field != "id"]
+    timeout = _timeout(request, violations)
+    _raise(violations, "QuoteDeliveryRequest")
+    return QuoteCommand(planner, lines, destination, request.pickup_store_id, timeout)
+
+
+def check_availability(
+    request: routing_service_pb2.CheckAvailabilityRequest, planners: Planners
+) -> AvailabilityCommand:
+    planner = planners.of(request)
+    index = planner.index
+    violations: list[FieldViolation] = []
+    if not request.sku_ids:
+        violations.append(FieldViolation("skuIds", "at least one SKU is required"))
+    for i, sku_id in enumerate(request.sku_ids):
+        if sku_id not in index.sku_pos:
+            violations.append(FieldViolation(f"skuIds[{i}]", f"unknown SKU {sku_id!r}"))
+    if request.store_id and request.store_id not in index.nodes_by_id:
+        violations.append(FieldViolation("storeId", f"unknown node {request.store_id!r}"))
+    if not request.store_id and not request.HasField("location"):
+        violations.append(FieldViolation("location", "is required (or give storeId)"))
+    if request.max_nodes < 0:
+        violations.append(FieldViolation("maxNodes", "must be >= 0"))
+    _raise(violations, "CheckAvailabilityRequest")
+    location = (
+        convert.location_from_proto(request.location) if request.HasField("location") else None
+    )
+    return AvailabilityCommand(
+        planner, tuple(request.sku_ids), request.store_id, location, request.max_nodes or 20
+    )
+
+
+def reroute_order(request: routing_service_pb2.RerouteOrderRequest) -> RerouteCommand:
+    violations: list[FieldViolation] = []
+    _required(
+        [
+            ("reservationId", request.reservation_id),
+            ("nodeId", request.node_id),
+            ("requestId", request.request_id),
+        ],
+        violations,
+    )
+    reasons = routing_service_pb2.RerouteOrderRequest.Reason
+    if request.reason not in reasons.values():
+        violations.append(FieldViolation("reason", f"unknown reason {request.reason}"))
+    rejected: dict[str, int] = {}
+    for i, line in enumerate(request.lines):
+        if not line.line_id or line.quantity <= 0:
+            violations.append(
+                FieldViolation(f"lines[{i}]", "needs a lineId and a positive quantity")
+            )
+        else:
+            rejected[line.line_id] = rejected.get(line.line_id, 0) + line.quantity
+    _raise(violations, "RerouteOrderRequest")
+    reason = (
+        RejectionReason[reasons.Name(request.reason)] if request.reason else RejectionReason.OTHER
+    )
+    return RerouteCommand(
+        request.reservation_id,
+        request.node_id,
+        tuple(sorted(rejected.items())),
+        reason,
+        request.request_id,
+    )
+
+
+def order_id(request: routing_service_pb2.GetOrderPlanRequest) -> str:
+    violations: list[FieldViolation] = []
+    _required([("orderId", request.order_id)], violations)
+    _raise(violations, "GetOrderPlanRequest")
+    return request.order_id
+
+
+def plan_return(
+    request: routing_service_pb2.PlanReturnRequest, planners: Planners
+) -> ReturnCommand:
+    planner = planners.served()
+    items = tuple(convert.return_item_from_proto(line) for line in request.lines)
+    origin = convert.location_from_proto(request.origin) if request.HasField("origin") else None
+    violations: list[FieldViolation] = []
+    _return_violations(planner, request, violations)
+    if not request.request_id:
+        violations.append(FieldViolation("requestId", "is required (AIP-155)"))
+    _raise(violations, "PlanReturnRequest")
+    return ReturnCommand(
+        planner,
+        items,
+        origin,
+        request.store_id,
+        request.unit_value or DEFAULT_UNIT_VALUE,
+        request.request_id,
+    )
+
+
+def _return_violations(
+    planner: Planner,
+    request: routing_service_pb2.PlanReturnRequest,
+    violations: list[FieldViolation],
+) -> None:
+    index = planner.index
+    if not request.lines:
+        violations.append(FieldViolation("lines", "at least one line is required"))
+    for i, line in enumerate(request.lines):
+        if line.sku_id not in index.sku_pos:
+            violations.append(FieldViolation(f"lines[{i}].skuId", f"unknown SKU {line.sku_id!r}"))
+        if line.quantity <= 0:
+            violations.append(FieldViolation(f"lines[{i}].quantity", "must be > 0"))
+    if request.store_id:
+        node = index.nodes_by_id.get(request.store_id)
+        if node is None or node.kind.value != "STORE":
+            violations.append(FieldViolation("storeId", f"{request.store_id!r} is not a store"))
+    elif not request.HasField("origin"):
+        violations.append(FieldViolation("origin", "is required (or give storeId)"))
+    if request.unit_value < 0:
+        violations.append(FieldViolation("unitValue", "must be >= 0"))
+
+
+# ----------------------------------------------------------------------------- inventory
+
+
+def update_stock(request: inventory_service_pb2.UpdateStockRequest) -> UpdateStockCommand:
+    changes = tuple(convert.stock_change_from_proto(u) for u in request.updates)
+    if not changes:
+        raise ValidationError(
+            [FieldViolation("updates", "at least one update is required")], "UpdateStockRequest"
+        )
+    return UpdateStockCommand(changes, request.request_id, request.validate_only)
+
+
+def reservation_id(request: Any) -> str:
+    violations: list[FieldViolation] = []
+    _required([("reservationId", request.reservation_id)], violations)
+    _raise(violations, type(request).__name__)
+    return str(request.reservation_id)
+
+
+def return_id(request: inventory_service_pb2.ReceiveReturnRequest) -> str:
+    violations: list[FieldViolation] = []
+    _required([("returnId", request.return_id)], violations)
+    _raise(violations, "ReceiveReturnRequest")
+    return request.return_id
+
+
+# AIP-160 subset: comparisons joined by AND.
+FILTER_FIELDS = {
+    "node_id": str,
+    "sku_id": str,
+    "on_hand": int,
+    "safety_stock": int,
+    "reserved": int,
+    "atp": int,
+}
+_CLAUSE = re.compile(
+    r'\s*(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>"(?:[^"\\]|\\.)*"|-?\d+)\s*$'
+)
+
+
+def stock_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
+    """Parse a ListStockPositions filter, e.g. ``sku_id = "TEE-0001" AND atp > 0``."""
+    if not text.strip():
+        return ()
+    clauses = []
+    violations = []
+    for i, part in enumerate(re.split(r"\s+AND\s+", text.strip())):
+        match = _CLAUSE.match(part)
+        if match is None:
+            violations.append(
+                FieldViolation(
+                    "filter",
+                    f"clause {i + 1} {part.strip()!r} is not `field op value` "
+                    '(e.g. sku_id = "TEE-0001" AND atp > 0)',
+                )
+            )
+            continue
+        field, op, raw = match["field"], match["op"], match["value"]
+        kind = FILTER_FIELDS.get(field)
+        if kind is None:
+            violations.append(
+                FieldViolation("filter", f"unknown field {field!r}; use {', '.join(FILTER_FIELDS)}")
+            )
+            continue
+        if kind is str:
+            if not raw.startswith('"'):
+                violations.append(FieldViolation("filter", f"{field} takes a quoted string"))
+                continue
+            value: Any = json.loads(raw)
+        else:
+            if raw.startswith('"'):
+                violations.append(FieldViolation("filter", f"{field} takes a whole number"))
+                continue
+            value = int(raw)
+        clauses.append((field, op, value))
+    _raise(violations, "ListStockPositionsRequest")
+    return tuple(clauses)
+
+
+def list_stock_positions(
+    request: inventory_service_pb2.ListStockPositionsRequest,
+) -> ListStockCommand:
+    violations: list[FieldViolation] = []
+    if request.page_size < 0:
+        violations.append(FieldViolation("pageSize", "must be >= 0"))
+    try:
+        clauses = stock_filter(request.filter)
+    except ValidationError as error:
+        violations += error.violations
+        clauses = ()
+    after = None
+    if request.page_token:
+        after = _read_token(request.page_token, request.filter, violations)
+    _raise(violations, "ListStockPositionsRequest")
+    size = min(MAX_PAGE_SIZE, request.page_size or DEFAULT_PAGE_SIZE)
+    return ListStockCommand(clauses, size, after)
+
+
+def page_token(after: tuple[str, str] | None, filter_text: str) -> str:
+    """An opaque token for the page after ``after`` (bound to the filter it was made for)."""
+    if after is None:
+        return ""
+    data = {"after": list(after), "filter": _digest(filter_text)}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+def _digest(filter_text: str) -> str:
+    return hashlib.sha256(filter_text.strip().encode()).hexdigest()[:16]
+
+
+def _read_token(
+    token: str, filter_text: str, violations: list[FieldViolation]
+) -> tuple[str, str] | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after = (str(data["after"][0]), str(data["after"][1]))
+        same_filter = data["filter"] == _digest(filter_text)
+    except (ValueError, KeyError, IndexError, TypeError):
+        violations.append(FieldViolation("pageToken", "is not a token this server gave out"))
+        return None
+    if not same_filter:
+        violations.append(
+            FieldViolation("pageToken", "was made for another filter: send the same filter")
+        )
+        return None
+    return after
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def put_network(request: network_service_pb2.PutNetworkRequest) -> PutNetworkCommand:
+    if not request.HasField("network"):
+        raise ValidationError([FieldViolation("network", "is required")], "PutNetworkRequest")
+    return PutNetworkCommand(put_network_model(request.network, "network"), request.validate_only)
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def start_scenario(
+    request: scenario_service_pb2.StartScenarioRequest, planners: Planners
+) -> ScenarioCommand:
+    from google.protobuf import json_format
+
+    base = planners.served().network
+    violations: list[FieldViolation] = []
+    changes = json_format.MessageToDict(request.changes) if request.HasField("changes") else {}
+    changed = base
+    try:
+        changed = apply_changes(base, parse_changes(changes, base))
+    except ValidationError as error:
+        violations += _prefixed(error.violations, "changes")
+    orders = tuple(convert.order_from_proto(o) for o in request.orders)
+    if not orders:
+        violations.append(FieldViolation("orders", "at least one order is required"))
+    violations += orders_violations(orders, changed)
+    modes = scenario_service_pb2.StartScenarioRequest.Mode
+    if request.mode not in modes.values():
+        violations.append(FieldViolation("mode", f"unknown mode {request.mode}"))
+    _raise(violations, "StartScenarioRequest")
+    mode = ReplayMode.BATCH if request.mode == modes.BATCH else ReplayMode.SEQUENTIAL
+    return ScenarioCommand(changed, orders, mode, request.display_name, request.request_id, changes)
+
+
+def operation_name(request: Any) -> str:
+    violations: list[FieldViolation] = []
+    _required([("name", request.name)], violations)
+    _raise(violations, type(request).__name__)
+    return str(request.name)
+
+
+def list_operations(request: Any) -> tuple[int, str]:
+    """(page size, name to start after) of a ListOperations request."""
+    violations: list[FieldViolation] = []
+    if request.page_size < 0:
+        violations.append(FieldViolation("pageSize", "must be >= 0"))
+    after = ""
+    if request.page_token:
+        try:
+            after = base64.urlsafe_b64decode(request.page_token.encode()).decode()
+        except (ValueError, UnicodeDecodeError):
+            violations.append(FieldViolation("pageToken", "is not a token this server gave out"))
+    _raise(violations, "ListOperationsRequest")
+    return min(MAX_PAGE_SIZE, request.page_size or 100), after
+
+
+def operations_token(after: str | None) -> str:
+    return base64.urlsafe_b64encode(after.encode()).decode() if after else ""
