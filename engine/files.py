@@ -397,6 +397,12 @@ def _format_timestamp(seconds: int, nanos: int) -> str:
     return f"{text}.{nanos:09d}Z"
 
 
+def timestamp_key(value: str) -> tuple[int, int]:
+    """(seconds, nanos) of a normalised RFC 3339 timestamp, for ordering by time; ``""``
+    (no time) sorts first."""
+    return _parse_timestamp(value) if value else (-(1 << 62), 0)
+
+
 def normalise_timestamp(value: str) -> str:
     """An RFC 3339 timestamp as protobuf prints it (``Timestamp.ToJsonString``).
 

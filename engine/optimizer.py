@@ -15,7 +15,10 @@ At each cap the best plan is found by the first method that proves it:
    per-unit decomposition) exceeds it.
 2. ``dp``: the exact dynamic programme of ``omniroute.dp`` over the candidates an optimal plan
    may need (``omniroute.dominance`` and the cheapest few per load), for orders with few units.
-3. ``cp-sat``: a CP-SAT model (``omniroute.cpsat``) warm-started from the best plan known, with
+3. ``enumeration``: for orders with too many units for the DP and few shipments, node sets
+   enumerated with branch and bound on the one-parcel relaxation (``omniroute.enumeration``);
+   proven when no shipment of the best set needs a second parcel.
+4. ``cp-sat``: a CP-SAT model (``omniroute.cpsat``) warm-started from the best plan known, with
    a time limit; proven when CP-SAT proves it, otherwise reported with its gap.
 
 Orders whose SKUs fall into groups no node connects (a drop-ship vendor's line beside

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omniroute.files import nodes_from_json, stock_from_json
+from omniroute.files import nodes_from_json, stock_from_json, timestamp_key
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
 from omniroute.model import (
     Channel,
@@ -111,7 +111,11 @@ def parse_changes(data: Any, network: Network) -> Changes:
         problems.append(FieldViolation("closeNodes", "must be a list of node ids"))
         close = []
     for i, node_id in enumerate(close):
-        if node_id not in node_ids:
+        if not isinstance(node_id, str):
+            problems.append(
+                FieldViolation(f"closeNodes[{i}]", f"must be a node id, got {node_id!r}")
+            )
+        elif node_id not in node_ids:
             problems.append(FieldViolation(f"closeNodes[{i}]", f"unknown node {node_id!r}"))
 
     carriers = {s.carrier for s in network.carrier_services}
@@ -378,18 +382,18 @@ class ScenarioKpis:
     on_time_rate: float
     standard_promise_days: int
     shipments_by_node: Mapping[str, int] = field(default_factory=dict)
-    delivery_days: Mapping[int, int] = field(default_factory=dict)  # days -> orders
+    orders_by_delivery_days: Mapping[int, int] = field(default_factory=dict)  # days -> orders
 
     def headline(self) -> dict[str, float | int]:
         """The :data:`HEADLINE_KPIS`, by field name."""
         return {name: getattr(self, name) for name in HEADLINE_KPIS}
 
     def to_json(self) -> dict[str, Any]:
-        """As written to ``kpis.json``: lowerCamelCase keys, delivery days as string keys."""
+        """As written to ``kpis.json``: lowerCamelCase keys (days as string keys)."""
         data: dict[str, Any] = {}
         for name in self.__slots__:  # type: ignore[attr-defined]
             value = getattr(self, name)
-            if name == "delivery_days":
+            if name == "orders_by_delivery_days":
                 value = {str(days): count for days, count in value.items()}
             elif isinstance(value, Mapping):
                 value = dict(value)
@@ -402,7 +406,7 @@ class ScenarioKpis:
         values = {}
         for name in cls.__slots__:  # type: ignore[attr-defined]
             value = data[camel_case(name)]
-            if name == "delivery_days":
+            if name == "orders_by_delivery_days":
                 value = {int(days): int(count) for days, count in value.items()}
             values[name] = value
         return cls(**values)
@@ -436,7 +440,7 @@ def replay(
     ``progress`` returning True stops early. See :meth:`omniroute.Planner.replay`."""
     from omniroute.planner import Planner
 
-    ordered = sorted(orders, key=lambda o: o.create_time)  # stable: file order within a second
+    ordered = sorted(orders, key=lambda o: timestamp_key(o.create_time))  # stable for ties
     network, index = planner.network, planner.index
     stock = planner.inventory.copy()
     capacity = {n.id: n.daily_shipment_capacity for n in network.nodes if n.daily_shipment_capacity}
@@ -546,5 +550,5 @@ def kpis(
         on_time_rate=share(on_time, n),
         standard_promise_days=standard_promise,
         shipments_by_node=dict(sorted(by_node.items())),
-        delivery_days=dict(sorted(days.items())),
+        orders_by_delivery_days=dict(sorted(days.items())),
     )

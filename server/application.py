@@ -40,6 +40,7 @@ from omniroute.ledger import (
     ReservationState,
     ReturnRecord,
     Shortage,
+    UnknownOperation,
     codec,
     new_reservation_id,
     plan_lines,
@@ -109,7 +110,7 @@ class Overloaded(ServiceFailure):
 def budget_for(timeout: float | None, time_remaining: float | None) -> Budget:
     """The solve budget: the smaller of the request's ``timeout`` (default 10 s) and the
     call's remaining time less :data:`ANSWER_MARGIN` to send the answer."""
-    seconds = DEFAULT_TIME_LIMIT if timeout is None else min(DEFAULT_TIME_LIMIT, timeout)
+    seconds = DEFAULT_TIME_LIMIT if timeout is None else timeout
     if time_remaining is not None:
         if time_remaining <= ANSWER_MARGIN:
             raise DeadlineTooShort("the call's deadline has passed")
@@ -587,6 +588,8 @@ class Application:
                 )
             else:
                 operations.finish(name, result=codec.dumps(replay.kpis), metadata=meta)
+        except UnknownOperation:
+            log.info("scenario %s was deleted while it ran; stopped", name)
         except ValidationError as error:
             violations = tuple((v.field, v.description) for v in error.violations)
             operations.finish(

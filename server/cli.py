@@ -12,6 +12,7 @@ from pathlib import Path
 
 from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
 from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.ledger import LedgerError
 from omniroute.model import (
     Network,
     Order,
@@ -531,13 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser(
         "serve",
-        help="run the gRPC service on an embedded SQLite store",
-        description="Serve RoutingService, InventoryService and NetworkService (plus gRPC "
-        "health checking and reflection) until SIGTERM. With --network, the file's network "
-        "and stock are imported into the store at --db first; without it the server serves "
-        "what --db holds. Several worker processes share the port (SO_REUSEPORT) and the store.",
+        help="run the gRPC service on an embedded SQLite ledger",
+        description="Serve RoutingService, InventoryService, NetworkService, ScenarioService "
+        "and google.longrunning.Operations (plus gRPC health checking and reflection) until "
+        "SIGTERM. With --network, the file's network and stock are imported into the ledger at "
+        "--db first; without it the server serves what --db holds. Several worker processes "
+        "share the port (SO_REUSEPORT) and the ledger.",
     )
-    p.add_argument("--db", required=True, help="SQLite file of the store (created if missing)")
+    p.add_argument("--db", required=True, help="SQLite file of the ledger (created if missing)")
     p.add_argument("--network", help="network file to import before serving")
     p.add_argument("--host", default="[::]", help="address to listen on (default all)")
     p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
@@ -621,6 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except LedgerError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     except CliError as error:

@@ -573,7 +573,7 @@ def kpis_to_proto(kpis: ScenarioKpis) -> scenario_service_pb2.ScenarioKpis:
         on_time_rate=kpis.on_time_rate,
         standard_promise_days=kpis.standard_promise_days,
         shipments_by_node=dict(kpis.shipments_by_node),
-        orders_by_delivery_days={int(k): v for k, v in kpis.delivery_days.items()},
+        orders_by_delivery_days=dict(kpis.orders_by_delivery_days),
     )
 
 

@@ -69,13 +69,13 @@ def _cost_plot(runs: Sequence[Run]) -> str:
 
 def _days_plot(runs: Sequence[Run]) -> str:
     figure, axis = plt.subplots(figsize=(11, 3.6))
-    days = sorted({d for _, k, _ in runs for d in k.delivery_days})
+    days = sorted({d for _, k, _ in runs for d in k.orders_by_delivery_days})
     width = 0.8 / max(len(runs), 1)
     for i, (name, k, _) in enumerate(runs):
         shipped = max(k.orders_shipped, 1)
         axis.bar(
             [d + i * width for d in days],
-            [100 * k.delivery_days.get(d, 0) / shipped for d in days],
+            [100 * k.orders_by_delivery_days.get(d, 0) / shipped for d in days],
             width,
             label=name,
         )

@@ -484,6 +484,8 @@ def list_operations(request: Any) -> tuple[int, str]:
     violations: list[FieldViolation] = []
     if request.page_size < 0:
         violations.append(FieldViolation("pageSize", "must be >= 0"))
+    if request.filter:
+        violations.append(FieldViolation("filter", "filtering operations is not supported"))
     after = ""
     if request.page_token:
         try:

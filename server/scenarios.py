@@ -143,8 +143,14 @@ def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
 
 def _grid(spec: dict) -> list[tuple[str, dict]]:
     """Expand ``{"base": {...}, "grid": {"a.b.c": [v1, v2], ...}}`` into named changes."""
+    if not isinstance(spec, dict):
+        raise ValidationError(
+            [FieldViolation("(root)", 'must be an object {"base": {...}, "grid": {...}}')], "sweep"
+        )
     base = spec.get("base", {})
     grid = spec.get("grid", {})
+    if not isinstance(base, dict):
+        raise ValidationError([FieldViolation("base", "must be a changes object")], "sweep")
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValidationError(
             [FieldViolation("grid", "must map change paths to non-empty lists")], "sweep"

@@ -82,7 +82,9 @@ def test_out_of_zone_is_none(tiny_network: Network) -> None:
     st.floats(-89.9, 89.9),
     st.floats(-180, 180),
 )
-def test_distances_are_geopys_great_circle(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
+def test_distances_are_geopys_great_circle(
+    lat1: float, lon1: float, lat2: float, lon2: float
+) -> None:
     """The vectorised distance is geopy's great_circle (the reference implementation)."""
     from geopy.distance import great_circle
 

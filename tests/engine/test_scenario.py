@@ -146,7 +146,7 @@ def test_kpi_arithmetic() -> None:
     assert k.mean_delivery_days == pytest.approx(11 / 3, abs=1e-6)
     assert k.on_time_rate == 0.25
     assert k.shipments_by_node == {"A": 2, "B": 2}
-    assert k.delivery_days == {2: 1, 3: 1, 6: 1}
+    assert k.orders_by_delivery_days == {2: 1, 3: 1, 6: 1}
 
 
 def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> None:
@@ -188,3 +188,17 @@ def test_closing_both_dcs_costs_more_and_takes_longer() -> None:
     assert without.cost_per_order > base.cost_per_order
     assert without.mean_delivery_days > base.mean_delivery_days
     assert without.shipments_by_node.get("DC-MEL", 0) == 0
+
+
+def test_replay_orders_by_instant_not_by_text(tiny_network: Network) -> None:
+    """An order at 09:30:00Z replays before one at 09:30:00.500Z, although its text sorts
+    after it."""
+    destination = Location(-37.56, 143.86)  # Ballarat
+    later = Order(
+        "later", (OrderLine("1", "COAT", 1),), destination, create_time="2026-11-27T09:30:00.500Z"
+    )
+    first = Order(
+        "first", (OrderLine("1", "COAT", 1),), destination, create_time="2026-11-27T09:30:00Z"
+    )
+    outcomes = Planner(tiny_network).replay([later, first]).outcomes
+    assert [o.order_id for o in outcomes] == ["first", "later"]

@@ -89,8 +89,12 @@ def test_retries_zero_makes_one_attempt(serve: Callable[[ScriptedRouting], str])
 
 
 def api_services() -> dict[str, set[str]]:
-    """Every service of the omniroute.v1 descriptors with its method names."""
-    services: dict[str, set[str]] = {}
+    """Every service the server answers: those of the omniroute.v1 descriptors and the
+    standard long-running Operations, with their method names."""
+    from google.longrunning import operations_pb2
+
+    operations = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
+    services: dict[str, set[str]] = {operations.full_name: {m.name for m in operations.methods}}
     for module in pkgutil.iter_modules(omniroute.v1.__path__):
         if module.name.endswith("_pb2"):
             descriptor = importlib.import_module(f"omniroute.v1.{module.name}").DESCRIPTOR
@@ -106,7 +110,7 @@ def load_service_config() -> dict:
 
 
 def test_service_config_names_only_api_methods() -> None:
-    """The config names services and methods of omniroute.v1 only, and all its services."""
+    """The config names the services and methods the server answers, and all of them."""
     services = api_services()
     named = set()
     for method_config in load_service_config()["methodConfig"]:

@@ -701,3 +701,54 @@ def test_micro_batching_allocates_concurrent_calls_jointly(db_path: Path) -> Non
             used[(s.node_id, "COAT")] = used.get((s.node_id, "COAT"), 0) + s.units
     assert used.get(("ST1", "COAT"), 0) <= 2 and used.get(("ST2", "COAT"), 0) <= 1
     assert sum(r.plan.status == plan_pb2.Plan.COMPLETE for r in responses) == 3
+
+
+def test_list_stock_positions_pages_and_filters(client: OmnirouteClient) -> None:
+    """ListStockPositions walks every position page by page in node, SKU order; a filter
+    keeps only matching positions and the total counts them all."""
+    inventory = client.inventory
+    everything = client.get_stock().positions
+    seen, token = [], ""
+    while True:
+        page = inventory.ListStockPositions(
+            inventory_service_pb2.ListStockPositionsRequest(page_size=3, page_token=token)
+        )
+        assert len(page.stock_positions) <= 3 and page.total_size == len(everything)
+        seen += [(p.node_id, p.sku_id, p.atp) for p in page.stock_positions]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [(p.node_id, p.sku_id, p.atp) for p in everything]
+    assert seen == sorted(seen)
+    filtered = inventory.ListStockPositions(
+        inventory_service_pb2.ListStockPositionsRequest(filter='sku_id = "COAT" AND atp > 0')
+    )
+    expected = [p.node_id for p in everything if p.sku_id == "COAT" and p.atp > 0]
+    assert [p.node_id for p in filtered.stock_positions] == expected and expected
+    assert filtered.total_size == len(expected) and not filtered.next_page_token
+
+
+def test_list_stock_positions_rejects_bad_filters_and_tokens(client: OmnirouteClient) -> None:
+    """A filter it cannot read, a negative page size and a token from another filter are
+    INVALID_ARGUMENT, every problem listed."""
+    inventory = client.inventory
+    with pytest.raises(grpc.RpcError) as caught:
+        inventory.ListStockPositions(
+            inventory_service_pb2.ListStockPositionsRequest(
+                page_size=-1, filter='colour = "red" AND atp > "x" AND on_hand ~ 3'
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(caught.value) == {"pageSize", "filter"}
+    first = inventory.ListStockPositions(
+        inventory_service_pb2.ListStockPositionsRequest(page_size=1, filter="atp > 0")
+    )
+    assert first.next_page_token
+    for token, filter_text in ((first.next_page_token, "atp > 1"), ("not-a-token", "atp > 0")):
+        with pytest.raises(grpc.RpcError) as caught:
+            inventory.ListStockPositions(
+                inventory_service_pb2.ListStockPositionsRequest(
+                    page_size=1, page_token=token, filter=filter_text
+                )
+            )
+        assert violations(caught.value) == {"pageToken"}
