@@ -121,11 +121,19 @@ class Solve:
         self.front = (
             _front_for(problem, Budget(DEFAULT_TIME_LIMIT)) if self.complete_possible else None
         )
-        self.search_work = (
-            self.front.search_work(policy, include_options)
-            if self.front is not None
-            else _no_complete_plan_work(problem)
-        )
+        self._search_work: float | None = None
+
+    @property
+    def search_work(self) -> float:
+        """Search left after the bounds: 0 when they decide, else the DP's work (inf beyond
+        the DP), computed on first use from bounds the solve itself reuses."""
+        if self._search_work is None:
+            self._search_work = (
+                self.front.search_work(self.policy, self.include_options)
+                if self.front is not None
+                else _no_complete_plan_work(self.problem)
+            )
+        return self._search_work
 
     def run(self, budget: Budget | None = None) -> PlanResult:
         """Finish the solve within ``budget`` (default 10 s); the plan and how it was proven."""
@@ -290,6 +298,10 @@ class FrontSolver:
     def single_at(self, j: int) -> float:
         return float(self.singles[j].cost)
 
+    def single_days(self, j: int) -> int:
+        """Delivery days of the best single-node plan at cap ``j`` (it has one lane)."""
+        return int(self.problem.lanes.days[self.singles[j].allocations[0].lane])
+
     def _dp_work(self) -> float:
         problem = self.problem
         demand = tuple(problem.demand.tolist())
@@ -436,6 +448,9 @@ class CompositeFront:
             total += np.inf if k < 0 else part.single_at(k)
         return float(total)
 
+    def single_days(self, j: int) -> int:
+        return max(part.single_days(k) for part, k in self._parts_at(j))
+
     def search_work(self, policy: Policy, include_options: bool) -> float:
         """As :meth:`FrontSolver.search_work`, summed over the parts the caps need."""
         work = 0.0
@@ -503,16 +518,20 @@ def _caps_visited(
         return visited
     j = len(front.caps) - 1
     visited.append(j)
-    if not front.decided(j):
+    if not front.decided(j) or not np.isfinite(front.single_at(j)):
         return visited
-    best = front.single_at(j)
-    for faster in range(j - 1, -1, -1):  # a superset of the caps _choose moves down to
-        if front.lower(faster) > best + EPSILON:
-            break
-        visited.append(faster)
-        if not front.decided(faster):
-            break
-    return visited
+    best, days = front.single_at(j), front.single_days(j)
+    while True:  # as _choose: the largest cap below the plan's days, while it could tie
+        j = int(np.searchsorted(front.caps, days)) - 1
+        if j < 0 or front.lower(j) > best + EPSILON:
+            return visited
+        visited.append(j)
+        if not front.decided(j):
+            return visited
+        faster = front.single_at(j)
+        if faster > best + EPSILON:
+            return visited
+        best, days = faster, front.single_days(j)
 
 
 def _stronger(a: str, b: str) -> str:
