@@ -632,3 +632,193 @@ def large_dataset(
         currency="USD",
     )
     return network, demo_orders(network, popularity, count=orders, seed=seed, country="US")
+
+
+# ----------------------------------------------------------------------------- national network
+
+_NATIONAL_LINES = np.array([0.38, 0.22, 0.13, 0.09, 0.07, 0.04, 0.03, 0.02, 0.02])
+
+
+def national_dataset(
+    stores: int = 4700,
+    dcs: int = 31,
+    third_parties: int = 20,
+    vendors: int = 60,
+    skus: int = 30_000,
+    skus_per_store: int = 300,
+    metros: int = 40,
+    orders: int = 300,
+    seed: int = 5,
+) -> tuple[Network, list[Order]]:
+    """A national ship-from-store retailer for scale work, with realistic co-location.
+
+    ``stores`` stores around the ``metros`` largest US cities (weighted by population), DCs
+    holding 60% of the range, 3PLs with the best-selling third, drop-ship vendors with their
+    own lines; every store holds about ``skus_per_store`` SKUs biased to best sellers, so
+    the best sellers sit in nearly every store. Orders have 1-9 lines drawn by popularity
+    (Zipf), mostly one unit each, to destinations across the country weighted by population.
+    """
+    rng = np.random.default_rng([seed, 3])
+    places = _places("US")
+    big = places[:metros]
+    metro_pop = np.array([p.population for p in big], dtype=np.float64)
+    all_pop = np.array([p.population for p in places], dtype=np.float64)
+    sku_list = tuple(
+        Sku(f"SKU-{k:06d}", float(np.round(rng.lognormal(-0.9, 0.8), 3))) for k in range(skus)
+    )
+    vendor_ids = [f"DS-{v:03d}" for v in range(vendors)]
+    owner = np.where(rng.random(skus) < 0.05, rng.integers(0, vendors, size=skus), -1)
+    ranks = rng.permutation(skus) + 1
+    popularity = 1.0 / ranks**1.0
+    popularity /= popularity.sum()
+    services = _us_carrier_services()
+
+    def around(place: Place, km: float) -> Location:
+        north, east = rng.normal(0, km, size=2)
+        lat = place.latitude + north / 111.2
+        lon = place.longitude + east / (111.2 * np.cos(np.radians(lat)))
+        return Location(round(float(lat), 5), round(float(lon), 5))
+
+    nodes: list[Node] = []
+    for i, metro in enumerate(rng.choice(metros, size=dcs, p=metro_pop / metro_pop.sum())):
+        nodes.append(
+            Node(
+                f"DC-{i:03d}",
+                NodeKind.DC,
+                around(big[metro], 30.0),
+                2.2,
+                0.30,
+                0,
+                ("GROUND", "AIR-2DAY", "LTL"),
+                name=f"{big[metro].name} DC",
+            )
+        )
+    for i, metro in enumerate(
+        rng.choice(metros, size=third_parties, p=metro_pop / metro_pop.sum())
+    ):
+        nodes.append(
+            Node(
+                f"3PL-{i:03d}",
+                NodeKind.THIRD_PARTY,
+                around(big[metro], 30.0),
+                3.1,
+                0.50,
+                1,
+                ("GROUND", "AIR-2DAY", "LTL"),
+                name=f"{big[metro].name} 3PL",
+            )
+        )
+    for i, place in enumerate(rng.choice(len(places), size=vendors)):
+        nodes.append(
+            Node(
+                vendor_ids[i],
+                NodeKind.DROP_SHIP,
+                around(places[place], 5.0),
+                4.0,
+                0.60,
+                2,
+                ("GROUND", "LTL"),
+                name=f"{places[place].name} vendor",
+            )
+        )
+    for i, metro in enumerate(rng.choice(metros, size=stores, p=metro_pop / metro_pop.sum())):
+        nodes.append(
+            Node(
+                f"ST-{i:05d}",
+                NodeKind.STORE,
+                around(big[metro], 25.0),
+                _money(rng.uniform(4.5, 7.0)),
+                _money(rng.uniform(0.8, 1.5)),
+                0,
+                ("GROUND", "AIR-2DAY", "METRO"),
+                pickup=bool(rng.random() < 0.9),
+                daily_shipment_capacity=int(rng.integers(25, 90)),
+                name=f"{big[metro].name} store {i}",
+            )
+        )
+
+    own = owner < 0
+    # A store holds SKU k with chance min(0.95, c * popularity^0.6): best sellers nearly
+    # everywhere, the long tail rarely; c makes the expected range skus_per_store.
+    weight = popularity**0.6
+    low, high = 0.0, 1e9
+    for _ in range(60):
+        c = (low + high) / 2
+        if np.minimum(0.95, c * weight[own]).sum() < skus_per_store:
+            low = c
+        else:
+            high = c
+    chance = np.where(own, np.minimum(0.95, low * weight), 0.0)
+    depth = popularity / popularity.max()
+    rank = np.argsort(np.argsort(-popularity))
+    stock: list[StockPosition] = []
+    sku_ids = [s.id for s in sku_list]
+    for node in nodes:
+        if node.kind is NodeKind.DROP_SHIP:
+            held = owner == vendor_ids.index(node.id)
+            on_hand = rng.integers(40, 400, size=skus)
+            safety = np.zeros(skus, dtype=np.int64)
+        elif node.kind is NodeKind.DC:
+            held = own & (rng.random(skus) < 0.6)
+            on_hand = np.ceil(depth * rng.uniform(200, 900, size=skus)).astype(np.int64)
+            on_hand += rng.integers(0, 12, size=skus)
+            safety = rng.integers(0, 4, size=skus)
+        elif node.kind is NodeKind.THIRD_PARTY:
+            held = own & (rank < 0.35 * skus) & (rng.random(skus) < 0.85)
+            on_hand = np.ceil(depth * rng.uniform(60, 300, size=skus)).astype(np.int64)
+            on_hand += rng.integers(0, 6, size=skus)
+            safety = rng.integers(0, 3, size=skus)
+        else:
+            held = rng.random(skus) < chance
+            on_hand = rng.integers(1, 7, size=skus)
+            safety = (rng.random(skus) < 0.5).astype(np.int64)
+        where = np.flatnonzero(held)
+        stock.extend(
+            StockPosition(node.id, sku_ids[k], h, s)
+            for k, h, s in zip(
+                where.tolist(), on_hand[where].tolist(), safety[where].tolist(), strict=True
+            )
+        )
+    network = Network(
+        nodes=tuple(nodes),
+        carrier_services=services,
+        skus=sku_list,
+        stock=tuple(stock),
+        split_penalty=1.50,
+        currency="USD",
+    )
+    pickup_stores = [n for n in nodes if n.pickup]
+    store_lat = np.array([n.location.latitude for n in pickup_stores])
+    store_lon = np.array([n.location.longitude for n in pickup_stores])
+    order_list: list[Order] = []
+    seconds = np.sort(rng.integers(0, 24 * 3600, size=orders))
+    for i in range(orders):
+        place = places[int(rng.choice(len(places), p=all_pop / all_pop.sum()))]
+        destination = around(place, 8.0)
+        count = int(rng.choice(len(_NATIONAL_LINES), p=_NATIONAL_LINES)) + 1
+        chosen = rng.choice(skus, size=count, replace=False, p=popularity)
+        lines = tuple(
+            OrderLine(str(j), sku_ids[k], int(rng.choice([1, 2, 3], p=[0.88, 0.09, 0.03])))
+            for j, k in enumerate(chosen.tolist(), start=1)
+        )
+        r = rng.random()
+        promise = int(rng.integers(2, 5)) if r < 0.15 else 0
+        max_shipments = 1 if r > 0.95 else 0
+        pickup = ""
+        if rng.random() < 0.08:
+            d = distances_km(store_lat, store_lon, destination.latitude, destination.longitude)
+            pickup = pickup_stores[int(np.argmin(d))].id
+        created = DEMO_DAY + dt.timedelta(seconds=int(seconds[i]))
+        order_list.append(
+            Order(
+                id=f"NA-{i + 1:05d}",
+                lines=lines,
+                destination=destination,
+                channel=Channel.WEB if rng.random() < 0.8 else Channel.MARKETPLACE,
+                promise_days=promise,
+                max_shipments=max_shipments,
+                pickup_store_id=pickup,
+                create_time=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+        )
+    return network, order_list

@@ -16,7 +16,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -53,8 +53,12 @@ def fingerprint(value: Any) -> bytes:
 
 def to_json(value: Any) -> Any:
     """``value`` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN or value is None:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):
@@ -63,53 +67,88 @@ def to_json(value: Any) -> Any:
         return {str(to_json(key)): to_json(item) for key, item in value.items()}
     if isinstance(value, frozenset | set):
         return sorted(to_json(item) for item in value)
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str | int | float | bool):
         return value
-    raise TypeError(f"cannot store a {type(value).__name__}")
+    raise TypeError(f"cannot store a {kind.__name__}")
+
+
+_PLAIN = (str, int, float, bool)
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return None
 
 
 def from_json(cls: Any, data: Any) -> Any:
     """Rebuild a value of type ``cls`` from :func:`to_json` data."""
+    return _decoder(cls)(data)
+
+
+@cache
+def _decoder(cls: Any) -> Callable[[Any], Any]:
+    """A function rebuilding values of type ``cls`` (built once per type)."""
     origin = typing.get_origin(cls)
     if cls is Any:
-        return data
+        return lambda data: data
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(cls)
-        if data is None and type(None) in options:
-            return None
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return from_json(option, data)
-            except (TypeError, ValueError, KeyError, FormatError):
-                continue
-        raise FormatError(f"{data!r} is none of {cls}")
+        options = [o for o in typing.get_args(cls) if o is not type(None)]
+        optional = len(options) < len(typing.get_args(cls))
+        decoders = [_decoder(o) for o in options]
+
+        def union(data: Any) -> Any:
+            if data is None and optional:
+                return None
+            for decode in decoders:
+                try:
+                    return decode(data)
+                except (TypeError, ValueError, KeyError, FormatError):
+                    continue
+            raise FormatError(f"{data!r} is none of {cls}")
+
+        return union
     if origin in (tuple, list, frozenset, set):
         args = typing.get_args(cls)
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return tuple(from_json(arg, item) for arg, item in zip(args, data, strict=True))
-        item_type = args[0] if args else Any
-        items = [from_json(item_type, item) for item in data]
-        return origin(items) if origin is not list else items
+            parts = [_decoder(arg) for arg in args]
+            return lambda data: tuple(d(x) for d, x in zip(parts, data, strict=True))
+        item = _decoder(args[0] if args else Any)
+        if origin is list:
+            return lambda data: [item(x) for x in data]
+        return lambda data: origin(item(x) for x in data)
     if origin in (dict, Mapping) or cls is dict:
         key_type, value_type = typing.get_args(cls) or (Any, Any)
-        return {_key(key_type, k): from_json(value_type, v) for k, v in data.items()}
+        value = _decoder(value_type)
+        return lambda data: {_key(key_type, k): value(v) for k, v in data.items()}
     if isinstance(cls, type) and issubclass(cls, enum.Enum):
-        return cls(data)
+        return cls
     if isinstance(cls, type) and dataclasses.is_dataclass(cls):
-        hints = _hints(cls)
-        if not isinstance(data, dict):
-            raise FormatError(f"{cls.__name__} must be an object, got {data!r}")
-        return cls(**{name: from_json(hints[name], data[name]) for name in hints if name in data})
+        fields = [(name, _decoder(hint)) for name, hint in _hints(cls).items()]
+
+        def dataclass(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise FormatError(f"{cls.__name__} must be an object, got {data!r}")
+            return cls(**{name: decode(data[name]) for name, decode in fields if name in data})
+
+        return dataclass
     if cls is float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            raise FormatError(f"expected a number, got {data!r}")
-        return float(data)
+
+        def number(data: Any) -> float:
+            if isinstance(data, bool) or not isinstance(data, int | float):
+                raise FormatError(f"expected a number, got {data!r}")
+            return float(data)
+
+        return number
     if cls in (int, str, bool):
-        if not isinstance(data, cls) or (cls is int and isinstance(data, bool)):
-            raise FormatError(f"expected {cls.__name__}, got {data!r}")
-        return data
+
+        def plain(data: Any) -> Any:
+            if not isinstance(data, cls) or (cls is int and isinstance(data, bool)):
+                raise FormatError(f"expected {cls.__name__}, got {data!r}")
+            return data
+
+        return plain
     raise TypeError(f"cannot load a {cls!r}")
 
 

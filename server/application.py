@@ -332,6 +332,7 @@ class Application:
             if not result.plan.shipments:
                 return PlannedOrder(result)  # nothing to hold
             answer = PlannedOrder(result, new_reservation_id())
+            encoded = codec.dumps(answer)
             stored = ledger.reservations.reserve(
                 answer.reservation_id,
                 command.request_id,
@@ -339,10 +340,11 @@ class Application:
                 command.order.id,
                 plan_lines(result.plan),
                 self.reservation_ttl,
-                codec.dumps(answer),
+                encoded,
                 order=(command.order, result.plan),
             )
-            return codec.load_as(PlannedOrder, stored)
+            # A racing retry with the same request id may have stored the answer first.
+            return answer if stored is encoded else codec.load_as(PlannedOrder, stored)
 
         return self._hold(attempt, {"orderId": command.order.id})
 
@@ -437,6 +439,7 @@ class Application:
                 now,
             )
             answer = OrderStatus(after, ReservationState.HELD)
+            encoded = codec.dumps(answer)
             stored = ledger.reservations.reroute(
                 record,
                 command.request_id,
@@ -446,9 +449,9 @@ class Application:
                 rerouted.plan,
                 sorted(rerouted.rerouted),
                 rejection,
-                codec.dumps(answer),
+                encoded,
             )
-            return codec.load_as(OrderStatus, stored)
+            return answer if stored is encoded else codec.load_as(OrderStatus, stored)
 
         return self._hold(attempt, {"reservationId": command.reservation_id})
 
