@@ -78,6 +78,22 @@ class OrderProblem:
     def total_units(self) -> int:
         return int(self.demand.sum())
 
+    def core_args(self) -> tuple[np.ndarray, ...]:
+        """The arrays ``omniroute._core`` reads: ATP, demand, weights and the lanes."""
+        lanes = self.lanes
+        return (
+            self.atp,
+            self.demand,
+            self.weight,
+            lanes.node,
+            lanes.base,
+            lanes.per_kg,
+            lanes.max_parcel,
+            lanes.days,
+            lanes.handling_shipment,
+            lanes.handling_unit,
+        )
+
     def sku_reason(self, k: int) -> UnfilledReason | None:
         """Why SKU ``k`` cannot be fully shipped on stock and service grounds (None: it can)."""
         need = self.demand[k]
@@ -91,7 +107,12 @@ class OrderProblem:
 
 
 def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> OrderProblem:
-    """Reduce a validated order to an :class:`OrderProblem` against current ATP."""
+    """Reduce a validated order to an :class:`OrderProblem` against current ATP.
+
+    The candidates are the usable, not excluded nodes holding ATP of any of the order's SKUs
+    with at least one lane within the promise; the work (``omniroute._core``) grows with the
+    holders, not with the network.
+    """
     skus: list[int] = []
     line_sku: list[int] = []
     demand: list[int] = []
@@ -105,110 +126,52 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
             skus.append(s)
             demand.append(line.quantity)
         line_sku.append(k)
-    m = len(skus)
-    demand_array = np.array(demand, dtype=np.int64)
-
-    # Holders of available stock, restricted to usable nodes (candidates may ship).
-    holders, holder_atp = [], []
+    holders, atps = [], []
     for s in skus:
         stock = inventory.sku(s)
-        atp = stock.atp()
-        has = atp > 0
-        holders.append(stock.nodes[has])
-        holder_atp.append(atp[has])
-    nodes = np.unique(np.concatenate(holders)) if m else np.zeros(0, dtype=np.int64)
-    usable = index.usable[nodes]
-    if order.excluded_node_ids:
-        excluded = [index.node_pos[node_id] for node_id in order.excluded_node_ids]
-        usable &= ~np.isin(nodes, excluded)
-    nodes = nodes[usable]
-    n = len(nodes)
-    atp = np.zeros((n, m), dtype=np.int64)
-    for k in range(m):
-        where = np.searchsorted(nodes, holders[k])
-        found = where < n
-        found[found] &= nodes[where[found]] == holders[k][found]
-        atp[where[found], k] = holder_atp[k][found]
-    atp_usable = atp.sum(axis=0)
-
+        holders.append(stock.nodes)
+        atps.append(stock.atp())
     pickup = index.node_pos[order.pickup_store_id] if order.pickup_store_id else -1
     if pickup >= 0:
         destination = index.nodes[pickup].location
     else:
         assert order.destination is not None
         destination = order.destination
-    distance = distances_km(
-        index.latitude[nodes], index.longitude[nodes], destination.latitude, destination.longitude
+    excluded = np.array(
+        [index.node_pos[node_id] for node_id in order.excluded_node_ids], dtype=np.int64
     )
-    lanes = _lanes(index, nodes, distance, pickup)
-    reachable = np.zeros(n, dtype=bool)
-    reachable[lanes.node] = True
-    atp_reachable = atp[reachable].sum(axis=0)
-    if order.promise_days > 0:
-        lanes = lanes.select(lanes.days <= order.promise_days)
-    in_promise = np.zeros(n, dtype=bool)
-    in_promise[lanes.node] = True
-    atp_in_promise = atp[in_promise].sum(axis=0)
-
-    # Keep only candidates with a lane; renumber the lanes' node column.
-    renumber = np.cumsum(in_promise) - 1
-    lanes = Lanes(renumber[lanes.node], *(getattr(lanes, f) for f in Lanes.__slots__[1:]))
+    core = index.core
+    candidates, atp, atp_usable = core.candidates(holders, atps, excluded)
+    distance = distances_km(
+        index.latitude[candidates],
+        index.longitude[candidates],
+        destination.latitude,
+        destination.longitude,
+    )
+    built = core.lanes(candidates, atp, distance, pickup, order.promise_days)
+    lanes = Lanes(
+        node=built["lane_node"],
+        service=built["lane_service"],
+        base=built["lane_base"],
+        per_kg=built["lane_per_kg"],
+        max_parcel=built["lane_max_parcel"],
+        days=built["lane_days"],
+        handling_shipment=built["lane_hs"],
+        handling_unit=built["lane_hu"],
+    )
     return OrderProblem(
         order=order,
         index=index,
         destination=destination,
         sku=np.array(skus, dtype=np.int64),
-        demand=demand_array,
-        weight=index.sku_weight[skus] if m else np.zeros(0),
+        demand=np.array(demand, dtype=np.int64),
+        weight=index.sku_weight[skus] if skus else np.zeros(0),
         line_sku=tuple(line_sku),
-        nodes=nodes[in_promise],
-        atp=atp[in_promise],
-        distance=distance[in_promise],
+        nodes=built["nodes"],
+        atp=built["atp"].reshape(len(built["nodes"]), len(skus)),
+        distance=built["distance"],
         lanes=lanes,
         atp_usable=atp_usable,
-        atp_reachable=atp_reachable,
-        atp_in_promise=atp_in_promise,
-    )
-
-
-def _lanes(index: NetworkIndex, nodes: np.ndarray, distance: np.ndarray, pickup: int) -> Lanes:
-    """Every (candidate, service) pair whose service has a zone covering the distance.
-
-    The pick-up store itself gets one lane with no carrier (docs/cost-model.md, pick-up in store).
-    """
-    # zone = number of zones whose upper bound is below the distance (first covering zone)
-    zone = (index.zone_max_table[None, :, :] < distance[:, None, None]).sum(axis=2)  # (n, S)
-    ok = index.offers[nodes] & (zone < index.zone_count[None, :])
-    if pickup >= 0:
-        ok[nodes == pickup] = False
-    node: np.ndarray
-    service: np.ndarray
-    node, service = np.nonzero(ok)  # row-major: sorted by node, then service
-    zone = zone[node, service]
-    base = index.zone_base_table[service, zone]
-    per_kg = index.zone_per_kg_table[service, zone]
-    transit = index.zone_transit_table[service, zone]
-    max_parcel = index.max_parcel[service] if len(service) else np.zeros(0)
-    at_pickup = np.flatnonzero(nodes == pickup) if pickup >= 0 else np.zeros(0, dtype=np.int64)
-    if len(at_pickup):
-        node = np.concatenate([node, at_pickup])
-        service = np.concatenate([service, np.full(len(at_pickup), HAND_OVER)])
-        base = np.concatenate([base, np.zeros(len(at_pickup))])
-        per_kg = np.concatenate([per_kg, np.zeros(len(at_pickup))])
-        transit = np.concatenate([transit, np.zeros(len(at_pickup), dtype=np.int64)])
-        max_parcel = np.concatenate([max_parcel, np.full(len(at_pickup), np.inf)])
-        order = np.lexsort((service, node))
-        node, service, base, per_kg, transit, max_parcel = (
-            a[order] for a in (node, service, base, per_kg, transit, max_parcel)
-        )
-    global_node = nodes[node]
-    return Lanes(
-        node=node,
-        service=service,
-        base=base,
-        per_kg=per_kg,
-        max_parcel=max_parcel,
-        days=index.processing_days[global_node] + transit,
-        handling_shipment=index.handling_shipment[global_node],
-        handling_unit=index.handling_unit[global_node],
+        atp_reachable=built["atp_reachable"],
+        atp_in_promise=built["atp_in_promise"],
     )

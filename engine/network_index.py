@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omniroute import _core
 from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
 from omniroute.validation import lookup_of
 
@@ -79,6 +80,28 @@ class NetworkIndex:
         self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
         self.split_penalty = float(network.split_penalty)
         self.lookup = lookup_of(network)  # ids for validating orders against this network
+        self._core: _core.Network | None = None
+
+    @property
+    def core(self) -> _core.Network:
+        """The network as the C++ core reads it (built on first use)."""
+        if self._core is None:
+            self._core = _core.Network(
+                self.latitude,
+                self.longitude,
+                self.handling_shipment,
+                self.handling_unit,
+                self.processing_days,
+                self.usable,
+                self.offers,
+                self.zone_max_table,
+                self.zone_base_table,
+                self.zone_per_kg_table,
+                self.zone_transit_table,
+                self.zone_count,
+                self.max_parcel,
+            )
+        return self._core
 
 
 @dataclass(slots=True)

@@ -14,7 +14,8 @@ At each cap the best plan is found by the first method that proves it:
    two or more shipments (the two cheapest possible shipments plus the split penalty, or a
    per-unit decomposition) exceeds it.
 2. ``dp``: the exact dynamic programme of ``omniroute.dp`` over the candidates an optimal plan
-   may need (``omniroute.dominance`` and the cheapest few per load), for orders with few units.
+   may need (for every load, the cheapest few nodes that can ship it), for orders with few
+   units.
 3. ``enumeration``: for orders with too many units for the DP and few shipments, node sets
    enumerated with branch and bound on the one-parcel relaxation (``omniroute.enumeration``);
    proven when no shipment of the best set needs a second parcel.
@@ -33,30 +34,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from omniroute import cpsat
+from omniroute import _core, cpsat
 from omniroute.baseline import baseline_allocations
 from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
-from omniroute.dominance import dominated_nodes
-from omniroute.dp import (
-    INF,
-    MONEY_SCALE,
-    SHIP_SCALE,
-    DemandShape,
-    demand_shape,
-    keep_top,
-    pair_count,
-    run_dp,
-    shipment_values,
-    state_count,
-)
+from omniroute.dp import INF, MONEY_SCALE, SHIP_SCALE, pair_count, state_count
 from omniroute.enumeration import Relaxed, solve_relaxed
 from omniroute.model import Plan, PlanResult, PlanStats, Policy, Proof
 from omniroute.plans import Allocation, build_plan, cheapest_lane, evaluate, sku_reasons
 
 DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
-DP_WORK_LIMIT = 4_000_000  # surviving nodes x caps x transitions before CP-SAT takes over
+DP_WORK_LIMIT = 40_000_000  # candidates x caps x transitions before enumeration or CP-SAT
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "enumeration": 3, "cp-sat": 4}
@@ -259,8 +248,7 @@ class FrontSolver:
         self.problem = problem
         self.budget = budget
         self.caps = np.unique(problem.lanes.days)
-        self.singles = _single_node_plans(problem, self.caps)
-        self.split_bound = SplitBound(problem)
+        self.singles, self.split = _bounds(problem, self.caps)
         self.cache: dict[int, CapBest] = {}
         self.method = "single-node-bound"
         self._upper: np.ndarray | None = None
@@ -274,13 +262,13 @@ class FrontSolver:
         """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
         if j in self.cache:
             return self.cache[j].bound
-        return float(min(self.singles[j].cost, self.split_bound(int(self.caps[j]))))
+        return float(min(self.singles[j].cost, self.split[j]))
 
     def decided(self, j: int) -> bool:
         """Whether the bounds alone prove the best plan at cap ``j`` (no search)."""
         if j in self.cache:
             return True
-        split = self.split_bound(int(self.caps[j]))
+        split = self.split[j]
         return bool(split == np.inf or self.singles[j].cost < split - EPSILON)
 
     def search_work(self, policy: Policy, include_options: bool) -> float:
@@ -317,7 +305,7 @@ class FrontSolver:
         """The proven best plan at cap ``j`` (or the best found in time, with its bound)."""
         if j not in self.cache:
             single = self.singles[j]
-            split = self.split_bound(int(self.caps[j]))
+            split = self.split[j]
             if split == np.inf or single.cost < split - EPSILON:
                 if np.isfinite(single.cost):
                     self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
@@ -340,30 +328,48 @@ class FrontSolver:
         return self._upper
 
     def _dp(self, j: int) -> CapBest | None:
+        """The best plan at cap ``j`` from the candidates an optimal plan may need (for
+        every load, the K cheapest nodes that can ship it): first the best plan with two
+        shipments, from each load's two cheapest nodes; when no cheaper plan can have more
+        than two shipments that, or the single node, is optimal; otherwise the exact DP
+        over the K cheapest per load."""
         problem = self.problem
         demand = tuple(problem.demand.tolist())
         tracked = _tracked_shipments(problem)
         if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
             return None
-        shape = demand_shape(demand, tracked)
-        upper = self.upper()[j : j + 1]
-        caps = self.caps[j : j + 1]
-        values, candidates = _candidate_values(
-            problem, shape, caps, _most_shipments(problem, upper)
-        )
-        work = len(candidates) * len(shape.pair_from)
-        if work > DP_WORK_LIMIT:
-            return None
+        cap = int(self.caps[j])
+        single = self.singles[j]
+        penalty = problem.index.split_penalty
+        lower = _shipment_lower_bounds(problem)
+        most = _most_shipments(problem, np.array([single.cost]), lower)
+        reduction = _core.Reduction(*problem.core_args(), [cap], max(2, most), REDUCE_STATE_LIMIT)
         self.method = _stronger(self.method, "dp")
-        dp = run_dp(shape, caps, candidates, values)
-        value, state = dp.best(0, shape.full)
+        pair_cost, na, sa, nb, sb = reduction.best_pair(0, penalty)
+        best = single
+        if np.isfinite(pair_cost) and (tracked == 0 or tracked >= 2):
+            loads = _load_vectors(problem)
+            allocations = _allocations(problem, [(na, loads[sa]), (nb, loads[sb])], cap)
+            cost, _, _ = evaluate(problem, allocations)
+            if not np.isfinite(single.cost) or cost < single.cost - EPSILON:
+                best = CapBest(cost, 2, allocations, False, -np.inf)
+        most = _most_shipments(problem, np.array([best.cost]), lower)
+        if most <= 2:  # no plan cheaper than the best so far has more shipments
+            if not np.isfinite(best.cost):
+                return CapBest.none()
+            return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
+        incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
+        candidates = np.flatnonzero(reduction.kept([most], incumbent))
+        if len(candidates) * pair_count(demand, tracked) > DP_WORK_LIMIT:
+            return None
+        dp = CoreDp(problem, [cap], candidates, tracked)
+        value, state = dp.best(0)
         if value >= INF:
             return CapBest.none()
         cost = _value_cost(problem, value)
-        single = self.singles[j]
         if np.isfinite(single.cost) and single.cost <= cost + EPSILON:
             return CapBest(single.cost, 1, single.allocations, True, single.cost)
-        allocations = _allocations(problem, dp.reconstruct(0, state), shape.loads, int(caps[0]))
+        allocations = _allocations(problem, dp.shipments(0, state), cap)
         return CapBest(cost, int(value % SHIP_SCALE), allocations, True, cost)
 
     def _enumerate(self, j: int) -> CapBest | None:
@@ -372,7 +378,9 @@ class FrontSolver:
         upper = self.upper()[j : j + 1]
         if not np.isfinite(upper[0]):
             return None
-        keep = ~dominated_nodes(problem, _most_shipments(problem, upper))
+        keep = _kept(
+            problem, [int(self.caps[j])], [_most_shipments(problem, upper)], self.singles[j]
+        )
 
         def most(cost: float) -> int:
             return _most_shipments(problem, np.array([cost]))
@@ -402,7 +410,7 @@ class FrontSolver:
         if hint is None and np.isfinite(self.upper()[j]):
             hint = baseline_allocations(problem)
         most = _most_shipments(problem, self.upper()[j : j + 1])
-        keep = ~dominated_nodes(problem, most)
+        keep = _kept(problem, [cap], [most], self.singles[j], hint)
         result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint, self.budget, keep)
         if result.infeasible:
             return CapBest.none()
@@ -588,90 +596,105 @@ def _restrict(
 # ----------------------------------------------------------------------------- bounds
 
 
-def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]:
-    """Best plan shipping everything from one node, per cap (proven only among singles)."""
-    lanes = problem.lanes
-    holds_all = np.all(problem.atp >= problem.demand, axis=1)
-    lane_ok = holds_all[lanes.node]
-    cost = np.full(len(lanes), np.inf)
-    if lane_ok.any():
-        weight = np.array([float(problem.demand @ problem.weight)])
-        units = np.array([float(problem.total_units)])
-        cost[lane_ok] = lanes.select(lane_ok).costs(weight, units)[:, 0]
-    order = np.lexsort((lanes.days, cost))  # cheapest first, then fewer days
-    within = lanes.days[order][None, :] <= caps[:, None]  # (caps, lanes)
-    first = np.argmax(within, axis=1)
-    result = []
-    for j in range(len(caps)):
-        lane = int(order[first[j]])
-        if within[j, first[j]] and np.isfinite(cost[lane]):
-            allocation = Allocation(lane, problem.demand.copy())
-            result.append(CapBest(float(cost[lane]), 1, [allocation], False, -np.inf))
-        else:
-            result.append(CapBest.none(proven=False))
-    return result
+def _bounds(problem: OrderProblem, caps: np.ndarray) -> tuple[list[CapBest], np.ndarray]:
+    """Per cap: the best plan shipping everything from one node (cheapest, then fewer
+    days; proven only among single-node plans) and a lower bound on every complete plan
+    with two or more shipments (inf: none exists).
 
-
-class SplitBound:
-    """Lower bounds, per cap, on every complete plan with two or more shipments (inf: none).
-
-    The larger of: the two cheapest single-unit shipments from distinct nodes plus the split
-    penalty; and each unit's cheapest per-unit cost plus the two cheapest fixed costs plus
-    the penalty. Inf when the order cannot be covered within the cap at all. Computed per
-    cap on first use.
+    The bound is the larger of: the two cheapest single-unit shipments from distinct nodes
+    plus the split penalty; and each unit's cheapest per-unit price plus the two cheapest
+    fixed parts (one parcel and handling) plus the penalty.
     """
+    cost, lane, split = _core.bounds(
+        *problem.core_args(),
+        [int(c) for c in caps],
+        problem.index.split_penalty,
+        problem.order.max_shipments,
+    )
+    singles = [
+        CapBest(float(c), 1, [Allocation(int(lane_), problem.demand.copy())], False, -np.inf)
+        if lane_ >= 0
+        else CapBest.none(proven=False)
+        for c, lane_ in zip(cost.tolist(), lane.tolist(), strict=True)
+    ]
+    return singles, split
 
-    def __init__(self, problem: OrderProblem) -> None:
-        self.problem = problem
-        self.none = (
-            problem.total_units < 2 or problem.order.max_shipments == 1 or len(problem.nodes) < 2
-        )
-        if self.none:
-            return
-        lanes = problem.lanes
-        holds = problem.atp[lanes.node] > 0  # (L, m)
-        self.fixed = lanes.base + lanes.handling_shipment  # at least one parcel
-        per_unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
-        self.per_unit = np.where(holds, per_unit, np.inf)
-        self.cheapest_unit = (self.fixed[:, None] + self.per_unit).min(axis=1)
-        self.cache: dict[int, float] = {}
 
-    def __call__(self, cap: int) -> float:
-        if self.none:
-            return np.inf
-        if cap not in self.cache:
-            self.cache[cap] = self._compute(cap)
-        return self.cache[cap]
-
-    def _compute(self, cap: int) -> float:
-        problem = self.problem
-        lanes = problem.lanes
-        ok = lanes.days <= cap
-        reach = np.zeros(len(problem.nodes), dtype=bool)
-        reach[lanes.node[ok]] = True
-        if np.any(problem.atp[reach].sum(axis=0) < problem.demand) or reach.sum() < 2:
-            return np.inf
-        node_min = np.full(len(problem.nodes), np.inf)
-        np.minimum.at(node_min, lanes.node[ok], self.cheapest_unit[ok])
-        penalty = problem.index.split_penalty
-        by_shipments = np.partition(node_min, 1)[:2].sum() + penalty
-        fixed_two = np.partition(self.fixed[ok], 1)[:2].sum() if ok.sum() > 1 else np.inf
-        unit_min = self.per_unit[ok].min(axis=0)
-        by_units = float(problem.demand @ unit_min) + fixed_two + penalty
-        return float(max(by_shipments, by_units))
+def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]:
+    """The best single-node plan per cap (see :func:`_bounds`)."""
+    return _bounds(problem, caps)[0]
 
 
 # ----------------------------------------------------------------------------- DP helpers
 
 
-def _candidate_values(
-    problem: OrderProblem, shape: DemandShape, caps: np.ndarray, most_shipments: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shipment values of the candidates an optimal plan may need, and those candidates:
-    dominated nodes are dropped, then all but the cheapest few for each load."""
-    kept = np.flatnonzero(~dominated_nodes(problem, most_shipments))
-    values, alive = keep_top(shipment_values(problem, shape, caps, kept), most_shipments)
-    return values, kept[alive]
+REDUCE_STATE_LIMIT = DP_STATE_LIMIT  # loads per order the candidate reduction enumerates
+
+
+def _reduced(
+    problem: OrderProblem, caps: list[int], most: list[int], keep: list[int]
+) -> np.ndarray:
+    """The candidates an optimal plan may need (ascending), with ``keep`` among them.
+
+    For every cap and every load, only the K cheapest nodes that can ship it within the cap
+    (and ties) are kept, where K (``most``) bounds the shipments of an optimal plan at that
+    cap: if a plan ships load q from a node outside them, one of the K is unused by the plan
+    (it has at most K - 1 other shipments) and ships q for no more cost within the cap.
+    """
+    reduction = _core.Reduction(*problem.core_args(), caps, max(most), REDUCE_STATE_LIMIT)
+    return np.flatnonzero(reduction.kept(most, keep))
+
+
+def _kept(
+    problem: OrderProblem,
+    caps: list[int],
+    most: list[int],
+    single: CapBest,
+    hint: list[Allocation] | None = None,
+) -> np.ndarray:
+    """:func:`_reduced` as a mask over the candidates, keeping the nodes of the best single
+    node plan and of ``hint`` (so that a warm start stays feasible)."""
+    keep = [int(problem.lanes.node[a.lane]) for a in (*single.allocations, *(hint or ()))]
+    mask = np.zeros(len(problem.nodes), dtype=bool)
+    mask[_reduced(problem, caps, most, keep)] = True
+    return mask
+
+
+class CoreDp:
+    """The exact DP of :mod:`omniroute.dp` over some candidates, run by ``omniroute._core``:
+    one row per cap; values are micro-units times ``SHIP_SCALE`` plus shipments."""
+
+    def __init__(
+        self, problem: OrderProblem, caps: list[int], candidates: np.ndarray, tracked: int
+    ) -> None:
+        self.dp = _core.Dp(
+            *problem.core_args(),
+            caps,
+            [int(c) for c in candidates],
+            tracked,
+            problem.index.split_penalty,
+        )
+        self.final = self.dp.final()
+        self.loads = self.dp.loads()
+        self.size = len(self.loads)
+        self.tracked = tracked
+
+    @property
+    def units(self) -> np.ndarray:
+        return self.loads.sum(axis=1)
+
+    def best(self, j: int, load: int | None = None) -> tuple[int, int]:
+        """(value, state) of the best plan covering exactly ``load`` (default: all)."""
+        load = self.size - 1 if load is None else load
+        if not self.tracked:
+            return int(self.final[j, load]), load
+        column = self.final[j, load :: self.size]
+        count = int(np.argmin(column))
+        return int(column[count]), count * self.size + load
+
+    def shipments(self, j: int, state: int) -> list[tuple[int, np.ndarray]]:
+        """(candidate, units per SKU) of the plan ending in ``state`` under cap row ``j``."""
+        return [(int(c), self.loads[s]) for c, s in self.dp.reconstruct(j, state)]
 
 
 def _tracked_shipments(problem: OrderProblem) -> int:
@@ -682,18 +705,13 @@ def _tracked_shipments(problem: OrderProblem) -> int:
     return 0
 
 
-def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
-    """The most shipments any plan as cheap as ``upper`` can have.
+def _shipment_lower_bounds(problem: OrderProblem) -> np.ndarray:
+    """``lower[k - 1]``: a lower bound on the cost of any plan with ``k`` shipments.
 
     A plan with ``k`` shipments costs at least ``k - 1`` split penalties plus the larger of:
     the ``k`` cheapest possible one-unit shipments from distinct nodes; and the ``k``
     cheapest fixed parts (one parcel and handling) plus every unit at its cheapest price.
     """
-    limit = min(problem.total_units, len(problem.nodes))
-    if problem.order.max_shipments:
-        limit = min(limit, problem.order.max_shipments)
-    if len(upper) == 0 or not np.all(np.isfinite(upper)):
-        return max(1, limit)
     lanes = problem.lanes
     holds = problem.atp[lanes.node] > 0
     unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
@@ -707,9 +725,29 @@ def _most_shipments(problem: OrderProblem, upper: np.ndarray) -> int:
     penalties = problem.index.split_penalty * np.arange(n)
     by_shipments = np.cumsum(np.sort(node_unit)) + penalties
     by_units = np.cumsum(np.sort(node_fixed)) + penalties + float(problem.demand @ unit.min(axis=0))
-    lower = np.maximum(by_shipments, by_units)
-    within = int(np.count_nonzero(lower <= upper.max() + EPSILON))
+    return np.maximum(by_shipments, by_units)
+
+
+def _most_shipments(
+    problem: OrderProblem, upper: np.ndarray, lower: np.ndarray | None = None
+) -> int:
+    """The most shipments any plan as cheap as ``upper`` can have (``lower`` from
+    :func:`_shipment_lower_bounds`, computed when not given)."""
+    limit = min(problem.total_units, len(problem.nodes))
+    if problem.order.max_shipments:
+        limit = min(limit, problem.order.max_shipments)
+    if len(upper) == 0 or not np.all(np.isfinite(upper)):
+        return max(1, limit)
+    if lower is None:
+        lower = _shipment_lower_bounds(problem)
+    within = int(np.searchsorted(lower, upper.max() + EPSILON, side="right"))
     return min(limit, max(1, within))
+
+
+def _load_vectors(problem: OrderProblem) -> np.ndarray:
+    """Every load vector ``q <= demand`` in mixed-radix order (the last SKU fastest)."""
+    radix = tuple((problem.demand + 1).tolist())
+    return np.stack(np.unravel_index(np.arange(int(np.prod(radix))), radix), axis=1)
 
 
 def _value_cost(problem: OrderProblem, value: int) -> float:
@@ -719,12 +757,12 @@ def _value_cost(problem: OrderProblem, value: int) -> float:
 
 
 def _allocations(
-    problem: OrderProblem, shipments: list[tuple[int, int]], loads: np.ndarray, cap: int
+    problem: OrderProblem, shipments: list[tuple[int, np.ndarray]], cap: int
 ) -> list[Allocation]:
-    """DP shipments (candidate, load) as allocations on each node's cheapest lane."""
+    """DP shipments (candidate, units) as allocations on each node's cheapest lane."""
     result = []
     for candidate, load in shipments:
-        units = loads[load].astype(np.int64)
+        units = load.astype(np.int64)
         result.append(Allocation(cheapest_lane(problem, candidate, units, max_days=cap), units))
     return result
 
@@ -819,16 +857,15 @@ def _most_units(
     demand = tuple(problem.demand.tolist())
     small = state_count(demand) <= DP_STATE_LIMIT and pair_count(demand, tracked) <= DP_PAIR_LIMIT
     if small:
-        shape = demand_shape(demand, tracked)
         most = _most_shipments(problem, np.full(len(caps), np.inf))
-        values, candidates = _candidate_values(problem, shape, caps, most)
-        small = len(candidates) * len(caps) * len(shape.pair_from) <= DP_WORK_LIMIT
+        cap_list = [int(c) for c in caps]
+        candidates = _reduced(problem, cap_list, [most] * len(caps), [])
+        small = len(candidates) * len(caps) * pair_count(demand, tracked) <= DP_WORK_LIMIT
     if small:
-        dp = run_dp(shape, caps, candidates, values)
-        size = len(dp.shape.units)
-        final = dp.final.reshape(len(caps), -1, size).min(axis=1)  # over shipment counts
+        dp = CoreDp(problem, cap_list, candidates, tracked)
+        final = dp.final.reshape(len(caps), -1, dp.size).min(axis=1)  # over shipment counts
         reachable = final < INF
-        units = np.where(reachable, dp.shape.units[None, :], -1)
+        units = np.where(reachable, dp.units[None, :], -1)
         most = units.max()
         if most <= 0:
             return [], True, "dp"
@@ -839,8 +876,7 @@ def _most_units(
         loads = np.flatnonzero(units[j] == most)
         load = int(loads[np.argmin(final[j, loads])])
         _, state = dp.best(j, load)
-        shipments = dp.reconstruct(j, state)
-        return _allocations(problem, shipments, dp.shape.loads, int(caps[j])), True, "dp"
+        return _allocations(problem, dp.shipments(j, state), int(caps[j])), True, "dp"
     if budget.remaining() <= 0:
         return None
     result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, budget)

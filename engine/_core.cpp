@@ -1,0 +1,775 @@
+// omniroute._core: the engine's hot loops in C++, over numpy arrays, without the GIL.
+//
+// * Network.candidates / .lanes: one order's candidate nodes (holders of its SKUs' ATP)
+//   and lanes (node, carrier service, resolved zone), the work of omniroute.candidates
+//   (distances are numpy's, so that zone edges fall exactly as the cost model says);
+// * bounds: per delivery-day cap, the best single-node plan and the lower bound on every
+//   plan with two or more shipments (omniroute.optimizer.SplitBound);
+// * Reduction: an exactness-preserving reduction of the candidates: for every cap and every
+//   load (units per SKU a shipment may carry), only the K cheapest nodes that can ship it
+//   within the cap are kept, K bounding the shipments of any plan cheaper than the
+//   incumbent. Nodes with the same lanes within the cap differ only by their handling
+//   costs, so they are ranked once per load size instead of costed one by one;
+// * Dp: the exact dynamic programme over candidates of omniroute.dp (states = units
+//   covered per SKU, optionally with the shipments used), with reconstruction.
+//
+// The Python modules keep the meaning; these functions compute the same numbers (costs in
+// micro-units of currency for the DP, as omniroute.dp) and are cross-checked against the
+// Python reference and brute force by the tests.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace py = pybind11;
+using i64 = std::int64_t;
+using Ints = py::array_t<i64, py::array::c_style | py::array::forcecast>;
+using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using Bools = py::array_t<bool, py::array::c_style | py::array::forcecast>;
+
+namespace {
+
+constexpr double PARCEL_TOLERANCE = 1e-9;
+constexpr double INF_D = std::numeric_limits<double>::infinity();
+constexpr i64 MONEY_SCALE = 1000000;
+constexpr i64 SHIP_SCALE = 1 << 10;
+constexpr i64 INF = i64(1) << 61;
+constexpr int HAND_OVER = -1;
+
+template <typename T>
+py::array_t<T> to_array(const std::vector<T>& values) {
+    py::array_t<T> out(static_cast<py::ssize_t>(values.size()));
+    std::copy(values.begin(), values.end(), out.mutable_data());
+    return out;
+}
+
+template <typename T>
+py::array_t<T> to_matrix(const std::vector<T>& values, py::ssize_t rows, py::ssize_t cols) {
+    py::array_t<T> out({rows, cols});
+    std::copy(values.begin(), values.end(), out.mutable_data());
+    return out;
+}
+
+double parcels(double weight, double max_parcel) {
+    // max(1, ceil(W / P - tolerance)); P is inf when the service has no limit
+    return std::max(1.0, std::ceil(weight / max_parcel - PARCEL_TOLERANCE));
+}
+
+// ------------------------------------------------------------------------- the network
+
+struct Network {
+    std::vector<double> lat, hs, hu;
+    std::vector<i64> processing;
+    std::vector<char> usable;
+    std::vector<char> offers;  // n x services
+    int services = 0, zones = 0;
+    std::vector<double> zone_max, zone_base, zone_per_kg;  // services x zones
+    std::vector<i64> zone_transit, zone_count;
+    std::vector<double> max_parcel;
+
+    Network(Doubles latitude, Doubles longitude, Doubles handling_shipment,
+            Doubles handling_unit, Ints processing_days, Bools usable_nodes, Bools offered,
+            Doubles zone_max_table, Doubles zone_base_table, Doubles zone_per_kg_table,
+            Ints zone_transit_table, Ints zone_counts, Doubles parcel_limits) {
+        auto n = latitude.size();
+        lat.assign(latitude.data(), latitude.data() + n);
+        hs.assign(handling_shipment.data(), handling_shipment.data() + n);
+        hu.assign(handling_unit.data(), handling_unit.data() + n);
+        processing.assign(processing_days.data(), processing_days.data() + n);
+        usable.assign(usable_nodes.data(), usable_nodes.data() + n);
+        services = static_cast<int>(zone_counts.size());
+        zones = services ? static_cast<int>(zone_max_table.shape(1)) : 0;
+        offers.assign(offered.data(), offered.data() + n * services);
+        zone_max.assign(zone_max_table.data(), zone_max_table.data() + services * zones);
+        // base, per-kg and transit tables have one padding column (zones + 1)
+        for (int s = 0; s < services; ++s) {
+            for (int z = 0; z < zones; ++z) {
+                zone_base.push_back(zone_base_table.data()[s * (zones + 1) + z]);
+                zone_per_kg.push_back(zone_per_kg_table.data()[s * (zones + 1) + z]);
+                zone_transit.push_back(zone_transit_table.data()[s * (zones + 1) + z]);
+            }
+        }
+        zone_count.assign(zone_counts.data(), zone_counts.data() + services);
+        max_parcel.assign(parcel_limits.data(), parcel_limits.data() + services);
+    }
+
+    // Candidates of one order: usable, not excluded nodes holding ATP of its SKUs (ascending),
+    // their ATP (n x m) and the usable ATP per SKU.
+    py::tuple candidates(const std::vector<Ints>& holders, const std::vector<Ints>& atps,
+                         Ints excluded_nodes) const {
+        const size_t m = holders.size();
+        std::vector<i64> cand, full, atp_usable(m, 0);
+        {
+            py::gil_scoped_release release;
+            std::vector<char> seen(lat.size(), 0);
+            for (py::ssize_t x = 0; x < excluded_nodes.size(); ++x) seen[excluded_nodes.data()[x]] = 2;
+            for (size_t k = 0; k < m; ++k) {
+                const i64* h = holders[k].data();
+                const i64* a = atps[k].data();
+                for (py::ssize_t x = 0; x < holders[k].size(); ++x) {
+                    if (a[x] > 0 && !seen[h[x]] && usable[h[x]]) {
+                        seen[h[x]] = 1;
+                        cand.push_back(h[x]);
+                    }
+                }
+            }
+            std::sort(cand.begin(), cand.end());
+            const size_t n = cand.size();
+            full.assign(n * m, 0);
+            for (size_t k = 0; k < m; ++k) {
+                const i64* h = holders[k].data();
+                const i64* a = atps[k].data();
+                size_t c = 0;
+                for (py::ssize_t x = 0; x < holders[k].size(); ++x) {
+                    if (a[x] <= 0) continue;
+                    while (c < n && cand[c] < h[x]) ++c;
+                    if (c < n && cand[c] == h[x]) full[c * m + k] = a[x];
+                }
+            }
+            for (size_t c = 0; c < n; ++c)
+                for (size_t k = 0; k < m; ++k) atp_usable[k] += full[c * m + k];
+        }
+        return py::make_tuple(to_array(cand), to_matrix(full, static_cast<py::ssize_t>(cand.size()),
+                                                        static_cast<py::ssize_t>(m)),
+                              to_array(atp_usable));
+    }
+
+    // The lanes of the candidates (distances given, km), the reachable and in-promise ATP,
+    // and the candidates kept (those with a lane within the promise), renumbered.
+    py::dict lanes(Ints candidate_nodes, Ints candidate_atp, Doubles distance, i64 pickup,
+                   i64 promise_days) const {
+        py::dict out;
+        const size_t n = static_cast<size_t>(candidate_nodes.size());
+        const size_t m = n ? static_cast<size_t>(candidate_atp.shape(1)) : 0;
+        const i64* cand = candidate_nodes.data();
+        const i64* full = candidate_atp.data();
+        const double* dist = distance.data();
+        std::vector<i64> nodes, atp, keep_index;
+        std::vector<double> distances;
+        std::vector<i64> lane_node, lane_service, lane_days;
+        std::vector<double> lane_base, lane_per_kg, lane_parcel, lane_hs, lane_hu;
+        std::vector<i64> atp_reachable(m, 0), atp_in_promise(m, 0);
+        {
+            py::gil_scoped_release release;
+            for (size_t c = 0; c < n; ++c) {
+                i64 node = cand[c];
+                bool reachable = false;
+                size_t first = lane_node.size();
+                auto add = [&](i64 service, double base, double per_kg, double parcel, i64 transit) {
+                    reachable = true;
+                    i64 days = processing[node] + transit;
+                    if (promise_days > 0 && days > promise_days) return;
+                    lane_node.push_back(static_cast<i64>(nodes.size()));
+                    lane_service.push_back(service);
+                    lane_days.push_back(days);
+                    lane_base.push_back(base);
+                    lane_per_kg.push_back(per_kg);
+                    lane_parcel.push_back(parcel);
+                    lane_hs.push_back(hs[node]);
+                    lane_hu.push_back(hu[node]);
+                };
+                if (node == pickup) add(HAND_OVER, 0.0, 0.0, INF_D, 0);
+                else {
+                    for (int s = 0; s < services; ++s) {
+                        if (!offers[node * services + s]) continue;
+                        int zone = 0;
+                        for (int z = 0; z < zones; ++z)
+                            if (zone_max[s * zones + z] < dist[c]) ++zone;
+                        if (zone >= zone_count[s]) continue;
+                        add(s, zone_base[s * zones + zone], zone_per_kg[s * zones + zone],
+                            max_parcel[s], zone_transit[s * zones + zone]);
+                    }
+                }
+                bool within = lane_node.size() > first;
+                for (size_t k = 0; k < m; ++k) {
+                    if (reachable) atp_reachable[k] += full[c * m + k];
+                    if (within) atp_in_promise[k] += full[c * m + k];
+                }
+                if (within) {
+                    nodes.push_back(node);
+                    keep_index.push_back(static_cast<i64>(c));
+                    distances.push_back(dist[c]);
+                    for (size_t k = 0; k < m; ++k) atp.push_back(full[c * m + k]);
+                }
+            }
+        }
+        out["nodes"] = to_array(nodes);
+        out["atp"] = to_matrix(atp, static_cast<py::ssize_t>(nodes.size()), static_cast<py::ssize_t>(m));
+        out["distance"] = to_array(distances);
+        out["lane_node"] = to_array(lane_node);
+        out["lane_service"] = to_array(lane_service);
+        out["lane_base"] = to_array(lane_base);
+        out["lane_per_kg"] = to_array(lane_per_kg);
+        out["lane_max_parcel"] = to_array(lane_parcel);
+        out["lane_days"] = to_array(lane_days);
+        out["lane_hs"] = to_array(lane_hs);
+        out["lane_hu"] = to_array(lane_hu);
+        out["atp_reachable"] = to_array(atp_reachable);
+        out["atp_in_promise"] = to_array(atp_in_promise);
+        return out;
+    }
+};
+
+// ------------------------------------------------------------------------- a problem view
+
+struct Problem {
+    size_t n, m, lanes;
+    const i64* atp;  // n x m
+    const i64* demand;
+    const double* weight;
+    const i64* lane_node;
+    const double *base, *per_kg, *parcel, *hs, *hu;
+    const i64* days;
+    std::vector<size_t> start;  // lanes of candidate c: [start[c], start[c + 1])
+
+    Problem(const Ints& atp_, const Ints& demand_, const Doubles& weight_, const Ints& lane_node_,
+            const Doubles& base_, const Doubles& per_kg_, const Doubles& parcel_,
+            const Ints& days_, const Doubles& hs_, const Doubles& hu_)
+        : n(static_cast<size_t>(atp_.ndim() == 2 ? atp_.shape(0) : 0)),
+          m(static_cast<size_t>(demand_.size())), lanes(static_cast<size_t>(lane_node_.size())),
+          atp(atp_.data()), demand(demand_.data()), weight(weight_.data()),
+          lane_node(lane_node_.data()), base(base_.data()), per_kg(per_kg_.data()),
+          parcel(parcel_.data()), hs(hs_.data()), hu(hu_.data()), days(days_.data()) {
+        start.assign(n + 1, lanes);
+        for (size_t l = lanes; l-- > 0;) start[lane_node[l]] = l;
+        for (size_t c = n; c-- > 0;)
+            if (start[c] > start[c + 1]) start[c] = start[c + 1];
+    }
+
+    double cost(size_t lane, double w, double units) const {
+        return parcels(w, parcel[lane]) * base[lane] + per_kg[lane] * w + hs[lane] + hu[lane] * units;
+    }
+};
+
+// ------------------------------------------------------------------------- loads
+
+// All load vectors q <= demand in mixed-radix order (the last SKU varies fastest), with
+// their units and weight, as omniroute.dp.demand_shape.
+struct Loads {
+    size_t m, size;
+    std::vector<i64> radix, stride, vec;  // vec: size x m
+    std::vector<double> weight;
+    std::vector<i64> units;
+
+    Loads(const i64* demand, const double* w, size_t m_) : m(m_) {
+        radix.resize(m);
+        stride.assign(m, 1);
+        size = 1;
+        for (size_t k = 0; k < m; ++k) {
+            radix[k] = demand[k] + 1;
+            size *= static_cast<size_t>(radix[k]);
+        }
+        for (size_t k = m; k-- > 1;) stride[k - 1] = stride[k] * radix[k];
+        vec.assign(size * m, 0);
+        weight.assign(size, 0.0);
+        units.assign(size, 0);
+        for (size_t s = 0; s < size; ++s) {
+            size_t rest = s;
+            double total = 0.0;
+            i64 count = 0;
+            for (size_t k = 0; k < m; ++k) {
+                i64 q = static_cast<i64>(rest / static_cast<size_t>(stride[k]));
+                rest %= static_cast<size_t>(stride[k]);
+                vec[s * m + k] = q;
+                total += static_cast<double>(q) * w[k];
+                count += q;
+            }
+            weight[s] = total;
+            units[s] = count;
+        }
+    }
+
+    bool fits(size_t s, const i64* atp_row) const {
+        for (size_t k = 0; k < m; ++k)
+            if (vec[s * m + k] > atp_row[k]) return false;
+        return true;
+    }
+
+    // SKUs a load carries (bit k: q_k >= 1) and whether it carries two units of some SKU
+    std::vector<std::uint64_t> masks() const {
+        std::vector<std::uint64_t> out(size, 0);
+        for (size_t s = 0; s < size; ++s)
+            for (size_t k = 0; k < m && k < 64; ++k)
+                if (vec[s * m + k] > 0) out[s] |= std::uint64_t(1) << k;
+        return out;
+    }
+
+    std::vector<char> multi() const {
+        std::vector<char> out(size, 0);
+        for (size_t s = 0; s < size; ++s)
+            for (size_t k = 0; k < m; ++k)
+                if (vec[s * m + k] > 1 || k >= 64) out[s] = 1;
+        return out;
+    }
+};
+
+// ------------------------------------------------------------------------- reduce
+
+// For each cap and load, the K cheapest nodes that can ship it (and ties), for any K up to
+// kmax. Nodes whose lanes within the cap are the same (base, per kg, parcel limit) form a
+// group: a load costs the same lane part at each of them, plus the node's handling, so each
+// group is ranked once per load size and walked only until it has given K nodes.
+// members of a node group holding each SKU, cheapest handling first (maybe a prefix only)
+struct Ranking {
+    bool partial = false;
+    std::vector<std::vector<size_t>> by_sku;
+};
+
+constexpr size_t PREFIX = 64;
+
+struct Reduction {
+    size_t n = 0, size = 0;
+    std::vector<char> all;  // the order has too many loads: keep every candidate
+    std::vector<std::vector<std::vector<std::pair<double, size_t>>>> best;  // cap, load
+
+    Reduction(const Problem& p, const std::vector<i64>& caps, size_t kmax, size_t state_limit) : n(p.n) {
+        py::gil_scoped_release release;
+        Loads loads(p.demand, p.weight, p.m);
+        size = loads.size;
+        if (loads.size > state_limit) {
+            all.assign(1, 1);
+            return;
+        }
+        kmax = std::max<size_t>(1, kmax);
+        std::vector<size_t> holders_of(p.m, 0);
+        for (size_t c = 0; c < p.n; ++c)
+            for (size_t k = 0; k < p.m; ++k) holders_of[k] += p.atp[c * p.m + k] > 0;
+        // fast test of "the node holds every SKU of the load": bit masks of holdings
+        const std::vector<std::uint64_t> load_mask = loads.masks();
+        const std::vector<char> load_multi = loads.multi();
+        std::vector<std::uint64_t> node_mask(p.n, 0);
+        for (size_t c = 0; c < p.n; ++c)
+            for (size_t k = 0; k < p.m && k < 64; ++k)
+                if (p.atp[c * p.m + k] > 0) node_mask[c] |= std::uint64_t(1) << k;
+        auto fits = [&](size_t s, size_t c) {
+            if ((node_mask[c] & load_mask[s]) != load_mask[s]) return false;
+            return !load_multi[s] || loads.fits(s, p.atp + c * p.m);
+        };
+        std::vector<size_t> rarest(loads.size, 0);
+        for (size_t s = 1; s < loads.size; ++s) {
+            size_t best_k = p.m;
+            for (size_t k = 0; k < p.m; ++k)
+                if (loads.vec[s * p.m + k] > 0 && (best_k == p.m || holders_of[k] < holders_of[best_k]))
+                    best_k = k;
+            rarest[s] = best_k;
+        }
+        // lane types: the distinct (base, per kg, parcel limit) of the order's lanes
+        std::map<std::tuple<double, double, double>, std::uint64_t> type_of;
+        std::vector<std::uint64_t> lane_type(p.lanes);
+        std::vector<std::tuple<double, double, double>> types;
+        for (size_t l = 0; l < p.lanes; ++l) {
+            auto key = std::make_tuple(p.base[l], p.per_kg[l], p.parcel[l]);
+            auto it = type_of.find(key);
+            if (it == type_of.end()) {
+                it = type_of.emplace(key, types.size()).first;
+                types.push_back(key);
+            }
+            lane_type[l] = it->second;
+        }
+        best.resize(caps.size());
+        for (size_t j = 0; j < caps.size(); ++j) {
+            i64 cap = caps[j];
+            std::map<std::vector<std::uint64_t>, std::vector<size_t>> groups;
+            std::vector<std::uint64_t> sig;
+            for (size_t c = 0; c < p.n; ++c) {
+                sig.clear();
+                for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+                    if (p.days[l] <= cap) sig.push_back(lane_type[l]);
+                if (sig.empty()) continue;
+                std::sort(sig.begin(), sig.end());
+                sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
+                groups[sig].push_back(c);
+            }
+            auto& per_load = best[j];
+            per_load.assign(loads.size, {});
+            struct Group {
+                std::vector<size_t> members;
+                std::vector<double> lane_part;  // per load
+                double hs_min = INF_D, hu_min = INF_D;
+                std::map<i64, Ranking> order;  // units -> members per SKU, by handling
+            };
+            std::vector<Group> group_list;
+            for (auto& [group_sig, members] : groups) {
+                Group g;
+                g.members = std::move(members);
+                g.lane_part.assign(loads.size, INF_D);
+                for (size_t s = 1; s < loads.size; ++s) {
+                    double w = loads.weight[s];
+                    for (std::uint64_t type : group_sig) {
+                        auto& [b, k, pl] = types[type];
+                        g.lane_part[s] = std::min(g.lane_part[s], parcels(w, pl) * b + k * w);
+                    }
+                }
+                for (size_t c : g.members) {
+                    g.hs_min = std::min(g.hs_min, p.hs[p.start[c]]);
+                    g.hu_min = std::min(g.hu_min, p.hu[p.start[c]]);
+                }
+                group_list.push_back(std::move(g));
+            }
+            // cheapest groups first, so that dearer ones are skipped for loads they cannot serve
+            std::sort(group_list.begin(), group_list.end(), [&](const Group& a, const Group& b) {
+                return a.lane_part[loads.size - 1] + a.hs_min < b.lane_part[loads.size - 1] + b.hs_min;
+            });
+            for (Group& g : group_list) {
+                for (size_t s = 1; s < loads.size; ++s) {
+                    i64 u = loads.units[s];
+                    double uu = static_cast<double>(u);
+                    auto& options = per_load[s];
+                    // the kmax-th cost so far: a group whose cheapest possible cost is above it
+                    // cannot add a node that matters for this load
+                    if (options.size() >= kmax) {
+                        std::nth_element(options.begin(), options.begin() + (kmax - 1), options.end());
+                        double kth = options[kmax - 1].first;
+                        if (g.lane_part[s] + g.hs_min + g.hu_min * uu > kth + 1e-9) continue;
+                    }
+                    // the members by handling for u units: the cheapest PREFIX first, all of
+                    // them only when a walk runs past the prefix
+                    auto ranking = [&](bool whole) {
+                        std::vector<std::pair<double, size_t>> ranked;
+                        ranked.reserve(g.members.size());
+                        for (size_t c : g.members) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
+                        bool cut = !whole && ranked.size() > PREFIX;
+                        if (cut) {
+                            std::nth_element(ranked.begin(), ranked.begin() + PREFIX, ranked.end());
+                            ranked.resize(PREFIX);
+                        }
+                        std::sort(ranked.begin(), ranked.end());
+                        Ranking r;
+                        r.partial = cut;
+                        r.by_sku.resize(p.m);
+                        for (auto& [h, c] : ranked)
+                            for (size_t k = 0; k < p.m; ++k)
+                                if (p.atp[c * p.m + k] > 0) r.by_sku[k].push_back(c);
+                        return r;
+                    };
+                    auto it = g.order.find(u);
+                    if (it == g.order.end()) it = g.order.emplace(u, ranking(false)).first;
+                    size_t mark = options.size();
+                    for (int attempt = 0; attempt < 2; ++attempt) {
+                        size_t found = 0;
+                        double last = INF_D;
+                        bool stopped = false;
+                        for (size_t c : it->second.by_sku[rarest[s]]) {
+                            double handling = p.hs[p.start[c]] + p.hu[p.start[c]] * uu;
+                            if (found >= kmax && handling > last) {
+                                stopped = true;
+                                break;
+                            }
+                            if (!fits(s, c)) continue;
+                            options.emplace_back(g.lane_part[s] + handling, c);
+                            last = handling;
+                            ++found;
+                        }
+                        if (stopped || !it->second.partial) break;
+                        options.resize(mark);  // ran past the prefix: rank every member
+                        it->second = ranking(true);
+                    }
+                }
+            }
+            for (auto& options : per_load) std::sort(options.begin(), options.end());
+        }
+    }
+
+    // The cheapest plan with exactly two shipments at cap row j: load s from one node and
+    // the rest from another (the two cheapest nodes of each load are known, so one of them
+    // pairs with a distinct node): (cost with the split penalty, node a, load a, node b,
+    // load b); cost inf when there is none.
+    py::tuple best_pair(size_t j, double penalty) const {
+        double best_cost = INF_D;
+        i64 na = -1, sa = -1, nb = -1, sb = -1;
+        if (all.empty() && j < best.size() && size > 1) {
+            const auto& per_load = best[j];
+            const size_t full = size - 1;
+            for (size_t s = 1; s < full; ++s) {
+                size_t rest = full - s;  // mixed radix without borrow: the complement
+                if (s > rest) continue;  // each split once
+                const auto& a = per_load[s];
+                const auto& b = per_load[rest];
+                for (size_t x = 0; x < a.size() && x < 2; ++x)
+                    for (size_t y = 0; y < b.size() && y < 2; ++y) {
+                        if (a[x].second == b[y].second) continue;
+                        double cost = a[x].first + b[y].first + penalty;
+                        if (cost < best_cost) {
+                            best_cost = cost;
+                            na = static_cast<i64>(a[x].second);
+                            sa = static_cast<i64>(s);
+                            nb = static_cast<i64>(b[y].second);
+                            sb = static_cast<i64>(rest);
+                        }
+                    }
+            }
+        }
+        return py::make_tuple(best_cost, na, sa, nb, sb);
+    }
+
+    // kept candidates when at most ks[j] shipments matter at cap j (ks[j] <= kmax)
+    py::array_t<bool> kept(const std::vector<i64>& ks, const std::vector<i64>& must_keep) const {
+        py::array_t<bool> out(static_cast<py::ssize_t>(n));
+        bool* mask = out.mutable_data();
+        std::fill(mask, mask + n, !all.empty());
+        for (i64 c : must_keep)
+            if (c >= 0 && static_cast<size_t>(c) < n) mask[c] = true;
+        for (size_t j = 0; j < best.size() && j < ks.size(); ++j) {
+            size_t keep = static_cast<size_t>(std::max<i64>(1, ks[j]));
+            for (auto& options : best[j]) {
+                if (options.empty()) continue;
+                double threshold = options[std::min(keep, options.size()) - 1].first;
+                for (auto& [cost, c] : options) {
+                    if (cost > threshold + 1e-9) break;
+                    mask[c] = true;
+                }
+            }
+        }
+        return out;
+    }
+};
+
+// ------------------------------------------------------------------------- bounds
+
+// Per cap: (best single-node cost, its lane; -1 none) and the split lower bound.
+py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
+    const size_t nc = caps.size();
+    std::vector<double> single(nc, INF_D), split(nc, INF_D);
+    std::vector<i64> single_lane(nc, -1), single_days(nc, 0);
+    {
+        py::gil_scoped_release release;
+        double w_all = 0.0, units_all = 0.0;
+        for (size_t k = 0; k < p.m; ++k) {
+            w_all += static_cast<double>(p.demand[k]) * p.weight[k];
+            units_all += static_cast<double>(p.demand[k]);
+        }
+        std::vector<char> holds_all(p.n, 1);
+        for (size_t c = 0; c < p.n; ++c)
+            for (size_t k = 0; k < p.m; ++k)
+                if (p.atp[c * p.m + k] < p.demand[k]) holds_all[c] = 0;
+        // singles: cheapest, then fewer days, lane order (as lexsort in the Python)
+        for (size_t l = 0; l < p.lanes; ++l) {
+            if (!holds_all[p.lane_node[l]]) continue;
+            double cost = p.cost(l, w_all, units_all);
+            for (size_t j = 0; j < nc; ++j) {
+                if (p.days[l] > caps[j]) continue;
+                bool better = single_lane[j] < 0 || cost < single[j] ||
+                              (cost == single[j] && p.days[l] < single_days[j]);
+                if (better) {
+                    single[j] = cost;
+                    single_lane[j] = static_cast<i64>(l);
+                    single_days[j] = p.days[l];
+                }
+            }
+        }
+        double total_units = units_all;
+        bool none = total_units < 2 || max_shipments == 1 || p.n < 2;
+        if (!none) {
+            std::vector<double> fixed(p.lanes), cheapest_unit(p.lanes);
+            std::vector<double> per_unit(p.lanes * p.m);
+            for (size_t l = 0; l < p.lanes; ++l) {
+                fixed[l] = p.base[l] + p.hs[l];
+                double best = INF_D;
+                for (size_t k = 0; k < p.m; ++k) {
+                    double u = p.atp[p.lane_node[l] * p.m + k] > 0 ? p.per_kg[l] * p.weight[k] + p.hu[l] : INF_D;
+                    per_unit[l * p.m + k] = u;
+                    best = std::min(best, fixed[l] + u);
+                }
+                cheapest_unit[l] = best;
+            }
+            for (size_t j = 0; j < nc; ++j) {
+                std::vector<char> reach(p.n, 0);
+                std::vector<double> node_min(p.n, INF_D);
+                std::vector<double> fixed_ok;
+                std::vector<double> unit_min(p.m, INF_D);
+                for (size_t l = 0; l < p.lanes; ++l) {
+                    if (p.days[l] > caps[j]) continue;
+                    reach[p.lane_node[l]] = 1;
+                    node_min[p.lane_node[l]] = std::min(node_min[p.lane_node[l]], cheapest_unit[l]);
+                    fixed_ok.push_back(fixed[l]);
+                    for (size_t k = 0; k < p.m; ++k) unit_min[k] = std::min(unit_min[k], per_unit[l * p.m + k]);
+                }
+                size_t reached = 0;
+                std::vector<i64> covered(p.m, 0);
+                for (size_t c = 0; c < p.n; ++c) {
+                    if (!reach[c]) continue;
+                    ++reached;
+                    for (size_t k = 0; k < p.m; ++k) covered[k] += p.atp[c * p.m + k];
+                }
+                bool short_stock = false;
+                for (size_t k = 0; k < p.m; ++k)
+                    if (covered[k] < p.demand[k]) short_stock = true;
+                if (short_stock || reached < 2) continue;
+                std::partial_sort(node_min.begin(), node_min.begin() + 2, node_min.end());
+                double by_shipments = node_min[0] + node_min[1] + penalty;
+                double fixed_two = INF_D;
+                if (fixed_ok.size() > 1) {
+                    std::partial_sort(fixed_ok.begin(), fixed_ok.begin() + 2, fixed_ok.end());
+                    fixed_two = fixed_ok[0] + fixed_ok[1];
+                }
+                double units_part = 0.0;
+                for (size_t k = 0; k < p.m; ++k) units_part += static_cast<double>(p.demand[k]) * unit_min[k];
+                split[j] = std::max(by_shipments, units_part + fixed_two + penalty);
+            }
+        }
+    }
+    return py::make_tuple(to_array(single), to_array(single_lane), to_array(split));
+}
+
+// ------------------------------------------------------------------------- the DP
+
+// The exact DP over candidates (see omniroute.dp); one row of the table per cap.
+struct Dp {
+    Loads loads;
+    size_t caps, layers, states, candidates;
+    std::vector<i64> final_table;  // caps x states
+    std::vector<std::int32_t> choice;  // candidates x caps x states: load shipped, -1 none
+    std::vector<i64> candidate_ids;
+
+    Dp(const Problem& p, const std::vector<i64>& cap_values, const std::vector<i64>& cands,
+       i64 max_shipments, double penalty)
+        : loads(p.demand, p.weight, p.m), caps(cap_values.size()),
+          layers(static_cast<size_t>(max_shipments > 0 ? max_shipments + 1 : 1)),
+          states(loads.size * layers), candidates(cands.size()), candidate_ids(cands) {
+        py::gil_scoped_release release;
+        const size_t size = loads.size;
+        const i64 refund = static_cast<i64>(std::llround(penalty * MONEY_SCALE));
+        std::vector<i64> table(caps * states, INF);
+        for (size_t j = 0; j < caps; ++j) table[j * states] = 0;
+        choice.assign(candidates * caps * states, -1);
+        std::vector<i64> value(caps * size);
+        std::vector<i64> next;
+        std::vector<i64> odometer(p.m), limit(p.m);
+        for (size_t ci = 0; ci < candidates; ++ci) {
+            size_t c = static_cast<size_t>(cands[ci]);
+            // shipment values of every load under every cap
+            std::fill(value.begin(), value.end(), INF);
+            for (size_t s = 1; s < size; ++s) {
+                if (!loads.fits(s, p.atp + c * p.m)) continue;
+                double w = loads.weight[s], u = static_cast<double>(loads.units[s]);
+                for (size_t l = p.start[c]; l < p.start[c + 1]; ++l) {
+                    i64 v = (static_cast<i64>(std::nearbyint(p.cost(l, w, u) * MONEY_SCALE)) + refund) * SHIP_SCALE + 1;
+                    for (size_t j = 0; j < caps; ++j)
+                        if (p.days[l] <= cap_values[j] && v < value[j * size + s]) value[j * size + s] = v;
+                }
+            }
+            next = table;
+            std::int32_t* chosen = choice.data() + ci * caps * states;
+            for (size_t s = 1; s < size; ++s) {
+                bool any = false;
+                for (size_t j = 0; j < caps; ++j) any |= value[j * size + s] < INF;
+                if (!any) continue;
+                // every before-state b with b + q <= demand, odometer over d_k - q_k
+                size_t q_index = s;
+                for (size_t k = 0; k < p.m; ++k) {
+                    limit[k] = p.demand[k] - loads.vec[s * p.m + k];
+                    odometer[k] = 0;
+                }
+                size_t b_index = 0;
+                while (true) {
+                    for (size_t layer = 0; layer + (layers > 1 ? 1 : 0) < layers; ++layer) {
+                        size_t before = layer * size + b_index;
+                        size_t after = (layers > 1 ? (layer + 1) * size : 0) + b_index + q_index;
+                        for (size_t j = 0; j < caps; ++j) {
+                            i64 v = value[j * size + s];
+                            i64 t = table[j * states + before];
+                            if (v >= INF || t >= INF) continue;
+                            i64 total = t + v;
+                            if (total < next[j * states + after]) {
+                                next[j * states + after] = total;
+                                chosen[j * states + after] = static_cast<std::int32_t>(s);
+                            }
+                        }
+                    }
+                    size_t k = p.m;
+                    while (k-- > 0) {
+                        if (odometer[k] < limit[k]) {
+                            ++odometer[k];
+                            b_index += static_cast<size_t>(loads.stride[k]);
+                            break;
+                        }
+                        b_index -= static_cast<size_t>(odometer[k] * loads.stride[k]);
+                        odometer[k] = 0;
+                    }
+                    if (k == static_cast<size_t>(-1)) break;
+                }
+            }
+            table.swap(next);
+        }
+        final_table = std::move(table);
+    }
+
+    py::array_t<i64> final() const {
+        return to_matrix(final_table, static_cast<py::ssize_t>(caps), static_cast<py::ssize_t>(states));
+    }
+
+    // (candidate, load index) shipments of the plan ending in ``state`` under cap row j
+    std::vector<std::pair<i64, i64>> reconstruct(size_t j, size_t state) const {
+        std::vector<std::pair<i64, i64>> shipments;
+        const size_t size = loads.size;
+        for (size_t ci = candidates; ci-- > 0;) {
+            std::int32_t s = choice[ci * caps * states + j * states + state];
+            if (s < 0) continue;
+            shipments.emplace_back(candidate_ids[ci], s);
+            size_t layer = layers > 1 ? state / size : 0;
+            size_t index = state % size - static_cast<size_t>(s);
+            state = (layers > 1 ? (layer - 1) * size : 0) + index;
+        }
+        return shipments;
+    }
+
+    py::array_t<i64> load_vectors() const {
+        return to_matrix(loads.vec, static_cast<py::ssize_t>(loads.size), static_cast<py::ssize_t>(loads.m));
+    }
+};
+
+Problem view(const Ints& atp, const Ints& demand, const Doubles& weight, const Ints& lane_node,
+             const Doubles& base, const Doubles& per_kg, const Doubles& parcel, const Ints& days,
+             const Doubles& hs, const Doubles& hu) {
+    return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, module) {
+    module.doc() = "omniroute's hot loops in C++ (see engine/_core.cpp)";
+    py::class_<Network>(module, "Network")
+        .def(py::init<Doubles, Doubles, Doubles, Doubles, Ints, Bools, Bools, Doubles, Doubles,
+                      Doubles, Ints, Ints, Doubles>())
+        .def("candidates", &Network::candidates)
+        .def("lanes", &Network::lanes);
+    module.def(
+        "bounds",
+        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
+           Doubles parcel, Ints days, Doubles hs, Doubles hu, std::vector<i64> caps, double penalty,
+           i64 max_shipments) {
+            return bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
+                          caps, penalty, max_shipments);
+        });
+    py::class_<Reduction>(module, "Reduction")
+        .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,
+                         Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,
+                         std::vector<i64> caps, size_t kmax, size_t state_limit) {
+            return new Reduction(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
+                                 caps, kmax, state_limit);
+        }))
+        .def("kept", &Reduction::kept)
+        .def("best_pair", &Reduction::best_pair);
+    py::class_<Dp>(module, "Dp")
+        .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,
+                         Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,
+                         std::vector<i64> caps, std::vector<i64> candidates, i64 max_shipments,
+                         double penalty) {
+            return new Dp(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
+                          caps, candidates, max_shipments, penalty);
+        }))
+        .def("final", &Dp::final)
+        .def("reconstruct", &Dp::reconstruct)
+        .def("loads", &Dp::load_vectors)
+        .def_readonly("size", &Dp::states);
+}

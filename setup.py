@@ -1,0 +1,16 @@
+"""Builds the engine's C++ core, ``omniroute._core`` (everything else is in pyproject.toml)."""
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+setup(
+    ext_modules=[
+        Pybind11Extension(
+            "omniroute._core",
+            ["engine/_core.cpp"],
+            cxx_std=17,
+            extra_compile_args=["-O2"],
+        )
+    ],
+    cmdclass={"build_ext": build_ext},
+)
