@@ -319,10 +319,11 @@ struct Loads {
 // kmax. Nodes whose lanes within the cap are the same (base, per kg, parcel limit) form a
 // group: a load costs the same lane part at each of them, plus the node's handling, so each
 // group is ranked once per load size and walked only until it has given K nodes.
-// members of a node group holding each SKU, cheapest handling first (maybe a prefix only)
+// members of a node group holding one SKU, cheapest handling first (maybe a prefix only)
 struct Ranking {
     bool partial = false;
-    std::vector<std::vector<size_t>> by_sku;
+    size_t prefix = 0;
+    std::vector<size_t> nodes;
 };
 
 constexpr size_t PREFIX = 64;
@@ -396,7 +397,8 @@ struct Reduction {
                 std::vector<size_t> members;
                 std::vector<double> lane_part;  // per load
                 double hs_min = INF_D, hu_min = INF_D;
-                std::map<i64, Ranking> order;  // units -> members per SKU, by handling
+                std::vector<std::vector<size_t>> holders;  // per SKU, the members holding it
+                std::map<std::pair<i64, size_t>, Ranking> order;  // (units, SKU) -> ranking
             };
             std::vector<Group> group_list;
             for (auto& [group_sig, members] : groups) {
@@ -410,9 +412,12 @@ struct Reduction {
                         g.lane_part[s] = std::min(g.lane_part[s], parcels(w, pl) * b + k * w);
                     }
                 }
+                g.holders.resize(p.m);
                 for (size_t c : g.members) {
                     g.hs_min = std::min(g.hs_min, p.hs[p.start[c]]);
                     g.hu_min = std::min(g.hu_min, p.hu[p.start[c]]);
+                    for (size_t k = 0; k < p.m; ++k)
+                        if (p.atp[c * p.m + k] > 0) g.holders[k].push_back(c);
                 }
                 group_list.push_back(std::move(g));
             }
@@ -432,34 +437,35 @@ struct Reduction {
                         double kth = options[kmax - 1].first;
                         if (g.lane_part[s] + g.hs_min + g.hu_min * uu > kth + 1e-9) continue;
                     }
-                    // the members by handling for u units: the cheapest PREFIX first, all of
-                    // them only when a walk runs past the prefix
-                    auto ranking = [&](bool whole) {
+                    // the group's holders of the load's rarest SKU by handling for u units:
+                    // the cheapest PREFIX first, more (four times as many) when a walk runs
+                    // past them
+                    size_t sku = rarest[s];
+                    auto key = std::make_pair(u, sku);
+                    auto it = g.order.find(key);
+                    if (it == g.order.end()) it = g.order.emplace(key, Ranking{}).first;
+                    Ranking& ranking = it->second;
+                    auto rank = [&](size_t prefix) {
                         std::vector<std::pair<double, size_t>> ranked;
-                        ranked.reserve(g.members.size());
-                        for (size_t c : g.members) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
-                        bool cut = !whole && ranked.size() > PREFIX;
-                        if (cut) {
-                            std::nth_element(ranked.begin(), ranked.begin() + PREFIX, ranked.end());
-                            ranked.resize(PREFIX);
+                        ranked.reserve(g.holders[sku].size());
+                        for (size_t c : g.holders[sku]) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
+                        ranking.partial = ranked.size() > prefix;
+                        if (ranking.partial) {
+                            std::nth_element(ranked.begin(), ranked.begin() + prefix, ranked.end());
+                            ranked.resize(prefix);
                         }
                         std::sort(ranked.begin(), ranked.end());
-                        Ranking r;
-                        r.partial = cut;
-                        r.by_sku.resize(p.m);
-                        for (auto& [h, c] : ranked)
-                            for (size_t k = 0; k < p.m; ++k)
-                                if (p.atp[c * p.m + k] > 0) r.by_sku[k].push_back(c);
-                        return r;
+                        ranking.prefix = prefix;
+                        ranking.nodes.clear();
+                        for (auto& [h, c] : ranked) ranking.nodes.push_back(c);
                     };
-                    auto it = g.order.find(u);
-                    if (it == g.order.end()) it = g.order.emplace(u, ranking(false)).first;
+                    if (ranking.prefix == 0) rank(PREFIX);
                     size_t mark = options.size();
-                    for (int attempt = 0; attempt < 2; ++attempt) {
+                    while (true) {
                         size_t found = 0;
                         double last = INF_D;
                         bool stopped = false;
-                        for (size_t c : it->second.by_sku[rarest[s]]) {
+                        for (size_t c : ranking.nodes) {
                             double handling = p.hs[p.start[c]] + p.hu[p.start[c]] * uu;
                             if (found >= kmax && handling > last) {
                                 stopped = true;
@@ -470,9 +476,9 @@ struct Reduction {
                             last = handling;
                             ++found;
                         }
-                        if (stopped || !it->second.partial) break;
-                        options.resize(mark);  // ran past the prefix: rank every member
-                        it->second = ranking(true);
+                        if (stopped || !ranking.partial) break;
+                        options.resize(mark);  // ran past the prefix: rank more of them
+                        rank(ranking.prefix * 4);
                     }
                 }
             }

@@ -64,6 +64,7 @@ class CapBest:
     allocations: list[Allocation]
     optimal: bool  # proven best (lowest cost, then fewest shipments) at this cap
     bound: float  # proven lower bound on the cost at this cap
+    dearer: bool = False  # only proven: no plan at this cap is as cheap as the asked target
 
     @classmethod
     def none(cls, proven: bool = True) -> CapBest:
@@ -183,8 +184,8 @@ def _choose(
     caps = front.caps
     seen: list[CapBest] = []
 
-    def at(j: int) -> CapBest:
-        best = front.at(j)
+    def at(j: int, target: float = np.inf) -> CapBest:
+        best = front.at(j, target)
         seen.append(best)
         return best
 
@@ -216,7 +217,7 @@ def _choose(
         j = int(np.searchsorted(caps, days)) - 1  # the largest cap below the plan's days
         if j < 0 or front.lower(j) > best.cost + EPSILON:
             break
-        faster = at(j)
+        faster = at(j, best.cost)  # only whether a plan at most as dear arrives faster
         if faster.cost > best.cost + EPSILON:
             break
         best = faster
@@ -252,6 +253,7 @@ class FrontSolver:
         self.cache: dict[int, CapBest] = {}
         self.method = "single-node-bound"
         self._upper: np.ndarray | None = None
+        self._lower: np.ndarray | None = None
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
 
     def use(self, budget: Budget) -> None:
@@ -301,19 +303,37 @@ class FrontSolver:
     def days_of(self, best: CapBest) -> int:
         return evaluate(self.problem, best.allocations)[1]
 
-    def at(self, j: int) -> CapBest:
-        """The proven best plan at cap ``j`` (or the best found in time, with its bound)."""
-        if j not in self.cache:
-            single = self.singles[j]
-            split = self.split[j]
-            if split == np.inf or single.cost < split - EPSILON:
-                if np.isfinite(single.cost):
-                    self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
-                else:
-                    self.cache[j] = CapBest.none()
+    def at(self, j: int, target: float = np.inf) -> CapBest:
+        """The proven best plan at cap ``j`` (or the best found in time, with its bound).
+
+        With a finite ``target`` the caller only needs the best plan if it costs at most
+        ``target``: when none can, an answer proving that (cost above ``target``, not
+        cached) may come back instead of the cap's best.
+        """
+        if j in self.cache:
+            return self.cache[j]
+        single = self.singles[j]
+        split = self.split[j]
+        if split == np.inf or single.cost < split - EPSILON:
+            if np.isfinite(single.cost):
+                self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
             else:
-                self.cache[j] = self._dp(j) or self._enumerate(j) or self._cpsat(j)
+                self.cache[j] = CapBest.none()
+        elif np.isfinite(target) and split > target + EPSILON and single.cost > target + EPSILON:
+            bound = min(single.cost, split)
+            return CapBest(bound, 0, [], True, bound, dearer=True)
+        else:
+            found = self._dp(j, target) or self._enumerate(j) or self._cpsat(j)
+            if found.dearer:
+                return found  # not the cap's best: not cached
+            self.cache[j] = found
         return self.cache[j]
+
+    def lower_bounds(self) -> np.ndarray:
+        """:func:`_shipment_lower_bounds` of the problem (computed once)."""
+        if self._lower is None:
+            self._lower = _shipment_lower_bounds(self.problem)
+        return self._lower
 
     def upper(self) -> np.ndarray:
         """Best known complete-plan cost per cap: single-node plans and the baseline's plan."""
@@ -327,7 +347,7 @@ class FrontSolver:
             self._upper = upper
         return self._upper
 
-    def _dp(self, j: int) -> CapBest | None:
+    def _dp(self, j: int, target: float = np.inf) -> CapBest | None:
         """The best plan at cap ``j`` from the candidates an optimal plan may need (for
         every load, the K cheapest nodes that can ship it): first the best plan with two
         shipments, from each load's two cheapest nodes; when no cheaper plan can have more
@@ -341,8 +361,8 @@ class FrontSolver:
         cap = int(self.caps[j])
         single = self.singles[j]
         penalty = problem.index.split_penalty
-        lower = _shipment_lower_bounds(problem)
-        most = _most_shipments(problem, np.array([single.cost]), lower)
+        lower = self.lower_bounds()
+        most = _most_shipments(problem, np.array([min(single.cost, target)]), lower)
         reduction = _core.Reduction(*problem.core_args(), [cap], max(2, most), REDUCE_STATE_LIMIT)
         self.method = _stronger(self.method, "dp")
         pair_cost, na, sa, nb, sb = reduction.best_pair(0, penalty)
@@ -353,8 +373,10 @@ class FrontSolver:
             cost, _, _ = evaluate(problem, allocations)
             if not np.isfinite(single.cost) or cost < single.cost - EPSILON:
                 best = CapBest(cost, 2, allocations, False, -np.inf)
-        most = _most_shipments(problem, np.array([best.cost]), lower)
-        if most <= 2:  # no plan cheaper than the best so far has more shipments
+        most = _most_shipments(problem, np.array([min(best.cost, target)]), lower)
+        if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
+            if best.cost > target + EPSILON:  # so none is as cheap as the target
+                return CapBest(best.cost, 0, [], True, best.cost, dearer=True)
             if not np.isfinite(best.cost):
                 return CapBest.none()
             return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
@@ -484,7 +506,7 @@ class CompositeFront:
     def days_of(self, best: CapBest) -> int:
         return evaluate(self.problem, best.allocations)[1]
 
-    def at(self, j: int) -> CapBest:
+    def at(self, j: int, target: float = np.inf) -> CapBest:
         cost, ships, bound, optimal = self.penalty, 0, self.penalty, True
         allocations: list[Allocation] = []
         m = len(self.problem.demand)
