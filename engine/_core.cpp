@@ -542,11 +542,12 @@ struct Reduction {
 
 // ------------------------------------------------------------------------- bounds
 
-// Per cap: (best single-node cost, its lane; -1 none) and the split lower bound.
+// Per cap: (best single-node cost, its lane; -1 none) and the split lower bound; lanes are
+// taken in order of their days, so each cap extends the previous one.
 py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
     const size_t nc = caps.size();
     std::vector<double> single(nc, INF_D), split(nc, INF_D);
-    std::vector<i64> single_lane(nc, -1), single_days(nc, 0);
+    std::vector<i64> single_lane(nc, -1);
     {
         py::gil_scoped_release release;
         double w_all = 0.0, units_all = 0.0;
@@ -558,73 +559,132 @@ py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty,
         for (size_t c = 0; c < p.n; ++c)
             for (size_t k = 0; k < p.m; ++k)
                 if (p.atp[c * p.m + k] < p.demand[k]) holds_all[c] = 0;
-        // singles: cheapest, then fewer days, lane order (as lexsort in the Python)
-        for (size_t l = 0; l < p.lanes; ++l) {
-            if (!holds_all[p.lane_node[l]]) continue;
-            double cost = p.cost(l, w_all, units_all);
-            for (size_t j = 0; j < nc; ++j) {
-                if (p.days[l] > caps[j]) continue;
-                bool better = single_lane[j] < 0 || cost < single[j] ||
-                              (cost == single[j] && p.days[l] < single_days[j]);
-                if (better) {
-                    single[j] = cost;
-                    single_lane[j] = static_cast<i64>(l);
-                    single_days[j] = p.days[l];
+        std::vector<size_t> by_days(p.lanes);
+        std::iota(by_days.begin(), by_days.end(), size_t(0));
+        std::stable_sort(by_days.begin(), by_days.end(), [&](size_t a, size_t b) { return p.days[a] < p.days[b]; });
+        const bool none = units_all < 2 || max_shipments == 1 || p.n < 2;
+        // running state over the lanes taken so far
+        double best_cost = INF_D;
+        i64 best_lane = -1, best_days = 0;
+        std::vector<char> reach(p.n, 0);
+        size_t reached = 0;
+        std::vector<i64> covered(p.m, 0);
+        std::vector<double> node_min(p.n, INF_D), unit_min(p.m, INF_D);
+        double fixed_a = INF_D, fixed_b = INF_D;  // the two cheapest fixed parts
+        size_t next = 0;
+        for (size_t j = 0; j < nc; ++j) {
+            for (; next < by_days.size() && p.days[by_days[next]] <= caps[j]; ++next) {
+                size_t l = by_days[next];
+                size_t c = static_cast<size_t>(p.lane_node[l]);
+                if (holds_all[c]) {  // singles: cheapest, then fewer days, then lane order
+                    double cost = p.cost(l, w_all, units_all);
+                    auto key = std::make_tuple(cost, p.days[l], static_cast<i64>(l));
+                    if (best_lane < 0 || key < std::make_tuple(best_cost, best_days, best_lane)) {
+                        best_cost = cost;
+                        best_lane = static_cast<i64>(l);
+                        best_days = p.days[l];
+                    }
                 }
-            }
-        }
-        double total_units = units_all;
-        bool none = total_units < 2 || max_shipments == 1 || p.n < 2;
-        if (!none) {
-            std::vector<double> fixed(p.lanes), cheapest_unit(p.lanes);
-            std::vector<double> per_unit(p.lanes * p.m);
-            for (size_t l = 0; l < p.lanes; ++l) {
-                fixed[l] = p.base[l] + p.hs[l];
-                double best = INF_D;
-                for (size_t k = 0; k < p.m; ++k) {
-                    double u = p.atp[p.lane_node[l] * p.m + k] > 0 ? p.per_kg[l] * p.weight[k] + p.hu[l] : INF_D;
-                    per_unit[l * p.m + k] = u;
-                    best = std::min(best, fixed[l] + u);
-                }
-                cheapest_unit[l] = best;
-            }
-            for (size_t j = 0; j < nc; ++j) {
-                std::vector<char> reach(p.n, 0);
-                std::vector<double> node_min(p.n, INF_D);
-                std::vector<double> fixed_ok;
-                std::vector<double> unit_min(p.m, INF_D);
-                for (size_t l = 0; l < p.lanes; ++l) {
-                    if (p.days[l] > caps[j]) continue;
-                    reach[p.lane_node[l]] = 1;
-                    node_min[p.lane_node[l]] = std::min(node_min[p.lane_node[l]], cheapest_unit[l]);
-                    fixed_ok.push_back(fixed[l]);
-                    for (size_t k = 0; k < p.m; ++k) unit_min[k] = std::min(unit_min[k], per_unit[l * p.m + k]);
-                }
-                size_t reached = 0;
-                std::vector<i64> covered(p.m, 0);
-                for (size_t c = 0; c < p.n; ++c) {
-                    if (!reach[c]) continue;
+                if (none) continue;
+                if (!reach[c]) {
+                    reach[c] = 1;
                     ++reached;
                     for (size_t k = 0; k < p.m; ++k) covered[k] += p.atp[c * p.m + k];
                 }
-                bool short_stock = false;
-                for (size_t k = 0; k < p.m; ++k)
-                    if (covered[k] < p.demand[k]) short_stock = true;
-                if (short_stock || reached < 2) continue;
-                std::partial_sort(node_min.begin(), node_min.begin() + 2, node_min.end());
-                double by_shipments = node_min[0] + node_min[1] + penalty;
-                double fixed_two = INF_D;
-                if (fixed_ok.size() > 1) {
-                    std::partial_sort(fixed_ok.begin(), fixed_ok.begin() + 2, fixed_ok.end());
-                    fixed_two = fixed_ok[0] + fixed_ok[1];
+                double fixed = p.base[l] + p.hs[l];
+                if (fixed < fixed_a) {
+                    fixed_b = fixed_a;
+                    fixed_a = fixed;
+                } else if (fixed < fixed_b) {
+                    fixed_b = fixed;
                 }
-                double units_part = 0.0;
-                for (size_t k = 0; k < p.m; ++k) units_part += static_cast<double>(p.demand[k]) * unit_min[k];
-                split[j] = std::max(by_shipments, units_part + fixed_two + penalty);
+                double cheapest = INF_D;
+                for (size_t k = 0; k < p.m; ++k) {
+                    if (p.atp[c * p.m + k] <= 0) continue;
+                    double u = p.per_kg[l] * p.weight[k] + p.hu[l];
+                    unit_min[k] = std::min(unit_min[k], u);
+                    cheapest = std::min(cheapest, fixed + u);
+                }
+                node_min[c] = std::min(node_min[c], cheapest);
             }
+            single[j] = best_cost;
+            single_lane[j] = best_lane;
+            if (none || reached < 2) continue;
+            bool short_stock = false;
+            for (size_t k = 0; k < p.m; ++k)
+                if (covered[k] < p.demand[k]) short_stock = true;
+            if (short_stock) continue;
+            double a = INF_D, b = INF_D;  // the two cheapest one-unit shipments, distinct nodes
+            for (size_t c = 0; c < p.n; ++c) {
+                double v = node_min[c];
+                if (v < a) {
+                    b = a;
+                    a = v;
+                } else if (v < b) {
+                    b = v;
+                }
+            }
+            double units_part = 0.0;
+            for (size_t k = 0; k < p.m; ++k) units_part += static_cast<double>(p.demand[k]) * unit_min[k];
+            split[j] = std::max(a + b + penalty, units_part + fixed_a + fixed_b + penalty);
         }
     }
     return py::make_tuple(to_array(single), to_array(single_lane), to_array(split));
+}
+
+// lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
+py::array_t<double> lower_bounds(const Problem& p, double penalty) {
+    std::vector<double> lower(p.n, INF_D);
+    {
+        py::gil_scoped_release release;
+        std::vector<double> node_unit(p.n, INF_D), node_fixed(p.n, INF_D), unit_min(p.m, INF_D);
+        for (size_t l = 0; l < p.lanes; ++l) {
+            size_t c = static_cast<size_t>(p.lane_node[l]);
+            double fixed = p.base[l] + p.hs[l];
+            double cheapest = INF_D;
+            for (size_t k = 0; k < p.m; ++k) {
+                if (p.atp[c * p.m + k] <= 0) continue;
+                double u = p.per_kg[l] * p.weight[k] + p.hu[l];
+                unit_min[k] = std::min(unit_min[k], u);
+                cheapest = std::min(cheapest, u);
+            }
+            node_unit[c] = std::min(node_unit[c], fixed + cheapest);
+            node_fixed[c] = std::min(node_fixed[c], fixed);
+        }
+        std::sort(node_unit.begin(), node_unit.end());
+        std::sort(node_fixed.begin(), node_fixed.end());
+        double units_part = 0.0;
+        for (size_t k = 0; k < p.m; ++k) units_part += static_cast<double>(p.demand[k]) * unit_min[k];
+        double by_shipments = 0.0, by_fixed = 0.0;
+        for (size_t c = 0; c < p.n; ++c) {
+            by_shipments += node_unit[c];
+            by_fixed += node_fixed[c];
+            double penalties = penalty * static_cast<double>(c);
+            lower[c] = std::max(by_shipments + penalties, by_fixed + penalties + units_part);
+        }
+    }
+    return to_array(lower);
+}
+
+// A group label per SKU: SKUs in one group when some candidate holds both (transitively).
+py::array_t<i64> sku_groups(const Problem& p) {
+    std::vector<i64> parent(p.m);
+    std::iota(parent.begin(), parent.end(), i64(0));
+    auto root = [&](i64 k) {
+        while (parent[k] != k) k = parent[k] = parent[parent[k]];
+        return k;
+    };
+    for (size_t c = 0; c < p.n; ++c) {
+        i64 first = -1;
+        for (size_t k = 0; k < p.m; ++k) {
+            if (p.atp[c * p.m + k] <= 0) continue;
+            if (first < 0) first = static_cast<i64>(k);
+            else parent[root(static_cast<i64>(k))] = root(first);
+        }
+    }
+    std::vector<i64> label(p.m);
+    for (size_t k = 0; k < p.m; ++k) label[k] = root(static_cast<i64>(k));
+    return to_array(label);
 }
 
 // ------------------------------------------------------------------------- the DP
@@ -756,6 +816,19 @@ PYBIND11_MODULE(_core, module) {
            i64 max_shipments) {
             return bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
                           caps, penalty, max_shipments);
+        });
+    module.def(
+        "lower_bounds",
+        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
+           Doubles parcel, Ints days, Doubles hs, Doubles hu, double penalty) {
+            return lower_bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
+                                penalty);
+        });
+    module.def(
+        "sku_groups",
+        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
+           Doubles parcel, Ints days, Doubles hs, Doubles hu) {
+            return sku_groups(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu));
         });
     py::class_<Reduction>(module, "Reduction")
         .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,

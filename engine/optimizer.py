@@ -38,6 +38,7 @@ from omniroute import _core, cpsat
 from omniroute.baseline import baseline_allocations
 from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
+from omniroute.dominance import dominated_nodes
 from omniroute.dp import INF, MONEY_SCALE, SHIP_SCALE, pair_count, state_count
 from omniroute.enumeration import Relaxed, solve_relaxed
 from omniroute.model import Plan, PlanResult, PlanStats, Policy, Proof
@@ -233,7 +234,7 @@ def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | Composite
         return FrontSolver(problem, budget)  # the shipment limit couples the parts
     if len(problem.demand) == 1:
         return FrontSolver(problem, budget)
-    groups = _sku_groups(problem.atp > 0)
+    groups = _sku_groups(problem)
     if len(groups) == 1:
         return FrontSolver(problem, budget)
     parts = [_restrict(problem, group) for group in groups]
@@ -568,21 +569,9 @@ def _stronger(a: str, b: str) -> str:
     return a if METHOD_RANK[a] >= METHOD_RANK[b] else b
 
 
-def _sku_groups(holds: np.ndarray) -> list[np.ndarray]:
+def _sku_groups(problem: OrderProblem) -> list[np.ndarray]:
     """SKUs grouped so that no candidate node holds SKUs of two groups."""
-    m = holds.shape[1]
-    linked = (holds.T.astype(np.int64) @ holds.astype(np.int64)) > 0  # (m, m)
-    label = np.full(m, -1)
-    for start in range(m):
-        if label[start] >= 0:
-            continue
-        label[start] = start
-        stack = [start]
-        while stack:
-            k = stack.pop()
-            for other in np.flatnonzero(linked[k] & (label < 0)).tolist():
-                label[other] = start
-                stack.append(other)
+    label = _core.sku_groups(*problem.core_args())
     return [np.flatnonzero(label == group) for group in np.unique(label)]
 
 
@@ -651,6 +640,7 @@ def _single_node_plans(problem: OrderProblem, caps: np.ndarray) -> list[CapBest]
 
 
 REDUCE_STATE_LIMIT = DP_STATE_LIMIT  # loads per order the candidate reduction enumerates
+DOMINANCE_LANE_LIMIT = 2_000  # lanes for the pairwise dominance rules (tables of lanes^2)
 
 
 def _reduced(
@@ -677,6 +667,14 @@ def _kept(
     """:func:`_reduced` as a mask over the candidates, keeping the nodes of the best single
     node plan and of ``hint`` (so that a warm start stays feasible)."""
     keep = [int(problem.lanes.node[a.lane]) for a in (*single.allocations, *(hint or ()))]
+    if state_count(tuple(problem.demand.tolist())) > REDUCE_STATE_LIMIT:
+        # too many loads to rank: the pairwise dominance rules instead, where their
+        # (lanes x lanes) tables stay small; otherwise every candidate
+        if len(problem.lanes) > DOMINANCE_LANE_LIMIT:
+            return np.ones(len(problem.nodes), dtype=bool)
+        mask = ~dominated_nodes(problem, max(most))
+        mask[keep] = True
+        return mask
     mask = np.zeros(len(problem.nodes), dtype=bool)
     mask[_reduced(problem, caps, most, keep)] = True
     return mask
@@ -734,20 +732,7 @@ def _shipment_lower_bounds(problem: OrderProblem) -> np.ndarray:
     the ``k`` cheapest possible one-unit shipments from distinct nodes; and the ``k``
     cheapest fixed parts (one parcel and handling) plus every unit at its cheapest price.
     """
-    lanes = problem.lanes
-    holds = problem.atp[lanes.node] > 0
-    unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
-    unit = np.where(holds, unit, np.inf)
-    fixed = lanes.base + lanes.handling_shipment
-    n = len(problem.nodes)
-    node_unit = np.full(n, np.inf)
-    np.minimum.at(node_unit, lanes.node, fixed + unit.min(axis=1))
-    node_fixed = np.full(n, np.inf)
-    np.minimum.at(node_fixed, lanes.node, fixed)
-    penalties = problem.index.split_penalty * np.arange(n)
-    by_shipments = np.cumsum(np.sort(node_unit)) + penalties
-    by_units = np.cumsum(np.sort(node_fixed)) + penalties + float(problem.demand @ unit.min(axis=0))
-    return np.maximum(by_shipments, by_units)
+    return _core.lower_bounds(*problem.core_args(), problem.index.split_penalty)
 
 
 def _most_shipments(
