@@ -1,0 +1,50 @@
+"""Types of ``omniroute._core`` (engine/_core.cpp), for mypy."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Ints = npt.NDArray[np.int64]
+Doubles = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+class Network:
+    def __init__(
+        self,
+        latitude: Doubles,
+        longitude: Doubles,
+        handling_shipment: Doubles,
+        handling_unit: Doubles,
+        processing_days: Ints,
+        usable: Bools,
+        offers: Bools,
+        zone_max: Doubles,
+        zone_base: Doubles,
+        zone_per_kg: Doubles,
+        zone_transit: Ints,
+        zone_count: Ints,
+        max_parcel: Doubles,
+    ) -> None: ...
+    def candidates(
+        self, holders: list[Ints], atps: list[Ints], excluded: Ints
+    ) -> tuple[Ints, Ints, Ints]: ...
+    def lanes(
+        self, nodes: Ints, atp: Ints, distance: Doubles, pickup: int, promise_days: int
+    ) -> dict[str, Any]: ...
+
+def bounds(*args: Any) -> tuple[Any, ...]: ...
+def lower_bounds(*args: Any) -> Doubles: ...
+def sku_groups(*args: Any) -> Ints: ...
+
+class Reduction:
+    def __init__(self, *args: Any) -> None: ...
+    def kept(self, ks: list[int], must_keep: list[int]) -> Bools: ...
+    def best_pair(self, j: int, penalty: float) -> tuple[float, int, int, int, int]: ...
+
+class Dp:
+    size: int
+    def __init__(self, *args: Any) -> None: ...
+    def final(self) -> Ints: ...
+    def reconstruct(self, *args: Any) -> Any: ...
+    def loads(self) -> Ints: ...
