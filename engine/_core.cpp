@@ -381,15 +381,31 @@ struct Reduction {
         for (size_t j = 0; j < caps.size(); ++j) {
             i64 cap = caps[j];
             std::map<std::vector<std::uint64_t>, std::vector<size_t>> groups;
-            std::vector<std::uint64_t> sig;
-            for (size_t c = 0; c < p.n; ++c) {
-                sig.clear();
-                for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
-                    if (p.days[l] <= cap) sig.push_back(lane_type[l]);
-                if (sig.empty()) continue;
-                std::sort(sig.begin(), sig.end());
-                sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
-                groups[sig].push_back(c);
+            if (types.size() <= 64) {  // a node's lane types as a bit mask
+                std::map<std::uint64_t, std::vector<size_t>> by_mask;
+                for (size_t c = 0; c < p.n; ++c) {
+                    std::uint64_t mask = 0;
+                    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+                        if (p.days[l] <= cap) mask |= std::uint64_t(1) << lane_type[l];
+                    if (mask) by_mask[mask].push_back(c);
+                }
+                for (auto& [mask, members] : by_mask) {
+                    std::vector<std::uint64_t> sig;
+                    for (std::uint64_t t = 0; t < 64; ++t)
+                        if (mask >> t & 1) sig.push_back(t);
+                    groups.emplace(std::move(sig), std::move(members));
+                }
+            } else {
+                std::vector<std::uint64_t> sig;
+                for (size_t c = 0; c < p.n; ++c) {
+                    sig.clear();
+                    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+                        if (p.days[l] <= cap) sig.push_back(lane_type[l]);
+                    if (sig.empty()) continue;
+                    std::sort(sig.begin(), sig.end());
+                    sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
+                    groups[sig].push_back(c);
+                }
             }
             auto& per_load = best[j];
             per_load.assign(loads.size, {});
@@ -542,6 +558,25 @@ struct Reduction {
 
 // ------------------------------------------------------------------------- bounds
 
+// The lanes in order of their days, lane order within a day (a counting sort: days are
+// small whole numbers).
+std::vector<size_t> lanes_by_days(const Problem& p) {
+    std::vector<size_t> out(p.lanes);
+    if (p.lanes == 0) return out;
+    const auto [lo, hi] = std::minmax_element(p.days, p.days + p.lanes);
+    const size_t span = static_cast<size_t>(*hi - *lo) + 1;
+    if (span > 4096) {
+        std::iota(out.begin(), out.end(), size_t(0));
+        std::stable_sort(out.begin(), out.end(), [&](size_t a, size_t b) { return p.days[a] < p.days[b]; });
+        return out;
+    }
+    std::vector<size_t> first(span + 1, 0);
+    for (size_t l = 0; l < p.lanes; ++l) ++first[static_cast<size_t>(p.days[l] - *lo) + 1];
+    for (size_t d = 1; d <= span; ++d) first[d] += first[d - 1];
+    for (size_t l = 0; l < p.lanes; ++l) out[first[static_cast<size_t>(p.days[l] - *lo)]++] = l;
+    return out;
+}
+
 // Per cap: (best single-node cost, its lane; -1 none) and the split lower bound; lanes are
 // taken in order of their days, so each cap extends the previous one.
 py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
@@ -559,9 +594,7 @@ py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty,
         for (size_t c = 0; c < p.n; ++c)
             for (size_t k = 0; k < p.m; ++k)
                 if (p.atp[c * p.m + k] < p.demand[k]) holds_all[c] = 0;
-        std::vector<size_t> by_days(p.lanes);
-        std::iota(by_days.begin(), by_days.end(), size_t(0));
-        std::stable_sort(by_days.begin(), by_days.end(), [&](size_t a, size_t b) { return p.days[a] < p.days[b]; });
+        const std::vector<size_t> by_days = lanes_by_days(p);
         const bool none = units_all < 2 || max_shipments == 1 || p.n < 2;
         // running state over the lanes taken so far
         double best_cost = INF_D;
@@ -632,6 +665,8 @@ py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty,
     return py::make_tuple(to_array(single), to_array(single_lane), to_array(split));
 }
 
+constexpr size_t LOWER_RANKED = 64;
+
 // lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
 py::array_t<double> lower_bounds(const Problem& p, double penalty) {
     std::vector<double> lower(p.n, INF_D);
@@ -651,17 +686,21 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
             node_unit[c] = std::min(node_unit[c], fixed + cheapest);
             node_fixed[c] = std::min(node_fixed[c], fixed);
         }
-        std::sort(node_unit.begin(), node_unit.end());
-        std::sort(node_fixed.begin(), node_fixed.end());
+        // Only the cheapest few nodes need ranking: past them, each further shipment adds
+        // at least the split penalty (its shipment costs are >= 0), which keeps the bound.
+        const size_t ranked = std::min(p.n, LOWER_RANKED);
+        std::partial_sort(node_unit.begin(), node_unit.begin() + ranked, node_unit.end());
+        std::partial_sort(node_fixed.begin(), node_fixed.begin() + ranked, node_fixed.end());
         double units_part = 0.0;
         for (size_t k = 0; k < p.m; ++k) units_part += static_cast<double>(p.demand[k]) * unit_min[k];
         double by_shipments = 0.0, by_fixed = 0.0;
-        for (size_t c = 0; c < p.n; ++c) {
+        for (size_t c = 0; c < ranked; ++c) {
             by_shipments += node_unit[c];
             by_fixed += node_fixed[c];
             double penalties = penalty * static_cast<double>(c);
             lower[c] = std::max(by_shipments + penalties, by_fixed + penalties + units_part);
         }
+        for (size_t c = ranked; c < p.n; ++c) lower[c] = lower[c - 1] + penalty;
     }
     return to_array(lower);
 }
