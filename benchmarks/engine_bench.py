@@ -8,25 +8,36 @@ demo day with
 * ``naive-cp-sat``: one CP-SAT model per order (the same model, one worker, no fast paths,
   no pruning, no warm start) on a sample of the day,
 
-and the optimiser on the large synthetic network at several sizes to show how latency
-grows with the number of nodes. Set-up (data generation, indexing) is off the clock; each
-order is timed from its validated model to its reported plan. Results go to
+and, in the scale suite, the optimiser on a national network
+(:func:`omniroute.demo_data.national_dataset`: stores around US metros, best sellers in
+nearly every store, Zipf demand, orders of 1-9 lines) at several numbers of stores. Each
+size runs in fresh processes: one generates the network and its orders and writes them to
+files; another, whose peak memory is reported, times a plain ``json.load`` of the network
+file, then loading as a user does (``read_network``, ``read_orders``, ``Planner``), then
+(after ``gc.freeze()``, as the server does) plans, quotes and asks availability for every
+order. Set-up (data generation, indexing) is off the clock for the demo day; each order is
+timed from its validated model to its reported plan. Results go to
 ``benchmarks/results/engine.json`` (machine-readable) and ``engine.md`` (summary), with a
-description of the machine, and a summary is printed.
+description of the machine, and a summary is printed; progress goes to standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +45,10 @@ import numpy as np
 
 from omniroute import cpsat
 from omniroute.candidates import build_problem
-from omniroute.demo_data import demo_dataset, large_dataset
-from omniroute.model import Order, Plan, PlanStatus, Policy
+from omniroute.demo_data import demo_dataset, national_dataset
+from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.geo import distances_km
+from omniroute.model import Network, NodeKind, Order, Plan, PlanStatus, Policy
 from omniroute.planner import Planner
 from omniroute.plans import build_plan
 from omniroute.server.progress import progress
@@ -177,26 +190,203 @@ def demo_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# ----------------------------------------------------------------------------- scale suite
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentiles(values: Sequence[float], *qs: int) -> dict[str, float]:
+    data = np.asarray(values, dtype=np.float64)
+    out = {f"p{q}": float(np.percentile(data, q)) for q in qs}
+    out["max"] = float(data.max())
+    out["mean"] = float(data.mean())
+    return out
+
+
+def scale_generate(stores: int, orders: int, skus: int, seed: int, folder: Path) -> dict[str, Any]:
+    """Write the national network and its orders to ``folder`` (run in its own process, so
+    that generation does not count towards the measuring child's peak memory)."""
+    start = time.perf_counter()
+    network, order_list = national_dataset(stores=stores, skus=skus, orders=orders, seed=seed)
+    write_network(network, folder / "network.json")
+    write_orders(order_list, folder / "orders.jsonl")
+    return {"generate_s": time.perf_counter() - start}
+
+
+def nearest_pickup_stores(network: Network, orders: Sequence[Order]) -> list[str]:
+    """The store each order's availability is asked for: its pick-up store when it has one,
+    else the pick-up store nearest its destination."""
+    stores = [n for n in network.nodes if n.kind is NodeKind.STORE and n.pickup]
+    lat = np.array([n.location.latitude for n in stores])
+    lon = np.array([n.location.longitude for n in stores])
+    chosen = []
+    for order in orders:
+        if order.pickup_store_id or order.destination is None:
+            chosen.append(order.pickup_store_id or stores[0].id)
+        else:
+            d = distances_km(lat, lon, order.destination.latitude, order.destination.longitude)
+            chosen.append(stores[int(np.argmin(d))].id)
+    return chosen
+
+
+def timed(calls: Sequence[Callable[[], Any]], label: str) -> tuple[list[float], list[Any]]:
+    """Run each call once (after the first ten as a warm-up), timing it in ms."""
+    for call in calls[:10]:
+        call()
+    ms, results = [], []
+    for call in progress(calls, len(calls), label):
+        start = time.perf_counter()
+        results.append(call())
+        ms.append((time.perf_counter() - start) * 1000)
+    return ms, results
+
+
+def scale_child(folder: Path, label: str) -> dict[str, Any]:
+    """Measure one size in this process: load as a user does, then plan, quote and ask
+    availability for every order. Peak memory is this process's."""
+    network_path, orders_path = folder / "network.json", folder / "orders.jsonl"
+    gc.collect()
+    start = time.perf_counter()
+    with open(network_path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    json_load_s = time.perf_counter() - start
+    del data
+    gc.collect()
+
+    start = time.perf_counter()
+    network = read_network(network_path)
+    orders = read_orders(orders_path, network)
+    planner = Planner(network, validate=False)
+    load_s = time.perf_counter() - start
+    rss_loaded_mb = current_rss_mb()
+
+    gc.collect()
+    gc.freeze()  # as the server does with its long-lived network data
+    plan_ms, results = timed(
+        [partial(planner.plan, order, validate=False) for order in orders], f"{label}: plan"
+    )
+    quote_ms, _ = timed(
+        [
+            partial(planner.quote, order.lines, order.destination, validate=False)
+            for order in orders
+        ],
+        f"{label}: quote",
+    )
+    stores = nearest_pickup_stores(network, orders)
+    availability_ms, _ = timed(
+        [
+            partial(
+                planner.availability,
+                [line.sku_id for line in order.lines],
+                store_id=store,
+                location=order.destination,
+                validate=False,
+            )
+            for order, store in zip(orders, stores, strict=True)
+        ],
+        f"{label}: availability",
+    )
+    candidates = [r.stats.candidate_nodes for r in results]
+    return {
+        "nodes": len(network.nodes),
+        "stores": sum(n.kind is NodeKind.STORE for n in network.nodes),
+        "skus": len(network.skus),
+        "stock_positions": len(network.stock),
+        "orders": len(orders),
+        "lines_per_order": statistics.fmean(len(o.lines) for o in orders),
+        "network_file_mb": network_path.stat().st_size / 2**20,
+        "json_load_s": json_load_s,
+        "load_s": load_s,
+        "load_vs_json": load_s / json_load_s,
+        "rss_after_load_mb": rss_loaded_mb,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "latency_ms": percentiles(plan_ms, 50, 90, 99),
+        "proven_share": sum(r.stats.proof.value == "OPTIMAL" for r in results) / len(results),
+        "methods": dict(Counter(r.stats.method for r in results).most_common()),
+        "candidate_nodes": {
+            "p50": float(np.percentile(candidates, 50)),
+            "max": int(max(candidates)),
+        },
+        "quote_ms": percentiles(quote_ms, 50, 99),
+        "availability_ms": percentiles(availability_ms, 50, 99),
+    }
+
+
+def current_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_child(*arguments: str) -> dict[str, Any]:
+    """``python -m benchmarks.engine_bench ARGUMENTS`` in a fresh process; its last line of
+    standard output is a JSON object (progress goes to the shared standard error)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine_bench", *arguments],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def scale_benchmark(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Per size: generate and write the national network in one child process, then load,
+    plan, quote and ask availability in another (so peak memory is per size)."""
     rows = []
-    for nodes in args.scale_nodes:
-        network, orders = large_dataset(
-            nodes=nodes, skus=args.scale_skus, orders=args.scale_orders, seed=args.seed
-        )
-        planner = Planner(network)
-        outcomes = run_optimiser(planner, orders, Policy.CHEAPEST, f"{nodes} nodes")
-        rows.append(
-            {
-                "nodes": nodes,
-                "skus": args.scale_skus,
-                "stock_positions": len(network.stock),
-                "orders": len(orders),
-                "latency_ms": latency(outcomes),
-                "proven_share": sum(o.proven for o in outcomes) / len(outcomes),
-                "methods": dict(Counter(o.method for o in outcomes).most_common()),
-            }
+    for stores in args.scale_nodes:
+        label = f"{stores:,} stores"
+        with tempfile.TemporaryDirectory(prefix="omniroute-scale-") as tmp:
+            log(f"scale: {label}: generating {args.scale_orders} orders")
+            start = time.perf_counter()
+            common = ["--scale-dir", tmp, "--seed", str(args.seed)]
+            generated = run_child(
+                "--scale-generate",
+                str(stores),
+                "--scale-orders",
+                str(args.scale_orders),
+                "--scale-skus",
+                str(args.scale_skus),
+                *common,
+            )
+            log(f"scale: {label}: generated in {generated['generate_s']:.1f} s; measuring")
+            measure_start = time.perf_counter()
+            row = run_child("--scale-child", str(stores), *common)
+            row["measure_wall_s"] = time.perf_counter() - measure_start
+            row["generate_s"] = generated["generate_s"]
+            row["wall_s"] = time.perf_counter() - start
+        rows.append({"stores_requested": stores, **row})
+        log(
+            f"scale: {label}: {row['nodes']:,} nodes, {row['stock_positions']:,} positions; "
+            f"load {row['load_s']:.2f} s, peak {row['peak_rss_mb']:,.0f} MB, "
+            f"plan p99 {row['latency_ms']['p99']:.2f} ms; {row['wall_s']:.0f} s in all"
         )
     return rows
+
+
+def scale_ratios(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The largest size against the smallest."""
+    if len(rows) < 2:
+        return None
+    base = min(rows, key=lambda r: r["nodes"])
+    top = max(rows, key=lambda r: r["nodes"])
+    if base is top:
+        return None
+    return {
+        "base": base["nodes"],
+        "nodes": top["nodes"],
+        "p50": top["latency_ms"]["p50"] / base["latency_ms"]["p50"],
+        "p99": top["latency_ms"]["p99"] / base["latency_ms"]["p99"],
+        "load": top["load_s"] / base["load_s"],
+        "peak_rss": top["peak_rss_mb"] / base["peak_rss_mb"],
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -222,14 +412,24 @@ def machine() -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    demo = result["demo"]
-    peers = demo["peers"]
     lines = [
         "# Engine benchmark",
         "",
         f"Run {result['started']} on {result['machine']['cpu']} ({result['machine']['cores']} cores; "
         f"{result['machine']['note']}), Python {result['machine']['python']}, "
         f"OR-Tools {result['machine']['ortools']}. Command: `{result['command']}`.",
+    ]
+    if "demo" in result:
+        lines += demo_markdown(result)
+    if "scale" in result:
+        lines += scale_markdown(result)
+    return "\n".join(lines) + "\n"
+
+
+def demo_markdown(result: dict[str, Any]) -> list[str]:
+    demo = result["demo"]
+    peers = demo["peers"]
+    lines = [
         "",
         f"## Demo day ({demo['orders']:,} orders, seed {result['config']['seed']})",
         "",
@@ -256,26 +456,59 @@ def markdown(result: dict[str, Any]) -> str:
         f"{demo['naive_sample']['orders_compared']} orders both proved: "
         f"{demo['naive_sample']['max_cost_difference']:.6f}.",
         f"- Methods (omniroute): {peers['omniroute']['methods']}",
-        "",
-        f"## Scaling with the number of nodes (large synthetic network, {result['config']['scale_skus']:,} SKUs)",
-        "",
-        "| nodes | stock positions | orders | p50 ms | p90 ms | p99 ms | max ms | proven |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in result["scale"]:
-        lat = row["latency_ms"]
+    return lines
+
+
+def scale_markdown(result: dict[str, Any]) -> list[str]:
+    rows = result["scale"]
+    config = result["config"]
+    lines = [
+        "",
+        f"## Scaling with the number of stores (national network, {config['scale_skus']:,} SKUs, "
+        f"{config['scale_orders']:,} orders per size, seed {config['seed']})",
+        "",
+        "Each size in a fresh process. load: `read_network` + `read_orders` + `Planner` "
+        "(validate=False), against a plain `json.load` of the network file; peak: the "
+        "process's peak resident memory (ru_maxrss); then, after `gc.freeze()`, every order "
+        "planned (CHEAPEST), quoted and asked availability (its pick-up store, else the "
+        "pick-up store nearest its destination), after a warm-up of 10. Times in ms unless "
+        "marked.",
+        "",
+        "| nodes | stock positions | load s | json.load s | load/json | peak MB | plan p50 | "
+        "plan p99 | plan max | proven | quote p50 | quote p99 | avail. p50 | avail. p99 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lat, quote, avail = row["latency_ms"], row["quote_ms"], row["availability_ms"]
         lines.append(
-            f"| {row['nodes']:,} | {row['stock_positions']:,} | {row['orders']:,} | {lat['p50']:.3f} | "
-            f"{lat['p90']:.3f} | {lat['p99']:.2f} | {lat['max']:.1f} | {100 * row['proven_share']:.1f}% |"
+            f"| {row['nodes']:,} | {row['stock_positions']:,} | {row['load_s']:.2f} | "
+            f"{row['json_load_s']:.2f} | {row['load_vs_json']:.1f}x | {row['peak_rss_mb']:,.0f} | "
+            f"{lat['p50']:.3f} | {lat['p99']:.2f} | {lat['max']:.1f} | "
+            f"{100 * row['proven_share']:.1f}% | {quote['p50']:.3f} | {quote['p99']:.2f} | "
+            f"{avail['p50']:.3f} | {avail['p99']:.2f} |"
+        )
+    lines.append("")
+    for row in rows:
+        lines.append(
+            f"- {row['stores']:,} stores ({row['nodes']:,} nodes, network file "
+            f"{row['network_file_mb']:,.0f} MB, {row['lines_per_order']:.1f} lines per order): "
+            f"candidate nodes p50 {row['candidate_nodes']['p50']:.0f}, max "
+            f"{row['candidate_nodes']['max']:,}; methods {row['methods']}; "
+            f"{row['wall_s']:.0f} s in all ({row['generate_s']:.0f} s generating)."
         )
     if result.get("scale_ratios"):
         r = result["scale_ratios"]
         lines += [
             "",
-            f"Latency at {r['nodes']} nodes over {r['base']} nodes: p50 {r['p50']:.2f}x, "
-            f"p99 {r['p99']:.2f}x.",
+            f"At {r['nodes']:,} nodes against {r['base']:,}: plan p50 {r['p50']:.2f}x, "
+            f"p99 {r['p99']:.2f}x; load {r['load']:.2f}x; peak memory {r['peak_rss']:.2f}x.",
         ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def sizes(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,43 +531,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--scale-nodes",
-        type=lambda s: [int(x) for x in s.split(",")],
-        default=[100, 300, 1000, 3000],
-        help="network sizes (default 100,300,1000,3000)",
+        type=sizes,
+        nargs="+",
+        default=[[1000, 5000, 10_000]],
+        metavar="STORES",
+        help="numbers of stores of the national network, e.g. 1000 5000 or 1000,5000 "
+        "(default 1000 5000 10000)",
     )
     parser.add_argument(
-        "--scale-orders", type=int, default=1000, help="orders per size (default 1,000)"
+        "--scale-orders", type=int, default=300, help="orders per size (default 300)"
     )
-    parser.add_argument("--scale-skus", type=int, default=50_000, help="SKUs of the large network")
+    parser.add_argument(
+        "--scale-skus", type=int, default=30_000, help="SKUs of the national network (30,000)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
+    parser.add_argument(
+        "--skip-demo",
+        action="store_true",
+        help="the scale suite only (results named engine-scale.*, engine-quick-scale.*)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    # one size of the scale suite in a child process (prints one JSON object)
+    parser.add_argument("--scale-generate", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.scale_nodes = [n for group in args.scale_nodes for n in group]
+    if args.scale_generate is not None:
+        generated = scale_generate(
+            args.scale_generate, args.scale_orders, args.scale_skus, args.seed, args.scale_dir
+        )
+        print(json.dumps(generated))
+        return 0
+    if args.scale_child is not None:
+        print(json.dumps(scale_child(args.scale_dir, f"{args.scale_child:,} stores")))
+        return 0
     if args.quick:
-        args.orders, args.naive_orders, args.scale_orders = 2000, 200, 200
-        args.scale_nodes, args.scale_skus = [100, 300], 5000
+        args.orders, args.naive_orders, args.scale_orders = 2000, 200, 100
+        args.scale_nodes = [300, 1000]
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    child_only = {"out", "scale_generate", "scale_child", "scale_dir"}
     result: dict[str, Any] = {
         "benchmark": "engine",
         "started": started,
         "command": " ".join(["python -m benchmarks.engine_bench", *(argv or sys.argv[1:])]),
-        "config": {k: v for k, v in vars(args).items() if k != "out"},
+        "config": {k: v for k, v in vars(args).items() if k not in child_only},
         "machine": machine(),
     }
-    result["demo"] = demo_benchmark(args)
+    if not args.skip_demo:
+        result["demo"] = demo_benchmark(args)
     result["scale"] = scale_benchmark(args)
-    rows = result["scale"]
-    base = next((r for r in rows if r["nodes"] == 100), rows[0] if rows else None)
-    top = next((r for r in rows if r["nodes"] == 1000), rows[-1] if rows else None)
-    if base and top and base is not top:
-        result["scale_ratios"] = {
-            "base": base["nodes"],
-            "nodes": top["nodes"],
-            "p50": top["latency_ms"]["p50"] / base["latency_ms"]["p50"],
-            "p99": top["latency_ms"]["p99"] / base["latency_ms"]["p99"],
-        }
+    ratios = scale_ratios(result["scale"])
+    if ratios:
+        result["scale_ratios"] = ratios
     args.out.mkdir(parents=True, exist_ok=True)
     name = "engine-quick" if args.quick else "engine"
+    if args.skip_demo:
+        name += "-scale"  # never replace the full results with a partial run
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     text = markdown(result)
     (args.out / f"{name}.md").write_text(text)
