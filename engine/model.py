@@ -50,6 +50,14 @@ class Proof(enum.Enum):
     FEASIBLE = "FEASIBLE"
 
 
+class SearchLimit(enum.Enum):
+    """What stopped a search before it proved its plan (``PlanStats.stopped_by``)."""
+
+    TIME_LIMIT = "TIME_LIMIT"  # the budget's seconds (request timeout or call deadline)
+    CANCELLED = "CANCELLED"  # the caller went away, or the server is shutting down
+    MEMORY_LIMIT = "MEMORY_LIMIT"  # the search would need more than the budget's memory
+
+
 class UnfilledReason(enum.Enum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
     NO_SERVICE_WITHIN_PROMISE = "NO_SERVICE_WITHIN_PROMISE"
@@ -260,6 +268,7 @@ class PlanStats:
     gap: float | None = None
     lower_bound: float | None = None
     candidate_nodes: int = 0
+    stopped_by: SearchLimit | None = None  # set when a limit left the plan unproven
 
 
 @dataclass(frozen=True, slots=True)

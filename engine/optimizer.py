@@ -38,6 +38,7 @@ from omniroute import _core, cpsat
 from omniroute.baseline import baseline_allocations
 from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
+from omniroute.cost import parcels_array
 from omniroute.dominance import dominated_nodes
 from omniroute.dp import INF, MONEY_SCALE, SHIP_SCALE, pair_count, state_count
 from omniroute.enumeration import Relaxed, solve_relaxed
@@ -151,6 +152,7 @@ class Solve:
             gap=gap,
             lower_bound=plan.total_cost if proof is Proof.OPTIMAL else bound,
             candidate_nodes=len(problem.nodes),
+            stopped_by=budget.stopped_by() if proof is Proof.FEASIBLE else None,
         )
         return PlanResult(problem.order.id, plan, stats, options=tuple(options))
 
@@ -437,15 +439,17 @@ class FrontSolver:
         result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, hint, self.budget, keep)
         if result.infeasible:
             return CapBest.none()
-        if not result.feasible:  # out of time before any solution: the hint, unproven
+        # what the bounds prove whatever the search found: no plan is cheaper than the best
+        # single node or the split bound
+        floor = float(min(self.singles[j].cost, self.split[j]))
+        if not result.feasible:  # stopped before any solution: the hint, unproven
             if hint:
                 cost, _, ships = evaluate(problem, hint)
-                return CapBest(cost, ships, hint, False, -np.inf)
+                return CapBest(cost, ships, hint, False, min(floor, cost))
             return CapBest.none(proven=False)
         cost, _, ships = evaluate(problem, result.allocations)
-        return CapBest(
-            cost, ships, result.allocations, result.optimal, result.bound_micros / MONEY_SCALE
-        )
+        bound = max(result.bound_micros / MONEY_SCALE, floor) if not result.optimal else cost
+        return CapBest(cost, ships, result.allocations, result.optimal, min(bound, cost))
 
 
 class CompositeFront:
@@ -853,12 +857,38 @@ def _most_available(problem: OrderProblem, policy: Policy, budget: Budget) -> Ou
     return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, front.method, bound
 
 
+def _most_units_one_shipment(problem: OrderProblem, policy: Policy) -> list[Allocation]:
+    """With one shipment allowed, the most units any node can ship is all it holds of the
+    order (up to the demand): every lane is costed for its node's load, and the best among
+    the lanes shipping the most units wins (cheapest, then fastest; or fastest, then
+    cheapest), so this is exact in one pass over the lanes."""
+    lanes = problem.lanes
+    held = np.minimum(problem.atp, problem.demand[None, :])  # (n, m)
+    units = held.sum(axis=1)[lanes.node]
+    weight = held[lanes.node] @ problem.weight
+    cost = (
+        parcels_array(weight, lanes.max_parcel) * lanes.base
+        + lanes.per_kg * weight
+        + lanes.handling_shipment
+        + lanes.handling_unit * units
+    )
+    best = np.flatnonzero(units == units.max())
+    if policy is Policy.FASTEST:
+        order = np.lexsort((best, cost[best], lanes.days[best]))
+    else:
+        order = np.lexsort((best, lanes.days[best], cost[best]))
+    lane = int(best[order[0]])
+    return [Allocation(lane, held[lanes.node[lane]].astype(np.int64))]
+
+
 def _most_units(
     problem: OrderProblem, policy: Policy, budget: Budget
 ) -> tuple[list[Allocation], bool, str] | None:
     """The plan shipping the most units, then best for the policy (empty if nothing ships)."""
     if len(problem.lanes) == 0 or problem.atp.sum() == 0:
         return [], True, "candidates"
+    if problem.order.max_shipments == 1:
+        return _most_units_one_shipment(problem, policy), True, "candidates"
     caps = np.unique(problem.lanes.days)
     tracked = _tracked_shipments(problem)
     demand = tuple(problem.demand.tolist())

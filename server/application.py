@@ -73,6 +73,7 @@ ANSWER_MARGIN = 0.005  # seconds kept back from the deadline to send the answer
 HOLD_ATTEMPTS = 4  # plan-and-hold attempts before ABORTED
 INLINE_WORK = 50_000  # search work planned on the event loop (about a millisecond)
 DEFAULT_TTL = 15 * 60.0  # seconds a hold lasts unless committed or released
+DEFAULT_SOLVE_MEMORY_MB = 1024  # memory one order's search may use (serve --solve-memory-mb)
 
 
 # ----------------------------------------------------------------------------- failures
@@ -107,15 +108,18 @@ class Overloaded(ServiceFailure):
     reason = "OVERLOADED"
 
 
-def budget_for(timeout: float | None, time_remaining: float | None) -> Budget:
+def budget_for(
+    timeout: float | None, time_remaining: float | None, memory_mb: int | None = None
+) -> Budget:
     """The solve budget: the smaller of the request's ``timeout`` (default 10 s) and the
-    call's remaining time less :data:`ANSWER_MARGIN` to send the answer."""
+    call's remaining time less :data:`ANSWER_MARGIN` to send the answer, and the memory one
+    search may use (None: unbounded)."""
     seconds = DEFAULT_TIME_LIMIT if timeout is None else timeout
     if time_remaining is not None:
         if time_remaining <= ANSWER_MARGIN:
             raise DeadlineTooShort("the call's deadline has passed")
         seconds = min(seconds, time_remaining - ANSWER_MARGIN)
-    return Budget(seconds)
+    return Budget(seconds, memory_mb)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -273,8 +277,10 @@ class Application:
         threads: int = 2,
         reservation_ttl: float = DEFAULT_TTL,
         batch_window_ms: float = 0.0,
+        solve_memory_mb: int | None = DEFAULT_SOLVE_MEMORY_MB,
     ) -> None:
         self.ledger = ledger
+        self.solve_memory_mb = solve_memory_mb
         self.metrics = metrics
         self.reservation_ttl = reservation_ttl
         self.live = LiveNetwork(ledger)

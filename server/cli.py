@@ -370,6 +370,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         synchronous=args.synchronous,
         reservation_ttl=args.reservation_ttl,
         batch_window_ms=args.batch_window_ms,
+        solve_memory_mb=args.solve_memory_mb or None,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -584,6 +585,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="allocate PlanOrder calls arriving within this window jointly (default 0 = off)",
+    )
+    p.add_argument(
+        "--solve-memory-mb",
+        type=int,
+        default=1024,
+        help="memory one order's search may use; a larger search is not started and the "
+        "best plan known comes back FEASIBLE, stopped by MEMORY_LIMIT (default 1024; 0 = off)",
     )
     p.add_argument(
         "--log-level",

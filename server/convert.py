@@ -35,6 +35,7 @@ from omniroute.model import (
     PlanStatus,
     Policy,
     Proof,
+    SearchLimit,
     Shipment,
     ShipmentLine,
     Sku,
@@ -307,6 +308,9 @@ def result_from_proto(message: plan_pb2.PlanOrderResponse) -> PlanResult:
             gap=stats.gap if stats.HasField("gap") else None,
             lower_bound=stats.lower_bound if stats.HasField("lower_bound") else None,
             candidate_nodes=stats.candidate_nodes,
+            stopped_by=SearchLimit[plan_pb2.PlanStats.StopReason.Name(stats.stopped_by)]
+            if stats.stopped_by
+            else None,
         ),
         options=tuple(plan_from_proto(p) for p in message.options),
     )
@@ -436,6 +440,8 @@ def _stats_to_proto(stats: PlanStats) -> plan_pb2.PlanStats:
         solve_micros=stats.solve_micros,
         candidate_nodes=stats.candidate_nodes,
     )
+    if stats.stopped_by is not None:
+        message.stopped_by = plan_pb2.PlanStats.StopReason.Value(stats.stopped_by.value)
     if stats.gap is not None:
         message.gap = stats.gap
     if stats.lower_bound is not None:

@@ -73,6 +73,7 @@ class ServerConfig:
     synchronous: str = "FULL"
     reservation_ttl: float = 15 * 60.0  # seconds a hold lasts unless committed or released
     batch_window_ms: float = 0.0  # > 0: PlanOrder calls within the window are allocated jointly
+    solve_memory_mb: int | None = 1024  # memory one order's search may use (None: unbounded)
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -100,6 +101,7 @@ class RunningServer:
             threads=config.threads,
             reservation_ttl=config.reservation_ttl,
             batch_window_ms=config.batch_window_ms,
+            solve_memory_mb=config.solve_memory_mb,
         )
         self.lag = LoopLag(gauge=self.app.metrics.loop_lag)
         self.server = grpc.aio.server(

@@ -19,9 +19,11 @@ from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
 STREAM_WINDOW = 64  # requests in progress per StreamPlanOrders stream
 
 
-def call_budget(context: grpc.aio.ServicerContext, timeout: float | None) -> Budget:
+def call_budget(
+    context: grpc.aio.ServicerContext, timeout: float | None, memory_mb: int | None
+) -> Budget:
     """The solve budget of a call, cancelled when the call ends (deadline, cancel, done)."""
-    budget = budget_for(timeout, context.time_remaining())
+    budget = budget_for(timeout, context.time_remaining(), memory_mb)
     context.add_done_callback(lambda _: budget.cancel())
     return budget
 
@@ -34,7 +36,9 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
     async def PlanOrder(
         self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext
     ) -> plan_pb2.PlanOrderResponse:
-        return await self._plan(request, lambda timeout: call_budget(context, timeout))
+        return await self._plan(
+            request, lambda timeout: call_budget(context, timeout, self.app.solve_memory_mb)
+        )
 
     async def _plan(
         self,
@@ -72,7 +76,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             mine: list[Budget] = []
 
             def budget_of(timeout: float | None) -> Budget:
-                budget = budget_for(timeout, context.time_remaining())
+                budget = budget_for(timeout, context.time_remaining(), self.app.solve_memory_mb)
                 mine.append(budget)
                 running.add(budget)
                 return budget
@@ -104,14 +108,18 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
         command = requests.plan_orders(request, self.planners)
         if command.validate_only:
             return routing_service_pb2.PlanOrdersResponse()
-        result = await self.app.plan_orders(command, call_budget(context, command.timeout))
+        result = await self.app.plan_orders(
+            command, call_budget(context, command.timeout, self.app.solve_memory_mb)
+        )
         return convert.joint_to_proto(result)
 
     async def QuoteDelivery(
         self, request: routing_service_pb2.QuoteDeliveryRequest, context: grpc.aio.ServicerContext
     ) -> routing_service_pb2.QuoteDeliveryResponse:
         command = requests.quote_delivery(request, self.planners)
-        quote = await self.app.quote(command, call_budget(context, command.timeout))
+        quote = await self.app.quote(
+            command, call_budget(context, command.timeout, self.app.solve_memory_mb)
+        )
         return convert.quote_to_proto(quote)
 
     async def CheckAvailability(

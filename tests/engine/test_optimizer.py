@@ -265,3 +265,45 @@ def test_demo_orders_are_feasible_and_no_worse_than_baseline() -> None:
             assert result.plan.status is PlanStatus.COMPLETE
             assert result.plan.total_cost <= baseline.total_cost + 0.005
     assert np.isfinite(sum(planner.plan(o).plan.total_cost for o in orders[:10]))
+
+
+def test_search_stopped_by_its_time_limit_says_so(
+    tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
+    """A search the budget stops returns the best plan known, FEASIBLE, with a proven lower
+    bound and gap, and names the limit (``stopped_by``); with time it proves the plan."""
+    from omniroute.budget import Budget
+    from omniroute.model import SearchLimit
+
+    planner = Planner(tiny_network)
+    order = tiny_orders["coat-and-jeans"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)  # so that only CP-SAT can prove it
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        stopped = planner.plan(order, budget=Budget(0.0))
+        proven = planner.plan(order, budget=Budget(10.0))
+    assert stopped.plan.status is PlanStatus.COMPLETE
+    assert stopped.stats.proof is Proof.FEASIBLE
+    assert stopped.stats.stopped_by is SearchLimit.TIME_LIMIT
+    assert stopped.stats.gap is not None and 0 <= stopped.stats.gap < 1
+    assert stopped.stats.lower_bound is not None
+    assert stopped.stats.lower_bound <= proven.plan.total_cost + TOL
+    assert proven.stats.proof is Proof.OPTIMAL and proven.stats.stopped_by is None
+    assert proven.plan.total_cost <= stopped.plan.total_cost + TOL
+
+
+def test_cancelled_budget_says_so(tiny_network: Network, tiny_orders: dict[str, Order]) -> None:
+    """A budget cancelled before the search (the caller went away) leaves the best plan known,
+    FEASIBLE and stopped by CANCELLED."""
+    from omniroute.budget import Budget
+    from omniroute.model import SearchLimit
+
+    budget = Budget(10.0)
+    budget.cancel()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        result = Planner(tiny_network).plan(tiny_orders["coat-and-jeans"], budget=budget)
+    assert result.plan.status is PlanStatus.COMPLETE
+    assert result.stats.proof is Proof.FEASIBLE
+    assert result.stats.stopped_by is SearchLimit.CANCELLED

@@ -438,6 +438,39 @@ def test_unproven_search_is_reported_feasible_with_gap(
     assert response.stats.HasField("gap") and 0 < response.stats.gap < 1
     assert response.plan.total_cost >= 32.6 - 1e-9
     assert seen and all(0 < s <= 0.5 for s in seen)
+    assert response.stats.stopped_by == plan_pb2.PlanStats.STOP_REASON_UNSPECIFIED
+
+
+def test_search_over_the_memory_bound_is_not_started(
+    db_path: Path, tiny_orders: dict[str, Order]
+) -> None:
+    """`serve --solve-memory-mb`: a search whose model needs more memory than one solve may
+    use is not started; the best plan known comes back FEASIBLE with its gap, stopped by
+    MEMORY_LIMIT, rather than the process growing."""
+    from omniroute import optimizer
+
+    order = tiny_orders["coat-and-jeans"]
+    config = ServerConfig(db=str(db_path), host="localhost", port=0, solve_memory_mb=1)
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        ServerThread(config) as srv,
+        OmnirouteClient(srv.target, timeout=30) as c,
+    ):
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)  # so that only CP-SAT can prove it
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        response = c.plan_order(order)
+    assert response.plan.status == plan_pb2.Plan.COMPLETE
+    assert response.stats.proof == plan_pb2.PlanStats.FEASIBLE
+    assert response.stats.stopped_by == plan_pb2.PlanStats.MEMORY_LIMIT
+    assert response.stats.HasField("gap") and 0 <= response.stats.gap < 1
+    assert response.stats.lower_bound <= response.plan.total_cost + 1e-9
+    # the same order with the default bound is proven, and nothing stopped it
+    with ServerThread(ServerConfig(db=str(db_path), host="localhost", port=0)) as srv:
+        with OmnirouteClient(srv.target, timeout=30) as c:
+            proven = c.plan_order(order)
+    assert proven.stats.proof == plan_pb2.PlanStats.OPTIMAL
+    assert proven.stats.stopped_by == plan_pb2.PlanStats.STOP_REASON_UNSPECIFIED
+    assert proven.plan.total_cost <= response.plan.total_cost + 1e-9
 
 
 def test_cancelled_call_cancels_the_solve(

@@ -117,7 +117,7 @@ class Plan(_message.Message):
     def __init__(self, status: _Optional[_Union[Plan.Status, str]] = ..., shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., total_cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., unfilled_lines: _Optional[_Iterable[_Union[UnfilledLine, _Mapping]]] = ..., split_penalty_cost: _Optional[float] = ...) -> None: ...
 
 class PlanStats(_message.Message):
-    __slots__ = ("proof", "gap", "method", "solve_micros", "lower_bound", "candidate_nodes")
+    __slots__ = ("proof", "gap", "method", "solve_micros", "lower_bound", "candidate_nodes", "stopped_by")
     class Proof(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         PROOF_UNSPECIFIED: _ClassVar[PlanStats.Proof]
@@ -126,19 +126,31 @@ class PlanStats(_message.Message):
     PROOF_UNSPECIFIED: PlanStats.Proof
     OPTIMAL: PlanStats.Proof
     FEASIBLE: PlanStats.Proof
+    class StopReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STOP_REASON_UNSPECIFIED: _ClassVar[PlanStats.StopReason]
+        TIME_LIMIT: _ClassVar[PlanStats.StopReason]
+        CANCELLED: _ClassVar[PlanStats.StopReason]
+        MEMORY_LIMIT: _ClassVar[PlanStats.StopReason]
+    STOP_REASON_UNSPECIFIED: PlanStats.StopReason
+    TIME_LIMIT: PlanStats.StopReason
+    CANCELLED: PlanStats.StopReason
+    MEMORY_LIMIT: PlanStats.StopReason
     PROOF_FIELD_NUMBER: _ClassVar[int]
     GAP_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     SOLVE_MICROS_FIELD_NUMBER: _ClassVar[int]
     LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_NODES_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_BY_FIELD_NUMBER: _ClassVar[int]
     proof: PlanStats.Proof
     gap: float
     method: str
     solve_micros: int
     lower_bound: float
     candidate_nodes: int
-    def __init__(self, proof: _Optional[_Union[PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., method: _Optional[str] = ..., solve_micros: _Optional[int] = ..., lower_bound: _Optional[float] = ..., candidate_nodes: _Optional[int] = ...) -> None: ...
+    stopped_by: PlanStats.StopReason
+    def __init__(self, proof: _Optional[_Union[PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., method: _Optional[str] = ..., solve_micros: _Optional[int] = ..., lower_bound: _Optional[float] = ..., candidate_nodes: _Optional[int] = ..., stopped_by: _Optional[_Union[PlanStats.StopReason, str]] = ...) -> None: ...
 
 class Alternative(_message.Message):
     __slots__ = ("name", "plan", "verdict")
