@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omniroute.candidates import build_problem
-from omniroute.geo import distance_km
+from omniroute.candidates import HAND_OVER, OrderProblem, build_problem
+from omniroute.cost import parcels_array, quote_shipment
+from omniroute.geo import distances_km
 from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
-from omniroute.plans import Allocation, build_plan, cheapest_lane
+from omniroute.network_index import NODE_KINDS
+from omniroute.optimizer import optimise
 
 if TYPE_CHECKING:
     from omniroute.planner import Planner
@@ -57,55 +59,66 @@ def availability(
     location: Location | None = None,
     max_nodes: int = 20,
 ) -> Availability:
-    """Where the SKUs are (validated input: known SKUs, a store or a location)."""
+    """Where the SKUs are (validated input: known SKUs, a store or a location).
+
+    Every node holding any of the SKUs is ranked (in this store, pick-up stores, then the
+    rest, each nearest first) with array operations; only the first ``max_nodes`` are
+    costed and described, so the work grows with the holders at array speed, not with a
+    plan per holder.
+    """
     index, inventory = planner.index, planner.inventory
     store = index.nodes_by_id.get(store_id) if store_id else None
     here = store.location if store else location
     assert here is not None
     destination = location or here  # delivery goes to the customer, else to the store
     skus = list(dict.fromkeys(sku_ids))
-    held: dict[int, list[tuple[str, int]]] = {}
-    for sku_id in skus:
-        stock = inventory.sku(index.sku_pos[sku_id])
-        atp = stock.atp()
-        for node, units in zip(stock.nodes[atp > 0].tolist(), atp[atp > 0].tolist(), strict=True):
-            if index.usable[node]:
-                held.setdefault(node, []).append((sku_id, units))
+    stocks = [inventory.sku(index.sku_pos[sku_id]) for sku_id in skus]
+    atps = [stock.atp() for stock in stocks]
+    holding = [stock.nodes[atp > 0] for stock, atp in zip(stocks, atps, strict=True)]
+    holds = np.zeros(len(index.nodes), dtype=bool)
+    for held in holding:
+        holds[held] = True
+    nodes = np.flatnonzero(holds & index.usable)
+    distance = distances_km(
+        index.latitude[nodes], index.longitude[nodes], here.latitude, here.longitude
+    )
+    way = np.where(
+        (index.kind[nodes] == NODE_KINDS.index(NodeKind.STORE)) & index.pickup[nodes], 1, 2
+    )
+    if store is not None:
+        way[nodes == index.node_pos[store.id]] = 0
+    first = np.lexsort((index.id_rank[nodes], distance, way))[:max_nodes]
+
+    top = nodes[first]
     order = Order(
         "availability",
         tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
         destination=destination,
     )
     problem = build_problem(order, index, inventory)
-    candidate_of = {int(n): c for c, n in enumerate(problem.nodes.tolist())}
-
+    ship = _cheapest_shipments(problem, top)
+    # units available per top node and SKU (stock arrays are sorted by node)
+    units_at = []
+    for stock, atp in zip(stocks, atps, strict=True):
+        where = np.minimum(np.searchsorted(stock.nodes, top), max(len(stock.nodes) - 1, 0))
+        held = (stock.nodes[where] == top) & (atp[where] > 0) if len(stock.nodes) else top < 0
+        units_at.append(np.where(held, atp[where] if len(stock.nodes) else 0, 0))
+    ways = (Fulfilment.IN_STORE, Fulfilment.PICKUP, Fulfilment.DELIVERY)
     offers = []
-    for node, units in held.items():
+    for i, node in enumerate(top.tolist()):
         n = index.nodes[node]
-        distance = distance_km(
-            n.location.latitude, n.location.longitude, here.latitude, here.longitude
-        )
-        if store is not None and n.id == store.id:
-            way = Fulfilment.IN_STORE
-        elif n.kind is NodeKind.STORE and n.pickup:
-            way = Fulfilment.PICKUP
-        else:
-            way = Fulfilment.DELIVERY
-        service, days, cost = "", 0, 0.0
-        candidate = candidate_of.get(node)
-        if candidate is not None:
-            load = (problem.atp[candidate] > 0).astype(np.int64)
-            lane = cheapest_lane(problem, candidate, load)
-            if lane >= 0:
-                shipment = build_plan(problem, [Allocation(lane, load)]).shipments[0]
-                service, days, cost = shipment.service_id, shipment.delivery_days, shipment.cost
+        service, days, cost = ship[i]
         offers.append(
             NodeOffer(
                 n.id,
                 n.kind,
-                way,
-                distance,
-                tuple(units),
+                ways[int(way[first[i]])],
+                float(distance[first[i]]),
+                tuple(
+                    (sku_id, int(units[i]))
+                    for sku_id, units in zip(skus, units_at, strict=True)
+                    if units[i] > 0
+                ),
                 n.pickup,
                 n.processing_days,
                 service,
@@ -113,15 +126,73 @@ def availability(
                 cost,
             )
         )
-    rank = {Fulfilment.IN_STORE: 0, Fulfilment.PICKUP: 1, Fulfilment.DELIVERY: 2}
-    offers.sort(key=lambda o: (rank[o.fulfilment], o.distance_km, o.node_id))
     options: tuple[Plan, ...] = ()
-    available = [s for s in skus if any(s == sku for units in held.values() for sku, _ in units)]
+    available = [s for s, held in zip(skus, holding, strict=True) if index.usable[held].any()]
     if location is not None and available:
         quote = Order(
             "availability",
             tuple(OrderLine(str(i), s, 1) for i, s in enumerate(available)),
             destination=location,
         )
-        options = planner.plan(quote, Policy.CHEAPEST, options=True, validate=False).options
-    return Availability(tuple(offers[:max_nodes]), options)
+        if available == skus:  # the same order as the one ranked above: reuse its problem
+            options = optimise(problem, Policy.CHEAPEST, include_options=True).options
+        else:
+            options = planner.plan(quote, Policy.CHEAPEST, options=True, validate=False).options
+    return Availability(tuple(offers), options)
+
+
+def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[str, int, float]]:
+    """For each node, (service id, delivery days, cost) of the cheapest way to ship one unit
+    of every SKU of ``problem`` it holds to the problem's destination (ties: fewer days,
+    then lane order); ("", 0, 0.0) when it has no lane there. The choice of
+    :func:`omniroute.plans.cheapest_lane`, for all the nodes' lanes at once, costed by the
+    cost model's own quote."""
+    index, lanes = problem.index, problem.lanes
+    position = np.full(len(index.nodes), -1, dtype=np.int64)
+    position[problem.nodes] = np.arange(len(problem.nodes))
+    candidates = position[nodes]
+    valid = np.flatnonzero(candidates >= 0)
+    loads = (problem.atp[candidates[valid]] > 0).astype(np.int64)  # (valid, m)
+    weights = np.array([float(load @ problem.weight) for load in loads])
+    counts = loads.sum(axis=1)
+    starts = np.searchsorted(lanes.node, candidates[valid])
+    stops = np.searchsorted(lanes.node, candidates[valid] + 1)
+    owner = np.repeat(np.arange(len(valid)), stops - starts)
+    lane = (
+        np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+        if len(valid)
+        else np.zeros(0, dtype=np.int64)
+    )
+    w, units = weights[owner], counts[owner]
+    cost = (
+        parcels_array(w, lanes.max_parcel[lane]) * lanes.base[lane]
+        + lanes.per_kg[lane] * w
+        + lanes.handling_shipment[lane]
+        + lanes.handling_unit[lane] * units
+    )
+    ranked = np.lexsort((lane, lanes.days[lane], cost, owner))
+    best = np.full(len(valid), -1, dtype=np.int64)
+    firsts = ranked[np.r_[True, owner[ranked][1:] != owner[ranked][:-1]]] if len(lane) else ranked
+    for at in firsts.tolist():
+        if np.isfinite(cost[at]):
+            best[owner[at]] = lane[at]
+    found: list[tuple[str, int, float]] = [("", 0, 0.0)] * len(nodes)
+    for v, i in enumerate(valid.tolist()):
+        if best[v] < 0:
+            continue
+        service_index = int(lanes.service[best[v]])
+        service = None if service_index == HAND_OVER else index.services[service_index]
+        weight = 0.0  # summed line by line, as a plan reports its shipments
+        for k in np.flatnonzero(loads[v]).tolist():
+            weight += index.sku_weight[problem.sku[k]] * 1
+        quote = quote_shipment(
+            index.nodes[int(nodes[i])],
+            service,
+            float(weight),
+            int(counts[v]),
+            problem.destination,
+            float(problem.distance[candidates[i]]),
+        )
+        if quote is not None:  # it is: the lane reaches the destination
+            found[i] = (service.id if service else "", quote.delivery_days, quote.cost)
+    return found

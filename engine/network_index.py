@@ -41,6 +41,12 @@ class NetworkIndex:
         self.processing_days = np.array([n.processing_days for n in nodes], dtype=np.int64)
         self.usable = np.array([not n.disabled for n in nodes], dtype=bool)
         self.kind = np.array([NODE_KINDS.index(n.kind) for n in nodes], dtype=np.int8)
+        self.pickup = np.array([n.pickup for n in nodes], dtype=bool)
+        # each node's place in the order of node ids (for ties broken by id)
+        self.id_rank = np.empty(len(nodes), dtype=np.int64)
+        self.id_rank[np.argsort(np.array(self.node_ids, dtype=object), kind="stable")] = np.arange(
+            len(nodes)
+        )
 
         self.services: tuple[CarrierService, ...] = network.carrier_services
         self.service_pos = {service.id: s for s, service in enumerate(self.services)}
