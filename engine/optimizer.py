@@ -193,14 +193,22 @@ def _choose(
         return best
 
     if include_options:
-        everything = [at(j) for j in range(len(caps))]
-        feasible = [b for b in everything if np.isfinite(b.cost)]
-        if not feasible:
+        # The best plan at the largest cap arrives within some cap d; at every cap from d
+        # up it is also the best (nothing cheaper arrives later), so only the faster caps
+        # need a search, and each only for a plan cheaper than every faster one.
+        top = at(len(caps) - 1)
+        if not np.isfinite(top.cost):
             return None
+        within = int(np.searchsorted(caps, front.days_of(top)))
         options: list[CapBest] = []
-        for best in feasible:
+        for j in range(within):
+            best = at(j, options[-1].cost - EPSILON if options else np.inf)
+            if best.dearer or not np.isfinite(best.cost):
+                continue
             if not options or best.cost < options[-1].cost - EPSILON:
                 options.append(best)
+        if not options or top.cost < options[-1].cost - EPSILON:
+            options.append(top)
         chosen = options[0] if policy is Policy.FASTEST else options[-1]
         return chosen, options, all(b.optimal for b in seen)
     if policy is Policy.FASTEST:
