@@ -441,18 +441,16 @@ struct Reduction {
             std::sort(group_list.begin(), group_list.end(), [&](const Group& a, const Group& b) {
                 return a.lane_part[loads.size - 1] + a.hs_min < b.lane_part[loads.size - 1] + b.hs_min;
             });
+            // per load, the kmax cheapest costs so far (ascending): a group whose cheapest
+            // possible cost is above the kmax-th cannot add a node that matters for the load
+            std::vector<double> kbest(loads.size * kmax, INF_D);
             for (Group& g : group_list) {
                 for (size_t s = 1; s < loads.size; ++s) {
                     i64 u = loads.units[s];
                     double uu = static_cast<double>(u);
                     auto& options = per_load[s];
-                    // the kmax-th cost so far: a group whose cheapest possible cost is above it
-                    // cannot add a node that matters for this load
-                    if (options.size() >= kmax) {
-                        std::nth_element(options.begin(), options.begin() + (kmax - 1), options.end());
-                        double kth = options[kmax - 1].first;
-                        if (g.lane_part[s] + g.hs_min + g.hu_min * uu > kth + 1e-9) continue;
-                    }
+                    double* best_costs = kbest.data() + s * kmax;
+                    if (g.lane_part[s] + g.hs_min + g.hu_min * uu > best_costs[kmax - 1] + 1e-9) continue;
                     // the group's holders of the load's rarest SKU by handling for u units:
                     // the cheapest PREFIX first, more (four times as many) when a walk runs
                     // past them
@@ -495,6 +493,16 @@ struct Reduction {
                         if (stopped || !ranking.partial) break;
                         options.resize(mark);  // ran past the prefix: rank more of them
                         rank(ranking.prefix * 4);
+                    }
+                    for (size_t o = mark; o < options.size(); ++o) {  // keep the kmax cheapest
+                        double cost = options[o].first;
+                        if (cost >= best_costs[kmax - 1]) continue;
+                        size_t at = kmax - 1;
+                        while (at > 0 && best_costs[at - 1] > cost) {
+                            best_costs[at] = best_costs[at - 1];
+                            --at;
+                        }
+                        best_costs[at] = cost;
                     }
                 }
             }
