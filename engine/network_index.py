@@ -182,29 +182,38 @@ class Inventory:
         return result
 
     def set_positions(self, positions: Iterable[StockPosition]) -> None:
-        """Replace the quantities of some positions (adding positions not held before).
+        """Replace the quantities of some positions (adding positions not held before; for
+        a position given twice, the later wins).
 
         Copy-on-write per SKU: a plan running concurrently keeps a consistent view of each
-        SKU's arrays.
+        SKU's arrays. Each changed SKU is rebuilt once, however many of its positions
+        changed, so a bulk import of millions of positions applies in seconds.
         """
+        per_sku: dict[int, dict[int, tuple[int, int, int]]] = {}
+        sku_pos, node_pos = self.index.sku_pos, self.index.node_pos
         for p in positions:
-            k = self.index.sku_pos[p.sku_id]
-            node = self.index.node_pos[p.node_id]
+            per_sku.setdefault(sku_pos[p.sku_id], {})[node_pos[p.node_id]] = (
+                p.on_hand,
+                p.safety_stock,
+                p.reserved,
+            )
+        for k, changes in per_sku.items():
             old = self._stock[k]
-            where = int(np.searchsorted(old.nodes, node))
-            if where < len(old.nodes) and old.nodes[where] == node:
-                arrays = [
-                    a.copy() for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)
-                ]
-            else:
-                arrays = [
-                    np.insert(a, where, 0)
-                    for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)
-                ]
-                arrays[0][where] = node
-            arrays[1][where] = p.on_hand
-            arrays[2][where] = p.safety_stock
-            arrays[3][where] = p.reserved
+            nodes = np.fromiter(changes, dtype=np.int64, count=len(changes))
+            values = np.array(list(changes.values()), dtype=np.int64).reshape(-1, 3)
+            where = np.searchsorted(old.nodes, nodes)
+            held = where < len(old.nodes)
+            held[held] = old.nodes[where[held]] == nodes[held]
+            arrays = [a.copy() for a in (old.nodes, old.on_hand, old.safety_stock, old.reserved)]
+            for column in range(3):
+                arrays[column + 1][where[held]] = values[held, column]
+            added = ~held
+            if added.any():
+                arrays[0] = np.concatenate([arrays[0], nodes[added]])
+                for column in range(3):
+                    arrays[column + 1] = np.concatenate([arrays[column + 1], values[added, column]])
+                order = np.argsort(arrays[0], kind="stable")
+                arrays = [a[order] for a in arrays]
             self._stock[k] = SkuStock(*arrays)
 
     def take(self, quantities: Mapping[tuple[str, str], int]) -> None:

@@ -78,6 +78,56 @@ def move(
     tx.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)", (node_id, sku_id))
 
 
+def set_many(
+    tx: Transaction,
+    now: float,
+    kind: str,
+    changes: Sequence[tuple[str, str, int, int, int]],
+    reference: str,
+) -> None:
+    """Set the on-hand and safety stock of many positions at once, each given as ``(node,
+    SKU, on-hand, safety stock, on-hand delta)``, creating positions not held before (their
+    reserved units 0, others' kept): one movement and one change-feed row each, as
+    :func:`move` writes them, by ``executemany``."""
+    version = network_table.version(tx)
+    tx.executemany(
+        f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, ?, 0) ON CONFLICT (node_id, sku_id) "
+        "DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
+        [(node, sku, on_hand, safety) for node, sku, on_hand, safety, _ in changes],
+    )
+    tx.executemany(
+        "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+        "reserved_delta, reference) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        [(version, now, kind, node, sku, delta, reference) for node, sku, _, _, delta in changes],
+    )
+    tx.executemany(
+        "INSERT INTO stock_changes (node_id, sku_id) VALUES (?, ?)",
+        [(node, sku) for node, sku, *_ in changes],
+    )
+
+
+def set_from(tx: Transaction, now: float, kind: str, source: str, reference: str) -> None:
+    """:func:`set_many` for the positions of ``source``, a table or view of the ledger's own
+    (never user input) with the columns ``node_id, sku_id, new_on_hand, new_safety,
+    on_hand_delta``: three set-based statements, for millions of positions at once (in
+    node, then SKU order, which keeps the B-tree writes and the change feed local)."""
+    tx.execute(
+        f"INSERT INTO stock ({COLUMNS}) SELECT node_id, sku_id, new_on_hand, new_safety, 0 "
+        f"FROM {source} WHERE true ORDER BY node_id, sku_id ON CONFLICT (node_id, sku_id) "
+        "DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock"
+    )
+    tx.execute(
+        "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+        "reserved_delta, reference) SELECT ?, ?, ?, node_id, sku_id, on_hand_delta, 0, ? "
+        f"FROM {source} ORDER BY node_id, sku_id",
+        (network_table.version(tx), now, kind, reference),
+    )
+    tx.execute(
+        f"INSERT INTO stock_changes (node_id, sku_id) SELECT node_id, sku_id FROM {source} "
+        "ORDER BY node_id, sku_id"
+    )
+
+
 def hold(
     tx: Transaction, now: float, reservation_id: str, wanted: Mapping[tuple[str, str], int]
 ) -> None:

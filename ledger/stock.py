@@ -4,13 +4,21 @@ the change feed other processes follow, and reconciliation against the movement 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from omniroute.ledger import codec, idempotency
 from omniroute.ledger import network as network_table
+from omniroute.ledger.bulk import ImportMode, StockImport
 from omniroute.ledger.database import Database, Transaction
-from omniroute.ledger.positions import COLUMNS, MovementKind, last_seq, move, position, positions
+from omniroute.ledger.positions import (
+    COLUMNS,
+    MovementKind,
+    last_seq,
+    position,
+    positions,
+    set_many,
+)
 from omniroute.ledger.reservations import expire_due, held_lines
 from omniroute.model import FieldViolation, StockChange, StockPosition, ValidationError
 
@@ -114,30 +122,26 @@ class Stock:
             results = list(pending.values())
             if validate_only:
                 return results
-            now = time.time()
+            rows = []
             for p in results:
-                before = position(tx, p.node_id, p.sku_id)
-                move(
-                    tx,
-                    now,
-                    MovementKind.ADJUST,
-                    p.node_id,
-                    p.sku_id,
-                    p.on_hand - before.on_hand,
-                    0,
-                    request_id,
-                )
-                tx.execute(
-                    f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (node_id, sku_id) DO UPDATE SET "
-                    "on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
-                    (p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.reserved),
-                )
+                before = position(tx, p.node_id, p.sku_id).on_hand
+                rows.append((p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.on_hand - before))
+            set_many(tx, time.time(), MovementKind.ADJUST, rows, request_id)
             if request_id:
                 idempotency.remember(
                     tx, request_id, "UpdateStock", fingerprint, codec.dumps(results)
                 )
         return results
+
+    def importer(self, mode: ImportMode) -> StockImport:
+        """A bulk import of stock rows (:mod:`omniroute.ledger.bulk`): stage them, then
+        apply them in one transaction."""
+        return StockImport(self.db, self._known_ids, mode)
+
+    def export(self) -> Iterator[StockPosition]:
+        """Every position by node, then SKU, streamed from one consistent read."""
+        with self.db.read() as tx:
+            yield from positions(tx)
 
     def get(self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()) -> list[StockPosition]:
         """Positions filtered by SKUs and nodes (empty filter = all), by node then SKU."""

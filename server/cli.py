@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
 from omniroute.files import read_network, read_orders, write_network, write_orders
-from omniroute.ledger import LedgerError
+from omniroute.ledger import Ledger, LedgerError
 from omniroute.model import (
     Network,
     Order,
@@ -375,6 +375,70 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
 
+# ----------------------------------------------------------------------------- stock
+
+
+def _open_existing_ledger(db: str) -> Ledger:
+    from omniroute.ledger import open_ledger
+
+    if not Path(db).exists():
+        raise CliError(
+            f"{db} does not exist: create the ledger with omniroute serve --db {db} --network FILE"
+        )
+    return open_ledger(db)
+
+
+def cmd_stock_import(args: argparse.Namespace) -> int:
+    import time
+
+    from omniroute.ledger.bulk import ImportMode
+    from omniroute.server.stock_files import import_stock
+
+    mode = ImportMode(args.mode)
+    ledger = _open_existing_ledger(args.db)
+    start = time.perf_counter()
+    try:
+        summary = import_stock(ledger, args.file, mode, args.format, args.request_id or "")
+    finally:
+        ledger.close()
+    seconds = time.perf_counter() - start
+    if summary.replayed:
+        print(
+            f"request id {args.request_id!r} was imported before: nothing changed "
+            f"({summary.rows:,} rows, {summary.changed:,} positions changed then)",
+            file=sys.stderr,
+        )
+        return 0
+    print(
+        f"imported {args.file} ({summary.mode}, network version {summary.network_version}): "
+        f"{summary.rows:,} rows, {summary.changed:,} positions changed ({summary.created:,} "
+        f"new, {summary.zeroed:,} zeroed), on-hand {summary.on_hand_delta:+,} units; "
+        f"{seconds:.1f} s, {summary.rows / max(seconds, 1e-9):,.0f} rows/s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_stock_export(args: argparse.Namespace) -> int:
+    import time
+
+    from omniroute.server.stock_files import export_stock
+
+    ledger = _open_existing_ledger(args.db)
+    start = time.perf_counter()
+    try:
+        count = export_stock(ledger, args.file, args.format)
+    finally:
+        ledger.close()
+    seconds = time.perf_counter() - start
+    print(
+        f"exported {count:,} positions to {args.file}; {seconds:.1f} s, "
+        f"{count / max(seconds, 1e-9):,.0f} rows/s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -600,6 +664,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="debug logs one line per call",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = commands.add_parser(
+        "stock",
+        help="bulk stock: import a stock file into the ledger, export the positions",
+        description="Bulk stock for the ledger that omniroute serve uses: import millions of "
+        "positions from a file in one transaction (running servers see them through the "
+        "ledger's change feed, as after UpdateStock), or export them. See docs/ledger.md and "
+        "docs/formats.md (stock files).",
+    )
+    stock = p.add_subparsers(dest="stock_command", required=True, metavar="SUBCOMMAND")
+    q = stock.add_parser(
+        "import",
+        help="import a stock file (snapshot or delta) into the ledger, all rows or none",
+        description="Import FILE into the ledger at --db. JSON lines or CSV (header row) of "
+        "the API's proto3 JSON names, optionally .gz. snapshot: rows are "
+        "StockPositions (nodeId, skuId, onHand, safetyStock; reserved and atp are ignored) "
+        "and the file is the WHOLE stock: each position in it gets its onHand and "
+        "safetyStock, and every position NOT in the file gets onHand 0 (its safety stock "
+        "kept). delta: rows are StockUpdates as UpdateStock takes them (nodeId, skuId, "
+        "setOnHand or deltaOnHand, and/or safetyStock) and change only their positions. "
+        "Reservations are kept: a position may never end with fewer units on hand than it "
+        "has reserved, nor below 0 (as for UpdateStock). Every row is checked first; if any "
+        "has a problem, all are listed with their line numbers, nothing changes, and the "
+        "exit status is 2.",
+    )
+    q.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    q.add_argument(
+        "file", metavar="FILE", help="stock file (.jsonl, .ndjson, .csv, .gz; - = stdin)"
+    )
+    q.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        help="file format (default: from the extension; jsonl for -)",
+    )
+    q.add_argument(
+        "--mode",
+        choices=["snapshot", "delta"],
+        required=True,
+        help="snapshot: the file is the whole stock, positions not in it get onHand 0; "
+        "delta: the rows change only their positions (required: a partial file imported as "
+        "a snapshot would zero everything else)",
+    )
+    q.add_argument(
+        "--request-id",
+        help="idempotency key: an import repeated with the same id changes nothing (48 h)",
+    )
+    q.set_defaults(func=cmd_stock_import)
+    q = stock.add_parser(
+        "export",
+        help="write every stock position to a file (JSON lines or CSV)",
+        description="Write every position of the ledger at --db (nodeId, skuId, onHand, "
+        "safetyStock, reserved, atp), by node then SKU, from one consistent read. The file "
+        "imports back unchanged with stock import (a snapshot).",
+    )
+    q.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    q.add_argument(
+        "file", metavar="FILE", help="output file (.jsonl, .ndjson, .csv, .gz; - = stdout)"
+    )
+    q.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        help="file format (default: from the extension; jsonl for -)",
+    )
+    q.set_defaults(func=cmd_stock_export)
 
     p = commands.add_parser(
         "demo",
