@@ -30,7 +30,7 @@ from omniroute.ledger.records import (
     ReservationLine,
     ReservationState,
 )
-from omniroute.model import Order, Plan
+from omniroute.model import Order, Plan, StockPosition
 
 HELD = ReservationState.HELD
 
@@ -312,14 +312,23 @@ class Reservations:
 
 
 def carried_over(
-    tx: Transaction, stock_keys: Mapping[tuple[str, str], object], now: float
+    tx: Transaction, stock: Mapping[tuple[str, str], StockPosition], now: float
 ) -> dict[tuple[str, str], int]:
-    """For a new network: held units whose positions all still exist stay reserved (the
-    units per position are returned); holds with a position gone are released."""
+    """For a new network: a hold stays reserved when all its positions still exist and their
+    new on-hand still covers it, oldest holds first (the units per position are returned);
+    the other holds are released."""
+    created = dict(
+        tx.execute("SELECT id, created FROM reservations WHERE state = ?", (HELD.value,))
+    )
+    held = held_lines(tx)
     reserved: dict[tuple[str, str], int] = {}
-    for reservation_id, lines in held_lines(tx).items():
-        if all((line.node_id, line.sku_id) in stock_keys for line in lines):
-            for key, quantity in totals(lines).items():
+    for reservation_id in sorted(held, key=lambda r: (created.get(r, 0.0), r)):
+        wanted = totals(held[reservation_id])
+        if all(
+            key in stock and reserved.get(key, 0) + quantity <= stock[key].on_hand
+            for key, quantity in wanted.items()
+        ):
+            for key, quantity in wanted.items():
                 reserved[key] = reserved.get(key, 0) + quantity
         else:
             release_all(tx, reservation_id, now)

@@ -147,6 +147,29 @@ def test_put_network_carries_holds(store: Ledger, tiny_network: Network) -> None
     assert store.check() == []
 
 
+def test_put_network_releases_holds_its_stock_cannot_cover(
+    store: Ledger, tiny_network: Network
+) -> None:
+    """A network whose on-hand is below what is held keeps the oldest holds it can still
+    cover and releases the rest (a commit must never take on-hand below zero)."""
+    older = hold(store, "r1", ("DC1", "JEANS", 2))
+    newer = hold(store, "r2", ("DC1", "JEANS", 2))
+    lower = replace(
+        tiny_network,
+        stock=tuple(
+            replace(p, on_hand=3) if (p.node_id, p.sku_id) == ("DC1", "JEANS") else p
+            for p in tiny_network.stock
+        ),
+    )
+    store.put_network(lower)
+    assert store.reservations.get(older).state is HELD
+    assert store.reservations.get(newer).state is RELEASED
+    assert position(store, "DC1", "JEANS").reserved == 2
+    store.reservations.commit(older)
+    assert position(store, "DC1", "JEANS").on_hand == 1
+    assert store.check() == []
+
+
 def test_check_finds_drift(store: Ledger) -> None:
     """The reconciliation notices a position changed behind the ledger's back."""
     hold(store, "r1", ("DC1", "TEE", 1))

@@ -465,9 +465,9 @@ def test_search_over_the_memory_bound_is_not_started(
     assert response.stats.HasField("gap") and 0 <= response.stats.gap < 1
     assert response.stats.lower_bound <= response.plan.total_cost + 1e-9
     # the same order with the default bound is proven, and nothing stopped it
-    with ServerThread(ServerConfig(db=str(db_path), host="localhost", port=0)) as srv:
-        with OmnirouteClient(srv.target, timeout=30) as c:
-            proven = c.plan_order(order)
+    default = ServerConfig(db=str(db_path), host="localhost", port=0)
+    with ServerThread(default) as srv, OmnirouteClient(srv.target, timeout=30) as c:
+        proven = c.plan_order(order)
     assert proven.stats.proof == plan_pb2.PlanStats.OPTIMAL
     assert proven.stats.stopped_by == plan_pb2.PlanStats.STOP_REASON_UNSPECIFIED
     assert proven.plan.total_cost <= response.plan.total_cost + 1e-9
