@@ -4,8 +4,9 @@ view the planners read (ATP per node and SKU).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -133,18 +134,26 @@ class Inventory:
 
     def __init__(self, index: NetworkIndex, positions: Iterable[StockPosition]) -> None:
         self.index = index
-        per_sku: dict[int, list[tuple[int, int, int, int]]] = {}
-        for p in positions:
-            row = (index.node_pos[p.node_id], p.on_hand, p.safety_stock, p.reserved)
-            per_sku.setdefault(index.sku_pos[p.sku_id], []).append(row)
-        empty = np.zeros(0, dtype=np.int64)
+        stock = positions if isinstance(positions, Sequence) else list(positions)
+        count = len(stock)
+
+        def column(values: Iterator[int]) -> np.ndarray:
+            return np.fromiter(values, dtype=np.int64, count=count)
+
+        # column by column in C loops: millions of positions in about a second
+        node = column(map(index.node_pos.__getitem__, map(attrgetter("node_id"), stock)))
+        sku = column(map(index.sku_pos.__getitem__, map(attrgetter("sku_id"), stock)))
+        on_hand = column(map(attrgetter("on_hand"), stock))
+        safety = column(map(attrgetter("safety_stock"), stock))
+        reserved = column(map(attrgetter("reserved"), stock))
+        order = np.lexsort((node, sku))  # by SKU, then node
+        sku, node = sku[order], node[order]
+        on_hand, safety, reserved = on_hand[order], safety[order], reserved[order]
+        starts = np.searchsorted(sku, np.arange(len(index.sku_ids) + 1))
         self._stock: list[SkuStock] = [
-            SkuStock(empty, empty, empty, empty) for _ in range(len(index.sku_ids))
+            SkuStock(node[a:b], on_hand[a:b], safety[a:b], reserved[a:b])
+            for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
         ]
-        for k, rows in per_sku.items():
-            rows.sort()
-            columns = np.array(rows, dtype=np.int64).T
-            self._stock[k] = SkuStock(columns[0], columns[1], columns[2], columns[3])
 
     @classmethod
     def from_network(cls, index: NetworkIndex) -> Inventory:

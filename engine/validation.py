@@ -7,8 +7,11 @@ Paths use the JSON (lowerCamelCase) field names of the files and the API, e.g.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from operator import attrgetter
+
+import numpy as np
 
 from omniroute.model import (
     FieldViolation,
@@ -17,6 +20,7 @@ from omniroute.model import (
     Node,
     NodeKind,
     Order,
+    StockPosition,
     ValidationError,
 )
 
@@ -105,8 +109,43 @@ def network_violations(network: Network) -> list[FieldViolation]:
         out.identifier(f"skus[{i}].id", sku.id, sku_ids, "SKU")
         out.non_negative(f"skus[{i}].weightKg", sku.weight_kg)
 
+    if not _stock_is_clean(network.stock, node_ids, sku_ids):
+        _stock_violations(out, network.stock, node_ids, sku_ids)
+
+    out.non_negative("splitPenalty", network.split_penalty)
+    return out.violations
+
+
+def _stock_is_clean(stock: Sequence[StockPosition], node_ids: set[str], sku_ids: set[str]) -> bool:
+    """Whether every position has a known node and SKU, no (node, SKU) comes twice and the
+    quantities are whole numbers >= 0: column by column, in C loops (millions of positions
+    in a fraction of a second). When not, :func:`_stock_violations` says where."""
+    nodes = list(map(attrgetter("node_id"), stock))
+    skus = list(map(attrgetter("sku_id"), stock))
+    if not (set(nodes) <= node_ids and set(skus) <= sku_ids):
+        return False
+    node_code = {node_id: i for i, node_id in enumerate(node_ids)}
+    sku_code = {sku_id: i for i, sku_id in enumerate(sku_ids)}
+    codes = np.fromiter(map(node_code.__getitem__, nodes), dtype=np.int64, count=len(stock))
+    codes *= len(sku_code)
+    codes += np.fromiter(map(sku_code.__getitem__, skus), dtype=np.int64, count=len(stock))
+    codes.sort()
+    if np.any(codes[1:] == codes[:-1]):  # a (node, SKU) twice
+        return False
+    for column in (
+        list(map(attrgetter("on_hand"), stock)),
+        list(map(attrgetter("safety_stock"), stock)),
+    ):
+        if column and (not set(map(type, column)) <= {int} or min(column) < 0):
+            return False
+    return True
+
+
+def _stock_violations(
+    out: _Collector, stock: Sequence[StockPosition], node_ids: set[str], sku_ids: set[str]
+) -> None:
     positions: set[tuple[str, str]] = set()
-    for i, position in enumerate(network.stock):
+    for i, position in enumerate(stock):
         where = f"stock[{i}]"
         if position.node_id not in node_ids:
             out.add(f"{where}.nodeId", f"unknown node {position.node_id!r}")
@@ -118,9 +157,6 @@ def network_violations(network: Network) -> list[FieldViolation]:
         positions.add(key)
         out.non_negative(f"{where}.onHand", position.on_hand)
         out.non_negative(f"{where}.safetyStock", position.safety_stock)
-
-    out.non_negative("splitPenalty", network.split_penalty)
-    return out.violations
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from omniroute.model import Location, Network, Order, OrderLine, StockPosition, Zone
 from omniroute.validation import network_violations, order_violations, orders_violations
 
@@ -106,3 +108,29 @@ def test_duplicate_order_ids(tiny_network: Network, tiny_orders: dict[str, Order
     """Two orders with the same id in one batch are reported."""
     order = tiny_orders["one-tee-melbourne"]
     assert fields(orders_violations([order, order], tiny_network)) == {"orders[1].id"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"node_id": "NOWHERE"}, "stock[2].nodeId"),
+        ({"sku_id": "NOPE"}, "stock[2].skuId"),
+        ({"on_hand": -1}, "stock[2].onHand"),
+        ({"safety_stock": -2}, "stock[2].safetyStock"),
+        ({"on_hand": float("nan")}, "stock[2].onHand"),
+    ],
+)
+def test_each_stock_problem_alone_is_found(
+    tiny_network: Network, change: dict[str, object], field: str
+) -> None:
+    """The column-wise check of a clean stock list misses no single problem."""
+    stock = list(tiny_network.stock)
+    stock[2] = replace(stock[2], **change)  # type: ignore[arg-type]
+    assert network_violations(tiny_network) == []
+    assert field in fields(network_violations(replace(tiny_network, stock=tuple(stock))))
+
+
+def test_a_position_twice_alone_is_found(tiny_network: Network) -> None:
+    stock = (*tiny_network.stock, tiny_network.stock[0])
+    found = fields(network_violations(replace(tiny_network, stock=stock)))
+    assert found == {f"stock[{len(stock) - 1}]"}
