@@ -317,9 +317,11 @@ def milp_plan_cost(problem: OrderProblem, time_limit: float = DEFAULT_TIME_LIMIT
     highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()
-    size = {"columns": n_cols, "rows": rows.count}
+    columns, row_count = n_cols, rows.count
     if status == highspy.HighsModelStatus.kInfeasible:
-        return MilpResult(INFEASIBLE, None, None, time.perf_counter() - start, **size)
+        return MilpResult(
+            INFEASIBLE, None, None, time.perf_counter() - start, columns=columns, rows=row_count
+        )
     if status == highspy.HighsModelStatus.kOptimal:
         name = OPTIMAL
     elif status == highspy.HighsModelStatus.kTimeLimit:
@@ -328,7 +330,9 @@ def milp_plan_cost(problem: OrderProblem, time_limit: float = DEFAULT_TIME_LIMIT
         name = highs.modelStatusToString(status)
     bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
     if info.primal_solution_status != int(highspy.SolutionStatus.kSolutionStatusFeasible):
-        return MilpResult(name, None, None, time.perf_counter() - start, bound, **size)
+        return MilpResult(
+            name, None, None, time.perf_counter() - start, bound, columns=columns, rows=row_count
+        )
     objective = float(info.objective_function_value)
     values = np.asarray(highs.getSolution().col_value)
     x = np.rint(values[x0:p0]).astype(np.int64)
@@ -338,9 +342,19 @@ def milp_plan_cost(problem: OrderProblem, time_limit: float = DEFAULT_TIME_LIMIT
     seconds = time.perf_counter() - start
     if problems:
         return MilpResult(
-            BAD_SOLUTION, objective, None, seconds, bound, shipments, tuple(problems), **size
+            BAD_SOLUTION,
+            objective,
+            None,
+            seconds,
+            bound,
+            shipments,
+            tuple(problems),
+            columns=columns,
+            rows=row_count,
         )
-    return MilpResult(name, objective, total_cost, seconds, bound, shipments, **size)
+    return MilpResult(
+        name, objective, total_cost, seconds, bound, shipments, columns=columns, rows=row_count
+    )
 
 
 def recost(
