@@ -373,8 +373,10 @@ class FrontSolver:
         single = self.singles[j]
         penalty = problem.index.split_penalty
         lower = self.lower_bounds()
-        most = _most_shipments(problem, np.array([min(single.cost, target)]), lower)
-        reduction = _core.Reduction(*problem.core_args(), [cap], max(2, most), REDUCE_STATE_LIMIT)
+        # The two cheapest nodes per load give the best two-shipment plan, and it usually
+        # proves that no cheaper plan has more shipments: rank only those first, and more
+        # per load only when that proof fails.
+        reduction = _core.Reduction(*problem.core_args(), [cap], 2, REDUCE_STATE_LIMIT)
         self.method = _stronger(self.method, "dp")
         pair_cost, na, sa, nb, sb = reduction.best_pair(0, penalty)
         best = single
@@ -392,6 +394,7 @@ class FrontSolver:
                 return CapBest.none()
             return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
         incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
+        reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
         candidates = np.flatnonzero(reduction.kept([most], incumbent))
         if len(candidates) * pair_count(demand, tracked) > DP_WORK_LIMIT:
             return None
