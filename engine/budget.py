@@ -35,6 +35,14 @@ class Budget:
         self._stops: list[Callable[[], None]] = []
         self.cancelled = False
         self.memory_refused = False  # a search was not started for the memory bound
+        self.time_refused = False  # ... or because it could not finish in the time left
+
+    def affords(self, seconds: float) -> bool:
+        """Whether ``seconds`` of work fit in the time left (noted when not)."""
+        if seconds < self.remaining():
+            return True
+        self.time_refused = True
+        return False
 
     def fits(self, megabytes: float) -> bool:
         """Whether a search needing about ``megabytes`` MiB may run (noted when not)."""
@@ -49,7 +57,7 @@ class Budget:
             return SearchLimit.CANCELLED
         if self.memory_refused:
             return SearchLimit.MEMORY_LIMIT
-        if self.deadline <= time.perf_counter():
+        if self.time_refused or self.deadline <= time.perf_counter():
             return SearchLimit.TIME_LIMIT
         return None
 

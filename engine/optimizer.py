@@ -460,6 +460,10 @@ class FrontSolver:
             return CapBest.none(proven=False)
         cost, _, ships = evaluate(problem, result.allocations)
         bound = max(result.bound_micros / MONEY_SCALE, floor) if not result.optimal else cost
+        if not result.optimal and hint:  # stopped early: never worse than its warm start
+            hint_cost, _, hint_ships = evaluate(problem, hint)
+            if (hint_cost, hint_ships) < (cost - EPSILON, ships):
+                return CapBest(hint_cost, hint_ships, hint, False, min(bound, hint_cost))
         return CapBest(cost, ships, result.allocations, result.optimal, min(bound, cost))
 
 

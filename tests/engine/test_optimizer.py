@@ -307,3 +307,27 @@ def test_cancelled_budget_says_so(tiny_network: Network, tiny_orders: dict[str, 
     assert result.plan.status is PlanStatus.COMPLETE
     assert result.stats.proof is Proof.FEASIBLE
     assert result.stats.stopped_by is SearchLimit.CANCELLED
+
+
+def test_model_too_slow_to_build_in_time_is_not_built(
+    tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
+    """A CP-SAT model whose building would take more than half the time left is not built:
+    the best plan known comes back at once, FEASIBLE, stopped by TIME_LIMIT."""
+    from omniroute import cpsat
+    from omniroute.budget import Budget
+    from omniroute.model import SearchLimit
+
+    built = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(cpsat, "BUILD_SECONDS_PER_VARIABLE", 1.0)  # as if each took a second
+        real_build = cpsat.build_model
+        patch.setattr(cpsat, "build_model", lambda *a, **k: built.append(1) or real_build(*a, **k))
+        result = Planner(tiny_network).plan(tiny_orders["coat-and-jeans"], budget=Budget(5.0))
+    assert built == []
+    assert result.plan.status is PlanStatus.COMPLETE
+    assert result.stats.proof is Proof.FEASIBLE
+    assert result.stats.stopped_by is SearchLimit.TIME_LIMIT
+    assert result.stats.solve_micros < 1_000_000
