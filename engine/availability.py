@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omniroute.candidates import HAND_OVER, OrderProblem, build_problem
-from omniroute.cost import parcels_array, quote_shipment
+from omniroute.cost import quote_shipment
 from omniroute.geo import distances_km
 from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
 from omniroute.network_index import NODE_KINDS
@@ -100,9 +100,12 @@ def availability(
     # units available per top node and SKU (stock arrays are sorted by node)
     units_at = []
     for stock, atp in zip(stocks, atps, strict=True):
-        where = np.minimum(np.searchsorted(stock.nodes, top), max(len(stock.nodes) - 1, 0))
-        held = (stock.nodes[where] == top) & (atp[where] > 0) if len(stock.nodes) else top < 0
-        units_at.append(np.where(held, atp[where] if len(stock.nodes) else 0, 0))
+        where = np.searchsorted(stock.nodes, top)
+        found = where < len(stock.nodes)
+        found[found] = stock.nodes[where[found]] == top[found]
+        units = np.zeros(len(top), dtype=np.int64)
+        units[found] = atp[where[found]]
+        units_at.append(units)
     ways = (Fulfilment.IN_STORE, Fulfilment.PICKUP, Fulfilment.DELIVERY)
     offers = []
     for i, node in enumerate(top.tolist()):
@@ -163,13 +166,7 @@ def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[
         if len(valid)
         else np.zeros(0, dtype=np.int64)
     )
-    w, units = weights[owner], counts[owner]
-    cost = (
-        parcels_array(w, lanes.max_parcel[lane]) * lanes.base[lane]
-        + lanes.per_kg[lane] * w
-        + lanes.handling_shipment[lane]
-        + lanes.handling_unit[lane] * units
-    )
+    cost = lanes.cost_each(lane, weights[owner], counts[owner])
     ranked = np.lexsort((lane, lanes.days[lane], cost, owner))
     best = np.full(len(valid), -1, dtype=np.int64)
     firsts = ranked[np.r_[True, owner[ranked][1:] != owner[ranked][:-1]]] if len(lane) else ranked
@@ -184,7 +181,7 @@ def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[
         service = None if service_index == HAND_OVER else index.services[service_index]
         weight = 0.0  # summed line by line, as a plan reports its shipments
         for k in np.flatnonzero(loads[v]).tolist():
-            weight += index.sku_weight[problem.sku[k]] * 1
+            weight += index.sku_weight[problem.sku[k]]
         quote = quote_shipment(
             index.nodes[int(nodes[i])],
             service,

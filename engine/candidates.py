@@ -39,6 +39,17 @@ class Lanes:
     def select(self, mask: np.ndarray) -> Lanes:
         return Lanes(*(getattr(self, f)[mask] for f in Lanes.__slots__))
 
+    def cost_each(self, lane: np.ndarray, weight: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """Shipment cost of each lane in ``lane`` for its own load (``weight[i]`` kg,
+        ``units[i]`` units): :meth:`costs` element by element."""
+        parcels = parcels_array(weight, self.max_parcel[lane])
+        return (
+            parcels * self.base[lane]
+            + self.per_kg[lane] * weight
+            + self.handling_shipment[lane]
+            + self.handling_unit[lane] * units
+        )
+
     def costs(self, weight: np.ndarray, units: np.ndarray) -> np.ndarray:
         """Shipment cost of every lane (rows) for every load (columns) under the cost model."""
         w = weight[None, :]

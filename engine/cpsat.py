@@ -196,10 +196,10 @@ def model_variables(problem: OrderProblem, max_days: int, keep: np.ndarray | Non
     return held + 3 * int(usable.sum())
 
 
-def model_megabytes(problem: OrderProblem, max_days: int, keep: np.ndarray | None = None) -> float:
-    """About how much memory (MiB) CP-SAT needs for the order's model (see
+def model_megabytes(variables: int) -> float:
+    """About how much memory (MiB) CP-SAT needs for a model of ``variables`` variables (see
     :data:`BYTES_PER_VARIABLE`)."""
-    return BASE_MEGABYTES + model_variables(problem, max_days, keep) * BYTES_PER_VARIABLE / 2**20
+    return BASE_MEGABYTES + variables * BYTES_PER_VARIABLE / 2**20
 
 
 def solve(
@@ -221,8 +221,8 @@ def solve(
     if not isinstance(budget, Budget):
         budget = Budget(budget)
     variables = model_variables(problem, max_days, keep)
-    megabytes = BASE_MEGABYTES + variables * BYTES_PER_VARIABLE / 2**20
-    if not (budget.affords(2 * variables * BUILD_SECONDS_PER_VARIABLE) and budget.fits(megabytes)):
+    build_seconds = variables * BUILD_SECONDS_PER_VARIABLE
+    if not (budget.affords(2 * build_seconds) and budget.fits(model_megabytes(variables))):
         return CpSatResult([], False, 0, 0, False, False)  # no time to build it, or too large
     complete = objective is not Objective.MOST_UNITS
     m = build_model(problem, max_days, complete, keep)

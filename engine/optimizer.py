@@ -38,7 +38,6 @@ from omniroute import _core, cpsat
 from omniroute.baseline import baseline_allocations
 from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
-from omniroute.cost import parcels_array
 from omniroute.dominance import dominated_nodes
 from omniroute.dp import INF, MONEY_SCALE, SHIP_SCALE, pair_count, state_count
 from omniroute.enumeration import Relaxed, solve_relaxed
@@ -880,13 +879,7 @@ def _most_units_one_shipment(problem: OrderProblem, policy: Policy) -> list[Allo
     lanes = problem.lanes
     held = np.minimum(problem.atp, problem.demand[None, :])  # (n, m)
     units = held.sum(axis=1)[lanes.node]
-    weight = held[lanes.node] @ problem.weight
-    cost = (
-        parcels_array(weight, lanes.max_parcel) * lanes.base
-        + lanes.per_kg * weight
-        + lanes.handling_shipment
-        + lanes.handling_unit * units
-    )
+    cost = lanes.cost_each(np.arange(len(lanes)), held[lanes.node] @ problem.weight, units)
     best = np.flatnonzero(units == units.max())
     if policy is Policy.FASTEST:
         order = np.lexsort((best, cost[best], lanes.days[best]))

@@ -293,6 +293,10 @@ class Application:
         """Run ``fn`` on the planning pool."""
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
+    def budget(self, timeout: float | None, time_remaining: float | None) -> Budget:
+        """The solve budget of one call (:func:`budget_for`) with this server's memory bound."""
+        return budget_for(timeout, time_remaining, self.solve_memory_mb)
+
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.scenario_pool.shutdown(wait=False, cancel_futures=True)

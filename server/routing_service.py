@@ -12,7 +12,7 @@ import grpc
 
 from omniroute.budget import Budget
 from omniroute.server import convert, requests
-from omniroute.server.application import Application, budget_for
+from omniroute.server.application import Application
 from omniroute.server.errors import to_status
 from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
 
@@ -20,10 +20,10 @@ STREAM_WINDOW = 64  # requests in progress per StreamPlanOrders stream
 
 
 def call_budget(
-    context: grpc.aio.ServicerContext, timeout: float | None, memory_mb: int | None
+    app: Application, context: grpc.aio.ServicerContext, timeout: float | None
 ) -> Budget:
     """The solve budget of a call, cancelled when the call ends (deadline, cancel, done)."""
-    budget = budget_for(timeout, context.time_remaining(), memory_mb)
+    budget = app.budget(timeout, context.time_remaining())
     context.add_done_callback(lambda _: budget.cancel())
     return budget
 
@@ -36,9 +36,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
     async def PlanOrder(
         self, request: routing_service_pb2.PlanOrderRequest, context: grpc.aio.ServicerContext
     ) -> plan_pb2.PlanOrderResponse:
-        return await self._plan(
-            request, lambda timeout: call_budget(context, timeout, self.app.solve_memory_mb)
-        )
+        return await self._plan(request, lambda timeout: call_budget(self.app, context, timeout))
 
     async def _plan(
         self,
@@ -76,7 +74,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             mine: list[Budget] = []
 
             def budget_of(timeout: float | None) -> Budget:
-                budget = budget_for(timeout, context.time_remaining(), self.app.solve_memory_mb)
+                budget = self.app.budget(timeout, context.time_remaining())
                 mine.append(budget)
                 running.add(budget)
                 return budget
@@ -109,7 +107,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
         if command.validate_only:
             return routing_service_pb2.PlanOrdersResponse()
         result = await self.app.plan_orders(
-            command, call_budget(context, command.timeout, self.app.solve_memory_mb)
+            command, call_budget(self.app, context, command.timeout)
         )
         return convert.joint_to_proto(result)
 
@@ -117,9 +115,7 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
         self, request: routing_service_pb2.QuoteDeliveryRequest, context: grpc.aio.ServicerContext
     ) -> routing_service_pb2.QuoteDeliveryResponse:
         command = requests.quote_delivery(request, self.planners)
-        quote = await self.app.quote(
-            command, call_budget(context, command.timeout, self.app.solve_memory_mb)
-        )
+        quote = await self.app.quote(command, call_budget(self.app, context, command.timeout))
         return convert.quote_to_proto(quote)
 
     async def CheckAvailability(
