@@ -41,10 +41,8 @@ import json
 import math
 import operator
 import re
-import types
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ from omniroute.model import (
     ValidationError,
     Zone,
 )
+from omniroute.stock_table import StockTable, StockTableBuilder
 from omniroute.validation import network_violations, orders_violations
 
 __all__ = [
@@ -556,7 +555,11 @@ def _message(name: str, value: Any, path: str, report: _Report) -> Any:
     return _BUILD[name](values, path, failed, report)
 
 
-def _repeated(field: Field, value: Any, path: str, report: _Report) -> list[Any]:
+def _repeated(field: Field, value: Any, path: str, report: _Report) -> Any:
+    if isinstance(value, _Decoded):  # decoded while the file streamed
+        report.errors += value.errors
+        report.problems += value.problems
+        return value.value
     if not isinstance(value, (list, tuple)):
         raise _Bad(f"must be a list, got {_show(value)}")
     if field.kind == MESSAGE:
@@ -662,7 +665,7 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
         nodes=tuple(values["nodes"]),
         carrier_services=tuple(values["carrier_services"]),
         skus=tuple(values["skus"]),
-        stock=tuple(values["stock"]),
+        stock=StockTable.of(values["stock"]),
         split_penalty=values["split_penalty"],
         currency=values["currency"],
     )
@@ -725,28 +728,6 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...] | None:
-    """The slot setters of a frozen, slotted dataclass with exactly the fields ``names`` and no
-    ``__post_init__``: filling a bare object through them is what its ``__init__`` does, without
-    a Python call per object. ``None`` if ``cls`` is not such a class (then use ``cls(...)``)."""
-    if not is_dataclass(cls) or hasattr(cls, "__post_init__"):
-        return None
-    if tuple(f.name for f in fields(cls)) != names:
-        return None
-    setters = []
-    for name in names:
-        slot = cls.__dict__.get(name)
-        if not isinstance(slot, types.MemberDescriptorType):
-            return None
-        setters.append(slot.__set__)
-    return tuple(setters)
-
-
-_POSITION_SETTERS = _slot_setters(
-    StockPosition, ("node_id", "sku_id", "on_hand", "safety_stock", "reserved")
-)
-
-
 def _stock_columns(items: list[Any] | tuple[Any, ...]) -> list[list[Any]] | None:
     """Node ids, SKU ids, on-hand and safety stock, column by column, when every item is a
     plain JSON object with only those lowerCamelCase keys and plain values (ASCII strings,
@@ -788,27 +769,51 @@ def _stock_columns(items: list[Any] | tuple[Any, ...]) -> list[list[Any]] | None
     return columns
 
 
-def _positions(columns: list[list[Any]]) -> list[StockPosition]:
-    """Stock positions (reserved 0) from the columns of :func:`_stock_columns`."""
-    if _POSITION_SETTERS is None:
-        return list(map(StockPosition, *columns))
-    result = list(map(object.__new__, repeat(StockPosition, len(columns[0]))))
-    for setter, column in zip(_POSITION_SETTERS, [*columns, repeat(0)], strict=False):
-        deque(map(setter, result, column), maxlen=0)
-    return result
+_STOCK_CHUNK = 100_000  # positions validated and added to the table at a time
 
 
-def _stock_list(items: list[Any] | tuple[Any, ...], path: str, report: _Report) -> list[Any]:
-    """Stock positions: in bulk when all are plain, else one by one (the general decoder for
-    any position that is not plain)."""
-    if not items:
-        return []
-    columns = _stock_columns(items)
-    if columns is not None:
-        return _positions(columns)
-    result: list[Any] = []
+@dataclass(frozen=True)
+class _Decoded:
+    """A field's value already decoded while the file streamed (its problems beside it)."""
+
+    value: Any
+    errors: list[FieldViolation]
+    problems: list[FieldViolation]
+
+
+def _stock_list(
+    items: list[Any] | tuple[Any, ...],
+    path: str,
+    report: _Report,
+    builder: StockTableBuilder | None = None,
+    offset: int = 0,
+) -> Any:
+    """Stock positions as a :class:`StockTable`: chunk by chunk in bulk when the positions
+    are plain, else one by one (the general decoder for any position that is not plain).
+    With ``builder`` (fed batch by batch while a file streams), the positions are added to
+    it, ``None`` returned, and the items numbered from ``offset`` in violations."""
+    table = builder if builder is not None else StockTableBuilder()
+    for start in range(0, len(items), _STOCK_CHUNK):
+        chunk = items[start : start + _STOCK_CHUNK]
+        columns = _stock_columns(chunk)
+        if columns is None:
+            positions = _stock_positions(chunk, path, offset + start, report)
+            columns = [
+                list(map(operator.attrgetter(name), positions))
+                for name in ("node_id", "sku_id", "on_hand", "safety_stock")
+            ]
+        table.add(*columns)
+    return table.build() if builder is None else None
+
+
+def _stock_positions(
+    items: list[Any] | tuple[Any, ...], path: str, offset: int, report: _Report
+) -> list[StockPosition]:
+    """Positions one by one: the plain ones directly, the others by the general decoder
+    (which reports where they do not fit the schema, numbered from ``offset``)."""
+    result: list[StockPosition] = []
     append = result.append
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, offset):
         if type(item) is dict and item.keys() <= _STOCK_KEYS:
             node_id = item.get("nodeId", "")
             sku_id = item.get("skuId", "")
@@ -980,6 +985,136 @@ def stock_from_json(items: Any, where: str) -> tuple[list[StockPosition], list[F
     return _items_from_json("omniroute.v1.StockPosition", items, where)
 
 
+# ----------------------------------------------------------------------------- streaming
+
+_BLOCK = 1 << 24  # characters read at a time
+_BATCH = 1 << 23  # characters of stock positions parsed by one json.loads
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _NotStreamed(Exception):
+    """The file is not a JSON object that streams cleanly: read it whole instead (which
+    reports any syntax error exactly)."""
+
+
+class _JsonStream:
+    """A JSON text read block by block: the part being parsed is in memory, not the file."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def more(self) -> bool:
+        """Read another block (dropping what was parsed); ``False`` at the end of the file."""
+        if self.eof:
+            return False
+        block = self.handle.read(_BLOCK)
+        if not block:
+            self.eof = True
+            return False
+        self.text = self.text[self.pos :] + block
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character after white space ('' at the end of the file)."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text) or not self.more():
+                return self.text[self.pos : self.pos + 1]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise _NotStreamed()
+        self.pos += 1
+
+    def value(self) -> Any:
+        """The next JSON value (reading more until it is whole, and followed by something
+        that ends it unless the file ends)."""
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+                if end < len(self.text) or self.eof:
+                    self.pos = end
+                    return value
+            except json.JSONDecodeError:
+                if self.eof:
+                    raise _NotStreamed() from None
+            if not self.more():
+                raise _NotStreamed()
+
+    def array_batches(self) -> Iterator[list[Any]]:
+        """The items of the JSON array starting here, a batch of them at a time: each batch is
+        a run of flat objects cut after a ``},`` and parsed by one ``json.loads``; a cut that
+        falls inside a string fails to parse, and then the items are read one by one."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            while len(self.text) - self.pos < 2 * _BATCH and self.more():
+                pass
+            cut = self.text.rfind("},", self.pos, self.pos + _BATCH) + 1
+            batch = None
+            if cut > self.pos:
+                try:
+                    batch = json.loads(f"[{self.text[self.pos : cut]}]")
+                except json.JSONDecodeError:
+                    batch = None
+            if batch is not None:
+                self.pos = cut
+            else:
+                batch = [self.value()]
+            yield batch
+            char = self.peek()
+            self.pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise _NotStreamed()
+
+
+def _stream_network(path: Path) -> dict[str, Any]:
+    """A network file's top-level JSON object with its stock already decoded (a
+    :class:`_Decoded` stock table) while the file streams: memory for the stock table and
+    one batch of positions, not for the whole JSON tree."""
+    with path.open(encoding="utf-8") as handle:
+        stream = _JsonStream(handle)
+        data: dict[str, Any] = {}
+        stream.expect("{")
+        if stream.peek() == "}":
+            stream.pos += 1
+        else:
+            while True:
+                key = stream.value()
+                if not isinstance(key, str):
+                    raise _NotStreamed()
+                stream.expect(":")
+                if key == "stock" and stream.peek() == "[":
+                    report = _Report()
+                    builder = StockTableBuilder()
+                    seen = 0
+                    for batch in stream.array_batches():
+                        _stock_list(batch, "stock", report, builder, seen)
+                        seen += len(batch)
+                    data[key] = _Decoded(builder.build(), report.errors, report.problems)
+                else:
+                    data[key] = stream.value()
+                char = stream.peek()
+                stream.pos += 1
+                if char == "}":
+                    break
+                if char != ",":
+                    raise _NotStreamed()
+        if stream.peek() != "":
+            raise _NotStreamed()  # text after the object
+    return data
+
+
 # ----------------------------------------------------------------------------- public: files
 
 
@@ -1008,7 +1143,10 @@ def read_network(path: str | Path) -> Network:
     subject = f"network file {path}"
     with _collector_paused():
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                data = _stream_network(path)
+            except _NotStreamed:
+                data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

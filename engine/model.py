@@ -9,6 +9,7 @@ copies with :func:`dataclasses.replace`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -156,7 +157,7 @@ class Network:
     nodes: tuple[Node, ...]
     carrier_services: tuple[CarrierService, ...]
     skus: tuple[Sku, ...]
-    stock: tuple[StockPosition, ...] = ()
+    stock: Sequence[StockPosition] = ()  # a tuple, or a columnar omniroute.stock_table.StockTable
     split_penalty: float = 0.0
     currency: str = ""
 

@@ -4,14 +4,14 @@ view the planners read (ATP per node and SKU).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from operator import attrgetter
 
 import numpy as np
 
 from omniroute import _core
 from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
+from omniroute.stock_table import StockTable
 from omniroute.validation import lookup_of
 
 NODE_KINDS = tuple(NodeKind)
@@ -134,25 +134,20 @@ class Inventory:
 
     def __init__(self, index: NetworkIndex, positions: Iterable[StockPosition]) -> None:
         self.index = index
-        stock = positions if isinstance(positions, Sequence) else list(positions)
-        count = len(stock)
-
-        def column(values: Iterator[int]) -> np.ndarray:
-            return np.fromiter(values, dtype=np.int64, count=count)
-
-        # column by column in C loops: millions of positions in about a second
-        node = column(map(index.node_pos.__getitem__, map(attrgetter("node_id"), stock)))
-        sku = column(map(index.sku_pos.__getitem__, map(attrgetter("sku_id"), stock)))
-        on_hand = column(map(attrgetter("on_hand"), stock))
-        safety = column(map(attrgetter("safety_stock"), stock))
-        reserved = column(map(attrgetter("reserved"), stock))
-        order = np.lexsort((node, sku))  # by SKU, then node
-        sku, node = sku[order], node[order]
-        on_hand, safety, reserved = on_hand[order], safety[order], reserved[order]
-        starts = np.searchsorted(sku, np.arange(len(index.sku_ids) + 1))
+        given = StockTable.of(positions)
+        table = given.recoded(index.node_ids, index.sku_ids)
+        if len(table.unknown()):
+            first = given[int(table.unknown()[0])]
+            raise ValueError(f"stock of unknown node or SKU: {first.node_id!r}, {first.sku_id!r}")
+        table = table.by_sku()
+        self.table = table  # shared, read-only: changes go to per-SKU copies
+        starts = table.sku_starts().tolist()
+        # views into the table: no copy of the stock (a table mapped from a file stays shared)
         self._stock: list[SkuStock] = [
-            SkuStock(node[a:b], on_hand[a:b], safety[a:b], reserved[a:b])
-            for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
+            SkuStock(
+                table.node[a:b], table.on_hand[a:b], table.safety_stock[a:b], table.reserved[a:b]
+            )
+            for a, b in zip(starts[:-1], starts[1:], strict=True)
         ]
 
     @classmethod
@@ -161,13 +156,10 @@ class Inventory:
         return cls(index, index.network.stock)
 
     def copy(self) -> Inventory:
-        """An independent copy (for simulations that take stock)."""
+        """An independent copy (for simulations that take stock): cheap, since every change
+        replaces a SKU's arrays rather than writing into them."""
         clone = Inventory.__new__(Inventory)
-        clone.index = self.index
-        clone._stock = [
-            SkuStock(s.nodes, s.on_hand.copy(), s.safety_stock, s.reserved.copy())
-            for s in self._stock
-        ]
+        clone.index, clone.table, clone._stock = self.index, self.table, list(self._stock)
         return clone
 
     def sku(self, sku_index: int) -> SkuStock:
@@ -228,9 +220,16 @@ class Inventory:
     def take(self, quantities: Mapping[tuple[str, str], int]) -> None:
         """Remove shipped units from on-hand (e.g. when a replayed order ships).
 
-        Mutates in place: use it on inventories no concurrent plan reads (see :meth:`copy`).
+        Copy-on-write per SKU, like :meth:`set_positions`: the table and other copies of
+        this inventory are untouched.
         """
+        per_sku: dict[int, list[tuple[int, int]]] = {}
+        sku_pos, node_pos = self.index.sku_pos, self.index.node_pos
         for (node_id, sku_id), quantity in quantities.items():
-            stock = self._stock[self.index.sku_pos[sku_id]]
-            where = int(np.searchsorted(stock.nodes, self.index.node_pos[node_id]))
-            stock.on_hand[where] -= quantity
+            per_sku.setdefault(sku_pos[sku_id], []).append((node_pos[node_id], quantity))
+        for k, taken in per_sku.items():
+            stock = self._stock[k]
+            nodes, units = zip(*taken, strict=True)
+            on_hand = stock.on_hand.copy()
+            np.subtract.at(on_hand, np.searchsorted(stock.nodes, nodes), units)
+            self._stock[k] = SkuStock(stock.nodes, on_hand, stock.safety_stock, stock.reserved)

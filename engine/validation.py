@@ -23,6 +23,7 @@ from omniroute.model import (
     StockPosition,
     ValidationError,
 )
+from omniroute.stock_table import StockTable
 
 
 class _Collector:
@@ -120,25 +121,18 @@ def _stock_is_clean(stock: Sequence[StockPosition], node_ids: set[str], sku_ids:
     """Whether every position has a known node and SKU, no (node, SKU) comes twice and the
     quantities are whole numbers >= 0: column by column, in C loops (millions of positions
     in a fraction of a second). When not, :func:`_stock_violations` says where."""
-    nodes = list(map(attrgetter("node_id"), stock))
-    skus = list(map(attrgetter("sku_id"), stock))
-    if not (set(nodes) <= node_ids and set(skus) <= sku_ids):
+    if not isinstance(stock, StockTable):
+        for name in ("on_hand", "safety_stock"):
+            if not set(map(type, map(attrgetter(name), stock))) <= {int}:
+                return False
+        stock = StockTable.of(stock)
+    table = stock.recoded(sorted(node_ids), sorted(sku_ids))
+    if len(table.unknown()):
         return False
-    node_code = {node_id: i for i, node_id in enumerate(node_ids)}
-    sku_code = {sku_id: i for i, sku_id in enumerate(sku_ids)}
-    codes = np.fromiter(map(node_code.__getitem__, nodes), dtype=np.int64, count=len(stock))
-    codes *= len(sku_code)
-    codes += np.fromiter(map(sku_code.__getitem__, skus), dtype=np.int64, count=len(stock))
-    codes.sort()
-    if np.any(codes[1:] == codes[:-1]):  # a (node, SKU) twice
+    keys = np.sort(table.keys())
+    if np.any(keys[1:] == keys[:-1]):  # a (node, SKU) twice
         return False
-    for column in (
-        list(map(attrgetter("on_hand"), stock)),
-        list(map(attrgetter("safety_stock"), stock)),
-    ):
-        if column and (not set(map(type, column)) <= {int} or min(column) < 0):
-            return False
-    return True
+    return not len(table) or (table.on_hand.min() >= 0 and table.safety_stock.min() >= 0)
 
 
 def _stock_violations(

@@ -16,7 +16,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -119,6 +119,9 @@ def _decoder(cls: Any) -> Callable[[Any], Any]:
             raise FormatError(f"{data!r} is none of {cls}")
 
         return union
+    if origin is Sequence:  # stored as a JSON list, loaded as a tuple
+        item = _decoder(typing.get_args(cls)[0])
+        return lambda data: tuple(item(x) for x in data)
     if origin in (tuple, list, frozenset, set):
         args = typing.get_args(cls)
         if origin is tuple and args and args[-1] is not Ellipsis:

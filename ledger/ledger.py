@@ -12,11 +12,12 @@ from omniroute.ledger.database import Database, Transaction, open_database
 from omniroute.ledger.errors import NoNetwork
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
-from omniroute.ledger.positions import last_seq, positions, replace_all
+from omniroute.ledger.positions import last_seq, replace_all, stock_table
 from omniroute.ledger.reservations import Reservations, carried_over, expire_due
 from omniroute.ledger.returns import Returns
 from omniroute.ledger.stock import Stock
 from omniroute.model import Network
+from omniroute.stock_table import StockTable
 from omniroute.validation import require_valid_network
 
 
@@ -58,26 +59,28 @@ class Ledger:
         with self.db.write() as tx:
             now = time.time()
             expire_due(tx, now)
-            stock = {(p.node_id, p.sku_id): p for p in network.stock}
+            stock = StockTable.of(network.stock)
             reserved = carried_over(tx, stock, now)
             version = network_table.store(tx, network)
-            replace_all(tx, stock.values(), reserved, version)
+            replace_all(tx, stock, reserved, version)
         return version
 
     def has_network(self) -> bool:
         with self.db.read() as tx:
             return network_table.version(tx) > 0
 
-    def load_network(self) -> tuple[Network, int, int]:
-        """The network with its stock positions, its version and the last change seq."""
+    def load_network(self, stock: bool = True) -> tuple[Network, int, int]:
+        """The network, its version and the last change seq; its stock positions as a
+        columnar table (:class:`~omniroute.stock_table.StockTable`), or none when not
+        ``stock``."""
         with self.db.read() as tx:
             found = network_table.load(tx)
             if found is None:
                 raise NoNetwork()
             network, version = found
-            stock = tuple(positions(tx))
+            table = stock_table(tx) if stock else StockTable.of(())
             seq = last_seq(tx)
-        return replace(network, stock=stock), version, seq
+        return replace(network, stock=table), version, seq
 
     def state(self) -> tuple[int, int]:
         """(network version, last stock change seq): cheap, for refresh checks."""

@@ -10,14 +10,17 @@ concurrent threads nor concurrent processes can oversell.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import repeat
 
 from omniroute.ledger import network as network_table
 from omniroute.ledger.database import Transaction
 from omniroute.ledger.errors import Shortage
 from omniroute.model import StockPosition
+from omniroute.stock_table import StockTable, StockTableBuilder
 
 COLUMNS = "node_id, sku_id, on_hand, safety_stock, reserved"
+FETCH = 100_000  # rows read at a time for a whole-stock table
 
 
 class MovementKind:
@@ -48,6 +51,17 @@ def positions(
     query = f"SELECT {COLUMNS} FROM stock{where} ORDER BY node_id, sku_id"
     for row in tx.execute(query, params):
         yield StockPosition(*row)
+
+
+def stock_table(tx: Transaction) -> StockTable:
+    """Every position as a columnar table (rows fetched and converted a batch at a time, so
+    millions of positions never exist as Python objects all at once)."""
+    cursor = tx.execute(f"SELECT {COLUMNS} FROM stock")
+    builder = StockTableBuilder()
+    while rows := cursor.fetchmany(FETCH):
+        nodes, skus, on_hand, safety, reserved = zip(*rows, strict=True)
+        builder.add(nodes, skus, on_hand, safety, reserved)
+    return builder.build()
 
 
 def move(
@@ -186,27 +200,34 @@ def receive(
 
 
 def replace_all(
-    tx: Transaction,
-    stock: Iterable[StockPosition],
-    reserved: Mapping[tuple[str, str], int],
-    version: int,
+    tx: Transaction, stock: StockTable, reserved: Mapping[tuple[str, str], int], version: int
 ) -> None:
-    """Replace every position (a new network): each starts its history with an IMPORT."""
+    """Replace every position (a new network): each starts its history with an IMPORT.
+    Written a chunk of positions at a time (millions of positions in bounded memory)."""
     now = time.time()
+    reference = f"network-{version}"
     tx.execute("DELETE FROM stock")
-    rows = [
-        (p.node_id, p.sku_id, p.on_hand, p.safety_stock, reserved.get((p.node_id, p.sku_id), 0))
-        for p in stock
-    ]
-    tx.executemany(f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
-    tx.executemany(
-        "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
-        "reserved_delta, reference) VALUES (?, ?, 'IMPORT', ?, ?, ?, ?, ?)",
-        [
-            (version, now, n, s, on_hand, held, f"network-{version}")
-            for n, s, on_hand, _, held in rows
-        ],
-    )
+    for chunk in stock.chunks():
+        keys = list(
+            zip(
+                map(stock.node_ids.__getitem__, chunk.node.tolist()),
+                map(stock.sku_ids.__getitem__, chunk.sku.tolist()),
+                strict=True,
+            )
+        )
+        held = map(reserved.get, keys, repeat(0)) if reserved else repeat(0)
+        rows = [
+            (node, sku, on_hand, safety, units)
+            for (node, sku), on_hand, safety, units in zip(
+                keys, chunk.on_hand.tolist(), chunk.safety_stock.tolist(), held, strict=False
+            )
+        ]
+        tx.executemany(f"INSERT INTO stock ({COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
+        tx.executemany(
+            "INSERT INTO movements (network_version, at, kind, node_id, sku_id, on_hand_delta, "
+            "reserved_delta, reference) VALUES (?, ?, 'IMPORT', ?, ?, ?, ?, ?)",
+            [(version, now, n, s, on_hand, held, reference) for n, s, on_hand, _, held in rows],
+        )
     tx.execute("INSERT INTO stock_changes (node_id, sku_id) VALUES ('', '')")  # a new version
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from omniroute.ledger import idempotency, orders
@@ -30,7 +30,8 @@ from omniroute.ledger.records import (
     ReservationLine,
     ReservationState,
 )
-from omniroute.model import Order, Plan, StockPosition
+from omniroute.model import Order, Plan
+from omniroute.stock_table import StockTable
 
 HELD = ReservationState.HELD
 
@@ -311,9 +312,7 @@ class Reservations:
             return find(tx, reservation_id)
 
 
-def carried_over(
-    tx: Transaction, stock: Mapping[tuple[str, str], StockPosition], now: float
-) -> dict[tuple[str, str], int]:
+def carried_over(tx: Transaction, stock: StockTable, now: float) -> dict[tuple[str, str], int]:
     """For a new network: a hold stays reserved when all its positions still exist and their
     new on-hand still covers it, oldest holds first (the units per position are returned);
     the other holds are released."""
@@ -321,11 +320,13 @@ def carried_over(
         tx.execute("SELECT id, created FROM reservations WHERE state = ?", (HELD.value,))
     )
     held = held_lines(tx)
+    rows = stock.find({(line.node_id, line.sku_id) for lines in held.values() for line in lines})
+    on_hand = {key: int(stock.on_hand[row]) for key, row in rows.items()}
     reserved: dict[tuple[str, str], int] = {}
     for reservation_id in sorted(held, key=lambda r: (created.get(r, 0.0), r)):
         wanted = totals(held[reservation_id])
         if all(
-            key in stock and reserved.get(key, 0) + quantity <= stock[key].on_hand
+            key in on_hand and reserved.get(key, 0) + quantity <= on_hand[key]
             for key, quantity in wanted.items()
         ):
             for key, quantity in wanted.items():

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omniroute.availability import Availability
@@ -278,12 +279,13 @@ class Application:
         reservation_ttl: float = DEFAULT_TTL,
         batch_window_ms: float = 0.0,
         solve_memory_mb: int | None = DEFAULT_SOLVE_MEMORY_MB,
+        shared_stock: Path | None = None,
     ) -> None:
         self.ledger = ledger
         self.solve_memory_mb = solve_memory_mb
         self.metrics = metrics
         self.reservation_ttl = reservation_ttl
-        self.live = LiveNetwork(ledger)
+        self.live = LiveNetwork(ledger, shared_stock)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plan")
         self.scenario_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
         self.batcher = MicroBatcher(self, batch_window_ms) if batch_window_ms > 0 else None

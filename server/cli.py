@@ -371,6 +371,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reservation_ttl=args.reservation_ttl,
         batch_window_ms=args.batch_window_ms,
         solve_memory_mb=args.solve_memory_mb or None,
+        shared_stock=not args.private_stock,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -656,6 +657,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1024,
         help="memory one order's search may use; a larger search is not started and the "
         "best plan known comes back FEASIBLE, stopped by MEMORY_LIMIT (default 1024; 0 = off)",
+    )
+    p.add_argument(
+        "--private-stock",
+        action="store_true",
+        help="each worker process loads its own copy of the stock instead of mapping one "
+        "shared snapshot (kept in the temporary directory) read-only",
     )
     p.add_argument(
         "--log-level",

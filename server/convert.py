@@ -50,6 +50,7 @@ from omniroute.returns import Condition, ReturnItem
 from omniroute.scenario import ScenarioKpis
 from omniroute.server.application import OrderStatus, PlannedOrder, kpis_of, progress_of
 from omniroute.server.errors import operation_status
+from omniroute.stock_table import StockTableBuilder
 from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
@@ -226,15 +227,19 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
         for s in message.carrier_services
     )
     skus = tuple(Sku(s.id, s.weight_kg, s.name) for s in message.skus)
-    stock = tuple(
-        StockPosition(p.node_id, p.sku_id, p.on_hand, p.safety_stock, reserved=0)
-        for p in message.stock
+    stock = StockTableBuilder()
+    items = message.stock
+    stock.add(
+        [p.node_id for p in items],
+        [p.sku_id for p in items],
+        [p.on_hand for p in items],
+        [p.safety_stock for p in items],
     )
     network = Network(
         nodes=tuple(nodes),
         carrier_services=services,
         skus=skus,
-        stock=stock,
+        stock=stock.build(),
         split_penalty=message.split_penalty,
         currency=message.currency,
     )

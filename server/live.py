@@ -3,16 +3,37 @@
 Every call refreshes cheaply first (the database's change token tells whether another
 process committed anything); a new network version rebuilds the planner, stock changes are
 applied position by position from the ledger's change feed.
+
+Worker processes share the stock of a network version: the first process to load it writes
+its columnar table to a snapshot (:func:`shared_network`), and every process maps that file
+read-only, so 10 million positions take their 400 MB once, not once per worker. What changes
+after the snapshot (holds, adjustments) each process applies to copies of the changed SKUs'
+arrays only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
+import shutil
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 from omniroute.ledger import Ledger, NoNetwork
+from omniroute.model import Network
 from omniroute.planner import Planner
+from omniroute.stock_table import StockTable
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX platform: each process loads its own stock
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("omniroute.server")
 
 EXPIRY_CHECK = 0.1  # seconds between checks for expired holds (holds are also expired by
 # every write, so a reservation never fails on an expired hold)
@@ -21,8 +42,9 @@ EXPIRY_CHECK = 0.1  # seconds between checks for expired holds (holds are also e
 class LiveNetwork:
     """The current planner for a ledger's network."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, shared: Path | None = None) -> None:
         self.ledger = ledger
+        self.shared = shared if fcntl is not None else None  # the snapshot directory
         self._lock = threading.Lock()
         self._planner: Planner | None = None
         self.version = -1
@@ -53,10 +75,53 @@ class LiveNetwork:
             if version == 0:
                 return
             if version != self.version or self._planner is None:
-                network, version, seq = self.ledger.load_network()
+                network, self.version, self.seq = self._load()
                 self._planner = Planner(network, validate=False)  # validated when it was put
-                self.version, self.seq = version, seq
                 gc.freeze()  # long-lived: spare the garbage collector (see server.process)
-            elif seq != self.seq:
+            if seq != self.seq:
                 self.seq, positions = self.ledger.stock.changes_since(self.seq)
                 self._planner.inventory.set_positions(positions)
+
+    def _load(self) -> tuple[Network, int, int]:
+        if self.shared is not None:
+            try:
+                return shared_network(self.ledger, self.shared)
+            except OSError as error:  # e.g. no space for the snapshot: load privately
+                log.warning("stock not shared between processes (%s)", error)
+                self.shared = None
+        return self.ledger.load_network()
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def shared_network(ledger: Ledger, directory: Path) -> tuple[Network, int, int]:
+    """The ledger's network, its version and a change seq, its stock mapped read-only from
+    a snapshot of that version in ``directory`` (written by the first process to ask, under
+    a file lock; older versions' snapshots are removed). Changes after the returned seq are
+    in the ledger's change feed."""
+    with _locked(directory):
+        network, version, _ = ledger.load_network(stock=False)
+        found = list(directory.glob(f"v{version}-s*"))
+        if found:
+            snapshot = found[0]  # one a version
+        else:
+            network, version, seq = ledger.load_network()
+            table = StockTable.of(network.stock).recoded(
+                [n.id for n in network.nodes], [s.id for s in network.skus]
+            )
+            snapshot = directory / f"v{version}-s{seq}"
+            table.by_sku().save(snapshot)
+            for old in [*directory.glob("v*"), *directory.glob(".*.partial")]:
+                if old != snapshot:
+                    shutil.rmtree(old, ignore_errors=True)  # mapped copies stay readable
+        seq = int(snapshot.name.rsplit("-s", 1)[1])
+        return replace(network, stock=StockTable.open(snapshot)), version, seq

@@ -17,6 +17,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -74,6 +75,8 @@ class ServerConfig:
     reservation_ttl: float = 15 * 60.0  # seconds a hold lasts unless committed or released
     batch_window_ms: float = 0.0  # > 0: PlanOrder calls within the window are allocated jointly
     solve_memory_mb: int | None = 1024  # memory one order's search may use (None: unbounded)
+    shared_stock: bool = True  # worker processes map one stock snapshot (server.live)
+    stock_dir: str = ""  # where they keep it: made (and removed) by serve()
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -102,6 +105,7 @@ class RunningServer:
             reservation_ttl=config.reservation_ttl,
             batch_window_ms=config.batch_window_ms,
             solve_memory_mb=config.solve_memory_mb,
+            shared_stock=Path(config.stock_dir) if config.stock_dir else None,
         )
         self.lag = LoopLag(gauge=self.app.metrics.loop_lag)
         self.server = grpc.aio.server(
@@ -205,6 +209,20 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
     if config.port == 0:
         config = ServerConfig(**{**config.__dict__, "port": free_port()})
     metrics_dir = tempfile.mkdtemp(prefix="omniroute-metrics-")
+    if config.shared_stock:
+        config = ServerConfig(
+            **{**config.__dict__, "stock_dir": tempfile.mkdtemp(prefix="omniroute-stock-")}
+        )
+    try:
+        return _supervise(config, workers, metrics_port, level, metrics_dir)
+    finally:
+        if config.stock_dir:
+            shutil.rmtree(config.stock_dir, ignore_errors=True)
+
+
+def _supervise(
+    config: ServerConfig, workers: int, metrics_port: int | None, level: str, metrics_dir: str
+) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()

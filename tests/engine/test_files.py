@@ -420,15 +420,16 @@ def test_stock_fast_path_equals_general_decoder(
 
 
 def test_bulk_positions_are_ordinary_dataclass_instances(demo: tuple[Network, list[Order]]) -> None:
-    """Positions built in bulk equal, hash and print like ones built by StockPosition(...)."""
+    """Positions read from the stock table a file decodes to equal, hash and print like ones
+    built by StockPosition(...)."""
     network, _ = demo
     data = files.network_to_json(network)["stock"]
-    columns = files._stock_columns(data)
-    assert columns is not None and files._POSITION_SETTERS is not None
-    built = files._positions(columns)
-    assert built == list(network.stock)
+    assert files._stock_columns(data) is not None  # the bulk path
+    table = files._stock_list(data, "stock", files._Report())
+    built = list(table)
+    assert built == list(network.stock) and table == network.stock
     assert [hash(p) for p in built] == [hash(p) for p in network.stock]
-    assert repr(built[0]) == repr(network.stock[0]) and built[0].reserved == 0
+    assert repr(table[0]) == repr(network.stock[0]) and built[0].reserved == 0
     assert dataclasses.replace(built[0], on_hand=1).on_hand == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         built[0].on_hand = 3  # type: ignore[misc]
