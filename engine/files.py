@@ -1070,12 +1070,17 @@ class _JsonStream:
             else:
                 batch = [self.value()]
             yield batch
-            char = self.peek()
-            self.pos += 1
-            if char == "]":
+            if self.closed("]"):
                 return
-            if char != ",":
-                raise _NotStreamed()
+
+    def closed(self, closing: str) -> bool:
+        """After an item of an array or object: ``True`` at its closing bracket, ``False``
+        at the comma before the next item."""
+        char = self.peek()
+        self.pos += 1
+        if char != closing and char != ",":
+            raise _NotStreamed()
+        return char == closing
 
 
 def _stream_network(path: Path) -> dict[str, Any]:
@@ -1104,12 +1109,8 @@ def _stream_network(path: Path) -> dict[str, Any]:
                     data[key] = _Decoded(builder.build(), report.errors, report.problems)
                 else:
                     data[key] = stream.value()
-                char = stream.peek()
-                stream.pos += 1
-                if char == "}":
+                if stream.closed("}"):
                     break
-                if char != ",":
-                    raise _NotStreamed()
         if stream.peek() != "":
             raise _NotStreamed()  # text after the object
     return data

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import mmap
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 from omniroute.demo_data import demo_dataset
 from omniroute.ledger import open_ledger
 from omniroute.model import StockChange
 from omniroute.server.live import LiveNetwork
-
-
-def mapped_from(array: np.ndarray) -> bool:
-    while array is not None:
-        if isinstance(array, (np.memmap, mmap.mmap)):
-            return True
-        array = array.base
-    return False
+from tests.engine.test_stock_table import mapped
 
 
 def test_processes_map_one_snapshot_and_apply_later_changes(tmp_path: Path) -> None:
@@ -33,7 +23,7 @@ def test_processes_map_one_snapshot_and_apply_later_changes(tmp_path: Path) -> N
     b = second.planner()
     assert list(shared.glob("v*")) == [snapshot]  # the second process mapped the first's
     for planner in (a, b):
-        assert mapped_from(planner.inventory.sku(0).on_hand)
+        assert mapped(planner.inventory.sku(0).on_hand)
         assert planner.inventory.table == planner.index.network.stock
 
     # a change after the snapshot reaches every process; the snapshot stays as it was
