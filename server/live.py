@@ -14,6 +14,7 @@ arrays only.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import shutil
@@ -83,13 +84,34 @@ class LiveNetwork:
                 self._planner.inventory.set_positions(positions)
 
     def _load(self) -> tuple[Network, int, int]:
-        if self.shared is not None:
-            try:
-                return shared_network(self.ledger, self.shared)
-            except OSError as error:  # e.g. no space for the snapshot: load privately
-                log.warning("stock not shared between processes (%s)", error)
-                self.shared = None
-        return self.ledger.load_network()
+        try:
+            if self.shared is not None:
+                try:
+                    return shared_network(self.ledger, self.shared)
+                except OSError as error:  # e.g. no space for the snapshot: load privately
+                    log.warning("stock not shared between processes (%s)", error)
+                    self.shared = None
+            return _load_for_planning(self.ledger)
+        finally:
+            _release_freed_memory()
+
+
+def _load_for_planning(ledger: Ledger) -> tuple[Network, int, int]:
+    """The ledger's network with its stock in the planner's order (by SKU, then node, coded
+    by the network's own node and SKU order), so that the planner reads it without a copy."""
+    network, version, seq = ledger.load_network()
+    table = StockTable.of(network.stock).recoded(
+        [n.id for n in network.nodes], [s.id for s in network.skus]
+    )
+    return replace(network, stock=table.by_sku()), version, seq
+
+
+def _release_freed_memory() -> None:
+    """Give the memory freed after loading (the batches a big stock table is read in) back
+    to the system: glibc keeps freed heap blocks for reuse, which would leave a worker that
+    loaded 10 million positions holding hundreds of MB it no longer uses."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @contextlib.contextmanager
@@ -114,12 +136,9 @@ def shared_network(ledger: Ledger, directory: Path) -> tuple[Network, int, int]:
         if found:
             snapshot = found[0]  # one a version
         else:
-            network, version, seq = ledger.load_network()
-            table = StockTable.of(network.stock).recoded(
-                [n.id for n in network.nodes], [s.id for s in network.skus]
-            )
+            network, version, seq = _load_for_planning(ledger)
             snapshot = directory / f"v{version}-s{seq}"
-            table.by_sku().save(snapshot)
+            StockTable.of(network.stock).save(snapshot)
             for old in [*directory.glob("v*"), *directory.glob(".*.partial")]:
                 if old != snapshot:
                     shutil.rmtree(old, ignore_errors=True)  # mapped copies stay readable
