@@ -47,7 +47,7 @@ async def _serve(port: int, response_bytes: bytes, max_concurrent: int, reuse: b
     routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
         NoopRouting(plan_pb2.PlanOrderResponse.FromString(response_bytes)), server
     )
-    server.add_insecure_port(f"[::]:{port}")
+    server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

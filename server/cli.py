@@ -347,8 +347,28 @@ def compare(
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from omniroute.ledger import open_ledger
-    from omniroute.server.process import ServerConfig, serve
+    from omniroute.server.process import (
+        ServerConfig,
+        ServeRefused,
+        check_exposure,
+        check_port_free,
+        is_loopback,
+        serve,
+    )
 
+    try:  # before anything is imported or started
+        check_exposure(args.host, secured=False, insecure=args.insecure)
+        check_port_free(args.host, args.port, "gRPC")
+        if args.metrics_port:
+            check_port_free(args.metrics_host, args.metrics_port, "metrics")
+    except ServeRefused as refused:
+        raise CliError(str(refused)) from None
+    if is_loopback(args.host):
+        print(
+            f"listening on {args.host} only: other machines cannot connect "
+            "(--host ADDRESS serves them; see docs/security.md)",
+            flush=True,
+        )
     if args.network:
         network = read_network(args.network)
         ledger = open_ledger(args.db, synchronous=args.synchronous)
@@ -372,6 +392,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         batch_window_ms=args.batch_window_ms,
         solve_memory_mb=args.solve_memory_mb or None,
         shared_stock=not args.private_stock,
+        metrics_host=args.metrics_host,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -607,7 +628,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", required=True, help="SQLite file of the ledger (created if missing)")
     p.add_argument("--network", help="network file to import before serving")
-    p.add_argument("--host", default="[::]", help="address to listen on (default all)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; another address "
+        "needs --insecure until TLS and authentication are configured)",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without TLS and authentication",
+    )
     p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
     p.add_argument(
         "--workers",
@@ -632,6 +663,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=9464,
         help="Prometheus /metrics port (default 9464; 0 = off)",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address /metrics listens on (default 127.0.0.1)",
     )
     p.add_argument(
         "--synchronous",

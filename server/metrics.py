@@ -96,7 +96,7 @@ def metrics() -> Metrics:
     return _METRICS
 
 
-def serve_metrics(port: int, address: str = "0.0.0.0") -> None:
+def serve_metrics(port: int, address: str = "127.0.0.1") -> None:
     """Serve ``/metrics`` over HTTP (merged over worker processes in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

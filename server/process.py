@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import logging
 import multiprocessing
 import os
@@ -66,7 +67,7 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in o
 @dataclass(frozen=True)
 class ServerConfig:
     db: str
-    host: str = "[::]"
+    host: str = "127.0.0.1"  # loopback unless told otherwise (see check_exposure)
     port: int = 50051
     max_concurrent: int = 256  # calls in progress per process before RESOURCE_EXHAUSTED
     grace: float = 10.0  # seconds to drain in-flight calls on SIGTERM
@@ -77,6 +78,7 @@ class ServerConfig:
     solve_memory_mb: int | None = 1024  # memory one order's search may use (None: unbounded)
     shared_stock: bool = True  # worker processes map one stock snapshot (server.live)
     stock_dir: str = ""  # where they keep it: made (and removed) by serve()
+    metrics_host: str = "127.0.0.1"  # where /metrics listens (with a metrics port)
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -166,20 +168,41 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
+ORPHAN_CHECK = 0.5  # seconds between a worker's checks that its supervisor is alive
+ORPHAN_GRACE = 1.0  # seconds an orphaned worker drains before it exits
+
+
 async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | None) -> None:
+    parent = os.getppid()
     server = RunningServer(config, reuse_port)
     await server.start()
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    orphaned = asyncio.Event()
+    watch: asyncio.Task[None] | None = None
     if ready is not None:
         ready.put(server.port)  # type: ignore[attr-defined]
+        watch = asyncio.create_task(_watch_parent(parent, orphaned, stopping))
     else:
         print(f"omniroute serving on port {server.port} (pid {os.getpid()})", flush=True)
     await stopping.wait()
-    log.info("draining", extra={"fields": {"grace_s": config.grace}})
-    await server.stop()
+    grace = min(config.grace, ORPHAN_GRACE) if orphaned.is_set() else config.grace
+    log.info("draining", extra={"fields": {"grace_s": grace, "orphaned": orphaned.is_set()}})
+    if watch is not None:
+        watch.cancel()
+    await server.stop(grace)
+
+
+async def _watch_parent(parent: int, orphaned: asyncio.Event, stopping: asyncio.Event) -> None:
+    """Stop when the supervisor is gone (killed with SIGKILL, say): a worker never goes on
+    serving the port on its own."""
+    while os.getppid() == parent:
+        await asyncio.sleep(ORPHAN_CHECK)
+    log.warning("the serve process is gone: stopping this worker")
+    orphaned.set()
+    stopping.set()
 
 
 def worker_main(config: ServerConfig, reuse_port: bool, ready: object | None, level: str) -> None:
@@ -188,6 +211,49 @@ def worker_main(config: ServerConfig, reuse_port: bool, ready: object | None, le
 
     logs.configure(level)
     asyncio.run(_run_worker(config, reuse_port, ready))
+
+
+class ServeRefused(Exception):
+    """The server must not start as configured (a port taken, an unsafe address)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, ``[v6]`` or ``localhost``) reaches only this machine."""
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_exposure(host: str, secured: bool, insecure: bool) -> None:
+    """Refuse to listen beyond loopback without TLS and authentication, unless told to."""
+    if not is_loopback(host) and not secured and not insecure:
+        raise ServeRefused(
+            f"refusing to listen on {host} without TLS and authentication: any host that can "
+            "reach it could change stock and the network. Serve on 127.0.0.1 (the default), "
+            "or pass --insecure to listen there anyway"
+        )
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Refuse a port another process listens on, even one that shares it (SO_REUSEPORT):
+    a probe without SO_REUSEPORT cannot bind where any listener is."""
+    if port == 0:
+        return
+    name = host.strip("[]") or "::"
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((name, port))
+    except OSError as error:
+        raise ServeRefused(
+            f"{what} port {port} on {host} is not available ({error.strerror or error}); "
+            "is another server running there? Choose another port"
+        ) from None
 
 
 def free_port() -> int:
@@ -203,7 +269,7 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
         if metrics_port:
             from omniroute.server.metrics import serve_metrics
 
-            serve_metrics(metrics_port)
+            serve_metrics(metrics_port, config.metrics_host)
         worker_main(config, False, None, level)
         return 0
     if config.port == 0:
@@ -224,6 +290,18 @@ def _supervise(
     config: ServerConfig, workers: int, metrics_port: int | None, level: str, metrics_dir: str
 ) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if metrics_port:  # before any worker exists: a taken port leaves nothing running
+        from omniroute.server.metrics import serve_metrics
+
+        try:
+            serve_metrics(metrics_port, config.metrics_host)
+        except OSError as error:
+            print(
+                f"error: metrics port {metrics_port} on {config.metrics_host} is not available "
+                f"({error.strerror or error})",
+                file=sys.stderr,
+            )
+            return 2
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     processes = [
@@ -251,13 +329,10 @@ def _supervise(
             process.join(timeout=config.grace + 5)
         print("error: the server workers failed to start (see the log above)", file=sys.stderr)
         return 1
-    if metrics_port:
-        from omniroute.server.metrics import serve_metrics
-
-        serve_metrics(metrics_port)
     print(
-        f"omniroute serving on port {config.port} with {workers} worker processes "
-        f"(pid {os.getpid()}); metrics on {metrics_port or 'off'}",
+        f"omniroute serving on {config.host} port {config.port} with {workers} worker "
+        f"processes (pid {os.getpid()}); metrics on "
+        f"{f'{config.metrics_host}:{metrics_port}' if metrics_port else 'off'}",
         flush=True,
     )
     for process in processes:
