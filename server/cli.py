@@ -393,6 +393,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         solve_memory_mb=args.solve_memory_mb or None,
         shared_stock=not args.private_stock,
         metrics_host=args.metrics_host,
+        max_order_lines=args.max_order_lines,
+        max_batch_orders=args.max_batch_orders,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -693,6 +695,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=1024,
         help="memory one order's search may use; a larger search is not started and the "
         "best plan known comes back FEASIBLE, stopped by MEMORY_LIMIT (default 1024; 0 = off)",
+    )
+    p.add_argument(
+        "--max-order-lines",
+        type=int,
+        default=1000,
+        help="lines one order (or SKUs one availability check) may have; more are refused "
+        "with INVALID_ARGUMENT before any work (default 1000)",
+    )
+    p.add_argument(
+        "--max-batch-orders",
+        type=int,
+        default=10_000,
+        help="orders one PlanOrders call may carry (default 10000)",
     )
     p.add_argument(
         "--private-stock",

@@ -38,7 +38,7 @@ from omniroute.server.inventory_service import InventoryServicer
 from omniroute.server.metrics import metrics
 from omniroute.server.network_service import NetworkServicer
 from omniroute.server.overload import LoopLag
-from omniroute.server.requests import Planners
+from omniroute.server.requests import Limits, Planners
 from omniroute.server.routing_service import RoutingServicer
 from omniroute.server.scenario_service import OperationsServicer, ScenarioServicer
 from omniroute.v1 import (
@@ -79,6 +79,8 @@ class ServerConfig:
     shared_stock: bool = True  # worker processes map one stock snapshot (server.live)
     stock_dir: str = ""  # where they keep it: made (and removed) by serve()
     metrics_host: str = "127.0.0.1"  # where /metrics listens (with a metrics port)
+    max_order_lines: int = Limits.order_lines  # larger requests: INVALID_ARGUMENT at once
+    max_batch_orders: int = Limits.batch_orders
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -115,7 +117,7 @@ class RunningServer:
             options=server_options(reuse_port),
             maximum_concurrent_rpcs=config.max_concurrent,
         )
-        planners = Planners(self.app)
+        planners = Planners(self.app, Limits(config.max_order_lines, config.max_batch_orders))
         routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
             RoutingServicer(self.app, planners), self.server
         )

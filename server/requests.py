@@ -14,6 +14,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
@@ -51,14 +52,47 @@ from omniroute.validation import network_violations, order_violations, orders_vi
 INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
+MAX_REQUEST_ID = 128  # characters of a request id (AIP-155 suggests 36 to 128)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for (``serve --max-order-lines``, ``--max-batch-orders``):
+    larger requests are refused with INVALID_ARGUMENT before any work is done on them."""
+
+    order_lines: int = 1_000  # lines in one order (or SKUs in one availability check)
+    batch_orders: int = 10_000  # orders in one PlanOrders call
+
+
+def _too_many(count: int, limit: int, field: str, what: str) -> FieldViolation | None:
+    if count <= limit:
+        return None
+    return FieldViolation(field, f"at most {limit:,} {what} in one request (got {count:,})")
+
+
+def _refuse_oversized(
+    subject: str, request: Any, checks: Sequence[FieldViolation | None] = ()
+) -> None:
+    """Refuse at once (before converting anything) what exceeds the limits: counts of
+    repeated fields, and the length of the request id."""
+    violations = [v for v in checks if v is not None]
+    request_id = getattr(request, "request_id", "")
+    if len(request_id) > MAX_REQUEST_ID:
+        violations.append(
+            FieldViolation(
+                "requestId", f"at most {MAX_REQUEST_ID} characters (got {len(request_id):,})"
+            )
+        )
+    _raise(violations, subject)
 
 
 class Planners:
     """The planner of a request: the served network's, or one for a network sent with the
     request (validated once and kept for the next requests carrying the same bytes)."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, limits: Limits | None = None) -> None:
         self.app = app
+        self.limits = limits or Limits()
         self._inline: OrderedDict[bytes, Planner] = OrderedDict()
 
     def served(self) -> Planner:
@@ -123,6 +157,9 @@ def _required(pairs: Sequence[tuple[str, str]], violations: list[FieldViolation]
 def plan_order(
     request: routing_service_pb2.PlanOrderRequest, planners: Planners
 ) -> PlanOrderCommand:
+    limit = planners.limits.order_lines
+    lines = _too_many(len(request.order.lines), limit, "order.lines", "lines")
+    _refuse_oversized("PlanOrderRequest", request, [lines])
     planner = planners.of(request)
     order = convert.order_from_proto(request.order)
     if request.HasField("order"):
@@ -158,6 +195,16 @@ def plan_order(
 def plan_orders(
     request: routing_service_pb2.PlanOrdersRequest, planners: Planners
 ) -> PlanOrdersCommand:
+    limits = planners.limits
+    _refuse_oversized(
+        "PlanOrdersRequest",
+        request,
+        [_too_many(len(request.orders), limits.batch_orders, "orders", "orders")]
+        + [
+            _too_many(len(o.lines), limits.order_lines, f"orders[{i}].lines", "lines")
+            for i, o in enumerate(request.orders)
+        ],
+    )
     planner = planners.of(request)
     orders = tuple(convert.order_from_proto(o) for o in request.orders)
     violations = orders_violations(orders, planner.network)
@@ -179,6 +226,10 @@ def plan_orders(
 def quote_delivery(
     request: routing_service_pb2.QuoteDeliveryRequest, planners: Planners
 ) -> QuoteCommand:
+    limit = planners.limits.order_lines
+    _refuse_oversized(
+        "QuoteDeliveryRequest", request, [_too_many(len(request.lines), limit, "lines", "lines")]
+    )
     planner = planners.of(request)
     lines = tuple(
         OrderLine(line.id or str(i + 1), line.sku_id, line.quantity)
@@ -199,6 +250,12 @@ def quote_delivery(
 def check_availability(
     request: routing_service_pb2.CheckAvailabilityRequest, planners: Planners
 ) -> AvailabilityCommand:
+    limit = planners.limits.order_lines
+    _refuse_oversized(
+        "CheckAvailabilityRequest",
+        request,
+        [_too_many(len(request.sku_ids), limit, "skuIds", "SKUs")],
+    )
     planner = planners.of(request)
     index = planner.index
     violations: list[FieldViolation] = []
@@ -223,6 +280,7 @@ def check_availability(
 
 
 def reroute_order(request: routing_service_pb2.RerouteOrderRequest) -> RerouteCommand:
+    _refuse_oversized("RerouteOrderRequest", request)
     violations: list[FieldViolation] = []
     _required(
         [
@@ -266,6 +324,7 @@ def order_id(request: routing_service_pb2.GetOrderPlanRequest) -> str:
 def plan_return(
     request: routing_service_pb2.PlanReturnRequest, planners: Planners
 ) -> ReturnCommand:
+    _refuse_oversized("PlanReturnRequest", request)
     planner = planners.served()
     items = tuple(convert.return_item_from_proto(line) for line in request.lines)
     origin = convert.location_from_proto(request.origin) if request.HasField("origin") else None
@@ -311,6 +370,7 @@ def _return_violations(
 
 
 def update_stock(request: inventory_service_pb2.UpdateStockRequest) -> UpdateStockCommand:
+    _refuse_oversized("UpdateStockRequest", request)
     changes = tuple(convert.stock_change_from_proto(u) for u in request.updates)
     if not changes:
         raise ValidationError(
@@ -450,6 +510,7 @@ def put_network(request: network_service_pb2.PutNetworkRequest) -> PutNetworkCom
 def start_scenario(
     request: scenario_service_pb2.StartScenarioRequest, planners: Planners
 ) -> ScenarioCommand:
+    _refuse_oversized("StartScenarioRequest", request)
     from google.protobuf import json_format
 
     base = planners.served().network

@@ -110,6 +110,42 @@ def test_invalid_order_lists_every_violation(client: OmnirouteClient) -> None:
     }
 
 
+def test_oversized_requests_are_refused_at_once(client: OmnirouteClient) -> None:
+    """100,000 lines, 20,000 orders or a 500-character request id: INVALID_ARGUMENT naming
+    the field, before the server looks at the lines (their unknown SKUs are not reported)
+    and with the stock untouched."""
+    line = order_pb2.OrderLine(id="1", sku_id="NOPE", quantity=1)
+    huge = order_pb2.Order(id="HUGE", lines=[line] * 100_000)
+    calls = [
+        (
+            client.routing.PlanOrder,
+            routing_service_pb2.PlanOrderRequest(order=huge, reserve=True, request_id="r" * 500),
+            {"order.lines", "requestId"},
+        ),
+        (
+            client.routing.PlanOrders,
+            routing_service_pb2.PlanOrdersRequest(orders=[order_pb2.Order(id="A")] * 20_000),
+            {"orders"},
+        ),
+        (
+            client.routing.QuoteDelivery,
+            routing_service_pb2.QuoteDeliveryRequest(lines=[line] * 5_000),
+            {"lines"},
+        ),
+        (
+            client.routing.CheckAvailability,
+            routing_service_pb2.CheckAvailabilityRequest(sku_ids=["TEE"] * 5_000),
+            {"skuIds"},
+        ),
+    ]
+    before = client.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0]
+    for method, request, fields in calls:
+        with pytest.raises(grpc.RpcError) as caught:
+            method(request)
+        assert violations(caught.value) == fields
+    assert client.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0] == before
+
+
 def test_missing_order(client: OmnirouteClient) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         client.routing.PlanOrder(routing_service_pb2.PlanOrderRequest())
