@@ -15,6 +15,7 @@ Stored values are versioned JSON of the model (:mod:`~omniroute.ledger.codec`). 
 the domain errors of :mod:`~omniroute.ledger.errors`.
 """
 
+from omniroute.ledger.audit import AuditRecord
 from omniroute.ledger.database import Database, SqliteDatabase, open_database
 from omniroute.ledger.errors import (
     ChangedConcurrently,
@@ -48,6 +49,7 @@ from omniroute.ledger.records import (
 from omniroute.ledger.reservations import new_reservation_id, plan_lines
 
 __all__ = [
+    "AuditRecord",
     "ChangedConcurrently",
     "Database",
     "Ledger",

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from omniroute.ledger import network as network_table
+from omniroute.ledger.audit import Audit
 from omniroute.ledger.database import Database, Transaction, open_database
 from omniroute.ledger.errors import NoNetwork
 from omniroute.ledger.operations import Operations
@@ -31,7 +32,7 @@ class Ledger:
 
     Attributes
     ----------
-    stock, reservations, orders, operations, returns
+    stock, reservations, orders, operations, returns, audit
         The concerns; each method is one transaction.
     """
 
@@ -43,6 +44,7 @@ class Ledger:
         self.orders = Orders(database)
         self.operations = Operations(database)
         self.returns = Returns(database)
+        self.audit = Audit(database)
 
     def close(self) -> None:
         self.db.close()

@@ -100,5 +100,15 @@ MIGRATIONS = (
             "{without_rowid}",
         ),
     ),
+    Migration(
+        2,
+        "audit: every state-changing call, its principal and outcome",
+        (
+            "CREATE TABLE IF NOT EXISTS audit (seq {serial}, at {real} NOT NULL,"
+            " principal TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL,"
+            " resource TEXT NOT NULL, outcome TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -356,8 +356,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve,
     )
 
+    tls = bool(args.tls_cert or args.tls_key)
+    if tls and not (args.tls_cert and args.tls_key):
+        raise CliError("--tls-cert and --tls-key go together")
+    if args.tls_client_ca and not tls:
+        raise CliError("--tls-client-ca needs --tls-cert and --tls-key")
+    try:  # the files are usable: read them once before anything starts
+        from omniroute.server.auth import AuthConfigError, Authenticator, TlsFiles
+
+        if tls:
+            TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca)
+        if args.auth_tokens:
+            Authenticator(args.auth_tokens)
+    except AuthConfigError as error:
+        raise CliError(str(error)) from None
+    secured = tls and bool(args.auth_tokens or args.tls_client_ca)
     try:  # before anything is imported or started
-        check_exposure(args.host, secured=False, insecure=args.insecure)
+        check_exposure(args.host, secured=secured, insecure=args.insecure)
         check_port_free(args.host, args.port, "gRPC")
         if args.metrics_port:
             check_port_free(args.metrics_host, args.metrics_port, "metrics")
@@ -395,6 +410,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics_host=args.metrics_host,
         max_order_lines=args.max_order_lines,
         max_batch_orders=args.max_batch_orders,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        auth_tokens=args.auth_tokens,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -460,6 +479,52 @@ def cmd_stock_export(args: argparse.Namespace) -> int:
         f"{count / max(seconds, 1e-9):,.0f} rows/s",
         file=sys.stderr,
     )
+    return 0
+
+
+# ----------------------------------------------------------------------------- audit, tokens
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import datetime
+
+    from omniroute.files import timestamp_key
+
+    since = 0.0
+    if args.since:
+        try:
+            seconds, nanos = timestamp_key(args.since)
+        except (ValueError, OverflowError) as error:
+            raise CliError(f"--since: not an RFC 3339 time ({error})") from None
+        since = seconds + nanos / 1e9
+    ledger = _open_existing_ledger(args.db)
+    try:
+        for record in ledger.audit.records(since, args.principal or ""):
+            at = datetime.datetime.fromtimestamp(record.at, datetime.UTC)
+            line = {
+                "time": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "principal": record.principal,
+                "method": record.method,
+                "requestId": record.request_id,
+                "resource": record.resource,
+                "outcome": record.outcome,
+            }
+            print(json.dumps(line))
+    finally:
+        ledger.close()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from omniroute.server.auth import SCOPES, new_token
+
+    unknown = [s for s in args.scope if s not in SCOPES]
+    if unknown:
+        raise CliError(f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}")
+    token, digest = new_token()
+    entry = {"name": args.name, "sha256": digest, "scopes": sorted(set(args.scope))}
+    print(f"token (give it to the caller; it is not stored anywhere): {token}", file=sys.stderr)
+    print(json.dumps(entry))
     return 0
 
 
@@ -641,6 +706,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow listening beyond loopback without TLS and authentication",
     )
+    p.add_argument("--tls-cert", help="PEM certificate (chain) of the server: serve TLS")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca",
+        help="PEM CA certificate(s): clients must present a certificate it signed (mTLS); "
+        "the certificate's subject is the caller",
+    )
+    p.add_argument(
+        "--auth-tokens",
+        help='tokens file {"tokens": [{"name", "sha256", "scopes"}]}: callers send '
+        "'authorization: Bearer TOKEN' (see docs/security.md; SIGHUP reloads it and the "
+        "certificates)",
+    )
     p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
     p.add_argument(
         "--workers",
@@ -722,6 +800,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="debug logs one line per call",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = commands.add_parser(
+        "audit",
+        help="print the audit trail: every state-changing call, its caller and outcome",
+        description="Print the audit records of the ledger at --db as JSON lines, oldest "
+        "first: time, principal (token name, client certificate subject, or anonymous), "
+        "method, requestId, the resource touched and the outcome (status code name). See "
+        "docs/security.md.",
+    )
+    p.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    p.add_argument("--since", help="only records at or after this RFC 3339 time")
+    p.add_argument("--principal", help="only the records of this caller")
+    p.set_defaults(func=cmd_audit)
+
+    p = commands.add_parser(
+        "token",
+        help="issue an API token: print it once, and its entry for serve --auth-tokens",
+        description="Make a random token for a caller. The token goes to standard error, to "
+        "hand to the caller; standard output gets the JSON entry (its sha256, never the "
+        "token) to add to the tokens file of serve --auth-tokens. Send SIGHUP to the server "
+        "to load the changed file.",
+    )
+    p.add_argument("--name", required=True, help="the caller's name (shown in the audit)")
+    p.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help="a scope the token grants (repeat the option for several): routing.plan, "
+        "routing.reserve, inventory.read, inventory.write, network.read, network.write, "
+        "scenario.run, admin",
+    )
+    p.set_defaults(func=cmd_token)
 
     p = commands.add_parser(
         "stock",

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -80,11 +81,43 @@ def channel_options(retries: int | None = None) -> list[tuple[str, str | int]]:
 class OmnirouteClient:
     """Stubs for RoutingService, InventoryService and NetworkService on one channel."""
 
-    def __init__(self, target: str, timeout: float = 30.0, retries: int | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        timeout: float = 30.0,
+        retries: int | None = None,
+        *,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        token: str | None = None,
+        server_name: str | None = None,
+    ) -> None:
         """``timeout``: the default deadline of a call, in seconds. ``retries``: None = as the
         service config says (up to 4 retries of UNAVAILABLE); 0 = none; n = up to n (at
-        most 4)."""
-        self.channel = grpc.insecure_channel(target, options=channel_options(retries))
+        most 4).
+
+        With ``tls_ca`` (PEM file of the CA that signed the server's certificate) the channel
+        uses TLS; ``tls_cert`` and ``tls_key`` present a client certificate (mTLS);
+        ``server_name`` overrides the name checked against the server's certificate. With
+        ``token`` every call sends ``authorization: Bearer TOKEN`` (over TLS only).
+        """
+        options = channel_options(retries)
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        if tls_ca or token:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=Path(tls_ca).read_bytes() if tls_ca else None,
+                private_key=Path(tls_key).read_bytes() if tls_key else None,
+                certificate_chain=Path(tls_cert).read_bytes() if tls_cert else None,
+            )
+            if token:
+                credentials = grpc.composite_channel_credentials(
+                    credentials, grpc.access_token_call_credentials(token)
+                )
+            self.channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self.channel = grpc.insecure_channel(target, options=options)
         self.timeout = timeout
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(self.channel)
         self.inventory = inventory_service_pb2_grpc.InventoryServiceStub(self.channel)

@@ -22,11 +22,14 @@ from omniroute.ledger import errors as ledger
 from omniroute.ledger.records import OperationError
 from omniroute.model import FieldViolation, ValidationError
 from omniroute.server import application as app
+from omniroute.server import auth
 
 DOMAIN = "omniroute.dev"
 log = logging.getLogger("omniroute.server")
 
 CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
+    (auth.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (auth.MissingScope, grpc.StatusCode.PERMISSION_DENIED),
     (ledger.NotFound, grpc.StatusCode.NOT_FOUND),
     (ledger.RequestIdReused, grpc.StatusCode.ALREADY_EXISTS),
     (ledger.ReservationNotHeld, grpc.StatusCode.FAILED_PRECONDITION),

@@ -1,6 +1,7 @@
-"""One interceptor for every omniroute RPC: metrics, a log line per call (debug), and the
-catch-all that maps any exception to its status (``server.errors``), so that no call ever
-ends ``UNKNOWN`` or leaks a traceback to the caller."""
+"""One interceptor for every omniroute RPC: who is calling and whether they may
+(``server.auth``), metrics, a log line per call (debug), the audit record of a state-changing
+call, and the catch-all that maps any exception to its status (``server.errors``), so that no
+call ever ends ``UNKNOWN`` or leaks a traceback to the caller."""
 
 from __future__ import annotations
 
@@ -14,21 +15,45 @@ import grpc
 from grpc_status import rpc_status
 
 from omniroute.server.application import Overloaded
+from omniroute.server.auth import (
+    ANONYMOUS,
+    Authenticator,
+    Principal,
+    Unauthenticated,
+    changes_state,
+    require,
+    resource_of,
+)
 from omniroute.server.errors import to_status
 from omniroute.server.metrics import Metrics
 from omniroute.server.overload import LoopLag
 
 log = logging.getLogger("omniroute.server.calls")
 OWN_PREFIXES = ("/omniroute.", "/google.longrunning.")  # ours; health and reflection pass
+REFLECTION = "/grpc.reflection."  # needs a valid credential when authentication is on
+AuditSink = Callable[[str, str, str, str, str], Awaitable[None]]
 
 
 SHEDDABLE = {"PlanOrder", "QuoteDelivery", "CheckAvailability", "PlanOrders"}
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: Metrics, lag: LoopLag | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        lag: LoopLag | None = None,
+        auth: Authenticator | None = None,
+        audit: AuditSink | None = None,
+    ) -> None:
         self.metrics = metrics
         self.lag = lag
+        self.auth = auth or Authenticator()
+        self.audit = audit
+
+    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
+        if not self.auth.enabled:
+            return ANONYMOUS
+        return self.auth.principal(context.invocation_metadata() or (), context.auth_context())
 
     async def intercept_service(
         self,
@@ -36,8 +61,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or not details.method.startswith(OWN_PREFIXES):
-            return handler  # health checking and reflection pass through
+        if handler is None:
+            return handler
+        if details.method.startswith(REFLECTION) and self.auth.enabled and handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                self._authenticated(handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if not details.method.startswith(OWN_PREFIXES):
+            return handler  # health checking (always open) and reflection pass through
         _, service, method = details.method.split("/")
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
@@ -53,14 +86,29 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             )
         return handler
 
+    def _authenticated(self, behaviour: Any) -> Any:
+        async def call(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+            try:
+                self._principal(context)
+            except Unauthenticated as error:
+                await context.abort_with_status(rpc_status.to_status(to_status(error)))
+            async for response in behaviour(requests, context):
+                yield response
+
+        return call
+
     def _unary(self, behaviour: Any, service: str, method: str) -> Any:
         sheddable = method in SHEDDABLE
+        full = f"{service}/{method}"
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             self.metrics.started.labels("unary", service, method).inc()
             code = grpc.StatusCode.OK
+            principal: Principal | None = None
             try:
+                principal = self._principal(context)
+                require(principal, full, request)
                 if sheddable and self.lag is not None and self.lag.overloaded:
                     self.metrics.shed.inc()
                     raise Overloaded(
@@ -80,16 +128,42 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(rpc_status.to_status(status))
             finally:
                 self._record("unary", service, method, code, start, request)
+                if principal is not None and self.audit and changes_state(full, request):
+                    await self._audit(principal, full, request, code.name)
 
         return call
 
+    async def _audit(self, principal: Principal, method: str, request: Any, outcome: str) -> None:
+        try:
+            await self.audit(  # type: ignore[misc]
+                principal.name,
+                method,
+                str(getattr(request, "request_id", "")),
+                resource_of(request),
+                outcome,
+            )
+        except Exception:  # noqa: BLE001 - the call is done: log, do not change its answer
+            log.exception("could not record %s in the audit trail", method)
+
     def _stream(self, behaviour: Any, service: str, method: str) -> Any:
+        full = f"{service}/{method}"
+
         async def call(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             self.metrics.started.labels("bidi_stream", service, method).inc()
             code = grpc.StatusCode.OK
             try:
-                async for response in behaviour(requests, context):
+                principal = self._principal(context)
+                require(principal, full)
+
+                async def allowed() -> AsyncIterator[Any]:
+                    async for request in requests:
+                        require(principal, full, request)  # reserving needs routing.reserve
+                        if self.audit and changes_state(full, request):
+                            await self._audit(principal, full, request, "RECEIVED")
+                        yield request
+
+                async for response in behaviour(allowed(), context):
                     yield response
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN

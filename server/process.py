@@ -33,6 +33,7 @@ from grpc_reflection.v1alpha import reflection
 
 from omniroute.ledger import open_ledger
 from omniroute.server.application import Application
+from omniroute.server.auth import AuthConfigError, Authenticator, TlsFiles
 from omniroute.server.interceptors import ServerInterceptor
 from omniroute.server.inventory_service import InventoryServicer
 from omniroute.server.metrics import metrics
@@ -81,6 +82,10 @@ class ServerConfig:
     metrics_host: str = "127.0.0.1"  # where /metrics listens (with a metrics port)
     max_order_lines: int = Limits.order_lines  # larger requests: INVALID_ARGUMENT at once
     max_batch_orders: int = Limits.batch_orders
+    tls_cert: str | None = None  # PEM files: TLS (with both), mTLS (with a client CA too)
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    auth_tokens: str | None = None  # the tokens file (server.auth); None: no tokens
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -112,8 +117,16 @@ class RunningServer:
             shared_stock=Path(config.stock_dir) if config.stock_dir else None,
         )
         self.lag = LoopLag(gauge=self.app.metrics.loop_lag)
+        self.auth = Authenticator(
+            config.auth_tokens, client_certificates=bool(config.tls_client_ca)
+        )
+        self.tls = (
+            TlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca)
+            if config.tls_cert and config.tls_key
+            else None
+        )
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.app.metrics, self.lag)],
+            interceptors=[ServerInterceptor(self.app.metrics, self.lag, self.auth, self._audit)],
             options=server_options(reuse_port),
             maximum_concurrent_rpcs=config.max_concurrent,
         )
@@ -143,9 +156,39 @@ class RunningServer:
             ),
             self.server,
         )
-        self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
+        address = f"{config.host}:{config.port}"
+        if self.tls is not None:
+            self.port = self.server.add_secure_port(address, self.tls.credentials())
+        else:
+            self.port = self.server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot listen on {config.host}:{config.port}")
+
+    async def _audit(
+        self, principal: str, method: str, request_id: str, resource: str, outcome: str
+    ) -> None:
+        """Record a state-changing call in the ledger's audit trail (off the event loop)."""
+        await asyncio.get_running_loop().run_in_executor(
+            self.app.pool,
+            self.ledger.audit.record,
+            principal,
+            method,
+            request_id,
+            resource,
+            outcome,
+        )
+
+    def reload_credentials(self) -> None:
+        """SIGHUP: read the certificates and the tokens file again; new connections and calls
+        use them, calls in progress are not dropped. A file that cannot be used is logged and
+        the old credentials stay."""
+        try:
+            if self.tls is not None:
+                self.tls.reload()
+            self.auth.reload()
+            log.info("credentials reloaded")
+        except AuthConfigError as error:
+            log.error("credentials not reloaded: %s", error)
 
     async def start(self) -> None:
         self.app.live.refresh(force=True)
@@ -182,6 +225,7 @@ async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | No
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    loop.add_signal_handler(signal.SIGHUP, server.reload_credentials)
     orphaned = asyncio.Event()
     watch: asyncio.Task[None] | None = None
     if ready is not None:
@@ -320,8 +364,14 @@ def _supervise(
             if process.is_alive() and process.pid:
                 os.kill(process.pid, signal.SIGTERM)
 
+    def reload(_signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid:
+                os.kill(process.pid, signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, reload)
     try:
         for _ in processes:
             ready.get(timeout=120)
