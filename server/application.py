@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +290,8 @@ class Application:
         self.scenario_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
         self.batcher = MicroBatcher(self, batch_window_ms) if batch_window_ms > 0 else None
         self._running: set[asyncio.Future[None]] = set()
+        # records a state-changing call: (principal, method, request id, resource, outcome)
+        self.audit: Callable[[str, str, str, str, str], Awaitable[None]] | None = None
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the planning pool."""

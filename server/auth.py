@@ -13,6 +13,7 @@ Callers send ``authorization: Bearer <token>``. Every RPC needs one scope
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
@@ -167,6 +168,8 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous", frozenset({"admin"}))  # a server without authentication
+#: The caller of the call in progress (set by the interceptor; asyncio tasks inherit it).
+CALLER: contextvars.ContextVar[Principal] = contextvars.ContextVar("caller", default=ANONYMOUS)
 
 
 def new_token() -> tuple[str, str]:

@@ -17,6 +17,7 @@ from grpc_status import rpc_status
 from omniroute.server.application import Overloaded
 from omniroute.server.auth import (
     ANONYMOUS,
+    CALLER,
     Authenticator,
     Principal,
     Unauthenticated,
@@ -109,6 +110,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             try:
                 principal = self._principal(context)
                 require(principal, full, request)
+                CALLER.set(principal)
                 if sheddable and self.lag is not None and self.lag.overloaded:
                     self.metrics.shed.inc()
                     raise Overloaded(
@@ -134,16 +136,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return call
 
     async def _audit(self, principal: Principal, method: str, request: Any, outcome: str) -> None:
-        try:
-            await self.audit(  # type: ignore[misc]
-                principal.name,
-                method,
-                str(getattr(request, "request_id", "")),
-                resource_of(request),
-                outcome,
-            )
-        except Exception:  # noqa: BLE001 - the call is done: log, do not change its answer
-            log.exception("could not record %s in the audit trail", method)
+        if self.audit is not None:
+            await audit_call(self.audit, principal, method, request, outcome)
 
     def _stream(self, behaviour: Any, service: str, method: str) -> Any:
         full = f"{service}/{method}"
@@ -155,15 +149,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             try:
                 principal = self._principal(context)
                 require(principal, full)
-
-                async def allowed() -> AsyncIterator[Any]:
-                    async for request in requests:
-                        require(principal, full, request)  # reserving needs routing.reserve
-                        if self.audit and changes_state(full, request):
-                            await self._audit(principal, full, request, "RECEIVED")
-                        yield request
-
-                async for response in behaviour(allowed(), context):
+                CALLER.set(principal)  # the servicer checks and audits each message
+                async for response in behaviour(requests, context):
                     yield response
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
@@ -202,6 +189,23 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             if order is not None and order.id:
                 fields["orderId"] = order.id
             log.debug("call", extra={"fields": fields})
+
+
+async def audit_call(
+    sink: AuditSink, principal: Principal, method: str, request: Any, outcome: str
+) -> None:
+    """Record one state-changing call (or stream message); a failure to record is logged,
+    never turned into the call's answer (the call has happened)."""
+    try:
+        await sink(
+            principal.name,
+            method,
+            str(getattr(request, "request_id", "")),
+            resource_of(request),
+            outcome,
+        )
+    except Exception:  # noqa: BLE001
+        log.exception("could not record %s in the audit trail", method)
 
 
 def _status_code(value: int) -> grpc.StatusCode:

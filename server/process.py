@@ -125,6 +125,7 @@ class RunningServer:
             if config.tls_cert and config.tls_key
             else None
         )
+        self.app.audit = self._audit
         self.server = grpc.aio.server(
             interceptors=[ServerInterceptor(self.app.metrics, self.lag, self.auth, self._audit)],
             options=server_options(reuse_port),

@@ -9,12 +9,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.rpc import code_pb2
 
 from omniroute.budget import Budget
 from omniroute.server import convert, requests
 from omniroute.server.application import Application
+from omniroute.server.auth import CALLER, ROUTING, changes_state, require
 from omniroute.server.errors import to_status
+from omniroute.server.interceptors import audit_call
 from omniroute.v1 import plan_pb2, routing_service_pb2, routing_service_pb2_grpc
+
+STREAM = f"{ROUTING}/StreamPlanOrders"
 
 STREAM_WINDOW = 64  # requests in progress per StreamPlanOrders stream
 
@@ -79,12 +84,22 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
                 running.add(budget)
                 return budget
 
+            caller = CALLER.get()
             try:
-                return await self._plan(request, budget_of)
+                require(caller, STREAM, request)  # a reserving message needs routing.reserve
+                response = await self._plan(request, budget_of)
             except Exception as error:  # this request fails; the stream goes on
-                return plan_pb2.PlanOrderResponse(order_id=request.order.id, error=to_status(error))
+                response = plan_pb2.PlanOrderResponse(
+                    order_id=request.order.id, error=to_status(error)
+                )
             finally:
                 running.difference_update(mine)
+            if self.app.audit is not None and changes_state(STREAM, request):
+                outcome = (
+                    code_pb2.Code.Name(response.error.code) if response.HasField("error") else "OK"
+                )
+                await audit_call(self.app.audit, caller, STREAM, request, outcome)
+            return response
 
         async def read() -> None:
             try:

@@ -265,3 +265,67 @@ def test_token_command_issues_a_token_and_its_entry(tmp_path: Path) -> None:
     (principal,) = read_tokens(tmp_path / "tokens.json").items()
     assert principal[0] == sha(token) and principal[1].name == "checkout"
     assert principal[1].scopes == {"routing.plan", "routing.reserve"}
+
+
+def test_stream_messages_are_checked_and_audited_one_by_one(
+    secured: ServerThread, pki: Path, tiny_orders: dict[str, Order]
+) -> None:
+    """On StreamPlanOrders a reserving message needs routing.reserve: without it that
+    message is answered PERMISSION_DENIED and the stream goes on; each reserving message is
+    in the audit trail with its own outcome."""
+    order = tiny_orders["one-tee-melbourne"]
+    plan = OmnirouteClient.plan_request(order)
+    reserve = OmnirouteClient.plan_request(order)
+    reserve.reserve, reserve.request_id = True, "stream-reserve-1"
+    with client(secured, pki, PLANNER) as checkout:
+        answers = list(checkout.routing.StreamPlanOrders(iter([reserve, plan])))
+    assert answers[0].error.code == grpc.StatusCode.PERMISSION_DENIED.value[0]
+    assert answers[1].plan.shipments and not answers[1].HasField("error")
+    with client(secured, pki, OPS) as ops:
+        (answer,) = ops.routing.StreamPlanOrders(iter([reserve]))
+    assert answer.reservation_id and not answer.HasField("error")
+    assert secured.server is not None
+    records = [
+        (r.principal, r.outcome, r.request_id)
+        for r in secured.server.ledger.audit.records()
+        if r.method.endswith("/StreamPlanOrders")
+    ]
+    assert records == [
+        ("checkout", "PERMISSION_DENIED", "stream-reserve-1"),
+        ("ops", "OK", "stream-reserve-1"),
+    ]
+
+
+def test_sighup_reloads_the_certificate(db_path: Path, pki: Path, tmp_path: Path) -> None:
+    """New connections get the reloaded certificate (here from another CA); the old one is
+    no longer served."""
+    for name in ("server.pem", "server.key", "ca.pem", "ca.key"):
+        (tmp_path / name).write_bytes((pki / name).read_bytes())
+    config = ServerConfig(
+        db=str(db_path),
+        port=0,
+        grace=1.0,
+        tls_cert=str(tmp_path / "server.pem"),
+        tls_key=str(tmp_path / "server.key"),
+    )
+    other = tmp_path / "other"
+    other.mkdir()
+    issue(other, "ca", "/CN=another test CA", ca=True)
+    issue(other, "server", "/CN=localhost")
+
+    def answers(ca: Path) -> bool:
+        with OmnirouteClient(running.target, timeout=5, retries=0, tls_ca=str(ca)) as c:
+            try:
+                c.get_stock(sku_ids=["TEE"], node_ids=["DC1"])
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.UNAVAILABLE
+                return False
+            return True
+
+    with ServerThread(config) as running:
+        assert answers(pki / "ca.pem") and not answers(other / "ca.pem")
+        for name in ("server.pem", "server.key"):
+            (tmp_path / name).write_bytes((other / name).read_bytes())
+        assert running.server is not None
+        running.server.reload_credentials()
+        assert answers(other / "ca.pem") and not answers(pki / "ca.pem")
