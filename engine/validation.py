@@ -25,6 +25,9 @@ from omniroute.model import (
 )
 from omniroute.stock_table import StockTable
 
+MAX_ID = 256  # characters of any id (node, SKU, service, order, line)
+MAX_DESCRIPTION = 400  # characters of a violation's description (it may quote the input)
+
 
 class _Collector:
     """Accumulates violations under a path prefix."""
@@ -35,6 +38,8 @@ class _Collector:
 
     def add(self, field: str, description: str) -> None:
         path = f"{self.prefix}.{field}" if self.prefix and field else (self.prefix or field)
+        if len(description) > MAX_DESCRIPTION:  # a huge value quoted back: cut it short
+            description = description[: MAX_DESCRIPTION - 1] + "…"
         self.violations.append(FieldViolation(path, description))
 
     def non_negative(self, field: str, value: float) -> None:
@@ -46,6 +51,8 @@ class _Collector:
     def identifier(self, field: str, value: str, seen: set[str], what: str) -> None:
         if not value:
             self.add(field, f"{what} id is required")
+        elif len(value) > MAX_ID:
+            self.add(field, f"{what} id is longer than {MAX_ID} characters ({len(value):,})")
         elif value in seen:
             self.add(field, f"duplicate {what} id {value!r}")
         seen.add(value)
@@ -177,6 +184,8 @@ def order_violations(
     nodes, sku_ids = lookup.nodes, lookup.sku_ids
     if not order.id:
         out.add("id", "order id is required")
+    elif len(order.id) > MAX_ID:
+        out.add("id", f"order id is longer than {MAX_ID} characters ({len(order.id):,})")
     if not order.lines:
         out.add("lines", "an order needs at least one line")
     line_ids: set[str] = set()

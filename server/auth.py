@@ -19,6 +19,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,37 @@ class MissingScope(ServiceFailure):
     """The caller is known but may not call this RPC."""
 
     reason = "MISSING_SCOPE"
+
+
+class RateLimited(ServiceFailure):
+    """The caller sent more calls than ``serve --rate-limit`` allows."""
+
+    reason = "RATE_LIMITED"
+
+
+class RateLimiter:
+    """A token bucket per principal: ``rate`` calls a second on average, bursts of up to
+    ``burst`` (default: one second's worth). Kept per server process."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, principal: str) -> None:
+        """Spend one call of ``principal``'s allowance, or :class:`RateLimited`."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(principal, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[principal] = (tokens - 1.0 if allowed else tokens, now)
+        if not allowed:
+            raise RateLimited(
+                f"{principal!r} is over its rate limit of {self.rate:g} calls/s; retry later",
+                {"principal": principal, "callsPerSecond": f"{self.rate:g}"},
+            )
 
 
 class AuthConfigError(Exception):

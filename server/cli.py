@@ -414,6 +414,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         tls_client_ca=args.tls_client_ca,
         auth_tokens=args.auth_tokens,
+        rate_limit=args.rate_limit,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -773,6 +774,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1024,
         help="memory one order's search may use; a larger search is not started and the "
         "best plan known comes back FEASIBLE, stopped by MEMORY_LIMIT (default 1024; 0 = off)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        help="calls per second one caller (token, certificate, or everyone without "
+        "authentication) may make to one worker process; more: RESOURCE_EXHAUSTED, reason "
+        "RATE_LIMITED (default: no limit)",
     )
     p.add_argument(
         "--max-order-lines",

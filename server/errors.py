@@ -30,6 +30,7 @@ log = logging.getLogger("omniroute.server")
 CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (auth.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (auth.MissingScope, grpc.StatusCode.PERMISSION_DENIED),
+    (auth.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ledger.NotFound, grpc.StatusCode.NOT_FOUND),
     (ledger.RequestIdReused, grpc.StatusCode.ALREADY_EXISTS),
     (ledger.ReservationNotHeld, grpc.StatusCode.FAILED_PRECONDITION),
@@ -65,16 +66,38 @@ def _packed(message: object) -> any_pb2.Any:
     return packed
 
 
+DETAILS_BUDGET = 4000  # bytes of field violations in one status (trailers are small)
+LONGEST = 300  # characters of one field path or description in a status
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
+
+
 def bad_request(violations: list[FieldViolation], summary: str) -> status_pb2.Status:
-    detail = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in violations
-        ]
-    )
-    message = f"{summary}: " + "; ".join(str(v) for v in violations[:5])
+    """``INVALID_ARGUMENT`` with a ``BadRequest``: the violations in order, as many as fit
+    in :data:`DETAILS_BUDGET` (then one more entry saying how many were left out), each
+    path and description cut at :data:`LONGEST` characters."""
+    kept: list[error_details_pb2.BadRequest.FieldViolation] = []
+    size = 0
+    for v in violations:
+        entry = error_details_pb2.BadRequest.FieldViolation(
+            field=_short(v.field), description=_short(v.description)
+        )
+        size += entry.ByteSize()
+        if size > DETAILS_BUDGET:
+            break
+        kept.append(entry)
+    if len(kept) < len(violations):
+        kept.append(
+            error_details_pb2.BadRequest.FieldViolation(
+                field="", description=f"and {len(violations) - len(kept):,} more violations"
+            )
+        )
+    detail = error_details_pb2.BadRequest(field_violations=kept)
+    message = f"{summary}: " + "; ".join(f"{v.field}: {v.description}" for v in kept[:5])
     if len(violations) > 5:
-        message += f"; and {len(violations) - 5} more (see details)"
+        message += f"; and {len(violations) - 5:,} more (see details)"
     return status_pb2.Status(
         code=code_pb2.INVALID_ARGUMENT, message=message, details=[_packed(detail)]
     )

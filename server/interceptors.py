@@ -20,6 +20,8 @@ from omniroute.server.auth import (
     CALLER,
     Authenticator,
     Principal,
+    RateLimited,
+    RateLimiter,
     Unauthenticated,
     changes_state,
     require,
@@ -45,16 +47,23 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         lag: LoopLag | None = None,
         auth: Authenticator | None = None,
         audit: AuditSink | None = None,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.metrics = metrics
         self.lag = lag
         self.auth = auth or Authenticator()
         self.audit = audit
+        self.rate = rate
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        if not self.auth.enabled:
-            return ANONYMOUS
-        return self.auth.principal(context.invocation_metadata() or (), context.auth_context())
+        """The caller (its rate spent when there is a limit)."""
+        principal = ANONYMOUS
+        if self.auth.enabled:
+            metadata = context.invocation_metadata() or ()
+            principal = self.auth.principal(metadata, context.auth_context())
+        if self.rate is not None:
+            self.rate.take(principal.name)
+        return principal
 
     async def intercept_service(
         self,
@@ -91,7 +100,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         async def call(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
             try:
                 self._principal(context)
-            except Unauthenticated as error:
+            except (Unauthenticated, RateLimited) as error:
                 await context.abort_with_status(rpc_status.to_status(to_status(error)))
             async for response in behaviour(requests, context):
                 yield response

@@ -33,7 +33,7 @@ from grpc_reflection.v1alpha import reflection
 
 from omniroute.ledger import open_ledger
 from omniroute.server.application import Application
-from omniroute.server.auth import AuthConfigError, Authenticator, TlsFiles
+from omniroute.server.auth import AuthConfigError, Authenticator, RateLimiter, TlsFiles
 from omniroute.server.interceptors import ServerInterceptor
 from omniroute.server.inventory_service import InventoryServicer
 from omniroute.server.metrics import metrics
@@ -86,6 +86,7 @@ class ServerConfig:
     tls_key: str | None = None
     tls_client_ca: str | None = None
     auth_tokens: str | None = None  # the tokens file (server.auth); None: no tokens
+    rate_limit: float | None = None  # calls/s per principal and process (None: no limit)
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -127,7 +128,15 @@ class RunningServer:
         )
         self.app.audit = self._audit
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.app.metrics, self.lag, self.auth, self._audit)],
+            interceptors=[
+                ServerInterceptor(
+                    self.app.metrics,
+                    self.lag,
+                    self.auth,
+                    self._audit,
+                    RateLimiter(config.rate_limit) if config.rate_limit else None,
+                )
+            ],
             options=server_options(reuse_port),
             maximum_concurrent_rpcs=config.max_concurrent,
         )

@@ -62,6 +62,20 @@ class Limits:
 
     order_lines: int = 1_000  # lines in one order (or SKUs in one availability check)
     batch_orders: int = 10_000  # orders in one PlanOrders call
+    network_nodes: int = 50_000  # nodes of a network sent in a request (PutNetwork, inline)
+    network_skus: int = 2_000_000  # SKUs of such a network (its positions: the 64 MiB limit)
+
+
+def network_size_violations(message: network_pb2.Network, prefix: str, limits: Limits) -> None:
+    """Refuse a network message beyond the limits before it is converted."""
+    _refuse_oversized(
+        prefix,
+        message,
+        [
+            _too_many(len(message.nodes), limits.network_nodes, f"{prefix}.nodes", "nodes"),
+            _too_many(len(message.skus), limits.network_skus, f"{prefix}.skus", "SKUs"),
+        ],
+    )
 
 
 def _too_many(count: int, limit: int, field: str, what: str) -> FieldViolation | None:
@@ -103,6 +117,7 @@ class Planners:
         if not request.HasField("network"):  # type: ignore[attr-defined]
             return self.served()
         message: network_pb2.Network = request.network  # type: ignore[attr-defined]
+        network_size_violations(message, "network", self.limits)
         key = hashlib.sha256(message.SerializeToString(deterministic=True)).digest()
         planner = self._inline.get(key)
         if planner is None:
@@ -498,9 +513,12 @@ def _read_token(
 # ----------------------------------------------------------------------------- network
 
 
-def put_network(request: network_service_pb2.PutNetworkRequest) -> PutNetworkCommand:
+def put_network(
+    request: network_service_pb2.PutNetworkRequest, limits: Limits | None = None
+) -> PutNetworkCommand:
     if not request.HasField("network"):
         raise ValidationError([FieldViolation("network", "is required")], "PutNetworkRequest")
+    network_size_violations(request.network, "network", limits or Limits())
     return PutNetworkCommand(put_network_model(request.network, "network"), request.validate_only)
 
 

@@ -329,3 +329,33 @@ def test_sighup_reloads_the_certificate(db_path: Path, pki: Path, tmp_path: Path
         assert running.server is not None
         running.server.reload_credentials()
         assert answers(other / "ca.pem") and not answers(pki / "ca.pem")
+
+
+def test_rate_limit_per_caller(db_path: Path, pki: Path) -> None:
+    """Over its rate, a caller gets RESOURCE_EXHAUSTED (RATE_LIMITED); another caller's
+    allowance is its own; health checking is never limited."""
+    config = ServerConfig(
+        db=str(db_path),
+        port=0,
+        grace=1.0,
+        tls_cert=str(pki / "server.pem"),
+        tls_key=str(pki / "server.key"),
+        auth_tokens=str(pki / "tokens.json"),
+        rate_limit=0.5,  # a burst of one call, then one every two seconds
+    )
+    with (
+        ServerThread(config) as running,
+        client(running, pki, PLANNER) as checkout,
+        client(running, pki, OPS) as ops,
+    ):
+        read = inv.GetStockRequest(sku_ids=["TEE"], node_ids=["DC1"])
+        with pytest.raises(grpc.RpcError):  # no inventory.read: refused, but counted
+            checkout.inventory.GetStock(read)
+        with pytest.raises(grpc.RpcError) as caught:
+            checkout.inventory.GetStock(read)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error_info(caught.value).reason == "RATE_LIMITED"
+        ops.inventory.GetStock(read)  # its own allowance
+        health = health_pb2_grpc.HealthStub(checkout.channel)
+        for _ in range(3):
+            assert health.Check(health_pb2.HealthCheckRequest()).status == 1

@@ -20,6 +20,7 @@ from omniroute.server.process import ServerConfig
 from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
+    network_service_pb2,
     order_pb2,
     plan_pb2,
     routing_service_pb2,
@@ -144,6 +145,34 @@ def test_oversized_requests_are_refused_at_once(client: OmnirouteClient) -> None
             method(request)
         assert violations(caught.value) == fields
     assert client.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0] == before
+
+
+def test_violations_are_bounded(client: OmnirouteClient) -> None:
+    """Thousands of violations, or huge values quoted back, fit in one status: the details
+    keep the first violations and say how many more there were; long ids are refused."""
+    lines = [
+        order_pb2.OrderLine(id=str(i), sku_id=f"NOPE-{i}-" + "x" * 200, quantity=1)
+        for i in range(900)
+    ]
+    order = order_pb2.Order(id="o" * 300, lines=lines)
+    with pytest.raises(grpc.RpcError) as caught:
+        client.routing.PlanOrder(routing_service_pb2.PlanOrderRequest(order=order))
+    status = rpc_status.from_call(caught.value)
+    assert status is not None and caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    assert bad.field_violations[0].field == "order.id"
+    assert "longer than 256 characters" in bad.field_violations[0].description
+    assert bad.field_violations[-1].description.startswith("and ")
+    assert bad.ByteSize() < 5000 and all(len(v.description) <= 300 for v in bad.field_violations)
+
+
+def test_inline_networks_are_bounded(client: OmnirouteClient) -> None:
+    nodes = [network_pb2.Node(id=f"N{i}") for i in range(50_001)]
+    request = network_service_pb2.PutNetworkRequest(network=network_pb2.Network(nodes=nodes))
+    with pytest.raises(grpc.RpcError) as caught:
+        client.network.PutNetwork(request)
+    assert violations(caught.value) == {"network.nodes"}
 
 
 def test_missing_order(client: OmnirouteClient) -> None:
