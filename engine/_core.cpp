@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <tuple>
 #include <unordered_map>
@@ -329,45 +330,50 @@ struct Ranking {
 constexpr size_t PREFIX = 64;
 
 struct Reduction {
-    size_t n = 0, size = 0;
+    py::object alive;  // the arrays p views
+    Problem p;
+    size_t n = 0, size = 0, kmax = 1;
     std::vector<char> all;  // the order has too many loads: keep every candidate
-    std::vector<std::vector<std::vector<std::pair<double, size_t>>>> best;  // cap, load
+    std::vector<std::vector<std::vector<std::pair<double, size_t>>>> best;  // cap row, load
+    // what does not depend on the cap, computed once for every row added
+    std::unique_ptr<Loads> loads;
+    std::vector<std::uint64_t> load_mask, node_mask, lane_type;
+    std::vector<char> load_multi;
+    std::vector<size_t> rarest;
+    std::vector<std::tuple<double, double, double>> types;
 
-    Reduction(const Problem& p, const std::vector<i64>& caps, size_t kmax, size_t state_limit) : n(p.n) {
+    Reduction(Problem problem, py::object arrays, const std::vector<i64>& caps, size_t kmax_,
+              size_t state_limit)
+        : alive(std::move(arrays)), p(std::move(problem)), n(p.n) {
         py::gil_scoped_release release;
-        Loads loads(p.demand, p.weight, p.m);
-        size = loads.size;
-        if (loads.size > state_limit) {
+        loads = std::make_unique<Loads>(p.demand, p.weight, p.m);
+        size = loads->size;
+        if (loads->size > state_limit) {
             all.assign(1, 1);
             return;
         }
-        kmax = std::max<size_t>(1, kmax);
+        kmax = std::max<size_t>(1, kmax_);
         std::vector<size_t> holders_of(p.m, 0);
         for (size_t c = 0; c < p.n; ++c)
             for (size_t k = 0; k < p.m; ++k) holders_of[k] += p.atp[c * p.m + k] > 0;
         // fast test of "the node holds every SKU of the load": bit masks of holdings
-        const std::vector<std::uint64_t> load_mask = loads.masks();
-        const std::vector<char> load_multi = loads.multi();
-        std::vector<std::uint64_t> node_mask(p.n, 0);
+        load_mask = loads->masks();
+        load_multi = loads->multi();
+        node_mask.assign(p.n, 0);
         for (size_t c = 0; c < p.n; ++c)
             for (size_t k = 0; k < p.m && k < 64; ++k)
                 if (p.atp[c * p.m + k] > 0) node_mask[c] |= std::uint64_t(1) << k;
-        auto fits = [&](size_t s, size_t c) {
-            if ((node_mask[c] & load_mask[s]) != load_mask[s]) return false;
-            return !load_multi[s] || loads.fits(s, p.atp + c * p.m);
-        };
-        std::vector<size_t> rarest(loads.size, 0);
-        for (size_t s = 1; s < loads.size; ++s) {
+        rarest.assign(loads->size, 0);
+        for (size_t s = 1; s < loads->size; ++s) {
             size_t best_k = p.m;
             for (size_t k = 0; k < p.m; ++k)
-                if (loads.vec[s * p.m + k] > 0 && (best_k == p.m || holders_of[k] < holders_of[best_k]))
+                if (loads->vec[s * p.m + k] > 0 && (best_k == p.m || holders_of[k] < holders_of[best_k]))
                     best_k = k;
             rarest[s] = best_k;
         }
         // lane types: the distinct (base, per kg, parcel limit) of the order's lanes
         std::map<std::tuple<double, double, double>, std::uint64_t> type_of;
-        std::vector<std::uint64_t> lane_type(p.lanes);
-        std::vector<std::tuple<double, double, double>> types;
+        lane_type.assign(p.lanes, 0);
         for (size_t l = 0; l < p.lanes; ++l) {
             auto key = std::make_tuple(p.base[l], p.per_kg[l], p.parcel[l]);
             auto it = type_of.find(key);
@@ -377,137 +383,151 @@ struct Reduction {
             }
             lane_type[l] = it->second;
         }
-        best.resize(caps.size());
-        for (size_t j = 0; j < caps.size(); ++j) {
-            i64 cap = caps[j];
-            std::map<std::vector<std::uint64_t>, std::vector<size_t>> groups;
-            if (types.size() <= 64) {  // a node's lane types as a bit mask
-                std::map<std::uint64_t, std::vector<size_t>> by_mask;
-                for (size_t c = 0; c < p.n; ++c) {
-                    std::uint64_t mask = 0;
-                    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
-                        if (p.days[l] <= cap) mask |= std::uint64_t(1) << lane_type[l];
-                    if (mask) by_mask[mask].push_back(c);
-                }
-                for (auto& [mask, members] : by_mask) {
-                    std::vector<std::uint64_t> sig;
-                    for (std::uint64_t t = 0; t < 64; ++t)
-                        if (mask >> t & 1) sig.push_back(t);
-                    groups.emplace(std::move(sig), std::move(members));
-                }
-            } else {
+        for (i64 cap : caps) add_row(cap);
+    }
+
+    bool fits(size_t s, size_t c) const {
+        if ((node_mask[c] & load_mask[s]) != load_mask[s]) return false;
+        return !load_multi[s] || loads->fits(s, p.atp + c * p.m);
+    }
+
+    // Another cap row (its index), reusing what does not depend on the cap.
+    size_t add(i64 cap) {
+        py::gil_scoped_release release;
+        if (!all.empty()) return 0;
+        add_row(cap);
+        return best.size() - 1;
+    }
+
+    void add_row(i64 cap) {
+        std::map<std::vector<std::uint64_t>, std::vector<size_t>> groups;
+        if (types.size() <= 64) {  // a node's lane types as a bit mask
+            std::map<std::uint64_t, std::vector<size_t>> by_mask;
+            for (size_t c = 0; c < p.n; ++c) {
+                std::uint64_t mask = 0;
+                for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+                    if (p.days[l] <= cap) mask |= std::uint64_t(1) << lane_type[l];
+                if (mask) by_mask[mask].push_back(c);
+            }
+            for (auto& [mask, members] : by_mask) {
                 std::vector<std::uint64_t> sig;
-                for (size_t c = 0; c < p.n; ++c) {
-                    sig.clear();
-                    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
-                        if (p.days[l] <= cap) sig.push_back(lane_type[l]);
-                    if (sig.empty()) continue;
-                    std::sort(sig.begin(), sig.end());
-                    sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
-                    groups[sig].push_back(c);
-                }
+                for (std::uint64_t t = 0; t < 64; ++t)
+                    if (mask >> t & 1) sig.push_back(t);
+                groups.emplace(std::move(sig), std::move(members));
             }
-            auto& per_load = best[j];
-            per_load.assign(loads.size, {});
-            struct Group {
-                std::vector<size_t> members;
-                std::vector<double> lane_part;  // per load
-                double hs_min = INF_D, hu_min = INF_D;
-                std::vector<std::vector<size_t>> holders;  // per SKU, the members holding it
-                std::map<std::pair<i64, size_t>, Ranking> order;  // (units, SKU) -> ranking
-            };
-            std::vector<Group> group_list;
-            for (auto& [group_sig, members] : groups) {
-                Group g;
-                g.members = std::move(members);
-                g.lane_part.assign(loads.size, INF_D);
-                for (size_t s = 1; s < loads.size; ++s) {
-                    double w = loads.weight[s];
-                    for (std::uint64_t type : group_sig) {
-                        auto& [b, k, pl] = types[type];
-                        g.lane_part[s] = std::min(g.lane_part[s], parcels(w, pl) * b + k * w);
-                    }
-                }
-                g.holders.resize(p.m);
-                for (size_t c : g.members) {
-                    g.hs_min = std::min(g.hs_min, p.hs[p.start[c]]);
-                    g.hu_min = std::min(g.hu_min, p.hu[p.start[c]]);
-                    for (size_t k = 0; k < p.m; ++k)
-                        if (p.atp[c * p.m + k] > 0) g.holders[k].push_back(c);
-                }
-                group_list.push_back(std::move(g));
+        } else {
+            std::vector<std::uint64_t> sig;
+            for (size_t c = 0; c < p.n; ++c) {
+                sig.clear();
+                for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+                    if (p.days[l] <= cap) sig.push_back(lane_type[l]);
+                if (sig.empty()) continue;
+                std::sort(sig.begin(), sig.end());
+                sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
+                groups[sig].push_back(c);
             }
-            // cheapest groups first, so that dearer ones are skipped for loads they cannot serve
-            std::sort(group_list.begin(), group_list.end(), [&](const Group& a, const Group& b) {
-                return a.lane_part[loads.size - 1] + a.hs_min < b.lane_part[loads.size - 1] + b.hs_min;
-            });
-            // per load, the kmax cheapest costs so far (ascending): a group whose cheapest
-            // possible cost is above the kmax-th cannot add a node that matters for the load
-            std::vector<double> kbest(loads.size * kmax, INF_D);
-            for (Group& g : group_list) {
-                for (size_t s = 1; s < loads.size; ++s) {
-                    i64 u = loads.units[s];
-                    double uu = static_cast<double>(u);
-                    auto& options = per_load[s];
-                    double* best_costs = kbest.data() + s * kmax;
-                    if (g.lane_part[s] + g.hs_min + g.hu_min * uu > best_costs[kmax - 1] + 1e-9) continue;
-                    // the group's holders of the load's rarest SKU by handling for u units:
-                    // the cheapest PREFIX first, more (four times as many) when a walk runs
-                    // past them
-                    size_t sku = rarest[s];
-                    auto key = std::make_pair(u, sku);
-                    auto it = g.order.find(key);
-                    if (it == g.order.end()) it = g.order.emplace(key, Ranking{}).first;
-                    Ranking& ranking = it->second;
-                    auto rank = [&](size_t prefix) {
-                        std::vector<std::pair<double, size_t>> ranked;
-                        ranked.reserve(g.holders[sku].size());
-                        for (size_t c : g.holders[sku]) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
-                        ranking.partial = ranked.size() > prefix;
-                        if (ranking.partial) {
-                            std::nth_element(ranked.begin(), ranked.begin() + prefix, ranked.end());
-                            ranked.resize(prefix);
-                        }
-                        std::sort(ranked.begin(), ranked.end());
-                        ranking.prefix = prefix;
-                        ranking.nodes.clear();
-                        for (auto& [h, c] : ranked) ranking.nodes.push_back(c);
-                    };
-                    if (ranking.prefix == 0) rank(PREFIX);
-                    size_t mark = options.size();
-                    while (true) {
-                        size_t found = 0;
-                        double last = INF_D;
-                        bool stopped = false;
-                        for (size_t c : ranking.nodes) {
-                            double handling = p.hs[p.start[c]] + p.hu[p.start[c]] * uu;
-                            if (found >= kmax && handling > last) {
-                                stopped = true;
-                                break;
-                            }
-                            if (!fits(s, c)) continue;
-                            options.emplace_back(g.lane_part[s] + handling, c);
-                            last = handling;
-                            ++found;
-                        }
-                        if (stopped || !ranking.partial) break;
-                        options.resize(mark);  // ran past the prefix: rank more of them
-                        rank(ranking.prefix * 4);
-                    }
-                    for (size_t o = mark; o < options.size(); ++o) {  // keep the kmax cheapest
-                        double cost = options[o].first;
-                        if (cost >= best_costs[kmax - 1]) continue;
-                        size_t at = kmax - 1;
-                        while (at > 0 && best_costs[at - 1] > cost) {
-                            best_costs[at] = best_costs[at - 1];
-                            --at;
-                        }
-                        best_costs[at] = cost;
-                    }
-                }
-            }
-            for (auto& options : per_load) std::sort(options.begin(), options.end());
         }
+        best.emplace_back();
+        auto& per_load = best.back();
+        per_load.assign(loads->size, {});
+        struct Group {
+            std::vector<size_t> members;
+            std::vector<double> lane_part;  // per load
+            double hs_min = INF_D, hu_min = INF_D;
+            std::vector<std::vector<size_t>> holders;  // per SKU, the members holding it
+            std::map<std::pair<i64, size_t>, Ranking> order;  // (units, SKU) -> ranking
+        };
+        std::vector<Group> group_list;
+        for (auto& [group_sig, members] : groups) {
+            Group g;
+            g.members = std::move(members);
+            g.lane_part.assign(loads->size, INF_D);
+            for (size_t s = 1; s < loads->size; ++s) {
+                double w = loads->weight[s];
+                for (std::uint64_t type : group_sig) {
+                    auto& [b, k, pl] = types[type];
+                    g.lane_part[s] = std::min(g.lane_part[s], parcels(w, pl) * b + k * w);
+                }
+            }
+            g.holders.resize(p.m);
+            for (size_t c : g.members) {
+                g.hs_min = std::min(g.hs_min, p.hs[p.start[c]]);
+                g.hu_min = std::min(g.hu_min, p.hu[p.start[c]]);
+                for (size_t k = 0; k < p.m; ++k)
+                    if (p.atp[c * p.m + k] > 0) g.holders[k].push_back(c);
+            }
+            group_list.push_back(std::move(g));
+        }
+        // cheapest groups first, so that dearer ones are skipped for loads they cannot serve
+        std::sort(group_list.begin(), group_list.end(), [&](const Group& a, const Group& b) {
+            return a.lane_part[loads->size - 1] + a.hs_min < b.lane_part[loads->size - 1] + b.hs_min;
+        });
+        // per load, the kmax cheapest costs so far (ascending): a group whose cheapest
+        // possible cost is above the kmax-th cannot add a node that matters for the load
+        std::vector<double> kbest(loads->size * kmax, INF_D);
+        for (Group& g : group_list) {
+            for (size_t s = 1; s < loads->size; ++s) {
+                i64 u = loads->units[s];
+                double uu = static_cast<double>(u);
+                auto& options = per_load[s];
+                double* best_costs = kbest.data() + s * kmax;
+                if (g.lane_part[s] + g.hs_min + g.hu_min * uu > best_costs[kmax - 1] + 1e-9) continue;
+                // the group's holders of the load's rarest SKU by handling for u units:
+                // the cheapest PREFIX first, more (four times as many) when a walk runs
+                // past them
+                size_t sku = rarest[s];
+                auto key = std::make_pair(u, sku);
+                auto it = g.order.find(key);
+                if (it == g.order.end()) it = g.order.emplace(key, Ranking{}).first;
+                Ranking& ranking = it->second;
+                auto rank = [&](size_t prefix) {
+                    std::vector<std::pair<double, size_t>> ranked;
+                    ranked.reserve(g.holders[sku].size());
+                    for (size_t c : g.holders[sku]) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
+                    ranking.partial = ranked.size() > prefix;
+                    if (ranking.partial) {
+                        std::nth_element(ranked.begin(), ranked.begin() + prefix, ranked.end());
+                        ranked.resize(prefix);
+                    }
+                    std::sort(ranked.begin(), ranked.end());
+                    ranking.prefix = prefix;
+                    ranking.nodes.clear();
+                    for (auto& [h, c] : ranked) ranking.nodes.push_back(c);
+                };
+                if (ranking.prefix == 0) rank(PREFIX);
+                size_t mark = options.size();
+                while (true) {
+                    size_t found = 0;
+                    double last = INF_D;
+                    bool stopped = false;
+                    for (size_t c : ranking.nodes) {
+                        double handling = p.hs[p.start[c]] + p.hu[p.start[c]] * uu;
+                        if (found >= kmax && handling > last) {
+                            stopped = true;
+                            break;
+                        }
+                        if (!fits(s, c)) continue;
+                        options.emplace_back(g.lane_part[s] + handling, c);
+                        last = handling;
+                        ++found;
+                    }
+                    if (stopped || !ranking.partial) break;
+                    options.resize(mark);  // ran past the prefix: rank more of them
+                    rank(ranking.prefix * 4);
+                }
+                for (size_t o = mark; o < options.size(); ++o) {  // keep the kmax cheapest
+                    double cost = options[o].first;
+                    if (cost >= best_costs[kmax - 1]) continue;
+                    size_t at = kmax - 1;
+                    while (at > 0 && best_costs[at - 1] > cost) {
+                        best_costs[at] = best_costs[at - 1];
+                        --at;
+                    }
+                    best_costs[at] = cost;
+                }
+            }
+        }
+        for (auto& options : per_load) std::sort(options.begin(), options.end());
     }
 
     // The cheapest plan with exactly two shipments at cap row j: load s from one node and
@@ -882,8 +902,11 @@ PYBIND11_MODULE(_core, module) {
                          Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,
                          std::vector<i64> caps, size_t kmax, size_t state_limit) {
             return new Reduction(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
+                                 py::make_tuple(atp, demand, weight, lane_node, base, per_kg, parcel,
+                                                days, hs, hu),
                                  caps, kmax, state_limit);
         }))
+        .def("add", &Reduction::add)
         .def("kept", &Reduction::kept)
         .def("best_pair", &Reduction::best_pair);
     py::class_<Dp>(module, "Dp")

@@ -265,6 +265,8 @@ class FrontSolver:
         self._upper: np.ndarray | None = None
         self._lower: np.ndarray | None = None
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
+        self._pairs: _core.Reduction | None = None  # the K = 2 reduction, a row per cap
+        self._pair_rows: dict[int, int] = {}
 
     def use(self, budget: Budget) -> None:
         """Search within ``budget`` from now on."""
@@ -375,9 +377,9 @@ class FrontSolver:
         # The two cheapest nodes per load give the best two-shipment plan, and it usually
         # proves that no cheaper plan has more shipments: rank only those first, and more
         # per load only when that proof fails.
-        reduction = _core.Reduction(*problem.core_args(), [cap], 2, REDUCE_STATE_LIMIT)
+        pairs, row = self._pair_row(cap)
         self.method = _stronger(self.method, "dp")
-        pair_cost, na, sa, nb, sb = reduction.best_pair(0, penalty)
+        pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
         best = single
         if np.isfinite(pair_cost) and (tracked == 0 or tracked >= 2):
             loads = _load_vectors(problem)
@@ -406,6 +408,17 @@ class FrontSolver:
             return CapBest(single.cost, 1, single.allocations, True, single.cost)
         allocations = _allocations(problem, dp.shipments(0, state), cap)
         return CapBest(cost, int(value % SHIP_SCALE), allocations, True, cost)
+
+    def _pair_row(self, cap: int) -> tuple[_core.Reduction, int]:
+        """The two cheapest nodes per load at ``cap``: one reduction for every cap this
+        front searches (its cap-independent half, the loads, holdings and lane types, is
+        computed once), and its row for ``cap``."""
+        if self._pairs is None:
+            self._pairs = _core.Reduction(*self.problem.core_args(), [cap], 2, REDUCE_STATE_LIMIT)
+            self._pair_rows[cap] = 0
+        elif cap not in self._pair_rows:
+            self._pair_rows[cap] = self._pairs.add(cap)
+        return self._pairs, self._pair_rows[cap]
 
     def _enumerate(self, j: int) -> CapBest | None:
         """The one-parcel relaxation by enumeration; proven when no shipment needs two."""
