@@ -58,6 +58,14 @@ class _Collector:
         seen.add(value)
 
 
+def location_violations(field: str, location: Location | None) -> list[FieldViolation]:
+    """Problems of a required point: missing, or a latitude or longitude out of range or not
+    a number."""
+    out = _Collector()
+    _location(out, field, location)
+    return out.violations
+
+
 def _location(out: _Collector, field: str, location: Location | None) -> None:
     if location is None:
         out.add(field, "is required")

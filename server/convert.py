@@ -43,6 +43,7 @@ from omniroute.model import (
     StockPosition,
     UnfilledLine,
     UnfilledReason,
+    ValidationError,
     Zone,
 )
 from omniroute.planner import Quote
@@ -139,12 +140,21 @@ def availability_to_proto(found: Availability) -> routing_service_pb2.CheckAvail
     return response
 
 
-def return_item_from_proto(line: routing_service_pb2.ReturnLine) -> ReturnItem:
+def return_item_from_proto(line: routing_service_pb2.ReturnLine, where: str) -> ReturnItem:
     """A returned line; an unspecified condition is read as resaleable."""
+    conditions = routing_service_pb2.ReturnLine.Condition
+    if line.condition and line.condition not in conditions.values():
+        names = " or ".join(c.name for c in Condition)
+        raise ValidationError(
+            [
+                FieldViolation(
+                    f"{where}.condition", f"unknown condition {line.condition}: must be {names}"
+                )
+            ],
+            where,
+        )
     condition = (
-        Condition[routing_service_pb2.ReturnLine.Condition.Name(line.condition)]
-        if line.condition
-        else Condition.RESALEABLE
+        Condition[conditions.Name(line.condition)] if line.condition else Condition.RESALEABLE
     )
     return ReturnItem(line.sku_id, line.quantity, condition)
 
@@ -186,6 +196,9 @@ def quote_to_proto(quote: Quote) -> routing_service_pb2.QuoteDeliveryResponse:
     )
 
 
+KNOWN_KINDS = frozenset(network_pb2.Node.Kind.values()) - {network_pb2.Node.KIND_UNSPECIFIED}
+
+
 def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[FieldViolation]]:
     """Convert a ``Network`` message; also return what the model cannot represent."""
     violations: list[FieldViolation] = []
@@ -197,11 +210,18 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
                     f"nodes[{i}].kind", "is required: DC, STORE, THIRD_PARTY or DROP_SHIP"
                 )
             )
+        elif node.kind not in KNOWN_KINDS:
+            violations.append(
+                FieldViolation(
+                    f"nodes[{i}].kind",
+                    f"unknown kind {node.kind}: must be DC, STORE, THIRD_PARTY or DROP_SHIP",
+                )
+            )
         nodes.append(
             Node(
                 id=node.id,
                 kind=NodeKind[network_pb2.Node.Kind.Name(node.kind)]
-                if node.kind
+                if node.kind in KNOWN_KINDS
                 else NodeKind.STORE,
                 location=_location(node.location, node.HasField("location")),  # type: ignore[arg-type]
                 handling_cost_per_shipment=node.handling_cost_per_shipment,
@@ -246,11 +266,33 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
     return network, violations
 
 
-def order_from_proto(message: order_pb2.Order) -> Order:
-    """Convert an ``Order`` message (an unspecified channel is read as WEB)."""
+def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
+    """Convert an ``Order`` message (an unspecified channel is read as WEB); ValidationError,
+    located under ``where``, for what no Order can hold (an unknown channel number, a
+    createTime outside the Timestamp range)."""
+    if message.channel and message.channel not in order_pb2.Order.Channel.values():
+        raise ValidationError(
+            [
+                FieldViolation(
+                    f"{where}.channel",
+                    f"unknown channel {message.channel}: must be WEB, STORE, CALL_CENTER, "
+                    "MARKETPLACE or WHOLESALE",
+                )
+            ],
+            where,
+        )
     channel = (
         Channel[order_pb2.Order.Channel.Name(message.channel)] if message.channel else Channel.WEB
     )
+    create_time = ""
+    if message.HasField("create_time"):
+        try:
+            create_time = message.create_time.ToJsonString()
+        except (ValueError, OverflowError):
+            raise ValidationError(
+                [FieldViolation(f"{where}.createTime", "outside 0001-01-01 to 9999-12-31")],
+                where,
+            ) from None
     return Order(
         id=message.id,
         lines=tuple(OrderLine(line.id, line.sku_id, line.quantity) for line in message.lines),
@@ -261,7 +303,7 @@ def order_from_proto(message: order_pb2.Order) -> Order:
         excluded_node_ids=tuple(message.excluded_node_ids),
         allow_partial=message.allow_partial,
         pickup_store_id=message.pickup_store_id,
-        create_time=message.create_time.ToJsonString() if message.HasField("create_time") else "",
+        create_time=create_time,
     )
 
 

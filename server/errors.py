@@ -108,11 +108,13 @@ def to_status(error: BaseException) -> status_pb2.Status:
     if isinstance(error, ValidationError):
         return bad_request(error.violations, f"invalid {error.subject}")
     if isinstance(error, ledger.LedgerError | app.ServiceFailure):
-        info = error_details_pb2.ErrorInfo(
-            reason=error.reason, domain=DOMAIN, metadata=error.metadata
-        )
+        # ids the caller sent may be quoted back: cut them so the trailers stay small
+        metadata = {key: _short(str(value)) for key, value in error.metadata.items()}
+        info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
         return status_pb2.Status(
-            code=code_of(error).value[0], message=error.message, details=[_packed(info)]
+            code=code_of(error).value[0],
+            message=_short(error.message),
+            details=[_packed(info)],
         )
     if isinstance(error, NotImplementedError):
         return status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message="method not implemented")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -47,7 +48,12 @@ from omniroute.v1 import (
     routing_service_pb2,
     scenario_service_pb2,
 )
-from omniroute.validation import network_violations, order_violations, orders_violations
+from omniroute.validation import (
+    location_violations,
+    network_violations,
+    order_violations,
+    orders_violations,
+)
 
 INLINE_NETWORKS = 8  # planners kept for requests that carry their own network
 DEFAULT_PAGE_SIZE = 1000
@@ -82,6 +88,17 @@ def _too_many(count: int, limit: int, field: str, what: str) -> FieldViolation |
     if count <= limit:
         return None
     return FieldViolation(field, f"at most {limit:,} {what} in one request (got {count:,})")
+
+
+INT32_MAX = 2**31 - 1
+
+
+def _units_violations(orders: Sequence[Order]) -> list[FieldViolation]:
+    """The units of a batch are counted in int32 fields of the answer (unfilled units, KPIs)."""
+    units = sum(max(0, line.quantity) for order in orders for line in order.lines)
+    if units <= INT32_MAX:
+        return []
+    return [FieldViolation("orders", f"at most {INT32_MAX:,} units in one request (got {units:,})")]
 
 
 def _refuse_oversized(
@@ -149,7 +166,11 @@ def _prefixed(violations: Sequence[FieldViolation], prefix: str) -> list[FieldVi
 def _timeout(request: Any, violations: list[FieldViolation]) -> float | None:
     if not request.HasField("timeout"):
         return None
-    seconds = request.timeout.ToTimedelta().total_seconds()
+    try:
+        seconds = request.timeout.ToTimedelta().total_seconds()
+    except (ValueError, OverflowError):
+        violations.append(FieldViolation("timeout", "out of range"))
+        return None
     if seconds <= 0:
         violations.append(FieldViolation("timeout", "must be positive"))
     return seconds
@@ -221,8 +242,10 @@ def plan_orders(
         ],
     )
     planner = planners.of(request)
-    orders = tuple(convert.order_from_proto(o) for o in request.orders)
-    violations = orders_violations(orders, planner.network)
+    orders = tuple(
+        convert.order_from_proto(o, f"orders[{i}]") for i, o in enumerate(request.orders)
+    )
+    violations = orders_violations(orders, planner.network) + _units_violations(orders)
     if not orders:
         violations.append(FieldViolation("orders", "at least one order is required"))
     if request.unfilled_penalty < 0:
@@ -283,6 +306,8 @@ def check_availability(
         violations.append(FieldViolation("storeId", f"unknown node {request.store_id!r}"))
     if not request.store_id and not request.HasField("location"):
         violations.append(FieldViolation("location", "is required (or give storeId)"))
+    if request.HasField("location"):
+        violations += location_violations("location", convert.location_from_proto(request.location))
     if request.max_nodes < 0:
         violations.append(FieldViolation("maxNodes", "must be >= 0"))
     _raise(violations, "CheckAvailabilityRequest")
@@ -341,7 +366,9 @@ def plan_return(
 ) -> ReturnCommand:
     _refuse_oversized("PlanReturnRequest", request)
     planner = planners.served()
-    items = tuple(convert.return_item_from_proto(line) for line in request.lines)
+    items = tuple(
+        convert.return_item_from_proto(line, f"lines[{i}]") for i, line in enumerate(request.lines)
+    )
     origin = convert.location_from_proto(request.origin) if request.HasField("origin") else None
     violations: list[FieldViolation] = []
     _return_violations(planner, request, violations)
@@ -377,8 +404,10 @@ def _return_violations(
             violations.append(FieldViolation("storeId", f"{request.store_id!r} is not a store"))
     elif not request.HasField("origin"):
         violations.append(FieldViolation("origin", "is required (or give storeId)"))
-    if request.unit_value < 0:
-        violations.append(FieldViolation("unitValue", "must be >= 0"))
+    if not (math.isfinite(request.unit_value) and request.unit_value >= 0):
+        violations.append(FieldViolation("unitValue", "must be a finite number >= 0"))
+    if request.HasField("origin"):
+        violations += location_violations("origin", convert.location_from_proto(request.origin))
 
 
 # ----------------------------------------------------------------------------- inventory
@@ -456,6 +485,9 @@ def stock_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
                 violations.append(FieldViolation("filter", f"{field} takes a whole number"))
                 continue
             value = int(raw)
+            if not -(2**63) <= value < 2**63:
+                violations.append(FieldViolation("filter", f"{field}: {raw} is out of range"))
+                continue
         clauses.append((field, op, value))
     _raise(violations, "ListStockPositionsRequest")
     return tuple(clauses)
@@ -539,10 +571,12 @@ def start_scenario(
         changed = apply_changes(base, parse_changes(changes, base))
     except ValidationError as error:
         violations += _prefixed(error.violations, "changes")
-    orders = tuple(convert.order_from_proto(o) for o in request.orders)
+    orders = tuple(
+        convert.order_from_proto(o, f"orders[{i}]") for i, o in enumerate(request.orders)
+    )
     if not orders:
         violations.append(FieldViolation("orders", "at least one order is required"))
-    violations += orders_violations(orders, changed)
+    violations += orders_violations(orders, changed) + _units_violations(orders)
     modes = scenario_service_pb2.StartScenarioRequest.Mode
     if request.mode not in modes.values():
         violations.append(FieldViolation("mode", f"unknown mode {request.mode}"))

@@ -74,10 +74,14 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         name = requests.operation_name(request)
         seconds = MAX_WAIT
         if request.HasField("timeout"):
-            seconds = request.timeout.ToTimedelta().total_seconds()
+            try:
+                seconds = request.timeout.ToTimedelta().total_seconds()
+            except (ValueError, OverflowError):
+                seconds = -1.0  # out of range: refused below
             if seconds < 0:
                 raise ValidationError(
-                    [FieldViolation("timeout", "must be >= 0")], "WaitOperationRequest"
+                    [FieldViolation("timeout", "must be >= 0 and within range")],
+                    "WaitOperationRequest",
                 )
         remaining = context.time_remaining()
         if remaining is not None:

@@ -347,7 +347,7 @@ def check_against_protobuf(cls: type[Message], data: Any) -> None:
             old, old_violations = network_from_proto(message)  # type: ignore[arg-type]
         else:
             old, old_violations = order_from_proto(message), []  # type: ignore[arg-type]
-    except ValueError:  # an enum number protobuf keeps but the model has no member for
+    except ValidationError:  # an enum number protobuf keeps but the model has no member for
         assert any(v.description.startswith("unknown ") for v in violations), violations
         return
     assert repr(new) == repr(old)  # repr: NaN != NaN, and -0.0 == 0.0 would hide a sign

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -165,6 +166,76 @@ def test_violations_are_bounded(client: OmnirouteClient) -> None:
     assert "longer than 256 characters" in bad.field_violations[0].description
     assert bad.field_violations[-1].description.startswith("and ")
     assert bad.ByteSize() < 5000 and all(len(v.description) <= 300 for v in bad.field_violations)
+
+
+def test_hostile_values_are_invalid_arguments(client: OmnirouteClient) -> None:
+    """What fuzzing found ending INTERNAL (or overflowing the trailers) now ends
+    INVALID_ARGUMENT naming the field, or NOT_FOUND with the id cut short."""
+    here = network_pb2.Location(latitude=-37.85, longitude=145.0)
+
+    def order(quantity: int = 1, order_id: str = "o", **fields: object) -> order_pb2.Order:
+        line = order_pb2.OrderLine(id="1", sku_id="TEE", quantity=quantity)
+        return order_pb2.Order(id=order_id, destination=here, lines=[line], **fields)
+
+    huge = order(2**31 - 1)
+    timeout = duration_pb2.Duration(seconds=-(2**63))
+    nan = float("nan")
+    calls = [
+        (
+            client.routing.PlanOrder,
+            routing_service_pb2.PlanOrderRequest(order=order(channel=99)),
+            "order.channel",
+        ),
+        (
+            client.routing.PlanOrder,
+            routing_service_pb2.PlanOrderRequest(order=order(), timeout=timeout),
+            "timeout",
+        ),
+        (
+            client.routing.PlanOrder,
+            routing_service_pb2.PlanOrderRequest(
+                order=order(create_time=timestamp_pb2.Timestamp(seconds=2**62))
+            ),
+            "order.createTime",
+        ),
+        (
+            client.routing.PlanOrders,
+            routing_service_pb2.PlanOrdersRequest(orders=[huge, order(2**31 - 1, "p")]),
+            "orders",
+        ),
+        (
+            client.routing.CheckAvailability,
+            routing_service_pb2.CheckAvailabilityRequest(
+                sku_ids=["TEE"], location=network_pb2.Location(latitude=nan)
+            ),
+            "location.latitude",
+        ),
+        (
+            client.routing.PlanReturn,
+            routing_service_pb2.PlanReturnRequest(
+                lines=[routing_service_pb2.ReturnLine(sku_id="TEE", quantity=1, condition=42)],
+                origin=here,
+                unit_value=float("inf"),
+                request_id="r",
+            ),
+            "lines[0].condition",
+        ),
+        (
+            client.inventory.ListStockPositions,
+            inventory_service_pb2.ListStockPositionsRequest(filter="atp = 9223372036854775808"),
+            "filter",
+        ),
+    ]
+    for method, request, field in calls:
+        with pytest.raises(grpc.RpcError) as caught:
+            method(request)
+        assert field in violations(caught.value), (field, caught.value)
+    with pytest.raises(grpc.RpcError) as caught:
+        client.inventory.GetReservation(
+            inventory_service_pb2.GetReservationRequest(reservation_id="x" * 20_000)
+        )
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(caught.value.details()) < 400
 
 
 def test_inline_networks_are_bounded(client: OmnirouteClient) -> None:
