@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
+from omniroute.model import FieldViolation, ValidationError
 from omniroute.server.application import Overloaded
 from omniroute.server.auth import (
     ANONYMOUS,
@@ -85,13 +86,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, service, method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
                 self._stream(handler.stream_stream, service, method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -117,6 +118,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             principal: Principal | None = None
             try:
+                _decoded(request)
                 principal = self._principal(context)
                 require(principal, full, request)
                 CALLER.set(principal)
@@ -159,7 +161,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 principal = self._principal(context)
                 require(principal, full)
                 CALLER.set(principal)  # the servicer checks and audits each message
-                async for response in behaviour(requests, context):
+
+                async def decoded() -> AsyncIterator[Any]:
+                    async for request in requests:
+                        yield _decoded(request)  # one that does not decode ends the stream
+
+                async for response in behaviour(decoded(), context):
                     yield response
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
@@ -198,6 +205,40 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             if order is not None and order.id:
                 fields["orderId"] = order.id
             log.debug("call", extra={"fields": fields})
+
+
+class _Undecodable:
+    """A request whose bytes are not a message of the method (the reason kept)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """The method's deserializer, returning :class:`_Undecodable` instead of raising (a
+    deserializer that raises ends the call UNKNOWN before any interceptor code runs)."""
+    if deserialize is None:
+        return None
+
+    def read(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 - DecodeError, and whatever else it raises
+            return _Undecodable(str(error) or type(error).__name__)
+
+    return read
+
+
+def _decoded(request: Any) -> Any:
+    """``request``, or ValidationError (INVALID_ARGUMENT) when it did not decode."""
+    if isinstance(request, _Undecodable):
+        raise ValidationError(
+            [FieldViolation("", f"not a valid protobuf message of the method ({request.reason})")],
+            "request",
+        )
+    return request
 
 
 async def audit_call(

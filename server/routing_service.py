@@ -101,10 +101,14 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
                 await audit_call(self.app.audit, caller, STREAM, request, outcome)
             return response
 
+        failed: list[Exception] = []  # why reading the stream stopped, if it failed
+
         async def read() -> None:
             try:
                 async for request in request_iterator:
                     await pending.put(asyncio.ensure_future(answer(request)))
+            except Exception as error:  # noqa: BLE001 - ends the stream once answered so far
+                failed.append(error)
             finally:
                 await pending.put(None)
 
@@ -114,6 +118,8 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
                 yield await future
         finally:
             reader.cancel()
+        if failed:  # e.g. a message that does not decode: the stream ends with its status
+            raise failed[0]
 
     async def PlanOrders(
         self, request: routing_service_pb2.PlanOrdersRequest, context: grpc.aio.ServicerContext
