@@ -74,17 +74,21 @@ def sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@pytest.fixture()
-def secured(db_path: Path, pki: Path) -> Iterator[ServerThread]:
-    config = ServerConfig(
+def tls_config(db_path: Path, pki: Path, **options: object) -> ServerConfig:
+    """A server on ``db_path`` serving TLS with the test PKI's server certificate."""
+    return ServerConfig(
         db=str(db_path),
         port=0,
         grace=1.0,
         tls_cert=str(pki / "server.pem"),
         tls_key=str(pki / "server.key"),
-        auth_tokens=str(pki / "tokens.json"),
+        **options,  # type: ignore[arg-type]
     )
-    with ServerThread(config) as running:
+
+
+@pytest.fixture()
+def secured(db_path: Path, pki: Path) -> Iterator[ServerThread]:
+    with ServerThread(tls_config(db_path, pki, auth_tokens=str(pki / "tokens.json"))) as running:
         yield running
 
 
@@ -188,14 +192,7 @@ def test_tokens_and_scopes_over_tls(
 def test_mutual_tls(db_path: Path, pki: Path, tiny_orders: dict[str, Order]) -> None:
     """With a client CA: no client certificate, no connection; with one, its subject is the
     principal in the audit trail."""
-    config = ServerConfig(
-        db=str(db_path),
-        port=0,
-        grace=1.0,
-        tls_cert=str(pki / "server.pem"),
-        tls_key=str(pki / "server.key"),
-        tls_client_ca=str(pki / "ca.pem"),
-    )
+    config = tls_config(db_path, pki, tls_client_ca=str(pki / "ca.pem"))
     order = tiny_orders["one-tee-melbourne"]
     with ServerThread(config) as running:
         with client(running, pki, None) as without:
@@ -334,14 +331,8 @@ def test_sighup_reloads_the_certificate(db_path: Path, pki: Path, tmp_path: Path
 def test_rate_limit_per_caller(db_path: Path, pki: Path) -> None:
     """Over its rate, a caller gets RESOURCE_EXHAUSTED (RATE_LIMITED); another caller's
     allowance is its own; health checking is never limited."""
-    config = ServerConfig(
-        db=str(db_path),
-        port=0,
-        grace=1.0,
-        tls_cert=str(pki / "server.pem"),
-        tls_key=str(pki / "server.key"),
-        auth_tokens=str(pki / "tokens.json"),
-        rate_limit=0.5,  # a burst of one call, then one every two seconds
+    config = tls_config(  # a burst of one call, then one every two seconds
+        db_path, pki, auth_tokens=str(pki / "tokens.json"), rate_limit=0.5
     )
     with (
         ServerThread(config) as running,
