@@ -1150,6 +1150,10 @@ def read_network(path: str | Path) -> Network:
                 data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
+        except RecursionError:
+            raise ValidationError(
+                [FieldViolation(str(path), "not JSON: nested too deeply")], subject
+            ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ValidationError(
                 [FieldViolation(str(path), f"not JSON: {error}")], subject
@@ -1228,6 +1232,11 @@ def read_orders(path: str | Path, network: Network) -> list[Order]:
                     data = json.loads(text)
                 except json.JSONDecodeError as error:
                     violations.append(FieldViolation(f"line {number}", f"not JSON: {error}"))
+                    continue
+                except RecursionError:
+                    violations.append(
+                        FieldViolation(f"line {number}", "not JSON: nested too deeply")
+                    )
                     continue
                 report = _Report()
                 order = _message("omniroute.v1.Order", data, "", report)

@@ -34,6 +34,9 @@ FILTER_COLUMNS = {
 FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
 
+MAX_ON_HAND = 2**31 - 1  # on-hand is an int32 in the API
+
+
 @dataclass(frozen=True, slots=True)
 class StockPage:
     """One page of positions and the key to continue after it (None: the last page)."""
@@ -102,6 +105,13 @@ class Stock:
                         violations.append(
                             FieldViolation(
                                 f"{where}.deltaOnHand", f"would make on-hand {on_hand} (< 0)"
+                            )
+                        )
+                    elif on_hand > MAX_ON_HAND:
+                        violations.append(
+                            FieldViolation(
+                                f"{where}.deltaOnHand",
+                                f"would make on-hand {on_hand:,} (more than {MAX_ON_HAND:,})",
                             )
                         )
                 if 0 <= on_hand < current.reserved:

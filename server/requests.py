@@ -479,7 +479,14 @@ def stock_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
             if not raw.startswith('"'):
                 violations.append(FieldViolation("filter", f"{field} takes a quoted string"))
                 continue
-            value: Any = json.loads(raw)
+            try:
+                value: Any = json.loads(raw)
+                value.encode()  # a lone surrogate cannot be compared with stored text
+            except ValueError:  # JSONDecodeError, UnicodeEncodeError
+                violations.append(
+                    FieldViolation("filter", f"{field}: {raw[:80]} is not a valid quoted string")
+                )
+                continue
         else:
             if raw.startswith('"'):
                 violations.append(FieldViolation("filter", f"{field} takes a whole number"))
