@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: demo test serve proto lint bench bench-quick bench-engine clean
+.PHONY: demo test fuzz serve proto lint bench bench-quick bench-engine clean
 
 demo: $(READY)  ## start the service on the demo network, route a sample of the day through it
 	$(BIN)/omniroute demo
@@ -16,6 +16,9 @@ serve: $(READY)  ## a long-running server on the demo network (Ctrl-C or SIGTERM
 
 test: $(READY)  ## run the whole test suite
 	$(BIN)/python -m pytest
+
+fuzz: $(READY)  ## fuzz every RPC and the CLI's file loaders, ten times as long as in make test
+	OMNIROUTE_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/server/test_fuzz.py
 
 proto: $(READY)  ## regenerate the Python modules from proto/omniroute/v1/*.proto
 	$(BIN)/python -m omniroute.server.proto_gen
