@@ -136,8 +136,9 @@ class Inventory:
         self.index = index
         given = StockTable.of(positions)
         table = given.recoded(index.node_ids, index.sku_ids)
-        if len(table.unknown()):
-            first = given[int(table.unknown()[0])]
+        unknown = table.unknown()
+        if len(unknown):
+            first = given[int(unknown[0])]
             raise ValueError(f"stock of unknown node or SKU: {first.node_id!r}, {first.sku_id!r}")
         table = table.by_sku()
         self.table = table  # shared, read-only: changes go to per-SKU copies
