@@ -106,10 +106,11 @@ async def _drive(
     seed: int,
     timeout: float,
     key: str,
+    channel_count: int,
 ) -> tuple[bytes, Counter[str], list[tuple[float, float, str]]]:
     from omniroute.v1 import plan_pb2, routing_service_pb2
 
-    channels = [grpc.aio.insecure_channel(target) for _ in range(CHANNELS_PER_PROCESS)]
+    channels = [grpc.aio.insecure_channel(target) for _ in range(channel_count)]
     methods = [
         c.unary_unary(
             "/omniroute.v1.RoutingService/PlanOrder",
@@ -208,8 +209,11 @@ def run_load(
     timeout: float = 10.0,
     profile: list[tuple[float, float]] | None = None,
     tag: str = "",
+    channels: int = CHANNELS_PER_PROCESS,
 ) -> LoadResult:
-    """Offer ``rate`` calls/s for ``duration`` s (or ``profile``) from ``processes`` clients."""
+    """Offer ``rate`` calls/s for ``duration`` s (or ``profile``) from ``processes`` clients,
+    each with ``channels`` channels (``processes=1, channels=1``: one channel carries every
+    call, as most integrators' clients do; in stream mode, one stream per channel)."""
     times = schedule(rate, duration, poisson, seed, profile)
     shares = [times[p::processes] for p in range(processes)]
     total = sum(length for length, _ in profile) if profile else duration
@@ -226,6 +230,7 @@ def run_load(
                     seed + p,
                     timeout,
                     f"{tag}{seed}p{p}{time.time_ns()}",
+                    channels,
                 )
                 for p, share in enumerate(shares)
             ],
