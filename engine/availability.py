@@ -1,9 +1,15 @@
 """Network availability ("save the sale"): the ways a customer can still get some SKUs.
 
-From a store's point of view: in this store now; at another pick-up store (how far, ready
-when); delivered from any node (price, arrival). Entries come in that order, each group
-nearest first; with a customer location, the delivery options front (price vs. arrival)
-for one unit of each available SKU is added.
+From a store's point of view: in this store now; at another pick-up store near enough to
+collect from (how far, ready when); delivered from any node (price, arrival). Entries come
+in that order, each group nearest first; with a customer location, the delivery options
+front (price vs. arrival) for one unit of each available SKU is added.
+
+A pick-up store farther than ``max_pickup_distance_km`` (default
+:data:`DEFAULT_MAX_PICKUP_DISTANCE_KM`) is not offered for collection: nobody drives 600 km
+to collect a shirt; it is listed as a delivery node instead, ranked by distance with the
+DCs. ``max_nodes`` caps each group separately, so a long list of stores never hides the
+nodes that can deliver.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from omniroute.optimizer import optimise
 
 if TYPE_CHECKING:
     from omniroute.planner import Planner
+
+DEFAULT_MAX_NODES = 20  # entries per group (pick-up stores, delivery nodes) when not given
+DEFAULT_MAX_PICKUP_DISTANCE_KM = 50.0  # farther pick-up stores are offered as delivery only
 
 
 class Fulfilment(enum.Enum):
@@ -57,14 +66,16 @@ def availability(
     sku_ids: Sequence[str],
     store_id: str = "",
     location: Location | None = None,
-    max_nodes: int = 20,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
 ) -> Availability:
     """Where the SKUs are (validated input: known SKUs, a store or a location).
 
-    Every node holding any of the SKUs is ranked (in this store, pick-up stores, then the
-    rest, each nearest first) with array operations; only the first ``max_nodes`` are
-    costed and described, so the work grows with the holders at array speed, not with a
-    plan per holder.
+    Every node holding any of the SKUs is ranked (in this store, pick-up stores within
+    ``max_pickup_distance_km`` (0: any distance), then every other node as a delivery node,
+    each group nearest first) with array operations; only the first ``max_nodes`` of each
+    group are costed and described, so the work grows with the holders at array speed, not
+    with a plan per holder, and delivery is never crowded out by pick-up stores.
     """
     index, inventory = planner.index, planner.inventory
     store = index.nodes_by_id.get(store_id) if store_id else None
@@ -82,12 +93,16 @@ def availability(
     distance = distances_km(
         index.latitude[nodes], index.longitude[nodes], here.latitude, here.longitude
     )
-    way = np.where(
-        (index.kind[nodes] == NODE_KINDS.index(NodeKind.STORE)) & index.pickup[nodes], 1, 2
-    )
+    collect = (index.kind[nodes] == NODE_KINDS.index(NodeKind.STORE)) & index.pickup[nodes]
+    if max_pickup_distance_km > 0:  # too far to collect from: it can still deliver
+        collect &= distance <= max_pickup_distance_km
+    way = np.where(collect, 1, 2)
     if store is not None:
         way[nodes == index.node_pos[store.id]] = 0
-    first = np.lexsort((index.id_rank[nodes], distance, way))[:max_nodes]
+    ranked = np.lexsort((index.id_rank[nodes], distance, way))
+    # the first max_nodes of each group: position within the group < max_nodes
+    grouped = way[ranked]
+    first = ranked[np.arange(len(ranked)) - np.searchsorted(grouped, grouped) < max_nodes]
 
     top = nodes[first]
     order = Order(

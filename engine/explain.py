@@ -7,7 +7,16 @@ import numpy as np
 
 from omniroute.baseline import baseline_plan
 from omniroute.candidates import OrderProblem
-from omniroute.model import Alternative, Explanation, Plan, PlanResult, PlanStatus, Policy
+from omniroute.model import (
+    Alternative,
+    Explanation,
+    Plan,
+    PlanResult,
+    PlanStats,
+    PlanStatus,
+    Policy,
+    Proof,
+)
 from omniroute.optimizer import _single_node_plans
 from omniroute.plans import build_plan
 
@@ -93,6 +102,7 @@ def _verdict(plan: Plan, chosen: Plan, policy: Policy, currency: str) -> str:
     if policy is Policy.FASTEST and days > 0:
         return f"too slow: {plan.delivery_days} days against {chosen.delivery_days}"
     if extra > COST_TIE:
+        extra = _reported(plan) - _reported(chosen)  # as the reader sees them
         text = f"more expensive: costs {extra:.2f} {currency} more ({100 * extra / plan.total_cost:.1f}%)"
         return text if days >= 0 else f"{text}, though {-days} day(s) faster"
     if days > 0:
@@ -100,14 +110,23 @@ def _verdict(plan: Plan, chosen: Plan, policy: Policy, currency: str) -> str:
     return f"ties on cost and days with more shipments ({len(plan.shipments)})"
 
 
+def _reported(plan: Plan) -> float:
+    """The plan's total as outputs report it (docs/cost-model.md, "Money and rounding"): its
+    shipment costs rounded to cents, plus its split penalty rounded to cents."""
+    if not plan.shipments:
+        return round(plan.total_cost, 2)
+    cents = sum(round(round(s.cost, 2) * 100) for s in plan.shipments)
+    return (cents + round(round(plan.split_penalty_cost, 2) * 100)) / 100
+
+
 def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency: str) -> str:
     plan = result.plan
     if plan.status is PlanStatus.UNFULFILLABLE:
-        reasons = sorted({u.reason.value for u in plan.unfilled_lines})
+        reasons = sorted({u.reason.value.lower().replace("_", " ") for u in plan.unfilled_lines})
         return f"no plan: {', '.join(reasons)}"
     nodes = ", ".join(s.node_id for s in plan.shipments)
     text = (
-        f"{len(plan.shipments)} shipment(s) from {nodes}: {plan.total_cost:.2f} {currency}, "
+        f"{len(plan.shipments)} shipment(s) from {nodes}: {_reported(plan):.2f} {currency}, "
         f"{plan.delivery_days} day(s)"
     )
     if plan.status is PlanStatus.PARTIAL:
@@ -120,9 +139,20 @@ def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency
     ):
         saving = baseline.total_cost - plan.total_cost
         if saving > COST_TIE:
+            saving = _reported(baseline) - _reported(plan)
             text += f"; saves {saving:.2f} {currency} ({100 * saving / baseline.total_cost:.1f}%) on the baseline"
-    proof = result.stats.proof.value.lower()
-    text += f"; {proof} ({result.stats.method})"
-    if result.stats.gap:
-        text += f", gap {100 * result.stats.gap:.2f}%"
+    text += f"; {proof_text(result.stats)}"
+    return text
+
+
+def proof_text(stats: PlanStats) -> str:
+    """How good the plan is known to be, in plain words (``stats.method`` says how it was
+    found): "proven optimal", or "feasible, not proven optimal; the best possible cost is
+    at most 1.2% lower"."""
+    if stats.proof is Proof.OPTIMAL:
+        return "proven optimal"
+    text = "feasible, not proven optimal"
+    if stats.gap:
+        gap = "<0.1" if stats.gap < 0.0005 else f"{100 * stats.gap:.1f}"
+        text += f"; the best possible cost is at most {gap}% lower"
     return text

@@ -25,9 +25,8 @@ Method:
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -50,6 +49,10 @@ EXACT_ORDERS = 60  # batches up to this size are solved as one MIP
 LP_VARIABLES = 400_000  # above this, the LP bound is skipped
 DEFAULT_UNFILLED_PENALTY = 50.0  # currency per unit left unfilled
 DEFAULT_TIME_LIMIT = 30.0
+
+Progress = Callable[[str, int, int], None]
+"""A progress callback ``(phase, done, total)``: ``phase`` names the step in plain words
+(e.g. ``"planning each order in turn"``), ``done`` of ``total`` items of it are finished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ def allocate(
     time_limit: float = DEFAULT_TIME_LIMIT,
     capacity: dict[str, int] | None = None,
     lower_bound: bool = True,
+    progress: Progress | None = None,
 ) -> JointResult:
     """Allocate ``orders`` jointly against ``planner``'s stock (which is not changed).
 
@@ -88,22 +92,26 @@ def allocate(
     ``lower_bound=False`` is the fast mode for callers that need the plans quickly rather
     than a bound (micro-batching): no LP relaxation, and orders that contend with no other
     keep their own optimal plan (the sequential one) unless a model says otherwise.
+    ``progress`` (see :data:`Progress`) hears of each phase: the sequential plans, the LP
+    bound's model and solve, and the groups solved jointly.
     """
     start = time.perf_counter()
     index = planner.index
     limits = {n.id: n.daily_shipment_capacity for n in index.nodes if n.daily_shipment_capacity}
     limits.update(capacity or {})
-    sequential = plan_sequential(orders, index, planner.inventory, limits)
+    sequential = plan_sequential(orders, index, planner.inventory, limits, progress)
     seq_objective = _objective(sequential, orders, unfilled_penalty)
     problems = [build_problem(o, index, planner.inventory) for o in orders]
     bound = -np.inf
     size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
     if lower_bound and size <= LP_VARIABLES:
-        bound = _lp_bound(problems, index, unfilled_penalty, limits)
+        bound = _lp_bound(problems, index, unfilled_penalty, limits, progress)
     plans = list(sequential)
     components = _components(problems, index, limits)
     mip_bound, proven = 0.0, True
-    for group in components:
+    for done, group in enumerate(components):
+        if progress:
+            progress("solving groups of contending orders", done, len(components))
         part_orders = [orders[i] for i in group]
         part_seq = [sequential[i] for i in group]
         if len(group) == 1 and not lower_bound:
@@ -144,6 +152,8 @@ def allocate(
         ):
             for i, plan in zip(group, joint, strict=True):
                 plans[i] = plan
+    if progress:
+        progress("solving groups of contending orders", len(components), len(components))
     bound = max(bound, mip_bound)
     if not np.isfinite(bound) and lower_bound:
         bound = _alone_bound(problems, orders, unfilled_penalty)
@@ -210,7 +220,11 @@ def _components(
 
 
 def plan_sequential(
-    orders: Sequence[Order], index: NetworkIndex, inventory: Inventory, capacity: dict[str, int]
+    orders: Sequence[Order],
+    index: NetworkIndex,
+    inventory: Inventory,
+    capacity: dict[str, int],
+    progress: Progress | None = None,
 ) -> list[Plan]:
     """Each order optimally in turn on the stock and capacity the earlier ones left."""
     from omniroute.planner import Planner
@@ -218,8 +232,10 @@ def plan_sequential(
     stock = inventory.copy()
     planner = Planner(index.network, stock, index=index, validate=False)
     left = dict(capacity)
-    plans = []
+    plans: list[Plan] = []
     for order in orders:
+        if progress and len(plans) % 10 == 0:
+            progress("planning each order in turn", len(plans), len(orders))
         full = tuple(n for n, c in left.items() if c <= 0)
         planned = planner.plan(
             replace(order, excluded_node_ids=order.excluded_node_ids + full) if full else order,
@@ -235,6 +251,8 @@ def plan_sequential(
                 key = (shipment.node_id, line.sku_id)
                 taken[key] = taken.get(key, 0) + line.quantity
         stock.take(taken)
+    if progress:
+        progress("planning each order in turn", len(plans), len(orders))
     return plans
 
 
@@ -359,7 +377,11 @@ def _mip(
 
 
 def _lp_bound(
-    problems: Sequence[OrderProblem], index: NetworkIndex, penalty: float, capacity: dict[str, int]
+    problems: Sequence[OrderProblem],
+    index: NetworkIndex,
+    penalty: float,
+    capacity: dict[str, int],
+    progress: Progress | None = None,
 ) -> float:
     """The LP relaxation of the batch model (GLOP): a lower bound on every allocation."""
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -369,7 +391,9 @@ def _lp_bound(
     atp: dict[tuple[str, str], int] = {}
     objective = solver.Objective()
     offset = 0.0
-    for problem in problems:
+    for done, problem in enumerate(problems):
+        if progress and done % 10 == 0:
+            progress("lower bound: building the LP relaxation", done, len(problems))
         lanes = problem.lanes
         m = len(problem.demand)
         use = [solver.NumVar(0, 1, "") for _ in range(len(lanes))]
@@ -424,9 +448,22 @@ def _lp_bound(
         if node_id in capacity:
             solver.Add(sum(terms) <= float(max(0, capacity[node_id])))
     objective.SetMinimization()
-    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+    if progress:
+        progress("lower bound: building the LP relaxation", len(problems), len(problems))
+        progress("lower bound: solving the LP relaxation", 0, 1)
+    status = solver.Solve()
+    if progress:
+        progress("lower bound: solving the LP relaxation", 1, 1)
+    if status != pywraplp.Solver.OPTIMAL:
         return -np.inf
     return float(objective.Value() + offset)
+
+
+def _prefixed(progress: Progress, prefix: str) -> Progress:
+    def report(phase: str, done: int, total: int) -> None:
+        progress(prefix + phase, done, total)
+
+    return report
 
 
 def allocate_in_windows(
@@ -435,11 +472,12 @@ def allocate_in_windows(
     unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
     time_limit: float = DEFAULT_TIME_LIMIT,
     window: int = 2000,
-    progress_label: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, object], list[PlanResult]]:
     """Allocate ``orders`` jointly, ``window`` at a time in the given order, each window on
     the stock the earlier ones left. Returns the summary (JSON-ready) and one result per
-    order (its stats carry the window's proof and gap)."""
+    order (its stats carry the window's proof and gap). ``progress`` hears of every phase
+    of every window (prefixed ``window 2/5:`` when there are several)."""
     from omniroute.planner import Planner
 
     planner = Planner(network)
@@ -448,11 +486,16 @@ def allocate_in_windows(
     totals = {"cost": 0.0, "objective": 0.0, "bound": 0.0, "unfilled": 0, "sequential": 0.0}
     proven, methods, seconds = True, set(), 0.0
     windows = [orders[i : i + window] for i in range(0, len(orders), window)]
-    for batch in windows:
-        if progress_label:
-            print(f"{progress_label}: {len(results):,}/{len(orders):,} orders", file=sys.stderr)
+    for number, batch in enumerate(windows, start=1):
+        report = progress
+        if progress and len(windows) > 1:
+            report = _prefixed(progress, f"window {number}/{len(windows)}: ")
         result = allocate(
-            batch, Planner(network, stock, index=planner.index), unfilled_penalty, time_limit
+            batch,
+            Planner(network, stock, index=planner.index),
+            unfilled_penalty,
+            time_limit,
+            progress=report,
         )
         proof = Proof.OPTIMAL if result.proven else Proof.FEASIBLE
         for order, plan in zip(batch, result.plans, strict=True):
@@ -483,15 +526,15 @@ def allocate_in_windows(
     summary: dict[str, object] = {
         "orders": len(orders),
         "windows": len(windows),
-        "totalCost": round(totals["cost"], 6),
+        "totalCost": round(totals["cost"], 2),
         "unitsUnfilled": totals["unfilled"],
         "unfilledPenalty": unfilled_penalty,
-        "objective": round(objective, 6),
-        "lowerBound": round(totals["bound"], 6),
+        "objective": round(objective, 2),
+        "lowerBound": round(totals["bound"], 2),
         "proof": "OPTIMAL" if proven else "FEASIBLE",
         "gap": round(max(0.0, (objective - totals["bound"]) / objective), 6) if objective else 0.0,
-        "sequentialObjective": round(totals["sequential"], 6),
-        "savingVsSequential": round(totals["sequential"] - objective, 6),
+        "sequentialObjective": round(totals["sequential"], 2),
+        "savingVsSequential": round(totals["sequential"] - objective, 2),
         "method": sorted(methods),
         "solveSeconds": round(seconds, 3),
     }

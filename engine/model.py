@@ -304,7 +304,17 @@ class FieldViolation:
     description: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.description}"
+        # One line per problem whatever the input held: a newline or other control
+        # character in a name or value is shown escaped.
+        text = f"{self.field}: {self.description}"
+        if text.isprintable():
+            return text
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def problem_count(count: int) -> str:
+    """``1 problem``, ``2 problems``: a count of problems for a message."""
+    return f"{count:,} problem" if count == 1 else f"{count:,} problems"
 
 
 class ValidationError(Exception):
@@ -316,6 +326,6 @@ class ValidationError(Exception):
         self.subject = subject
 
     def __str__(self) -> str:
-        lines = [f"{self.subject} is invalid ({len(self.violations)} problems):"]
+        lines = [f"{self.subject} is invalid ({problem_count(len(self.violations))}):"]
         lines += [f"  {violation}" for violation in self.violations]
         return "\n".join(lines)

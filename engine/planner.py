@@ -3,10 +3,16 @@ with every job as a method of the same shape: validated input in, a typed result
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from omniroute.availability import Availability, availability
+from omniroute.availability import (
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_PICKUP_DISTANCE_KM,
+    Availability,
+    availability,
+)
 from omniroute.baseline import plan_baseline
 from omniroute.budget import Budget
 from omniroute.candidates import OrderProblem, build_problem
@@ -218,16 +224,20 @@ class Planner:
         *,
         store_id: str = "",
         location: Location | None = None,
-        max_nodes: int = 20,
+        max_nodes: int = DEFAULT_MAX_NODES,
+        max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
         validate: bool = True,
     ) -> Availability:
-        """Where the SKUs can be had ("save the sale"): in this store, at a pick-up store,
-        delivered; with a location, the ship-to-home options too.
+        """Where the SKUs can be had ("save the sale"): in this store, at a pick-up store
+        within ``max_pickup_distance_km`` (0: any distance), delivered; with a location,
+        the ship-to-home options too. ``max_nodes`` (0: 20) caps the pick-up stores and the
+        delivery nodes separately.
 
         Raises
         ------
         ValidationError
-            Unknown SKUs or store, neither a store nor a location, negative ``max_nodes``.
+            Unknown SKUs or store, neither a store nor a location, negative ``max_nodes``
+            or ``max_pickup_distance_km``.
         """
         if validate:
             violations = []
@@ -242,9 +252,22 @@ class Planner:
                 violations.append(FieldViolation("location", "is required (or give storeId)"))
             if max_nodes < 0:
                 violations.append(FieldViolation("maxNodes", "must be >= 0"))
+            if not 0 <= max_pickup_distance_km < math.inf:
+                violations.append(
+                    FieldViolation(
+                        "maxPickupDistanceKm", "must be a finite number >= 0 (0 = any distance)"
+                    )
+                )
             if violations:
                 raise ValidationError(violations, "availability request")
-        return availability(self, sku_ids, store_id, location, max_nodes or 20)
+        return availability(
+            self,
+            sku_ids,
+            store_id,
+            location,
+            max_nodes or DEFAULT_MAX_NODES,
+            max_pickup_distance_km,
+        )
 
     def reroute(
         self,

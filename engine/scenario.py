@@ -336,7 +336,7 @@ class OrderOutcome:
             "status": self.status.value,
             "unitsOrdered": self.units_ordered,
             "unitsFilled": self.units_filled,
-            "cost": self.cost,
+            "cost": round(self.cost, 2),
             "deliveryDays": self.delivery_days,
             "promiseDays": self.promise_days,
             "shipments": [list(s) for s in self.shipments],
@@ -367,7 +367,8 @@ class ScenarioKpis:
     ``cost_per_order``, ``split_rate`` and ``mean_delivery_days`` are over orders that
     shipped anything; ``on_time_rate`` is the share of *all* orders shipped complete within
     their promise (``standard_promise_days`` when they have none). Rates are fractions
-    (0.25 is 25%); money is in the network's currency.
+    (0.25 is 25%; human displays show percent, see :data:`KPI_LABELS`); money is in the
+    network's currency, rounded to cents.
     """
 
     orders: int
@@ -514,6 +515,54 @@ HEADLINE_KPIS = (
 )
 """The KPIs shown first in tables and reports (fields of :class:`ScenarioKpis`)."""
 
+KPI_LABELS = {
+    "orders": "orders",
+    "orders_shipped": "orders shipped",
+    "orders_complete": "orders complete",
+    "units_ordered": "units ordered",
+    "units_filled": "units filled",
+    "total_cost": "total cost ({currency})",
+    "cost_per_order": "cost per order ({currency})",
+    "split_rate": "split rate (%)",
+    "mean_delivery_days": "mean delivery days",
+    "on_time_rate": "on time (%)",
+    "standard_promise_days": "standard promise (days)",
+}
+"""Plain-word labels of the KPIs for human displays (tables, reports); ``{currency}`` is
+the network's currency code. Rates (:data:`RATE_KPIS`) are shown as percent under a
+"(%)" label, while files and the API keep them as fractions."""
+
+RATE_KPIS = frozenset({"split_rate", "on_time_rate"})
+"""KPIs that are rates: fractions 0..1 in files and the API, percent in human displays."""
+
+MONEY_KPIS = frozenset({"total_cost", "cost_per_order"})
+"""KPIs in the network's currency, rounded to cents."""
+
+
+def kpi_label(name: str, currency: str = "") -> str:
+    """The plain-word label of KPI ``name`` (snake_case field or lowerCamelCase key)."""
+    field_name = snake_case(name)
+    label = KPI_LABELS.get(field_name, field_name.replace("_", " "))
+    return label.format(currency=currency).replace(" ()", "")
+
+
+def kpi_display(name: str, value: float | int) -> float | int:
+    """A KPI's value as a human display shows it: rates in percent (one decimal), money to
+    cents, means to two decimals, counts unchanged."""
+    field_name = snake_case(name)
+    if field_name in RATE_KPIS:
+        return round(100.0 * value, 1)
+    if field_name in MONEY_KPIS:
+        return round(value, 2)
+    if isinstance(value, float):
+        return round(value, 2)
+    return value
+
+
+def snake_case(name: str) -> str:
+    """``costPerOrder`` -> ``cost_per_order`` (snake_case names pass unchanged)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
 
 def kpis(
     outcomes: Sequence[OrderOutcome], standard_promise: int = STANDARD_PROMISE_DAYS
@@ -543,8 +592,8 @@ def kpis(
         orders_complete=sum(o.status is PlanStatus.COMPLETE for o in outcomes),
         units_ordered=sum(o.units_ordered for o in outcomes),
         units_filled=sum(o.units_filled for o in outcomes),
-        total_cost=round(cost, 4),
-        cost_per_order=round(cost / len(shipped), 4) if shipped else 0.0,
+        total_cost=round(cost, 2),
+        cost_per_order=round(cost / len(shipped), 2) if shipped else 0.0,
         split_rate=share(sum(len(o.shipments) > 1 for o in shipped), len(shipped)),
         mean_delivery_days=share(sum(o.delivery_days for o in shipped), len(shipped)),
         on_time_rate=share(on_time, n),

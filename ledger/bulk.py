@@ -35,7 +35,7 @@ from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import ChangedConcurrently, NoNetwork
 from omniroute.ledger.positions import MovementKind, set_from
 from omniroute.ledger.reservations import expire_due
-from omniroute.model import FieldViolation, ValidationError
+from omniroute.model import FieldViolation, ValidationError, problem_count
 
 METHOD = "ImportStock"  # the method name of its request ids (one namespace with the RPCs)
 MAX_PROBLEMS = 100  # problems listed; the others are counted
@@ -74,7 +74,7 @@ class ImportInvalid(ValidationError):
         self.total = total
 
     def __str__(self) -> str:
-        lines = [f"{self.subject} is invalid ({self.total:,} problems):"]
+        lines = [f"{self.subject} is invalid ({problem_count(self.total)}):"]
         lines += [f"  {violation}" for violation in self.violations]
         if self.total > len(self.violations):
             lines.append(f"  ... and {self.total - len(self.violations):,} more")

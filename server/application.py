@@ -25,7 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from omniroute.availability import Availability
+from omniroute.availability import (
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_PICKUP_DISTANCE_KM,
+    Availability,
+)
 from omniroute.budget import Budget
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult
 from omniroute.ledger import (
@@ -179,7 +183,8 @@ class AvailabilityCommand:
     sku_ids: tuple[str, ...]
     store_id: str = ""
     location: Location | None = None
-    max_nodes: int = 20
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM
 
 
 @dataclass(frozen=True)
@@ -413,6 +418,7 @@ class Application:
                 store_id=command.store_id,
                 location=command.location,
                 max_nodes=command.max_nodes,
+                max_pickup_distance_km=command.max_pickup_distance_km,
                 validate=False,
             )
         )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
@@ -23,10 +25,17 @@ from omniroute.model import (
     ValidationError,
 )
 from omniroute.planner import Planner
-from omniroute.scenario import HEADLINE_KPIS, camel_case, kpis, outcomes_of
-from omniroute.server.convert import result_to_proto, to_json_line
-from omniroute.server.progress import progress
-from omniroute.server.tables import explain_text, table
+from omniroute.scenario import HEADLINE_KPIS, camel_case, kpi_label, kpis, outcomes_of
+from omniroute.server.convert import allocation_summary, result_to_proto, to_json_line
+from omniroute.server.progress import PhaseProgress, progress
+from omniroute.server.tables import (
+    allocate_text,
+    explain_text,
+    kpi_cell,
+    kpi_table,
+    method_label,
+    table,
+)
 
 EXIT_INVALID = 2
 
@@ -35,12 +44,90 @@ class CliError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
+# Files and folders named on the command line are checked before any work, so a mistake in
+# a path costs no planning time. Input files must exist. Output folders (``--out DIR``,
+# ``--dir``) are created with their parents when missing; an output file (``plan --out
+# FILE``, ``stock export FILE``, ``serve --db``) goes into a folder that must exist, as with
+# a shell redirection.
+
+
+def run_dir(path: str) -> Path:
+    """A scenario run folder (it holds ``kpis.json``); else a :class:`CliError` with the fix."""
+    folder = Path(path)
+    if not folder.exists():
+        raise CliError(f"no such folder: {path}; pass folders written by omniroute scenario run")
+    if not (folder / "kpis.json").is_file():
+        raise CliError(
+            f"{path} is not a scenario run folder (it has no kpis.json); pass folders written "
+            "by omniroute scenario run --out"
+        )
+    return folder
+
+
+def input_file(path: str, option: str) -> str:
+    """``path`` if it is a file this process can read; else a :class:`CliError` with the fix."""
+    file = Path(path)
+    if not file.exists():
+        raise CliError(f"no such file: {path} ({option}); check the path")
+    if file.is_dir():
+        raise CliError(f"{option} {path} is a folder; pass a file")
+    if not os.access(file, os.R_OK):
+        raise CliError(f"{option} {path}: permission denied; pass a file you may read")
+    return path
+
+
+def output_dir(path: str, option: str) -> Path:
+    """The folder ``path``, created with its parents if missing; a :class:`CliError` with the
+    fix when it is a file or cannot be made."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CliError(
+            f"{option} {path} is a file, but the command writes several files into a folder: "
+            "pass a folder (it is created if missing)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise CliError(
+            f"{option} {path}: a part of the path is a file, not a folder; choose another folder"
+        ) from None
+    except PermissionError:
+        raise CliError(
+            f"{option} {path}: permission denied; choose a folder you may write to"
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"{option} {path}: permission denied; choose a folder you may write to")
+    return folder
+
+
+def output_file(path: str, option: str, example: str) -> Path:
+    """The file ``path`` to write, in a folder that exists; a :class:`CliError` with the fix
+    otherwise (``example`` names a file for the message when ``path`` is a folder)."""
+    file = Path(path)
+    if file.is_dir():
+        raise CliError(f"{option} {path} is a folder; pass a file name, e.g. {file / example}")
+    folder = file.parent
+    if not folder.exists():
+        raise CliError(
+            f"{option} {path}: folder {folder} does not exist; create it (mkdir -p {folder}) "
+            "or choose a file in an existing folder"
+        )
+    if not folder.is_dir():
+        raise CliError(f"{option} {path}: {folder} is a file, not a folder; choose another path")
+    if not os.access(file if file.exists() else folder, os.W_OK):
+        raise CliError(f"{option} {path}: permission denied; choose a file you may write")
+    return file
+
+
 # ----------------------------------------------------------------------------- demo-data
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not args.large and (args.nodes is not None or args.skus is not None):
+        raise CliError("--nodes and --skus size the --large network: add --large or drop them")
+    out = output_dir(args.out, "--out")
+    args.nodes = args.nodes or 1000
+    args.skus = args.skus or 50_000
     if args.large:
         network, orders = large_dataset(
             nodes=args.nodes, skus=args.skus, orders=args.orders or 2000, seed=args.seed
@@ -82,6 +169,15 @@ def plan_all(
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.options and args.policy == "baseline":
+        raise CliError(
+            "--options needs --policy cheapest or fastest: the baseline router makes one plan "
+            "and has no price/date options"
+        )
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
+    if args.out:
+        output_file(args.out, "--out", "plans.jsonl")
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
     results = plan_all(network, orders, _policy(args.policy), args.options, args.explain)
@@ -102,7 +198,9 @@ def summarise(orders: Sequence[Order], results: Sequence[PlanResult], network: N
     k = kpis(outcomes_of(orders, [r.plan for r in results], network))
     micros = sorted(r.stats.solve_micros for r in results)
     proven = sum(1 for r in results if r.stats.proof is Proof.OPTIMAL)
-    methods = Counter(r.stats.method for r in results)
+    methods = Counter(  # in words, split orders' independent parts counted with their method
+        method_label(re.sub(r" \(\d+ parts\)$", "", r.stats.method)) for r in results
+    )
     currency = network.currency or ""
 
     def pct(n: int) -> str:
@@ -121,7 +219,7 @@ def summarise(orders: Sequence[Order], results: Sequence[PlanResult], network: N
         f"proven optimal          {pct(proven):>13}",
         f"planning time p50 / p99 {_quantile(micros, 0.5) / 1000:>8.3f} / "
         f"{_quantile(micros, 0.99) / 1000:.3f} ms",
-        "methods                 " + ", ".join(f"{m} {n:,}" for m, n in methods.most_common()),
+        "decided by              " + "; ".join(f"{m}: {n:,}" for m, n in methods.most_common()),
     ]
     return "\n".join(lines)
 
@@ -138,22 +236,27 @@ def _quantile(sorted_values: Sequence[int], q: float) -> float:
 def cmd_allocate(args: argparse.Namespace) -> int:
     from omniroute.joint import allocate_in_windows
 
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
+    out = output_dir(args.out, "--out")
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    allocate_progress = PhaseProgress("allocating", unit="")
     summary, responses = allocate_in_windows(
         network,
         orders,
         args.unfilled_penalty,
         args.time_limit,
         args.window,
-        progress_label="allocating",
+        progress=allocate_progress,
     )
+    allocate_progress.close()
+    plans = [result_to_proto(r) for r in responses]  # rounded (docs/cost-model.md)
+    summary = allocation_summary(summary, plans)  # its totals add up the written plans
     with open(out / "plans.jsonl", "w", encoding="utf-8") as handle:
-        handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in responses)
+        handle.writelines(to_json_line(plan) + "\n" for plan in plans)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(json.dumps(summary, indent=1))
+    print(allocate_text(summary, network.currency))
     print(f"wrote {out / 'plans.jsonl'} and {out / 'summary.json'}", file=sys.stderr)
     return 0
 
@@ -165,8 +268,12 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
     from omniroute.scenario import read_changes
     from omniroute.server.scenarios import run_scenario_task
 
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
+    output_dir(args.out, "--out")
     changes = None
     if args.changes:
+        input_file(args.changes, "--changes")
         network = read_network(args.network)
         read_changes(args.changes, network)  # every problem listed before any work
         changes = json.loads(Path(args.changes).read_text())
@@ -179,30 +286,55 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         args.name or Path(args.out).name,
         show_progress=None,
     )
-    names = [camel_case(k) for k in HEADLINE_KPIS]
-    print(table(["KPI", "value"], [[name, result[name]] for name in names], ""))
+    print(kpi_table({"value": result}, HEADLINE_KPIS, _currency(args.network)))
     print(f"wrote {args.out}/kpis.json, outcomes.jsonl and report.html", file=sys.stderr)
     return 0
+
+
+def _currency(network_path: str) -> str:
+    """The currency code of a network file that a command has already read and validated."""
+    try:
+        return str(json.loads(Path(network_path).read_text()).get("currency", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _run_currency(run: str) -> str:
+    """The currency code a scenario run directory recorded (empty when it has none)."""
+    try:
+        return str(json.loads((Path(run) / "kpis.json").read_text()).get("currency", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def cmd_scenario_compare(args: argparse.Namespace) -> int:
     from omniroute.server.scenarios import compare
 
     if len(args.runs) < 2:
-        raise CliError("compare needs at least two run directories")
+        raise CliError(
+            "compare needs at least two run folders (written by omniroute scenario run): "
+            "the base first, then the runs to compare with it"
+        )
+    for run in args.runs:
+        run_dir(run)
+    output_dir(args.out, "--out")
     result = compare(args.runs, args.out)
+    for warning in result["warnings"]:  # runs that differ in network, orders or mode
+        print(f"warning: {warning}", file=sys.stderr)
     names = list(result["kpis"])
+    currency = _run_currency(args.runs[0])
     rows = []
-    for key in result["kpis"][names[0]]:
-        row: list[object] = [key]
+    for key in result["kpis"][names[0]]:  # plain-word labels, rates in percent (points)
+        row: list[object] = [kpi_label(key, currency)]
         for name in names:
-            row.append(result["kpis"][name][key])
+            row.append(kpi_cell(key, result["kpis"][name][key]))
             if name != names[0]:
-                row.append(result["deltas"][name][key])
+                delta = kpi_cell(key, result["deltas"][name][key])
+                row.append(delta if delta.startswith("-") else f"+{delta}")
         rows.append(row)
     headers = ["KPI"]
     for name in names:
-        headers += [name] if name == names[0] else [name, "delta"]
+        headers += [name] if name == names[0] else [name, "change"]
     print(table(headers, rows, ""))
     print(f"wrote {args.out}/compare.json and {args.out}/report.html", file=sys.stderr)
     return 0
@@ -211,21 +343,17 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 def cmd_scenario_sweep(args: argparse.Namespace) -> int:
     from omniroute.server.scenarios import sweep
 
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
+    input_file(args.grid, "--grid")
+    output_dir(args.out, "--out")
     results = sweep(args.network, args.orders, args.grid, args.mode, args.out, args.workers)
+    currency = _currency(args.network)
+    columns = ("cost_per_order", "total_cost", "split_rate", "mean_delivery_days", "on_time_rate")
     print(
         table(
-            ["run", "cost/order", "total cost", "split rate", "mean days", "on time"],
-            [
-                [
-                    r["name"],
-                    r["costPerOrder"],
-                    r["totalCost"],
-                    r["splitRate"],
-                    r["meanDeliveryDays"],
-                    r["onTimeRate"],
-                ]
-                for r in results
-            ],
+            ["run", *(kpi_label(k, currency) for k in columns)],
+            [[r["name"], *(kpi_cell(k, r[camel_case(k)]) for k in columns)] for r in results],
             "",
         )
     )
@@ -237,6 +365,10 @@ def cmd_scenario_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if args.order_id and args.limit is not None:
+        raise CliError("--limit picks the first orders when no --order-id is given: use one")
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
     if args.order_id:
@@ -246,7 +378,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if missing:
             raise CliError(f"no order with id {', '.join(sorted(missing))} in {args.orders}")
     else:
-        orders = orders[: args.limit]
+        orders = orders[: args.limit or 5]
     planner = Planner(network, validate=False)
     policy = _policy(args.policy)
     for i, order in enumerate(orders):
@@ -261,92 +393,37 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.offline and (args.sample is not None or args.workers is not None):
+        raise CliError(
+            "--sample and --workers are for the demo through the server; --offline plans the "
+            "whole day in this process: drop them or drop --offline"
+        )
+    output_dir(args.dir, "--dir")
     if args.offline:
         return demo_offline(args)
+    args.sample = 2000 if args.sample is None else args.sample
+    args.workers = args.workers or os.cpu_count() or 1
     from omniroute.server import demo
+    from omniroute.server.launch import ServerDidNotStart
 
-    return demo.run(Path(args.dir), args.seed, args.orders, args.sample, args.workers)
+    try:
+        return demo.run(Path(args.dir), args.seed, args.orders, args.sample, args.workers)
+    except ServerDidNotStart as error:  # not the user's mistake, not a bug here: the log says
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def demo_offline(args: argparse.Namespace) -> int:
     """Plan the whole demo day in this process (no server) and compare with the baseline."""
-    out = Path(args.dir)
-    out.mkdir(parents=True, exist_ok=True)
-    network, orders = demo_dataset(seed=args.seed, orders=args.orders)
-    write_network(network, out / "network.json")
-    write_orders(orders, out / "orders.jsonl")
-    network = read_network(out / "network.json")  # the files are the interface: read them back
-    orders = read_orders(out / "orders.jsonl", network)
-    optimal = plan_all(network, orders, Policy.CHEAPEST)
-    baseline = plan_all(network, orders, Policy.BASELINE)
-    for name, results in (("optimal", optimal), ("baseline", baseline)):
-        with open(out / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
-            handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in results)
-    print(f"plans -> {out}/plans-optimal.jsonl and {out}/plans-baseline.jsonl")
-    print(compare(orders, optimal, baseline, network))
-    return 0
+    from omniroute.server import demo
 
-
-def compare(
-    orders: Sequence[Order],
-    optimal: Sequence[PlanResult],
-    baseline: Sequence[PlanResult],
-    network: Network,
-) -> str:
-    """Optimiser against the baseline on the same orders, side by side: the scenario KPIs of
-    the orders both complete, and how the plans were found."""
-    currency = network.currency
-    both = [
-        i
-        for i, (a, b) in enumerate(zip(optimal, baseline, strict=True))
-        if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
-    ]
-
-    def column(results: Sequence[PlanResult]) -> list[object]:
-        everything = kpis(outcomes_of(orders, [r.plan for r in results], network))
-        common = kpis(
-            outcomes_of([orders[i] for i in both], [results[i].plan for i in both], network)
-        )
-        micros = sorted(r.stats.solve_micros for r in results)
-        proven = sum(r.stats.proof is Proof.OPTIMAL for r in results)
-        return [
-            everything.orders_complete,
-            common.total_cost,
-            common.cost_per_order,
-            100.0 * common.split_rate,
-            common.mean_delivery_days,
-            100.0 * proven / max(len(results), 1),
-            _quantile(micros, 0.5) / 1000,
-            _quantile(micros, 0.99) / 1000,
-        ]
-
-    names = [
-        "complete orders",
-        f"cost of orders both complete ({currency})",
-        "cost per order",
-        "split rate %",
-        "mean delivery days",
-        "proven optimal %",
-        "plan time p50 ms",
-        "plan time p99 ms",
-    ]
-    ours, theirs = column(optimal), column(baseline)
-    rows = [[name, a, b] for name, a, b in zip(names, ours, theirs, strict=True)]
-    text = table(["KPI", "omniroute", "baseline"], rows, "")
-    saving = float(theirs[1]) - float(ours[1])  # type: ignore[arg-type]
-    text += (
-        f"\nomniroute saves {saving:,.2f} {currency} "
-        f"({100 * saving / max(float(theirs[1]), 1e-9):.1f}%) on {len(both):,} orders "  # type: ignore[arg-type]
-        f"both complete; {len(optimal):,} orders planned."
-    )
-    return text
+    return demo.offline(Path(args.dir), args.seed, args.orders)
 
 
 # ----------------------------------------------------------------------------- serve
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from omniroute.ledger import open_ledger
     from omniroute.server.process import (
         ServerConfig,
         ServeRefused,
@@ -371,6 +448,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except AuthConfigError as error:
         raise CliError(str(error)) from None
     secured = tls and bool(args.auth_tokens or args.tls_client_ca)
+    if args.port and args.port == args.metrics_port:
+        raise CliError(
+            f"--port and --metrics-port are both {args.port}: give /metrics another port "
+            "(or --metrics-port 0 for none)"
+        )
     try:  # before anything is imported or started
         check_exposure(args.host, secured=secured, insecure=args.insecure)
         check_port_free(args.host, args.port, "gRPC")
@@ -378,24 +460,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_port_free(args.metrics_host, args.metrics_port, "metrics")
     except ServeRefused as refused:
         raise CliError(str(refused)) from None
+    network = read_network(input_file(args.network, "--network")) if args.network else None
+    output_file(args.db, "--db", "omniroute.db")
+    ledger = open_db(args.db, args.synchronous)  # created if missing
+    try:
+        if network is not None:
+            version = ledger.put_network(network)
+            print(
+                f"imported {args.network} into {args.db} (network version {version}: "
+                f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)",
+                flush=True,
+            )
+        elif ledger.state()[0] == 0:
+            print(
+                f"{args.db} holds no network yet: serving empty. Calls that need a network "
+                "answer FAILED_PRECONDITION (reason NO_NETWORK) until one is put with "
+                "NetworkService.PutNetwork (or serve is restarted with --network FILE)",
+                flush=True,
+            )
+    finally:
+        ledger.close()
     if is_loopback(args.host):
         print(
             f"listening on {args.host} only: other machines cannot connect "
             "(--host ADDRESS serves them; see docs/security.md)",
             flush=True,
         )
-    if args.network:
-        network = read_network(args.network)
-        ledger = open_ledger(args.db, synchronous=args.synchronous)
-        version = ledger.put_network(network)
-        ledger.close()
-        print(
-            f"imported {args.network} into {args.db} (network version {version}: "
-            f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)",
-            flush=True,
-        )
-    elif not Path(args.db).exists():
-        raise CliError(f"{args.db} does not exist: pass --network FILE to create it")
     config = ServerConfig(
         db=args.db,
         host=args.host,
@@ -423,13 +513,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _open_existing_ledger(db: str) -> Ledger:
-    from omniroute.ledger import open_ledger
-
     if not Path(db).exists():
         raise CliError(
-            f"{db} does not exist: create the ledger with omniroute serve --db {db} --network FILE"
+            f"--db {db} does not exist: create the ledger with omniroute serve --db {db} "
+            "--network FILE"
         )
-    return open_ledger(db)
+    if Path(db).is_dir():
+        raise CliError(f"--db {db} is a folder; pass the ledger's SQLite file")
+    return open_db(db)
+
+
+def open_db(db: str, synchronous: str = "FULL") -> Ledger:
+    """The ledger at ``db`` (created if missing); a :class:`CliError` when the file is not one."""
+    import sqlite3
+
+    from omniroute.ledger import open_ledger
+
+    try:
+        return open_ledger(db, synchronous=synchronous)
+    except sqlite3.DatabaseError as error:
+        raise CliError(
+            f"--db {db} is not an omniroute ledger ({error}); pass the ledger's file, or a new "
+            "file name to start an empty one"
+        ) from None
 
 
 def cmd_stock_import(args: argparse.Namespace) -> int:
@@ -439,6 +545,8 @@ def cmd_stock_import(args: argparse.Namespace) -> int:
     from omniroute.server.stock_files import import_stock
 
     mode = ImportMode(args.mode)
+    if args.file != "-":
+        input_file(args.file, "FILE")
     ledger = _open_existing_ledger(args.db)
     start = time.perf_counter()
     try:
@@ -468,6 +576,8 @@ def cmd_stock_export(args: argparse.Namespace) -> int:
 
     from omniroute.server.stock_files import export_stock
 
+    if args.file != "-":
+        output_file(args.file, "FILE", "stock.jsonl")
     ledger = _open_existing_ledger(args.db)
     start = time.perf_counter()
     try:
@@ -532,13 +642,49 @@ def cmd_token(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- main
 
 
+def count(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``); a usage error otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+        return value
+
+    return parse
+
+
+def amount(low: float, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number at least ``low`` (``above``: more than ``low``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or value < low or (above and value == low):
+            span = f"more than {low:g}" if above else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be a number {span}, got {text}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omniroute",
         description="Optimal split-fulfilment order routing: plan orders across DCs, stores, "
         "3PLs and drop-ship vendors.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an internal error (also accepted after the command)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser(
@@ -552,13 +698,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument(
         "--orders",
-        type=int,
+        type=count(0),
         default=0,
         help=f"number of orders (default {DEMO_ORDERS:,}; 2,000 with --large)",
     )
     p.add_argument("--large", action="store_true", help="generate the large synthetic network")
-    p.add_argument("--nodes", type=int, default=1000, help="nodes with --large (default 1000)")
-    p.add_argument("--skus", type=int, default=50_000, help="SKUs with --large (default 50000)")
+    p.add_argument("--nodes", type=count(10), help="nodes with --large (default 1000, at least 10)")
+    p.add_argument("--skus", type=count(10), help="SKUs with --large (default 50000, at least 10)")
     p.set_defaults(func=cmd_demo_data)
 
     p = commands.add_parser(
@@ -604,13 +750,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument(
         "--unfilled-penalty",
-        type=float,
+        type=amount(0.0),
         default=50.0,
         help="cost per unit left unfilled (default 50)",
     )
-    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per window (default 30)")
     p.add_argument(
-        "--window", type=int, default=2000, help="orders allocated together (default 2000)"
+        "--time-limit",
+        type=amount(0.0, above=True),
+        default=30.0,
+        help="seconds per window (default 30)",
+    )
+    p.add_argument(
+        "--window", type=count(1), default=2000, help="orders allocated together (default 2000)"
     )
     p.set_defaults(func=cmd_allocate)
 
@@ -644,7 +795,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare run directories side by side (deltas against the first)",
         description="A KPI table with deltas against the first run, DIR/compare.json and "
         "DIR/report.html with plots (cost per order, delivery days, node utilisation, split "
-        "rate, node-to-destination flow maps).",
+        "rate, node-to-destination flow maps, where orders moved). Warns when the runs used a "
+        "different network file, order set or mode than the first.",
     )
     q.add_argument("runs", nargs="+", help="run directories (the first is the base)")
     q.add_argument("--out", required=True, help="output directory")
@@ -661,7 +813,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--grid", required=True, help="grid file (JSON)")
     q.add_argument("--mode", choices=["sequential", "batch"], default="sequential")
     q.add_argument("--out", required=True, help="output directory")
-    q.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes")
+    q.add_argument(
+        "--workers", type=count(1), default=os.cpu_count() or 1, help="parallel processes"
+    )
     q.set_defaults(func=cmd_scenario_sweep)
 
     p = commands.add_parser(
@@ -675,7 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", required=True, help="orders file (one Order per line)")
     p.add_argument("--order-id", action="append", help="explain this order (repeatable)")
     p.add_argument(
-        "--limit", type=int, default=5, help="without --order-id, the first N orders (default 5)"
+        "--limit",
+        type=count(1),
+        help="without --order-id, the first N orders (default 5)",
     )
     p.add_argument(
         "--policy",
@@ -691,11 +847,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve RoutingService, InventoryService, NetworkService, ScenarioService "
         "and google.longrunning.Operations (plus gRPC health checking and reflection) until "
         "SIGTERM. With --network, the file's network and stock are imported into the ledger at "
-        "--db first; without it the server serves what --db holds. Several worker processes "
-        "share the port (SO_REUSEPORT) and the ledger.",
+        "--db first; without it the server serves what --db holds. A new or empty ledger "
+        "starts an empty server: health checking reports the server and NetworkService "
+        "SERVING, and RoutingService, InventoryService and ScenarioService NOT_SERVING (their "
+        "calls answer FAILED_PRECONDITION, reason NO_NETWORK) until a network is put with "
+        "NetworkService.PutNetwork. Several worker processes share the port (SO_REUSEPORT) "
+        "and the ledger.",
     )
-    p.add_argument("--db", required=True, help="SQLite file of the ledger (created if missing)")
-    p.add_argument("--network", help="network file to import before serving")
+    p.add_argument(
+        "--db",
+        required=True,
+        help="SQLite file of the ledger (created if missing, in a folder that exists)",
+    )
+    p.add_argument(
+        "--network", help="network file to import before serving (default: serve what --db holds)"
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -720,28 +886,30 @@ def build_parser() -> argparse.ArgumentParser:
         "'authorization: Bearer TOKEN' (see docs/security.md; SIGHUP reloads it and the "
         "certificates)",
     )
-    p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
+    p.add_argument(
+        "--port", type=count(0, 65535), default=50051, help="port (default 50051; 0 = any free)"
+    )
     p.add_argument(
         "--workers",
-        type=int,
+        type=count(1),
         default=os.cpu_count() or 1,
         help="server processes (default: one per core)",
     )
     p.add_argument(
         "--max-concurrent",
-        type=int,
+        type=count(1),
         default=256,
         help="calls in progress per process before RESOURCE_EXHAUSTED (default 256)",
     )
     p.add_argument(
         "--grace",
-        type=float,
+        type=amount(0.0),
         default=10.0,
         help="seconds to drain in-flight calls on SIGTERM (default 10)",
     )
     p.add_argument(
         "--metrics-port",
-        type=int,
+        type=count(0, 65535),
         default=9464,
         help="Prometheus /metrics port (default 9464; 0 = off)",
     )
@@ -758,40 +926,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--reservation-ttl",
-        type=float,
+        type=amount(0.0, above=True),
         default=900.0,
         help="seconds a reservation holds stock unless committed or released (default 900)",
     )
     p.add_argument(
         "--batch-window-ms",
-        type=float,
+        type=amount(0.0),
         default=0.0,
         help="allocate PlanOrder calls arriving within this window jointly (default 0 = off)",
     )
     p.add_argument(
         "--solve-memory-mb",
-        type=int,
+        type=count(0),
         default=1024,
         help="memory one order's search may use; a larger search is not started and the "
         "best plan known comes back FEASIBLE, stopped by MEMORY_LIMIT (default 1024; 0 = off)",
     )
     p.add_argument(
         "--rate-limit",
-        type=float,
+        type=amount(0.0, above=True),
         help="calls per second one caller (token, certificate, or everyone without "
         "authentication) may make to one worker process; more: RESOURCE_EXHAUSTED, reason "
         "RATE_LIMITED (default: no limit)",
     )
     p.add_argument(
         "--max-order-lines",
-        type=int,
+        type=count(1),
         default=1000,
         help="lines one order (or SKUs one availability check) may have; more are refused "
         "with INVALID_ARGUMENT before any work (default 1000)",
     )
     p.add_argument(
         "--max-batch-orders",
-        type=int,
+        type=count(1),
         default=10_000,
         help="orders one PlanOrders call may carry (default 10000)",
     )
@@ -917,45 +1085,118 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", default=".omniroute/demo", help="working directory (default .omniroute/demo)"
     )
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--orders", type=int, default=DEMO_ORDERS, help="orders in the demo day")
+    p.add_argument("--orders", type=count(1), default=DEMO_ORDERS, help="orders in the demo day")
     p.add_argument(
-        "--sample", type=int, default=2000, help="orders routed through gRPC (default 2,000)"
+        "--sample",
+        type=count(1),
+        help="orders routed through gRPC (default 2,000; not with --offline)",
     )
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
+    p.add_argument(
+        "--workers",
+        type=count(1),
+        help="server processes (default: one per core; not with --offline)",
+    )
     p.add_argument(
         "--offline", action="store_true", help="plan the whole day in-process, no server"
     )
     p.set_defaults(func=cmd_demo)
+    _debug_everywhere(parser)
     return parser
 
 
+def _debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept ``--debug`` after the command too (``omniroute plan ... --debug``), not only
+    before it: every subcommand's parser takes it as well."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                subparser.add_argument(
+                    "--debug",
+                    action="store_true",
+                    default=argparse.SUPPRESS,  # keeps a --debug given before the command
+                    help="show the traceback of an internal error",
+                )
+                _debug_everywhere(subparser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the exit status: 0 done, 2 a usage error or bad input (the
+    message says what to fix), 1 an internal error (``--debug`` shows its traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except ValidationError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    except LedgerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    except CliError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception as error:  # the last line of defence: no tracebacks for users
+        message = usage_message(error)
+        if message is not None:
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_INVALID
         if args.debug:
             raise
         print(
-            f"internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+            f"internal error: {type(error).__name__}: {one_line(str(error))} (run the same "
+            "command with --debug to see where it happened, and report it)",
             file=sys.stderr,
         )
         return 1
+
+
+def usage_message(error: BaseException) -> str | None:
+    """The one-message account of a mistake the user can fix (bad input, a missing or
+    unusable file or folder, a port in use), or ``None`` for an internal error."""
+    from omniroute.server.process import ServeRefused
+
+    if isinstance(error, ValidationError):
+        return validation_message(error)
+    if isinstance(error, ServeRefused):
+        return one_line(str(error))
+    if isinstance(error, (CliError, LedgerError)):
+        return str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        return file_message(error)
+    return None
+
+
+def validation_message(error: ValidationError) -> str:
+    """A :class:`ValidationError` as the CLI prints it: every problem on a line of its own;
+    a missing file as ``no such file: PATH``."""
+    violations = error.violations
+    if len(violations) == 1 and violations[0].description == "no such file":
+        return f"no such file: {one_line(violations[0].field)}; check the path"
+    return str(error)
+
+
+def file_message(error: OSError) -> str:
+    """What is wrong with the file or folder an :class:`OSError` names, and the fix."""
+    path = str(error.filename)
+    if isinstance(error, FileNotFoundError):
+        parent = Path(path).parent
+        if parent != Path(path) and not parent.exists():
+            return (
+                f"folder {parent} does not exist; create it or choose a path in an existing folder"
+            )
+        return f"no such file: {path}; check the path"
+    if isinstance(error, IsADirectoryError):
+        return f"{path} is a folder; pass a file"
+    if isinstance(error, NotADirectoryError):
+        return f"{path}: a part of this path is a file, not a folder; choose another path"
+    if isinstance(error, FileExistsError):
+        return f"{path} already exists and is not a folder; choose another path"
+    if isinstance(error, PermissionError):
+        return f"permission denied: {path}; choose a path you may read and write"
+    return f"{path}: {error.strerror or error}"
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines and other control characters escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -7,23 +7,36 @@ attempts with exponential backoff from 50 ms; every other status is raised to th
 :class:`grpc.RpcError`. A call's timeout is its deadline, covering all its attempts. Calls
 accept the engine's model objects or protobuf messages.
 
+Every RPC a caller needs has a helper here, and every helper goes through the same channel,
+so through that retry policy: plan (:meth:`OmnirouteClient.plan_order`), plan and hold
+(:meth:`~OmnirouteClient.reserve`), commit / release / read a reservation, re-route, read
+an order's plan, plan a batch jointly, quote, check availability, plan and receive a
+return, update and read stock, and run a scenario to its KPIs. Helpers of state-changing
+calls that are idempotent by ``request_id`` generate one when it is not given, so that
+gRPC's retries of that call (which resend the same request) are safe.
+
 >>> with OmnirouteClient("localhost:50051") as client:
-...     response = client.plan_order(order, policy="CHEAPEST", include_options=True)
+...     response = client.reserve(order)
+...     client.commit_reservation(response.reservation_id)
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import json_format
+from google.rpc import status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from omniroute.model import Network, Order
+from omniroute.model import Location, Network, Order, OrderLine, ShipmentLine
 from omniroute.server import convert
 from omniroute.v1 import (
     inventory_service_pb2,
@@ -35,6 +48,8 @@ from omniroute.v1 import (
     plan_pb2,
     routing_service_pb2,
     routing_service_pb2_grpc,
+    scenario_service_pb2,
+    scenario_service_pb2_grpc,
 )
 
 T = TypeVar("T")
@@ -78,8 +93,72 @@ def channel_options(retries: int | None = None) -> list[tuple[str, str | int]]:
     ]
 
 
+class OperationFailed(Exception):
+    """A long-running operation (a scenario) ended with an error; ``status`` is its
+    ``google.rpc.Status`` (code, message and details, as a failed call would carry)."""
+
+    def __init__(self, name: str, status: status_pb2.Status) -> None:
+        super().__init__(f"operation {name} failed: {status.message}")
+        self.name = name
+        self.status = status
+
+
+def new_request_id() -> str:
+    """A fresh request id (AIP-155) for an idempotent call."""
+    return str(uuid.uuid4())
+
+
+def _duration(seconds: float | None, message: Any) -> None:
+    if seconds is not None:
+        message.FromNanoseconds(int(seconds * 1e9))
+
+
+def _order(order: Order | order_pb2.Order) -> order_pb2.Order:
+    return convert.order_to_proto(order) if isinstance(order, Order) else order
+
+
+def _location(location: Location | network_pb2.Location) -> network_pb2.Location:
+    if isinstance(location, Location):
+        return network_pb2.Location(latitude=location.latitude, longitude=location.longitude)
+    return location
+
+
+def _order_line(line: OrderLine | order_pb2.OrderLine) -> order_pb2.OrderLine:
+    if isinstance(line, OrderLine):
+        return order_pb2.OrderLine(id=line.id, sku_id=line.sku_id, quantity=line.quantity)
+    return line
+
+
+def _shipment_line(line: ShipmentLine | plan_pb2.ShipmentLine) -> plan_pb2.ShipmentLine:
+    if isinstance(line, ShipmentLine):
+        return plan_pb2.ShipmentLine(
+            line_id=line.line_id, sku_id=line.sku_id, quantity=line.quantity
+        )
+    return line
+
+
+def _return_line(
+    line: routing_service_pb2.ReturnLine | tuple[str, int] | tuple[str, int, str],
+) -> routing_service_pb2.ReturnLine:
+    if isinstance(line, routing_service_pb2.ReturnLine):
+        return line
+    sku_id, quantity, *rest = line
+    condition = str(rest[0]).upper() if rest else "RESALEABLE"
+    return routing_service_pb2.ReturnLine(
+        sku_id=sku_id,
+        quantity=quantity,
+        condition=routing_service_pb2.ReturnLine.Condition.Value(condition),
+    )
+
+
 class OmnirouteClient:
-    """Stubs for RoutingService, InventoryService and NetworkService on one channel."""
+    """Stubs for RoutingService, InventoryService, NetworkService, ScenarioService and
+    google.longrunning.Operations on one channel, with a typed helper for every call.
+
+    Each helper takes ``timeout`` (seconds, the call's deadline over all its attempts;
+    default: the client's ``timeout``) and returns the response message; a failed call
+    raises :class:`grpc.RpcError` (its details are described in ``docs/errors.md``).
+    """
 
     def __init__(
         self,
@@ -122,6 +201,8 @@ class OmnirouteClient:
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(self.channel)
         self.inventory = inventory_service_pb2_grpc.InventoryServiceStub(self.channel)
         self.network = network_service_pb2_grpc.NetworkServiceStub(self.channel)
+        self.scenarios = scenario_service_pb2_grpc.ScenarioServiceStub(self.channel)
+        self.operations = operations_pb2_grpc.OperationsStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
     def __enter__(self) -> OmnirouteClient:
@@ -131,6 +212,7 @@ class OmnirouteClient:
         self.close()
 
     def close(self) -> None:
+        """Close the channel (calls in flight are cancelled)."""
         self.channel.close()
 
     def _call(self, fn: Callable[..., T], request: object, timeout: float | None = None) -> T:
@@ -162,14 +244,34 @@ class OmnirouteClient:
         solve_timeout: float | None = None,
         timeout: float | None = None,
         network: Network | None = None,
+        *,
+        validate_only: bool = False,
     ) -> plan_pb2.PlanOrderResponse:
-        return self._call(
-            self.routing.PlanOrder,
-            self.plan_request(
-                order, policy, include_options, include_explanation, solve_timeout, network
-            ),
-            timeout,
+        """``PlanOrder``: the best plan for ``policy`` (CHEAPEST, FASTEST or BASELINE);
+        nothing is held. ``solve_timeout`` bounds the search (seconds); ``network`` plans
+        statelessly against that network instead of the served one."""
+        request = self.plan_request(
+            order, policy, include_options, include_explanation, solve_timeout, network
         )
+        request.validate_only = validate_only
+        return self._call(self.routing.PlanOrder, request, timeout)
+
+    def reserve(
+        self,
+        order: Order | order_pb2.Order,
+        policy: str = "CHEAPEST",
+        request_id: str | None = None,
+        include_options: bool = False,
+        solve_timeout: float | None = None,
+        timeout: float | None = None,
+    ) -> plan_pb2.PlanOrderResponse:
+        """``PlanOrder`` with ``reserve``: plan and hold the plan's stock atomically; the
+        response's ``reservation_id`` names the hold (empty when nothing could be planned).
+        ``request_id`` (generated when None) makes retries return the first answer."""
+        request = self.plan_request(order, policy, include_options, False, solve_timeout)
+        request.reserve = True
+        request.request_id = request_id or new_request_id()
+        return self._call(self.routing.PlanOrder, request, timeout)
 
     @staticmethod
     def plan_request(
@@ -180,15 +282,15 @@ class OmnirouteClient:
         solve_timeout: float | None = None,
         network: Network | None = None,
     ) -> routing_service_pb2.PlanOrderRequest:
-        message = convert.order_to_proto(order) if isinstance(order, Order) else order
+        """The ``PlanOrderRequest`` that :meth:`plan_order` sends (for streams)."""
         request = routing_service_pb2.PlanOrderRequest(
-            order=message,
+            order=_order(order),
             policy=plan_pb2.Policy.Value(policy.upper()),
             include_options=include_options,
             include_explanation=include_explanation,
         )
         if solve_timeout is not None:
-            request.timeout.FromNanoseconds(int(solve_timeout * 1e9))
+            _duration(solve_timeout, request.timeout)
         if network is not None:
             request.network.CopyFrom(convert.network_to_proto(network))
         return request
@@ -196,45 +298,330 @@ class OmnirouteClient:
     def stream_plan_orders(
         self, requests: Iterable[routing_service_pb2.PlanOrderRequest], timeout: float | None = None
     ) -> Iterator[plan_pb2.PlanOrderResponse]:
-        """One response per request, in order (failed requests carry ``error``)."""
+        """``StreamPlanOrders``: one response per request, in order (failed requests carry
+        ``error``). A stream is not retried; ``timeout`` None means no deadline."""
         return iter(self.routing.StreamPlanOrders(iter(requests), timeout=timeout))
+
+    def plan_orders(
+        self,
+        orders: Iterable[Order | order_pb2.Order],
+        unfilled_penalty: float | None = None,
+        solve_timeout: float | None = None,
+        timeout: float | None = None,
+        network: Network | None = None,
+        *,
+        validate_only: bool = False,
+    ) -> routing_service_pb2.PlanOrdersResponse:
+        """``PlanOrders``: a batch allocated jointly against shared stock and capacity,
+        with the lower bound, proof and gap; nothing is held."""
+        request = routing_service_pb2.PlanOrdersRequest(
+            orders=[_order(o) for o in orders], validate_only=validate_only
+        )
+        if unfilled_penalty is not None:
+            request.unfilled_penalty = unfilled_penalty
+        if solve_timeout is not None:
+            _duration(solve_timeout, request.timeout)
+        if network is not None:
+            request.network.CopyFrom(convert.network_to_proto(network))
+        return self._call(self.routing.PlanOrders, request, timeout)
+
+    def quote(
+        self,
+        lines: Iterable[OrderLine | order_pb2.OrderLine],
+        destination: Location | network_pb2.Location | None = None,
+        pickup_store_id: str = "",
+        timeout: float | None = None,
+    ) -> routing_service_pb2.QuoteDeliveryResponse:
+        """``QuoteDelivery``: delivery options (days, price, shipments) for a cart sent to
+        ``destination`` or picked up at ``pickup_store_id``; nothing is reserved."""
+        request = routing_service_pb2.QuoteDeliveryRequest(
+            lines=[_order_line(x) for x in lines], pickup_store_id=pickup_store_id
+        )
+        if destination is not None:
+            request.destination.CopyFrom(_location(destination))
+        return self._call(self.routing.QuoteDelivery, request, timeout)
 
     def quote_delivery(
         self, request: routing_service_pb2.QuoteDeliveryRequest, timeout: float | None = None
     ) -> routing_service_pb2.QuoteDeliveryResponse:
+        """``QuoteDelivery`` with a request built by the caller (see :meth:`quote`)."""
         return self._call(self.routing.QuoteDelivery, request, timeout)
+
+    def availability(
+        self,
+        sku_ids: Iterable[str],
+        store_id: str = "",
+        location: Location | network_pb2.Location | None = None,
+        max_nodes: int = 0,
+        timeout: float | None = None,
+    ) -> routing_service_pb2.CheckAvailabilityResponse:
+        """``CheckAvailability``: the ways to get ``sku_ids`` from a store and/or to a
+        customer ``location`` (in store, pick-up elsewhere, delivery; 0 ``max_nodes``: the
+        server's default)."""
+        request = routing_service_pb2.CheckAvailabilityRequest(
+            sku_ids=list(sku_ids), store_id=store_id, max_nodes=max_nodes
+        )
+        if location is not None:
+            request.location.CopyFrom(_location(location))
+        return self._call(self.routing.CheckAvailability, request, timeout)
 
     def check_availability(
         self, request: routing_service_pb2.CheckAvailabilityRequest, timeout: float | None = None
     ) -> routing_service_pb2.CheckAvailabilityResponse:
+        """``CheckAvailability`` with a request built by the caller (see :meth:`availability`)."""
         return self._call(self.routing.CheckAvailability, request, timeout)
+
+    def reroute_order(
+        self,
+        reservation_id: str,
+        node_id: str,
+        lines: Iterable[ShipmentLine | plan_pb2.ShipmentLine] = (),
+        reason: str = "OTHER",
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> routing_service_pb2.OrderPlan:
+        """``RerouteOrder``: ``node_id`` rejects its part of a reserved order (``lines``;
+        none: all it ships) for ``reason`` (SHORT_PICK, DAMAGED, CAPACITY, OTHER); only the
+        missing units are re-planned and held. ``request_id`` is generated when None."""
+        request = routing_service_pb2.RerouteOrderRequest(
+            reservation_id=reservation_id,
+            node_id=node_id,
+            lines=[_shipment_line(x) for x in lines],
+            reason=routing_service_pb2.RerouteOrderRequest.Reason.Value(reason.upper()),
+            request_id=request_id or new_request_id(),
+        )
+        return self._call(self.routing.RerouteOrder, request, timeout)
+
+    def get_order_plan(
+        self, order_id: str, timeout: float | None = None
+    ) -> routing_service_pb2.OrderPlan:
+        """``GetOrderPlan``: a reserved order's current plan and each shipment's state."""
+        return self._call(
+            self.routing.GetOrderPlan,
+            routing_service_pb2.GetOrderPlanRequest(order_id=order_id),
+            timeout,
+        )
+
+    def plan_return(
+        self,
+        lines: Iterable[routing_service_pb2.ReturnLine | tuple[str, int] | tuple[str, int, str]],
+        origin: Location | network_pb2.Location | None = None,
+        store_id: str = "",
+        unit_value: float | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> routing_service_pb2.ReturnPlan:
+        """``PlanReturn``: where returned items go, handed in at ``store_id`` or sent from
+        ``origin``. A line is a ``ReturnLine`` or ``(sku_id, quantity[, condition])``
+        (condition RESALEABLE, the default, or NEEDS_INSPECTION). Stock changes only when
+        :meth:`receive_return` is called with the plan's ``return_id``."""
+        request = routing_service_pb2.PlanReturnRequest(
+            lines=[_return_line(x) for x in lines],
+            store_id=store_id,
+            request_id=request_id or new_request_id(),
+        )
+        if origin is not None:
+            request.origin.CopyFrom(_location(origin))
+        if unit_value is not None:
+            request.unit_value = unit_value
+        return self._call(self.routing.PlanReturn, request, timeout)
+
+    def receive_return(
+        self, return_id: str, timeout: float | None = None
+    ) -> inventory_service_pb2.ReceiveReturnResponse:
+        """``ReceiveReturn``: the planned return arrived; its units go into stock."""
+        return self._call(
+            self.inventory.ReceiveReturn,
+            inventory_service_pb2.ReceiveReturnRequest(return_id=return_id),
+            timeout,
+        )
+
+    # ------------------------------------------------------------------------- reservations
+
+    def commit_reservation(
+        self, reservation_id: str, timeout: float | None = None
+    ) -> inventory_service_pb2.Reservation:
+        """``CommitReservation``: the order shipped; on-hand goes down by the held units."""
+        return self._call(
+            self.inventory.CommitReservation,
+            inventory_service_pb2.CommitReservationRequest(reservation_id=reservation_id),
+            timeout,
+        )
+
+    def release_reservation(
+        self, reservation_id: str, timeout: float | None = None
+    ) -> inventory_service_pb2.Reservation:
+        """``ReleaseReservation``: the order was cancelled; the held units are available."""
+        return self._call(
+            self.inventory.ReleaseReservation,
+            inventory_service_pb2.ReleaseReservationRequest(reservation_id=reservation_id),
+            timeout,
+        )
+
+    def get_reservation(
+        self, reservation_id: str, timeout: float | None = None
+    ) -> inventory_service_pb2.Reservation:
+        """``GetReservation``: a reservation's state, lines and times."""
+        return self._call(
+            self.inventory.GetReservation,
+            inventory_service_pb2.GetReservationRequest(reservation_id=reservation_id),
+            timeout,
+        )
 
     # ------------------------------------------------------------------------- network, stock
 
     def put_network(
-        self, network: Network | network_pb2.Network, validate_only: bool = False
+        self,
+        network: Network | network_pb2.Network,
+        validate_only: bool = False,
+        timeout: float | None = None,
     ) -> network_service_pb2.PutNetworkResponse:
+        """``PutNetwork``: replace the served network and its stock (validated first)."""
         message = convert.network_to_proto(network) if isinstance(network, Network) else network
         return self._call(
             self.network.PutNetwork,
             network_service_pb2.PutNetworkRequest(network=message, validate_only=validate_only),
+            timeout,
         )
 
-    def get_network(self, include_stock: bool = False) -> network_pb2.Network:
+    def get_network(
+        self, include_stock: bool = False, timeout: float | None = None
+    ) -> network_pb2.Network:
+        """``GetNetwork``: the served network, with its stock when ``include_stock``."""
         return self._call(
             self.network.GetNetwork,
             network_service_pb2.GetNetworkRequest(include_stock=include_stock),
+            timeout,
         )
 
     def update_stock(
-        self, request: inventory_service_pb2.UpdateStockRequest
+        self,
+        updates: inventory_service_pb2.UpdateStockRequest
+        | Iterable[inventory_service_pb2.StockUpdate],
+        request_id: str | None = None,
+        validate_only: bool = False,
+        timeout: float | None = None,
     ) -> inventory_service_pb2.UpdateStockResponse:
-        return self._call(self.inventory.UpdateStock, request)
+        """``UpdateStock``: set or add to on-hand and set safety stock, all or nothing.
+
+        ``updates`` is a whole request (sent as it is) or the ``StockUpdate`` messages, for
+        which a request id is generated when ``request_id`` is None (a retry then never
+        applies a delta twice)."""
+        if isinstance(updates, inventory_service_pb2.UpdateStockRequest):
+            request = updates
+        else:
+            request = inventory_service_pb2.UpdateStockRequest(
+                updates=list(updates),
+                request_id=request_id or new_request_id(),
+                validate_only=validate_only,
+            )
+        return self._call(self.inventory.UpdateStock, request, timeout)
 
     def get_stock(
-        self, sku_ids: Iterable[str] = (), node_ids: Iterable[str] = ()
+        self,
+        sku_ids: Iterable[str] = (),
+        node_ids: Iterable[str] = (),
+        timeout: float | None = None,
     ) -> inventory_service_pb2.GetStockResponse:
+        """``GetStock``: positions (onHand, reserved, safetyStock, atp) of these SKUs at
+        these nodes (empty: all)."""
         return self._call(
             self.inventory.GetStock,
             inventory_service_pb2.GetStockRequest(sku_ids=list(sku_ids), node_ids=list(node_ids)),
+            timeout,
         )
+
+    def list_stock_positions(
+        self, filter: str = "", page_size: int = 0, timeout: float | None = None
+    ) -> Iterator[network_pb2.StockPosition]:
+        """``ListStockPositions``, every page: the positions matching ``filter`` (e.g.
+        ``'sku_id = "TEE-0001" AND atp > 0'``), by node then SKU; each page is one call."""
+        token = ""
+        while True:
+            page = self._call(
+                self.inventory.ListStockPositions,
+                inventory_service_pb2.ListStockPositionsRequest(
+                    page_size=page_size, page_token=token, filter=filter
+                ),
+                timeout,
+            )
+            yield from page.stock_positions
+            token = page.next_page_token
+            if not token:
+                return
+
+    # ------------------------------------------------------------------------- scenarios
+
+    def start_scenario(
+        self,
+        orders: Iterable[Order | order_pb2.Order],
+        changes: scenario_service_pb2.ScenarioChanges | Mapping[str, Any] | None = None,
+        mode: str = "SEQUENTIAL",
+        display_name: str = "",
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> operations_pb2.Operation:
+        """``StartScenario``: replay ``orders`` against the served network changed by
+        ``changes`` (a ``ScenarioChanges`` or its JSON form, e.g. ``{"closeNodes":
+        ["DC-SYD"]}``) as a long-running operation; see :meth:`wait_for_scenario`.
+        ``request_id`` (generated when None) makes a retry return the same operation."""
+        request = scenario_service_pb2.StartScenarioRequest(
+            orders=[_order(o) for o in orders],
+            mode=scenario_service_pb2.StartScenarioRequest.Mode.Value(mode.upper()),
+            display_name=display_name,
+            request_id=request_id or new_request_id(),
+        )
+        if isinstance(changes, scenario_service_pb2.ScenarioChanges):
+            request.changes.CopyFrom(changes)
+        elif changes is not None:
+            json_format.ParseDict(dict(changes), request.changes)
+        return self._call(self.scenarios.StartScenario, request, timeout)
+
+    def get_operation(self, name: str, timeout: float | None = None) -> operations_pb2.Operation:
+        """``Operations.GetOperation``: an operation as it stands."""
+        return self._call(
+            self.operations.GetOperation, operations_pb2.GetOperationRequest(name=name), timeout
+        )
+
+    def cancel_operation(self, name: str, timeout: float | None = None) -> None:
+        """``Operations.CancelOperation``: ask a running scenario to stop."""
+        self._call(
+            self.operations.CancelOperation,
+            operations_pb2.CancelOperationRequest(name=name),
+            timeout,
+        )
+
+    def wait_for_scenario(
+        self, operation: operations_pb2.Operation | str, timeout: float = 600.0
+    ) -> scenario_service_pb2.ScenarioKpis:
+        """Wait until the scenario is done (``Operations.WaitOperation`` calls of up to 30 s
+        each) and return its KPIs; :class:`OperationFailed` when it failed or
+        was cancelled, :class:`TimeoutError` when not done within ``timeout`` seconds."""
+        name = operation if isinstance(operation, str) else operation.name
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            wait = min(30.0, max(0.0, left))
+            request = operations_pb2.WaitOperationRequest(name=name)
+            request.timeout.FromNanoseconds(int(wait * 1e9))
+            done = self._call(self.operations.WaitOperation, request, wait + self.timeout)
+            if done.done:
+                if done.HasField("error"):
+                    raise OperationFailed(name, done.error)
+                kpis = scenario_service_pb2.ScenarioKpis()
+                done.response.Unpack(kpis)
+                return kpis
+            if left <= 0:
+                raise TimeoutError(f"scenario {name} is not done after {timeout:g} s")
+
+    def run_scenario(
+        self,
+        orders: Iterable[Order | order_pb2.Order],
+        changes: scenario_service_pb2.ScenarioChanges | Mapping[str, Any] | None = None,
+        mode: str = "SEQUENTIAL",
+        display_name: str = "",
+        timeout: float = 600.0,
+    ) -> scenario_service_pb2.ScenarioKpis:
+        """:meth:`start_scenario` then :meth:`wait_for_scenario`: the scenario's KPIs."""
+        started = self.start_scenario(orders, changes, mode, display_name)
+        return self.wait_for_scenario(started, timeout)

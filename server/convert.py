@@ -3,11 +3,21 @@ the ledger's dataclasses and back.
 
 (Files on disk are read and written without protobuf by :mod:`omniroute.files`; this module
 only prints API messages as JSON, e.g. ``omniroute plan``'s ``PlanOrderResponse`` lines.)
+
+Outputs are rounded here, and only here (docs/cost-model.md, "Money and rounding"): money
+to cents, weights to grams (3 decimals of kg), distances to 0.1 km, fractions (gaps) to 6
+decimals. A shipment's cost breakdown is rounded so that its terms still add up to the
+shipment's rounded cost, and a plan's ``totalCost`` is the sum of its rounded shipment
+costs and its rounded split penalty. The engine, the ledger and scenario computations keep
+full precision; messages converted *to* the model are read as given.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
@@ -60,6 +70,61 @@ from omniroute.v1 import (
     routing_service_pb2,
     scenario_service_pb2,
 )
+
+# ----------------------------------------------------------------------------- rounding
+
+MONEY_DECIMALS = 2  # cents
+WEIGHT_DECIMALS = 3  # grams, in kg
+DISTANCE_DECIMALS = 1  # 0.1 km
+FRACTION_DECIMALS = 6  # gaps (0..1)
+
+
+def cents(amount: float) -> int:
+    """``amount`` in whole cents, correctly rounded (``round`` works on the exact decimal)."""
+    return int(round(round(amount, MONEY_DECIMALS) * 100))
+
+
+def money(amount: float) -> float:
+    """``amount`` rounded to cents (the nearest double to the decimal: no float noise)."""
+    return cents(amount) / 100
+
+
+def kilograms(weight_kg: float) -> float:
+    """A weight rounded to grams."""
+    return round(weight_kg, WEIGHT_DECIMALS) + 0.0
+
+
+def kilometres(distance_km: float) -> float:
+    """A distance rounded to 0.1 km."""
+    return round(distance_km, DISTANCE_DECIMALS) + 0.0
+
+
+def fraction(value: float) -> float:
+    """A fraction (a gap) rounded to 6 decimals."""
+    return round(value, FRACTION_DECIMALS) + 0.0
+
+
+def apportion_cents(parts: Sequence[float], total_cents: int) -> list[int]:
+    """``parts`` in whole cents that sum exactly to ``total_cents`` (largest remainder).
+
+    Each part gets its cents rounded down; the cents still missing go one each to the parts
+    that lost the most (ties: the earlier part). Should ``parts`` not add up to the total
+    (float noise), the difference is spread the same way (or taken from the parts that lost
+    the least)."""
+    exact = [part * 100 for part in parts]
+    shares = [math.floor(x + 1e-6) for x in exact]  # 1e-6: 28.999999999999996 is 29 cents
+    if not shares:
+        return shares
+    lost = sorted(range(len(shares)), key=lambda i: (shares[i] - exact[i], i))
+    missing = total_cents - sum(shares)
+    if missing < 0:
+        lost.reverse()
+    each, rest = divmod(abs(missing), len(shares))
+    sign = 1 if missing >= 0 else -1
+    for rank, i in enumerate(lost):
+        shares[i] += sign * (each + (rank < rest))
+    return shares
+
 
 # ----------------------------------------------------------------------------- to the model
 
@@ -120,24 +185,29 @@ def availability_to_proto(found: Availability) -> routing_service_pb2.CheckAvail
         entry = response.nodes.add(
             node_id=offer.node_id,
             kind=network_pb2.Node.Kind.Value(offer.kind.value),
-            distance_km=offer.distance_km,
+            distance_km=kilometres(offer.distance_km),
             pickup=offer.pickup,
             fulfilment=routing_service_pb2.Fulfilment.Value(offer.fulfilment.value),
             ready_days=offer.ready_days,
             service_id=offer.service_id,
             delivery_days=offer.delivery_days,
-            cost=offer.cost,
+            cost=money(offer.cost),
         )
         for sku_id, units in offer.atp:
             entry.skus.add(sku_id=sku_id, atp=units)
-    for plan in found.delivery_options:
-        response.delivery_options.add(
-            delivery_days=plan.delivery_days,
-            cost=plan.total_cost,
-            shipments=len(plan.shipments),
-            plan=plan_to_proto(plan),
-        )
+    response.delivery_options.extend(_delivery_option(plan) for plan in found.delivery_options)
     return response
+
+
+def _delivery_option(plan: Plan) -> routing_service_pb2.DeliveryOption:
+    """A plan as a delivery option: its (rounded) total cost, arrival and shipments."""
+    message = plan_to_proto(plan)
+    return routing_service_pb2.DeliveryOption(
+        delivery_days=plan.delivery_days,
+        cost=message.total_cost,
+        shipments=len(plan.shipments),
+        plan=message,
+    )
 
 
 def return_item_from_proto(line: routing_service_pb2.ReturnLine, where: str) -> ReturnItem:
@@ -162,37 +232,53 @@ def return_item_from_proto(line: routing_service_pb2.ReturnLine, where: str) -> 
 def joint_to_proto(result: JointResult) -> routing_service_pb2.PlanOrdersResponse:
     """A joint allocation: one response per order and the batch's totals and proof."""
     proof = plan_pb2.PlanStats.OPTIMAL if result.proven else plan_pb2.PlanStats.FEASIBLE
+    plans = [plan_to_proto(plan) for plan in result.plans]
+    # totals add up what the reader sees: the rounded plan totals, then the penalty
+    total = sum(cents(plan.total_cost) for plan in plans)
+    penalty = cents(result.objective - result.total_cost)
     response = routing_service_pb2.PlanOrdersResponse(
-        total_cost=result.total_cost,
+        total_cost=total / 100,
         units_unfilled=result.units_unfilled,
-        objective=result.objective,
-        lower_bound=result.lower_bound,
+        objective=(total + penalty) / 100,
+        lower_bound=money(result.lower_bound),
         proof=proof,
-        gap=result.gap,
-        sequential_objective=result.sequential_objective,
+        gap=fraction(result.gap),
+        sequential_objective=money(result.sequential_objective),
     )
     micros = int(result.solve_seconds * 1e6)
-    for order_id, plan in zip(result.order_ids, result.plans, strict=True):
-        item = response.responses.add(order_id=order_id, plan=plan_to_proto(plan))
+    for order_id, plan in zip(result.order_ids, plans, strict=True):
+        item = response.responses.add(order_id=order_id, plan=plan)
         item.stats.proof = proof
         item.stats.method = f"joint/{result.method}"
-        item.stats.gap = result.gap
+        item.stats.gap = fraction(result.gap)
         item.stats.solve_micros = min(micros, 2**31 - 1)
     return response
+
+
+def allocation_summary(
+    summary: Mapping[str, Any], responses: Sequence[plan_pb2.PlanOrderResponse]
+) -> dict[str, Any]:
+    """``allocate``'s summary (:func:`omniroute.joint.allocate_in_windows`) with its money
+    as the written plans add up: ``totalCost`` is the sum of the responses' rounded
+    ``totalCost``, ``objective`` adds the unfilled-unit penalty, and the saving is taken from
+    the rounded figures (as :func:`joint_to_proto` does for ``PlanOrders``)."""
+    total = sum(cents(r.plan.total_cost) for r in responses)
+    penalty = cents(float(summary["unfilledPenalty"]) * int(summary["unitsUnfilled"]))
+    sequential = cents(float(summary["sequentialObjective"]))
+    return {
+        **summary,
+        "totalCost": total / 100,
+        "objective": (total + penalty) / 100,
+        "lowerBound": money(float(summary["lowerBound"])),
+        "sequentialObjective": sequential / 100,
+        "savingVsSequential": (sequential - total - penalty) / 100,
+    }
 
 
 def quote_to_proto(quote: Quote) -> routing_service_pb2.QuoteDeliveryResponse:
     """The options front as delivery options a checkout can show."""
     return routing_service_pb2.QuoteDeliveryResponse(
-        options=[
-            routing_service_pb2.DeliveryOption(
-                delivery_days=plan.delivery_days,
-                cost=plan.total_cost,
-                shipments=len(plan.shipments),
-                plan=plan_to_proto(plan),
-            )
-            for plan in quote.options
-        ]
+        options=[_delivery_option(plan) for plan in quote.options]
     )
 
 
@@ -439,7 +525,12 @@ def order_to_proto(order: Order) -> order_pb2.Order:
 
 
 def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
+    """A shipment, rounded: its breakdown's cents add up to its cost's cents."""
     b: CostBreakdown = shipment.breakdown
+    cost = cents(shipment.cost)
+    parts = apportion_cents(
+        (b.carrier_parcels, b.carrier_weight, b.handling_shipment, b.handling_units), cost
+    )
     return plan_pb2.Shipment(
         node_id=shipment.node_id,
         service_id=shipment.service_id,
@@ -447,26 +538,30 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
             plan_pb2.ShipmentLine(line_id=x.line_id, quantity=x.quantity, sku_id=x.sku_id)
             for x in shipment.lines
         ],
-        weight_kg=shipment.weight_kg,
+        weight_kg=kilograms(shipment.weight_kg),
         parcels=shipment.parcels,
-        distance_km=shipment.distance_km,
-        cost=shipment.cost,
+        distance_km=kilometres(shipment.distance_km),
+        cost=cost / 100,
         delivery_days=shipment.delivery_days,
         cost_breakdown=plan_pb2.CostBreakdown(
-            carrier_parcels=b.carrier_parcels,
-            carrier_weight=b.carrier_weight,
-            handling_shipment=b.handling_shipment,
-            handling_units=b.handling_units,
+            carrier_parcels=parts[0] / 100,
+            carrier_weight=parts[1] / 100,
+            handling_shipment=parts[2] / 100,
+            handling_units=parts[3] / 100,
         ),
         units=shipment.units,
     )
 
 
 def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
+    """A plan, rounded: ``totalCost`` is the sum of the rounded shipment costs and the
+    rounded split penalty (what a reader adding up the numbers gets)."""
+    penalty = cents(plan.split_penalty_cost)
+    total = sum(cents(s.cost) for s in plan.shipments) + penalty if plan.shipments else 0
     return plan_pb2.Plan(
         status=plan_pb2.Plan.Status.Value(plan.status.value),
         shipments=[_shipment_to_proto(s) for s in plan.shipments],
-        total_cost=plan.total_cost,
+        total_cost=total / 100 if plan.shipments else money(plan.total_cost),
         delivery_days=plan.delivery_days,
         unfilled_lines=[
             plan_pb2.UnfilledLine(
@@ -476,7 +571,7 @@ def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
             )
             for u in plan.unfilled_lines
         ],
-        split_penalty_cost=plan.split_penalty_cost,
+        split_penalty_cost=penalty / 100,
     )
 
 
@@ -490,9 +585,9 @@ def _stats_to_proto(stats: PlanStats) -> plan_pb2.PlanStats:
     if stats.stopped_by is not None:
         message.stopped_by = plan_pb2.PlanStats.StopReason.Value(stats.stopped_by.value)
     if stats.gap is not None:
-        message.gap = stats.gap
+        message.gap = fraction(stats.gap)
     if stats.lower_bound is not None:
-        message.lower_bound = stats.lower_bound
+        message.lower_bound = money(stats.lower_bound)
     return message
 
 
@@ -581,12 +676,13 @@ def return_record_to_proto(record: ReturnRecord) -> routing_service_pb2.ReturnPl
                 )
                 for item in leg.items
             ],
-            distance_km=leg.distance_km,
-            cost=leg.cost,
-            value=leg.value,
+            distance_km=kilometres(leg.distance_km),
+            cost=money(leg.cost),
+            value=money(leg.value),
             delivery_days=leg.delivery_days,
         )
-    message.net_cost = sum(leg.cost - leg.value for leg in record.legs)
+    # the sum of the rounded legs, as a reader adds them up
+    message.net_cost = sum(cents(leg.cost) - cents(leg.value) for leg in record.legs) / 100
     return message
 
 
@@ -619,8 +715,8 @@ def kpis_to_proto(kpis: ScenarioKpis) -> scenario_service_pb2.ScenarioKpis:
         orders_complete=kpis.orders_complete,
         units_ordered=kpis.units_ordered,
         units_filled=kpis.units_filled,
-        total_cost=kpis.total_cost,
-        cost_per_order=kpis.cost_per_order,
+        total_cost=money(kpis.total_cost),
+        cost_per_order=money(kpis.cost_per_order),
         split_rate=kpis.split_rate,
         mean_delivery_days=kpis.mean_delivery_days,
         on_time_rate=kpis.on_time_rate,

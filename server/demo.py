@@ -3,25 +3,40 @@
 Writes the demo retailer's network and a day of orders, starts the real gRPC service on an
 embedded SQLite store (one worker process per core), routes a sample of the day through real
 ``PlanOrder`` calls from a pool of client threads, prints a table and a summary (orders/s,
-latency, cost against the baseline), and shuts the service down with SIGTERM.
+latency, cost against the baseline, why orders are incomplete, what the saving costs in
+delivery days), and shuts the service down with SIGTERM. ``--offline`` (:func:`offline`)
+plans the whole day in this process instead.
+
+Progress (data generation, server start, routing) is drawn on stderr when it is a terminal
+or ``OMNIROUTE_PROGRESS=1`` forces it (:mod:`omniroute.server.progress`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from omniroute.demo_data import demo_dataset
-from omniroute.files import write_network, write_orders
-from omniroute.model import Order, PlanResult
+from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, Proof
+from omniroute.scenario import kpis, outcomes_of
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.convert import result_from_proto
+from omniroute.server.convert import result_from_proto, result_to_proto, to_json_line
 from omniroute.server.launch import serve_process, stop
-from omniroute.server.progress import progress
-from omniroute.server.tables import table
+from omniroute.server.progress import ProgressBar, progress
+from omniroute.server.tables import (
+    REASON_WORDS,
+    incomplete_by_reason,
+    method_label,
+    money,
+    percent,
+    proof_label,
+    table,
+)
 
 CLIENT_THREADS = 8
 
@@ -40,7 +55,12 @@ def route(
     start = time.perf_counter()
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         done = list(
-            progress(pool.map(one, range(len(orders))), len(orders), f"gRPC {policy.lower()}")
+            progress(
+                pool.map(one, range(len(orders))),
+                len(orders),
+                f"routing through gRPC ({policy.lower()})",
+                unit="orders",
+            )
         )
     wall = time.perf_counter() - start
     for client in clients:
@@ -48,28 +68,37 @@ def route(
     return [d[0] for d in done], [d[1] for d in done], wall
 
 
-def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
-    from omniroute.server.cli import compare  # the side-by-side KPI table
-
+def write_demo_data(directory: Path, seed: int, day: int) -> tuple[Network, list[Order]]:
+    """Generate the demo retailer's network and day, write them to ``directory`` and say so."""
     directory.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    bar = ProgressBar(1, f"generating the demo network and {day:,} orders", live=True)
     network, orders = demo_dataset(seed=seed, orders=day)
     write_network(network, directory / "network.json")
     write_orders(orders, directory / "orders.jsonl")
+    bar.update(1)
+    bar.close()
     stores = sum(node.kind.value == "STORE" for node in network.nodes)
     print(
         f"demo data: {len(network.nodes)} nodes ({stores} stores), {len(network.skus):,} SKUs, "
         f"{len(network.stock):,} stock positions, {len(orders):,} orders -> {directory}/ "
-        f"({time.perf_counter() - start:.1f} s)"
+        f"({time.perf_counter() - start:.1f} s)",
+        flush=True,
     )
+    return network, orders
 
+
+def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
+    """The demo through the gRPC service; 0 when the server stopped cleanly."""
+    network, orders = write_demo_data(directory, seed, day)
     db = directory / "omniroute.db"
     for leftover in directory.glob("omniroute.db*"):
         leftover.unlink()
     log_file = directory / "server.log"
-    with (
-        log_file.open("wb") as log,
-        serve_process(
+    processes = f"{workers} worker process{'es' if workers != 1 else ''}"
+    with log_file.open("wb") as log:
+        starting = ProgressBar(1, f"starting omniroute serve ({processes})", live=True)
+        with serve_process(
             "--db",
             str(db),
             "--network",
@@ -79,37 +108,19 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
             "--log-level",
             "warning",
             output=log,
-        ) as (server, port),
-    ):
-        print(
-            f"omniroute serving on localhost:{port} ({workers} worker processes, store {db}, "
-            f"log {log_file})"
-        )
-        chosen = orders[:sample]
-        optimal, latency, wall = route(f"localhost:{port}", chosen, "CHEAPEST")
-        baseline, _, _ = route(f"localhost:{port}", chosen, "BASELINE")
-        code = stop(server)
-    splits = [r for r in optimal if len(r.plan.shipments) > 1][:4]
-    shown = splits + [r for r in optimal[:10] if r not in splits][: 10 - len(splits)]
+        ) as (server, port):
+            starting.update(1)
+            starting.close()
+            print(
+                f"omniroute serving on localhost:{port} ({processes}, store {db}, log {log_file})",
+                flush=True,
+            )
+            chosen = orders[:sample]
+            optimal, latency, wall = route(f"localhost:{port}", chosen, "CHEAPEST")
+            baseline, _, _ = route(f"localhost:{port}", chosen, "BASELINE")
+            code = stop(server)
     print()
-    print(
-        table(
-            ["order", "shipments", "nodes", "cost", "days", "proof", "method"],
-            [
-                [
-                    r.order_id,
-                    len(r.plan.shipments),
-                    ", ".join(s.node_id for s in r.plan.shipments),
-                    r.plan.total_cost,
-                    r.plan.delivery_days,
-                    r.stats.proof.value,
-                    r.stats.method,
-                ]
-                for r in shown
-            ],
-            "",
-        )
-    )
+    print(plans_table(optimal, network.currency))
     ms = np.array(latency) * 1000
     print()
     print(
@@ -117,6 +128,176 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
         f"{len(chosen) / wall:,.0f} orders/s from {CLIENT_THREADS} client threads; "
         f"call latency p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"
     )
-    print(compare(chosen, optimal, baseline, network))
+    print(summary(chosen, optimal, baseline, network))
     print(f"server stopped with SIGTERM (exit status {code})")
     return 0 if code == 0 else 1
+
+
+def offline(directory: Path, seed: int, day: int) -> int:
+    """Plan the whole demo day in this process (no server) and compare with the baseline."""
+    from omniroute.server.cli import plan_all
+
+    write_demo_data(directory, seed, day)
+    network = read_network(directory / "network.json")  # the files are the interface
+    orders = read_orders(directory / "orders.jsonl", network)
+    optimal = plan_all(network, orders, Policy.CHEAPEST)
+    baseline = plan_all(network, orders, Policy.BASELINE)
+    for name, results in (("optimal", optimal), ("baseline", baseline)):
+        with open(directory / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
+            handle.writelines(to_json_line(result_to_proto(r)) + "\n" for r in results)
+    print(f"plans -> {directory}/plans-optimal.jsonl and {directory}/plans-baseline.jsonl")
+    print()
+    print(plans_table(optimal, network.currency))
+    print()
+    print(summary(orders, optimal, baseline, network))
+    return 0
+
+
+def plans_table(results: Sequence[PlanResult], currency: str, rows: int = 10) -> str:
+    """A few plans (split ones first), with how each was decided in plain words."""
+    splits = [r for r in results if len(r.plan.shipments) > 1][: rows // 2 - 1]
+    shown = splits + [r for r in results[:rows] if r not in splits][: rows - len(splits)]
+    return table(
+        ["order", "shipments", "ship from", f"cost ({currency})", "days", "proof", "decided by"],
+        [
+            [
+                r.order_id,
+                len(r.plan.shipments),
+                ", ".join(s.node_id for s in r.plan.shipments) or "-",
+                r.plan.total_cost if r.plan.shipments else "-",
+                r.plan.delivery_days if r.plan.shipments else "-",
+                proof_label(r),
+                method_label(r.stats.method),
+            ]
+            for r in shown
+        ],
+        "",
+    )
+
+
+def summary(
+    orders: Sequence[Order],
+    optimal: Sequence[PlanResult],
+    baseline: Sequence[PlanResult],
+    network: Network,
+) -> str:
+    """Optimiser against the baseline on the same orders: the KPIs side by side (money and
+    delivery days over the orders both plan complete), why orders are incomplete, and what
+    the saving costs in delivery days (only what the plans show)."""
+    currency = network.currency
+    both = [
+        i
+        for i, (a, b) in enumerate(zip(optimal, baseline, strict=True))
+        if a.plan.status is PlanStatus.COMPLETE and b.plan.status is PlanStatus.COMPLETE
+    ]
+
+    def column(results: Sequence[PlanResult]) -> list[float | int | str]:
+        status = [r.plan.status for r in results]
+        common = kpis(
+            outcomes_of([orders[i] for i in both], [results[i].plan for i in both], network)
+        )
+        micros = sorted(r.stats.solve_micros for r in results)
+        proven = sum(r.stats.proof is Proof.OPTIMAL for r in results)
+        return [
+            status.count(PlanStatus.COMPLETE),
+            status.count(PlanStatus.PARTIAL),
+            status.count(PlanStatus.UNFULFILLABLE),
+            common.total_cost,
+            common.cost_per_order,
+            f"{100 * common.split_rate:.1f}",
+            common.mean_delivery_days,
+            f"{100 * proven / max(len(results), 1):.1f}",
+            _quantile(micros, 0.5) / 1000,
+            _quantile(micros, 0.99) / 1000,
+        ]
+
+    names = [
+        "complete orders",
+        "shipped in part",
+        "not shipped",
+        f"cost of orders both complete ({currency})",
+        f"cost per order ({currency})",
+        "split rate (%)",
+        "mean delivery days",
+        "proven optimal (%)",
+        "plan time p50 (ms)",
+        "plan time p99 (ms)",
+    ]
+    ours, theirs = column(optimal), column(baseline)
+    rows = [[name, a, b] for name, a, b in zip(names, ours, theirs, strict=True)]
+    lines = [table(["KPI", "omniroute", "baseline"], rows, "")]
+
+    incomplete = [len(optimal) - int(ours[0]), len(baseline) - int(theirs[0])]
+    if any(incomplete):
+        why = [incomplete_by_reason(optimal), incomplete_by_reason(baseline)]
+        lines.append("")
+        lines.append(
+            f"{incomplete[0]:,} of {len(optimal):,} orders are incomplete "
+            f"(baseline: {incomplete[1]:,}), by reason:"
+        )
+        lines.append(
+            table(
+                ["why incomplete", "omniroute", "baseline"],
+                [
+                    [words, why[0][reason], why[1][reason]]
+                    for reason, words in REASON_WORDS.items()
+                    if why[0][reason] or why[1][reason]
+                ],
+                "",
+            )
+        )
+    lines.append("")
+    cost_ours, cost_theirs = float(ours[3]), float(theirs[3])
+    saving = cost_theirs - cost_ours
+    share = saving / cost_theirs if cost_theirs > 0 else 0.0
+    lines.append(
+        f"omniroute saves {money(saving, currency)} ({percent(share)}) on {len(both):,} "
+        f"orders both complete; {len(optimal):,} orders planned."
+    )
+    lines.append(_delivery_comment(orders, optimal, baseline, both, share))
+    return "\n".join(lines)
+
+
+def _delivery_comment(
+    orders: Sequence[Order],
+    optimal: Sequence[PlanResult],
+    baseline: Sequence[PlanResult],
+    both: Sequence[int],
+    saving_share: float,
+) -> str:
+    """One line on delivery days against the baseline, over the orders both complete."""
+    if not both:
+        return "no order is complete under both policies; nothing to compare."
+    ours = np.array([optimal[i].plan.delivery_days for i in both])
+    theirs = np.array([baseline[i].plan.delivery_days for i in both])
+    later, sooner = int((ours > theirs).sum()), int((ours < theirs).sum())
+    difference = float(ours.mean() - theirs.mean())
+    promised = [i for i in both if orders[i].promise_days]
+    missed = sum(optimal[i].plan.delivery_days > orders[i].promise_days for i in promised)
+    if missed == 0:
+        promise = (
+            f"all {len(promised):,} orders with a delivery promise still meet it"
+            if promised
+            else "no order has a delivery promise"
+        )
+    else:
+        promise = f"{missed:,} of {len(promised):,} orders with a delivery promise miss it"
+    if difference >= 0.005:
+        cost = f"{percent(saving_share)} lower cost" if saving_share > 0 else "no saving"
+        return (
+            f"omniroute trades {difference:.2f} days on average for {cost} "
+            f"({later:,} orders arrive later than the baseline's plan, {sooner:,} sooner); "
+            f"{promise}."
+        )
+    if difference <= -0.005:
+        return (
+            f"omniroute also delivers {-difference:.2f} days sooner on average "
+            f"({sooner:,} orders sooner than the baseline's plan, {later:,} later); {promise}."
+        )
+    return f"mean delivery days are the same as the baseline's; {promise}."
+
+
+def _quantile(sorted_values: Sequence[int], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return float(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))])

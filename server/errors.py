@@ -4,8 +4,11 @@
   ``google.rpc.BadRequest`` listing every field violation;
 * the ledger's domain errors (:mod:`omniroute.ledger.errors`) and the application's
   failures (:class:`omniroute.server.application.ServiceFailure`) -> their code below, with
-  one ``google.rpc.ErrorInfo`` (``reason`` in UPPER_SNAKE_CASE, domain ``omniroute.dev``);
+  one ``google.rpc.ErrorInfo`` (``reason`` in UPPER_SNAKE_CASE, domain ``omniroute.dev``,
+  metadata keys in lowerCamelCase);
 * anything else -> ``INTERNAL`` with an incident id (the traceback goes to the log only).
+
+Every reason, code and metadata key a client can see is listed in ``docs/errors.md``.
 """
 
 from __future__ import annotations
@@ -74,6 +77,13 @@ def _short(text: str) -> str:
     return text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
 
 
+def camel(key: str) -> str:
+    """An ErrorInfo metadata key in lowerCamelCase (``order_id`` -> ``orderId``), the one
+    spelling of every key the server sends (docs/errors.md)."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def bad_request(violations: list[FieldViolation], summary: str) -> status_pb2.Status:
     """``INVALID_ARGUMENT`` with a ``BadRequest``: the violations in order, as many as fit
     in :data:`DETAILS_BUDGET` (then one more entry saying how many were left out), each
@@ -109,7 +119,7 @@ def to_status(error: BaseException) -> status_pb2.Status:
         return bad_request(error.violations, f"invalid {error.subject}")
     if isinstance(error, ledger.LedgerError | app.ServiceFailure):
         # ids the caller sent may be quoted back: cut them so the trailers stay small
-        metadata = {key: _short(str(value)) for key, value in error.metadata.items()}
+        metadata = {camel(key): _short(str(value)) for key, value in error.metadata.items()}
         info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
         return status_pb2.Status(
             code=code_of(error).value[0],

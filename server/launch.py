@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import IO
 
 from omniroute.server.client import OmnirouteClient
-from omniroute.server.process import free_port
+from omniroute.server.process import ServeRefused, check_port_free, free_port
 
 
 def serve_command(port: int, *args: str) -> list[str]:
@@ -33,6 +33,17 @@ def serve_command(port: int, *args: str) -> list[str]:
     ]
 
 
+class ServerDidNotStart(RuntimeError):
+    """``omniroute serve`` exited (or never reported SERVING) before it served."""
+
+
+class _PortTaken(ServerDidNotStart):
+    """The free port chosen was taken by another process before the server bound it."""
+
+
+PORT_ATTEMPTS = 3  # free ports tried when another process takes the chosen one first
+
+
 @contextmanager
 def serve_process(
     *args: str, output: int | IO[bytes] | None = subprocess.DEVNULL, ready_timeout: float = 120.0
@@ -40,31 +51,59 @@ def serve_process(
     """Run ``omniroute serve ARGS`` on a free port until the block ends.
 
     Yields ``(process, port)`` once the server reports SERVING; ``output`` receives the
-    server's stdout and stderr (``None`` inherits ours). On leaving, the server is stopped
-    with :func:`stop` unless the block already stopped it.
+    server's stdout and stderr (``None`` inherits ours). A port that another process takes
+    between choosing and binding it is replaced by another free port; a server that does not
+    start raises :class:`ServerDidNotStart`. On leaving, the server is stopped with
+    :func:`stop` unless the block already stopped it.
     """
-    port = free_port()
-    process = subprocess.Popen(serve_command(port, *args), stdout=output, stderr=output)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        process = subprocess.Popen(serve_command(port, *args), stdout=output, stderr=output)
+        try:
+            _wait_until_serving(process, port, output, ready_timeout)
+            break
+        except _PortTaken:
+            stop(process)
+            if attempt == PORT_ATTEMPTS:
+                raise
+        except BaseException:
+            stop(process)
+            raise
     try:
-        deadline = time.monotonic() + ready_timeout
-        with OmnirouteClient(f"localhost:{port}") as client:
-            while True:
-                if process.poll() is not None:
-                    name = getattr(output, "name", None)
-                    where = f" (its output is in {name})" if name else ""
-                    raise RuntimeError(
-                        f"omniroute serve exited with status {process.returncode} before "
-                        f"serving{where}"
-                    )
-                try:
-                    client.wait_until_serving(min(2.0, max(0.0, deadline - time.monotonic())))
-                    break
-                except TimeoutError:
-                    if time.monotonic() > deadline:
-                        raise
         yield process, port
     finally:
         stop(process)
+
+
+def _wait_until_serving(
+    process: subprocess.Popen[bytes], port: int, output: object, ready_timeout: float
+) -> None:
+    deadline = time.monotonic() + ready_timeout
+    with OmnirouteClient(f"localhost:{port}") as client:
+        while True:
+            if process.poll() is not None:
+                name = getattr(output, "name", None)
+                where = f"; its output is in {name}" if name else ""
+                taken = process.returncode == 2 and not _port_free(port)
+                raise (_PortTaken if taken else ServerDidNotStart)(
+                    f"omniroute serve exited with status {process.returncode} before serving{where}"
+                )
+            try:
+                client.wait_until_serving(min(2.0, max(0.0, deadline - time.monotonic())))
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise ServerDidNotStart(
+                        f"omniroute serve did not report SERVING within {ready_timeout:g} s"
+                    ) from None
+
+
+def _port_free(port: int) -> bool:
+    try:
+        check_port_free("127.0.0.1", port, "gRPC")
+    except ServeRefused:
+        return False
+    return True
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 30.0) -> int:

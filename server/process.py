@@ -18,11 +18,13 @@ import ipaddress
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import signal
 import socket
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,17 @@ SERVICES = (
     scenario_service_pb2.DESCRIPTOR.services_by_name["ScenarioService"].full_name,
     operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
 )
+# Services that answer FAILED_PRECONDITION (reason NO_NETWORK) while the ledger holds no
+# network: health checking reports them NOT_SERVING until one is put (NetworkService and the
+# server as a whole are SERVING, so an empty server can receive its network by PutNetwork).
+NEEDS_NETWORK = frozenset(
+    {
+        SERVICES[0],  # RoutingService
+        SERVICES[1],  # InventoryService
+        SERVICES[3],  # ScenarioService
+    }
+)
+NETWORK_CHECK = 0.5  # seconds between an empty server's checks for a network
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in one PutNetwork
 
 
@@ -166,13 +179,20 @@ class RunningServer:
             ),
             self.server,
         )
-        address = f"{config.host}:{config.port}"
-        if self.tls is not None:
-            self.port = self.server.add_secure_port(address, self.tls.credentials())
-        else:
-            self.port = self.server.add_insecure_port(address)
+        address = f"{listen_host(config.host)}:{config.port}"
+        try:
+            if self.tls is not None:
+                self.port = self.server.add_secure_port(address, self.tls.credentials())
+            else:
+                self.port = self.server.add_insecure_port(address)
+        except RuntimeError:  # grpc's "Failed to bind to address ..."
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {config.host}:{config.port}")
+            raise ServeRefused(
+                f"cannot listen on {address}: the port is taken or the address is not one of "
+                "this machine's; choose another --port or --host"
+            )
+        self._network_watch: asyncio.Task[None] | None = None
 
     async def _audit(
         self, principal: str, method: str, request_id: str, resource: str, outcome: str
@@ -208,12 +228,41 @@ class RunningServer:
         gc.freeze()
         await self.server.start()
         self.lag.start()
+        await self._report_health()
+        if not self.has_network():
+            self._network_watch = asyncio.create_task(self._wait_for_network())
+
+    def has_network(self) -> bool:
+        """Whether this process has loaded a network (PutNetwork or serve --network)."""
+        return self.app.live.version > 0
+
+    async def _report_health(self) -> None:
+        """SERVING for the server and every service, except the services that need a network
+        while there is none (:data:`NEEDS_NETWORK`): NOT_SERVING until one is put."""
+        ready = self.has_network()
         for name in ("", *SERVICES):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            serving = ready or name not in NEEDS_NETWORK
+            await self.health.set(
+                name,
+                health_pb2.HealthCheckResponse.SERVING
+                if serving
+                else health_pb2.HealthCheckResponse.NOT_SERVING,
+            )
+
+    async def _wait_for_network(self) -> None:
+        """An empty server: look for a network (put through any worker process) until there
+        is one, then report every service SERVING."""
+        loop = asyncio.get_running_loop()
+        while not self.has_network():
+            await asyncio.sleep(NETWORK_CHECK)
+            await loop.run_in_executor(self.app.pool, self.app.live.refresh)
+        await self._report_health()
 
     async def stop(self, grace: float | None = None) -> None:
         """Drain: NOT_SERVING first (load balancers stop sending), then finish in-flight calls."""
         await self.health.enter_graceful_shutdown()
+        if self._network_watch is not None:
+            self._network_watch.cancel()
         await self.server.stop(self.config.grace if grace is None else grace)
         self.lag.stop()
         self.app.close()
@@ -229,7 +278,13 @@ ORPHAN_GRACE = 1.0  # seconds an orphaned worker drains before it exits
 
 async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | None) -> None:
     parent = os.getppid()
-    server = RunningServer(config, reuse_port)
+    try:
+        server = RunningServer(config, reuse_port)
+    except ServeRefused as refused:
+        if ready is None:
+            raise
+        ready.put(("refused", str(refused)))  # type: ignore[attr-defined]
+        return
     await server.start()
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -273,6 +328,11 @@ class ServeRefused(Exception):
     """The server must not start as configured (a port taken, an unsafe address)."""
 
 
+def listen_host(host: str) -> str:
+    """``host`` as gRPC takes it in an address: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (an address, ``[v6]`` or ``localhost``) reaches only this machine."""
     name = host.strip("[]")
@@ -312,6 +372,13 @@ def check_port_free(host: str, port: int, what: str) -> None:
         ) from None
 
 
+def _metrics_port_taken(port: int, config: ServerConfig, error: OSError) -> str:
+    return (
+        f"metrics port {port} on {config.metrics_host} is not available "
+        f"({error.strerror or error}); choose another --metrics-port, or 0 for none"
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -325,7 +392,10 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
         if metrics_port:
             from omniroute.server.metrics import serve_metrics
 
-            serve_metrics(metrics_port, config.metrics_host)
+            try:
+                serve_metrics(metrics_port, config.metrics_host)
+            except OSError as error:
+                raise ServeRefused(_metrics_port_taken(metrics_port, config, error)) from None
         worker_main(config, False, None, level)
         return 0
     if config.port == 0:
@@ -352,11 +422,7 @@ def _supervise(
         try:
             serve_metrics(metrics_port, config.metrics_host)
         except OSError as error:
-            print(
-                f"error: metrics port {metrics_port} on {config.metrics_host} is not available "
-                f"({error.strerror or error})",
-                file=sys.stderr,
-            )
+            print(f"error: {_metrics_port_taken(metrics_port, config, error)}", file=sys.stderr)
             return 2
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
@@ -382,13 +448,31 @@ def _supervise(
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, reload)
+    refused = ""
     try:
-        for _ in processes:
-            ready.get(timeout=120)
-    except Exception:  # a worker died while starting
+        deadline = time.monotonic() + 120
+        waiting = len(processes)
+        while waiting:
+            try:
+                started = ready.get(timeout=0.5)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    raise
+                if any(process.exitcode is not None for process in processes):
+                    started = ready.get(timeout=1.0)  # its last word, if it left one
+                else:
+                    continue
+            if isinstance(started, tuple):  # ("refused", why): the port is taken, say
+                refused = started[1]
+                raise ServeRefused(refused)
+            waiting -= 1
+    except Exception:  # a worker refused or died while starting
         forward(signal.SIGTERM, None)
         for process in processes:
             process.join(timeout=config.grace + 5)
+        if refused:
+            print(f"error: {refused}", file=sys.stderr)
+            return 2
         print("error: the server workers failed to start (see the log above)", file=sys.stderr)
         return 1
     print(

@@ -20,6 +20,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from omniroute.availability import DEFAULT_MAX_NODES, DEFAULT_MAX_PICKUP_DISTANCE_KM
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import RejectionReason
 from omniroute.model import FieldViolation, Order, OrderLine, ValidationError
@@ -310,12 +311,26 @@ def check_availability(
         violations += location_violations("location", convert.location_from_proto(request.location))
     if request.max_nodes < 0:
         violations.append(FieldViolation("maxNodes", "must be >= 0"))
+    pickup_km = (
+        request.max_pickup_distance_km
+        if request.HasField("max_pickup_distance_km")
+        else DEFAULT_MAX_PICKUP_DISTANCE_KM
+    )
+    if not 0 <= pickup_km < math.inf:
+        violations.append(
+            FieldViolation("maxPickupDistanceKm", "must be a finite number >= 0 (0 = any distance)")
+        )
     _raise(violations, "CheckAvailabilityRequest")
     location = (
         convert.location_from_proto(request.location) if request.HasField("location") else None
     )
     return AvailabilityCommand(
-        planner, tuple(request.sku_ids), request.store_id, location, request.max_nodes or 20
+        planner,
+        tuple(request.sku_ids),
+        request.store_id,
+        location,
+        request.max_nodes or DEFAULT_MAX_NODES,
+        pickup_km,
     )
 
 

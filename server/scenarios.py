@@ -1,7 +1,7 @@
 """Scenario runs, comparisons and sweeps for planners (``omniroute scenario ...``).
 
 A run directory holds ``kpis.json`` (the :class:`~omniroute.scenario.ScenarioKpis` with the
-run's name, mode and changes), ``outcomes.jsonl`` (one compact line per order),
+run's name, mode, changes, currency and input files' fingerprints), ``outcomes.jsonl`` (one compact line per order),
 ``nodes.json`` (the changed network's nodes, for maps) and ``report.html``.
 
 :func:`run_scenario_task` is a pure function of file paths and a changes document, so a
@@ -11,14 +11,15 @@ cluster (e.g. ``ray.remote(run_scenario_task)``).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import multiprocessing
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import omniroute
 from omniroute.files import read_network, read_orders
 from omniroute.model import FieldViolation, Network, ValidationError
 from omniroute.planner import Planner
@@ -32,7 +33,7 @@ from omniroute.scenario import (
     read_changes,
 )
 from omniroute.server.progress import ProgressBar, progress
-from omniroute.server.reports import write_report
+from omniroute.server.reports import RunView, write_report
 
 
 def run_scenario_task(
@@ -64,35 +65,56 @@ def run_scenario_task(
     result["name"] = name or out.name
     result["mode"] = mode.lower()
     result["changes"] = dict(changes or {})
+    result["currency"] = network.currency
+    result["inputs"] = {
+        "network": fingerprint(network_path),
+        "orders": {**fingerprint(orders_path), "records": len(orders)},
+    }
+    result["version"] = omniroute.__version__
     (out / "kpis.json").write_text(json.dumps(result, indent=1) + "\n")
     with open(out / "outcomes.jsonl", "w", encoding="utf-8") as handle:
         for outcome in replay.outcomes:
             handle.write(json.dumps(outcome.to_json(), separators=(",", ":")) + "\n")
-    nodes = _nodes(changed)
+    nodes = _nodes(changed, {n.id for n in network.nodes})
     (out / "nodes.json").write_text(json.dumps(nodes) + "\n")
     write_report(
         out / "report.html",
         f"Scenario {result['name']}",
-        [(result["name"], replay.kpis, replay.outcomes)],
-        nodes,
+        [RunView(result["name"], replay.kpis, replay.outcomes, nodes, result)],
     )
     return result
 
 
-def _nodes(network: Network) -> dict[str, dict]:
+def fingerprint(path: str | Path) -> dict[str, Any]:
+    """An input file as a run records it: absolute path, size in bytes and SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {
+        "path": str(Path(path).resolve()),
+        "bytes": Path(path).stat().st_size,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def _nodes(network: Network, base_ids: set[str]) -> dict[str, dict]:
     return {
         n.id: {
             "kind": n.kind.value,
             "lat": n.location.latitude,
             "lon": n.location.longitude,
             "disabled": n.disabled,
+            "added": n.id not in base_ids,
+            "name": n.name,
         }
         for n in network.nodes
     }
 
 
 def load_run(directory: str | Path) -> tuple[str, ScenarioKpis, list[OrderOutcome], dict]:
-    """A run directory written by :func:`run_scenario_task`: name, KPIs, outcomes, nodes."""
+    """A run directory written by :func:`run_scenario_task`: name, KPIs, outcomes, nodes
+    (the whole ``kpis.json`` is :func:`run_info`)."""
     path = Path(directory)
     try:
         result = json.loads((path / "kpis.json").read_text())
@@ -113,6 +135,8 @@ def load_run(directory: str | Path) -> tuple[str, ScenarioKpis, list[OrderOutcom
 def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
     """Side-by-side KPIs with deltas against the first run, and an HTML report with plots."""
     runs = [load_run(d) for d in directories]
+    infos = [run_info(d) for d in directories]
+    warnings = input_warnings([name for name, *_ in runs], infos)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nodes: dict[str, dict] = {}
@@ -130,15 +154,60 @@ def compare(directories: list[str], out_dir: str) -> dict[str, Any]:
         }
         for name, kpis, _, _ in runs
     }
-    comparison = {"base": runs[0][0], "kpis": table, "deltas": deltas}
+    comparison = {"base": runs[0][0], "kpis": table, "deltas": deltas, "warnings": warnings}
     (out / "compare.json").write_text(json.dumps(comparison, indent=1) + "\n")
     write_report(
         out / "report.html",
-        "Scenario comparison",
-        [(name, kpis, outcomes) for name, kpis, outcomes, _ in runs],
-        nodes,
+        "Scenario comparison: " + " vs ".join(name for name, *_ in runs),
+        [
+            RunView(name, kpis, outcomes, run_nodes, info)
+            for (name, kpis, outcomes, run_nodes), info in zip(runs, infos, strict=True)
+        ],
+        warnings,
     )
     return comparison
+
+
+def run_info(directory: str | Path) -> dict[str, Any]:
+    """A run's ``kpis.json`` document: KPIs plus name, mode, changes, currency, inputs."""
+    try:
+        info = json.loads((Path(directory) / "kpis.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ValidationError(
+            [FieldViolation(str(directory), f"not a scenario run directory: {error}")],
+            "scenario run",
+        ) from None
+    return info if isinstance(info, dict) else {}
+
+
+def input_warnings(names: list[str], infos: list[Mapping[str, Any]]) -> list[str]:
+    """Why runs may not compare like with like: a different network file, order set or
+    mode than the first run, or runs that do not record their inputs."""
+    warnings = []
+    base, base_info = names[0], infos[0]
+    for name, info in zip(names, infos, strict=True):
+        if not info.get("inputs"):
+            warnings.append(
+                f"run {name!r} does not record its input files (written by an older "
+                "omniroute): re-run it to check that the runs used the same network and orders"
+            )
+    for name, info in zip(names[1:], infos[1:], strict=True):
+        for role, what in (("network", "network file"), ("orders", "order set")):
+            mine = (info.get("inputs") or {}).get(role)
+            theirs = (base_info.get("inputs") or {}).get(role)
+            if mine and theirs and mine.get("sha256") != theirs.get("sha256"):
+                warnings.append(
+                    f"run {name!r} used a different {what} than the base run {base!r} "
+                    f"({mine.get('path')} vs {theirs.get('path')}): its KPI changes mix the "
+                    "scenario's changes with different inputs"
+                )
+        if info.get("mode") != base_info.get("mode"):
+            warnings.append(
+                f"run {name!r} was replayed in {info.get('mode')} mode, the base run {base!r} "
+                f"in {base_info.get('mode')} mode: the planning method differs, not only the "
+                "scenario"
+            )
+    return warnings
 
 
 def _grid(spec: dict) -> list[tuple[str, dict]]:
@@ -155,18 +224,28 @@ def _grid(spec: dict) -> list[tuple[str, dict]]:
         raise ValidationError(
             [FieldViolation("grid", "must map change paths to non-empty lists")], "sweep"
         )
+    # A run is named by the last key of each grid path (the whole path where two paths share
+    # a last key) and its value; the name is also its directory's name, so it may hold only
+    # letters, digits and - _ . = (anything else becomes _).
+    last = [path.split(".")[-1] for path in grid]
+    labels = [key if last.count(key) == 1 else path for key, path in zip(last, grid, strict=True)]
     runs = []
     for values in itertools.product(*grid.values()):
         changes = json.loads(json.dumps(base))
         parts = []
-        for path, value in zip(grid, values, strict=True):
+        for path, label, value in zip(grid, labels, values, strict=True):
             target = changes
             keys = path.split(".")
             for key in keys[:-1]:
                 target = target.setdefault(key, {})
             target[keys[-1]] = value
-            parts.append(f"{keys[-1]}={value}")
-        runs.append(("_".join(parts) or "base", changes))
+            parts.append(f"{label}={value}")
+        name = unique = safe("_".join(parts)) or "base"
+        number = 1
+        while any(unique == other for other, _ in runs):  # one folder each
+            number += 1
+            unique = f"{name}-{number}"
+        runs.append((unique, changes))
     return runs
 
 
@@ -209,11 +288,10 @@ def sweep(
         raise ValidationError(problems, "sweep")
     out = Path(out_dir)
     tasks = [
-        (network_path, orders_path, changes, mode, str(out / safe(name)), name)
-        for name, changes in runs
+        (network_path, orders_path, changes, mode, str(out / name), name) for name, changes in runs
     ]
     with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
-        results = list(progress(pool.imap(_task, tasks), len(tasks), "sweep", sys.stderr.isatty()))
+        results = list(progress(pool.imap(_task, tasks), len(tasks), "sweep", unit="runs"))
     summary = [{k: r[k] for k in SWEEP_KEYS} for r in results]
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -1,11 +1,21 @@
-"""Readable text tables for planners: one order's plan with its cost breakdown and why the
-alternatives lost (``omniroute explain``), and plan lists (``omniroute demo``)."""
+"""Readable text for planners: one order's plan with its cost breakdown and why the
+alternatives lost (``omniroute explain``), plan lists and summaries (``omniroute demo``,
+``allocate``, ``scenario run`` / ``sweep``).
+
+Human displays follow one convention: rates as percent with one decimal ("split rate (%)",
+"2.4%"), money to cents with the network's currency code, plain-word headers, and readable
+labels for the optimiser's method names. Files keep fractions and lowerCamelCase keys.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from omniroute.model import Order, Plan, PlanResult, PlanStatus
+from omniroute.model import Order, Plan, PlanResult, PlanStatus, Proof, UnfilledReason
+from omniroute.v1 import plan_pb2
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
@@ -28,31 +38,42 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str 
     )
 
 
+_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+%?( [A-Z]{3})?|<0\.1%|-")
+
+
 def _is_number(value: object) -> bool:
+    """Numbers, and numbers already formatted as text (``15.6%``, ``1,234.56 AUD``, ``-``
+    for none)."""
+    if isinstance(value, str):
+        return bool(_NUMBER_TEXT.fullmatch(value))
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
-def shipments_table(plan: Plan) -> str:
+def shipments_table(plan: plan_pb2.Plan, currency: str) -> str:
+    """A plan's shipments as the API reports them (rounded: weights to grams, distances to
+    0.1 km, money to cents), each cost broken down so that the columns add up."""
     rows: list[list[object]] = []
     for s in plan.shipments:
-        b = s.breakdown
+        b = s.cost_breakdown
         rows.append(
             [
                 s.node_id,
-                s.service_id or "(pick-up)",
+                s.service_id or "hand-over in store",
                 s.units,
-                round(s.weight_kg, 2),
+                f"{s.weight_kg:,.3f}",
                 s.parcels,
-                round(s.distance_km, 1),
+                f"{s.distance_km:,.1f}",
                 b.carrier_parcels,
                 b.carrier_weight,
-                b.handling_shipment + b.handling_units,
+                (round(b.handling_shipment * 100) + round(b.handling_units * 100)) / 100,
                 s.cost,
                 s.delivery_days,
             ]
@@ -60,27 +81,33 @@ def shipments_table(plan: Plan) -> str:
     text = table(
         [
             "node",
-            "service",
+            "carrier service",
             "units",
-            "kg",
+            "weight (kg)",
             "parcels",
-            "km",
-            "parcels $",
-            "per-kg $",
-            "handling $",
-            "cost",
+            "distance (km)",
+            f"parcel charge ({currency})",
+            f"weight charge ({currency})",
+            f"handling ({currency})",
+            f"cost ({currency})",
             "days",
         ],
         rows,
     )
     if plan.split_penalty_cost:
-        text += f"\n  + split penalty {plan.split_penalty_cost:,.2f}"
+        text += (
+            f"\n  + split penalty {money(plan.split_penalty_cost, currency)} for "
+            f"{len(plan.shipments)} shipments = total {money(plan.total_cost, currency)}"
+        )
     return text
 
 
 def explain_text(order: Order, result: PlanResult, currency: str) -> str:
-    """The plan of one order, its cost breakdown and the alternatives it beat."""
-    plan = result.plan
+    """The plan of one order, its cost breakdown and the alternatives it beat, with the
+    numbers the API reports (:func:`omniroute.server.convert.plan_to_proto` rounds them)."""
+    from omniroute.server.convert import plan_to_proto
+
+    plan = plan_to_proto(result.plan)
     units = sum(line.quantity for line in order.lines)
     where = (
         f"pick-up at {order.pickup_store_id}"
@@ -94,31 +121,37 @@ def explain_text(order: Order, result: PlanResult, currency: str) -> str:
     promise = f", promise {order.promise_days} day(s)" if order.promise_days else ""
     limit = f", at most {order.max_shipments} shipment(s)" if order.max_shipments else ""
     out = [
-        f"Order {order.id} ({order.channel.value}, {len(order.lines)} line(s), {units} unit(s), "
-        f"{where}{promise}{limit})"
+        f"Order {order.id} ({order.channel.value.lower().replace('_', ' ')} order, "
+        f"{len(order.lines)} line(s), {units} unit(s), {where}{promise}{limit})"
     ]
     stats = result.stats
-    gap = f", gap {100 * stats.gap:.2f}%" if stats.gap else ""
     out.append(
-        f"Plan: {plan.status.value}, {plan.total_cost:,.2f} {currency}, "
+        f"Plan: {result.plan.status.value.lower()}, {money(plan.total_cost, currency)}, "
         f"{plan.delivery_days} day(s), {len(plan.shipments)} shipment(s) — "
-        f"{stats.proof.value} by {stats.method}{gap}, {stats.solve_micros / 1000:.2f} ms"
+        f"{proof_label(result)}, planned in {stats.solve_micros / 1000:.2f} ms"
+        f"\nMethod: {method_label(stats.method)}"
     )
     if plan.shipments:
-        out.append(shipments_table(plan))
-    if plan.unfilled_lines:
+        out.append(shipments_table(plan, currency))
+    if result.plan.unfilled_lines:
         out.append(
             table(
-                ["unfilled line", "quantity", "reason"],
-                [[u.line_id, u.quantity, u.reason.value] for u in plan.unfilled_lines],
+                ["unfilled line", "units", "reason"],
+                [
+                    [u.line_id, u.quantity, REASON_WORDS.get(u.reason, u.reason.value)]
+                    for u in result.plan.unfilled_lines
+                ],
             )
         )
     if result.options:
-        out.append("Options (delivery days vs cost):")
+        out.append("Options (delivery days against cost):")
         out.append(
             table(
-                ["days", "cost", "shipments"],
-                [[p.delivery_days, p.total_cost, len(p.shipments)] for p in result.options],
+                ["days", f"cost ({currency})", "shipments"],
+                [
+                    [p.delivery_days, plan_to_proto(p).total_cost, len(p.shipments)]
+                    for p in result.options
+                ],
             )
         )
     if result.explanation:
@@ -130,10 +163,149 @@ def explain_text(order: Order, result: PlanResult, currency: str) -> str:
             rows.append(
                 [
                     alternative.name,
-                    p.total_cost if p is not None and complete else "-",
+                    plan_to_proto(p).total_cost if p is not None and complete else "-",
                     p.delivery_days if p is not None and complete else "-",
                     alternative.verdict,
                 ]
             )
-        out.append(table(["alternative", "cost", "days", "verdict"], rows))
+        out.append(table(["alternative", f"cost ({currency})", "days", "verdict"], rows))
     return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- units and words
+
+
+def percent(fraction: float) -> str:
+    """A rate (fraction 0..1) as percent with one decimal: ``0.1562`` -> ``15.6%``; a rate
+    above zero that would round to 0.0 reads ``<0.1%``."""
+    if 0 < fraction < 0.0005:
+        return "<0.1%"
+    return f"{100 * fraction:.1f}%"
+
+
+def money(amount: float, currency: str) -> str:
+    """``1,234.56 AUD``: rounded to cents, with the currency code."""
+    return f"{amount:,.2f} {currency}".rstrip()
+
+
+REASON_WORDS = {
+    UnfilledReason.OUT_OF_STOCK: "out of stock everywhere",
+    UnfilledReason.NO_SERVICE_TO_DESTINATION: "no carrier reaches the address",
+    UnfilledReason.NO_SERVICE_WITHIN_PROMISE: "stock too far away to meet the promise",
+    UnfilledReason.EXCEEDS_MAX_SHIPMENTS: "needs more shipments than the order allows",
+    UnfilledReason.PARTIAL_NOT_ALLOWED: "the rest could ship, but no partial delivery allowed",
+}
+"""Reason codes of unfilled lines in plain words, most fundamental first."""
+
+
+def incomplete_reason(plan: Plan) -> UnfilledReason | None:
+    """Why a plan is incomplete, as one reason: the most fundamental of its unfilled lines'
+    reasons (an order whose other lines are ``PARTIAL_NOT_ALLOWED`` counts under the reason
+    of the line that cannot ship); None for a complete plan."""
+    reasons = {u.reason for u in plan.unfilled_lines}
+    for reason in REASON_WORDS:
+        if reason in reasons:
+            return reason
+    return None
+
+
+def incomplete_by_reason(results: Sequence[PlanResult]) -> Counter[UnfilledReason]:
+    """Incomplete orders counted by :func:`incomplete_reason`."""
+    return Counter(
+        reason
+        for r in results
+        if r.plan.status is not PlanStatus.COMPLETE
+        and (reason := incomplete_reason(r.plan)) is not None
+    )
+
+
+_METHOD_WORDS = {
+    "candidates": "stock check, no search needed",
+    "single-node-bound": "one node, proven by a bound",
+    "dp": "exact search (dynamic programming)",
+    "enumeration": "exact search (enumeration)",
+    "cp-sat": "CP-SAT solver",
+    "baseline": "baseline rule (nearest node with stock)",
+    "joint": "joint allocation of the batch",
+    "sequential (no better joint plan)": "each order in turn (no better joint plan)",
+}
+
+
+def method_label(method: str) -> str:
+    """The optimiser's method name in plain words: ``single-node-bound (2 parts)`` ->
+    ``one node per part, proven by a bound (2 independent parts)``."""
+    prefix = ""
+    if method.startswith("joint/"):
+        prefix, method = "joint allocation: ", method.removeprefix("joint/")
+    match = re.fullmatch(r"(.*) \((\d+) parts\)", method)
+    if not match:
+        return prefix + _METHOD_WORDS.get(method, method)
+    method, parts = match.group(1), f" ({match.group(2)} independent parts)"
+    if method == "single-node-bound":
+        return prefix + "one node per part, proven by a bound" + parts
+    return prefix + _METHOD_WORDS.get(method, method) + parts
+
+
+def proof_label(result: PlanResult) -> str:
+    """``proven optimal``, or ``feasible, within 2.4% of optimal`` / ``feasible``."""
+    stats = result.stats
+    if stats.proof is Proof.OPTIMAL:
+        return "proven optimal"
+    if stats.gap is not None:
+        return f"feasible, within {percent(stats.gap)} of optimal"
+    return "feasible"
+
+
+def allocate_text(summary: Mapping[str, Any], currency: str) -> str:
+    """The ``allocate`` summary for people: money with the currency, the gap in percent."""
+    windows = int(summary["windows"])
+    proven = summary["proof"] == "OPTIMAL"
+    methods = ", ".join(method_label(m) for m in summary["method"]) or "-"
+    rows = [
+        ["total cost", money(summary["totalCost"], currency)],
+        ["units left unfilled", f"{summary['unitsUnfilled']:,}"],
+        [
+            f"objective (cost + {money(summary['unfilledPenalty'], currency)} per unfilled unit)",
+            money(summary["objective"], currency),
+        ],
+        ["lower bound (no allocation is cheaper)", money(summary["lowerBound"], currency)],
+        ["gap to the lower bound", percent(float(summary["gap"]))],
+        ["proof", "proven optimal" if proven else "feasible (not proven optimal)"],
+        [
+            "saving against planning each order in turn",
+            money(summary["savingVsSequential"], currency),
+        ],
+        ["method", methods],
+    ]
+    head = (
+        f"allocated {summary['orders']:,} orders in {windows:,} window{'s' if windows != 1 else ''}"
+        f" ({summary['solveSeconds']:.1f} s)"
+    )
+    return head + "\n" + table(["result", "value"], rows, "")
+
+
+def kpi_cell(name: str, value: float | int) -> str:
+    """One KPI value for a table: rates as ``15.6`` under a "(%)" label, money to cents,
+    means to two decimals, counts with thousands separators."""
+    from omniroute.scenario import MONEY_KPIS, RATE_KPIS, snake_case
+
+    field_name = snake_case(name)
+    if field_name in RATE_KPIS:
+        return f"{100.0 * value:.1f}"
+    if field_name in MONEY_KPIS or isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def kpi_table(columns: Mapping[str, Mapping[str, Any]], names: Sequence[str], currency: str) -> str:
+    """KPIs side by side, one column per run: plain-word labels with units ("split rate
+    (%)", "cost per order (AUD)") and values as :func:`kpi_cell` shows them. ``columns`` maps
+    a column heading to KPI values by lowerCamelCase key; ``names`` are the KPIs to show."""
+    from omniroute.scenario import camel_case, kpi_label
+
+    rows = [
+        [kpi_label(name, currency)]
+        + [kpi_cell(name, values[camel_case(name)]) for values in columns.values()]
+        for name in names
+    ]
+    return table(["KPI", *columns], rows, "")

@@ -1,13 +1,28 @@
-"""The benchmark suite runs end to end in quick mode (no speed assertions)."""
+"""The benchmark suite runs end to end in quick mode (no speed assertions), and its results
+can be redrawn from suite.json without measuring."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from benchmarks import suite
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def replot(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", "--replot", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -31,7 +46,74 @@ def test_suite_smoke(tmp_path: Path) -> None:
     }
     assert data["ladders"]["omniroute unary"][0]["calls"] > 0
     assert data["peak_day"]["calls"] > 0
+    series = data["peak_day"]["series"]
+    assert sum(series["completed_per_s"]) == data["peak_day"]["ok"]
     assert data["quality"]["peers"]["omniroute"]["proven_share"] == 1.0
     for name in ("suite.md", "latency_vs_load.png", "peak_day.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert (tmp_path / "latency_vs_load.png").read_bytes().startswith(b"\x89PNG")
+    # the run's summary is exactly what --replot makes of its JSON
+    summary = (tmp_path / "suite.md").read_text()
+    (tmp_path / "suite.md").unlink()
+    (tmp_path / "peak_day.png").unlink()
+    assert replot(tmp_path).returncode == 0
+    assert (tmp_path / "suite.md").read_text() == summary
+    assert (tmp_path / "peak_day.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_replot_redraws_the_committed_results(tmp_path: Path) -> None:
+    """`--replot` rewrites suite.md and latency_vs_load.png from the committed suite.json; that
+    run kept no per-second peak-day series, so peak_day.png is left as it was."""
+    shutil.copy(RESULTS / "suite.json", tmp_path / "suite.json")
+    (tmp_path / "peak_day.png").write_bytes(b"the run's plot")
+    result = replot(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "peak_day.png left as it was" in result.stderr
+    assert (tmp_path / "peak_day.png").read_bytes() == b"the run's plot"
+    assert (tmp_path / "latency_vs_load.png").read_bytes().startswith(b"\x89PNG")
+    data = json.loads((tmp_path / "suite.json").read_text())
+    text = (tmp_path / "suite.md").read_text()
+    assert text == suite.markdown(data)
+    # the committed summary is the one --replot makes
+    assert text == (RESULTS / "suite.md").read_text()
+    # a failed first attempt is marked as retried, and only the retry counts
+    assert "| omniroute reserve | 715 | 728 | 8.38 |" in text
+    assert "| 0 | 5 | no, retried |" in text
+    assert (
+        f"| omniroute PlanOrder with reserve | {data['sustainable']['omniroute reserve']:,.0f} |"
+        in text
+    )
+
+
+def test_replot_draws_the_peak_day_from_its_series(tmp_path: Path) -> None:
+    """With a per-second series in suite.json, --replot draws peak_day.png too, and suite.md
+    counts the hold's completed calls from it."""
+    data = json.loads((RESULTS / "suite.json").read_text())
+    peak = data["peak_day"]
+    seconds = sum(length for length, _ in peak["profile"])
+    hold = suite.hold_window(peak["profile"])
+    assert hold == (30.0, 60.0)
+    completed = [1000 if hold[0] <= t < hold[1] else 300 for t in range(int(seconds))]
+    peak["series"] = {
+        "completed_per_s": completed,
+        "shed_per_s": [0] * len(completed),
+        "p99_ms_per_s": [20.0] * (len(completed) - 1) + [None],
+        "memory_mb": [[t / 2, 800.0] for t in range(2 * int(seconds))],
+    }
+    (tmp_path / "suite.json").write_text(json.dumps(data))
+    result = replot(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "peak_day.png").read_bytes().startswith(b"\x89PNG")
+    assert "all of the hold's completed calls (30,000)" in (tmp_path / "suite.md").read_text()
+
+
+def test_replot_without_results_is_a_usage_error(tmp_path: Path) -> None:
+    """--replot on a folder without suite.json exits 2 and says what to do."""
+    result = replot(tmp_path)
+    assert result.returncode == 2
+    assert "suite.json does not exist; run the suite first or pass --out DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+    (tmp_path / "suite.json").write_text("{not json")
+    result = replot(tmp_path)
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr and "Traceback" not in result.stderr

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import grpc
+import pytest
 
 from omniroute.cost import check_plan
 from omniroute.files import read_network, read_orders
@@ -96,6 +102,280 @@ def test_missing_file_is_a_clear_error(data_dir: Path) -> None:
     result = omniroute("plan", "--network", "/no/such/file.json", "--orders", "x.jsonl")
     assert result.returncode == 2 and "no such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- misuse
+
+
+def assert_usage_errors(cases: list[tuple[tuple[str, ...], list[str]]]) -> None:
+    """Run each ``(args, expected texts)`` case (a few at a time: most of each run is Python
+    starting) and check it is a usage error saying the expected texts."""
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda case: omniroute(*case[0]), cases))
+    for (_, expected), result in zip(cases, results, strict=True):
+        assert_usage_error(result, *expected)
+
+
+def assert_usage_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    """Exit status 2, each expected text in the message on stderr, no internal error."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    for text in expected:
+        assert text in result.stderr, (text, result.stderr)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert not ("is invalid" in result.stderr and "no such file" in result.stderr)
+
+
+def test_output_paths_that_cannot_be_written_are_usage_errors(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """A file output in a missing folder, a folder output onto a file, a file output onto a
+    folder, a folder under a file: exit 2 naming the option, the path and the fix."""
+    network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    missing = tmp_path / "missing" / "plans.jsonl"
+    inputs = ("--network", network, "--orders", orders)
+    cases = [
+        (("plan", *inputs, "--out", str(missing)), ["--out", "does not exist", "create it"]),
+        (("plan", *inputs, "--out", str(tmp_path)), ["is a folder", "pass a file name"]),
+        (("allocate", *inputs, "--out", str(a_file)), ["--out", "is a file", "pass a folder"]),
+        (("scenario", "run", *inputs, "--out", str(a_file)), ["is a file", "pass a folder"]),
+        (("demo-data", "--out", str(a_file / "sub")), ["a part of the path is a file"]),
+        (("demo", "--offline", "--dir", str(a_file)), ["--dir", "is a file"]),
+        (("stock", "export", "--db", str(a_file), str(missing)), ["does not exist"]),
+    ]
+    assert_usage_errors(cases)
+    assert not missing.parent.exists()
+
+
+def test_output_folders_are_created_with_their_parents(tmp_path: Path, data_dir: Path) -> None:
+    """--out DIR of allocate is made, parents and all, as the README says."""
+    out = tmp_path / "new" / "deeper"
+    result = omniroute(
+        "allocate",
+        "--network",
+        str(data_dir / "tiny_network.json"),
+        "--orders",
+        str(data_dir / "tiny_orders.jsonl"),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / "plans.jsonl").is_file() and (out / "summary.json").is_file()
+
+
+def test_input_paths_that_cannot_be_read_are_usage_errors(tmp_path: Path, data_dir: Path) -> None:
+    """A missing file reads "no such file: PATH"; a folder where a file belongs, a folder
+    that is not a scenario run, a file that is not a ledger: exit 2 with the fix."""
+    network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
+    not_a_ledger = tmp_path / "notes.db"
+    not_a_ledger.write_text("hello")
+    out = str(tmp_path / "out")
+    nowhere = str(tmp_path / "nowhere.json")
+    cases = [
+        (("plan", "--network", nowhere, "--orders", orders), [f"no such file: {nowhere}"]),
+        (("plan", "--network", str(tmp_path), "--orders", orders), ["is a folder; pass a file"]),
+        (
+            ("scenario", "run", "--network", network, "--orders", orders, "--changes", nowhere)
+            + ("--out", out),
+            [f"no such file: {nowhere}"],
+        ),
+        (
+            ("scenario", "sweep", "--network", network, "--orders", orders, "--grid", nowhere)
+            + ("--out", out),
+            [f"no such file: {nowhere}"],
+        ),
+        (
+            ("scenario", "compare", str(tmp_path), str(tmp_path), "--out", out),
+            ["is not a scenario run folder", "kpis.json"],
+        ),
+        (("audit", "--db", str(tmp_path)), ["--db", "is a folder"]),
+        (("audit", "--db", str(not_a_ledger)), ["is not an omniroute ledger"]),
+        (("stock", "import", "--db", str(not_a_ledger), nowhere, "--mode", "delta"), [nowhere]),
+    ]
+    assert_usage_errors(cases)
+
+
+def test_incompatible_options_are_usage_errors(tmp_path: Path, data_dir: Path) -> None:
+    """Options that would be silently ignored are refused: --options with the baseline,
+    --sample with demo --offline, --nodes without --large, --limit with --order-id."""
+    network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
+    inputs = ("--network", network, "--orders", orders)
+    cases = [
+        (("plan", *inputs, "--policy", "baseline", "--options"), ["--options needs --policy"]),
+        (("demo", "--offline", "--sample", "10", "--dir", str(tmp_path)), ["--offline"]),
+        (("demo-data", "--out", str(tmp_path), "--nodes", "50"), ["add --large"]),
+        (("explain", *inputs, "--order-id", "tee-twice", "--limit", "2"), ["--limit"]),
+        (
+            ("serve", "--db", str(tmp_path / "x.db"), "--port", "5000", "--metrics-port", "5000"),
+            ["--metrics-port"],
+        ),
+    ]
+    assert_usage_errors(cases)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_numbers_out_of_range_are_usage_errors(tmp_path: Path, data_dir: Path) -> None:
+    """A port beyond 65535, a window of 0, a negative grace, NaN: argparse's usage error
+    naming the option and the range, never an internal error."""
+    network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
+    db = str(tmp_path / "x.db")
+    cases = [
+        (("serve", "--db", db, "--port", "70000"), ["--port: must be from 0 to 65535"]),
+        (("serve", "--db", db, "--grace", "nan"), ["--grace: must be a number at least 0"]),
+        (
+            ("allocate", "--network", network, "--orders", orders, "--out", str(tmp_path))
+            + ("--window", "0"),
+            ["--window: must be at least 1"],
+        ),
+        (("demo-data", "--out", str(tmp_path), "--orders", "-5"), ["--orders: must be at least 0"]),
+    ]
+    assert_usage_errors(cases)
+
+
+def test_debug_is_accepted_after_the_command(tmp_path: Path, data_dir: Path) -> None:
+    """--debug works before or after the command (as the internal-error hint suggests)."""
+    network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
+    for args in (
+        ("--debug", "plan", "--network", network, "--orders", orders),
+        ("plan", "--network", network, "--orders", orders, "--debug"),
+        ("--debug", "plan", "--network", network, "--orders", orders, "--debug"),
+    ):
+        result = omniroute(*args)
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.splitlines()) == 9
+    assert_usage_error(
+        omniroute("plan", "--network", network, "--orders", str(tmp_path / "x"), "--debug"),
+        "no such file",
+    )
+
+
+def test_taken_port_is_a_usage_error(tmp_path: Path) -> None:
+    """serve on a port another process listens on: exit 2 saying so, nothing started."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for extra in (
+            ("--port", port, "--metrics-port", "0"),
+            ("--port", "0", "--metrics-port", port),
+        ):
+            result = omniroute("serve", "--db", str(tmp_path / "x.db"), "--workers", "1", *extra)
+            assert_usage_error(result, f"port {port}", "not available", "another port")
+
+
+def test_problem_counts_and_parse_errors_read_as_one_clean_line_each(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """ "(1 problem)", not "(1 problems)"; a newline inside a name in the file is shown
+    escaped, so each problem is one line naming the file's line and the field."""
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text(
+        '{"id": "a", "destination": {"latitude": 1, "longitude": 2}, '
+        '"lines": [{"id": "1", "skuId": "TEE", "quantity": 1}], "bad\\nkey": 1}\n'
+    )
+    result = omniroute(
+        "plan", "--network", str(data_dir / "tiny_network.json"), "--orders", str(orders)
+    )
+    assert_usage_error(result, "(1 problem):", "line 1: bad\\nkey: unknown field")
+    assert len(result.stderr.strip().splitlines()) == 2
+
+
+def test_sweep_run_names_are_their_folder_names(tmp_path: Path, data_dir: Path) -> None:
+    """Each sweep run's name in sweep.json is the name of its folder, even for a carrier
+    name with a space."""
+    network = json.loads((data_dir / "tiny_network.json").read_text())
+    for service in network["carrierServices"]:
+        service["carrier"] = service["carrier"].replace("Post", "Aus Post")
+    network_file = tmp_path / "network.json"
+    network_file.write_text(json.dumps(network))
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"grid": {"carrierRates.byCarrier.Aus Post": [0.9, 1.1]}}))
+    out = tmp_path / "sweep"
+    result = omniroute(
+        "scenario",
+        "sweep",
+        "--network",
+        str(network_file),
+        "--orders",
+        str(data_dir / "tiny_orders.jsonl"),
+        "--grid",
+        str(grid),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    names = [run["name"] for run in json.loads((out / "sweep.json").read_text())]
+    assert len(names) == 2
+    assert sorted(names) == ["Aus_Post=0.9", "Aus_Post=1.1"]
+    assert sorted(names) == sorted(p.name for p in out.iterdir() if p.is_dir())
+
+
+def test_serve_starts_empty_and_takes_its_network_by_put_network(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """serve --db NEW without --network: the server starts empty (health SERVING overall and
+    for NetworkService, NOT_SERVING for RoutingService; PlanOrder FAILED_PRECONDITION with
+    reason NO_NETWORK); after PutNetwork of the tiny network over gRPC every service is
+    SERVING (in both worker processes) and PlanOrder plans."""
+    import grpc
+    from grpc_health.v1 import health_pb2
+
+    from omniroute.server.client import OmnirouteClient
+    from omniroute.server.launch import serve_process
+
+    network = read_network(data_dir / "tiny_network.json")
+    order = read_orders(data_dir / "tiny_orders.jsonl", network)[0]
+    db = tmp_path / "new.db"
+    routing = "omniroute.v1.RoutingService"
+    log = tmp_path / "server.log"
+    with (
+        log.open("wb") as output,
+        serve_process("--db", str(db), "--workers", "2", output=output) as (_, port),
+        OmnirouteClient(f"localhost:{port}") as client,
+    ):
+
+        def health(service: str) -> int:
+            return client.health.Check(health_pb2.HealthCheckRequest(service=service)).status
+
+        for _ in range(6):  # several connections: both workers answer
+            assert health("") == health_pb2.HealthCheckResponse.SERVING
+            assert health("omniroute.v1.NetworkService") == health_pb2.HealthCheckResponse.SERVING
+            assert health(routing) == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as refused:
+            client.plan_order(order)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_reason(refused.value) == "NO_NETWORK"
+        client.put_network(network)
+        deadline = time.monotonic() + 10
+        for _ in range(6):
+            fresh = OmnirouteClient(f"localhost:{port}")  # a new connection, maybe another worker
+            with fresh:
+                while (
+                    fresh.health.Check(health_pb2.HealthCheckRequest(service=routing)).status
+                    != health_pb2.HealthCheckResponse.SERVING
+                ):
+                    assert time.monotonic() < deadline, "RoutingService never became SERVING"
+                    time.sleep(0.1)
+                response = fresh.plan_order(order)
+                assert response.plan.status == response.plan.COMPLETE
+    assert "holds no network yet" in log.read_text()
+
+
+def error_reason(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason in a gRPC error's google.rpc.Status details."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return str(info.reason)
+    raise AssertionError("no ErrorInfo")
 
 
 def plan_from_json(data: dict):

@@ -131,3 +131,104 @@ def test_service_config_retries_only_unavailable() -> None:
         assert policy["retryableStatusCodes"] == ["UNAVAILABLE"]
         assert policy["maxAttempts"] == 5
     assert not [c for c in method_configs if "timeout" in c]
+
+
+class ScriptedApi:
+    """Every unary method of the API (found from its descriptors) fails its first
+    ``failures`` calls with UNAVAILABLE, then answers an empty response (WaitOperation: a
+    finished scenario)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        from google.longrunning import operations_pb2
+        from google.protobuf import message_factory
+
+        from omniroute.v1 import scenario_service_pb2
+
+        descriptors = [operations_pb2.DESCRIPTOR] + [
+            importlib.import_module(f"omniroute.v1.{m.name}").DESCRIPTOR
+            for m in pkgutil.iter_modules(omniroute.v1.__path__)
+            if m.name.endswith("_pb2")
+        ]
+        handlers = []
+        for descriptor in descriptors:
+            for service in descriptor.services_by_name.values():
+                methods = {}
+                for method in service.methods:
+                    if method.client_streaming or method.server_streaming:
+                        continue
+                    answer = message_factory.GetMessageClass(method.output_type)()
+                    if method.name == "WaitOperation":
+                        answer.done = True
+                        answer.response.Pack(scenario_service_pb2.ScenarioKpis(orders=1))
+                    methods[method.name] = grpc.unary_unary_rpc_method_handler(
+                        self._behaviour(f"{service.name}/{method.name}", answer),
+                        request_deserializer=message_factory.GetMessageClass(
+                            method.input_type
+                        ).FromString,
+                        response_serializer=type(answer).SerializeToString,
+                    )
+                handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
+        return handlers
+
+    def _behaviour(self, name: str, answer: object) -> Callable[..., object]:
+        def call(request: object, context: grpc.ServicerContext) -> object:
+            with self.lock:
+                self.attempts[name] = attempt = self.attempts.get(name, 0) + 1
+            if attempt <= self.failures:
+                context.abort(grpc.StatusCode.UNAVAILABLE, f"scripted failure {attempt}")
+            return answer
+
+        return call
+
+
+def test_every_helper_goes_through_the_retry_policy() -> None:
+    """Each helper of the client, against a server whose every method answers UNAVAILABLE
+    twice: each succeeds on its third attempt, and together they call every unary method of
+    the API (Operations: those a scenario needs)."""
+    from omniroute.model import Location, OrderLine, ShipmentLine
+    from omniroute.v1 import inventory_service_pb2, network_pb2
+
+    api = ScriptedApi(failures=2)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=api.handlers())
+    port = server.add_insecure_port("localhost:0")
+    server.start()
+    order = order_pb2.Order(id="A-1")
+    try:
+        with OmnirouteClient(f"localhost:{port}", timeout=10) as c:
+            c.plan_order(order)
+            c.reserve(order)
+            c.plan_orders([order])
+            c.quote([OrderLine("1", "TEE", 1)], Location(-37.8, 145.0))
+            c.availability(["TEE"], store_id="ST1")
+            c.reroute_order("r-1", "DC1", [ShipmentLine("1", "TEE", 1)])
+            c.get_order_plan("A-1")
+            c.plan_return([("TEE", 1)], store_id="ST1")
+            c.receive_return("ret-1")
+            c.commit_reservation("r-1")
+            c.release_reservation("r-1")
+            c.get_reservation("r-1")
+            c.put_network(network_pb2.Network())
+            c.get_network()
+            c.update_stock([inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE")])
+            c.get_stock()
+            assert list(c.list_stock_positions()) == []
+            c.start_scenario([order])
+            c.get_operation("operations/1")
+            c.cancel_operation("operations/1")
+            assert c.wait_for_scenario("operations/1", timeout=5).orders == 1
+    finally:
+        server.stop(None)
+    unary = {
+        f"{service.rsplit('.', 1)[-1]}/{method}"
+        for service, methods in api_services().items()
+        for method in methods
+        if method != "StreamPlanOrders"
+    }
+    assert set(api.attempts) == unary - {"Operations/ListOperations", "Operations/DeleteOperation"}
+    assert api.attempts.pop("RoutingService/PlanOrder") == 3 + 1  # plan_order, then reserve
+    assert set(api.attempts.values()) == {3}

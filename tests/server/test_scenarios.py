@@ -3,7 +3,6 @@ sweep in parallel processes, and the ScenarioService operation over gRPC."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import subprocess
@@ -85,10 +84,9 @@ def test_run_and_compare_closing_the_dcs(demo: Path, tmp_path: Path) -> None:
     assert comparison["deltas"]["no-dcs"]["costPerOrder"] > 0
     assert comparison["deltas"]["no-dcs"]["meanDeliveryDays"] > 0
     html = (tmp_path / "cmp" / "report.html").read_text()
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 4
-    for image in images:
-        assert base64.b64decode(image).startswith(b"\x89PNG")
+    charts = re.findall(r'<svg role="img" aria-label="([^"]+)"', html)
+    assert len(charts) == 5  # before/after flow maps, moved orders, cost, days, nodes
+    assert "closed node (ships nothing)" in html  # both DCs marked closed on the map
     kpis = json.loads((tmp_path / "base" / "kpis.json").read_text())
     for key in (
         "orders",
@@ -234,3 +232,37 @@ def test_cancelled_scenario_ends_cancelled(client: OmnirouteClient) -> None:
     metadata = scenarios.ScenarioMetadata()
     operation.metadata.Unpack(metadata)
     assert metadata.cancel_requested and metadata.orders_done < len(orders)
+
+
+def test_run_prints_percent_and_currency_files_keep_fractions(demo: Path, tmp_path: Path) -> None:
+    """scenario run prints plain-word KPIs with rates in percent and money with the currency;
+    kpis.json keeps rates as fractions; outcomes.jsonl keys are lowerCamelCase, money in cents."""
+    result = omniroute(
+        "scenario",
+        "run",
+        "--network",
+        str(demo / "network.json"),
+        "--orders",
+        str(demo / "orders.jsonl"),
+        "--out",
+        str(tmp_path / "run"),
+    )
+    assert result.returncode == 0, result.stderr
+    kpis = json.loads((tmp_path / "run" / "kpis.json").read_text())
+    assert 0 <= kpis["splitRate"] <= 1 and 0 <= kpis["onTimeRate"] <= 1
+    assert kpis["costPerOrder"] == round(kpis["costPerOrder"], 2)
+    printed = dict(
+        re.fullmatch(r"(.+?)  +(\S+)", line).groups()  # type: ignore[union-attr]
+        for line in result.stdout.splitlines()[2:]
+    )
+    assert printed["split rate (%)"] == f"{100 * kpis['splitRate']:.1f}"
+    assert printed["on time (%)"] == f"{100 * kpis['onTimeRate']:.1f}"
+    assert printed["cost per order (AUD)"] == f"{kpis['costPerOrder']:,.2f}"
+    assert printed["orders complete"] == f"{kpis['ordersComplete']:,}"
+    assert not any(re.search(r"[a-z][A-Z]", label) for label in printed)  # no camelCase keys
+    lines = (tmp_path / "run" / "outcomes.jsonl").read_text().splitlines()
+    assert len(lines) == kpis["orders"]
+    for line in lines:
+        outcome = json.loads(line)
+        assert all(re.fullmatch(r"[a-z]+([A-Z][a-z]*)*", key) for key in outcome), outcome
+        assert outcome["cost"] == round(outcome["cost"], 2)

@@ -355,33 +355,58 @@ def test_quote_delivery_invalid(client: OmnirouteClient) -> None:
 
 
 def test_check_availability(client: OmnirouteClient) -> None:
-    """Save the sale: in this store, then pick-up stores, then delivery, each nearest first."""
+    """Save the sale: in this store, then pick-up stores within the radius, then delivery,
+    each nearest first; a pick-up store beyond the radius (50 km by default) delivers."""
     from omniroute.v1.routing_service_pb2 import DELIVERY, IN_STORE, PICKUP
 
+    melbourne = network_pb2.Location(latitude=-37.85, longitude=145.0)
     request = routing_service_pb2.CheckAvailabilityRequest(
-        sku_ids=["TEE", "COAT"], location=network_pb2.Location(latitude=-37.85, longitude=145.0)
+        sku_ids=["TEE", "COAT"], location=melbourne
     )
     response = client.check_availability(request)
+    # Geelong's store (ST1) is about 60 km away: too far to collect from by default
     assert [(n.node_id, n.fulfilment) for n in response.nodes] == [
-        ("ST1", PICKUP),
         ("DC1", DELIVERY),
+        ("ST1", DELIVERY),
         ("ST2", DELIVERY),
     ]
-    dc = response.nodes[1]
+    dc = response.nodes[0]
     assert {s.sku_id: s.atp for s in dc.skus} == {"TEE": 10}
     assert dc.service_id == "PARCEL" and dc.cost > 0 and dc.delivery_days == 2
+    assert dc.cost == round(dc.cost, 2) and dc.distance_km == round(dc.distance_km, 1)
     assert [o.delivery_days for o in response.delivery_options] == sorted(
         o.delivery_days for o in response.delivery_options
     )
     assert response.delivery_options  # ship-to-home prices for a tee and a coat
+    wider = client.check_availability(
+        routing_service_pb2.CheckAvailabilityRequest(
+            sku_ids=["TEE", "COAT"], location=melbourne, max_pickup_distance_km=100
+        )
+    )
+    assert [(n.node_id, n.fulfilment) for n in wider.nodes] == [
+        ("ST1", PICKUP),
+        ("DC1", DELIVERY),
+        ("ST2", DELIVERY),
+    ]
     from_store = client.check_availability(
-        routing_service_pb2.CheckAvailabilityRequest(sku_ids=["COAT"], store_id="ST2")
+        routing_service_pb2.CheckAvailabilityRequest(
+            sku_ids=["COAT"], store_id="ST2", max_pickup_distance_km=0  # any distance
+        )
     )
     assert [(n.node_id, n.fulfilment) for n in from_store.nodes] == [
         ("ST2", IN_STORE),
         ("ST1", PICKUP),
     ]
     assert from_store.nodes[1].ready_days == 0 and not from_store.delivery_options
+    capped = client.check_availability(
+        routing_service_pb2.CheckAvailabilityRequest(
+            sku_ids=["TEE", "COAT"], location=melbourne, max_nodes=1, max_pickup_distance_km=100
+        )
+    )  # one pick-up store and one delivery node: the cap never hides delivery
+    assert [(n.node_id, n.fulfilment) for n in capped.nodes] == [
+        ("ST1", PICKUP),
+        ("DC1", DELIVERY),
+    ]
 
 
 def test_check_availability_invalid(client: OmnirouteClient) -> None:
@@ -390,6 +415,13 @@ def test_check_availability_invalid(client: OmnirouteClient) -> None:
             routing_service_pb2.CheckAvailabilityRequest(sku_ids=["NOPE"], store_id="NOWHERE")
         )
     assert violations(caught.value) == {"skuIds[0]", "storeId"}
+    with pytest.raises(grpc.RpcError) as caught:
+        client.check_availability(
+            routing_service_pb2.CheckAvailabilityRequest(
+                sku_ids=["TEE"], store_id="ST1", max_pickup_distance_km=-1
+            )
+        )
+    assert violations(caught.value) == {"maxPickupDistanceKm"}
 
 
 def test_put_and_get_network(client: OmnirouteClient, tiny_network: Network) -> None:

@@ -114,18 +114,20 @@ class QuoteDeliveryResponse(_message.Message):
     def __init__(self, options: _Optional[_Iterable[_Union[DeliveryOption, _Mapping]]] = ...) -> None: ...
 
 class CheckAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network")
+    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network", "max_pickup_distance_km")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    MAX_PICKUP_DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     location: _network_pb2.Location
     store_id: str
     max_nodes: int
     network: _network_pb2.Network
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ...) -> None: ...
+    max_pickup_distance_km: float
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., max_pickup_distance_km: _Optional[float] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
     __slots__ = ("sku_id", "atp")

@@ -117,8 +117,10 @@ class RoutingServiceServicer:
     def CheckAvailability(self, request, context):
         """"Save the sale": the ways a customer can still get some SKUs, from a store's point of
         view: in this store now, pick-up at another store, delivery. In-store first, then
-        pick-up stores nearest first, then shipping nodes nearest first; with a location, also
-        the delivery options (price vs. arrival) to it.
+        pick-up stores within `max_pickup_distance_km` (default 50 km) nearest first, then
+        delivery from any other node nearest first (`max_nodes` caps pick-up and delivery
+        entries separately); with a location, also the delivery options (price vs. arrival)
+        to it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
