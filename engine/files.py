@@ -1230,8 +1230,11 @@ def read_orders(path: str | Path, network: Network) -> list[Order]:
             for number, text in iter_order_lines(path):
                 try:
                     data = json.loads(text)
-                except json.JSONDecodeError as error:
-                    violations.append(FieldViolation(f"line {number}", f"not JSON: {error}"))
+                except json.JSONDecodeError as error:  # its place within the file's line
+                    where = f"column {error.pos + 1}" if error.pos < len(text.rstrip()) else "end"
+                    violations.append(
+                        FieldViolation(f"line {number}", f"not JSON: {error.msg} at {where}")
+                    )
                     continue
                 except RecursionError:
                     violations.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -76,27 +77,31 @@ def input_file(path: str, option: str) -> str:
     return path
 
 
-def output_dir(path: str, option: str) -> Path:
-    """The folder ``path``, created with its parents if missing; a :class:`CliError` with the
-    fix when it is a file or cannot be made."""
+def output_dir(path: str, option: str, create: bool = True) -> Path:
+    """The folder ``path``, created with its parents if missing (``create=False``: only
+    checked that it can be, for before the inputs are read); a :class:`CliError` with the fix
+    when it is a file or cannot be made."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise CliError(
             f"{option} {path} is a file, but the command writes several files into a folder: "
             "pass a folder (it is created if missing)"
         )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
         raise CliError(
-            f"{option} {path}: a part of the path is a file, not a folder; choose another folder"
-        ) from None
-    except PermissionError:
-        raise CliError(
-            f"{option} {path}: permission denied; choose a folder you may write to"
-        ) from None
-    if not os.access(folder, os.W_OK):
+            f"{option} {path}: {existing} is a file, not a folder; choose another folder"
+        )
+    if not os.access(existing, os.W_OK):
         raise CliError(f"{option} {path}: permission denied; choose a folder you may write to")
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(
+                f"{option} {path}: cannot create the folder ({error.strerror or error}); "
+                "choose another folder"
+            ) from None
     return folder
 
 
@@ -238,9 +243,10 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
     input_file(args.network, "--network")
     input_file(args.orders, "--orders")
-    out = output_dir(args.out, "--out")
+    output_dir(args.out, "--out", create=False)
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
+    out = output_dir(args.out, "--out")
     allocate_progress = PhaseProgress("allocating", unit="")
     summary, responses = allocate_in_windows(
         network,
@@ -270,7 +276,7 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
 
     input_file(args.network, "--network")
     input_file(args.orders, "--orders")
-    output_dir(args.out, "--out")
+    output_dir(args.out, "--out", create=False)  # made once the inputs are known to be good
     changes = None
     if args.changes:
         input_file(args.changes, "--changes")
@@ -317,7 +323,7 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
         )
     for run in args.runs:
         run_dir(run)
-    output_dir(args.out, "--out")
+    output_dir(args.out, "--out", create=False)
     result = compare(args.runs, args.out)
     for warning in result["warnings"]:  # runs that differ in network, orders or mode
         print(f"warning: {warning}", file=sys.stderr)
@@ -346,7 +352,7 @@ def cmd_scenario_sweep(args: argparse.Namespace) -> int:
     input_file(args.network, "--network")
     input_file(args.orders, "--orders")
     input_file(args.grid, "--grid")
-    output_dir(args.out, "--out")
+    output_dir(args.out, "--out", create=False)
     results = sweep(args.network, args.orders, args.grid, args.mode, args.out, args.workers)
     currency = _currency(args.network)
     columns = ("cost_per_order", "total_cost", "split_rate", "mean_delivery_days", "on_time_rate")
@@ -438,6 +444,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("--tls-cert and --tls-key go together")
     if args.tls_client_ca and not tls:
         raise CliError("--tls-client-ca needs --tls-cert and --tls-key")
+    for option, path in (
+        ("--tls-cert", args.tls_cert),
+        ("--tls-key", args.tls_key),
+        ("--tls-client-ca", args.tls_client_ca),
+        ("--auth-tokens", args.auth_tokens),
+    ):
+        if path:
+            input_file(path, option)
     try:  # the files are usable: read them once before anything starts
         from omniroute.server.auth import AuthConfigError, Authenticator, TlsFiles
 
@@ -545,8 +559,6 @@ def cmd_stock_import(args: argparse.Namespace) -> int:
     from omniroute.server.stock_files import import_stock
 
     mode = ImportMode(args.mode)
-    if args.file != "-":
-        input_file(args.file, "FILE")
     ledger = _open_existing_ledger(args.db)
     start = time.perf_counter()
     try:
@@ -1159,6 +1171,8 @@ def usage_message(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, OSError) and error.filename is not None:
         return file_message(error)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return f"cannot write: {error.strerror}; free some space or write to another folder"
     return None
 
 

@@ -267,7 +267,8 @@ class OmnirouteClient:
     ) -> plan_pb2.PlanOrderResponse:
         """``PlanOrder`` with ``reserve``: plan and hold the plan's stock atomically; the
         response's ``reservation_id`` names the hold (empty when nothing could be planned).
-        ``request_id`` (generated when None) makes retries return the first answer."""
+        ``request_id`` (generated when None) makes gRPC's retries return the first answer;
+        to repeat the call yourself (after a deadline, say), pass the same id again."""
         request = self.plan_request(order, policy, include_options, False, solve_timeout)
         request.reserve = True
         request.request_id = request_id or new_request_id()
@@ -353,14 +354,18 @@ class OmnirouteClient:
         store_id: str = "",
         location: Location | network_pb2.Location | None = None,
         max_nodes: int = 0,
+        max_pickup_distance_km: float | None = None,
         timeout: float | None = None,
     ) -> routing_service_pb2.CheckAvailabilityResponse:
         """``CheckAvailability``: the ways to get ``sku_ids`` from a store and/or to a
         customer ``location`` (in store, pick-up elsewhere, delivery; 0 ``max_nodes``: the
-        server's default)."""
+        server's default). Pick-up stores farther than ``max_pickup_distance_km`` are
+        offered as delivery (None: the server's default of 50 km; 0: any distance)."""
         request = routing_service_pb2.CheckAvailabilityRequest(
             sku_ids=list(sku_ids), store_id=store_id, max_nodes=max_nodes
         )
+        if max_pickup_distance_km is not None:
+            request.max_pickup_distance_km = max_pickup_distance_km
         if location is not None:
             request.location.CopyFrom(_location(location))
         return self._call(self.routing.CheckAvailability, request, timeout)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -26,6 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
@@ -139,21 +140,22 @@ def _box(nodes: Mapping[str, dict], runs: Sequence[Sequence[OrderOutcome]]):
 def _base_map(axis: plt.Axes, box: tuple[float, float, float, float], shape: Outline) -> None:
     west, south, east, north = box
     axis.set_facecolor("#e6f0f8")  # sea
-    for level, points in shape.coast:
-        axis.fill(
-            points[:, 0],
-            points[:, 1],
-            facecolor="#f7f5ef" if level == 1 else "#e6f0f8",
-            edgecolor="#6d7f8f",
-            linewidth=0.7,
-            zorder=0 if level == 1 else 0.5,
+    land = [p for level, p in shape.coast if level == 1]
+    lakes = [p for level, p in shape.coast if level == 2]
+    for polygons, colour, order in ((land, "#f7f5ef", 0.0), (lakes, "#e6f0f8", 0.5)):
+        collection = PolyCollection(
+            polygons, facecolors=colour, edgecolors="#6d7f8f", linewidths=0.7, zorder=order
         )
-    for points in shape.borders:
-        axis.plot(points[:, 0], points[:, 1], color="#555", linewidth=0.8, zorder=1)
-    for points in shape.states:
-        axis.plot(
-            points[:, 0], points[:, 1], color="#9a9a9a", linewidth=0.6, linestyle="--", zorder=1
-        )
+        collection.set_gid("coastline")
+        axis.add_collection(collection, autolim=False)
+    borders = LineCollection(list(shape.borders), colors="#555", linewidths=0.8, zorder=1)
+    borders.set_gid("country-borders")
+    axis.add_collection(borders, autolim=False)
+    states = LineCollection(
+        list(shape.states), colors="#9a9a9a", linewidths=0.6, linestyles="--", zorder=1
+    )
+    states.set_gid("state-borders")
+    axis.add_collection(states, autolim=False)
     axis.set_xlim(west, east)
     axis.set_ylim(south, north)
     axis.set_aspect(1 / math.cos(math.radians((south + north) / 2)))
@@ -184,20 +186,39 @@ def _legend_counts(largest: int) -> list[int]:
 def _draw_flows(
     axis: plt.Axes, flows: Counter, nodes: Mapping[str, dict], largest: int, gid: str
 ) -> None:
+    _add_lines(
+        axis,
+        flows,
+        nodes,
+        lambda node_id, node: FLOW_COLOUR.get(node["kind"], "#555"),
+        largest,
+        0.45,
+        gid,
+    )
+
+
+def _add_lines(
+    axis: plt.Axes,
+    flows: Mapping[tuple[str, float, float], int],
+    nodes: Mapping[str, dict],
+    colour: Callable[[str, dict], str],
+    largest: int,
+    alpha: float,
+    gid: str,
+) -> None:
+    """One line per (node, destination), width by count, thin lines under thick ones."""
+    segments, colours, widths = [], [], []
     for (node_id, lat, lon), count in sorted(flows.items(), key=lambda item: item[1]):
         node = nodes.get(node_id)
-        if not node:
-            continue
-        (line,) = axis.plot(
-            [node["lon"], lon],
-            [node["lat"], lat],
-            color=FLOW_COLOUR.get(node["kind"], "#555"),
-            alpha=0.45,
-            linewidth=_width(count, largest),
-            solid_capstyle="round",
-            zorder=2,
-        )
-        line.set_gid(gid)
+        if node:
+            segments.append([(node["lon"], node["lat"]), (lon, lat)])
+            colours.append(colour(node_id, node))
+            widths.append(_width(count, largest))
+    lines = LineCollection(
+        segments, colors=colours, linewidths=widths, alpha=alpha, capstyle="round", zorder=2
+    )
+    lines.set_gid(gid)
+    axis.add_collection(lines, autolim=False)
 
 
 def _draw_nodes(
@@ -248,13 +269,13 @@ def _draw_nodes(
         )
     annotations = []
     for node_id, text in labels.items():
-        node = nodes.get(node_id)
-        if not node:
+        where = nodes.get(node_id)
+        if not where:
             continue
         colour = CLOSED_COLOUR if node_id in closed else "#111"
         annotation = axis.annotate(
             text,
-            (node["lon"], node["lat"]),
+            (where["lon"], where["lat"]),
             xytext=(7, 5),
             textcoords="offset points",
             fontsize=10 if node_id in closed or node_id in added else 9,
@@ -519,6 +540,7 @@ def compare_maps(
     base_flows, flows = _flows(base), _flows(other)
     largest = max([*base_flows.values(), *flows.values(), 1])
     figure, axes = plt.subplots(1, 2, figsize=(20, 9))
+    panels: tuple[tuple[Any, str, Counter, Mapping[str, dict], set[str], set[str], dict], ...]
     panels = (
         (
             axes[0],
@@ -540,37 +562,56 @@ def compare_maps(
     figure.tight_layout(rect=(0, 0.14, 1, 1))
     side_by_side = svg(figure, f"flow maps before and after {name}")
 
-    moved = moves(base, other)
+    return side_by_side + _moved_map(
+        moves(base, other), name, len(other), box, shape, merged, closed, added, labels
+    )
+
+
+def _cell(outcome: OrderOutcome, node_id: str) -> tuple[str, float, float]:
+    lat, lon = outcome.destination
+    return (node_id, round(lat * 4) / 4, round(lon * 4) / 4)
+
+
+def _moved_map(
+    moved: Moves,
+    name: str,
+    orders: int,
+    box: tuple[float, float, float, float],
+    shape: Outline,
+    nodes: Mapping[str, dict],
+    closed: set[str],
+    added: set[str],
+    labels: Mapping[str, str],
+) -> str:
+    """Only the orders that changed shipping node: with closed nodes, those the closed nodes
+    shipped in the base, coloured by the node they ship from now, and the knock-on moves of
+    other orders in grey; without, every move in colour."""
+
+    def primary(old: OrderOutcome) -> bool:
+        return not closed or any(n in closed for n, _ in old.shipments)
+
+    main = [(old, new) for old, new in moved.orders if primary(old)]
+    knock_on = [(old, new) for old, new in moved.orders if not primary(old)]
     figure, axis = plt.subplots(figsize=(15, 9.5))
     _base_map(axis, box, shape)
-    now: Counter[str] = Counter()
-    for _old, new in moved.orders:
-        for node_id, _ in new.shipments:
-            now[node_id] += 1
+    now: Counter[str] = Counter(n for _, new in main for n, _ in new.shipments)
     colours = {
         n: MOVED_COLOURS[i % len(MOVED_COLOURS)] for i, (n, _) in enumerate(now.most_common(6))
     }
-    per_line: defaultdict[tuple[str, float, float], int] = defaultdict(int)
-    for _old, new in moved.orders:
-        lat, lon = new.destination
-        for node_id, _ in new.shipments:
-            per_line[(node_id, round(lat * 4) / 4, round(lon * 4) / 4)] += 1
-    top = max(per_line.values(), default=1)
-    for (node_id, lat, lon), count in sorted(per_line.items(), key=lambda item: item[1]):
-        node = merged.get(node_id)
-        if not node:
-            continue
-        (line,) = axis.plot(
-            [node["lon"], lon],
-            [node["lat"], lat],
-            color=colours.get(node_id, "#777"),
-            alpha=0.6,
-            linewidth=_width(count, top),
-            solid_capstyle="round",
-            zorder=2,
-        )
-        line.set_gid("moved-flow")
-    unshipped = [new.destination for _old, new in moved.orders if not new.shipments]
+    main_lines = Counter(_cell(new, n) for _, new in main for n, _ in new.shipments)
+    other_lines = Counter(_cell(new, n) for _, new in knock_on for n, _ in new.shipments)
+    top = max([*main_lines.values(), *other_lines.values(), 1])
+    _add_lines(axis, other_lines, nodes, lambda *_: "#b5b5b5", top, 0.5, "knock-on-flow")
+    _add_lines(
+        axis,
+        main_lines,
+        nodes,
+        lambda node_id, _: colours.get(node_id, "#555"),
+        top,
+        0.7,
+        "moved-flow",
+    )
+    unshipped = [new.destination for _, new in main if not new.shipments]
     if unshipped:
         axis.scatter(
             [d[1] for d in unshipped],
@@ -580,7 +621,8 @@ def compare_maps(
             c="black",
             zorder=3,
         )
-    _draw_nodes(axis, merged, closed, added, labels)
+    _draw_nodes(axis, nodes, closed, added, labels)
+    whose = f"{' and '.join(sorted(closed))}'s orders" if closed else "orders that moved"
     handles: list = [
         Line2D([], [], color=colours[n], linewidth=3, label=f"now from {n}: {c:,} shipments")
         for n, c in now.most_common(6)
@@ -591,7 +633,7 @@ def compare_maps(
             Line2D(
                 [],
                 [],
-                color="#777",
+                color="#555",
                 linewidth=3,
                 label=f"now from {len(now) - 6} other nodes: {rest:,} shipments",
             )
@@ -606,6 +648,16 @@ def compare_maps(
                 markeredgecolor="black",
                 markersize=8,
                 label=f"no longer shipped: {len(unshipped):,} orders",
+            )
+        )
+    if knock_on:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#b5b5b5",
+                linewidth=3,
+                label=f"knock-on: {len(knock_on):,} other orders changed node",
             )
         )
     if closed:
@@ -645,7 +697,7 @@ def compare_maps(
                 color="#555",
                 alpha=0.6,
                 linewidth=_width(count, top),
-                label=f"line width: {count:,} shipment{'s' if count != 1 else ''} of moved orders",
+                label=f"line width: {count:,} shipment{'s' if count != 1 else ''}",
             )
         )
     legend = axis.legend(
@@ -653,13 +705,16 @@ def compare_maps(
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         fontsize=9,
-        title="orders that changed shipping node",
+        title=f"where {whose} went",
         title_fontsize=10,
     )
     legend.set_gid("moved-legend")
-    axis.set_title(
-        f"where the orders went: {len(moved.orders):,} of {len(other):,} orders ship from "
-        f"other nodes in {name} (line: new node → delivery address)",
-        fontsize=12,
+    title = (
+        f"where {whose} went in {name}: {len(main):,} orders now ship from the nodes "
+        "in colour (line: new node → delivery address)"
+        if closed
+        else f"{len(main):,} of {orders:,} orders ship from other nodes in {name} "
+        "(line: new node → delivery address)"
     )
-    return side_by_side + svg(figure, f"map of orders that moved in {name}")
+    axis.set_title(title, fontsize=12)
+    return svg(figure, f"map of the orders that moved in {name}")

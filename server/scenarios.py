@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,7 @@ def run_info(directory: str | Path) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def input_warnings(names: list[str], infos: list[Mapping[str, Any]]) -> list[str]:
+def input_warnings(names: Sequence[str], infos: Sequence[Mapping[str, Any]]) -> list[str]:
     """Why runs may not compare like with like: a different network file, order set or
     mode than the first run, or runs that do not record their inputs."""
     warnings = []
@@ -229,7 +229,7 @@ def _grid(spec: dict) -> list[tuple[str, dict]]:
     # letters, digits and - _ . = (anything else becomes _).
     last = [path.split(".")[-1] for path in grid]
     labels = [key if last.count(key) == 1 else path for key, path in zip(last, grid, strict=True)]
-    runs = []
+    runs: list[tuple[str, dict]] = []
     for values in itertools.product(*grid.values()):
         changes = json.loads(json.dumps(base))
         parts = []

@@ -140,7 +140,7 @@ def test_output_paths_that_cannot_be_written_are_usage_errors(
         (("plan", *inputs, "--out", str(tmp_path)), ["is a folder", "pass a file name"]),
         (("allocate", *inputs, "--out", str(a_file)), ["--out", "is a file", "pass a folder"]),
         (("scenario", "run", *inputs, "--out", str(a_file)), ["is a file", "pass a folder"]),
-        (("demo-data", "--out", str(a_file / "sub")), ["a part of the path is a file"]),
+        (("demo-data", "--out", str(a_file / "sub")), ["is a file, not a folder"]),
         (("demo", "--offline", "--dir", str(a_file)), ["--dir", "is a file"]),
         (("stock", "export", "--db", str(a_file), str(missing)), ["does not exist"]),
     ]
@@ -191,7 +191,7 @@ def test_input_paths_that_cannot_be_read_are_usage_errors(tmp_path: Path, data_d
         ),
         (("audit", "--db", str(tmp_path)), ["--db", "is a folder"]),
         (("audit", "--db", str(not_a_ledger)), ["is not an omniroute ledger"]),
-        (("stock", "import", "--db", str(not_a_ledger), nowhere, "--mode", "delta"), [nowhere]),
+        (("stock", "export", "--db", str(not_a_ledger), str(tmp_path)), ["is a folder"]),
     ]
     assert_usage_errors(cases)
 

@@ -59,6 +59,9 @@ def test_plan_orders_quote_and_availability(
 ) -> None:
     """The batch is allocated jointly with a proof; a cart gets quotes; a store and a
     location get the ways to have a SKU."""
+    checked = client.plan_orders(tiny_orders.values(), validate_only=True)
+    assert not checked.responses  # valid, nothing planned
+    assert not client.plan_order(tiny_orders["tee-twice"], validate_only=True).HasField("plan")
     batch = client.plan_orders(tiny_orders.values(), unfilled_penalty=50)
     assert [r.order_id for r in batch.responses] == list(tiny_orders)
     assert batch.proof == plan_pb2.PlanStats.OPTIMAL and batch.total_cost > 0
@@ -72,6 +75,12 @@ def test_plan_orders_quote_and_availability(
     assert found.nodes and found.nodes[0].node_id == "ST1"
     assert found.nodes[0].fulfilment == routing.IN_STORE
     assert found.delivery_options
+    # Geelong's ST1 is about 65 km from Melbourne: offered for pick-up only without a limit
+    anywhere = client.availability(["TEE"], location=MELBOURNE, max_pickup_distance_km=0)
+    near = client.availability(["TEE"], location=MELBOURNE)  # the server's default: 50 km
+    kinds = {n.node_id: n.fulfilment for n in anywhere.nodes}
+    assert kinds["ST1"] == routing.PICKUP
+    assert {n.node_id: n.fulfilment for n in near.nodes}["ST1"] == routing.DELIVERY
     with pytest.raises(grpc.RpcError) as caught:
         client.availability([])
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

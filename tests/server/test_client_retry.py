@@ -232,3 +232,13 @@ def test_every_helper_goes_through_the_retry_policy() -> None:
     assert set(api.attempts) == unary - {"Operations/ListOperations", "Operations/DeleteOperation"}
     assert api.attempts.pop("RoutingService/PlanOrder") == 3 + 1  # plan_order, then reserve
     assert set(api.attempts.values()) == {3}
+
+
+def test_docs_show_the_shipped_service_config() -> None:
+    """docs/formats.md quotes the service config as it ships."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text("utf-8")
+    section = text.split("## Service config", 1)[1]
+    quoted = section.split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(quoted) == load_service_config()

@@ -182,7 +182,7 @@ def test_node_snippet_prints_the_offline_plan(
         plan = response["plan"]
         assert response["orderId"] == order.id
         assert plan["status"] == offline.plan.status.value
-        assert plan["totalCost"] == pytest.approx(offline.plan.total_cost, abs=0.006)
+        assert plan["totalCost"] == pytest.approx(convert.plan_to_proto(offline.plan).total_cost)
         assert [(s["nodeId"], s["serviceId"]) for s in plan["shipments"]] == [
             (s.node_id, s.service_id) for s in offline.plan.shipments
         ]

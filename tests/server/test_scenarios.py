@@ -146,9 +146,11 @@ def test_sweep_runs_every_combination(demo: Path, tmp_path: Path) -> None:
     assert len(summary) == 4
     by_name = {r["name"]: r for r in summary}
     assert (
-        by_name["splitPenalty=0_Australia Post=1.2"]["totalCost"]
-        > by_name["splitPenalty=0_Australia Post=1.0"]["totalCost"]
+        by_name["splitPenalty=0_Australia_Post=1.2"]["totalCost"]
+        > by_name["splitPenalty=0_Australia_Post=1.0"]["totalCost"]
     )
+    folders = {p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()}
+    assert folders == set(by_name)  # a run's name is its folder's name
 
 
 def test_scenario_service_operation(client: OmnirouteClient, tiny_orders: dict[str, Order]) -> None:

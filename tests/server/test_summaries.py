@@ -380,3 +380,22 @@ def test_compare_table_in_plain_words(tmp_path: Path) -> None:
     ]
     assert rows["cost per order (AUD)"][2] == f"{delta['costPerOrder']:+,.2f}"
     assert "on time (%)" in rows and not any(re.search(r"[a-z][A-Z]", k) for k in rows)
+
+
+def test_plan_summary_says_how_plans_were_decided(tmp_path: Path, data_dir: Path) -> None:
+    """plan --out: the summary counts plans by method in plain words, parts included."""
+    result = omniroute(
+        "plan",
+        "--network",
+        str(data_dir / "tiny_network.json"),
+        "--orders",
+        str(data_dir / "tiny_orders.jsonl"),
+        "--out",
+        str(tmp_path / "plans.jsonl"),
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("decided by"))
+    counts = [int(n.replace(",", "")) for n in re.findall(r": ([\d,]+)(?:;|$)", line)]
+    planned = len((tmp_path / "plans.jsonl").read_text().splitlines())
+    assert sum(counts) == planned
+    assert not re.search(r"single-node-bound|cp-sat|\bdp\b|candidates|\(\d+ parts\)", line)
