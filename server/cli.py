@@ -323,6 +323,11 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
         )
     for run in args.runs:
         run_dir(run)
+    if any(Path(run).resolve() == Path(args.out).resolve() for run in args.runs):
+        raise CliError(
+            f"--out {args.out} is one of the runs: its report.html would be replaced; pass "
+            "another folder for the comparison"
+        )
     output_dir(args.out, "--out", create=False)
     result = compare(args.runs, args.out)
     for warning in result["warnings"]:  # runs that differ in network, orders or mode

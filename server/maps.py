@@ -175,7 +175,9 @@ def _flows(outcomes: Sequence[OrderOutcome]) -> Counter[tuple[str, float, float]
 
 
 def _width(count: int, largest: int) -> float:
-    return 0.5 + 5.5 * count / max(largest, 1)
+    """Line width in points: proportional to the count, the largest count 6 points (counts
+    below 20 stay thin, so a small run does not draw every line at full width)."""
+    return 0.5 + 5.5 * count / max(largest, 20)
 
 
 def _legend_counts(largest: int) -> list[int]:
@@ -392,7 +394,12 @@ def _legend(
                 label="added node",
             )
         )
-    handles.append(Line2D([], [], color="#555", linewidth=0.7, label="coastline"))
+    handles.append(Line2D([], [], color="#6d7f8f", linewidth=0.7, label="coastline"))
+    if any(
+        isinstance(c, LineCollection) and c.get_gid() == "country-borders" and c.get_segments()
+        for c in axis.collections
+    ):
+        handles.append(Line2D([], [], color="#555", linewidth=0.8, label="country border"))
     handles.append(
         Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="state border")
     )

@@ -88,16 +88,18 @@ def test_sigterm_drains_and_exits(tmp_path: Path, data_dir: Path) -> None:
             client.get_stock()
 
 
-def test_serve_without_store_is_a_clear_error(tmp_path: Path) -> None:
+def test_serve_with_store_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    """A new ledger starts an empty server (tests/server/test_cli.py), but only in a folder
+    that exists: otherwise exit 2 saying so, and nothing is created."""
+    db = tmp_path / "missing" / "x.db"
     result = subprocess.run(
-        [sys.executable, "-m", "omniroute.server.cli", "serve", "--db", str(tmp_path / "x.db")],
+        [sys.executable, "-m", "omniroute.server.cli", "serve", "--db", str(db)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert (
-        result.returncode == 2 and "--network" in result.stderr and "Traceback" not in result.stderr
-    )
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr and not db.parent.exists()
 
 
 def test_serve_options_reach_the_server(
