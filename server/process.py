@@ -359,6 +359,7 @@ def check_port_free(host: str, port: int, what: str) -> None:
     a probe without SO_REUSEPORT cannot bind where any listener is."""
     if port == 0:
         return
+    option = "--metrics-port" if what == "metrics" else "--port"
     name = host.strip("[]") or "::"
     family = socket.AF_INET6 if ":" in name else socket.AF_INET
     try:
@@ -368,7 +369,7 @@ def check_port_free(host: str, port: int, what: str) -> None:
     except OSError as error:
         raise ServeRefused(
             f"{what} port {port} on {host} is not available ({error.strerror or error}); "
-            "is another server running there? Choose another port"
+            f"is another server running there? Choose another port ({option} PORT)"
         ) from None
 
 

@@ -197,11 +197,17 @@ def test_input_paths_that_cannot_be_read_are_usage_errors(tmp_path: Path, data_d
 
 
 def test_incompatible_options_are_usage_errors(tmp_path: Path, data_dir: Path) -> None:
-    """Options that would be silently ignored are refused: --options with the baseline,
-    --sample with demo --offline, --nodes without --large, --limit with --order-id."""
+    """Options that would be silently ignored, or would overwrite an input, are refused:
+    --options with the baseline, --sample with demo --offline, --nodes without --large,
+    --limit with --order-id, one port for gRPC and metrics, a comparison into a run folder."""
     network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
     inputs = ("--network", network, "--orders", orders)
+    runs = [tmp_path / "base", tmp_path / "changed"]
+    for run in runs:
+        run.mkdir()
+        (run / "kpis.json").write_text("{}")
     cases = [
+        (("scenario", "compare", *map(str, runs), "--out", str(runs[1])), ["is one of the runs"]),
         (("plan", *inputs, "--policy", "baseline", "--options"), ["--options needs --policy"]),
         (("demo", "--offline", "--sample", "10", "--dir", str(tmp_path)), ["--offline"]),
         (("demo-data", "--out", str(tmp_path), "--nodes", "50"), ["add --large"]),
@@ -233,6 +239,25 @@ def test_numbers_out_of_range_are_usage_errors(tmp_path: Path, data_dir: Path) -
     assert_usage_errors(cases)
 
 
+def test_file_errors_at_the_last_line_of_defence_are_usage_errors() -> None:
+    """An OSError naming a path that gets past the checks of each command is still told as
+    the user's mistake with the path (exit 2 in main); anything else stays internal."""
+    from omniroute.server.cli import usage_message
+
+    for error, expected in (
+        (FileNotFoundError(2, "No such file", "/no/such/dir/x"), "folder /no/such/dir does not"),
+        (FileNotFoundError(2, "No such file", "/x.json"), "no such file: /x.json"),
+        (IsADirectoryError(21, "Is a directory", "/tmp"), "/tmp is a folder; pass a file"),
+        (PermissionError(13, "Permission denied", "/root/x"), "permission denied: /root/x"),
+        (FileExistsError(17, "File exists", "/etc/passwd"), "/etc/passwd already exists"),
+        (NotADirectoryError(20, "Not a directory", "/etc/passwd/x"), "is a file, not a folder"),
+    ):
+        message = usage_message(error)
+        assert message is not None and expected in message, (error, message)
+    assert usage_message(ValueError("a bug")) is None
+    assert usage_message(OSError(5, "Input/output error")) is None
+
+
 def test_debug_is_accepted_after_the_command(tmp_path: Path, data_dir: Path) -> None:
     """--debug works before or after the command (as the internal-error hint suggests)."""
     network, orders = str(data_dir / "tiny_network.json"), str(data_dir / "tiny_orders.jsonl")
@@ -256,12 +281,32 @@ def test_taken_port_is_a_usage_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        for extra in (
-            ("--port", port, "--metrics-port", "0"),
-            ("--port", "0", "--metrics-port", port),
+        for extra, option in (
+            (("--port", port, "--metrics-port", "0"), "--port"),
+            (("--port", "0", "--metrics-port", port), "--metrics-port"),
         ):
             result = omniroute("serve", "--db", str(tmp_path / "x.db"), "--workers", "1", *extra)
-            assert_usage_error(result, f"port {port}", "not available", "another port")
+            assert_usage_error(result, f"port {port}", "not available", f"another port ({option}")
+
+
+def test_a_port_taken_before_the_server_binds_it_is_replaced(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's serve_process picks a free port; when another process takes it first, the
+    server exits with its usage error and serve_process starts it on another free port."""
+    from omniroute.server import launch
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = [taken.getsockname()[1]]
+        real_free_port = launch.free_port
+        monkeypatch.setattr(launch, "free_port", lambda: ports.pop() if ports else real_free_port())
+        network = str(data_dir / "tiny_network.json")
+        with launch.serve_process(
+            "--db", str(tmp_path / "x.db"), "--network", network, "--workers", "1"
+        ) as (_, port):
+            assert port != taken.getsockname()[1] and not ports
 
 
 def test_problem_counts_and_parse_errors_read_as_one_clean_line_each(
