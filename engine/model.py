@@ -312,9 +312,15 @@ class FieldViolation:
         return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """``1 order``, ``2 orders``: a count with its noun in the right number (``plural``
+    defaults to the noun with an "s")."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {plural or noun + 's'}"
+
+
 def problem_count(count: int) -> str:
     """``1 problem``, ``2 problems``: a count of problems for a message."""
-    return f"{count:,} problem" if count == 1 else f"{count:,} problems"
+    return counted(count, "problem")
 
 
 class ValidationError(Exception):

@@ -22,7 +22,7 @@ import numpy as np
 
 from omniroute.demo_data import demo_dataset
 from omniroute.files import read_network, read_orders, write_network, write_orders
-from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, Proof
+from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, Proof, counted
 from omniroute.scenario import kpis, outcomes_of
 from omniroute.server.client import OmnirouteClient
 from omniroute.server.convert import result_from_proto, result_to_proto, to_json_line
@@ -286,13 +286,15 @@ def _delivery_comment(
         cost = f"{percent(saving_share)} lower cost" if saving_share > 0 else "no saving"
         return (
             f"omniroute trades {difference:.2f} days on average for {cost} "
-            f"({later:,} orders arrive later than the baseline's plan, {sooner:,} sooner); "
+            f"({counted(later, 'order')} {'arrives' if later == 1 else 'arrive'} later than the "
+            f"baseline's plan, {sooner:,} sooner); "
             f"{promise}."
         )
     if difference <= -0.005:
         return (
             f"omniroute also delivers {-difference:.2f} days sooner on average "
-            f"({sooner:,} orders sooner than the baseline's plan, {later:,} later); {promise}."
+            f"({counted(sooner, 'order')} sooner than the baseline's plan, {later:,} later); "
+            f"{promise}."
         )
     return f"mean delivery days are the same as the baseline's; {promise}."
 

