@@ -390,7 +390,9 @@ def test_check_availability(client: OmnirouteClient) -> None:
     ]
     from_store = client.check_availability(
         routing_service_pb2.CheckAvailabilityRequest(
-            sku_ids=["COAT"], store_id="ST2", max_pickup_distance_km=0  # any distance
+            sku_ids=["COAT"],
+            store_id="ST2",
+            max_pickup_distance_km=0,  # any distance
         )
     )
     assert [(n.node_id, n.fulfilment) for n in from_store.nodes] == [
