@@ -196,6 +196,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("allow_partial", "allowPartial", BOOL),
         Field("pickup_store_id", "pickupStoreId", STRING),
         Field("create_time", "createTime", TIMESTAMP),
+        Field("customer_id", "customerId", STRING),
     ),
 }
 
@@ -699,6 +700,7 @@ def _build_order(values: dict, path: str, failed: Set[str], report: _Report) -> 
         allow_partial=values["allow_partial"],
         pickup_store_id=values["pickup_store_id"],
         create_time=values["create_time"],
+        customer_id=values["customer_id"],
     )
 
 

@@ -186,6 +186,7 @@ class Order:
     allow_partial: bool = False
     pickup_store_id: str = ""
     create_time: str = ""  # RFC 3339, as in the JSON files; "" when unknown
+    customer_id: str = ""  # the customer's id in the retailer's systems ("": not given)
 
 
 # --------------------------------------------------------------------------- plans

@@ -194,6 +194,11 @@ def order_violations(
         out.add("id", "order id is required")
     elif len(order.id) > MAX_ID:
         out.add("id", f"order id is longer than {MAX_ID} characters ({len(order.id):,})")
+    if len(order.customer_id) > MAX_ID:
+        out.add(
+            "customerId",
+            f"customer id is longer than {MAX_ID} characters ({len(order.customer_id):,})",
+        )
     if not order.lines:
         out.add("lines", "an order needs at least one line")
     line_ids: set[str] = set()

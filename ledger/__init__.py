@@ -19,6 +19,7 @@ from omniroute.ledger.audit import AuditRecord
 from omniroute.ledger.database import Database, SqliteDatabase, open_database
 from omniroute.ledger.errors import (
     ChangedConcurrently,
+    DatabaseUnavailable,
     LedgerError,
     NoNetwork,
     NotFound,
@@ -52,6 +53,7 @@ __all__ = [
     "AuditRecord",
     "ChangedConcurrently",
     "Database",
+    "DatabaseUnavailable",
     "Ledger",
     "LedgerError",
     "NoNetwork",

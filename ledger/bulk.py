@@ -27,9 +27,10 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
-from omniroute.ledger import codec, idempotency
+from omniroute.ledger import codec, events, idempotency
 from omniroute.ledger import network as network_table
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import ChangedConcurrently, NoNetwork
@@ -122,7 +123,17 @@ class StockImport:
         self.db = db
         self.mode = mode
         self.rows = 0
-        with db.read() as tx:
+        # the temporary tables live on one connection: keep this thread on it until close()
+        self._session = ExitStack()
+        self._session.enter_context(db.session())
+        try:
+            self._create(known_ids)
+        except BaseException:
+            self._session.close()
+            raise
+
+    def _create(self, known_ids: KnownIds) -> None:
+        with self.db.read() as tx:
             self.version = network_table.version(tx)
             if self.version == 0:
                 raise NoNetwork()
@@ -152,9 +163,12 @@ class StockImport:
         self.close()
 
     def close(self) -> None:
-        """Drop the temporary tables."""
-        with self.db.read() as tx:
-            _drop(tx)
+        """Drop the temporary tables (and let go of the connection holding them)."""
+        try:
+            with self.db.read() as tx:
+                _drop(tx)
+        finally:
+            self._session.close()
 
     def stage(self, rows: Sequence[StagedRow]) -> None:
         """Add parsed rows (their ids known, their numbers >= 0); no write lock is taken."""
@@ -211,6 +225,22 @@ class StockImport:
             if problems.total:
                 raise problems.error(subject)
             summary = self._write(tx, now, reference, on_progress)
+            if summary.changed:  # one event for the whole import (not one per position)
+                event = events.NewEvent(
+                    events.EventType.STOCK_UPDATED,
+                    request_id=request_id,
+                    payload={
+                        "source": "import",
+                        "mode": summary.mode,
+                        "rows": summary.rows,
+                        "changed": summary.changed,
+                        "created": summary.created,
+                        "zeroed": summary.zeroed,
+                        "onHandDelta": summary.on_hand_delta,
+                        "reference": reference,
+                    },
+                )
+                events.append(tx, now, [event])
             if request_id:
                 idempotency.remember(tx, request_id, METHOD, fingerprint, codec.dumps(summary))
         return summary
@@ -229,10 +259,11 @@ class StockImport:
             " coalesce(s.set_on_hand, t.on_hand, 0) + coalesce(s.delta_on_hand, 0)"
             " AS new_on_hand,"
             " coalesce(s.safety_stock, t.safety_stock, 0) AS new_safety,"
-            " t.node_id IS NULL AS created, coalesce(t.safety_stock, 0) AS old_safety"
+            " CASE WHEN t.node_id IS NULL THEN 1 ELSE 0 END AS created,"
+            " coalesce(t.safety_stock, 0) AS old_safety"
             " FROM stock_import s LEFT JOIN stock t"
             " ON t.node_id = s.node_id AND t.sku_id = s.sku_id) r "
-            "WHERE created OR new_on_hand != old_on_hand OR new_safety != old_safety"
+            "WHERE created = 1 OR new_on_hand != old_on_hand OR new_safety != old_safety"
             " OR new_on_hand < reserved"
         )
         if self.mode is ImportMode.SNAPSHOT:  # positions missing from the file: on-hand 0
@@ -285,7 +316,8 @@ class StockImport:
         on_progress: Callable[[int, int], None] | None,
     ) -> ImportSummary:
         changed, created, zeroed, delta = tx.execute(
-            "SELECT count(*), coalesce(sum(created), 0), coalesce(sum(line IS NULL), 0),"
+            "SELECT count(*), coalesce(sum(created), 0),"
+            " coalesce(sum(CASE WHEN line IS NULL THEN 1 ELSE 0 END), 0),"
             " coalesce(sum(new_on_hand - old_on_hand), 0) FROM stock_import_result"
         ).fetchone()
         if on_progress is not None:

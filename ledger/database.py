@@ -12,7 +12,9 @@ backend translates what differs (placeholders, the schema's column types) and pr
 * ``migrate()``: brings the schema to :data:`omniroute.ledger.schema.LATEST`, once, even when
   several processes open the same database at the same time.
 
-:class:`SqliteDatabase` is the embedded default (one file, WAL, ``BEGIN IMMEDIATE``).
+:class:`SqliteDatabase` is the embedded default (one file, WAL, ``BEGIN IMMEDIATE``);
+:class:`~omniroute.ledger.postgres.PostgresDatabase` serves replicas on many hosts.
+:func:`open_database` picks one by its target: a ``postgresql://`` URI or a file path.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Database(Protocol):
     def schema_version(self) -> int: ...
 
     def migrate(self) -> int: ...
+
+    def session(self) -> Any: ...  # context manager: this thread's transactions on one connection
 
     def close(self) -> None: ...
 
@@ -118,6 +122,11 @@ class SqliteDatabase:
             finally:
                 self._db.execute("COMMIT")
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """This thread's transactions on one connection (always so: there is one)."""
+        yield
+
     def change_token(self) -> int:
         """``PRAGMA data_version``: changes whenever another connection commits."""
         with self._lock:
@@ -171,9 +180,17 @@ def _stored_version(db: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def open_database(target: str | Path, synchronous: str = "FULL") -> SqliteDatabase:
-    """The database at ``target``: a file path (SQLite)."""
+def open_database(target: str | Path, synchronous: str = "FULL", migrate: bool = True) -> Database:
+    """The database at ``target``: a ``postgresql://`` (or ``postgres://``) libpq URI, or a
+    file path (SQLite, with ``synchronous``); its schema migrated unless not ``migrate``."""
     text = str(target)
+    if text.lower().startswith(("postgresql://", "postgres://")):
+        from omniroute.ledger.postgres import PostgresDatabase  # psycopg only when used
+
+        return PostgresDatabase(text, migrate=migrate)
     if "://" in text:
-        raise ValueError(f"unsupported database URL {text!r}: give a file path (SQLite)")
-    return SqliteDatabase(text, synchronous=synchronous)
+        raise ValueError(
+            f"unsupported database URL {text.split('://')[0]}://...: give a file path (SQLite) "
+            "or a postgresql://USER@HOST:PORT/DB URI"
+        )
+    return SqliteDatabase(text, synchronous=synchronous, migrate=migrate)

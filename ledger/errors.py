@@ -104,6 +104,13 @@ class SchemaUnsupported(LedgerError):
     reason = "SCHEMA_UNSUPPORTED"
 
 
+class DatabaseUnavailable(LedgerError):
+    """The database cannot be reached now (down, restarting, or the connection dropped):
+    the call changed nothing it acknowledged and is safe to retry with the same request id."""
+
+    reason = "DATABASE_UNAVAILABLE"
+
+
 class Shortage(LedgerError):
     """ATP changed since planning: these positions cannot give the units asked.
 

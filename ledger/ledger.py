@@ -11,6 +11,7 @@ from omniroute.ledger import network as network_table
 from omniroute.ledger.audit import Audit
 from omniroute.ledger.database import Database, Transaction, open_database
 from omniroute.ledger.errors import NoNetwork
+from omniroute.ledger.events import Events
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
@@ -32,8 +33,9 @@ class Ledger:
 
     Attributes
     ----------
-    stock, reservations, orders, operations, returns, audit
-        The concerns; each method is one transaction.
+    stock, reservations, orders, operations, returns, audit, events
+        The concerns; each method is one transaction (``events``: the outbox every change
+        appends to, :mod:`omniroute.ledger.events`).
     """
 
     def __init__(self, database: Database) -> None:
@@ -45,6 +47,7 @@ class Ledger:
         self.operations = Operations(database)
         self.returns = Returns(database)
         self.audit = Audit(database)
+        self.events = Events(database)
 
     def close(self) -> None:
         self.db.close()
@@ -113,5 +116,6 @@ class Ledger:
 
 
 def open_ledger(target: str | Path, synchronous: str = "FULL") -> Ledger:
-    """The ledger at ``target`` (a SQLite file path), its schema migrated to the latest."""
+    """The ledger at ``target`` (a SQLite file path, or a ``postgresql://`` URI), its
+    schema migrated to the latest."""
     return Ledger(open_database(target, synchronous=synchronous))

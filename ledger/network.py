@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from omniroute.ledger import codec
+from omniroute.ledger import codec, events
 from omniroute.ledger.database import Transaction
 from omniroute.model import Network
 
@@ -29,9 +29,21 @@ def load(tx: Transaction) -> tuple[Network, int] | None:
 def store(tx: Transaction, network: Network) -> int:
     """Store ``network`` (its stock is kept in the stock table) as the next version."""
     new = version(tx) + 1
+    now = time.time()
     tx.execute(
         "INSERT INTO network (version, network, created) VALUES (?, ?, ?)",
-        (new, codec.dumps(replace(network, stock=())), time.time()),
+        (new, codec.dumps(replace(network, stock=())), now),
     )
     tx.execute("DELETE FROM network WHERE version < ?", (new,))
+    event = events.NewEvent(
+        events.EventType.NETWORK_REPLACED,
+        payload={
+            "version": new,
+            "nodes": len(network.nodes),
+            "skus": len(network.skus),
+            "carrierServices": len(network.carrier_services),
+            "stockPositions": len(network.stock),
+        },
+    )
+    events.append(tx, now, [event])
     return new

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from omniroute.ledger import idempotency, orders
+from omniroute.ledger import events, idempotency, orders
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import (
     ChangedConcurrently,
@@ -22,6 +22,7 @@ from omniroute.ledger.errors import (
     ReservationNotHeld,
     UnknownReservation,
 )
+from omniroute.ledger.events import EventType, NewEvent, lines_json
 from omniroute.ledger.positions import MovementKind, hold, unreserve
 from omniroute.ledger.records import (
     OrderRecord,
@@ -103,16 +104,33 @@ def expire_due(tx: Transaction, now: float) -> int:
             "SELECT id FROM reservations WHERE state = ? AND expires <= ?", (HELD.value, now)
         )
     ]
+    expired = []
     for reservation_id in due:
-        for node_id, sku_id, quantity in tx.execute(
-            "SELECT node_id, sku_id, quantity FROM reservation_lines WHERE reservation_id = ?",
-            (reservation_id,),
-        ).fetchall():
-            unreserve(tx, now, MovementKind.EXPIRE, node_id, sku_id, quantity, 0, reservation_id)
+        lines = [
+            ReservationLine(*row)
+            for row in tx.execute(
+                "SELECT node_id, sku_id, quantity FROM reservation_lines "
+                "WHERE reservation_id = ? ORDER BY node_id, sku_id",
+                (reservation_id,),
+            ).fetchall()
+        ]
+        for line in lines:
+            unreserve(
+                tx,
+                now,
+                MovementKind.EXPIRE,
+                line.node_id,
+                line.sku_id,
+                line.quantity,
+                0,
+                reservation_id,
+            )
         tx.execute(
             "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
             (ReservationState.EXPIRED.value, now, reservation_id),
         )
+        expired.append(_event(tx, EventType.RESERVATION_EXPIRED, reservation_id, lines))
+    events.append(tx, now, expired)
     return len(due)
 
 
@@ -121,6 +139,28 @@ def release_all(tx: Transaction, reservation_id: str, now: float) -> None:
     tx.execute(
         "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
         (ReservationState.RELEASED.value, now, reservation_id),
+    )
+    lines = find(tx, reservation_id).lines
+    event = _event(tx, EventType.RESERVATION_RELEASED, reservation_id, lines)
+    events.append(tx, now, [replace(event, payload={**event.payload, "cause": "NETWORK_REPLACED"})])
+
+
+def _event(
+    tx: Transaction, kind: EventType, reservation_id: str, lines: Sequence[ReservationLine]
+) -> NewEvent:
+    """The event of a reservation's change (its order and customer looked up)."""
+    row = tx.execute(
+        "SELECT request_id, order_id FROM reservations WHERE id = ?", (reservation_id,)
+    ).fetchone()
+    request_id, order_id = (row[0], row[1]) if row else ("", "")
+    customer_id = events.customer_of(tx, reservation_id)[1]
+    return NewEvent(
+        kind,
+        reservation_id=reservation_id,
+        order_id=order_id,
+        request_id=request_id,
+        customer_id=customer_id,
+        payload={"lines": lines_json(lines), "units": sum(x.quantity for x in lines)},
     )
 
 
@@ -168,9 +208,24 @@ class Reservations:
                 "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (reservation_id, request_id, order_id, HELD.value, now, now + ttl, now),
             )
-            hold(tx, now, reservation_id, totals(lines))  # all or Shortage
+            wanted = totals(lines)
+            hold(tx, now, reservation_id, wanted)  # all or Shortage
             if order is not None:
                 orders.save(tx, OrderRecord(order_id, reservation_id, *order, updated=now))
+            held = [ReservationLine(n, s, q) for (n, s), q in sorted(wanted.items())]
+            event = NewEvent(
+                EventType.RESERVATION_HELD,
+                reservation_id=reservation_id,
+                order_id=order_id,
+                request_id=request_id,
+                customer_id=order[0].customer_id if order is not None else "",
+                payload={
+                    "lines": lines_json(held),
+                    "units": sum(x.quantity for x in held),
+                    "expireTime": events.rfc3339(now + ttl),
+                },
+            )
+            events.append(tx, now, [event])
             idempotency.remember(tx, request_id, "PlanOrder", fingerprint, answer)
         return answer
 
@@ -252,6 +307,22 @@ class Reservations:
             tx.execute(
                 "UPDATE reservations SET updated = ? WHERE id = ?", (now, record.reservation_id)
             )
+            event = NewEvent(
+                EventType.ORDER_REROUTED,
+                reservation_id=record.reservation_id,
+                order_id=current.order_id,
+                request_id=request_id,
+                customer_id=current.order.customer_id,
+                payload={
+                    "nodeId": rejection.node_id,
+                    "reason": rejection.reason.value,
+                    "released": lines_json(release),
+                    "held": lines_json(hold_more),
+                    "reroutedNodeIds": sorted(rerouted),
+                    "shipFromNodeIds": [s.node_id for s in plan.shipments],
+                },
+            )
+            events.append(tx, now, [event])
             idempotency.remember(tx, request_id, "RerouteOrder", fingerprint, answer)
         return answer
 
@@ -309,6 +380,8 @@ class Reservations:
                 "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
                 (state.value, now, reservation_id),
             )
+            change = EventType.RESERVATION_COMMITTED if shipped else EventType.RESERVATION_RELEASED
+            events.append(tx, now, [_event(tx, change, reservation_id, reservation.lines)])
             return find(tx, reservation_id)
 
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from omniroute.ledger import codec, idempotency
+from omniroute.ledger import codec, events, idempotency
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import UnknownReturn
 from omniroute.ledger.positions import position, receive
@@ -25,6 +25,18 @@ def _find(tx: Transaction, return_id: str) -> ReturnRecord:
         raise UnknownReturn(return_id)
     legs = codec.loads(tuple[ReturnLegPlan, ...], bytes(row[3]))
     return ReturnRecord(row[0], row[1], ReturnState(row[2]), legs, row[4], row[5])
+
+
+def _legs_json(legs: Sequence[ReturnLegPlan]) -> list[dict[str, object]]:
+    """Where a return's units go, as event payload data."""
+    return [
+        {
+            "nodeId": leg.node_id,
+            "action": leg.action.name,
+            "items": [{"skuId": i.sku_id, "quantity": i.quantity} for i in leg.items],
+        }
+        for leg in legs
+    ]
 
 
 class Returns:
@@ -53,6 +65,13 @@ class Returns:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (record.id, request_id, record.state.value, codec.dumps(record.legs), now, now),
             )
+            event = events.NewEvent(
+                events.EventType.RETURN_PLANNED,
+                request_id=request_id,
+                return_id=record.id,
+                payload={"legs": _legs_json(record.legs)},
+            )
+            events.append(tx, now, [event])
             idempotency.remember(tx, request_id, "PlanReturn", fingerprint, codec.dumps(record.id))
         return record
 
@@ -67,6 +86,14 @@ class Returns:
                     touched.append((leg.node_id, item.sku_id))
                     if record.state is ReturnState.PLANNED:
                         receive(tx, now, leg.node_id, item.sku_id, item.quantity, return_id)
+            if record.state is ReturnState.PLANNED:  # receiving again changes nothing
+                event = events.NewEvent(
+                    events.EventType.RETURN_RECEIVED,
+                    request_id=record.request_id,
+                    return_id=return_id,
+                    payload={"legs": _legs_json(record.legs)},
+                )
+                events.append(tx, now, [event])
             tx.execute(
                 "UPDATE returns SET state = ?, updated = ? WHERE id = ?",
                 (ReturnState.RECEIVED.value, now, return_id),

@@ -2,12 +2,15 @@
 
 A database records its ``schema_version`` in ``meta``; :meth:`Database.migrate` applies every
 migration above it in order, inside one write transaction. Statements are written once with
-``{type}`` slots that each dialect fills in (SQLite today; the slots are what PostgreSQL
-needs differently). Never edit a released migration: add the next one.
+``{type}`` slots that each dialect fills in (the slots are what SQLite and PostgreSQL
+need differently; on PostgreSQL every ``TEXT`` column also collates ``"C"``, so that ids
+sort and compare byte by byte as in SQLite whatever the database's locale). Never edit a
+released migration: add the next one.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DIALECT_TYPES = {
@@ -34,7 +37,10 @@ class Migration:
 
     def statements(self, dialect: str) -> list[str]:
         types = DIALECT_TYPES[dialect]
-        return [statement.format(**types) for statement in self.sql]
+        statements = [statement.format(**types) for statement in self.sql]
+        if dialect == "postgresql":  # ids compare byte by byte, as in SQLite
+            statements = [re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', s) for s in statements]
+        return statements
 
 
 MIGRATIONS = (
@@ -108,6 +114,22 @@ MIGRATIONS = (
             " principal TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL,"
             " resource TEXT NOT NULL, outcome TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
+        ),
+    ),
+    Migration(
+        3,
+        "events: the outbox of every state change, with its cursor counter",
+        (
+            # seq is the cursor, drawn from event_counter in the writing transaction (see
+            # omniroute.ledger.events: a sequence could commit out of order on PostgreSQL)
+            "CREATE TABLE IF NOT EXISTS events (seq BIGINT PRIMARY KEY, at {real} NOT NULL,"
+            " type TEXT NOT NULL, reservation_id TEXT NOT NULL DEFAULT '',"
+            " order_id TEXT NOT NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '',"
+            " customer_id TEXT NOT NULL DEFAULT '', return_id TEXT NOT NULL DEFAULT '',"
+            " payload TEXT NOT NULL){without_rowid}",
+            "CREATE TABLE IF NOT EXISTS event_counter (id INTEGER PRIMARY KEY,"
+            " last BIGINT NOT NULL)",
+            "INSERT INTO event_counter (id, last) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
         ),
     ),
 )

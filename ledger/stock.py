@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from omniroute.ledger import codec, idempotency
+from omniroute.ledger import codec, events, idempotency
 from omniroute.ledger import network as network_table
 from omniroute.ledger.bulk import ImportMode, StockImport
 from omniroute.ledger.database import Database, Transaction
@@ -29,7 +29,8 @@ FILTER_COLUMNS = {
     "on_hand": "on_hand",
     "safety_stock": "safety_stock",
     "reserved": "reserved",
-    "atp": "max(0, on_hand - reserved - safety_stock)",
+    "atp": "CASE WHEN on_hand - reserved - safety_stock > 0 "
+    "THEN on_hand - reserved - safety_stock ELSE 0 END",
 }
 FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -136,7 +137,28 @@ class Stock:
             for p in results:
                 before = position(tx, p.node_id, p.sku_id).on_hand
                 rows.append((p.node_id, p.sku_id, p.on_hand, p.safety_stock, p.on_hand - before))
-            set_many(tx, time.time(), MovementKind.ADJUST, rows, request_id)
+            now = time.time()
+            set_many(tx, now, MovementKind.ADJUST, rows, request_id)
+            payload: dict[str, object] = {
+                "source": "UpdateStock",
+                "changed": len(rows),
+                "onHandDelta": sum(row[4] for row in rows),
+            }
+            if len(rows) <= events.MAX_LISTED:  # (a huge batch: the totals only)
+                payload["positions"] = [
+                    {
+                        "nodeId": node,
+                        "skuId": sku,
+                        "onHand": on_hand,
+                        "safetyStock": safety,
+                        "onHandDelta": delta,
+                    }
+                    for node, sku, on_hand, safety, delta in rows
+                ]
+            event = events.NewEvent(
+                events.EventType.STOCK_UPDATED, request_id=request_id, payload=payload
+            )
+            events.append(tx, now, [event])
             if request_id:
                 idempotency.remember(
                     tx, request_id, "UpdateStock", fingerprint, codec.dumps(results)

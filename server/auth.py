@@ -63,7 +63,7 @@ METHOD_SCOPES: dict[str, str] = {
     f"{ROUTING}/PlanReturn": "routing.reserve",
     **{
         f"{INVENTORY}/{m}": "inventory.read"
-        for m in ("GetStock", "ListStockPositions", "GetReservation")
+        for m in ("GetStock", "ListStockPositions", "GetReservation", "WatchEvents")
     },
     **{
         f"{INVENTORY}/{m}": "inventory.write"

@@ -352,13 +352,54 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_sweep(args: argparse.Namespace) -> int:
-    from omniroute.server.scenarios import sweep
+    from omniroute.server.executors import (
+        RAY_ADDRESS_ENV,
+        ExecutorUnavailable,
+        check_reachable,
+        ray_address,
+        require_ray,
+    )
+    from omniroute.server.scenarios import SweepFailed, sweep
 
+    if args.ray_address is not None and args.executor != "ray":
+        raise CliError(
+            "--ray-address is for --executor ray: add --executor ray, or drop --ray-address"
+        )
+    address = None
+    if args.executor == "ray":  # the address (or RAY_ADDRESS, as Ray reads it) checked first
+        given = args.ray_address is not None
+        try:
+            require_ray()
+            address = ray_address(
+                args.ray_address if given else os.environ.get(RAY_ADDRESS_ENV),
+                "--ray-address" if given else f"{RAY_ADDRESS_ENV} (from the environment)",
+            )
+            check_reachable(address)  # before any input is read
+        except ExecutorUnavailable as error:
+            raise CliError(str(error)) from None
     input_file(args.network, "--network")
     input_file(args.orders, "--orders")
     input_file(args.grid, "--grid")
     output_dir(args.out, "--out", create=False)
-    results = sweep(args.network, args.orders, args.grid, args.mode, args.out, args.workers)
+    try:
+        results = sweep(
+            args.network,
+            args.orders,
+            args.grid,
+            args.mode,
+            args.out,
+            args.workers,
+            executor=args.executor,
+            ray_address=address,
+        )
+    except ExecutorUnavailable as error:  # Ray unreachable, or the cluster lacks omniroute
+        raise CliError(str(error)) from None
+    except SweepFailed as failed:  # the completed runs are written; say which failed and why
+        if args.debug:
+            for _, failure in failed.failures:
+                print(failure.trace, file=sys.stderr)
+        print(f"error: {failed}", file=sys.stderr)
+        return 1
     currency = _currency(args.network)
     columns = ("cost_per_order", "total_cost", "split_rate", "mean_delivery_days", "on_time_rate")
     print(
@@ -480,19 +521,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ServeRefused as refused:
         raise CliError(str(refused)) from None
     network = read_network(input_file(args.network, "--network")) if args.network else None
-    output_file(args.db, "--db", "omniroute.db")
+    if not is_database_uri(args.db):
+        output_file(args.db, "--db", "omniroute.db")
     ledger = open_db(args.db, args.synchronous)  # created if missing
     try:
         if network is not None:
             version = ledger.put_network(network)
             print(
-                f"imported {args.network} into {args.db} (network version {version}: "
+                f"imported {args.network} into {db_label(args.db)} (network version {version}: "
                 f"{len(network.nodes)} nodes, {len(network.stock):,} stock positions)",
                 flush=True,
             )
         elif ledger.state()[0] == 0:
             print(
-                f"{args.db} holds no network yet: serving empty. Calls that need a network "
+                f"{db_label(args.db)} holds no network yet: serving empty. Calls that need a network "
                 "answer FAILED_PRECONDITION (reason NO_NETWORK) until one is put with "
                 "NetworkService.PutNetwork (or serve is restarted with --network FILE)",
                 flush=True,
@@ -531,7 +573,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- stock
 
 
+def is_database_uri(db: str) -> bool:
+    """Whether ``--db`` names a database server (a ``postgresql://`` URI), not a file; a
+    :class:`CliError` for any other URL."""
+    if db.lower().startswith(("postgresql://", "postgres://")):
+        return True
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", db):
+        raise CliError(
+            f"--db {db.split('://')[0]}://...: not a database omniroute knows; give a file path "
+            "(SQLite) or a postgresql://USER@HOST:PORT/DATABASE URI"
+        )
+    return False
+
+
+def db_label(db: str) -> str:
+    """``--db`` as messages show it (a URI without its password)."""
+    if not is_database_uri(db):
+        return db
+    from omniroute.ledger.postgres import redacted
+
+    return redacted(db)
+
+
 def _open_existing_ledger(db: str) -> Ledger:
+    if is_database_uri(db):
+        return open_db(db)
     if not Path(db).exists():
         raise CliError(
             f"--db {db} does not exist: create the ledger with omniroute serve --db {db} "
@@ -550,6 +616,8 @@ def open_db(db: str, synchronous: str = "FULL") -> Ledger:
 
     try:
         return open_ledger(db, synchronous=synchronous)
+    except ValueError as error:  # an unsupported URL or a malformed URI
+        raise CliError(f"--db: {error}") from None
     except sqlite3.DatabaseError as error:
         raise CliError(
             f"--db {db} is not an omniroute ledger ({error}); pass the ledger's file, or a new "
@@ -607,6 +675,40 @@ def cmd_stock_export(args: argparse.Namespace) -> int:
         f"{count / max(seconds, 1e-9):,.0f} rows/s",
         file=sys.stderr,
     )
+    return 0
+
+
+# ----------------------------------------------------------------------------- db
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from omniroute.ledger import schema
+    from omniroute.ledger.database import Database, SqliteDatabase
+
+    database: Database
+    if is_database_uri(args.db):
+        from omniroute.ledger.postgres import PostgresDatabase
+
+        try:
+            database = PostgresDatabase(args.db, migrate=False, listen=False)
+        except ValueError as error:
+            raise CliError(f"--db: {error}") from None
+    else:
+        output_file(args.db, "--db", "omniroute.db")
+        database = SqliteDatabase(args.db, migrate=False)
+    try:
+        before = database.schema_version()
+        after = database.migrate()
+    finally:
+        database.close()
+    if before == after:
+        print(f"{db_label(args.db)}: ledger schema {after}, the latest: nothing to do")
+    else:
+        print(
+            f"{db_label(args.db)}: ledger schema {before} -> {after} "
+            f"({after - before} migration{'s' if after - before != 1 else ''} applied; "
+            f"latest {schema.LATEST})"
+        )
     return 0
 
 
@@ -823,7 +925,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a grid of changes in parallel",
         description='GRID is JSON: {"base": {changes}, "grid": {"carrierRates.byCarrier.'
         'Australia Post": [0.9, 1.1], "splitPenalty": [0, 3]}}. Every combination runs as '
-        "its own scenario (in parallel processes, with a progress bar); DIR/sweep.json sums up.",
+        "its own scenario (in parallel local processes, or as Ray tasks with --executor ray; "
+        "with a progress bar); DIR/sweep.json sums up. Both executors write the same files.",
     )
     q.add_argument("--network", required=True)
     q.add_argument("--orders", required=True)
@@ -831,7 +934,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--mode", choices=["sequential", "batch"], default="sequential")
     q.add_argument("--out", required=True, help="output directory")
     q.add_argument(
-        "--workers", type=count(1), default=os.cpu_count() or 1, help="parallel processes"
+        "--executor",
+        choices=["processes", "ray"],
+        default="processes",
+        help="processes: a pool of local processes (default); ray: one Ray task per run, on a "
+        "local Ray or the cluster at --ray-address",
+    )
+    q.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="the Ray cluster for --executor ray: ray://HEAD:10001 (Ray Client), HEAD:6379 or "
+        "auto (on a node of the cluster); default: $RAY_ADDRESS, else a local Ray started "
+        "for the sweep and shut down after it",
+    )
+    q.add_argument(
+        "--workers",
+        type=count(1),
+        help="runs at a time: processes, or the local Ray's CPUs (default: one per core); "
+        "on a Ray cluster, a cap (default: as many as the cluster has CPUs)",
     )
     q.set_defaults(func=cmd_scenario_sweep)
 
@@ -860,7 +980,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser(
         "serve",
-        help="run the gRPC service on an embedded SQLite ledger",
+        help="run the gRPC service on a ledger (an embedded SQLite file or PostgreSQL)",
         description="Serve RoutingService, InventoryService, NetworkService, ScenarioService "
         "and google.longrunning.Operations (plus gRPC health checking and reflection) until "
         "SIGTERM. With --network, the file's network and stock are imported into the ledger at "
@@ -874,7 +994,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--db",
         required=True,
-        help="SQLite file of the ledger (created if missing, in a folder that exists)",
+        help="the ledger: a SQLite file (created if missing, in a folder that exists), or "
+        "a PostgreSQL database shared by replicas on many hosts, by its URI "
+        "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE (see docs/ledger.md)",
     )
     p.add_argument(
         "--network", help="network file to import before serving (default: serve what --db holds)"
@@ -995,6 +1117,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser(
+        "db",
+        help="the ledger database: migrate its schema",
+        description="Commands on the ledger database that omniroute serve uses (a SQLite "
+        "file, or a PostgreSQL database by its postgresql:// URI). See docs/ledger.md.",
+    )
+    db = p.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    q = db.add_parser(
+        "migrate",
+        help="bring the ledger's schema to this omniroute's version, print from/to",
+        description="Apply the schema migrations the ledger at --db lacks, in one "
+        "transaction, and print the version before and after. Safe while servers run and "
+        "when several replicas migrate at once (they apply each migration once); serve "
+        "does the same at start. A new SQLite file is created with the latest schema.",
+    )
+    q.add_argument(
+        "--db",
+        required=True,
+        help="the ledger: a SQLite file, or a PostgreSQL URI "
+        "(postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE)",
+    )
+    q.set_defaults(func=cmd_db_migrate)
+
+    p = commands.add_parser(
         "audit",
         help="print the audit trail: every state-changing call, its caller and outcome",
         description="Print the audit records of the ledger at --db as JSON lines, oldest "
@@ -1002,7 +1147,9 @@ def build_parser() -> argparse.ArgumentParser:
         "method, requestId, the resource touched and the outcome (status code name). See "
         "docs/security.md.",
     )
-    p.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    p.add_argument(
+        "--db", required=True, help="the ledger: SQLite file (must exist) or postgresql:// URI"
+    )
     p.add_argument("--since", help="only records at or after this RFC 3339 time")
     p.add_argument("--principal", help="only the records of this caller")
     p.set_defaults(func=cmd_audit)
@@ -1050,7 +1197,9 @@ def build_parser() -> argparse.ArgumentParser:
         "has a problem, all are listed with their line numbers, nothing changes, and the "
         "exit status is 2.",
     )
-    q.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    q.add_argument(
+        "--db", required=True, help="the ledger: SQLite file (must exist) or postgresql:// URI"
+    )
     q.add_argument(
         "file", metavar="FILE", help="stock file (.jsonl, .ndjson, .csv, .gz; - = stdin)"
     )
@@ -1079,7 +1228,9 @@ def build_parser() -> argparse.ArgumentParser:
         "safetyStock, reserved, atp), by node then SKU, from one consistent read. The file "
         "imports back unchanged with stock import (a snapshot).",
     )
-    q.add_argument("--db", required=True, help="SQLite file of the ledger (must exist)")
+    q.add_argument(
+        "--db", required=True, help="the ledger: SQLite file (must exist) or postgresql:// URI"
+    )
     q.add_argument(
         "file", metavar="FILE", help="output file (.jsonl, .ndjson, .csv, .gz; - = stdout)"
     )

@@ -473,6 +473,26 @@ class OmnirouteClient:
             timeout,
         )
 
+    def watch_events(
+        self,
+        after_cursor: int = 0,
+        types: Iterable[str] = (),
+        stop_at_end: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """``WatchEvents``: the ledger's events after ``after_cursor`` (0: from the first),
+        oldest first, then new ones as they commit; only ``types`` (names such as
+        ``"RESERVATION_HELD"``) when given; with ``stop_at_end`` the stream ends once caught
+        up. Returns the call: iterate it for ``Event`` messages, ``cancel()`` it to stop. A
+        stream is not retried: after an error (UNAVAILABLE when the server drains) call again
+        with the last ``Event.cursor`` received. ``timeout`` None means no deadline."""
+        request = inventory_service_pb2.WatchEventsRequest(
+            after_cursor=after_cursor,
+            types=[inventory_service_pb2.Event.Type.Value(t) for t in types],
+            stop_at_end=stop_at_end,
+        )
+        return self.inventory.WatchEvents(request, timeout=timeout)
+
     # ------------------------------------------------------------------------- network, stock
 
     def put_network(

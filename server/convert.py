@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 from omniroute.availability import Availability
 from omniroute.joint import JointResult
 from omniroute.ledger import OperationRecord, Reservation, ReturnRecord
+from omniroute.ledger.events import Event
 from omniroute.model import (
     Alternative,
     CarrierService,
@@ -390,6 +391,7 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
         allow_partial=message.allow_partial,
         pickup_store_id=message.pickup_store_id,
         create_time=create_time,
+        customer_id=message.customer_id,
     )
 
 
@@ -515,6 +517,7 @@ def order_to_proto(order: Order) -> order_pb2.Order:
         excluded_node_ids=order.excluded_node_ids,
         allow_partial=order.allow_partial,
         pickup_store_id=order.pickup_store_id,
+        customer_id=order.customer_id,
     )
     if order.destination is not None:
         message.destination.latitude = order.destination.latitude
@@ -724,6 +727,22 @@ def kpis_to_proto(kpis: ScenarioKpis) -> scenario_service_pb2.ScenarioKpis:
         shipments_by_node=dict(kpis.shipments_by_node),
         orders_by_delivery_days=dict(kpis.orders_by_delivery_days),
     )
+
+
+def event_to_proto(event: Event) -> inventory_service_pb2.Event:
+    """An outbox event (its payload as compact JSON text)."""
+    message = inventory_service_pb2.Event(
+        cursor=event.seq,
+        type=inventory_service_pb2.Event.Type.Value(event.type.value),
+        reservation_id=event.reservation_id,
+        order_id=event.order_id,
+        request_id=event.request_id,
+        customer_id=event.customer_id,
+        return_id=event.return_id,
+        payload_json=json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
+    )
+    message.time.FromNanoseconds(int(event.at * 1e9))
+    return message
 
 
 # ----------------------------------------------------------------------------- JSON files

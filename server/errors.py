@@ -41,6 +41,7 @@ CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (ledger.NoNetwork, grpc.StatusCode.FAILED_PRECONDITION),
     (ledger.SchemaTooNew, grpc.StatusCode.FAILED_PRECONDITION),
     (ledger.SchemaUnsupported, grpc.StatusCode.FAILED_PRECONDITION),
+    (ledger.DatabaseUnavailable, grpc.StatusCode.UNAVAILABLE),  # retry, same requestId
     (ledger.Shortage, grpc.StatusCode.ABORTED),
     (ledger.ChangedConcurrently, grpc.StatusCode.ABORTED),
     (app.StockChanged, grpc.StatusCode.ABORTED),

@@ -3,16 +3,58 @@ application -> response, as in ``omniroute.server.routing_service``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 import grpc
 
 from omniroute.server import convert, requests
 from omniroute.server.application import Application
 from omniroute.v1 import inventory_service_pb2, inventory_service_pb2_grpc
 
+WATCH_PAGE = 256  # events read (and held in memory) at a time by one WatchEvents stream
+WATCH_POLL = 0.2  # seconds between a caught-up stream's looks for new events
+
 
 class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
     def __init__(self, app: Application) -> None:
         self.app = app
+        self.draining = asyncio.Event()  # set when the server drains: event streams end
+
+    def drain(self) -> None:
+        """End every WatchEvents stream (with UNAVAILABLE: reconnect elsewhere)."""
+        self.draining.set()
+
+    async def WatchEvents(
+        self, request: inventory_service_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[inventory_service_pb2.Event]:
+        """Replay the events after the cursor, then follow new ones (docs/events.md).
+
+        Reads a page of :data:`WATCH_PAGE` events at a time off the event loop; once caught
+        up, looks for new events every :data:`WATCH_POLL` seconds (one indexed read of the
+        cursor counter) until the client cancels or the server drains.
+        """
+        cursor, types = requests.watch_events(request)
+        loop = asyncio.get_running_loop()
+        events = self.app.ledger.events
+        end = await loop.run_in_executor(None, events.last_cursor) if request.stop_at_end else 0
+        while not self.draining.is_set():
+            page = await loop.run_in_executor(None, events.read, cursor, WATCH_PAGE, types)
+            for event in page.events:
+                if request.stop_at_end and event.seq > end:
+                    return
+                yield convert.event_to_proto(event)
+            cursor = page.cursor
+            if request.stop_at_end and cursor >= end:
+                return
+            if len(page.events) < WATCH_PAGE:  # caught up: wait for more (or the drain)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.draining.wait(), WATCH_POLL)
+        await context.abort(
+            grpc.StatusCode.UNAVAILABLE,
+            f"the server is shutting down: reconnect with afterCursor={cursor}",
+        )
 
     async def UpdateStock(
         self, request: inventory_service_pb2.UpdateStockRequest, context: grpc.aio.ServicerContext

@@ -118,8 +118,12 @@ def outline(box: tuple[float, float, float, float]) -> Outline:
 def svg(figure: plt.Figure, label: str) -> str:
     """The figure as inline SVG (text kept as text), with an accessible label."""
     buffer = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    # The same figure gives the same bytes: no date in the SVG's metadata, and element ids
+    # hashed from the label and the content instead of a random salt (a sweep's runs are
+    # byte-identical whichever executor ran them; distinct labels keep the ids of the
+    # figures inlined in one page apart).
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": label}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]

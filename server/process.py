@@ -13,6 +13,7 @@ drains in-flight calls within the grace period.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import logging
@@ -25,6 +26,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from omniroute.ledger import open_ledger
+from omniroute.ledger import DatabaseUnavailable, open_ledger
 from omniroute.server.application import Application
 from omniroute.server.auth import AuthConfigError, Authenticator, RateLimiter, TlsFiles
 from omniroute.server.interceptors import ServerInterceptor
@@ -75,6 +77,8 @@ NEEDS_NETWORK = frozenset(
     }
 )
 NETWORK_CHECK = 0.5  # seconds between an empty server's checks for a network
+DATABASE_CHECK = 1.0  # seconds between probes of a PostgreSQL ledger (health NOT_SERVING
+# while it does not answer)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a whole network with its stock fits in one PutNetwork
 
 
@@ -160,8 +164,9 @@ class RunningServer:
         network_service_pb2_grpc.add_NetworkServiceServicer_to_server(
             NetworkServicer(self.app), self.server
         )
+        self.inventory = InventoryServicer(self.app)
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
-            InventoryServicer(self.app), self.server
+            self.inventory, self.server
         )
         scenario_service_pb2_grpc.add_ScenarioServiceServicer_to_server(
             ScenarioServicer(self.app, planners), self.server
@@ -193,6 +198,8 @@ class RunningServer:
                 "this machine's; choose another --port or --host"
             )
         self._network_watch: asyncio.Task[None] | None = None
+        self._database_watch: asyncio.Task[None] | None = None
+        self.database_up = True  # the ledger's database answers (see _watch_database)
 
     async def _audit(
         self, principal: str, method: str, request_id: str, resource: str, outcome: str
@@ -231,6 +238,9 @@ class RunningServer:
         await self._report_health()
         if not self.has_network():
             self._network_watch = asyncio.create_task(self._wait_for_network())
+        reachable = getattr(self.ledger.db, "reachable", None)  # a database server (PostgreSQL)
+        if reachable is not None:
+            self._database_watch = asyncio.create_task(self._watch_database(reachable))
 
     def has_network(self) -> bool:
         """Whether this process has loaded a network (PutNetwork or serve --network)."""
@@ -241,7 +251,7 @@ class RunningServer:
         while there is none (:data:`NEEDS_NETWORK`): NOT_SERVING until one is put."""
         ready = self.has_network()
         for name in ("", *SERVICES):
-            serving = ready or name not in NEEDS_NETWORK
+            serving = self.database_up and (ready or name not in NEEDS_NETWORK)
             await self.health.set(
                 name,
                 health_pb2.HealthCheckResponse.SERVING
@@ -255,14 +265,34 @@ class RunningServer:
         loop = asyncio.get_running_loop()
         while not self.has_network():
             await asyncio.sleep(NETWORK_CHECK)
-            await loop.run_in_executor(self.app.pool, self.app.live.refresh)
+            with contextlib.suppress(DatabaseUnavailable):  # (the database watch reports it)
+                await loop.run_in_executor(self.app.pool, self.app.live.refresh)
         await self._report_health()
+
+    async def _watch_database(self, reachable: Callable[[], bool]) -> None:
+        """Probe the database server each :data:`DATABASE_CHECK` seconds with a connection
+        of its own: every service NOT_SERVING while it does not answer (calls would fail
+        UNAVAILABLE), as before once it does."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(DATABASE_CHECK)
+            up = await loop.run_in_executor(None, reachable)
+            if up != self.database_up:
+                self.database_up = up
+                if up:
+                    log.warning("the ledger database answers again: serving")
+                else:
+                    log.error("the ledger database does not answer: health NOT_SERVING")
+                await self._report_health()
 
     async def stop(self, grace: float | None = None) -> None:
         """Drain: NOT_SERVING first (load balancers stop sending), then finish in-flight calls."""
         await self.health.enter_graceful_shutdown()
+        self.inventory.drain()  # event streams end at once (their clients reconnect elsewhere)
         if self._network_watch is not None:
             self._network_watch.cancel()
+        if self._database_watch is not None:
+            self._database_watch.cancel()
         await self.server.stop(self.config.grace if grace is None else grace)
         self.lag.stop()
         self.app.close()

@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from omniroute.availability import DEFAULT_MAX_NODES, DEFAULT_MAX_PICKUP_DISTANCE_KM
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import RejectionReason
+from omniroute.ledger.events import EventType
 from omniroute.model import FieldViolation, Order, OrderLine, ValidationError
 from omniroute.planner import Planner
 from omniroute.returns import DEFAULT_UNIT_VALUE
@@ -443,6 +444,34 @@ def reservation_id(request: Any) -> str:
     _required([("reservationId", request.reservation_id)], violations)
     _raise(violations, type(request).__name__)
     return str(request.reservation_id)
+
+
+def watch_events(
+    request: inventory_service_pb2.WatchEventsRequest,
+) -> tuple[int, tuple[EventType, ...]]:
+    """WatchEvents: the cursor to start after and the event types wanted (empty: all);
+    ``stop_at_end`` is read by the servicer."""
+    violations: list[FieldViolation] = []
+    if request.after_cursor < 0:
+        violations.append(
+            FieldViolation("afterCursor", f"must be >= 0, got {request.after_cursor}")
+        )
+    names = inventory_service_pb2.Event.Type
+    types: list[EventType] = []
+    for i, number in enumerate(request.types):
+        name = names.Name(number) if number in names.values() else ""
+        if not name or number == 0:
+            violations.append(
+                FieldViolation(
+                    f"types[{i}]",
+                    f"unknown event type {number}: must be one of "
+                    + ", ".join(t.value for t in EventType),
+                )
+            )
+        else:
+            types.append(EventType(name))
+    _raise(violations, "WatchEventsRequest")
+    return int(request.after_cursor), tuple(dict.fromkeys(types))
 
 
 def return_id(request: inventory_service_pb2.ReceiveReturnRequest) -> str:

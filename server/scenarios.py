@@ -4,9 +4,11 @@ A run directory holds ``kpis.json`` (the :class:`~omniroute.scenario.ScenarioKpi
 run's name, mode, changes, currency and input files' fingerprints), ``outcomes.jsonl`` (one compact line per order),
 ``nodes.json`` (the changed network's nodes, for maps) and ``report.html``.
 
-:func:`run_scenario_task` is a pure function of file paths and a changes document, so a
-sweep's tasks can run in local processes (``omniroute scenario sweep``) or, unchanged, on a
-cluster (e.g. ``ray.remote(run_scenario_task)``).
+:func:`run_scenario_task` is one run from file paths and a changes document. A sweep
+(:func:`sweep`) reads the network and orders once and runs every combination with
+:func:`sweep_task`, in local processes or as Ray tasks (:mod:`omniroute.server.executors`);
+a task returns its run directory's files, which the sweep writes, so both executors write
+the same bytes.
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import multiprocessing
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import omniroute
 from omniroute.files import read_network, read_orders
-from omniroute.model import FieldViolation, Network, ValidationError
+from omniroute.model import FieldViolation, Network, Order, ValidationError
 from omniroute.planner import Planner
 from omniroute.scenario import (
     HEADLINE_KPIS,
+    Changes,
     OrderOutcome,
     ReplayMode,
     ScenarioKpis,
@@ -32,7 +38,8 @@ from omniroute.scenario import (
     camel_case,
     read_changes,
 )
-from omniroute.server.progress import ProgressBar, progress
+from omniroute.server.executors import EXECUTORS, TaskFailure, in_processes, on_ray
+from omniroute.server.progress import ProgressBar
 from omniroute.server.reports import RunView, write_report
 
 
@@ -52,7 +59,29 @@ def run_scenario_task(
     orders = read_orders(orders_path, changed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    bar = ProgressBar(len(orders), f"replaying {name or out.name}", show_progress)
+    inputs = {
+        "network": fingerprint(network_path),
+        "orders": {**fingerprint(orders_path), "records": len(orders)},
+    }
+    return _replay_into(
+        out, network, changed, orders, changes, mode, name or out.name, inputs, show_progress
+    )
+
+
+def _replay_into(
+    out: Path,
+    network: Network,
+    changed: Network,
+    orders: Sequence[Order],
+    changes: Mapping[str, Any] | None,
+    mode: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    show_progress: bool | None = False,
+) -> dict[str, Any]:
+    """Replay ``orders`` on ``changed`` and write the run directory ``out`` (the one writer
+    of run directories, for ``scenario run`` and every executor of a sweep)."""
+    bar = ProgressBar(len(orders), f"replaying {name}", show_progress)
 
     def advance(done: int, _total: int) -> None:
         bar.update(done)
@@ -62,14 +91,11 @@ def run_scenario_task(
     )
     bar.close()
     result = replay.kpis.to_json()
-    result["name"] = name or out.name
+    result["name"] = name
     result["mode"] = mode.lower()
     result["changes"] = dict(changes or {})
     result["currency"] = network.currency
-    result["inputs"] = {
-        "network": fingerprint(network_path),
-        "orders": {**fingerprint(orders_path), "records": len(orders)},
-    }
+    result["inputs"] = dict(inputs)
     result["version"] = omniroute.__version__
     (out / "kpis.json").write_text(json.dumps(result, indent=1) + "\n")
     with open(out / "outcomes.jsonl", "w", encoding="utf-8") as handle:
@@ -249,10 +275,6 @@ def _grid(spec: dict) -> list[tuple[str, dict]]:
     return runs
 
 
-def _task(args: tuple) -> dict[str, Any]:
-    return run_scenario_task(*args)
-
-
 SWEEP_KEYS = (
     "name",
     "costPerOrder",
@@ -263,11 +285,72 @@ SWEEP_KEYS = (
     "unitsFilled",
 )
 
+RUN_FILES = ("kpis.json", "outcomes.jsonl", "nodes.json", "report.html")
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """What one run of a sweep produced: its ``kpis.json`` document and the bytes of every
+    file of its run directory (the executor's worker may not share the driver's disk)."""
+
+    kpis: dict[str, Any]
+    files: dict[str, bytes]
+
+
+def sweep_task(
+    network: Network,
+    orders: Sequence[Order],
+    inputs: Mapping[str, Any],
+    run: tuple[str, Mapping[str, Any], str],
+) -> RunFiles:
+    """One run of a sweep: ``run`` = (name, changes, mode) replayed on the shared, already
+    read and validated ``network`` and ``orders``; the run directory's files as bytes."""
+    name, changes, mode = run
+    changed = apply_changes(network, read_changes(changes, network))
+    with tempfile.TemporaryDirectory(prefix="omniroute-run-") as folder:
+        kpis = _replay_into(Path(folder), network, changed, orders, changes, mode, name, inputs)
+        files = {file: (Path(folder) / file).read_bytes() for file in RUN_FILES}
+    return RunFiles(kpis, files)
+
+
+class SweepFailed(Exception):
+    """Some runs of a sweep failed; the others' run directories and ``sweep.json`` were
+    written. ``failures`` holds (run name, :class:`~omniroute.server.executors.TaskFailure`)."""
+
+    def __init__(self, failures: list[tuple[str, TaskFailure]], completed: int, out: Path):
+        self.failures = failures
+        self.completed = completed
+        self.out = out
+        lines = [f"run {name} failed: {failure}" for name, failure in failures]
+        super().__init__(
+            f"{len(failures)} of {len(failures) + completed} runs failed; the {completed} "
+            f"completed runs are written to {out} (and listed in {out / 'sweep.json'}):\n"
+            + "\n".join(lines)
+        )
+
 
 def sweep(
-    network_path: str, orders_path: str, grid_path: str, mode: str, out_dir: str, workers: int
+    network_path: str,
+    orders_path: str,
+    grid_path: str,
+    mode: str,
+    out_dir: str,
+    workers: int | None = None,
+    executor: str = "processes",
+    ray_address: str | None = None,
+    show_progress: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every combination of the grid in parallel local processes, with a progress bar."""
+    """Run every combination of the grid, with a progress bar; return ``sweep.json``.
+
+    The grid, the network and the orders are read and every run validated before any run
+    starts. ``executor`` is ``processes`` (a pool of ``workers`` local processes, default
+    one per core) or ``ray`` (Ray tasks: on the cluster at ``ray_address``, else on a
+    local Ray with ``workers`` CPUs); both write the same bytes. Each run's directory is
+    written as soon as it finishes; when runs fail the others still finish and are kept,
+    ``sweep.json`` lists the completed ones, and :class:`SweepFailed` names the failures.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
     try:
         spec = json.loads(Path(grid_path).read_text())
     except FileNotFoundError:
@@ -277,25 +360,88 @@ def sweep(
     runs = _grid(spec)
     network = read_network(network_path)
     problems = []
+    parsed: list[tuple[str, Changes]] = []
     for name, changes in runs:  # validate every run before starting any
         try:
-            read_changes(changes, network)
+            parsed.append((name, read_changes(changes, network)))
         except ValidationError as error:
             problems += [
                 FieldViolation(f"{name}: {v.field}", v.description) for v in error.violations
             ]
     if problems:
         raise ValidationError(problems, "sweep")
-    out = Path(out_dir)
-    tasks = [
-        (network_path, orders_path, changes, mode, str(out / name), name) for name, changes in runs
-    ]
-    with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
-        results = list(progress(pool.imap(_task, tasks), len(tasks), "sweep", unit="runs"))
-    summary = [{k: r[k] for k in SWEEP_KEYS} for r in results]
+    orders = _sweep_orders(orders_path, network, parsed)
+    inputs = {
+        "network": fingerprint(network_path),
+        "orders": {**fingerprint(orders_path), "records": len(orders)},
+    }
+    out = Path(out_dir)  # made by the first run written, so a sweep that cannot start leaves none
+    shared = (network, orders, inputs)  # read once: to each process, or into Ray's store once
+    tasks = [(name, changes, mode) for name, changes in runs]
+    if executor == "ray":
+        finished = on_ray(sweep_task, shared, tasks, ray_address, workers)
+    else:
+        finished = in_processes(sweep_task, shared, tasks, workers or os.cpu_count() or 1)
+    results: dict[int, dict[str, Any]] = {}
+    failures: list[tuple[int, TaskFailure]] = []
+    bar = ProgressBar(len(tasks), "sweep", show_progress, unit="runs", live=True)
+    try:
+        with closing(finished):  # stops the executor (and a Ray it started) on any error
+            for index, outcome in finished:
+                if isinstance(outcome, RunFiles):
+                    _write_run_files(out / tasks[index][0], outcome.files)
+                    results[index] = outcome.kpis
+                else:
+                    failures.append((index, outcome))
+                bar.update(len(results) + len(failures))
+    finally:
+        bar.close()
+    summary = [{k: results[i][k] for k in SWEEP_KEYS} for i in sorted(results)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if failures:
+        raise SweepFailed(
+            [(tasks[i][0], failure) for i, failure in sorted(failures)], len(results), out
+        )
     return summary
+
+
+def _sweep_orders(
+    orders_path: str, network: Network, runs: list[tuple[str, Changes]]
+) -> list[Order]:
+    """The orders, read once, and valid on every run's changed network. Only added nodes
+    change whether an order is valid (a pick-up store or excluded node that exists only in
+    some runs), so the orders are checked once per distinct set of added nodes."""
+    orders: list[Order] | None = None
+    problems: list[FieldViolation] = []
+    checked: set[tuple] = set()
+    for name, changes in runs:
+        added = tuple(sorted((n.id, n.kind.value, n.pickup) for n in changes.add_nodes))
+        if added in checked:
+            continue
+        checked.add(added)
+        try:
+            valid = read_orders(orders_path, apply_changes(network, changes))
+        except ValidationError as error:
+            if len(runs) == 1 or not any(r[1].add_nodes for r in runs):
+                raise  # the same for every run: as scenario run reports it
+            problems += [
+                FieldViolation(f"{name}: {v.field}", v.description) for v in error.violations
+            ]
+            continue
+        orders = orders if orders is not None else valid
+    if problems or orders is None:
+        raise ValidationError(problems, f"sweep: orders file {orders_path}")
+    return orders
+
+
+def _write_run_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    """A run directory from a task's files, each file replaced whole (never half written)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, content in files.items():
+        partial = folder / f".{file}.partial"
+        partial.write_bytes(content)
+        os.replace(partial, folder / file)
 
 
 def safe(name: str) -> str:

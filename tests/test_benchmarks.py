@@ -4,6 +4,7 @@ can be redrawn from suite.json without measuring."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import suite
+from benchmarks import ledger_bench, suite
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
@@ -117,3 +118,49 @@ def test_replot_without_results_is_a_usage_error(tmp_path: Path) -> None:
     result = replot(tmp_path)
     assert result.returncode == 2
     assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_ledger_bench_quick_runs_sqlite_and_postgres_replicas(tmp_path: Path) -> None:
+    """`python -m benchmarks.ledger_bench --quick` reserves through 1 and 2 `serve` replicas on
+    SQLite and on PostgreSQL (a throwaway server it starts itself, with every commit synced,
+    unless OMNIROUTE_TEST_POSTGRES names one), in one run; every acknowledged reservation is in
+    the ledger, which reconciles, and ledger.md is made from ledger.json. No speed is asserted."""
+    command = [sys.executable, "-m", "benchmarks.ledger_bench", "--quick", "--out", str(tmp_path)]
+    if os.environ.get("OMNIROUTE_TEST_POSTGRES"):
+        command += ["--postgres", os.environ["OMNIROUTE_TEST_POSTGRES"]]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "ledger.json").read_text())
+    rows = data["rows"]
+    assert [(r["backend"], r["replicas"]) for r in rows] == [
+        ("SQLite", 1),
+        ("SQLite", 2),
+        ("PostgreSQL", 1),
+        ("PostgreSQL", 2),
+    ]
+    for row in rows:
+        assert row["reservations"] > 0, row
+        assert row["failures"] == 0, row
+        assert row["acknowledged_missing"] == 0, row
+        assert row["ledger_check_problems"] == 0, row
+    if not os.environ.get("OMNIROUTE_TEST_POSTGRES"):
+        assert data["postgres"]["started_here"]
+        assert data["postgres"]["settings"]["fsync"] == "on"
+    text = (tmp_path / "ledger.md").read_text()
+    assert text == ledger_bench.markdown(data)
+    assert "| PostgreSQL | 2 |" in text
+
+
+def test_committed_ledger_results_are_made_from_their_json() -> None:
+    """The committed ledger.md is what ledger_bench.markdown makes of ledger.json; that run
+    measured SQLite and PostgreSQL with 1, 2 and 3 replicas, and after every row the ledger
+    held every acknowledged reservation and reconciled."""
+    data = json.loads((RESULTS / "ledger.json").read_text())
+    assert (RESULTS / "ledger.md").read_text() == ledger_bench.markdown(data)
+    replicas = [r for r in data["rows"] if r["path"] == "replicas"]
+    assert [(r["backend"], r["replicas"]) for r in replicas] == [
+        (backend, n) for backend in ("SQLite", "PostgreSQL") for n in (1, 2, 3)
+    ]
+    assert all(r["acknowledged_missing"] == 0 for r in replicas)
+    assert all(r["ledger_check_problems"] == 0 for r in data["rows"])

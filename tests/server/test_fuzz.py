@@ -212,7 +212,13 @@ class Rpc:
 
     @property
     def streaming(self) -> bool:
-        return bool(self.method.client_streaming or self.method.server_streaming)
+        """Client streaming (StreamPlanOrders): one answer per request."""
+        return bool(self.method.client_streaming)
+
+    @property
+    def server_streaming(self) -> bool:
+        """One request, a stream of answers (WatchEvents)."""
+        return bool(self.method.server_streaming and not self.method.client_streaming)
 
 
 RPCS = tuple(Rpc(m) for name in SERVICES for m in POOL.FindServiceByName(name).methods)
@@ -266,6 +272,15 @@ class Fuzz:
         if raw:
             return self.channel.unary_unary(rpc.path)
         return self.channel.unary_unary(
+            rpc.path,
+            request_serializer=rpc.request.SerializeToString,
+            response_deserializer=rpc.response.FromString,
+        )
+
+    def server_stream(self, rpc: Rpc, raw: bool = False) -> Callable[..., Any]:
+        if raw:
+            return self.channel.unary_stream(rpc.path)
+        return self.channel.unary_stream(
             rpc.path,
             request_serializer=rpc.request.SerializeToString,
             response_deserializer=rpc.response.FromString,
@@ -477,6 +492,14 @@ def make_seeds(fuzz: Fuzz) -> None:
             scenario,
             scenario_service_pb2.StartScenarioRequest(
                 orders=orders[2:4], mode=scenario_service_pb2.StartScenarioRequest.BATCH
+            ),
+        ],
+        "InventoryService.WatchEvents": [
+            inventory_service_pb2.WatchEventsRequest(stop_at_end=True),
+            inventory_service_pb2.WatchEventsRequest(
+                after_cursor=2,
+                types=[inventory_service_pb2.Event.RESERVATION_HELD],
+                stop_at_end=True,
             ),
         ],
         "Operations.ListOperations": [operations_pb2.ListOperationsRequest(page_size=2)],
@@ -1006,8 +1029,34 @@ def check_response(rpc: Rpc, request: Any, response: Message) -> None:
         )
 
 
+STOP_AT_END = b"\x18\x01"  # WatchEventsRequest.stop_at_end = true (the last value wins)
+
+
+def call_server_stream(fuzz: Fuzz, rpc: Rpc, request: Message | bytes) -> Any:
+    """One server-streaming call (WatchEvents), told to end once caught up (a following
+    stream is tested end to end); checks the invariants of the status and every answer."""
+    raw = isinstance(request, bytes)
+    if raw:
+        request = request + STOP_AT_END
+    else:
+        request = type(request).FromString(request.SerializeToString())
+        request.stop_at_end = True
+    since = len(fuzz.errors.records)
+    try:
+        responses = list(fuzz.server_stream(rpc, raw)(request, timeout=CALL_TIMEOUT))
+    except grpc.RpcError as error:
+        check(fuzz, rpc, request, error.code(), error.details(), since)
+        return None
+    check(fuzz, rpc, request, grpc.StatusCode.OK, "", since)
+    for response in responses:
+        check_response(rpc, request, rpc.response.FromString(response) if raw else response)
+    return responses
+
+
 def call_unary(fuzz: Fuzz, rpc: Rpc, request: Message | bytes) -> Any:
     """One unary call with its deadline; checks the invariants and returns the response."""
+    if rpc.server_streaming:
+        return call_server_stream(fuzz, rpc, request)
     fuzz.remember(rpc, request)
     raw = isinstance(request, bytes)
     since = len(fuzz.errors.records)
@@ -1143,7 +1192,10 @@ def test_undecodable_payloads_are_invalid_argument(fuzz: Fuzz) -> None:
             if decodes(rpc, payload):
                 continue
             try:
-                fuzz.unary(rpc, raw=True)(payload, timeout=CALL_TIMEOUT)
+                if rpc.server_streaming:
+                    list(fuzz.server_stream(rpc, raw=True)(payload, timeout=CALL_TIMEOUT))
+                else:
+                    fuzz.unary(rpc, raw=True)(payload, timeout=CALL_TIMEOUT)
                 wrong.append(f"{rpc.name} {payload!r}: OK")
             except grpc.RpcError as error:
                 if error.code() != grpc.StatusCode.INVALID_ARGUMENT:

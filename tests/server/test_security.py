@@ -152,6 +152,9 @@ def test_tokens_and_scopes_over_tls(
                 )
             )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError) as caught:  # a server stream is guarded too
+            list(anonymous.watch_events(stop_at_end=True))
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with client(secured, pki, "not-a-token") as stranger:
         with pytest.raises(grpc.RpcError) as caught:
             stranger.plan_order(order)
@@ -169,9 +172,14 @@ def test_tokens_and_scopes_over_tls(
         with pytest.raises(grpc.RpcError) as caught:
             checkout.routing.PlanOrder(reserve)
         assert error_info(caught.value).metadata["scope"] == "routing.reserve"
+        with pytest.raises(grpc.RpcError) as caught:
+            list(checkout.watch_events(stop_at_end=True))
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_info(caught.value).metadata["scope"] == "inventory.read"
     # admin may; the audit trail names it, and the refused call too
     with client(secured, pki, OPS) as ops:
         ops.inventory.UpdateStock(stock_update())
+        assert list(ops.watch_events(stop_at_end=True))[-1].type == inv.Event.STOCK_UPDATED
         assert ops.get_stock(sku_ids=["TEE"], node_ids=["DC1"]).positions[0].on_hand == 11
     audit = subprocess.run(
         [sys.executable, "-m", "omniroute.server.cli", "audit", "--db", str(db_path)],

@@ -12,6 +12,60 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("after_cursor", "types", "stop_at_end")
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    STOP_AT_END_FIELD_NUMBER: _ClassVar[int]
+    after_cursor: int
+    types: _containers.RepeatedScalarFieldContainer[Event.Type]
+    stop_at_end: bool
+    def __init__(self, after_cursor: _Optional[int] = ..., types: _Optional[_Iterable[_Union[Event.Type, str]]] = ..., stop_at_end: _Optional[bool] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("cursor", "time", "type", "reservation_id", "order_id", "request_id", "customer_id", "return_id", "payload_json")
+    class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        TYPE_UNSPECIFIED: _ClassVar[Event.Type]
+        RESERVATION_HELD: _ClassVar[Event.Type]
+        RESERVATION_COMMITTED: _ClassVar[Event.Type]
+        RESERVATION_RELEASED: _ClassVar[Event.Type]
+        RESERVATION_EXPIRED: _ClassVar[Event.Type]
+        ORDER_REROUTED: _ClassVar[Event.Type]
+        RETURN_PLANNED: _ClassVar[Event.Type]
+        RETURN_RECEIVED: _ClassVar[Event.Type]
+        STOCK_UPDATED: _ClassVar[Event.Type]
+        NETWORK_REPLACED: _ClassVar[Event.Type]
+    TYPE_UNSPECIFIED: Event.Type
+    RESERVATION_HELD: Event.Type
+    RESERVATION_COMMITTED: Event.Type
+    RESERVATION_RELEASED: Event.Type
+    RESERVATION_EXPIRED: Event.Type
+    ORDER_REROUTED: Event.Type
+    RETURN_PLANNED: Event.Type
+    RETURN_RECEIVED: Event.Type
+    STOCK_UPDATED: Event.Type
+    NETWORK_REPLACED: Event.Type
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    cursor: int
+    time: _timestamp_pb2.Timestamp
+    type: Event.Type
+    reservation_id: str
+    order_id: str
+    request_id: str
+    customer_id: str
+    return_id: str
+    payload_json: str
+    def __init__(self, cursor: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[Event.Type, str]] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., request_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., return_id: _Optional[str] = ..., payload_json: _Optional[str] = ...) -> None: ...
+
 class ReceiveReturnRequest(_message.Message):
     __slots__ = ("return_id",)
     RETURN_ID_FIELD_NUMBER: _ClassVar[int]

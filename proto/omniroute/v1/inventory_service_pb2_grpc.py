@@ -71,6 +71,11 @@ class InventoryServiceStub:
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
                 _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/omniroute.v1.InventoryService/WatchEvents',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.Event.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -131,6 +136,18 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchEvents(self, request, context):
+        """Streams the ledger's events (reservations held, committed, released, expired, orders
+        re-routed, returns, stock updates, network replacements) after `after_cursor`, oldest
+        first, then new ones as they are committed, until the client cancels. Each event's
+        `cursor` is larger than the one before, in commit order: reconnecting with the last cursor
+        received gives every later event exactly once. When the server drains the stream ends
+        with UNAVAILABLE: reconnect (to any replica) with the last cursor. See docs/events.md.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +185,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ReceiveReturn,
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.WatchEventsRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +383,33 @@ class InventoryService:
             '/omniroute.v1.InventoryService/ReceiveReturn',
             omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
             omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/WatchEvents',
+            omniroute_dot_v1_dot_inventory__service__pb2.WatchEventsRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,

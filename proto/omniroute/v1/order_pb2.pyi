@@ -23,7 +23,7 @@ class OrderLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time")
+    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id")
     class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CHANNEL_UNSPECIFIED: _ClassVar[Order.Channel]
@@ -48,6 +48,7 @@ class Order(_message.Message):
     ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
     PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel: Order.Channel
     destination: _network_pb2.Location
@@ -58,4 +59,5 @@ class Order(_message.Message):
     allow_partial: bool
     pickup_store_id: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    customer_id: str
+    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ...) -> None: ...

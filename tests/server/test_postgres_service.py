@@ -1,0 +1,66 @@
+"""The service tests that exercise the ledger (reservations, idempotency, stock updates and
+pages, re-routes, returns, long-running operations), run again with the server's ledger on
+a fresh PostgreSQL database instead of a SQLite file: the ``db_path`` fixture below
+overrides the one of ``tests/server/conftest.py`` for the tests imported here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pg
+import pytest
+
+from omniroute.ledger import open_ledger
+from omniroute.model import Network
+
+from .test_omnichannel import (
+    test_pickup_from_the_stores_own_stock,
+    test_reroute_errors,
+    test_reroute_on_rejection,
+    test_return_anywhere,
+    test_return_goes_where_it_is_needed,
+)
+from .test_scenarios import test_cancelled_scenario_ends_cancelled, test_scenario_service_operation
+from .test_service import (
+    test_bad_stock_update_changes_nothing,
+    test_list_stock_positions_pages_and_filters,
+    test_plan_and_reserve,
+    test_put_and_get_network,
+    test_release_and_unknown_reservation,
+    test_reserve_is_aborted_when_stock_keeps_changing,
+    test_reserve_replans_on_fresh_stock,
+    test_reserve_retry_returns_the_first_answer,
+    test_stock_update_is_idempotent,
+    test_update_and_get_stock,
+)
+
+__all__ = [
+    "test_bad_stock_update_changes_nothing",
+    "test_cancelled_scenario_ends_cancelled",
+    "test_list_stock_positions_pages_and_filters",
+    "test_pickup_from_the_stores_own_stock",
+    "test_plan_and_reserve",
+    "test_put_and_get_network",
+    "test_release_and_unknown_reservation",
+    "test_reroute_errors",
+    "test_reroute_on_rejection",
+    "test_reserve_is_aborted_when_stock_keeps_changing",
+    "test_reserve_replans_on_fresh_stock",
+    "test_reserve_retry_returns_the_first_answer",
+    "test_return_anywhere",
+    "test_return_goes_where_it_is_needed",
+    "test_scenario_service_operation",
+    "test_stock_update_is_idempotent",
+    "test_update_and_get_stock",
+]
+
+
+@pytest.fixture()
+def db_path(postgres_uri: str, tiny_network: Network) -> Iterator[str]:
+    """A fresh PostgreSQL ledger holding the tiny network (in place of a SQLite file)."""
+    uri = pg.fresh_database(postgres_uri)
+    ledger = open_ledger(uri)
+    ledger.put_network(tiny_network)
+    ledger.close()
+    yield uri
+    pg.drop_database(uri)
