@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
+from omniroute.ledger.errors import DatabaseUnavailable
 from omniroute.model import FieldViolation, ValidationError
 from omniroute.server.application import Overloaded
 from omniroute.server.auth import (
@@ -291,6 +292,10 @@ async def audit_call(
             resource_of(request),
             outcome,
         )
+    except DatabaseUnavailable as error:
+        # the database is down: one line per call, not a traceback each (health reports
+        # NOT_SERVING meanwhile; the call itself has answered UNAVAILABLE or succeeded)
+        log.warning("could not record %s in the audit trail: %s", method, error)
     except Exception:  # noqa: BLE001
         log.exception("could not record %s in the audit trail", method)
 
