@@ -50,9 +50,14 @@ class TaskFailure:
         return f"{self.kind}: {self.message}" if self.message else self.kind
 
 
+MESSAGE_LIMIT = 600  # characters of a failure's message on one line (the trace has all)
+
+
 def failure_of(error: BaseException) -> TaskFailure:
-    """A :class:`TaskFailure` for ``error`` (its message on one line)."""
-    message = " ".join(str(error).split()) if str(error) else ""
+    """A :class:`TaskFailure` for ``error`` (its message on one line, shortened)."""
+    message = " ".join(str(error).split())
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 4] + " ..."
     trace = "".join(traceback.format_exception(error))
     return TaskFailure(type(error).__name__, message, trace)
 
@@ -103,18 +108,16 @@ def in_processes(
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=futures.__getitem__):
                 try:
-                    yield futures[future], future.result()
+                    outcome = future.result()
                 except BrokenProcessPool:  # killed (out of memory?) or crashed
-                    yield (
-                        futures[future],
-                        TaskFailure(
-                            "worker process died",
-                            "a process of the pool ended abruptly (killed, or out of memory); "
-                            "try fewer --workers",
-                        ),
+                    outcome = TaskFailure(
+                        "worker process died",
+                        "a process of the pool ended abruptly (killed, or out of memory); "
+                        "try fewer workers",
                     )
                 except Exception as error:  # the item could not be sent to a process
-                    yield futures[future], failure_of(error)
+                    outcome = failure_of(error)
+                yield futures[future], outcome
     finally:  # also when the caller stops early: runs not yet started are dropped
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -284,9 +287,10 @@ def on_ray(
             for ref in done:
                 index = running.pop(ref)
                 try:
-                    yield index, ray.get(ref)
+                    outcome = ray.get(ref)
                 except ray.exceptions.RayError as error:  # a worker or node died
-                    yield index, failure_of(error)
+                    outcome = failure_of(error)
+                yield index, outcome
     finally:
         if started:
             ray.shutdown()
