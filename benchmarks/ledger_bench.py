@@ -1,18 +1,23 @@
-"""Ledger benchmark: reservations per second and latency, through the store alone and through
-the server (plan + hold), with SQLite ``synchronous`` FULL and NORMAL and one or two worker
-processes; then SQLite beside PostgreSQL with 1, 2 and 3 server replicas.
+"""Ledger benchmark: reservations per second and latency, through the store alone (SQLite
+``synchronous`` FULL and NORMAL, PostgreSQL; one or two processes) and through one server on
+SQLite (plan + hold; one or two workers); then SQLite beside PostgreSQL with 1, 2 and 3
+server replicas.
 
-Run ``python -m benchmarks.ledger_bench [--seconds 6] [--postgres URI]``. Orders come from
-the demo day; every configuration starts from a fresh ledger holding the demo network.
+Run ``python -m benchmarks.ledger_bench [--seconds 6] [--rounds 3] [--postgres URI]``.
+Orders come from the demo day; every measurement starts from a fresh ledger holding the demo
+network.
 
 A replica is a separate ``omniroute serve`` process with one worker, on its own port; the
 client threads are spread over the replicas (thread t calls replica t mod n). The replicas
 share one ledger: a SQLite file (which only works on one host) or a PostgreSQL database.
-Without ``--postgres``, the benchmark starts a throwaway PostgreSQL server itself (the one
-the tests use) and stops it at the end; with ``--postgres URI`` it uses that server, creating
-one database per configuration (``omniroute_bench_...``, so the user needs CREATEDB) and
-dropping it afterwards. ``--quick`` (the smoke test) runs only the replica rows, with 1 and
-2 replicas, for a second each.
+The replica rows run in rounds, every configuration once a round, and pool them.
+
+Without ``--postgres``, the benchmark starts a throwaway PostgreSQL server on this machine
+with the tests' start-up code (``tests/pg.py``), but durable (fsync and synchronous_commit
+on), and removes it at the end; with ``--postgres URI`` it uses that server, creating an
+empty database per measurement and dropping it afterwards (the user needs CREATEDB).
+``--sqlite-only`` leaves PostgreSQL out. ``--quick`` (the smoke test) runs only the replica
+rows, with 1 and 2 replicas, one round of a second each.
 
 Results go to ``benchmarks/results/ledger.json`` and ``ledger.md`` (``--out`` elsewhere).
 """
@@ -231,6 +236,8 @@ class PostgresDatabases:
     def __init__(self, uri: str, started_here: bool) -> None:
         import psycopg
 
+        from omniroute.ledger.postgres import redacted
+
         self.uri = uri
         self.started_here = started_here
         try:
@@ -240,21 +247,24 @@ class PostgresDatabases:
                     for name in SETTINGS_SHOWN
                 }
         except psycopg.Error as error:
-            raise SystemExit(f"error: cannot connect to PostgreSQL at {uri!r}: {error}") from None
+            raise SystemExit(
+                f"error: cannot connect to PostgreSQL at {redacted(uri)}: {error}"
+            ) from None
 
     @contextmanager
     def fresh(self) -> Iterator[str]:
         """A new empty database (its URI) until the block ends."""
         import psycopg
 
+        from omniroute.ledger.postgres import redacted
         from tests.pg import drop_database, fresh_database
 
         try:
             uri = fresh_database(self.uri, migrated=False)
         except psycopg.Error as error:
             raise SystemExit(
-                f"error: cannot create a database on {self.uri!r} (the benchmark makes one per "
-                f"configuration: the user needs CREATEDB): {error}"
+                f"error: cannot create a database on {redacted(self.uri)} (the benchmark "
+                f"makes one per measurement: the user needs CREATEDB): {error}"
             ) from None
         try:
             yield uri
@@ -278,13 +288,7 @@ def postgres(uri: str | None) -> Iterator[PostgresDatabases]:
     from tests.pg import Server
 
     class DurableServer(Server):
-        def start(self) -> None:
-            self._run(
-                "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o",
-                f"-p {self.port} -h 127.0.0.1 -k {self.directory} -c max_connections=300 "
-                f"-c shared_buffers=128MB {DURABLE}",
-                "start",
-            )  # fmt: skip
+        SETTINGS = f"-c shared_buffers=128MB {DURABLE}"
 
     server = DurableServer.start_new()
     try:
@@ -489,12 +493,14 @@ def markdown(result: dict[str, Any]) -> str:
         "# Ledger benchmark",
         "",
         f"Run {result['started']} on {host['cpu']} ({host['cores']} cores), Python "
-        f"{host['python']}. Command: `{result['command']}`, {config['seconds']:g} s per row. "
+        f"{host['python']}. Command: `{result['command']}`, {config['seconds']:g} s per "
+        "measurement. "
         f"Clients run on the same machine ({config['threads']} closed-loop threads through "
         "the server: each sends its next call when the last is answered). "
-        f"{_postgres_text(result['postgres'])} The machine is shared with other jobs (load "
-        f"average {load['start']:.2f} at the start, {load['end']:.2f} at the end), so compare "
-        "rows of this run with each other (ratios), not with other runs.",
+        f"{_postgres_text(result['postgres'])} The machine is shared with other jobs (1-minute "
+        f"load average {load['start']:.2f} at the start, {load['end']:.2f} at the end, this "
+        "run's own processes included), so compare rows of this run with each other (ratios), "
+        "not with other runs.",
     ]
     store = [r for r in result["rows"] if r["path"] != "replicas"]
     if store:

@@ -144,12 +144,16 @@ class Server:
                 f"{program} {' '.join(args)} failed:\n{result.stdout}{result.stderr}{log}"
             )
 
+    # fsync off for tests: commits still reach the OS before they are acknowledged (a
+    # subclass sets durable settings, e.g. the ledger benchmark)
+    SETTINGS = "-c fsync=off -c full_page_writes=off -c shared_buffers=32MB"
+
     def start(self) -> None:
         """Start (or start again, on the same port and data); return when it accepts."""
         options = (
             f"-p {self.port} -h 127.0.0.1 -k {self.directory} -c max_connections=300 "
-            "-c fsync=off -c full_page_writes=off -c shared_buffers=32MB"
-        )  # fsync off: commits still reach the OS before they are acknowledged
+            f"{self.SETTINGS}"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
         deadline = time.monotonic() + 30
         while True:
