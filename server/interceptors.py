@@ -6,9 +6,10 @@ call ever ends ``UNKNOWN`` or leaks a traceback to the caller."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -158,16 +159,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             await audit_call(self.audit, principal, method, request, outcome)
 
     def _stream(self, behaviour: Any, service: str, method: str) -> Any:
+        """A bidirectional stream (StreamPlanOrders): authenticated and authorised once; the
+        servicer checks and audits each message."""
         full = f"{service}/{method}"
 
         async def call(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
-            start = time.perf_counter()
-            self.metrics.started.labels("bidi_stream", service, method).inc()
-            code = grpc.StatusCode.OK
-            try:
+            async def responses() -> AsyncIterator[Any]:
                 principal = self._principal(context)
                 require(principal, full)
-                CALLER.set(principal)  # the servicer checks and audits each message
+                CALLER.set(principal)
 
                 async def decoded() -> AsyncIterator[Any]:
                     async for request in requests:
@@ -175,51 +175,63 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
                 async for response in behaviour(decoded(), context):
                     yield response
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as error:  # noqa: BLE001
-                status = to_status(error)
-                code = _status_code(status.code)
-                await context.abort_with_status(rpc_status.to_status(status))
-            finally:
-                self._record("bidi_stream", service, method, code, start, None)
+
+            counted = self._counted("bidi_stream", service, method, context, responses)
+            async with contextlib.aclosing(counted):  # closed with the call, not by the GC
+                async for response in counted:
+                    yield response
 
         return call
 
     def _server_stream(self, behaviour: Any, service: str, method: str) -> Any:
         """A server-streaming RPC (WatchEvents): authenticated, authorised and counted as
-        the other RPCs are; its failures mapped once."""
+        the other RPCs are."""
         full = f"{service}/{method}"
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            start = time.perf_counter()
-            self.metrics.started.labels("server_stream", service, method).inc()
-            code = grpc.StatusCode.OK
-            try:
+            async def responses() -> AsyncIterator[Any]:
                 _decoded(request)
                 principal = self._principal(context)
                 require(principal, full, request)
                 CALLER.set(principal)
                 async for response in behaviour(request, context):
                     yield response
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as error:  # noqa: BLE001
-                status = to_status(error)
-                code = _status_code(status.code)
-                await context.abort_with_status(rpc_status.to_status(status))
-            finally:
-                self._record("server_stream", service, method, code, start, None)
+
+            counted = self._counted("server_stream", service, method, context, responses)
+            async with contextlib.aclosing(counted):
+                async for response in counted:
+                    yield response
 
         return call
+
+    async def _counted(
+        self,
+        kind: str,
+        service: str,
+        method: str,
+        context: grpc.aio.ServicerContext,
+        responses: Callable[[], AsyncIterator[Any]],
+    ) -> AsyncGenerator[Any, None]:
+        """A stream's ``responses`` counted in the metrics, its failures mapped to a status
+        once (an abort or cancellation passes through)."""
+        start = time.perf_counter()
+        self.metrics.started.labels(kind, service, method).inc()
+        code = grpc.StatusCode.OK
+        try:
+            async for response in responses():
+                yield response
+        except grpc.aio.AbortError:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as error:  # noqa: BLE001
+            status = to_status(error)
+            code = _status_code(status.code)
+            await context.abort_with_status(rpc_status.to_status(status))
+        finally:
+            self._record(kind, service, method, code, start, None)
 
     def _record(
         self,

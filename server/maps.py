@@ -185,6 +185,38 @@ def _width(count: int, largest: int) -> float:
     return 0.5 + 5.5 * count / max(largest, 20)
 
 
+def _changed_node_handles(closed: object, added: object) -> list[Line2D]:
+    """Legend entries for the closed (red X) and added (orange star) nodes, when there are."""
+    handles = []
+    if closed:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="X",
+                color="none",
+                markerfacecolor=CLOSED_COLOUR,
+                markeredgecolor="white",
+                markersize=12,
+                label="closed node (ships nothing)",
+            )
+        )
+    if added:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                color="none",
+                markerfacecolor=ADDED_COLOUR,
+                markeredgecolor="black",
+                markersize=14,
+                label="added node",
+            )
+        )
+    return handles
+
+
 def _legend_counts(largest: int) -> list[int]:
     counts = sorted({1, max(1, largest // 2), max(1, largest)})
     return counts
@@ -373,32 +405,7 @@ def _legend(
                     label=label,
                 )
             )
-    if closed:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="X",
-                color="none",
-                markerfacecolor=CLOSED_COLOUR,
-                markeredgecolor="white",
-                markersize=12,
-                label="closed node (ships nothing)",
-            )
-        )
-    if added:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="*",
-                color="none",
-                markerfacecolor=ADDED_COLOUR,
-                markeredgecolor="black",
-                markersize=14,
-                label="added node",
-            )
-        )
+    handles += _changed_node_handles(closed, added)
     handles.append(Line2D([], [], color="#6d7f8f", linewidth=0.7, label="coastline"))
     if any(
         isinstance(c, LineCollection) and c.get_gid() == "country-borders" and c.get_segments()
@@ -674,32 +681,7 @@ def _moved_map(
                 label=f"knock-on: {len(knock_on):,} other orders changed node",
             )
         )
-    if closed:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="X",
-                color="none",
-                markerfacecolor=CLOSED_COLOUR,
-                markeredgecolor="white",
-                markersize=12,
-                label="closed node (ships nothing)",
-            )
-        )
-    if added:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="*",
-                color="none",
-                markerfacecolor=ADDED_COLOUR,
-                markeredgecolor="black",
-                markersize=14,
-                label="added node",
-            )
-        )
+    handles += _changed_node_handles(closed, added)
     handles.append(
         Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="state border")
     )
