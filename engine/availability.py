@@ -95,7 +95,8 @@ def availability(
     )
     collect = (index.kind[nodes] == NODE_KINDS.index(NodeKind.STORE)) & index.pickup[nodes]
     if max_pickup_distance_km > 0:  # too far to collect from: it can still deliver
-        collect &= distance <= max_pickup_distance_km
+        # on the distance as reported (0.1 km): a store shown at 50.0 km is within 50 km
+        collect &= np.round(distance, 1) <= max_pickup_distance_km
     way = np.where(collect, 1, 2)
     if store is not None:
         way[nodes == index.node_pos[store.id]] = 0

@@ -77,6 +77,8 @@ READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
+    # a failover under way: the URI still reaches the old primary, now a read-only standby
+    psycopg.errors.ReadOnlySqlTransaction,
     psycopg_pool.PoolTimeout,
     psycopg_pool.PoolClosed,
 )
@@ -190,6 +192,8 @@ class PostgresDatabase:
         if "keepalives" not in uri:  # notice a host that vanished without closing
             kwargs.update(keepalives=1, keepalives_idle=10, keepalives_interval=5)
             kwargs["keepalives_count"] = 3
+        if "tcp_user_timeout" not in uri:  # data sent to a host that vanished: give up in 15 s
+            kwargs["tcp_user_timeout"] = 15_000  # (keepalives only watch idle connections)
         self._kwargs = kwargs
         self._pool = psycopg_pool.ConnectionPool(
             uri,
@@ -220,8 +224,10 @@ class PostgresDatabase:
             self._listener.start()
 
     def close(self) -> None:
-        self._closed.set()  # the listener stops within POLL_SECONDS (not waited for)
+        self._closed.set()  # the listener stops within POLL_SECONDS (or a connect timeout)
         self._pool.close()
+        if self._listener is not None and self._listener is not threading.current_thread():
+            self._listener.join(POLL_SECONDS + CONNECT_TIMEOUT + 1)
 
     # ------------------------------------------------------------------------- transactions
 
@@ -332,10 +338,12 @@ class PostgresDatabase:
                     self._changes += 1  # anything may have happened while not listening
                     while not self._closed.is_set():
                         heard = 0
+                        # counted as each arrives: notifies() goes on yielding until its
+                        # timeout, and a replica must see the change at once, not after it
                         for _ in connection.notifies(timeout=POLL_SECONDS):
                             heard += 1
-                        if heard:
                             self._changes += 1
+                        if heard:
                             continue
                         current = _fingerprint(connection)
                         if current != seen:

@@ -682,6 +682,8 @@ def cmd_stock_export(args: argparse.Namespace) -> int:
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from omniroute.ledger import schema
     from omniroute.ledger.database import Database, SqliteDatabase
 
@@ -695,10 +697,18 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
             raise CliError(f"--db: {error}") from None
     else:
         output_file(args.db, "--db", "omniroute.db")
-        database = SqliteDatabase(args.db, migrate=False)
+        try:
+            database = SqliteDatabase(args.db, migrate=False)
+        except sqlite3.DatabaseError as error:
+            raise CliError(f"--db {args.db} is not an omniroute ledger ({error})") from None
     try:
         before = database.schema_version()
         after = database.migrate()
+    except sqlite3.DatabaseError as error:
+        raise CliError(
+            f"--db {args.db} is not an omniroute ledger ({error}); pass the ledger's file, or "
+            "a new file name to create one"
+        ) from None
     finally:
         database.close()
     if before == after:

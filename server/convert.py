@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from google.longrunning import operations_pb2
@@ -78,16 +79,34 @@ MONEY_DECIMALS = 2  # cents
 WEIGHT_DECIMALS = 3  # grams, in kg
 DISTANCE_DECIMALS = 1  # 0.1 km
 FRACTION_DECIMALS = 6  # gaps (0..1)
+CENT = Decimal("0.01")
 
 
 def cents(amount: float) -> int:
-    """``amount`` in whole cents, correctly rounded (``round`` works on the exact decimal)."""
-    return int(round(round(amount, MONEY_DECIMALS) * 100))
+    """``amount`` in whole cents, half a cent rounded away from zero (7.125 -> 7.13, as a
+    reader rounds), taken from the shortest decimal that reads back as ``amount``."""
+    return int(Decimal(repr(amount)).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
 
 
 def money(amount: float) -> float:
     """``amount`` rounded to cents (the nearest double to the decimal: no float noise)."""
     return cents(amount) / 100
+
+
+def bound_beside(bound: float, exact_total: float, shown_total_cents: int) -> float:
+    """A lower bound as printed beside a rounded total: that total less the exact distance
+    from the bound, in cents, so that a plan proven optimal shows its total as its bound and
+    a bound never shows above its total."""
+    if not math.isfinite(bound):
+        return bound
+    return (shown_total_cents - cents(max(0.0, exact_total - bound))) / 100
+
+
+def plan_total_cents(plan: Plan) -> int:
+    """A plan's ``totalCost`` as printed: its rounded shipment costs and split penalty."""
+    if not plan.shipments:
+        return cents(plan.total_cost)
+    return sum(cents(s.cost) for s in plan.shipments) + cents(plan.split_penalty_cost)
 
 
 def kilograms(weight_kg: float) -> float:
@@ -237,14 +256,17 @@ def joint_to_proto(result: JointResult) -> routing_service_pb2.PlanOrdersRespons
     # totals add up what the reader sees: the rounded plan totals, then the penalty
     total = sum(cents(plan.total_cost) for plan in plans)
     penalty = cents(result.objective - result.total_cost)
+    objective = total + penalty
     response = routing_service_pb2.PlanOrdersResponse(
         total_cost=total / 100,
         units_unfilled=result.units_unfilled,
-        objective=(total + penalty) / 100,
-        lower_bound=money(result.lower_bound),
+        objective=objective / 100,
+        lower_bound=bound_beside(result.lower_bound, result.objective, objective),
         proof=proof,
         gap=fraction(result.gap),
-        sequential_objective=money(result.sequential_objective),
+        # the sequential plans' objective as far from the printed one as it truly is
+        sequential_objective=(objective + cents(result.sequential_objective - result.objective))
+        / 100,
     )
     micros = int(result.solve_seconds * 1e6)
     for order_id, plan in zip(result.order_ids, plans, strict=True):
@@ -265,14 +287,15 @@ def allocation_summary(
     the rounded figures (as :func:`joint_to_proto` does for ``PlanOrders``)."""
     total = sum(cents(r.plan.total_cost) for r in responses)
     penalty = cents(float(summary["unfilledPenalty"]) * int(summary["unitsUnfilled"]))
-    sequential = cents(float(summary["sequentialObjective"]))
+    objective, exact = total + penalty, float(summary["objective"])
+    saving = cents(float(summary["sequentialObjective"]) - exact)
     return {
         **summary,
         "totalCost": total / 100,
-        "objective": (total + penalty) / 100,
-        "lowerBound": money(float(summary["lowerBound"])),
-        "sequentialObjective": sequential / 100,
-        "savingVsSequential": (sequential - total - penalty) / 100,
+        "objective": objective / 100,
+        "lowerBound": bound_beside(float(summary["lowerBound"]), exact, objective),
+        "sequentialObjective": (objective + saving) / 100,
+        "savingVsSequential": saving / 100,
     }
 
 
@@ -560,11 +583,10 @@ def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
     """A plan, rounded: ``totalCost`` is the sum of the rounded shipment costs and the
     rounded split penalty (what a reader adding up the numbers gets)."""
     penalty = cents(plan.split_penalty_cost)
-    total = sum(cents(s.cost) for s in plan.shipments) + penalty if plan.shipments else 0
     return plan_pb2.Plan(
         status=plan_pb2.Plan.Status.Value(plan.status.value),
         shipments=[_shipment_to_proto(s) for s in plan.shipments],
-        total_cost=total / 100 if plan.shipments else money(plan.total_cost),
+        total_cost=plan_total_cents(plan) / 100,
         delivery_days=plan.delivery_days,
         unfilled_lines=[
             plan_pb2.UnfilledLine(
@@ -578,7 +600,7 @@ def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
     )
 
 
-def _stats_to_proto(stats: PlanStats) -> plan_pb2.PlanStats:
+def _stats_to_proto(stats: PlanStats, plan: Plan) -> plan_pb2.PlanStats:
     message = plan_pb2.PlanStats(
         proof=plan_pb2.PlanStats.Proof.Value(stats.proof.value),
         method=stats.method,
@@ -590,7 +612,9 @@ def _stats_to_proto(stats: PlanStats) -> plan_pb2.PlanStats:
     if stats.gap is not None:
         message.gap = fraction(stats.gap)
     if stats.lower_bound is not None:
-        message.lower_bound = money(stats.lower_bound)
+        message.lower_bound = bound_beside(
+            stats.lower_bound, plan.total_cost, plan_total_cents(plan)
+        )
     return message
 
 
@@ -613,7 +637,7 @@ def result_to_proto(result: PlanResult) -> plan_pb2.PlanOrderResponse:
         order_id=result.order_id,
         plan=plan_to_proto(result.plan),
         options=[plan_to_proto(p) for p in result.options],
-        stats=_stats_to_proto(result.stats),
+        stats=_stats_to_proto(result.stats, result.plan),
     )
     if result.explanation is not None:
         message.explanation.CopyFrom(_explanation_to_proto(result.explanation))

@@ -223,7 +223,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         except grpc.aio.AbortError:
             code = context.code() or grpc.StatusCode.UNKNOWN
             raise
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):  # the caller went away mid-stream
             code = grpc.StatusCode.CANCELLED
             raise
         except Exception as error:  # noqa: BLE001

@@ -257,7 +257,9 @@ def plan_orders(
     return PlanOrdersCommand(
         planner,
         orders,
-        request.unfilled_penalty or DEFAULT_UNFILLED_PENALTY,
+        request.unfilled_penalty
+        if request.HasField("unfilled_penalty")
+        else DEFAULT_UNFILLED_PENALTY,
         timeout,
         request.validate_only,
     )

@@ -262,8 +262,20 @@ def _grid(spec: dict) -> list[tuple[str, dict]]:
         for path, label, value in zip(grid, labels, values, strict=True):
             target = changes
             keys = path.split(".")
-            for key in keys[:-1]:
+            for depth, key in enumerate(keys[:-1]):
                 target = target.setdefault(key, {})
+                if not isinstance(target, dict):
+                    inside = ".".join(keys[: depth + 1])
+                    raise ValidationError(
+                        [
+                            FieldViolation(
+                                f"grid[{path!r}]",
+                                f"goes inside {inside!r}, which the base sets to a value, not "
+                                "an object",
+                            )
+                        ],
+                        "sweep",
+                    )
             target[keys[-1]] = value
             parts.append(f"{label}={value}")
         name = unique = safe("_".join(parts)) or "base"

@@ -23,6 +23,8 @@ from omniroute.server.convert import (
     allocation_summary,
     apportion_cents,
     availability_to_proto,
+    bound_beside,
+    cents,
     joint_to_proto,
     network_from_proto,
     network_to_proto,
@@ -33,6 +35,7 @@ from omniroute.server.convert import (
     result_to_proto,
     to_json_line,
 )
+from omniroute.v1 import plan_pb2
 
 
 def test_network_round_trip(tiny_network: Network, tmp_path: Path) -> None:
@@ -281,3 +284,33 @@ def test_apportioned_cents_add_up(parts: list[float]) -> None:
     assert all(
         abs(share - 100 * part) < 1 + 1e-6 for share, part in zip(shares, parts, strict=True)
     )
+
+
+def test_half_a_cent_rounds_up_as_a_reader_rounds() -> None:
+    """7.125 is 7.13 and 2.675 is 2.68 (not half-to-even, not the double's binary value)."""
+    assert [cents(x) for x in (0.125, 7.125, 2.675, 32.147999999999996, -0.125)] == [
+        13,
+        713,
+        268,
+        3215,
+        -13,
+    ]
+
+
+def test_bounds_and_savings_are_printed_beside_their_rounded_totals() -> None:
+    """A plan whose shipments round down shows its total as its bound when proven optimal;
+    a batch equal to its sequential plans shows no saving (3 x 0.334 prints 0.99, not 1.00)."""
+    summary = {
+        "totalCost": 1.002,
+        "objective": 1.002,
+        "lowerBound": 1.002,
+        "sequentialObjective": 1.002,
+        "unfilledPenalty": 50.0,
+        "unitsUnfilled": 0,
+    }
+    plans = [plan_pb2.PlanOrderResponse(plan=plan_pb2.Plan(total_cost=0.33)) for _ in range(3)]
+    written = allocation_summary(summary, plans)
+    assert written["objective"] == written["lowerBound"] == written["sequentialObjective"] == 0.99
+    assert written["savingVsSequential"] == 0.0
+    assert bound_beside(10.25, 10.25, 1024) == 10.24  # optimal: the bound is the printed total
+    assert bound_beside(10.0, 10.25, 1026) == 10.01  # 0.25 below the total stays 0.25 below
