@@ -85,7 +85,7 @@ CENT = Decimal("0.01")
 def cents(amount: float) -> int:
     """``amount`` in whole cents, half a cent rounded away from zero (7.125 -> 7.13, as a
     reader rounds), taken from the shortest decimal that reads back as ``amount``."""
-    return int(Decimal(repr(amount)).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
+    return int(Decimal(repr(float(amount))).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
 
 
 def money(amount: float) -> float:

@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -295,6 +296,7 @@ def test_half_a_cent_rounds_up_as_a_reader_rounds() -> None:
         3215,
         -13,
     ]
+    assert cents(np.float64(7.125)) == 713 and cents(3) == 300  # numpy scalars, ints
 
 
 def test_bounds_and_savings_are_printed_beside_their_rounded_totals() -> None:
