@@ -1,5 +1,4 @@
-"""The benchmark suite runs end to end in quick mode (no speed assertions), and its results
-can be redrawn from suite.json without measuring."""
+"""The benchmark suite runs end to end (smoke mode; no speed asserted); results files agree."""
 
 from __future__ import annotations
 
@@ -28,10 +27,10 @@ def replot(out: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_suite_smoke(tmp_path: Path) -> None:
-    """`python -m benchmarks.suite --mode quick` (what `make bench-quick` runs) writes the JSON,
-    the summary and both plots. A smoke test: no speed is asserted."""
+    """`python -m benchmarks.suite --mode smoke` (the path of `make bench-quick`, with 1 s
+    steps) writes the JSON, the summary and both plots. No speed is asserted."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.suite", "--mode", "quick", "--out", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks.suite", "--mode", "smoke", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=900,
