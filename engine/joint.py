@@ -13,14 +13,14 @@ Method:
 * *decomposition*: orders are grouped by the stock positions and node capacities they could
   contend for (where the orders that could use a position want more than its ATP); other
   constraints can never bind jointly, so groups are independent.
-* *exact* (groups up to ``EXACT_ORDERS`` orders): one CP-SAT model per group over every
-  order's lanes (the single-order model of ``omniroute.cpsat`` plus shared ATP and capacity),
-  with a time limit and the sequential plans as the hint; the better of it and the
-  sequential plans is kept.
-* *lower bound*: the LP relaxation of the same model (GLOP); the gap is reported against the
-  best of that and the MIP's own bound. Larger batches get the sequential plans with the LP
-  bound (or, beyond ``LP_VARIABLES``, the bound from planning every order alone on the full
-  stock, which ignores sharing and is therefore valid).
+* *exact* (groups up to ``EXACT_ORDERS`` orders): one mixed-integer programme per group
+  over every order's lanes with shared ATP and capacity (``omniroute.joint_model``), solved
+  by HiGHS' branch and cut within the time limit; the better of its solution and the sequential plans is kept, and HiGHS' dual bound is
+  the group's proven lower bound.
+* *lower bound*: the LP relaxation of the same model over the whole batch (HiGHS); the gap
+  is reported against the best of that and the groups' MIP bounds. Larger groups get the
+  sequential plans with the LP bound (or, beyond ``LP_VARIABLES``, the bound from planning
+  every order alone on the full stock, which ignores sharing and is therefore valid).
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.linear_solver import pywraplp
-from ortools.sat.python import cp_model
 
-from omniroute import cpsat
 from omniroute.candidates import OrderProblem, build_problem
-from omniroute.dp import MONEY_SCALE
+from omniroute.joint_model import BatchModel
 from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.optimizer import optimise
@@ -45,7 +43,7 @@ from omniroute.plans import Allocation, build_plan
 if TYPE_CHECKING:
     from omniroute.planner import Planner
 
-EXACT_ORDERS = 60  # batches up to this size are solved as one MIP
+EXACT_ORDERS = 400  # groups of contending orders up to this size are solved as one MIP
 LP_VARIABLES = 400_000  # above this, the LP bound is skipped
 DEFAULT_UNFILLED_PENALTY = 50.0  # currency per unit left unfilled
 DEFAULT_TIME_LIMIT = 30.0
@@ -105,7 +103,15 @@ def allocate(
     bound = -np.inf
     size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
     if lower_bound and size <= LP_VARIABLES:
-        bound = _lp_bound(problems, index, unfilled_penalty, limits, progress)
+        building = None
+        if progress is not None:
+            building = partial(progress, "lower bound: building the LP relaxation")
+        relaxed = BatchModel(problems, planner.inventory, unfilled_penalty, limits, building)
+        if progress:
+            progress("lower bound: solving the LP relaxation", 0, 1)
+        bound = relaxed.solve(max(1.0, time_limit / 4), relax=True).bound
+        if progress:
+            progress("lower bound: solving the LP relaxation", 1, 1)
     plans = list(sequential)
     components = _components(problems, index, limits)
     mip_bound, proven = 0.0, True
@@ -137,12 +143,13 @@ def allocate(
             continue
         left = time_limit - (time.perf_counter() - start)
         share = max(min(0.5, time_limit), left * len(group) / len(orders))
-        hint = [_as_allocations(problems[i], sequential[i]) for i in group]
-        solution, part_bound, optimal = _mip(
-            [problems[i] for i in group], index, unfilled_penalty, limits, hint, share
+        model = BatchModel(
+            [problems[i] for i in group], planner.inventory, unfilled_penalty, limits
         )
-        mip_bound += part_bound
-        proven &= optimal
+        found = model.solve(share)
+        mip_bound += found.bound
+        proven &= found.optimal
+        solution = found.allocations
         if solution is None:
             continue
         joint = [_report(problems[i], allocs) for i, allocs in zip(group, solution, strict=True)]
@@ -274,28 +281,6 @@ def _report(problem: OrderProblem, allocations: list[Allocation]) -> Plan:
     return build_plan(problem, allocations)
 
 
-def _as_allocations(problem: OrderProblem, plan: Plan) -> list[Allocation]:
-    """A reported plan as allocations on ``problem``'s lanes (for the MIP's hint)."""
-    result = []
-    node_of = {problem.index.node_ids[n]: c for c, n in enumerate(problem.nodes.tolist())}
-    sku_of = {problem.index.sku_ids[s]: k for k, s in enumerate(problem.sku.tolist())}
-    for shipment in plan.shipments:
-        candidate = node_of.get(shipment.node_id)
-        if candidate is None:
-            continue
-        service = problem.index.service_pos.get(shipment.service_id, -1)
-        lanes = np.flatnonzero(
-            (problem.lanes.node == candidate) & (problem.lanes.service == service)
-        )
-        if len(lanes) == 0:
-            continue
-        units = np.zeros(len(problem.demand), dtype=np.int64)
-        for line in shipment.lines:
-            units[sku_of[line.sku_id]] += line.quantity
-        result.append(Allocation(int(lanes[0]), units))
-    return result
-
-
 def _alone_bound(
     problems: Sequence[OrderProblem], orders: Sequence[Order], penalty: float
 ) -> float:
@@ -308,155 +293,6 @@ def _alone_bound(
         partial = 0.0 if order.allow_partial else np.inf  # a partial order may ship anything
         total += min(complete, penalty * units, partial)
     return total
-
-
-def _mip(
-    problems: Sequence[OrderProblem],
-    index: NetworkIndex,
-    penalty: float,
-    capacity: dict[str, int],
-    hint: list[list[Allocation]],
-    time_limit: float,
-) -> tuple[list[list[Allocation]] | None, float, bool]:
-    """One CP-SAT model for coupled orders: (allocations per order, lower bound, optimal)."""
-    model = cp_model.CpModel()
-    orders = []
-    objective = []
-    constant = 0
-    penalty_micros = round(penalty * MONEY_SCALE)
-    refund = round(index.split_penalty * MONEY_SCALE)
-    for o, problem in enumerate(problems):
-        mode = "partial" if problem.order.allow_partial else "whole"
-        m = cpsat.build_model(
-            problem,
-            int(problem.lanes.days.max()) if len(problem.lanes) else 0,
-            mode,
-            model=model,
-            prefix=f"o{o}_",
-        )
-        ships = model.new_bool_var(f"o{o}_ships")  # the split penalty is charged once less
-        model.add(ships <= sum(m.use.values()))
-        objective += [m.cost, -refund * ships, -penalty_micros * m.shipped]
-        constant += penalty_micros * int(problem.demand.sum())
-        orders.append(m)
-        chosen = {a.lane: a.units for a in hint[o]}
-        for lane, var in m.use.items():
-            model.add_hint(var, lane in chosen)
-        for (lane, k), var in m.units.items():
-            model.add_hint(var, int(chosen[lane][k]) if lane in chosen else 0)
-    positions: dict[tuple[str, str], tuple[int, list[cp_model.IntVar]]] = {}
-    shipments: dict[str, list[cp_model.IntVar]] = {}
-    for problem, m in zip(problems, orders, strict=True):
-        for (lane, k), var in m.units.items():
-            node_id = index.node_ids[problem.nodes[problem.lanes.node[lane]]]
-            key = (node_id, index.sku_ids[problem.sku[k]])
-            atp = int(problem.atp[problem.lanes.node[lane], k])
-            positions.setdefault(key, (atp, []))[1].append(var)
-        for lane, var in m.use.items():
-            shipments.setdefault(
-                index.node_ids[problem.nodes[problem.lanes.node[lane]]], []
-            ).append(var)
-    for atp, terms in positions.values():  # shared ATP
-        model.add(sum(terms) <= atp)
-    for node_id, terms in shipments.items():  # daily shipment capacity
-        if node_id in capacity:
-            model.add(sum(terms) <= max(0, capacity[node_id]))
-    model.minimize(sum(objective) + constant)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.max_time_in_seconds = time_limit
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, -np.inf, False
-    solution = [
-        cpsat.solution_allocations(m, problem, solver)
-        for problem, m in zip(problems, orders, strict=True)
-    ]
-    return solution, solver.best_objective_bound / MONEY_SCALE, status == cp_model.OPTIMAL
-
-
-def _lp_bound(
-    problems: Sequence[OrderProblem],
-    index: NetworkIndex,
-    penalty: float,
-    capacity: dict[str, int],
-    progress: Progress | None = None,
-) -> float:
-    """The LP relaxation of the batch model (GLOP): a lower bound on every allocation."""
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    infinity = solver.infinity()
-    use_at: dict[str, list[pywraplp.Variable]] = {}
-    units_at: dict[tuple[str, str], list[pywraplp.Variable]] = {}
-    atp: dict[tuple[str, str], int] = {}
-    objective = solver.Objective()
-    offset = 0.0
-    for done, problem in enumerate(problems):
-        if progress and done % 10 == 0:
-            progress("lower bound: building the LP relaxation", done, len(problems))
-        lanes = problem.lanes
-        m = len(problem.demand)
-        use = [solver.NumVar(0, 1, "") for _ in range(len(lanes))]
-        units = [
-            [
-                solver.NumVar(0, float(min(problem.atp[lanes.node[j], k], problem.demand[k])), "")
-                for k in range(m)
-            ]
-            for j in range(len(lanes))
-        ]
-        ships = solver.NumVar(0, 1, "")
-        solver.Add(ships <= sum(use) if use else ships <= 0)
-        objective.SetCoefficient(ships, -index.split_penalty)
-        for j in range(len(lanes)):
-            node_id = index.node_ids[problem.nodes[lanes.node[j]]]
-            use_at.setdefault(node_id, []).append(use[j])
-            fixed = lanes.handling_shipment[j] + index.split_penalty
-            weight = sum(float(problem.weight[k]) * units[j][k] for k in range(m))
-            if np.isfinite(lanes.max_parcel[j]) and lanes.base[j] > 0:
-                parcels = solver.NumVar(0, infinity, "")
-                solver.Add(parcels * float(lanes.max_parcel[j]) >= weight)
-                solver.Add(parcels >= use[j])
-                objective.SetCoefficient(parcels, float(lanes.base[j]))
-            else:
-                fixed += lanes.base[j]
-            objective.SetCoefficient(use[j], float(fixed))
-            for k in range(m):
-                most = float(min(problem.atp[lanes.node[j], k], problem.demand[k]))
-                solver.Add(units[j][k] <= most * use[j])
-                objective.SetCoefficient(
-                    units[j][k],
-                    float(lanes.per_kg[j] * problem.weight[k] + lanes.handling_unit[j] - penalty),
-                )
-                key = (node_id, index.sku_ids[problem.sku[k]])
-                units_at.setdefault(key, []).append(units[j][k])
-                atp[key] = int(problem.atp[lanes.node[j], k])
-        for candidate in np.unique(lanes.node).tolist():
-            solver.Add(sum(use[j] for j in np.flatnonzero(lanes.node == candidate).tolist()) <= 1)
-        if problem.order.max_shipments and use:
-            solver.Add(sum(use) <= problem.order.max_shipments)
-        offset += penalty * float(problem.demand.sum())
-        filled = None if problem.order.allow_partial else solver.NumVar(0, 1, "")
-        for k in range(m):
-            shipped = sum(units[j][k] for j in range(len(lanes)))
-            if filled is not None:
-                solver.Add(shipped == float(problem.demand[k]) * filled)
-            else:
-                solver.Add(shipped <= float(problem.demand[k]))
-    for key, terms in units_at.items():
-        solver.Add(sum(terms) <= float(atp[key]))
-    for node_id, terms in use_at.items():
-        if node_id in capacity:
-            solver.Add(sum(terms) <= float(max(0, capacity[node_id])))
-    objective.SetMinimization()
-    if progress:
-        progress("lower bound: building the LP relaxation", len(problems), len(problems))
-        progress("lower bound: solving the LP relaxation", 0, 1)
-    status = solver.Solve()
-    if progress:
-        progress("lower bound: solving the LP relaxation", 1, 1)
-    if status != pywraplp.Solver.OPTIMAL:
-        return -np.inf
-    return float(objective.Value() + offset)
 
 
 def _prefixed(progress: Progress, prefix: str) -> Progress:

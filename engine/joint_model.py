@@ -1,0 +1,354 @@
+"""The joint allocation's mixed-integer programme, solved by HiGHS.
+
+One model for a batch of orders sharing ATP and each node's daily shipment capacity. Per
+order ``o`` (its lanes ``l``, its SKUs ``k``, its candidate nodes ``i``)::
+
+    y_l in {0, 1}                          lane l ships
+    x_lk in {0, ..., min(d_k, atp_ik)}     units of SKU k on lane l (where atp_ik > 0)
+    p_l integer >= 0                       parcels (lanes with a parcel limit P_l and a base)
+    s_o in {0, 1}                          the order ships something (one split penalty less)
+    f_o in {0, 1}                          a whole-or-nothing order ships in full
+
+    sum_{l of i} y_l <= 1                  one shipment per node
+    x_lk <= min(d_k, atp_ik) y_l           only a used lane ships
+    y_l <= sum_k x_lk                      a used lane ships something
+    p_l >= y_l,  P_l p_l >= sum_k w_k x_lk - 1e-9 P_l     parcels = max(1, ceil(W/P - 1e-9))
+    s_o <= sum_l y_l
+    sum_l x_lk <= d_k                      (an order that allows partial plans)
+    sum_l x_lk = d_k f_o                   (a whole-or-nothing order)
+    sum_l y_l <= max_shipments             when the order sets a limit
+
+and across orders::
+
+    sum_{o, l of node n} x_lk <= atp_nk    shared ATP of every stock position
+    sum_{o, l of node n} y_l <= c_n        shipments left today at a node with a capacity
+
+    min  sum_l [ base_l p_l + (hs_l + split) y_l + sum_k (per_kg_l w_k + hu_l) x_lk ]
+         - split sum_o s_o + penalty sum_o sum_k (d_k - sum_l x_lk)
+
+(lanes without a parcel limit ship one parcel: their base goes on ``y_l``). This is the cost
+model of ``docs/cost-model.md`` exactly, so the optimum of the model is the joint optimum
+and HiGHS' dual bound is a proven lower bound on it. Its LP relaxation gives the bound for
+batches too large to solve whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from omniroute.candidates import OrderProblem
+from omniroute.cost import PARCEL_TOLERANCE, parcels_array
+from omniroute.network_index import Inventory
+from omniroute.plans import Allocation
+
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSolution:
+    """What HiGHS found: allocations per order (None when it found no solution), a proven
+    lower bound on the batch objective, and whether the solution is proven optimal."""
+
+    allocations: list[list[Allocation]] | None
+    bound: float
+    optimal: bool
+
+
+class _Rows:
+    """Rows ``lower <= sum val * x[col] <= upper`` in coordinate form, added to HiGHS at once."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.count = 0
+
+    def add(
+        self, n: int, lower: object, upper: object, row: np.ndarray, col: np.ndarray, val: object
+    ) -> None:
+        """``n`` rows; ``row`` numbers their entries from 0."""
+        if n == 0:
+            return
+        lo = np.broadcast_to(np.asarray(lower, dtype=np.float64), (n,))
+        hi = np.broadcast_to(np.asarray(upper, dtype=np.float64), (n,))
+        values = np.broadcast_to(np.asarray(val, dtype=np.float64), (len(row),))
+        self.parts.append((lo, hi, np.asarray(row) + self.count, np.asarray(col), values))
+        self.count += n
+
+    def into(self, highs: highspy.Highs) -> None:
+        if not self.count:
+            return
+        lower, upper, row, col, val = (np.concatenate(p) for p in zip(*self.parts, strict=True))
+        order = np.lexsort((col, row))
+        row, col, val = row[order], col[order], val[order]
+        starts = np.searchsorted(row, np.arange(self.count)).astype(np.int32)
+        highs.addRows(self.count, lower, upper, len(val), starts, col.astype(np.int32), val)
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """Where one order's columns are: lanes' y from ``y0``, its x columns (lane, SKU) from
+    ``x0``, parcel columns (lane) from ``p0``, ``s`` and ``f`` (-1: none)."""
+
+    y0: int
+    x0: int
+    x_lane: np.ndarray
+    x_sku: np.ndarray
+    p0: int
+    p_lane: np.ndarray
+    s: int
+    f: int
+
+
+class BatchModel:
+    """The model of the module docstring for ``problems`` against ``inventory``'s ATP (built
+    once, solved by :meth:`solve`); ``progress(done, total)`` hears of the orders added."""
+
+    def __init__(
+        self,
+        problems: Sequence[OrderProblem],
+        inventory: Inventory,
+        penalty: float,
+        capacity: dict[str, int],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.problems = problems
+        index = inventory.index
+        split = index.split_penalty
+        lower: list[np.ndarray] = []
+        upper: list[np.ndarray] = []
+        cost: list[np.ndarray] = []
+        integral: list[np.ndarray] = []
+        rows = _Rows()
+        shared_x: list[tuple[np.ndarray, np.ndarray]] = []  # (position key, column)
+        shared_y: list[tuple[np.ndarray, np.ndarray]] = []  # (global node, column)
+        self.orders: list[_Order] = []
+        self.offset = 0.0
+        columns = 0
+
+        def new(lo: np.ndarray, hi: np.ndarray, c: np.ndarray, integer: bool) -> int:
+            nonlocal columns
+            first = columns
+            lower.append(np.asarray(lo, dtype=np.float64))
+            upper.append(np.asarray(hi, dtype=np.float64))
+            cost.append(np.asarray(c, dtype=np.float64))
+            integral.append(np.full(len(lower[-1]), integer))
+            columns += len(lower[-1])
+            return first
+
+        n_skus = len(index.sku_ids)
+        for done, problem in enumerate(problems):
+            if progress is not None and done % 50 == 0:
+                progress(done, len(problems))
+            lanes = problem.lanes
+            demand = problem.demand.astype(np.float64)
+            weight = problem.weight.astype(np.float64)
+            n_lanes, m = len(lanes), len(demand)
+            lane_node = lanes.node.astype(np.int64)
+            cap = np.minimum(problem.demand[None, :], problem.atp[lane_node]).astype(np.float64)
+            x_lane, x_sku = np.nonzero(cap > 0)
+            x_cap = cap[x_lane, x_sku]
+            with_parcels = np.isfinite(lanes.max_parcel) & (lanes.base > 0)
+            p_lane = np.flatnonzero(with_parcels)
+            y0 = new(
+                np.zeros(n_lanes),
+                np.ones(n_lanes),
+                lanes.handling_shipment + np.where(with_parcels, 0.0, lanes.base) + split,
+                True,
+            )
+            x0 = new(
+                np.zeros(len(x_lane)),
+                x_cap,
+                lanes.per_kg[x_lane] * weight[x_sku] + lanes.handling_unit[x_lane] - penalty,
+                True,
+            )
+            heaviest = np.zeros(n_lanes)
+            np.add.at(heaviest, x_lane, x_cap * weight[x_sku])
+            p0 = new(
+                np.zeros(len(p_lane)),
+                parcels_array(heaviest[p_lane], lanes.max_parcel[p_lane]),
+                lanes.base[p_lane],
+                True,
+            )
+            s = new(np.zeros(1), np.ones(1), np.array([-split]), True) if n_lanes else -1
+            f = -1 if problem.order.allow_partial else new(np.zeros(1), np.ones(1), [0.0], True)
+            self.orders.append(_Order(y0, x0, x_lane, x_sku, p0, p_lane, s, f))
+            self.offset += penalty * float(demand.sum())
+            ys = y0 + np.arange(n_lanes)
+            xs = x0 + np.arange(len(x_lane))
+            ar = np.arange(len(x_lane))
+            # one shipment per node; x <= cap y; y <= sum_k x
+            node_row = np.unique(lane_node, return_inverse=True)[1]
+            rows.add(int(node_row.max(initial=-1)) + 1, -INF, 1.0, node_row, ys, 1.0)
+            rows.add(
+                len(ar), -INF, 0.0, np.concatenate([ar, ar]), np.concatenate([xs, y0 + x_lane]),
+                np.concatenate([np.ones(len(ar)), -x_cap]),
+            )  # fmt: skip
+            rows.add(
+                n_lanes, -INF, 0.0, np.concatenate([np.arange(n_lanes), x_lane]),
+                np.concatenate([ys, xs]),
+                np.concatenate([np.ones(n_lanes), -np.ones(len(ar))]),
+            )  # fmt: skip
+            if len(p_lane):
+                pr = np.arange(len(p_lane))
+                ps = p0 + pr
+                rows.add(
+                    len(pr), 0.0, INF, np.concatenate([pr, pr]), np.concatenate([ps, y0 + p_lane]),
+                    np.concatenate([np.ones(len(pr)), -np.ones(len(pr))]),
+                )  # fmt: skip
+                p_row = np.full(n_lanes, -1)
+                p_row[p_lane] = pr
+                on = p_row[x_lane] >= 0
+                rows.add(
+                    len(pr),
+                    -PARCEL_TOLERANCE * lanes.max_parcel[p_lane],
+                    INF,
+                    np.concatenate([pr, p_row[x_lane][on]]),
+                    np.concatenate([ps, xs[on]]),
+                    np.concatenate([lanes.max_parcel[p_lane], -weight[x_sku][on]]),
+                )
+            if s >= 0:
+                rows.add(1, -INF, 0.0, np.zeros(n_lanes + 1, np.int64), np.append(ys, s),
+                         np.append(-np.ones(n_lanes), 1.0))  # fmt: skip
+            if problem.order.max_shipments and n_lanes:
+                rows.add(1, -INF, float(problem.order.max_shipments),
+                         np.zeros(n_lanes, np.int64), ys, 1.0)  # fmt: skip
+            # units per SKU: at most the demand, or exactly the demand when filled
+            if f < 0:
+                rows.add(m, -INF, demand, x_sku, xs, 1.0)
+            else:
+                rows.add(m, 0.0, 0.0, np.concatenate([np.arange(m), x_sku]),
+                         np.concatenate([np.full(m, f), xs]),
+                         np.concatenate([-demand, np.ones(len(xs))]))  # fmt: skip
+            nodes = problem.nodes[lane_node]
+            shared_x.append((nodes[x_lane] * n_skus + problem.sku[x_sku], xs))
+            shared_y.append((nodes, ys))
+        self.columns = columns
+        if progress is not None:
+            progress(len(problems), len(problems))
+        # shared ATP per stock position and shipments per node with a capacity
+        if shared_x:
+            keys = np.concatenate([k for k, _ in shared_x])
+            cols = np.concatenate([c for _, c in shared_x])
+            positions, row = np.unique(keys, return_inverse=True)
+            atp = _position_atp(inventory, positions, n_skus)
+            rows.add(len(positions), -INF, atp, row, cols, 1.0)
+        limited = {index.node_pos[n]: c for n, c in capacity.items() if n in index.node_pos}
+        if limited and shared_y:
+            nodes = np.concatenate([n for n, _ in shared_y])
+            cols = np.concatenate([c for _, c in shared_y])
+            keep = np.isin(nodes, list(limited))
+            if keep.any():
+                at, row = np.unique(nodes[keep], return_inverse=True)
+                left = np.array([max(0, limited[int(n)]) for n in at], dtype=np.float64)
+                rows.add(len(at), -INF, left, row, cols[keep], 1.0)
+        self.lower = np.concatenate(lower) if lower else np.zeros(0)
+        self.upper = np.concatenate(upper) if upper else np.zeros(0)
+        self.cost = np.concatenate(cost) if cost else np.zeros(0)
+        self.integral = np.concatenate(integral) if integral else np.zeros(0, dtype=bool)
+        self.rows = rows
+
+    def solve(self, time_limit: float, relax: bool = False) -> BatchSolution:
+        """Solve the model (its LP relaxation when ``relax``: the bound only) within
+        ``time_limit`` seconds. The caller keeps the better of the solution and the plans it
+        already has (HiGHS is not warm-started: highspy 1.16 can return the given start in
+        place of the better solution it reports)."""
+        highs = _new_highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("threads", 1)
+        highs.setOptionValue("random_seed", 0)
+        highs.setOptionValue("time_limit", max(0.05, float(time_limit)))
+        highs.setOptionValue("mip_rel_gap", 0.0)
+        highs.setOptionValue("mip_abs_gap", 1e-6)
+        highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
+        n = self.columns
+        if n == 0:
+            return BatchSolution([[] for _ in self.problems], self.offset, True)
+        highs.addVars(n, self.lower, self.upper)
+        every = np.arange(n, dtype=np.int32)
+        highs.changeColsCost(n, every, self.cost)
+        if not relax:
+            kind = np.where(
+                self.integral,
+                int(highspy.HighsVarType.kInteger),
+                int(highspy.HighsVarType.kContinuous),
+            ).astype(np.uint8)
+            highs.changeColsIntegrality(n, every, kind)
+        highs.changeObjectiveOffset(self.offset)
+        self.rows.into(highs)
+        highs.run()
+        status = highs.getModelStatus()
+        info = highs.getInfo()
+        if relax:
+            if status != highspy.HighsModelStatus.kOptimal:
+                return BatchSolution(None, -np.inf, False)
+            return BatchSolution(None, float(info.objective_function_value), False)
+        bound = float(info.mip_dual_bound)
+        bound = bound if np.isfinite(bound) else -np.inf
+        if info.primal_solution_status != int(highspy.SolutionStatus.kSolutionStatusFeasible):
+            return BatchSolution(None, bound, False)
+        values = np.rint(np.asarray(highs.getSolution().col_value))
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        objective = float(info.objective_function_value)
+        if abs(float(self.cost @ values) + self.offset - objective) > 1e-6 * max(1.0, objective):
+            return BatchSolution(None, bound, False)  # not the solution HiGHS reports
+        return BatchSolution(self._allocations(values), bound, optimal)
+
+    def _allocations(self, values: np.ndarray) -> list[list[Allocation]]:
+        result = []
+        for problem, at in zip(self.problems, self.orders, strict=True):
+            units = np.zeros((len(problem.lanes), len(problem.demand)), dtype=np.int64)
+            x = values[at.x0 : at.x0 + len(at.x_lane)].astype(np.int64)
+            np.add.at(units, (at.x_lane, at.x_sku), x)
+            used = np.flatnonzero(units.sum(axis=1) > 0)
+            result.append([Allocation(int(lane), units[lane]) for lane in used])
+        return result
+
+
+def _position_atp(inventory: Inventory, positions: np.ndarray, n_skus: int) -> np.ndarray:
+    """ATP of each stock position (global node * n_skus + global SKU) in ``inventory`` (an
+    order's problem may cap its ATP at the order's demand, so it is read from the stock)."""
+    atp = np.zeros(len(positions))
+    for k in np.unique(positions % n_skus).tolist():
+        stock = inventory.sku(k)
+        mine = np.flatnonzero(positions % n_skus == k)
+        nodes = positions[mine] // n_skus
+        at = np.minimum(np.searchsorted(stock.nodes, nodes), max(len(stock.nodes) - 1, 0))
+        held = (len(stock.nodes) > 0) & (stock.nodes[at] == nodes) if len(stock.nodes) else False
+        atp[mine] = np.where(held, stock.atp()[at] if len(stock.nodes) else 0, 0)
+    return atp
+
+
+_banner_shown = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance. The first one prints HiGHS' banner on standard output from C code,
+    whatever the options; it goes to /dev/null, so that commands writing JSON to standard
+    output stay parseable and people see only omniroute's own output."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return highspy.Highs()
+    try:
+        os.dup2(quiet, 1)
+        highs = highspy.Highs()
+        with contextlib.suppress(OSError, AttributeError):  # no C library handle
+            ctypes.CDLL(None).fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(quiet)
+    _banner_shown = True
+    return highs
