@@ -1,0 +1,129 @@
+"""Opportunity costs: λ is the LP's marginal value of a unit of stock, checked against the
+optimal value of the same fluid model solved independently (scipy-free: by enumeration of
+integer flows on a tiny instance), and forecasts estimated from history."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from omniroute.lookahead import (
+    DemandForecast,
+    DemandRegion,
+    default_lost_sale_cost,
+    estimate_forecast,
+    node_regions,
+    opportunity_costs,
+    unit_costs,
+)
+from omniroute.model import Location, Network, Order, OrderLine, StockPosition
+from omniroute.network_index import Inventory, NetworkIndex
+
+
+def fluid_cost(costs: np.ndarray, atp: list[int], demand: list[int], lost: float) -> float:
+    """The model's optimum for integer demand by enumerating integer flows (tiny sizes):
+    with integer data the transportation LP has an integral optimum."""
+    n, r = costs.shape
+    best = np.inf
+    choices = [range(d + 1) for d in demand for _ in range(n)]
+    for flat in itertools.product(*choices):
+        flow = np.array(flat).reshape(r, n).T  # flow[node, region]
+        if (flow.sum(axis=0) > demand).any() or (flow.sum(axis=1) > atp).any():
+            continue
+        if (flow > 0)[~np.isfinite(costs)].any():
+            continue
+        shipped = float(
+            sum(costs[i, j] * flow[i, j] for i in range(n) for j in range(r) if flow[i, j])
+        )
+        best = min(best, shipped + lost * (sum(demand) - int(flow.sum())))
+    return best
+
+
+@pytest.fixture
+def setting(tiny_network: Network):
+    index = NetworkIndex(tiny_network)
+    sku = tiny_network.skus[0].id
+    regions = (
+        DemandRegion("MEL", Location(-37.81, 144.96)),
+        DemandRegion("SYD", Location(-33.87, 151.21)),
+    )
+    return tiny_network, index, sku, regions
+
+
+def test_lambda_is_the_marginal_value_of_stock(setting) -> None:
+    """With the expected demand (no sampling), λ(node) equals the increase of the model's
+    optimal cost when the node has one unit less (a non-degenerate instance), for every
+    stock level the node can have."""
+    network, index, sku, regions = setting
+    holders = [n.id for n in network.nodes][:2]
+    lost = 200.0
+    centres = np.array([[r.centre.latitude, r.centre.longitude] for r in regions])
+    nodes = np.array([index.node_pos[h] for h in holders])
+    costs = unit_costs(index, index.sku_pos[sku], nodes, centres)
+    assert np.isfinite(costs).all()
+    demand = [2, 1]
+    forecast = DemandForecast(1.0, regions, {("MEL", sku): 2.0, ("SYD", sku): 1.0},
+                              lost_sale_cost={sku: lost})  # fmt: skip
+    checked = 0
+    for atp in itertools.product(range(4), repeat=2):
+        stock = [p for p in network.stock if p.sku_id != sku]
+        stock += [StockPosition(h, sku, a) for h, a in zip(holders, atp, strict=True) if a]
+        inventory = Inventory(index, stock)
+        prices = opportunity_costs(index, inventory, forecast, samples=0)
+        base = fluid_cost(costs, list(atp), demand, lost)
+        for i, holder in enumerate(holders):
+            if atp[i] == 0:
+                continue
+            fewer = list(atp)
+            fewer[i] -= 1
+            more = list(atp)
+            more[i] += 1
+            left = fluid_cost(costs, fewer, demand, lost) - base  # cost of one unit less
+            right = base - fluid_cost(costs, more, demand, lost)  # saving of one unit more
+            value = prices.of(holder, sku)
+            # a dual lies between the one-sided differences (equal when non-degenerate)
+            assert right - 1e-6 <= value <= left + 1e-6, (atp, holder, value, left, right)
+            checked += 1
+    assert checked > 10
+
+
+def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting) -> None:
+    network, index, sku, regions = setting
+    forecast = DemandForecast(10.0, regions, {("MEL", sku): 1.0, ("SYD", sku): 1.0})
+    holder = network.nodes[0].id
+    rest = [p for p in network.stock if p.sku_id != sku]
+    plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
+                               forecast, samples=8)  # fmt: skip
+    assert plenty.of(holder, sku) == 0.0
+    scarce = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 3)]),
+                               forecast, samples=8)  # fmt: skip
+    lost = default_lost_sale_cost(index, regions, index.sku_pos[sku])
+    assert 0.0 < scarce.of(holder, sku) <= lost
+
+
+def test_estimate_spreads_sparse_skus_like_the_rest(setting) -> None:
+    """A SKU seen once is not forecast only where it was seen: its split is shrunk toward
+    the split of all demand; rates are units per day of the span."""
+    network, index, sku, regions = setting
+    other = network.skus[1].id
+    mel, syd = regions[0].centre, regions[1].centre
+    history = [Order(f"o{i}", (OrderLine("1", other, 1),), destination=mel) for i in range(30)]
+    history += [Order(f"p{i}", (OrderLine("1", other, 1),), destination=syd) for i in range(10)]
+    history.append(Order("x", (OrderLine("1", sku, 2),), destination=syd))
+    forecast = estimate_forecast(history, index, regions, horizon_days=7, span_days=10)
+    assert forecast.online[("MEL", other)] + forecast.online[("SYD", other)] == pytest.approx(4.0)
+    assert forecast.online[("MEL", sku)] + forecast.online[("SYD", sku)] == pytest.approx(0.2)
+    assert forecast.online[("MEL", sku)] > 0  # never seen in Melbourne, still forecast there
+    assert forecast.region_of(Location(-37.9, 145.1)) == "MEL"
+
+
+def test_node_regions_cover_every_destination(tiny_network: Network) -> None:
+    index = NetworkIndex(tiny_network)
+    regions = node_regions(index)
+    assert regions
+    forecast = DemandForecast(1.0, tuple(regions), {})
+    assert forecast.region_of(Location(-30.0, 140.0)) in {r.id for r in regions}
+    assert replace(forecast, horizon_days=2.0).horizon_days == 2.0
