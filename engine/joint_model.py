@@ -119,6 +119,7 @@ class BatchModel:
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.problems = problems
+        self.inventory = inventory
         index = inventory.index
         split = index.split_penalty
         lower: list[np.ndarray] = []
@@ -254,12 +255,9 @@ class BatchModel:
         self.integral = np.concatenate(integral) if integral else np.zeros(0, dtype=bool)
         self.rows = rows
 
-    def solve(self, time_limit: float, relax: bool = False) -> BatchSolution:
-        """Solve the model (its LP relaxation when ``relax``: the bound only) within
-        ``time_limit`` seconds. The caller keeps the better of the solution and the plans it
-        already has (HiGHS is not warm-started: highspy 1.16 can return the given start in
-        place of the better solution it reports)."""
-        highs = _new_highs()
+    def load(self, highs: highspy.Highs, time_limit: float, relax: bool = False) -> None:
+        """Put the model (its LP relaxation when ``relax``) and the solver options into
+        ``highs``: one thread, a fixed seed, a relative gap of 0, ``time_limit`` seconds."""
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", 1)
         highs.setOptionValue("random_seed", 0)
@@ -268,8 +266,6 @@ class BatchModel:
         highs.setOptionValue("mip_abs_gap", 1e-6)
         highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
         n = self.columns
-        if n == 0:
-            return BatchSolution([[] for _ in self.problems], self.offset, True)
         highs.addVars(n, self.lower, self.upper)
         every = np.arange(n, dtype=np.int32)
         highs.changeColsCost(n, every, self.cost)
@@ -282,6 +278,26 @@ class BatchModel:
             highs.changeColsIntegrality(n, every, kind)
         highs.changeObjectiveOffset(self.offset)
         self.rows.into(highs)
+
+    def x_columns(self, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Order ``o``'s unit columns: (column, global node, global SKU) arrays."""
+        problem, at = self.problems[o], self.orders[o]
+        nodes = problem.nodes[problem.lanes.node[at.x_lane]]
+        return at.x0 + np.arange(len(at.x_lane)), nodes, problem.sku[at.x_sku]
+
+    def position_atp(self, keys: np.ndarray) -> np.ndarray:
+        """ATP of stock positions given as ``global node * SKUs + global SKU``."""
+        return _position_atp(self.inventory, keys, len(self.inventory.index.sku_ids))
+
+    def solve(self, time_limit: float, relax: bool = False) -> BatchSolution:
+        """Solve the model (its LP relaxation when ``relax``: the bound only) within
+        ``time_limit`` seconds. The caller keeps the better of the solution and the plans it
+        already has (HiGHS is not warm-started: highspy 1.16 can return the given start in
+        place of the better solution it reports)."""
+        if self.columns == 0:
+            return BatchSolution([[] for _ in self.problems], self.offset, True)
+        highs = _new_highs()
+        self.load(highs, time_limit, relax)
         highs.run()
         status = highs.getModelStatus()
         info = highs.getInfo()
