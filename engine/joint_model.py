@@ -178,7 +178,11 @@ class BatchModel:
                 True,
             )
             s = new(np.zeros(1), np.ones(1), np.array([-split]), True) if n_lanes else -1
-            f = -1 if problem.order.allow_partial else new(np.zeros(1), np.ones(1), [0.0], True)
+            f = (
+                -1
+                if problem.order.allow_partial
+                else new(np.zeros(1), np.ones(1), np.zeros(1), True)
+            )
             self.orders.append(_Order(y0, x0, x_lane, x_sku, p0, p_lane, s, f))
             self.offset += penalty * float(demand.sum())
             ys = y0 + np.arange(n_lanes)
