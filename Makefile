@@ -37,7 +37,7 @@ bench-quick: $(READY)  ## the suite in about 3-5 minutes
 bench-engine: $(READY)  ## the engine benchmark (optimiser vs baseline vs naive CP-SAT)
 	$(BIN)/python -m benchmarks.engine_bench
 
-$(READY): pyproject.toml requirements.lock setup.py engine/_core.cpp
+$(READY): pyproject.toml requirements.lock setup.py engine/_core.cpp engine/_exact.cpp
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "omniroute needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

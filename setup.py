@@ -1,4 +1,5 @@
-"""Builds the engine's C++ core, ``omniroute._core`` (everything else is in pyproject.toml)."""
+"""Builds the engine's C++ extensions, ``omniroute._core`` and ``omniroute._exact`` (everything
+else is in pyproject.toml)."""
 
 from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
@@ -10,7 +11,13 @@ setup(
             ["engine/_core.cpp"],
             cxx_std=17,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Pybind11Extension(
+            "omniroute._exact",
+            ["engine/_exact.cpp"],
+            cxx_std=17,
+            extra_compile_args=["-O2"],
+        ),
     ],
     cmdclass={"build_ext": build_ext},
 )

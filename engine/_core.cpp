@@ -1,10 +1,12 @@
 // omniroute._core: the engine's hot loops in C++, over numpy arrays, without the GIL.
 //
-// * Network.candidates / .lanes: one order's candidate nodes (holders of its SKUs' ATP)
-//   and lanes (node, carrier service, resolved zone), the work of omniroute.candidates
-//   (distances are numpy's, so that zone edges fall exactly as the cost model says);
-// * bounds: per delivery-day cap, the best single-node plan and the lower bound on every
-//   plan with two or more shipments (omniroute.optimizer.SplitBound);
+// * Network.problem: one order's problem in one call, the work of omniroute.candidates:
+//   candidate nodes (holders of its SKUs' ATP), distances (geo.distances_km's, numpy's
+//   arctan2 included, so that zone edges fall exactly as the cost model says), lanes (node,
+//   carrier service, resolved zone) and the stock figures;
+// * bounds, front_bounds, part_bounds: per delivery-day cap, the best single-node plan and
+//   the lower bound on every plan with two or more shipments (front_bounds: at the distinct
+//   lane days; part_bounds: for the part of an order some SKUs make, without building it);
 // * Reduction: an exactness-preserving reduction of the candidates: for every cap and every
 //   load (units per SKU a shipment may carry), only the K cheapest nodes that can ship it
 //   within the cap are kept, K bounding the shipments of any plan cheaper than the
@@ -46,6 +48,8 @@ constexpr i64 MONEY_SCALE = 1000000;
 constexpr i64 SHIP_SCALE = 1 << 10;
 constexpr i64 INF = i64(1) << 61;
 constexpr int HAND_OVER = -1;
+constexpr double DEGREES = M_PI / 180.0;  // math.radians and numpy.radians: x * (pi / 180)
+constexpr double EARTH_RADIUS_KM = 6371.009;  // omniroute.geo
 
 template <typename T>
 py::array_t<T> to_array(const std::vector<T>& values) {
@@ -61,6 +65,16 @@ py::array_t<T> to_matrix(const std::vector<T>& values, py::ssize_t rows, py::ssi
     return out;
 }
 
+// An argument as an array of T: borrowed when it already is one (C-contiguous, of T's dtype),
+// else converted as the forcecast casters do (null, with the Python error set, when it
+// cannot be). pybind11's array_t caster converts every argument through numpy, which costs
+// more than the fast path's own work.
+template <typename A>
+A array_of(const py::handle& value) {
+    if (A::check_(value)) return py::reinterpret_borrow<A>(value);
+    return A::ensure(value);
+}
+
 double parcels(double weight, double max_parcel) {
     // max(1, ceil(W / P - tolerance)); P is inf when the service has no limit
     return std::max(1.0, std::ceil(weight / max_parcel - PARCEL_TOLERANCE));
@@ -69,7 +83,7 @@ double parcels(double weight, double max_parcel) {
 // ------------------------------------------------------------------------- the network
 
 struct Network {
-    std::vector<double> lat, hs, hu;
+    std::vector<double> lat, lon, sin_lat, cos_lat, hs, hu;
     std::vector<i64> processing;
     std::vector<char> usable;
     std::vector<char> offers;  // n x services
@@ -77,6 +91,7 @@ struct Network {
     std::vector<double> zone_max, zone_base, zone_per_kg;  // services x zones
     std::vector<i64> zone_transit, zone_count;
     std::vector<double> max_parcel;
+    py::object arctan2;  // numpy.arctan2
 
     Network(Doubles latitude, Doubles longitude, Doubles handling_shipment,
             Doubles handling_unit, Ints processing_days, Bools usable_nodes, Bools offered,
@@ -84,6 +99,12 @@ struct Network {
             Ints zone_transit_table, Ints zone_counts, Doubles parcel_limits) {
         auto n = latitude.size();
         lat.assign(latitude.data(), latitude.data() + n);
+        lon.assign(longitude.data(), longitude.data() + n);
+        for (py::ssize_t i = 0; i < n; ++i) {
+            sin_lat.push_back(std::sin(lat[i] * DEGREES));
+            cos_lat.push_back(std::cos(lat[i] * DEGREES));
+        }
+        arctan2 = py::module_::import("numpy").attr("arctan2");
         hs.assign(handling_shipment.data(), handling_shipment.data() + n);
         hu.assign(handling_unit.data(), handling_unit.data() + n);
         processing.assign(processing_days.data(), processing_days.data() + n);
@@ -104,23 +125,52 @@ struct Network {
         max_parcel.assign(parcel_limits.data(), parcel_limits.data() + services);
     }
 
-    // Candidates of one order: usable, not excluded nodes holding ATP of its SKUs (ascending),
-    // their ATP (n x m) and the usable ATP per SKU.
-    py::tuple candidates(const std::vector<Ints>& holders, const std::vector<Ints>& atps,
-                         Ints excluded_nodes) const {
-        const size_t m = holders.size();
+    // One order's problem in one call (omniroute.candidates.build_problem): its candidates
+    // (usable, not excluded nodes holding ATP of its SKUs, ascending), their distances to
+    // the destination, their lanes (node, carrier service, resolved zone) within the
+    // promise, and the candidates kept (those with such a lane), renumbered. The ATP is
+    // max(0, on hand - reserved - safety stock) of each SKU's holders.
+    //
+    // Distances are geo.distances_km's, to the bit: the same double operations in the
+    // same order (sines and cosines from the C library, as numpy's), and numpy's own
+    // arctan2 (its SIMD arctan2 can differ from the C library's by an ulp), so that zone
+    // edges fall exactly where the cost model puts them.
+    py::tuple problem(const py::list& holder_list, const py::list& on_hand_list,
+                      const py::list& safety_stock_list, const py::list& reserved_list,
+                      const py::object& excluded, double latitude, double longitude, i64 pickup,
+                      i64 promise_days) const {
+        const size_t m = holder_list.size();
+        if (on_hand_list.size() != m || safety_stock_list.size() != m || reserved_list.size() != m)
+            throw py::value_error("one list of holders, on hand, safety stock and reserved per SKU");
+        std::vector<Ints> holders, on_hand, safety_stock, reserved;
+        for (size_t k = 0; k < m; ++k) {
+            holders.push_back(array_of<Ints>(holder_list[k]));
+            on_hand.push_back(array_of<Ints>(on_hand_list[k]));
+            safety_stock.push_back(array_of<Ints>(safety_stock_list[k]));
+            reserved.push_back(array_of<Ints>(reserved_list[k]));
+            if (!holders[k] || !on_hand[k] || !safety_stock[k] || !reserved[k]) throw py::error_already_set();
+            const py::ssize_t size = holders[k].size();
+            if (on_hand[k].size() != size || safety_stock[k].size() != size || reserved[k].size() != size)
+                throw py::value_error("stock columns of one SKU differ in length");
+        }
+        const Ints excluded_nodes = array_of<Ints>(excluded);
+        if (!excluded_nodes) throw py::error_already_set();
         std::vector<i64> cand, full, atp_usable(m, 0);
+        std::vector<double> y, x;
         {
             py::gil_scoped_release release;
             std::vector<char> seen(lat.size(), 0);
-            for (py::ssize_t x = 0; x < excluded_nodes.size(); ++x) seen[excluded_nodes.data()[x]] = 2;
+            for (py::ssize_t e = 0; e < excluded_nodes.size(); ++e) seen[excluded_nodes.data()[e]] = 2;
+            auto atp_of = [&](size_t k, py::ssize_t i) {
+                i64 v = on_hand[k].data()[i] - reserved[k].data()[i] - safety_stock[k].data()[i];
+                return v > 0 ? v : i64(0);
+            };
             for (size_t k = 0; k < m; ++k) {
                 const i64* h = holders[k].data();
-                const i64* a = atps[k].data();
-                for (py::ssize_t x = 0; x < holders[k].size(); ++x) {
-                    if (a[x] > 0 && !seen[h[x]] && usable[h[x]]) {
-                        seen[h[x]] = 1;
-                        cand.push_back(h[x]);
+                for (py::ssize_t i = 0; i < holders[k].size(); ++i) {
+                    if (atp_of(k, i) > 0 && !seen[h[i]] && usable[h[i]]) {
+                        seen[h[i]] = 1;
+                        cand.push_back(h[i]);
                     }
                 }
             }
@@ -129,33 +179,35 @@ struct Network {
             full.assign(n * m, 0);
             for (size_t k = 0; k < m; ++k) {
                 const i64* h = holders[k].data();
-                const i64* a = atps[k].data();
                 size_t c = 0;
-                for (py::ssize_t x = 0; x < holders[k].size(); ++x) {
-                    if (a[x] <= 0) continue;
-                    while (c < n && cand[c] < h[x]) ++c;
-                    if (c < n && cand[c] == h[x]) full[c * m + k] = a[x];
+                for (py::ssize_t i = 0; i < holders[k].size(); ++i) {
+                    i64 a = atp_of(k, i);
+                    if (a <= 0) continue;
+                    while (c < n && cand[c] < h[i]) ++c;
+                    if (c < n && cand[c] == h[i]) full[c * m + k] = a;
                 }
             }
             for (size_t c = 0; c < n; ++c)
                 for (size_t k = 0; k < m; ++k) atp_usable[k] += full[c * m + k];
+            // geo.distances_km up to its arctan2: y and x of arctan2(y, x)
+            const double lat2 = latitude * DEGREES;
+            const double sin_lat2 = std::sin(lat2), cos_lat2 = std::cos(lat2);
+            y.resize(n);
+            x.resize(n);
+            for (size_t c = 0; c < n; ++c) {
+                const size_t node = static_cast<size_t>(cand[c]);
+                const double delta = (longitude - lon[node]) * DEGREES;
+                const double sin_delta = std::sin(delta), cos_delta = std::cos(delta);
+                const double a = cos_lat2 * sin_delta;
+                const double b = cos_lat[node] * sin_lat2 - sin_lat[node] * cos_lat2 * cos_delta;
+                y[c] = std::sqrt(a * a + b * b);
+                x[c] = sin_lat[node] * sin_lat2 + cos_lat[node] * cos_lat2 * cos_delta;
+            }
         }
-        return py::make_tuple(to_array(cand), to_matrix(full, static_cast<py::ssize_t>(cand.size()),
-                                                        static_cast<py::ssize_t>(m)),
-                              to_array(atp_usable));
-    }
-
-    // The lanes of the candidates (distances given, km), the reachable and in-promise ATP,
-    // and the candidates kept (those with a lane within the promise), renumbered.
-    py::dict lanes(Ints candidate_nodes, Ints candidate_atp, Doubles distance, i64 pickup,
-                   i64 promise_days) const {
-        py::dict out;
-        const size_t n = static_cast<size_t>(candidate_nodes.size());
-        const size_t m = n ? static_cast<size_t>(candidate_atp.shape(1)) : 0;
-        const i64* cand = candidate_nodes.data();
-        const i64* full = candidate_atp.data();
-        const double* dist = distance.data();
-        std::vector<i64> nodes, atp, keep_index;
+        py::array_t<double> angle = arctan2(to_array(y), to_array(x));
+        const size_t n = cand.size();
+        const double* theta = angle.data();
+        std::vector<i64> nodes, atp;
         std::vector<double> distances;
         std::vector<i64> lane_node, lane_service, lane_days;
         std::vector<double> lane_base, lane_per_kg, lane_parcel, lane_hs, lane_hu;
@@ -163,7 +215,8 @@ struct Network {
         {
             py::gil_scoped_release release;
             for (size_t c = 0; c < n; ++c) {
-                i64 node = cand[c];
+                const i64 node = cand[c];
+                const double dist = EARTH_RADIUS_KM * theta[c];
                 bool reachable = false;
                 size_t first = lane_node.size();
                 auto add = [&](i64 service, double base, double per_kg, double parcel, i64 transit) {
@@ -185,7 +238,7 @@ struct Network {
                         if (!offers[node * services + s]) continue;
                         int zone = 0;
                         for (int z = 0; z < zones; ++z)
-                            if (zone_max[s * zones + z] < dist[c]) ++zone;
+                            if (zone_max[s * zones + z] < dist) ++zone;
                         if (zone >= zone_count[s]) continue;
                         add(s, zone_base[s * zones + zone], zone_per_kg[s * zones + zone],
                             max_parcel[s], zone_transit[s * zones + zone]);
@@ -198,26 +251,18 @@ struct Network {
                 }
                 if (within) {
                     nodes.push_back(node);
-                    keep_index.push_back(static_cast<i64>(c));
-                    distances.push_back(dist[c]);
+                    distances.push_back(dist);
                     for (size_t k = 0; k < m; ++k) atp.push_back(full[c * m + k]);
                 }
             }
         }
-        out["nodes"] = to_array(nodes);
-        out["atp"] = to_matrix(atp, static_cast<py::ssize_t>(nodes.size()), static_cast<py::ssize_t>(m));
-        out["distance"] = to_array(distances);
-        out["lane_node"] = to_array(lane_node);
-        out["lane_service"] = to_array(lane_service);
-        out["lane_base"] = to_array(lane_base);
-        out["lane_per_kg"] = to_array(lane_per_kg);
-        out["lane_max_parcel"] = to_array(lane_parcel);
-        out["lane_days"] = to_array(lane_days);
-        out["lane_hs"] = to_array(lane_hs);
-        out["lane_hu"] = to_array(lane_hu);
-        out["atp_reachable"] = to_array(atp_reachable);
-        out["atp_in_promise"] = to_array(atp_in_promise);
-        return out;
+        return py::make_tuple(
+            to_array(nodes),
+            to_matrix(atp, static_cast<py::ssize_t>(nodes.size()), static_cast<py::ssize_t>(m)),
+            to_array(distances), to_array(lane_node), to_array(lane_service), to_array(lane_base),
+            to_array(lane_per_kg), to_array(lane_parcel), to_array(lane_days), to_array(lane_hs),
+            to_array(lane_hu), to_array(atp_usable), to_array(atp_reachable),
+            to_array(atp_in_promise));
     }
 };
 
@@ -241,6 +286,20 @@ struct Problem {
           atp(atp_.data()), demand(demand_.data()), weight(weight_.data()),
           lane_node(lane_node_.data()), base(base_.data()), per_kg(per_kg_.data()),
           parcel(parcel_.data()), hs(hs_.data()), hu(hu_.data()), days(days_.data()) {
+        index_lanes();
+    }
+
+    Problem(size_t n_, size_t m_, size_t lanes_, const i64* atp_, const i64* demand_,
+            const double* weight_, const i64* lane_node_, const double* base_,
+            const double* per_kg_, const double* parcel_, const i64* days_, const double* hs_,
+            const double* hu_)
+        : n(n_), m(m_), lanes(lanes_), atp(atp_), demand(demand_), weight(weight_),
+          lane_node(lane_node_), base(base_), per_kg(per_kg_), parcel(parcel_), hs(hs_), hu(hu_),
+          days(days_) {
+        index_lanes();
+    }
+
+    void index_lanes() {
         start.assign(n + 1, lanes);
         for (size_t l = lanes; l-- > 0;) start[lane_node[l]] = l;
         for (size_t c = n; c-- > 0;)
@@ -605,14 +664,31 @@ std::vector<size_t> lanes_by_days(const Problem& p) {
     return out;
 }
 
+// The distinct days of the lanes, ascending: the delivery-day caps of the front.
+std::vector<i64> distinct_days(const Problem& p) {
+    std::vector<i64> caps(p.days, p.days + p.lanes);
+    std::sort(caps.begin(), caps.end());
+    caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
+    return caps;
+}
+
+struct Bounds {
+    std::vector<double> single, split;
+    std::vector<i64> single_lane;
+};
+
 // Per cap: (best single-node cost, its lane; -1 none) and the split lower bound; lanes are
-// taken in order of their days, so each cap extends the previous one.
-py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
+// taken in order of their days, so each cap extends the previous one. Called without the GIL.
+Bounds compute_bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
     const size_t nc = caps.size();
-    std::vector<double> single(nc, INF_D), split(nc, INF_D);
-    std::vector<i64> single_lane(nc, -1);
+    Bounds out;
+    std::vector<double>& single = out.single;
+    std::vector<double>& split = out.split;
+    std::vector<i64>& single_lane = out.single_lane;
+    single.assign(nc, INF_D);
+    split.assign(nc, INF_D);
+    single_lane.assign(nc, -1);
     {
-        py::gil_scoped_release release;
         double w_all = 0.0, units_all = 0.0;
         for (size_t k = 0; k < p.m; ++k) {
             w_all += static_cast<double>(p.demand[k]) * p.weight[k];
@@ -690,7 +766,30 @@ py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty,
             split[j] = std::max(a + b + penalty, units_part + fixed_a + fixed_b + penalty);
         }
     }
-    return py::make_tuple(to_array(single), to_array(single_lane), to_array(split));
+    return out;
+}
+
+py::tuple bounds(const Problem& p, const std::vector<i64>& caps, double penalty, i64 max_shipments) {
+    Bounds b;
+    {
+        py::gil_scoped_release release;
+        b = compute_bounds(p, caps, penalty, max_shipments);
+    }
+    return py::make_tuple(to_array(b.single), to_array(b.single_lane), to_array(b.split));
+}
+
+// The front's caps (distinct lane days) and the bounds at each, as Python lists for the
+// front's per-cap logic: (caps, single-node cost, its lane, split bound).
+py::tuple front_bounds(const Problem& p, double penalty, i64 max_shipments) {
+    std::vector<i64> caps;
+    Bounds b;
+    {
+        py::gil_scoped_release release;
+        caps = distinct_days(p);
+        b = compute_bounds(p, caps, penalty, max_shipments);
+    }
+    return py::make_tuple(py::cast(caps), py::cast(b.single), py::cast(b.single_lane),
+                          py::cast(b.split));
 }
 
 constexpr size_t LOWER_RANKED = 64;
@@ -733,6 +832,71 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
     return to_array(lower);
 }
 
+// The part of a problem for some SKUs (omniroute.optimizer._restrict): the candidates holding
+// any of them (renumbered, in order), their ATP of those SKUs, and their lanes; ``lane_map``
+// gives each part lane's lane in the whole problem.
+struct Part {
+    std::vector<i64> atp, demand, lane_node, days, lane_map;
+    std::vector<double> weight, base, per_kg, parcel, hs, hu;
+    size_t n = 0;
+
+    Part(const Problem& p, const std::vector<i64>& skus) {
+        std::vector<i64> renumber(p.n, -1);
+        for (size_t c = 0; c < p.n; ++c) {
+            bool holds = false;
+            for (i64 k : skus) holds |= p.atp[c * p.m + static_cast<size_t>(k)] > 0;
+            if (!holds) continue;
+            renumber[c] = static_cast<i64>(n++);
+            for (i64 k : skus) atp.push_back(p.atp[c * p.m + static_cast<size_t>(k)]);
+        }
+        for (i64 k : skus) {
+            demand.push_back(p.demand[k]);
+            weight.push_back(p.weight[k]);
+        }
+        for (size_t l = 0; l < p.lanes; ++l) {
+            const i64 c = renumber[static_cast<size_t>(p.lane_node[l])];
+            if (c < 0) continue;
+            lane_map.push_back(static_cast<i64>(l));
+            lane_node.push_back(c);
+            base.push_back(p.base[l]);
+            per_kg.push_back(p.per_kg[l]);
+            parcel.push_back(p.parcel[l]);
+            days.push_back(p.days[l]);
+            hs.push_back(p.hs[l]);
+            hu.push_back(p.hu[l]);
+        }
+    }
+
+    Problem view() const {
+        return Problem(n, demand.size(), lane_node.size(), atp.data(), demand.data(), weight.data(),
+                       lane_node.data(), base.data(), per_kg.data(), parcel.data(), days.data(),
+                       hs.data(), hu.data());
+    }
+};
+
+// front_bounds of the part of a problem for some SKUs, without building the part in
+// Python, and the part's lane map: (caps, single-node cost, its lane in the part, split
+// bound, lane map).
+py::tuple part_bounds(const Problem& p, const std::vector<i64>& skus, double penalty,
+                      i64 max_shipments) {
+    std::vector<i64> caps, lane_map;
+    Bounds b;
+    {
+        py::gil_scoped_release release;
+        Part part(p, skus);
+        const Problem view = part.view();
+        caps = distinct_days(view);
+        b = compute_bounds(view, caps, penalty, max_shipments);
+        lane_map = std::move(part.lane_map);
+    }
+    return py::make_tuple(py::cast(caps), py::cast(b.single), py::cast(b.single_lane),
+                          py::cast(b.split), to_array(lane_map));
+}
+
+// The SKUs in groups that no candidate connects (SKUs are in one group when some candidate
+// holds both, transitively): the groups in order of their label, SKUs ascending.
+std::vector<std::vector<i64>> sku_group_lists(const Problem& p);
+
 // A group label per SKU: SKUs in one group when some candidate holds both (transitively).
 py::array_t<i64> sku_groups(const Problem& p) {
     std::vector<i64> parent(p.m);
@@ -752,6 +916,16 @@ py::array_t<i64> sku_groups(const Problem& p) {
     std::vector<i64> label(p.m);
     for (size_t k = 0; k < p.m; ++k) label[k] = root(static_cast<i64>(k));
     return to_array(label);
+}
+
+std::vector<std::vector<i64>> sku_group_lists(const Problem& p) {
+    py::array_t<i64> labels = sku_groups(p);
+    const i64* label = labels.data();
+    std::map<i64, std::vector<i64>> groups;
+    for (size_t k = 0; k < p.m; ++k) groups[label[k]].push_back(static_cast<i64>(k));
+    std::vector<std::vector<i64>> out;
+    for (auto& [root, members] : groups) out.push_back(std::move(members));
+    return out;
 }
 
 // ------------------------------------------------------------------------- the DP
@@ -867,6 +1041,36 @@ Problem view(const Ints& atp, const Ints& demand, const Doubles& weight, const I
     return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu);
 }
 
+// The arrays of OrderProblem.core_args, held for the length of a call.
+struct ProblemArgs {
+    Ints atp, demand;
+    Doubles weight;
+    Ints lane_node;
+    Doubles base, per_kg, parcel;
+    Ints days;
+    Doubles hs, hu;
+
+    explicit ProblemArgs(const py::args& args)
+        : atp(array_of<Ints>(args[0])), demand(array_of<Ints>(args[1])),
+          weight(array_of<Doubles>(args[2])), lane_node(array_of<Ints>(args[3])),
+          base(array_of<Doubles>(args[4])), per_kg(array_of<Doubles>(args[5])),
+          parcel(array_of<Doubles>(args[6])), days(array_of<Ints>(args[7])),
+          hs(array_of<Doubles>(args[8])), hu(array_of<Doubles>(args[9])) {
+        if (!atp || !demand || !weight || !lane_node || !base || !per_kg || !parcel || !days || !hs || !hu)
+            throw py::error_already_set();
+    }
+
+    Problem view() const {
+        return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu);
+    }
+};
+
+// The problem arrays and the arguments after them (``args[10:]``).
+std::pair<ProblemArgs, py::tuple> split_args(const py::args& args) {
+    if (args.size() < 10) throw py::type_error("expected the 10 arrays of OrderProblem.core_args()");
+    return {ProblemArgs(args), py::tuple(args[py::slice(10, static_cast<py::ssize_t>(args.size()), 1)])};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, module) {
@@ -874,8 +1078,7 @@ PYBIND11_MODULE(_core, module) {
     py::class_<Network>(module, "Network")
         .def(py::init<Doubles, Doubles, Doubles, Doubles, Ints, Bools, Bools, Doubles, Doubles,
                       Doubles, Ints, Ints, Doubles>())
-        .def("candidates", &Network::candidates)
-        .def("lanes", &Network::lanes);
+        .def("problem", &Network::problem);
     module.def(
         "bounds",
         [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
@@ -884,6 +1087,12 @@ PYBIND11_MODULE(_core, module) {
             return bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
                           caps, penalty, max_shipments);
         });
+    // front_bounds(*core_args, penalty, max_shipments)
+    module.def("front_bounds", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 2) throw py::type_error("front_bounds(*core_args, penalty, max_shipments)");
+        return front_bounds(arrays.view(), rest[0].cast<double>(), rest[1].cast<i64>());
+    });
     module.def(
         "lower_bounds",
         [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
@@ -897,6 +1106,19 @@ PYBIND11_MODULE(_core, module) {
            Doubles parcel, Ints days, Doubles hs, Doubles hu) {
             return sku_groups(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu));
         });
+    // sku_group_lists(*core_args)
+    module.def("sku_group_lists", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 0) throw py::type_error("sku_group_lists(*core_args)");
+        return sku_group_lists(arrays.view());
+    });
+    // part_bounds(*core_args, skus, penalty, max_shipments)
+    module.def("part_bounds", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 3) throw py::type_error("part_bounds(*core_args, skus, penalty, max_shipments)");
+        return part_bounds(arrays.view(), rest[0].cast<std::vector<i64>>(), rest[1].cast<double>(),
+                           rest[2].cast<i64>());
+    });
     py::class_<Reduction>(module, "Reduction")
         .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,
                          Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,

@@ -26,14 +26,30 @@ class Network:
         zone_count: Ints,
         max_parcel: Doubles,
     ) -> None: ...
-    def candidates(
-        self, holders: list[Ints], atps: list[Ints], excluded: Ints
-    ) -> tuple[Ints, Ints, Ints]: ...
-    def lanes(
-        self, nodes: Ints, atp: Ints, distance: Doubles, pickup: int, promise_days: int
-    ) -> dict[str, Any]: ...
+    def problem(
+        self,
+        holders: list[Ints],
+        on_hand: list[Ints],
+        safety_stock: list[Ints],
+        reserved: list[Ints],
+        excluded: Ints,
+        latitude: float,
+        longitude: float,
+        pickup: int,
+        promise_days: int,
+    ) -> tuple[
+        Ints, Ints, Doubles, Ints, Ints, Doubles, Doubles, Doubles, Ints, Doubles, Doubles,
+        Ints, Ints, Ints,
+    ]: ...  # fmt: skip
 
 def bounds(*args: Any) -> tuple[Any, ...]: ...
+def front_bounds(
+    *args: Any,
+) -> tuple[list[int], list[float], list[int], list[float]]: ...
+def part_bounds(
+    *args: Any,
+) -> tuple[list[int], list[float], list[int], list[float], Ints]: ...
+def sku_group_lists(*args: Any) -> list[list[int]]: ...
 def lower_bounds(*args: Any) -> Doubles: ...
 def sku_groups(*args: Any) -> Ints: ...
 

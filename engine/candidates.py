@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from omniroute.cost import parcels_array
-from omniroute.geo import distances_km
 from omniroute.model import Location, Order, UnfilledReason
 from omniroute.network_index import Inventory, NetworkIndex
 
 HAND_OVER = -1  # lane service index of the pick-up store handing over its own stock
+_NONE = np.zeros(0, dtype=np.int64)  # no excluded nodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +121,9 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     """Reduce a validated order to an :class:`OrderProblem` against current ATP.
 
     The candidates are the usable, not excluded nodes holding ATP of any of the order's SKUs
-    with at least one lane within the promise; the work (``omniroute._core``) grows with the
-    holders, not with the network.
+    with at least one lane within the promise, their distances those of
+    :func:`omniroute.geo.distances_km`; one call of ``omniroute._core`` finds them, their
+    lanes and the stock figures, with work that grows with the holders, not the network.
     """
     skus: list[int] = []
     line_sku: list[int] = []
@@ -137,38 +138,53 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
             skus.append(s)
             demand.append(line.quantity)
         line_sku.append(k)
-    holders, atps = [], []
-    for s in skus:
-        stock = inventory.sku(s)
-        holders.append(stock.nodes)
-        atps.append(stock.atp())
+    stocks = [inventory.sku(s) for s in skus]
     pickup = index.node_pos[order.pickup_store_id] if order.pickup_store_id else -1
     if pickup >= 0:
         destination = index.nodes[pickup].location
     else:
         assert order.destination is not None
         destination = order.destination
-    excluded = np.array(
-        [index.node_pos[node_id] for node_id in order.excluded_node_ids], dtype=np.int64
+    excluded = (
+        np.array([index.node_pos[node_id] for node_id in order.excluded_node_ids], dtype=np.int64)
+        if order.excluded_node_ids
+        else _NONE
     )
-    core = index.core
-    candidates, atp, atp_usable = core.candidates(holders, atps, excluded)
-    distance = distances_km(
-        index.latitude[candidates],
-        index.longitude[candidates],
+    (
+        nodes,
+        atp,
+        distance,
+        lane_node,
+        lane_service,
+        lane_base,
+        lane_per_kg,
+        lane_max_parcel,
+        lane_days,
+        lane_hs,
+        lane_hu,
+        atp_usable,
+        atp_reachable,
+        atp_in_promise,
+    ) = index.core.problem(
+        [stock.nodes for stock in stocks],
+        [stock.on_hand for stock in stocks],
+        [stock.safety_stock for stock in stocks],
+        [stock.reserved for stock in stocks],
+        excluded,
         destination.latitude,
         destination.longitude,
+        pickup,
+        order.promise_days,
     )
-    built = core.lanes(candidates, atp, distance, pickup, order.promise_days)
     lanes = Lanes(
-        node=built["lane_node"],
-        service=built["lane_service"],
-        base=built["lane_base"],
-        per_kg=built["lane_per_kg"],
-        max_parcel=built["lane_max_parcel"],
-        days=built["lane_days"],
-        handling_shipment=built["lane_hs"],
-        handling_unit=built["lane_hu"],
+        lane_node,
+        lane_service,
+        lane_base,
+        lane_per_kg,
+        lane_max_parcel,
+        lane_days,
+        lane_hs,
+        lane_hu,
     )
     return OrderProblem(
         order=order,
@@ -178,11 +194,11 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         demand=np.array(demand, dtype=np.int64),
         weight=index.sku_weight[skus] if skus else np.zeros(0),
         line_sku=tuple(line_sku),
-        nodes=built["nodes"],
-        atp=built["atp"].reshape(len(built["nodes"]), len(skus)),
-        distance=built["distance"],
+        nodes=nodes,
+        atp=atp,
+        distance=distance,
         lanes=lanes,
         atp_usable=atp_usable,
-        atp_reachable=built["atp_reachable"],
-        atp_in_promise=built["atp_in_promise"],
+        atp_reachable=atp_reachable,
+        atp_in_promise=atp_in_promise,
     )

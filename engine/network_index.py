@@ -85,6 +85,8 @@ class NetworkIndex:
         self.sku_ids: list[str] = [sku.id for sku in network.skus]
         self.sku_pos: dict[str, int] = {sku_id: k for k, sku_id in enumerate(self.sku_ids)}
         self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
+        # the same weights as Python floats, for code that reads them one at a time
+        self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
         self.split_penalty = float(network.split_penalty)
         self.lookup = lookup_of(network)  # ids for validating orders against this network
         self._core: _core.Network | None = None

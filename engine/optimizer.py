@@ -16,10 +16,15 @@ At each cap the best plan is found by the first method that proves it:
 2. ``dp``: the exact dynamic programme of ``omniroute.dp`` over the candidates an optimal plan
    may need (for every load, the cheapest few nodes that can ship it), for orders with few
    units.
-3. ``enumeration``: for orders with too many units for the DP and few shipments, node sets
+3. ``branch-and-bound``: for orders with too many units for the DP and few candidate
+   nodes, an exact search with parcels counted exactly (``omniroute.branch``, run by
+   ``omniroute._exact``): best first over node sets, lanes and parcel counts, bounded by a
+   Lagrangian relaxation of the parcels' weight limits; proven when it finishes within its
+   limits.
+4. ``enumeration``: for orders with too many units for the DP and few shipments, node sets
    enumerated with branch and bound on the one-parcel relaxation (``omniroute.enumeration``);
    proven when no shipment of the best set needs a second parcel.
-4. ``cp-sat``: a CP-SAT model (``omniroute.cpsat``) warm-started from the best plan known, with
+5. ``cp-sat``: a CP-SAT model (``omniroute.cpsat``) warm-started from the best plan known, with
    a time limit; proven when CP-SAT proves it, otherwise reported with its gap.
 
 Orders whose SKUs fall into groups no node connects (a drop-ship vendor's line beside
@@ -29,12 +34,15 @@ every plan is a union of part plans on disjoint nodes, so this is exact.
 
 from __future__ import annotations
 
+import math
 import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from omniroute import _core, cpsat
+from omniroute import _core, branch, cpsat
 from omniroute.baseline import baseline_allocations
 from omniroute.budget import Budget
 from omniroute.candidates import Lanes, OrderProblem
@@ -49,7 +57,14 @@ DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 40_000_000  # candidates x caps x transitions before enumeration or CP-SAT
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
-METHOD_RANK = {"candidates": 0, "single-node-bound": 1, "dp": 2, "enumeration": 3, "cp-sat": 4}
+METHOD_RANK = {
+    "candidates": 0,
+    "single-node-bound": 1,
+    "dp": 2,
+    "branch-and-bound": 3,
+    "enumeration": 4,
+    "cp-sat": 5,
+}
 # stats.method: the strongest method a plan needed, e.g. "dp"; "... (2 parts)" when the order
 # was solved as independent parts.
 
@@ -106,8 +121,9 @@ class Solve:
         self.problem = problem
         self.policy = policy
         self.include_options = include_options
-        self.complete_possible = len(problem.lanes) > 0 and not np.any(
-            problem.atp.sum(axis=0) < problem.demand
+        # the candidates' ATP of every SKU covers its demand (in Python: tiny arrays)
+        self.complete_possible = len(problem.lanes) > 0 and all(
+            map(int.__ge__, problem.atp_in_promise.tolist(), problem.demand.tolist())
         )
         self.front = (
             _front_for(problem, Budget(DEFAULT_TIME_LIMIT)) if self.complete_possible else None
@@ -183,7 +199,7 @@ def _choose(
 
     Returns the chosen cap's best, the options, and whether every decision was proven.
     """
-    caps = front.caps
+    caps = front.cap_list
     seen: list[CapBest] = []
 
     def at(j: int, target: float = np.inf) -> CapBest:
@@ -196,13 +212,13 @@ def _choose(
         # up it is also the best (nothing cheaper arrives later), so only the faster caps
         # need a search, and each only for a plan cheaper than every faster one.
         top = at(len(caps) - 1)
-        if not np.isfinite(top.cost):
+        if not math.isfinite(top.cost):
             return None
-        within = int(np.searchsorted(caps, front.days_of(top)))
+        within = bisect_left(caps, front.days_of(top))
         options: list[CapBest] = []
         for j in range(within):
             best = at(j, options[-1].cost - EPSILON if options else np.inf)
-            if best.dearer or not np.isfinite(best.cost):
+            if best.dearer or not math.isfinite(best.cost):
                 continue
             if not options or best.cost < options[-1].cost - EPSILON:
                 options.append(best)
@@ -215,16 +231,16 @@ def _choose(
             if front.lower(j) == np.inf:
                 continue  # no plan can arrive this fast
             best = at(j)
-            if np.isfinite(best.cost):
+            if math.isfinite(best.cost):
                 return best, [], all(b.optimal for b in seen)
         return None
     # CHEAPEST: the best plan at the largest cap, then the smallest cap reaching its cost.
     best = at(len(caps) - 1)
-    if not np.isfinite(best.cost):
+    if not math.isfinite(best.cost):
         return None
     while True:
         days = front.days_of(best)
-        j = int(np.searchsorted(caps, days)) - 1  # the largest cap below the plan's days
+        j = bisect_left(caps, days) - 1  # the largest cap below the plan's days
         if j < 0 or front.lower(j) > best.cost + EPSILON:
             break
         faster = at(j, best.cost)  # only whether a plan at most as dear arrives faster
@@ -246,20 +262,60 @@ def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | Composite
     groups = _sku_groups(problem)
     if len(groups) == 1:
         return FrontSolver(problem, budget)
-    parts = [_restrict(problem, group) for group in groups]
-    return CompositeFront(
-        problem, [(FrontSolver(sub, budget), lanes, group) for sub, lanes, group in parts]
-    )
+    parts = []
+    for group in groups:
+        part, lane_map = FrontSolver.part_of(problem, group, budget)
+        parts.append((part, lane_map, group))
+    return CompositeFront(problem, parts)
 
 
 class FrontSolver:
-    """Exact best plan per cap for one problem, computed on demand and cached."""
+    """Exact best plan per cap for one problem, computed on demand and cached.
+
+    The front of a part of an order (:meth:`part_of`) starts from its bounds alone: the
+    part's own problem is built only if a search needs it.
+    """
 
     def __init__(self, problem: OrderProblem, budget: Budget) -> None:
-        self.problem = problem
+        # one call for the caps (the distinct lane days) and the bounds at each
+        bounds = _core.front_bounds(
+            *problem.core_args(), problem.index.split_penalty, problem.order.max_shipments
+        )
+        self._start(problem, None, [], bounds, problem.demand, budget)
+
+    @classmethod
+    def part_of(
+        cls, whole: OrderProblem, skus: list[int], budget: Budget
+    ) -> tuple[FrontSolver, np.ndarray]:
+        """The front of the part of ``whole`` for some SKUs, and the part's lanes in
+        ``whole`` (see :func:`_restrict`)."""
+        front = cls.__new__(cls)
+        caps, cost, lane, split, lane_map = _core.part_bounds(
+            *whole.core_args(), skus, whole.index.split_penalty, whole.order.max_shipments
+        )
+        front._start(None, whole, skus, (caps, cost, lane, split), whole.demand[skus], budget)
+        front.lane_map = lane_map
+        return front, lane_map
+
+    def _start(
+        self,
+        problem: OrderProblem | None,
+        whole: OrderProblem | None,
+        skus: list[int],
+        bounds: tuple[list[int], list[float], list[int], list[float]],
+        demand: np.ndarray,
+        budget: Budget,
+    ) -> None:
+        self._problem = problem
+        self._whole = whole  # a part's: the whole order's problem and the part's SKUs
+        self._skus = skus
+        self.lane_map: np.ndarray | None = None  # a part's lanes in the whole problem
         self.budget = budget
-        self.caps = np.unique(problem.lanes.days)
-        self.singles, self.split = _bounds(problem, self.caps)
+        caps, cost, lane, split = bounds
+        self.cap_list: list[int] = caps
+        self.caps = np.array(caps, dtype=np.int64)
+        self.singles = SingleNodePlans(demand, cost, lane)
+        self.split: list[float] = split  # the split bound per cap (inf: no split plan)
         self.cache: dict[int, CapBest] = {}
         self.method = "single-node-bound"
         self._upper: np.ndarray | None = None
@@ -267,6 +323,14 @@ class FrontSolver:
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
         self._pairs: _core.Reduction | None = None  # the K = 2 reduction, a row per cap
         self._pair_rows: dict[int, int] = {}
+
+    @property
+    def problem(self) -> OrderProblem:
+        """The problem this front solves (a part's is built on first use)."""
+        if self._problem is None:
+            assert self._whole is not None
+            self._problem = _restrict(self._whole, np.array(self._skus))[0]
+        return self._problem
 
     def use(self, budget: Budget) -> None:
         """Search within ``budget`` from now on."""
@@ -276,14 +340,14 @@ class FrontSolver:
         """A lower bound on the cost of any complete plan at cap ``j`` (inf: none exists)."""
         if j in self.cache:
             return self.cache[j].bound
-        return float(min(self.singles[j].cost, self.split[j]))
+        return min(self.singles.cost[j], self.split[j])
 
     def decided(self, j: int) -> bool:
         """Whether the bounds alone prove the best plan at cap ``j`` (no search)."""
         if j in self.cache:
             return True
         split = self.split[j]
-        return bool(split == np.inf or self.singles[j].cost < split - EPSILON)
+        return split == math.inf or self.singles.cost[j] < split - EPSILON
 
     def search_work(self, policy: Policy, include_options: bool) -> float:
         """Search the policy will need after the bounds: 0 when they decide every cap it
@@ -298,11 +362,15 @@ class FrontSolver:
         return 0.0
 
     def single_at(self, j: int) -> float:
-        return float(self.singles[j].cost)
+        return self.singles.cost[j]
 
     def single_days(self, j: int) -> int:
         """Delivery days of the best single-node plan at cap ``j`` (it has one lane)."""
-        return int(self.problem.lanes.days[self.singles[j].allocations[0].lane])
+        lane = self.singles.lane[j]
+        if self._problem is None:  # a part's lane, read in the whole problem
+            assert self._whole is not None and self.lane_map is not None
+            return int(self._whole.lanes.days[self.lane_map[lane]])
+        return int(self._problem.lanes.days[lane])
 
     def _dp_work(self) -> float:
         problem = self.problem
@@ -313,7 +381,7 @@ class FrontSolver:
         return float(len(problem.nodes) * pair_count(demand, tracked))
 
     def days_of(self, best: CapBest) -> int:
-        return evaluate(self.problem, best.allocations)[1]
+        return _days(self.problem, best.allocations)
 
     def at(self, j: int, target: float = np.inf) -> CapBest:
         """The proven best plan at cap ``j`` (or the best found in time, with its bound).
@@ -324,18 +392,18 @@ class FrontSolver:
         """
         if j in self.cache:
             return self.cache[j]
-        single = self.singles[j]
+        cost = self.singles.cost[j]
         split = self.split[j]
-        if split == np.inf or single.cost < split - EPSILON:
-            if np.isfinite(single.cost):
-                self.cache[j] = CapBest(single.cost, 1, single.allocations, True, single.cost)
+        if split == math.inf or cost < split - EPSILON:
+            if cost < math.inf:
+                self.cache[j] = CapBest(cost, 1, self.singles[j].allocations, True, cost)
             else:
                 self.cache[j] = CapBest.none()
-        elif np.isfinite(target) and split > target + EPSILON and single.cost > target + EPSILON:
-            bound = min(single.cost, split)
+        elif math.isfinite(target) and split > target + EPSILON and cost > target + EPSILON:
+            bound = min(cost, split)
             return CapBest(bound, 0, [], True, bound, dearer=True)
         else:
-            found = self._dp(j, target) or self._enumerate(j) or self._cpsat(j)
+            found = self._dp(j, target) or self._branch(j) or self._enumerate(j) or self._cpsat(j)
             if found.dearer:
                 return found  # not the cap's best: not cached
             self.cache[j] = found
@@ -420,6 +488,28 @@ class FrontSolver:
             self._pair_rows[cap] = self._pairs.add(cap)
         return self._pairs, self._pair_rows[cap]
 
+    def _branch(self, j: int) -> CapBest | None:
+        """The exact branch and bound of :mod:`omniroute.branch` over every candidate,
+        parcels counted exactly, for orders with few candidate nodes; None when they have
+        too many, or when it gives up (its best plan then warm-starts CP-SAT)."""
+        problem = self.problem
+        single = self.singles[j]
+        most = _most_shipments(problem, np.array([single.cost]), self.lower_bounds())
+        keep = np.ones(len(problem.nodes), dtype=bool)
+        found = branch.search(problem, int(self.caps[j]), keep, most, float(single.cost))
+        if found is None:
+            return None
+        if not found.proven:
+            if found.allocations:
+                self._relaxed[j] = Relaxed(found.bound, found.allocations, found.cost, found.ships)
+            return None
+        self.method = _stronger(self.method, "branch-and-bound")
+        if np.isfinite(single.cost) and single.cost <= found.cost + EPSILON:
+            return CapBest(single.cost, 1, single.allocations, True, single.cost)
+        if not found.allocations:
+            return CapBest.none()
+        return CapBest(found.cost, found.ships, found.allocations, True, found.cost)
+
     def _enumerate(self, j: int) -> CapBest | None:
         """The one-parcel relaxation by enumeration; proven when no shipment needs two."""
         problem = self.problem
@@ -483,11 +573,12 @@ class CompositeFront:
     """The front of an order made of independent parts: part fronts added cap by cap."""
 
     def __init__(
-        self, problem: OrderProblem, parts: list[tuple[FrontSolver, np.ndarray, np.ndarray]]
+        self, problem: OrderProblem, parts: list[tuple[FrontSolver, np.ndarray, list[int]]]
     ) -> None:
         self.problem = problem
         self.parts = parts
-        self.caps = np.unique(np.concatenate([part.caps for part, _, _ in parts]))
+        self.cap_list: list[int] = sorted({cap for part, _, _ in parts for cap in part.cap_list})
+        self.caps = np.array(self.cap_list, dtype=np.int64)
         self.penalty = problem.index.split_penalty * (len(parts) - 1)
 
     @property
@@ -526,7 +617,7 @@ class CompositeFront:
         return [(part, self._part_cap(part, j)) for part, _, _ in self.parts]
 
     def _part_cap(self, part: FrontSolver, j: int) -> int:
-        return int(np.searchsorted(part.caps, self.caps[j], side="right")) - 1
+        return bisect_right(part.cap_list, self.cap_list[j]) - 1
 
     def lower(self, j: int) -> float:
         total = self.penalty
@@ -536,7 +627,7 @@ class CompositeFront:
         return float(total)
 
     def days_of(self, best: CapBest) -> int:
-        return evaluate(self.problem, best.allocations)[1]
+        return _days(self.problem, best.allocations)
 
     def at(self, j: int, target: float = np.inf) -> CapBest:
         cost, ships, bound, optimal = self.penalty, 0, self.penalty, True
@@ -572,19 +663,19 @@ def _caps_visited(
     visited: list[int] = []
     if policy is Policy.FASTEST:
         for j in caps:
-            if front.lower(j) == np.inf:
+            if front.lower(j) == math.inf:
                 continue
             visited.append(j)
-            if not front.decided(j) or np.isfinite(front.single_at(j)):
+            if not front.decided(j) or math.isfinite(front.single_at(j)):
                 break
         return visited
     j = len(front.caps) - 1
     visited.append(j)
-    if not front.decided(j) or not np.isfinite(front.single_at(j)):
+    if not front.decided(j) or not math.isfinite(front.single_at(j)):
         return visited
     best, days = front.single_at(j), front.single_days(j)
     while True:  # as _choose: the largest cap below the plan's days, while it could tie
-        j = int(np.searchsorted(front.caps, days)) - 1
+        j = bisect_left(front.cap_list, days) - 1
         if j < 0 or front.lower(j) > best + EPSILON:
             return visited
         visited.append(j)
@@ -600,10 +691,10 @@ def _stronger(a: str, b: str) -> str:
     return a if METHOD_RANK[a] >= METHOD_RANK[b] else b
 
 
-def _sku_groups(problem: OrderProblem) -> list[np.ndarray]:
-    """SKUs grouped so that no candidate node holds SKUs of two groups."""
-    label = _core.sku_groups(*problem.core_args())
-    return [np.flatnonzero(label == group) for group in np.unique(label)]
+def _sku_groups(problem: OrderProblem) -> list[list[int]]:
+    """SKUs grouped so that no candidate node holds SKUs of two groups (groups in order of
+    their union-find label, SKUs ascending)."""
+    return _core.sku_group_lists(*problem.core_args())
 
 
 def _restrict(
@@ -636,6 +727,45 @@ def _restrict(
 
 
 # ----------------------------------------------------------------------------- bounds
+
+
+class SingleNodePlans:
+    """The best single-node plan per cap (cheapest, then fewer days; proven only among
+    single-node plans) as :func:`_bounds` finds them: their costs and lanes as lists, for
+    the front's decisions, and each as a :class:`CapBest` made when first asked for."""
+
+    __slots__ = ("demand", "cost", "lane", "_made")
+
+    def __init__(self, demand: np.ndarray, cost: list[float], lane: list[int]) -> None:
+        self.demand = demand
+        self.cost = cost  # inf: no node ships the whole order within the cap
+        self.lane = lane  # -1: none
+        self._made: dict[int, CapBest] = {}
+
+    def __len__(self) -> int:
+        return len(self.cost)
+
+    def __getitem__(self, j: int) -> CapBest:
+        made = self._made.get(j)
+        if made is None:
+            lane = self.lane[j]
+            made = (
+                CapBest(self.cost[j], 1, [Allocation(lane, self.demand.copy())], False, -np.inf)
+                if lane >= 0
+                else CapBest.none(proven=False)
+            )
+            self._made[j] = made
+        return made
+
+    def __iter__(self) -> Iterator[CapBest]:
+        return (self[j] for j in range(len(self.cost)))
+
+
+def _days(problem: OrderProblem, allocations: Sequence[Allocation]) -> int:
+    """Delivery days of some allocations: their slowest lane's (0 for none), as
+    :func:`omniroute.plans.evaluate` counts them."""
+    days = problem.lanes.days
+    return max((int(days[a.lane]) for a in allocations), default=0)
 
 
 def _bounds(problem: OrderProblem, caps: np.ndarray) -> tuple[list[CapBest], np.ndarray]:
@@ -935,6 +1065,9 @@ def _most_units(
         load = int(loads[np.argmin(final[j, loads])])
         _, state = dp.best(j, load)
         return _allocations(problem, dp.shipments(j, state), int(caps[j])), True, "dp"
+    allocations = branch.most_units(problem, caps, policy)
+    if allocations is not None:
+        return allocations, True, "branch-and-bound"
     if budget.remaining() <= 0:
         return None
     result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, budget)

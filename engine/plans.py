@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
 from omniroute.candidates import HAND_OVER, OrderProblem
-from omniroute.cost import destination_of, plan_total, quote_shipment
+from omniroute.cost import PARCEL_TOLERANCE, destination_of, plan_total, quote_shipment
 from omniroute.model import (
     Order,
     Plan,
@@ -40,19 +42,32 @@ def node_lanes(problem: OrderProblem, candidate: int) -> slice:
 def cheapest_lane(
     problem: OrderProblem, candidate: int, units: np.ndarray, max_days: int | None = None
 ) -> int:
-    """The lane of ``candidate`` that ships ``units`` cheapest (ties: fewer days), or -1."""
+    """The lane of ``candidate`` that ships ``units`` cheapest (ties: fewer days, then the
+    first), or -1; each lane costed as :meth:`~omniroute.candidates.Lanes.costs` does, in
+    scalars (a node has a few lanes: numpy's per-call overhead would dominate)."""
     lanes = problem.lanes
     span = node_lanes(problem, candidate)
-    weight = np.array([float(units @ problem.weight)])
-    count = np.array([int(units.sum())])
-    cost = lanes.costs(weight, count)[span, 0] if span.stop > span.start else np.zeros(0)
-    days = lanes.days[span]
-    if max_days is not None:
-        cost = np.where(days <= max_days, cost, np.inf)
-    if len(cost) == 0 or not np.isfinite(cost.min()):
-        return -1
-    best = np.lexsort((days, cost))[0]
-    return span.start + int(best)
+    weight = float(units @ problem.weight)
+    count = int(units.sum())
+    best, best_key = -1, (math.inf, 0)
+    rows = zip(
+        range(span.start, span.stop),
+        lanes.days[span].tolist(),
+        lanes.max_parcel[span].tolist(),
+        lanes.base[span].tolist(),
+        lanes.per_kg[span].tolist(),
+        lanes.handling_shipment[span].tolist(),
+        lanes.handling_unit[span].tolist(),
+        strict=True,
+    )
+    for lane, days, max_parcel, base, per_kg, handling_shipment, handling_unit in rows:
+        if max_days is not None and days > max_days:
+            continue
+        parcels = max(1.0, math.ceil(weight / max_parcel - PARCEL_TOLERANCE))
+        cost = parcels * base + per_kg * weight + handling_shipment + handling_unit * count
+        if (cost, days) < best_key:
+            best, best_key = lane, (cost, days)
+    return best
 
 
 def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[float, int, int]:
@@ -107,29 +122,34 @@ def build_plan(
     order = problem.order
     index = problem.index
     lanes = problem.lanes
-    remaining = [line.quantity for line in order.lines]
-    lines_of_sku: list[list[int]] = [[] for _ in problem.demand]
+    lines = order.lines
+    remaining = [line.quantity for line in lines]
+    lines_of_sku: list[list[int]] = [[] for _ in range(len(problem.demand))]
     for i, k in enumerate(problem.line_sku):
         lines_of_sku[k].append(i)
     shipments = []
     distances = {}
     for allocation in allocations:
-        candidate = lanes.node[allocation.lane]
+        lane = allocation.lane
+        candidate = int(lanes.node[lane])
         node_id = index.node_ids[problem.nodes[candidate]]
-        service_index = int(lanes.service[allocation.lane])
+        service_index = int(lanes.service[lane])
         service_id = "" if service_index == HAND_OVER else index.services[service_index].id
         units: dict[str, int] = {}
         for k, quantity in enumerate(allocation.units.tolist()):
             for i in lines_of_sku[k]:
                 take = min(quantity, remaining[i])
                 if take > 0:
-                    units[order.lines[i].id] = units.get(order.lines[i].id, 0) + take
+                    line_id = lines[i].id
+                    units[line_id] = units.get(line_id, 0) + take
                     remaining[i] -= take
                     quantity -= take
         shipments.append((node_id, service_id, units))
         distances[node_id] = float(problem.distance[candidate])
-    by_sku = reasons if reasons is not None else sku_reasons(problem)
-    line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(order.lines)}
+    line_reasons = None
+    if any(remaining):  # reasons only for lines left unfilled
+        by_sku = reasons if reasons is not None else sku_reasons(problem)
+        line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(lines)}
     return plan_from_shipments(order, index, shipments, line_reasons, distances)
 
 
@@ -146,9 +166,10 @@ def plan_from_shipments(
     over its own stock. ``distances`` (km by node) may be passed when already known."""
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
-    shipped = {line_id: 0 for line_id in lines}
+    shipped = dict.fromkeys(lines, 0)
+    sku_weight, sku_pos = index.sku_weight_kg, index.sku_pos
     reported = []
-    for node_id, service_id, units in sorted(shipments, key=lambda s: s[0]):
+    for node_id, service_id, units in sorted(shipments, key=itemgetter(0)):
         node = index.nodes_by_id[node_id]
         service = index.services[index.service_pos[service_id]] if service_id else None
         shipment_lines = tuple(
@@ -157,10 +178,11 @@ def plan_from_shipments(
             if quantity > 0
         )
         weight = 0.0
+        count = 0
         for shipment_line in shipment_lines:
-            weight += index.sku_weight[index.sku_pos[shipment_line.sku_id]] * shipment_line.quantity
+            weight += sku_weight[sku_pos[shipment_line.sku_id]] * shipment_line.quantity
             shipped[shipment_line.line_id] += shipment_line.quantity
-        count = sum(x.quantity for x in shipment_lines)
+            count += shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         quote = quote_shipment(node, service, float(weight), count, destination, distance)
         if quote is None:

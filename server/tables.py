@@ -223,6 +223,7 @@ _METHOD_WORDS = {
     "candidates": "stock check, no search needed",
     "single-node-bound": "one node, proven by a bound",
     "dp": "exact search (dynamic programming)",
+    "branch-and-bound": "exact search (branch and bound)",
     "enumeration": "exact search (enumeration)",
     "cp-sat": "CP-SAT solver",
     "baseline": "baseline rule (nearest node with stock)",

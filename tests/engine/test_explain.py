@@ -10,7 +10,15 @@ from omniroute.demo_data import demo_dataset
 from omniroute.model import Plan, PlanResult, PlanStatus, Policy
 from omniroute.planner import Planner
 
-METHOD_NAMES = ("single-node-bound", "dp", "cp-sat", "enumeration", "candidates", "parts)")
+METHOD_NAMES = (
+    "single-node-bound",
+    "dp",
+    "branch-and-bound",
+    "cp-sat",
+    "enumeration",
+    "candidates",
+    "parts)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -233,7 +233,20 @@ def test_random_instances_match_brute_force(instance: tuple[Network, Order]) -> 
 @SETTINGS
 @given(instances())
 def test_enumeration_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
-    """With the DP switched off, enumeration (then CP-SAT) gives the same optima."""
+    """With the DP and the branch and bound switched off, enumeration (then CP-SAT) gives
+    the same optima."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
+        patch.setattr(optimizer.branch, "most_units", lambda *args: None)
+        check_against_brute_force(*instance)
+
+
+@SETTINGS
+@given(instances())
+def test_branch_and_bound_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
+    """With the DP switched off, the branch and bound (then enumeration, CP-SAT) gives the
+    same optima, for complete plans and for the most units under a shipment limit."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
         check_against_brute_force(*instance)
@@ -242,10 +255,13 @@ def test_enumeration_path_matches_brute_force(instance: tuple[Network, Order]) -
 @SETTINGS
 @given(instances())
 def test_cp_sat_path_matches_brute_force(instance: tuple[Network, Order]) -> None:
-    """With the DP and enumeration switched off, CP-SAT gives the same optima."""
+    """With the DP, the branch and bound and enumeration switched off, CP-SAT gives the same
+    optima."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.branch, "most_units", lambda *args: None)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         check_against_brute_force(*instance)
 
 
@@ -280,6 +296,7 @@ def test_search_stopped_by_its_time_limit_says_so(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)  # so that only CP-SAT can prove it
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         stopped = planner.plan(order, budget=Budget(0.0))
         proven = planner.plan(order, budget=Budget(10.0))
     assert stopped.plan.status is PlanStatus.COMPLETE
@@ -303,6 +320,7 @@ def test_cancelled_budget_says_so(tiny_network: Network, tiny_orders: dict[str, 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         result = Planner(tiny_network).plan(tiny_orders["coat-and-jeans"], budget=budget)
     assert result.plan.status is PlanStatus.COMPLETE
     assert result.stats.proof is Proof.FEASIBLE
@@ -322,6 +340,7 @@ def test_model_too_slow_to_build_in_time_is_not_built(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         patch.setattr(cpsat, "BUILD_SECONDS_PER_VARIABLE", 1.0)  # as if each took a second
         real_build = cpsat.build_model
         patch.setattr(cpsat, "build_model", lambda *a, **k: built.append(1) or real_build(*a, **k))

@@ -600,6 +600,7 @@ def test_unproven_search_is_reported_feasible_with_gap(
     order = tiny_orders["coat-and-jeans"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
         patch.setattr(cpsat, "solve", stopped_early)
         response = client.plan_order(order, solve_timeout=0.5)
@@ -627,6 +628,7 @@ def test_search_over_the_memory_bound_is_not_started(
         OmnirouteClient(srv.target, timeout=30) as c,
     ):
         patch.setattr(optimizer, "DP_STATE_LIMIT", 0)  # so that only CP-SAT can prove it
+        patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
         response = c.plan_order(order)
     assert response.plan.status == plan_pb2.Plan.COMPLETE

@@ -150,6 +150,9 @@ def test_plain_words_for_methods_and_units() -> None:
         "one node per part, proven by a bound (2 independent parts)"
     )
     assert method_label("dp") == "exact search (dynamic programming)"
+    assert method_label("branch-and-bound (2 parts)") == (
+        "exact search (branch and bound) (2 independent parts)"
+    )
     assert method_label("joint/joint") == "joint allocation: joint allocation of the batch"
     assert percent(0.017872) == "1.8%" and percent(0.0001) == "<0.1%" and percent(0) == "0.0%"
     assert kpi_cell("splitRate", 0.1731) == "17.3" and kpi_cell("costPerOrder", 21.1) == "21.10"

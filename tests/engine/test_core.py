@@ -1,0 +1,300 @@
+"""The fast paths of ``omniroute._core`` against plain Python and numpy references: one
+order's problem (candidates, distances, lanes, stock figures), the front's caps and bounds,
+and the bounds of an order's independent parts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omniroute import _core, optimizer
+from omniroute.candidates import HAND_OVER, build_problem
+from omniroute.cost import zone_for
+from omniroute.demo_data import demo_dataset
+from omniroute.geo import distances_km
+from omniroute.model import Location, Network, Order
+from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.planner import Planner
+from omniroute.plans import cheapest_lane, node_lanes
+from tests.engine.test_optimizer import SETTINGS, instances
+
+
+def reference_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> dict:
+    """build_problem's arrays computed one node and one service at a time."""
+    skus = list(dict.fromkeys(index.sku_pos[line.sku_id] for line in order.lines))
+    atp: dict[int, list[int]] = {}
+    for k, s in enumerate(skus):
+        stock = inventory.sku(s)
+        for node, on_hand, safety, reserved in zip(
+            stock.nodes.tolist(),
+            stock.on_hand.tolist(),
+            stock.safety_stock.tolist(),
+            stock.reserved.tolist(),
+            strict=True,
+        ):
+            atp.setdefault(node, [0] * len(skus))[k] = max(0, on_hand - reserved - safety)
+    excluded = {index.node_pos[node_id] for node_id in order.excluded_node_ids}
+    candidates = sorted(
+        c for c, row in atp.items() if any(row) and c not in excluded and index.usable[c]
+    )
+    pickup = index.node_pos[order.pickup_store_id] if order.pickup_store_id else -1
+    destination = index.nodes[pickup].location if pickup >= 0 else order.destination
+    assert destination is not None
+    distance = distances_km(
+        index.latitude[candidates],
+        index.longitude[candidates],
+        destination.latitude,
+        destination.longitude,
+    )
+    out: dict = {"nodes": [], "distance": [], "lanes": [], "atp": []}
+    usable = [0] * len(skus)
+    reachable = [0] * len(skus)
+    in_promise = [0] * len(skus)
+    for c, d in zip(candidates, distance.tolist(), strict=True):
+        node = index.nodes[c]
+        lanes = []
+        reaches = False
+        if c == pickup:
+            options = [(HAND_OVER, 0.0, 0.0, math.inf, node.processing_days)]
+        else:
+            options = []
+            for service_id in node.service_ids:
+                s = index.service_pos[service_id]
+                zone = zone_for(index.services[s], d)
+                if zone is None:
+                    continue
+                limit = index.services[s].max_parcel_weight_kg
+                options.append(
+                    (
+                        s,
+                        zone.base_cost,
+                        zone.cost_per_kg,
+                        limit if limit > 0 else math.inf,
+                        node.processing_days + zone.transit_days,
+                    )
+                )
+            options.sort(key=lambda option: option[0])  # lanes by service index
+        for s, base, per_kg, limit, days in options:
+            reaches = True
+            if order.promise_days and days > order.promise_days:
+                continue
+            lanes.append(
+                (s, base, per_kg, limit, days, node.handling_cost_per_shipment,
+                 node.handling_cost_per_unit)
+            )  # fmt: skip
+        for k in range(len(skus)):
+            usable[k] += atp[c][k]
+            reachable[k] += atp[c][k] if reaches else 0
+            in_promise[k] += atp[c][k] if lanes else 0
+        if lanes:
+            out["lanes"] += [(len(out["nodes"]), *lane) for lane in lanes]
+            out["nodes"].append(c)
+            out["distance"].append(d)
+            out["atp"].append(atp[c])
+    out.update(atp_usable=usable, atp_reachable=reachable, atp_in_promise=in_promise)
+    return out
+
+
+def check_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> None:
+    problem = build_problem(order, index, inventory)
+    expected = reference_problem(order, index, inventory)
+    assert problem.nodes.tolist() == expected["nodes"]
+    # the same doubles as geo.distances_km, bit for bit: zone edges fall where they do there
+    assert problem.distance.tolist() == expected["distance"]
+    assert problem.atp.shape == (len(problem.nodes), len(problem.demand))
+    assert problem.atp.tolist() == expected["atp"]
+    lanes = problem.lanes
+    got = list(
+        zip(
+            lanes.node.tolist(),
+            lanes.service.tolist(),
+            lanes.base.tolist(),
+            lanes.per_kg.tolist(),
+            lanes.max_parcel.tolist(),
+            lanes.days.tolist(),
+            lanes.handling_shipment.tolist(),
+            lanes.handling_unit.tolist(),
+            strict=True,
+        )
+    )
+    assert got == expected["lanes"]
+    assert problem.atp_usable.tolist() == expected["atp_usable"]
+    assert problem.atp_reachable.tolist() == expected["atp_reachable"]
+    assert problem.atp_in_promise.tolist() == expected["atp_in_promise"]
+
+
+def check_bounds(problem) -> None:  # type: ignore[no-untyped-def]
+    """front_bounds: the distinct lane days as caps, and bounds() at them."""
+    args = problem.core_args()
+    penalty, limit = problem.index.split_penalty, problem.order.max_shipments
+    caps, cost, lane, split = _core.front_bounds(*args, penalty, limit)
+    assert caps == np.unique(problem.lanes.days).tolist()
+    ref_cost, ref_lane, ref_split = _core.bounds(*args, caps, penalty, limit)
+    assert cost == ref_cost.tolist()
+    assert lane == ref_lane.tolist()
+    assert split == ref_split.tolist()
+    # the single-node plans by brute force: cheapest, then fewer days, then lane order
+    whole = (problem.atp >= problem.demand[None, :]).all(axis=1)
+    weight = float(problem.demand @ problem.weight)
+    units = np.array([float(problem.demand.sum())])
+    costs = problem.lanes.costs(np.array([weight]), units)[:, 0]
+    for j, cap in enumerate(caps):
+        options = [
+            (float(costs[lane]), int(problem.lanes.days[lane]), lane)
+            for lane in range(len(problem.lanes))
+            if whole[problem.lanes.node[lane]] and problem.lanes.days[lane] <= cap
+        ]
+        best = min(options, default=(math.inf, 0, -1))
+        assert (cost[j], lane[j]) == (best[0], best[2])
+
+
+def check_parts(problem) -> None:  # type: ignore[no-untyped-def]
+    """sku_group_lists and part_bounds against the numpy grouping and restriction."""
+    args = problem.core_args()
+    groups = _core.sku_group_lists(*args)
+    label = _core.sku_groups(*args)
+    assert groups == [np.flatnonzero(label == g).tolist() for g in np.unique(label)]
+    for group in groups:
+        part, lane_map, _ = optimizer._restrict(problem, np.array(group))
+        *bounds, part_lanes = _core.part_bounds(
+            *args, group, problem.index.split_penalty, problem.order.max_shipments
+        )
+        assert part_lanes.tolist() == lane_map.tolist()
+        assert bounds == list(
+            _core.front_bounds(
+                *part.core_args(), problem.index.split_penalty, problem.order.max_shipments
+            )
+        )
+        front, _ = optimizer.FrontSolver.part_of(problem, group, None)  # type: ignore[arg-type]
+        assert front.problem.lanes.days.tolist() == part.lanes.days.tolist()
+        assert front.problem.atp.tolist() == part.atp.tolist()
+
+
+@SETTINGS
+@given(instances())
+def test_problem_bounds_and_parts_match_references_on_random_instances(
+    instance: tuple[Network, Order],
+) -> None:
+    """On random tiny networks (zone edges on node distances, pick-ups, exclusions,
+    promises, disabled nodes) the C++ problem, bounds and parts equal the references."""
+    network, order = instance
+    planner = Planner(network)
+    check_problem(order, planner.index, planner.inventory)
+    problem = build_problem(order, planner.index, planner.inventory)
+    if len(problem.lanes):
+        check_bounds(problem)
+        check_parts(problem)
+
+
+DEMO = demo_dataset(seed=3, orders=300)
+DEMO_PLANNER = Planner(DEMO[0])
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(
+    st.integers(0, 299),
+    st.floats(-60, 60),
+    st.floats(-170, 170),
+    st.sampled_from([0, 0, 1, 2, 3, 5]),
+    st.booleans(),
+)
+def test_problem_matches_reference_on_the_demo_network(
+    which: int, latitude: float, longitude: float, promise: int, reserve: bool
+) -> None:
+    """Demo orders sent anywhere (far destinations leave nodes without a zone), with
+    reservations and safety stock taking some ATP to zero: the same problem, bounds and
+    parts as the references."""
+    index = DEMO_PLANNER.index
+    inventory = DEMO_PLANNER.inventory
+    order = DEMO[1][which]
+    order = Order(
+        order.id,
+        order.lines,
+        destination=Location(latitude, longitude),
+        promise_days=promise,
+        excluded_node_ids=tuple(index.node_ids[:3]),
+    )
+    if reserve:
+        inventory = inventory.copy()
+        stock = inventory.sku(index.sku_pos[order.lines[0].sku_id])
+        inventory.take(
+            {(index.node_ids[node], order.lines[0].sku_id): 1 for node in stock.nodes[::2].tolist()}
+        )
+    check_problem(order, index, inventory)
+    problem = build_problem(order, index, inventory)
+    if len(problem.lanes):
+        check_bounds(problem)
+        check_parts(problem)
+
+
+def test_demo_orders_in_parts_match_the_reference_restriction() -> None:
+    """Demo orders whose SKUs no node holds together: each part's bounds, lane map and
+    lazily built problem are those of the reference restriction."""
+    checked = 0
+    for order in DEMO[1]:
+        problem = build_problem(order, DEMO_PLANNER.index, DEMO_PLANNER.inventory)
+        if len(problem.lanes) and len(_core.sku_group_lists(*problem.core_args())) > 1:
+            check_parts(problem)
+            checked += 1
+    assert checked >= 10
+
+
+def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignore[no-untyped-def]
+    """The lane of a node shipping ``units`` cheapest, then fastest, by numpy's cost table."""
+    lanes = problem.lanes
+    span = node_lanes(problem, candidate)
+    weight = np.array([float(units @ problem.weight)])
+    count = np.array([int(units.sum())])
+    cost = lanes.costs(weight, count)[span, 0] if span.stop > span.start else np.zeros(0)
+    days = lanes.days[span]
+    if max_days is not None:
+        cost = np.where(days <= max_days, cost, np.inf)
+    if len(cost) == 0 or not np.isfinite(cost.min()):
+        return -1
+    return span.start + int(np.lexsort((days, cost))[0])
+
+
+@SETTINGS
+@given(instances(), st.randoms(use_true_random=False))
+def test_cheapest_lane_matches_the_cost_table(instance: tuple[Network, Order], rng) -> None:  # type: ignore[no-untyped-def]
+    """cheapest_lane, in scalars, picks the lane numpy's cost table picks (cost, then days,
+    then lane order), within a day cap or not."""
+    network, order = instance
+    planner = Planner(network)
+    problem = build_problem(order, planner.index, planner.inventory)
+    for candidate in range(len(problem.nodes)):
+        units = np.array([rng.randint(0, int(q)) for q in problem.demand], dtype=np.int64)
+        for max_days in (None, 0, 1, 2, 3, 5):
+            assert cheapest_lane(problem, candidate, units, max_days) == reference_cheapest_lane(
+                problem, candidate, units, max_days
+            )
+
+
+def test_fast_entry_points_convert_other_arrays_and_refuse_wrong_calls() -> None:
+    """Arguments that are not C-contiguous arrays of the right dtype (int32, lists, strided
+    views) are converted, with the same answers; a wrong number of arguments is a TypeError."""
+    order = next(o for o in DEMO[1] if len(o.lines) > 1)
+    problem = build_problem(order, DEMO_PLANNER.index, DEMO_PLANNER.inventory)
+    args = problem.core_args()
+    penalty, limit = problem.index.split_penalty, problem.order.max_shipments
+    other = tuple(a.astype(np.int32) if a.dtype == np.int64 else np.repeat(a, 2)[::2] for a in args)
+    assert _core.front_bounds(*other, penalty, limit) == _core.front_bounds(*args, penalty, limit)
+    assert _core.sku_group_lists(*(a.tolist() for a in args)) == _core.sku_group_lists(*args)
+    group = _core.sku_group_lists(*args)[0]
+    *bounds, lanes = _core.part_bounds(*other, group, penalty, limit)
+    *expected, expected_lanes = _core.part_bounds(*args, group, penalty, limit)
+    assert bounds == expected and lanes.tolist() == expected_lanes.tolist()
+    with pytest.raises(TypeError):
+        _core.front_bounds(*args[:9], penalty, limit)
+    with pytest.raises(TypeError):
+        _core.front_bounds(*args, penalty)
+    stock = DEMO_PLANNER.inventory.sku(0)
+    with pytest.raises(ValueError):
+        DEMO_PLANNER.index.core.problem(
+            [stock.nodes], [stock.on_hand[:-1]], [stock.safety_stock], [stock.reserved],
+            np.zeros(0, dtype=np.int64), 0.0, 0.0, -1, 0,
+        )  # fmt: skip
