@@ -1073,4 +1073,17 @@ def _most_units(
     result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, budget)
     if not result.feasible:
         return None
-    return result.allocations, result.optimal, "cp-sat"
+    if policy is not Policy.FASTEST or not result.optimal:
+        return result.allocations, result.optimal, "cp-sat"
+    # FASTEST: the most units at the largest cap, then the smallest cap reaching as many
+    # (proven at every faster cap, or the plan is only FEASIBLE)
+    most = sum(int(a.units.sum()) for a in result.allocations)
+    for cap in caps[:-1].tolist():
+        faster = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(cap), None, budget)
+        if faster.infeasible:
+            continue
+        if not faster.optimal:
+            return result.allocations, False, "cp-sat"
+        if faster.feasible and sum(int(a.units.sum()) for a in faster.allocations) == most:
+            return faster.allocations, True, "cp-sat"
+    return result.allocations, True, "cp-sat"

@@ -70,6 +70,12 @@ def check_against_brute_force(network: Network, order: Order) -> None:
         best = min((p.cost for p in plans if p.units == most), default=0.0)
         assert cheapest.plan.units == most
         assert cheapest.plan.total_cost == pytest.approx(best, abs=TOL)
+        if most:  # FASTEST: the most units, then the fewest days, then the least cost
+            days = min(p.days for p in plans if p.units == most)
+            quickest = min(p.cost for p in plans if p.units == most and p.days == days)
+            assert fastest.plan.units == most
+            assert fastest.plan.delivery_days == days
+            assert fastest.plan.total_cost == pytest.approx(quickest, abs=TOL)
 
     baseline = planner.plan(order, Policy.BASELINE).plan
     if baseline.status is PlanStatus.COMPLETE:
@@ -350,3 +356,29 @@ def test_model_too_slow_to_build_in_time_is_not_built(
     assert result.stats.proof is Proof.FEASIBLE
     assert result.stats.stopped_by is SearchLimit.TIME_LIMIT
     assert result.stats.solve_micros < 1_000_000
+
+
+def test_fastest_most_units_by_cp_sat_is_the_fastest() -> None:
+    """A partial order under a shipment limit with no complete plan (demo day order 381):
+    FASTEST by CP-SAT (the branch and bound switched off) ships the most units at the
+    smallest cap that reaches them, as the branch and bound does, and proves it."""
+    from omniroute.demo_data import demo_dataset
+
+    network, orders = demo_dataset(seed=7, orders=20_000)
+    planner = Planner(network)
+    candidates = [o for o in orders if o.max_shipments and o.allow_partial and len(o.lines) > 3]
+    checked = 0
+    for order in candidates:
+        exact = planner.plan(order, Policy.FASTEST)
+        if "cp-sat" in exact.stats.method or exact.plan.status is PlanStatus.COMPLETE:
+            continue
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(optimizer, "DP_STATE_LIMIT", 0)
+            patch.setattr(optimizer.branch, "most_units", lambda *args: None)
+            by_cp_sat = planner.plan(order, Policy.FASTEST)
+        assert by_cp_sat.stats.proof is Proof.OPTIMAL
+        assert by_cp_sat.plan.units == exact.plan.units, order.id
+        assert by_cp_sat.plan.delivery_days == exact.plan.delivery_days, order.id
+        assert by_cp_sat.plan.total_cost == pytest.approx(exact.plan.total_cost, abs=TOL)
+        checked += 1
+    assert checked >= 1
