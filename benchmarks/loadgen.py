@@ -8,17 +8,20 @@ processes, each with its own event loop and channels, so that the client is not 
 bottleneck it measures.
 
 Modes: ``unary`` (PlanOrder), ``reserve`` (PlanOrder with reserve, unique request ids) and
-``stream`` (StreamPlanOrders: each process keeps a few streams open and writes requests on
-schedule; latency per response).
+``stream`` (StreamPlanOrders: one stream per channel, requests written on schedule; latency
+per response, from the intended send time of its request). ``processes=1, channels=1`` is the
+client most integrators write: one channel carries every unary call, or one stream every
+request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +76,16 @@ class LoadResult:
             "p999_ms": self.percentile_ms(99.9),
             "max_ms": self.histogram.get_max_value() / 1000.0,
         }
+
+
+def merge(results: list[LoadResult]) -> LoadResult:
+    """Several steps at the same offered rate as one (their calls and durations added)."""
+    merged = LoadResult(results[0].offered_rate if results else 0.0, 0.0)
+    for part in results:
+        merged.duration += part.duration
+        merged.histogram.add(part.histogram)
+        merged.codes.update(part.codes)
+    return merged
 
 
 def schedule(
@@ -151,24 +164,26 @@ async def _drive(
             record(intended, error.code().name)
 
     if mode == "stream":
+        # a stream answers in order (omniroute and the no-op alike), so the n-th response
+        # belongs to the n-th request written; the stream's deadline covers the schedule
         streams = [
             c.stream_stream(
                 "/omniroute.v1.RoutingService/StreamPlanOrders",
                 request_serializer=lambda b: b,
                 response_deserializer=plan_pb2.PlanOrderResponse.FromString,
-            )()
+            )(timeout=(times[-1] if times else 0.0) + 1.0 + timeout)
             for c in channels
         ]
-        sent: list[list[float]] = [[] for _ in streams]
+        sent: list[deque[float]] = [deque() for _ in streams]
 
         async def reader(s: int) -> None:
             try:
                 async for response in streams[s]:
-                    intended = sent[s].pop(0)
+                    intended = sent[s].popleft()
                     record(intended, "OK" if not response.HasField("error") else "STREAM_ERROR")
             except grpc.aio.AioRpcError as error:
                 while sent[s]:
-                    record(sent[s].pop(0), error.code().name)
+                    record(sent[s].popleft(), error.code().name)
 
         readers = [asyncio.ensure_future(reader(s)) for s in range(len(streams))]
         for i, t in enumerate(times):
@@ -176,11 +191,21 @@ async def _drive(
             if delay > 0:
                 await asyncio.sleep(delay)
             s = i % len(streams)
+            if readers[s].done():  # the stream has ended (failed): the call cannot be sent
+                record(start + t, "STREAM_ENDED")
+                continue
             sent[s].append(start + t)
-            await streams[s].write(request(i))
-        for stream in streams:
-            await stream.done_writing()
+            # a failed stream's reader records the calls still unanswered
+            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                await streams[s].write(request(i))
+        for s, stream in enumerate(streams):
+            if not readers[s].done():
+                with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    await stream.done_writing()
         await asyncio.gather(*readers)
+        for pending in sent:  # a stream that ended without answering every request
+            while pending:
+                record(pending.popleft(), "STREAM_ENDED")
     else:
         for i, t in enumerate(times):
             delay = start + t - loop.time()

@@ -2,8 +2,10 @@
 
 PlanOrder and StreamPlanOrders parse the request and answer a fixed, realistic
 PlanOrderResponse (a real plan of the demo network, so the messages have the same sizes as
-omniroute's) without planning. Measured by the same load generator in the same run, it is the
-most any Python gRPC service can do on this machine.
+omniroute's) without planning. StreamPlanOrders answers as omniroute's does: one response per
+request, in the requests' order, until the client stops writing. Measured by the same load
+generator in the same run with the same client shape, it is the most any Python gRPC service
+can do on this machine with that client.
 
 ``python -m benchmarks.noop_server --port P --workers N --response FILE``
 """

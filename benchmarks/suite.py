@@ -1,14 +1,18 @@
 """The benchmark suite: throughput and latency under peak order rates against the machine's
-own ceiling, and plan quality. ``make bench`` (full, about 15-20 minutes), ``make bench-quick``
-(shorter steps, about 3-5 minutes) or ``python -m benchmarks.suite --help``.
+own ceiling, and plan quality. ``make bench`` (full, about 20-30 minutes), ``make bench-quick``
+(shorter steps, about 5-9 minutes) or ``python -m benchmarks.suite --help``.
 
 1. Starts omniroute (``serve``, one worker process per core, the demo network) and the
    no-op ceiling service (same stack, same process model, same message sizes).
-2. Capacity search, per service and mode (unary PlanOrder, StreamPlanOrders, PlanOrder with
-   reserve): offer an open-loop Poisson load, step the rate up until p99 exceeds the SLO or
-   any call fails or is shed (a server that falls behind an open-loop load shows it as
-   latency); the highest passing rate is the sustainable throughput. Omniroute's is reported as a ratio of the
-   ceiling's.
+2. Capacity search, per service and mode: offer an open-loop Poisson load, step the rate up
+   until p99 exceeds the SLO or any call fails or is shed (a server that falls behind an
+   open-loop load shows it as latency); the highest passing rate is the sustainable
+   throughput. Omniroute's is reported as a ratio of the ceiling's measured with the same
+   client shape. Modes with several client processes and channels: unary PlanOrder,
+   StreamPlanOrders (a stream per channel), PlanOrder with reserve. Modes with one client
+   process and one channel (the client most integrators write): one-channel unary PlanOrder
+   and one StreamPlanOrders stream (also as a ratio of omniroute's one-channel unary rate);
+   then p99 at 50 calls/s over one channel, the ceiling and omniroute in turn.
 3. Peak day: a compressed Black-Friday profile (base, ramp to 1.5x the sustainable rate,
    hold, ramp down) against omniroute: latency and throughput over time, errors and shed
    calls, and the server's memory.
@@ -17,7 +21,8 @@ own ceiling, and plan quality. ``make bench`` (full, about 15-20 minutes), ``mak
 
 Writes ``suite.json``, ``suite.md`` and PNG plots to ``benchmarks/results/`` (or ``--out``).
 Targets are recorded, not asserted. ``--replot`` measures nothing: it rewrites ``suite.md`` and
-redraws the plots from the ``suite.json`` in ``--out``.
+redraws the plots from the ``suite.json`` in ``--out``; ``--readme`` also rewrites the README's
+marked results table from the results.
 """
 
 from __future__ import annotations
@@ -34,31 +39,50 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
-
-from benchmarks import engine_bench  # noqa: E402
-from benchmarks.harness import wait_planning  # noqa: E402
-from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
-from omniroute.demo_data import demo_dataset  # noqa: E402
-from omniroute.files import write_network  # noqa: E402
-from omniroute.planner import Planner  # noqa: E402
-from omniroute.server.client import OmnirouteClient  # noqa: E402
-from omniroute.server.convert import result_to_proto  # noqa: E402
-from omniroute.server.launch import serve_command, stop  # noqa: E402
-from omniroute.server.process import free_port  # noqa: E402
+from benchmarks import engine_bench
+from benchmarks.harness import wait_planning
+from benchmarks.loadgen import CHANNELS_PER_PROCESS, LoadResult, merge, run_load
+from omniroute.demo_data import demo_dataset
+from omniroute.files import write_network
+from omniroute.planner import Planner
+from omniroute.server.client import OmnirouteClient
+from omniroute.server.convert import result_to_proto
+from omniroute.server.launch import serve_command, stop
+from omniroute.server.process import free_port
 
 RESULTS = Path(__file__).parent / "results"
+README = Path(__file__).parents[1] / "README.md"
 MODES = {
     # step seconds, first rate, growth factor, most steps, peak-day seconds, engine orders
     "smoke": (1.0, 40.0, 2.5, 2, 6.0, 300),
     "quick": (3.0, 200.0, 1.6, 10, 24.0, 2000),
     "full": (8.0, 150.0, 1.25, 25, 90.0, 20_000),
 }
+# p99 at a light load, one channel: the rate, and per mode the rounds (each a step of the
+# mode's length against the ceiling, then against omniroute) pooled per service
+LOW_RATE = 50.0
+LOW_ROUNDS = {"smoke": 1, "quick": 2, "full": 3}
+# the issue's targets, recorded beside the measurements (not asserted)
+TARGETS = {
+    "unary": 0.5,  # of the ceiling, many channels
+    "stream": 0.5,
+    "reserve": 0.3,
+    "one_channel_unary": 0.5,  # of the one-channel ceiling
+    "one_stream_vs_one_channel_unary": 3.0,  # one stream against one channel's unary rate
+    "low_load_p99_ratio": 2.0,  # at most, omniroute's p99 at 50 calls/s over the no-op's
+}
+# the capacity searches: label -> (service, load generator mode, client shape)
+SEARCHES = (
+    ("ceiling unary", "ceiling", "unary", "many"),
+    ("omniroute unary", "omniroute", "unary", "many"),
+    ("ceiling stream", "ceiling", "stream", "many"),
+    ("omniroute stream", "omniroute", "stream", "many"),
+    ("omniroute reserve", "omniroute", "reserve", "many"),
+    ("ceiling one-channel unary", "ceiling", "unary", "one"),
+    ("omniroute one-channel unary", "omniroute", "unary", "one"),
+    ("ceiling one stream", "ceiling", "stream", "one"),
+    ("omniroute one stream", "omniroute", "stream", "one"),
+)
 
 
 def log(message: str) -> None:
@@ -77,7 +101,11 @@ def capacity_search(
     slo_ms: float,
     settings: tuple,
     processes: int,
+    channels: int = CHANNELS_PER_PROCESS,
 ) -> list[dict[str, Any]]:
+    """Step the offered rate up from the mode's first rate until a step fails twice in a row
+    (``processes`` client processes with ``channels`` channels each; in stream mode one
+    stream per channel)."""
     step, rate, factor, most = settings[:4]
     steps: list[dict[str, Any]] = []
     retried = False
@@ -91,6 +119,7 @@ def capacity_search(
             processes=processes,
             seed=len(steps),
             tag=label.replace(" ", ""),
+            channels=channels,
         )
         summary = result.summary()
         # open loop: a server that falls behind shows it as latency, so the SLO and zero
@@ -117,6 +146,44 @@ def capacity_search(
 
 def sustainable(steps: list[dict[str, Any]]) -> float:
     return max((s["offered_rate"] for s in steps if s["passed"]), default=0.0)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def low_load(
+    ports: dict[str, int], requests: list[bytes], seconds: float, rounds: int
+) -> dict[str, Any]:
+    """p50/p99 at LOW_RATE calls/s over one channel, the ceiling and omniroute in turn for
+    ``rounds`` rounds, pooled per service: what a light load sees beyond gRPC's own cost."""
+    parts: dict[str, list[LoadResult]] = {name: [] for name in ports}
+    for round_ in range(rounds):
+        for name, port in ports.items():
+            parts[name].append(
+                run_load(
+                    f"localhost:{port}",
+                    "unary",
+                    requests,
+                    LOW_RATE,
+                    seconds,
+                    processes=1,
+                    channels=1,
+                    seed=500 + round_,
+                    tag=f"low{name}",
+                )
+            )
+    out: dict[str, Any] = {"rate": LOW_RATE, "seconds": seconds, "rounds": rounds}
+    for name, results in parts.items():
+        summary = merge(results).summary()
+        out[name] = {k: summary[k] for k in ("calls", "errors", "p50_ms", "p99_ms", "max_ms")}
+        log(
+            f"{name} one channel at {LOW_RATE:.0f}/s: p50 {summary['p50_ms']:.2f} ms "
+            f"p99 {summary['p99_ms']:.2f} ms"
+        )
+    out["p99_ratio"] = ratio(out["omniroute"]["p99_ms"], out["ceiling"]["p99_ms"])
+    out["p50_ratio"] = ratio(out["omniroute"]["p50_ms"], out["ceiling"]["p50_ms"])
+    return out
 
 
 def server_pids(parent: int) -> list[int]:
@@ -213,6 +280,10 @@ SERVICE_COLOURS = {
     "omniroute unary": "#1f77b4",
     "omniroute stream": "#1f77b4",
     "omniroute reserve": "#d62728",
+    "ceiling one-channel unary": "#555555",
+    "omniroute one-channel unary": "#1f77b4",
+    "ceiling one stream": "#aaaaaa",
+    "omniroute one stream": "#2ca02c",
 }
 NAMES = {
     "ceiling unary": "no-op ceiling",
@@ -220,10 +291,26 @@ NAMES = {
     "omniroute unary": "omniroute",
     "omniroute stream": "omniroute",
     "omniroute reserve": "omniroute with reserve",
+    "ceiling one-channel unary": "no-op, unary",
+    "omniroute one-channel unary": "omniroute, unary",
+    "ceiling one stream": "no-op, one stream",
+    "omniroute one stream": "omniroute, one stream",
 }
 PANELS = (
-    ("unary calls (PlanOrder)", ("ceiling unary", "omniroute unary", "omniroute reserve")),
-    ("StreamPlanOrders", ("ceiling stream", "omniroute stream")),
+    (
+        "unary calls (PlanOrder), many channels",
+        ("ceiling unary", "omniroute unary", "omniroute reserve"),
+    ),
+    ("StreamPlanOrders, a stream per channel", ("ceiling stream", "omniroute stream")),
+    (
+        "one channel: PlanOrder, one StreamPlanOrders stream",
+        (
+            "ceiling one-channel unary",
+            "omniroute one-channel unary",
+            "ceiling one stream",
+            "omniroute one stream",
+        ),
+    ),
 )
 
 
@@ -236,12 +323,30 @@ def retried(steps: list[dict[str, Any]]) -> list[bool]:
     ]
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot, off screen, imported only to plot: the load generator's client
+    processes are spawned, and each imports this module again (all that it imports at the
+    top) before its step starts, once a step per client process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_latency(ladders: dict[str, list[dict[str, Any]]], slo_ms: float, path: Path) -> None:
     """Latency against offered load, one panel per call type, log-scaled axes: p99 (solid, one
     point per offered rate: the attempt the search kept) and p50 (dashed) per service, a failed
-    first attempt that was retried as a hollow marker, the sustainable rate as a star."""
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5.4), sharey=True)
-    for axis, (title, labels) in zip(axes, PANELS, strict=True):
+    first attempt that was retried as a hollow marker, the sustainable rate as a star. The
+    one-channel panel only when the results have its modes."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plt = pyplot()
+    panels = [(title, labels) for title, labels in PANELS if any(ladders.get(x) for x in labels)]
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5.4), sharey=True)
+    for axis, (title, labels) in zip(axes, panels, strict=True):
         found: list[tuple[str, float, str]] = []
         for label in labels:
             steps = ladders.get(label, [])
@@ -355,7 +460,22 @@ def plot_latency(ladders: dict[str, list[dict[str, Any]]], slo_ms: float, path: 
         ),
         Line2D([], [], color="red", lw=1, label=f"SLO: p99 \u2264 {slo_ms:.0f} ms"),
     ]
-    figure.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    if len(panels) == 3:
+        legend[2:2] = [
+            Line2D(
+                [],
+                [],
+                color=SERVICE_COLOURS["omniroute one stream"],
+                lw=2,
+                label="omniroute, one stream",
+            ),
+            Line2D(
+                [], [], color=SERVICE_COLOURS["ceiling one stream"], lw=2, label="no-op, one stream"
+            ),
+        ]
+    figure.legend(
+        handles=legend, loc="lower center", ncol=len(panels) + 2, fontsize=8, frameon=False
+    )
     figure.tight_layout(rect=(0, 0.09, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -409,7 +529,7 @@ def plot_peak(peak: dict[str, Any], path: Path) -> bool:
     hold = tuple(peak.get("hold_s") or hold_window(peak["profile"]))
     # a second's figures belong to the middle of that second
     middle_of = [second + 0.5 for second in range(len(series["completed_per_s"]))]
-    figure = plt.figure(figsize=(12, 9.5))
+    figure = pyplot().figure(figsize=(12, 9.5))
     grid = figure.add_gridspec(3, 1, height_ratios=[3, 3, 2])
     top = figure.add_subplot(grid[0])
     middle = figure.add_subplot(grid[1], sharex=top)
@@ -474,7 +594,7 @@ def plot_peak(peak: dict[str, Any], path: Path) -> bool:
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
+    pyplot().close(figure)
     return True
 
 
@@ -518,6 +638,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"| omniroute StreamPlanOrders | {s['omniroute stream']:,.0f} | {r['stream']:.2f} | >= 0.50 |",
         f"| omniroute PlanOrder with reserve | {s['omniroute reserve']:,.0f} | {r['reserve']:.2f} (of unary ceiling) | >= 0.30 |",
         "",
+    ]
+    if "low_load" in result:
+        lines += one_channel_markdown(result)
+    lines += [
         "## Capacity search",
         "",
         "Every step in order. A step that failed is tried once more at the same rate; the first "
@@ -592,7 +716,136 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replot(out: Path, parser: argparse.ArgumentParser) -> int:
+def verdict(met: bool) -> str:
+    return "met" if met else "not met"
+
+
+def one_channel_markdown(result: dict[str, Any]) -> list[str]:
+    """suite.md's section on the one-channel modes (runs since they were added)."""
+    s, r, t, low = result["sustainable"], result["ratios"], result["targets"], result["low_load"]
+    many = result["client_shapes"]["many"]
+    ceiling, ours = low["ceiling"], low["omniroute"]
+    return [
+        "The rows above use several client processes and channels "
+        f"({many['processes']} processes x {many['channels']} channels; in stream mode one "
+        "stream per channel). The rows below use the client most integrators write: one "
+        "process, one channel.",
+        "",
+        "## One channel (what a typical integrator's client sees)",
+        "",
+        "One client process with one gRPC channel, Poisson arrivals as above: every unary call "
+        "goes over that channel's one connection, and in the one-stream mode a single "
+        "StreamPlanOrders stream carries every request (written on the open-loop schedule; "
+        "each response's latency from its request's intended send time). The ceiling is "
+        "measured with the same client shape in the same run.",
+        "",
+        "| service / mode | sustainable calls/s | ratio | target |",
+        "|---|---:|---:|---|",
+        f"| ceiling (no-op), one-channel unary | {s['ceiling one-channel unary']:,.0f} | 1.00 | |",
+        f"| omniroute PlanOrder, one-channel unary | {s['omniroute one-channel unary']:,.0f} | "
+        f"{r['one_channel_unary']:.2f} of its ceiling | >= {t['one_channel_unary']:.2f} of the "
+        f"ceiling: {verdict(r['one_channel_unary'] >= t['one_channel_unary'])} |",
+        f"| ceiling (no-op), one stream | {s['ceiling one stream']:,.0f} | 1.00 | |",
+        f"| omniroute StreamPlanOrders, one stream | {s['omniroute one stream']:,.0f} | "
+        f"{r['one_stream']:.2f} of its ceiling; {r['one_stream_vs_one_channel_unary']:.2f}x "
+        f"omniroute's one-channel unary | >= {t['one_stream_vs_one_channel_unary']:g}x "
+        "one-channel unary: "
+        f"{verdict(r['one_stream_vs_one_channel_unary'] >= t['one_stream_vs_one_channel_unary'])} |",
+        "",
+        f"Latency at a light load: {low['rate']:.0f} calls/s over one channel, {low['rounds']} "
+        f"round(s) of {low['seconds']:g} s, the ceiling and omniroute in turn, pooled per service.",
+        "",
+        f"| one channel, {low['rate']:.0f} calls/s | calls | errors | p50 (ms) | p99 (ms) | max (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| ceiling (no-op) | {ceiling['calls']:,} | {ceiling['errors']} | "
+        f"{ceiling['p50_ms']:.2f} | {ceiling['p99_ms']:.2f} | {ceiling['max_ms']:.2f} |",
+        f"| omniroute PlanOrder | {ours['calls']:,} | {ours['errors']} | {ours['p50_ms']:.2f} | "
+        f"{ours['p99_ms']:.2f} | {ours['max_ms']:.2f} |",
+        f"| ratio omniroute / ceiling | | | {low['p50_ratio']:.2f} | {low['p99_ratio']:.2f} "
+        f"(target <= {t['low_load_p99_ratio']:g}: "
+        f"{verdict(low['p99_ratio'] <= t['low_load_p99_ratio'])}) | |",
+        "",
+    ]
+
+
+README_BEGIN = "<!-- suite results: begin (python -m benchmarks.suite --replot --readme) -->"
+README_END = "<!-- suite results: end -->"
+
+
+def readme_block(result: dict[str, Any]) -> str:
+    """The README's table of the service under load, made from suite.json (the lines between
+    README_BEGIN and README_END)."""
+    s, r = result["sustainable"], result["ratios"]
+    t = {**TARGETS, **result.get("targets", {})}
+    many = result.get("client_shapes", {}).get(
+        "many", {"processes": result["client_processes"], "channels": CHANNELS_PER_PROCESS}
+    )
+    clients = f"{many['processes']} x {many['channels']}"
+    rows = [
+        f"Run of {result['started'][:10]} ({result['mode']} mode, `{result['command']}`), "
+        f"SLO p99 ≤ {result['slo_ms']:.0f} ms.",
+        "",
+        "| service / mode | client processes x channels | sustainable calls/s | ratio | target |",
+        "|---|---|---:|---:|---|",
+        f"| no-op ceiling, unary | {clients} | {s['ceiling unary']:,.0f} | 1.00 | |",
+        f"| omniroute `PlanOrder` | {clients} | {s['omniroute unary']:,.0f} | "
+        f"{r['unary']:.2f} of the ceiling | ≥ {t['unary']:.2f}: {verdict(r['unary'] >= t['unary'])} |",
+        f"| no-op ceiling, stream | {clients} (a stream per channel) | {s['ceiling stream']:,.0f} | 1.00 | |",
+        f"| omniroute `StreamPlanOrders` | {clients} (a stream per channel) | "
+        f"{s['omniroute stream']:,.0f} | {r['stream']:.2f} of the ceiling | "
+        f"≥ {t['stream']:.2f}: {verdict(r['stream'] >= t['stream'])} |",
+        f"| omniroute `PlanOrder` with `reserve` | {clients} | {s['omniroute reserve']:,.0f} | "
+        f"{r['reserve']:.2f} of the unary ceiling | "
+        f"≥ {t['reserve']:.2f}: {verdict(r['reserve'] >= t['reserve'])} |",
+    ]
+    if "low_load" in result:
+        low = result["low_load"]
+        rows += [
+            f"| no-op ceiling, one-channel unary | 1 x 1 | {s['ceiling one-channel unary']:,.0f} | 1.00 | |",
+            f"| omniroute `PlanOrder`, one channel | 1 x 1 | "
+            f"{s['omniroute one-channel unary']:,.0f} | {r['one_channel_unary']:.2f} of the "
+            f"one-channel ceiling | ≥ {t['one_channel_unary']:.2f}: "
+            f"{verdict(r['one_channel_unary'] >= t['one_channel_unary'])} |",
+            f"| no-op ceiling, one stream | 1 x 1 (one stream) | {s['ceiling one stream']:,.0f} | 1.00 | |",
+            f"| omniroute `StreamPlanOrders`, one stream | 1 x 1 (one stream) | "
+            f"{s['omniroute one stream']:,.0f} | {r['one_stream']:.2f} of the one-stream "
+            f"ceiling; {r['one_stream_vs_one_channel_unary']:.2f}x one-channel `PlanOrder` | "
+            f"≥ {t['one_stream_vs_one_channel_unary']:g}x one-channel `PlanOrder`: "
+            f"{verdict(r['one_stream_vs_one_channel_unary'] >= t['one_stream_vs_one_channel_unary'])} |",
+            "",
+            f"p99 at {low['rate']:.0f} calls/s over one channel: omniroute "
+            f"{low['omniroute']['p99_ms']:.1f} ms against the no-op's "
+            f"{low['ceiling']['p99_ms']:.1f} ms, {low['p99_ratio']:.2f}x (target ≤ "
+            f"{t['low_load_p99_ratio']:g}x: {verdict(low['p99_ratio'] <= t['low_load_p99_ratio'])}).",
+        ]
+    p = result["peak_day"]
+    hold = tuple(p.get("hold_s") or hold_window(p["profile"]))
+    rows += [
+        "",
+        f"Peak day at 1.5x the sustainable many-channel `PlanOrder` rate, {p['peak_rate']:,.0f} "
+        f"calls/s during the hold ({hold[1] - hold[0]:.0f} s): {p['calls']:,} calls, "
+        f"{p['ok']:,} completed, {p['shed']:,} shed, {p['errors']:,} other errors; the p99 over "
+        f"all completed calls of the hold is {p['p99_during_peak_ms']:.1f} ms (target ≤ 2x SLO "
+        f"= {2 * p['slo_ms']:.0f} ms: {verdict(p['p99_during_peak_ms'] <= 2 * p['slo_ms'])}); "
+        f"server memory {p['memory_mb_start']:.0f} MB at the start, "
+        f"{p['memory_mb_max']:.0f} MB at most, {p['memory_mb_end']:.0f} MB at the end.",
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def update_readme(result: dict[str, Any], readme: Path) -> None:
+    """Replace the block between README_BEGIN and README_END in ``readme`` with
+    :func:`readme_block`."""
+    text = readme.read_text()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise SystemExit(f"{readme} has no block marked {README_BEGIN!r} ... {README_END!r}")
+    head = text[: begin + len(README_BEGIN)]
+    readme.write_text(f"{head}\n{readme_block(result)}{text[end:]}")
+    log(f"rewrote the suite's table in {readme}")
+
+
+def replot(out: Path, parser: argparse.ArgumentParser, readme: bool = False) -> int:
     """``--replot``: suite.md and the plots again from ``out/suite.json``, without measuring.
     The peak-day plot needs the per-second series that runs keep since it was added; from
     older results it is left as it was."""
@@ -615,6 +868,8 @@ def replot(out: Path, parser: argparse.ArgumentParser) -> int:
         )
     (out / "suite.md").write_text(markdown(result))
     log(f"wrote {out}/suite.md, " + ", ".join(written) + f" from {source}")
+    if readme:
+        update_readme(result, README)
     return 0
 
 
@@ -628,7 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--mode",
         choices=list(MODES),
         default="full",
-        help="full (~15-20 min), quick (~3-5 min) or smoke (~1 min)",
+        help="full (~20-30 min), quick (~5-9 min) or smoke (~2 min)",
     )
     parser.add_argument(
         "--slo-ms", type=float, default=50.0, help="p99 latency objective (default 50)"
@@ -649,9 +904,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="measure nothing: redraw the plots and rewrite suite.md from the suite.json in --out",
     )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also rewrite the marked table of the service under load in README.md from the "
+        "results (of this run, or with --replot of the suite.json in --out)",
+    )
     args = parser.parse_args(argv)
     if args.replot:
-        return replot(args.out, parser)
+        return replot(args.out, parser, args.readme)
     settings = MODES[args.mode]
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     log(f"benchmark suite ({args.mode}): generating the demo data")
@@ -721,29 +982,43 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seed=1000,
                     tag="warm",
                 )
+            ports = {"ceiling": noop_port, "omniroute": ours_port}
+            shapes = {"many": (args.client_processes, CHANNELS_PER_PROCESS), "one": (1, 1)}
+            result["client_shapes"] = {
+                "many": {"processes": args.client_processes, "channels": CHANNELS_PER_PROCESS},
+                "one": {"processes": 1, "channels": 1},
+            }
             ladders = {}
-            for label, port, mode in (
-                ("ceiling unary", noop_port, "unary"),
-                ("omniroute unary", ours_port, "unary"),
-                ("ceiling stream", noop_port, "stream"),
-                ("omniroute stream", ours_port, "stream"),
-                ("omniroute reserve", ours_port, "reserve"),
-            ):
+            for label, service, mode, shape in SEARCHES:
+                processes, channels = shapes[shape]
                 ladders[label] = capacity_search(
-                    label, port, mode, requests, args.slo_ms, settings, args.client_processes
+                    label,
+                    ports[service],
+                    mode,
+                    requests,
+                    args.slo_ms,
+                    settings,
+                    processes,
+                    channels,
                 )
             result["ladders"] = ladders
             result["sustainable"] = {k: sustainable(v) for k, v in ladders.items()}
             s = result["sustainable"]
             result["ratios"] = {
-                "unary": s["omniroute unary"] / s["ceiling unary"] if s["ceiling unary"] else 0.0,
-                "stream": s["omniroute stream"] / s["ceiling stream"]
-                if s["ceiling stream"]
-                else 0.0,
-                "reserve": s["omniroute reserve"] / s["ceiling unary"]
-                if s["ceiling unary"]
-                else 0.0,
+                "unary": ratio(s["omniroute unary"], s["ceiling unary"]),
+                "stream": ratio(s["omniroute stream"], s["ceiling stream"]),
+                "reserve": ratio(s["omniroute reserve"], s["ceiling unary"]),
+                "one_channel_unary": ratio(
+                    s["omniroute one-channel unary"], s["ceiling one-channel unary"]
+                ),
+                "one_stream": ratio(s["omniroute one stream"], s["ceiling one stream"]),
+                "one_stream_vs_one_channel_unary": ratio(
+                    s["omniroute one stream"], s["omniroute one-channel unary"]
+                ),
             }
+            log(f"one channel at {LOW_RATE:.0f} calls/s, the ceiling and omniroute in turn")
+            result["low_load"] = low_load(ports, requests, settings[0], LOW_ROUNDS[args.mode])
+            result["targets"] = TARGETS
             log("peak day")
             rate = max(s["omniroute unary"], settings[1])
             peak, peak_result, memory = peak_day(
@@ -768,6 +1043,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "suite.md").write_text(text)
     print(text)
     log(f"wrote {args.out}/suite.json, suite.md, latency_vs_load.png, peak_day.png")
+    if args.readme:
+        update_readme(result, README)
     return 0
 
 

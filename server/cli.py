@@ -566,6 +566,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_client_ca=args.tls_client_ca,
         auth_tokens=args.auth_tokens,
         rate_limit=args.rate_limit,
+        dispatch=args.dispatch,
     )
     return serve(config, args.workers, args.metrics_port, args.log_level)
 
@@ -1043,6 +1044,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=count(1),
         default=os.cpu_count() or 1,
         help="server processes (default: one per core)",
+    )
+    p.add_argument(
+        "--dispatch",
+        choices=["on", "off", "always"],
+        default="on",
+        help="on (default): a worker busier than another has it plan part of its PlanOrder "
+        "calls and StreamPlanOrders messages, so one client channel (which reaches one worker) "
+        "uses every core; off: each worker plans the calls of its own connections; always: "
+        "every such call is planned by another worker (to test the path; see docs/deploy.md)",
     )
     p.add_argument(
         "--max-concurrent",

@@ -4,10 +4,14 @@ the process model.
 Python runs one thread of Python at a time, so one process uses about one core. ``serve``
 therefore starts ``--workers`` processes (default: one per core), each a complete grpc.aio
 server bound to the same port with ``SO_REUSEPORT`` (the kernel spreads connections over
-them) and its own connection to the shared SQLite store. Processes are started (spawned)
-before any gRPC object exists in them. A bounded number of concurrent calls per process
-sheds overload with ``RESOURCE_EXHAUSTED`` at once; SIGTERM turns health to NOT_SERVING and
-drains in-flight calls within the grace period.
+them) and its own connection to the shared ledger. The kernel balances connections, not
+calls, so a client with one channel reaches one worker: with ``--dispatch on`` (the default)
+a worker busier than a peer has part of its PlanOrder calls planned by that peer over a
+local socket (``omniroute.server.dispatch``), so one channel's calls use every core.
+Processes are started (spawned) before any gRPC object exists in them; one that dies is
+started again. A bounded number of concurrent calls per process sheds overload with
+``RESOURCE_EXHAUSTED`` at once; SIGTERM turns health to NOT_SERVING and drains in-flight
+calls within the grace period.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gc
 import ipaddress
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import shutil
@@ -38,13 +43,14 @@ from grpc_reflection.v1alpha import reflection
 from omniroute.ledger import DatabaseUnavailable, open_ledger
 from omniroute.server.application import Application
 from omniroute.server.auth import AuthConfigError, Authenticator, RateLimiter, TlsFiles
+from omniroute.server.dispatch import Dispatcher, create_board
 from omniroute.server.interceptors import ServerInterceptor
 from omniroute.server.inventory_service import InventoryServicer
 from omniroute.server.metrics import metrics
 from omniroute.server.network_service import NetworkServicer
 from omniroute.server.overload import LoopLag
 from omniroute.server.requests import Limits, Planners
-from omniroute.server.routing_service import RoutingServicer
+from omniroute.server.routing_service import RoutingServicer, add_to_server
 from omniroute.server.scenario_service import OperationsServicer, ScenarioServicer
 from omniroute.v1 import (
     inventory_service_pb2,
@@ -52,7 +58,6 @@ from omniroute.v1 import (
     network_service_pb2,
     network_service_pb2_grpc,
     routing_service_pb2,
-    routing_service_pb2_grpc,
     scenario_service_pb2,
     scenario_service_pb2_grpc,
 )
@@ -104,6 +109,9 @@ class ServerConfig:
     tls_client_ca: str | None = None
     auth_tokens: str | None = None  # the tokens file (server.auth); None: no tokens
     rate_limit: float | None = None  # calls/s per principal and process (None: no limit)
+    dispatch: str = "on"  # on: busy workers have peers plan part of their PlanOrder calls;
+    # always: every call is sent to a peer (to test and measure the path); off: none is
+    dispatch_dir: str = ""  # the workers' board and sockets: made (and removed) by serve()
 
 
 def server_options(reuse_port: bool) -> list[tuple[str, int]]:
@@ -122,7 +130,7 @@ def server_options(reuse_port: bool) -> list[tuple[str, int]]:
 class RunningServer:
     """One grpc.aio server with its application layer and health servicer."""
 
-    def __init__(self, config: ServerConfig, reuse_port: bool = False) -> None:
+    def __init__(self, config: ServerConfig, reuse_port: bool = False, slot: int = 0) -> None:
         self.config = config
         self.ledger = open_ledger(config.db, synchronous=config.synchronous)
         self.app = Application(
@@ -158,9 +166,17 @@ class RunningServer:
             maximum_concurrent_rpcs=config.max_concurrent,
         )
         planners = Planners(self.app, Limits(config.max_order_lines, config.max_batch_orders))
-        routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
-            RoutingServicer(self.app, planners), self.server
-        )
+        routing = RoutingServicer(self.app, planners)
+        self.dispatcher: Dispatcher | None = None
+        if config.dispatch != "off" and config.dispatch_dir:
+            self.dispatcher = Dispatcher(
+                Path(config.dispatch_dir),
+                slot,
+                routing.plan_bytes,
+                always=config.dispatch == "always",
+            )
+            routing.dispatcher = self.dispatcher
+        add_to_server(routing, self.server)
         network_service_pb2_grpc.add_NetworkServiceServicer_to_server(
             NetworkServicer(self.app), self.server
         )
@@ -234,6 +250,8 @@ class RunningServer:
         gc.collect()
         gc.freeze()
         await self.server.start()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
         self.lag.start()
         await self._report_health()
         if not self.has_network():
@@ -293,7 +311,14 @@ class RunningServer:
             self._network_watch.cancel()
         if self._database_watch is not None:
             self._database_watch.cancel()
-        await self.server.stop(self.config.grace if grace is None else grace)
+        grace = self.config.grace if grace is None else grace
+        ends = time.monotonic() + grace
+        if self.dispatcher is not None:  # peers stop sending work here; none is sent on
+            await self.dispatcher.drain(0.0)
+        await self.server.stop(grace)
+        if self.dispatcher is not None:  # what peers sent before is answered, then closed
+            await self.dispatcher.drain(max(0.0, ends - time.monotonic()))
+            await self.dispatcher.stop()
         self.lag.stop()
         self.app.close()
         self.ledger.close()
@@ -306,10 +331,12 @@ ORPHAN_CHECK = 0.5  # seconds between a worker's checks that its supervisor is a
 ORPHAN_GRACE = 1.0  # seconds an orphaned worker drains before it exits
 
 
-async def _run_worker(config: ServerConfig, reuse_port: bool, ready: object | None) -> None:
+async def _run_worker(
+    config: ServerConfig, reuse_port: bool, ready: object | None, slot: int = 0
+) -> None:
     parent = os.getppid()
     try:
-        server = RunningServer(config, reuse_port)
+        server = RunningServer(config, reuse_port, slot)
     except ServeRefused as refused:
         if ready is None:
             raise
@@ -346,12 +373,14 @@ async def _watch_parent(parent: int, orphaned: asyncio.Event, stopping: asyncio.
     stopping.set()
 
 
-def worker_main(config: ServerConfig, reuse_port: bool, ready: object | None, level: str) -> None:
-    """Entry point of one server process."""
+def worker_main(
+    config: ServerConfig, reuse_port: bool, ready: object | None, level: str, slot: int = 0
+) -> None:
+    """Entry point of one server process (``slot``: its place among the workers)."""
     from omniroute.server import logs
 
     logs.configure(level)
-    asyncio.run(_run_worker(config, reuse_port, ready))
+    asyncio.run(_run_worker(config, reuse_port, ready, slot))
 
 
 class ServeRefused(Exception):
@@ -436,11 +465,57 @@ def serve(config: ServerConfig, workers: int, metrics_port: int | None, level: s
         config = ServerConfig(
             **{**config.__dict__, "stock_dir": tempfile.mkdtemp(prefix="omniroute-stock-")}
         )
+    if config.dispatch != "off":
+        directory = tempfile.mkdtemp(prefix="omniroute-dispatch-")
+        create_board(Path(directory), workers)
+        config = ServerConfig(**{**config.__dict__, "dispatch_dir": directory})
     try:
         return _supervise(config, workers, metrics_port, level, metrics_dir)
     finally:
-        if config.stock_dir:
-            shutil.rmtree(config.stock_dir, ignore_errors=True)
+        for directory in (config.stock_dir, config.dispatch_dir):
+            if directory:
+                shutil.rmtree(directory, ignore_errors=True)
+
+
+RESTARTS = 5  # workers started again in a row that die within RESTART_WINDOW: then stop
+RESTART_WINDOW = 10.0  # seconds
+
+
+def _watch_workers(
+    processes: list[multiprocessing.process.BaseProcess],
+    stop: dict[str, int],
+    replacement: Callable[[int], multiprocessing.process.BaseProcess],
+) -> None:
+    """Until every worker has exited after a signal: a worker that dies otherwise (killed,
+    out of memory) is started again in its slot, its peers meanwhile planning its share
+    themselves; one that keeps dying within seconds of its start is left dead, and serve
+    goes on with the others (and exits non-zero in the end)."""
+    started = {i: time.monotonic() for i in range(len(processes))}
+    quick_deaths = 0
+    while True:
+        alive = [p for p in processes if p.exitcode is None]
+        if not alive:
+            return
+        multiprocessing.connection.wait([p.sentinel for p in alive], timeout=1.0)
+        if stop["signal"]:
+            continue
+        for slot, process in enumerate(processes):
+            if process.exitcode is None or process.exitcode == 0 or started[slot] < 0:
+                continue
+            now = time.monotonic()
+            quick_deaths = quick_deaths + 1 if now - started[slot] < RESTART_WINDOW else 0
+            if quick_deaths > RESTARTS:
+                log.error(
+                    "worker %d keeps dying (exit status %s): not started again",
+                    slot,
+                    process.exitcode,
+                )
+                started[slot] = -1.0
+                continue
+            log.error("worker %d died (exit status %s): starting it again", slot, process.exitcode)
+            processes[slot] = replacement(slot)
+            processes[slot].start()
+            started[slot] = now
 
 
 def _supervise(
@@ -457,8 +532,10 @@ def _supervise(
             return 2
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
-    processes = [
-        context.Process(target=worker_main, args=(config, True, ready, level), name=f"worker-{i}")
+    processes: list[multiprocessing.process.BaseProcess] = [
+        context.Process(
+            target=worker_main, args=(config, True, ready, level, i), name=f"worker-{i}"
+        )
         for i in range(workers)
     ]
     for process in processes:
@@ -511,6 +588,13 @@ def _supervise(
         f"processes (pid {os.getpid()}); metrics on "
         f"{f'{config.metrics_host}:{metrics_port}' if metrics_port else 'off'}",
         flush=True,
+    )
+    _watch_workers(
+        processes,
+        stop,
+        lambda slot: context.Process(
+            target=worker_main, args=(config, True, ready, level, slot), name=f"worker-{slot}"
+        ),
     )
     for process in processes:
         process.join()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import ledger_bench, suite
+from benchmarks import joint_bench, ledger_bench, suite
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
@@ -28,7 +28,8 @@ def replot(out: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_suite_smoke(tmp_path: Path) -> None:
     """`python -m benchmarks.suite --mode smoke` (the path of `make bench-quick`, with 1 s
-    steps) writes the JSON, the summary and both plots. No speed is asserted."""
+    steps) writes the JSON, the summary and both plots, with the many-channel and the
+    one-channel modes, each against its own ceiling. No speed is asserted."""
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.suite", "--mode", "smoke", "--out", str(tmp_path)],
         capture_output=True,
@@ -43,8 +44,33 @@ def test_suite_smoke(tmp_path: Path) -> None:
         "ceiling stream",
         "omniroute stream",
         "omniroute reserve",
+        "ceiling one-channel unary",
+        "omniroute one-channel unary",
+        "ceiling one stream",
+        "omniroute one stream",
     }
-    assert data["ladders"]["omniroute unary"][0]["calls"] > 0
+    for steps in data["ladders"].values():
+        assert steps[0]["calls"] > 0 and steps[0]["offered_rate"] == 40
+    s, r = data["sustainable"], data["ratios"]
+    assert r["one_channel_unary"] == pytest.approx(
+        s["omniroute one-channel unary"] / s["ceiling one-channel unary"]
+        if s["ceiling one-channel unary"]
+        else 0.0
+    )
+    assert r["one_stream_vs_one_channel_unary"] == pytest.approx(
+        s["omniroute one stream"] / s["omniroute one-channel unary"]
+        if s["omniroute one-channel unary"]
+        else 0.0
+    )
+    assert data["client_shapes"]["one"] == {"processes": 1, "channels": 1}
+    low = data["low_load"]
+    assert low["rate"] == 50 and low["rounds"] == 1
+    for service in ("ceiling", "omniroute"):
+        assert low[service]["calls"] > 0 and low[service]["p99_ms"] > 0
+    assert low["p99_ratio"] == pytest.approx(low["omniroute"]["p99_ms"] / low["ceiling"]["p99_ms"])
+    assert data["targets"]["one_channel_unary"] == 0.5
+    assert data["targets"]["one_stream_vs_one_channel_unary"] == 3.0
+    assert data["targets"]["low_load_p99_ratio"] == 2.0
     assert data["peak_day"]["calls"] > 0
     series = data["peak_day"]["series"]
     assert sum(series["completed_per_s"]) == data["peak_day"]["ok"]
@@ -59,6 +85,17 @@ def test_suite_smoke(tmp_path: Path) -> None:
     assert replot(tmp_path).returncode == 0
     assert (tmp_path / "suite.md").read_text() == summary
     assert (tmp_path / "peak_day.png").read_bytes().startswith(b"\x89PNG")
+    assert "## One channel (what a typical integrator's client sees)" in summary
+    assert (
+        f"| omniroute StreamPlanOrders, one stream | {s['omniroute one stream']:,.0f} |" in summary
+    )
+    # the README's table is made from the same JSON
+    block = suite.readme_block(data)
+    assert (
+        f"| omniroute `PlanOrder`, one channel | 1 x 1 | {s['omniroute one-channel unary']:,.0f} |"
+        in block
+    )
+    assert f"{low['p99_ratio']:.2f}x (target ≤ 2x" in block
 
 
 def test_replot_redraws_the_committed_results(tmp_path: Path) -> None:
@@ -105,6 +142,27 @@ def test_replot_draws_the_peak_day_from_its_series(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "peak_day.png").read_bytes().startswith(b"\x89PNG")
     assert "all of the hold's completed calls (30,000)" in (tmp_path / "suite.md").read_text()
+
+
+def test_readme_block_is_rewritten_between_its_markers(tmp_path: Path) -> None:
+    """--readme replaces only the lines between the README's markers, with the table made
+    from suite.json (here the committed results, from before the one-channel modes: the
+    many-channel rows only); the real README has the markers."""
+    data = json.loads((RESULTS / "suite.json").read_text())
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{suite.README_BEGIN}\nold table\n{suite.README_END}\nafter\n")
+    suite.update_readme(data, readme)
+    text = readme.read_text()
+    assert (
+        text
+        == f"before\n{suite.README_BEGIN}\n{suite.readme_block(data)}{suite.README_END}\nafter\n"
+    )
+    assert "old table" not in text and "one channel" not in text
+    assert (
+        f"| omniroute `PlanOrder` | 2 x 4 | {data['sustainable']['omniroute unary']:,.0f} |" in text
+    )
+    real = suite.README.read_text()
+    assert real.count(suite.README_BEGIN) == 1 and real.count(suite.README_END) == 1
 
 
 def test_replot_without_results_is_a_usage_error(tmp_path: Path) -> None:
@@ -166,3 +224,29 @@ def test_committed_ledger_results_are_made_from_their_json() -> None:
     ]
     assert all(r["acknowledged_missing"] == 0 for r in replicas)
     assert all(r["ledger_check_problems"] == 0 for r in data["rows"])
+
+
+def test_joint_bench_quick_proves_scarce_batches(tmp_path: Path) -> None:
+    """`python -m benchmarks.joint_bench --quick` allocates two scarce 40- and 60-order batches
+    with `allocate`'s defaults; the plans pass the benchmark's own feasibility check, the
+    reported objective is the plans' and never above planning each order in turn, and
+    joint.md is made from joint.json. No speed is asserted."""
+    command = [sys.executable, "-m", "benchmarks.joint_bench", "--quick", "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "joint-quick.json").read_text())
+    assert json.loads(result.stdout) == data
+    assert [row["orders"] for row in data["batches"]] == [40, 60]
+    for row in data["batches"]:
+        assert row["objective"] == pytest.approx(row["recomputedObjective"], abs=1e-6)
+        assert row["lowerBound"] <= row["objective"] + 1e-6
+        assert row["objective"] <= row["sequentialObjective"] + 1e-6
+    assert (tmp_path / "joint-quick.md").read_text() == joint_bench.markdown(data)
+
+
+def test_committed_joint_results_are_made_from_their_json() -> None:
+    """The committed joint.md is what joint_bench.markdown makes of joint.json, whose batches
+    were all proven optimal (gap 0) within the default time limit."""
+    data = json.loads((RESULTS / "joint.json").read_text())
+    assert (RESULTS / "joint.md").read_text() == joint_bench.markdown(data)
+    assert data["allProven"] and data["maxGap"] == 0.0
