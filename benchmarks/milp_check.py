@@ -51,11 +51,8 @@ complete are skipped; orders whose MILP hits the time limit are reported as unch
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -69,6 +66,7 @@ import numpy as np
 from omniroute.candidates import HAND_OVER, OrderProblem, build_problem
 from omniroute.cost import PARCEL_TOLERANCE, parcels_array
 from omniroute.files import read_network, read_orders
+from omniroute.joint_model import new_highs
 from omniroute.model import Order, Plan, PlanStatus, Policy, Proof
 from omniroute.planner import Planner
 from omniroute.server.progress import progress
@@ -112,29 +110,6 @@ class MilpResult:
 
 def matches(a: float, b: float) -> bool:
     return abs(a - b) <= MATCH_TOLERANCE * max(1.0, abs(a))
-
-
-_banner_done = False
-
-
-def _new_highs() -> highspy.Highs:
-    """A HiGHS instance; its one-time banner (printed by C code on fd 1) goes to stderr so
-    that stdout stays pure JSON."""
-    global _banner_done
-    if _banner_done:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        highs = highspy.Highs()
-        with contextlib.suppress(OSError, AttributeError):  # no C library handle
-            ctypes.CDLL(None).fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    _banner_done = True
-    return highs
 
 
 class _Rows:
@@ -296,7 +271,7 @@ def milp_plan_cost(problem: OrderProblem, time_limit: float = DEFAULT_TIME_LIMIT
     if (np.bincount(x_sku, minlength=m) == 0).any():  # a SKU no candidate holds: "0 = d_k"
         return MilpResult(INFEASIBLE, None, None, time.perf_counter() - start, columns=n_cols)
 
-    highs = _new_highs()
+    highs = new_highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", 1)
     highs.setOptionValue("mip_rel_gap", 0.0)

@@ -32,7 +32,7 @@ import numpy as np
 
 from omniroute.candidates import build_problem
 from omniroute.files import timestamp_key
-from omniroute.joint_model import INF, BatchModel, _new_highs
+from omniroute.joint_model import INF, BatchModel, new_highs
 from omniroute.model import Network, Order, Plan, PlanResult, Policy
 from omniroute.network_index import NetworkIndex
 from omniroute.planner import Planner
@@ -118,7 +118,7 @@ def hindsight(
     if model.columns == 0:  # nothing can ship: every unit is lost
         return Hindsight(model.offset, model.offset, model.offset, True, 0.0)
     relaxed = model.solve(time_limit, relax=True).bound
-    highs = _new_highs()
+    highs = new_highs()
     model.load(highs, time_limit)
     _add_rule(highs, model, index)
     highs.run()

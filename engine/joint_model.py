@@ -300,7 +300,7 @@ class BatchModel:
         place of the better solution it reports)."""
         if self.columns == 0:
             return BatchSolution([[] for _ in self.problems], self.offset, True)
-        highs = _new_highs()
+        highs = new_highs()
         self.load(highs, time_limit, relax)
         highs.run()
         status = highs.getModelStatus()
@@ -348,7 +348,7 @@ def _position_atp(inventory: Inventory, positions: np.ndarray, n_skus: int) -> n
 _banner_shown = False
 
 
-def _new_highs() -> highspy.Highs:
+def new_highs() -> highspy.Highs:
     """A HiGHS instance. The first one prints HiGHS' banner on standard output from C code,
     whatever the options; it goes to /dev/null, so that commands writing JSON to standard
     output stay parseable and people see only omniroute's own output."""
