@@ -31,7 +31,7 @@ lint: $(READY)  ## ruff (lint, format) and mypy over every package
 bench: $(READY)  ## the whole benchmark suite (throughput vs the ceiling, peak day, quality)
 	$(BIN)/python -m benchmarks.suite --mode full
 
-bench-quick: $(READY)  ## the suite in about 3-5 minutes
+bench-quick: $(READY)  ## the suite in about 5-9 minutes
 	$(BIN)/python -m benchmarks.suite --mode quick
 
 bench-engine: $(READY)  ## the engine benchmark (optimiser vs baseline vs naive CP-SAT)
