@@ -33,7 +33,7 @@ import numpy as np
 from omniroute.candidates import build_problem
 from omniroute.files import timestamp_key
 from omniroute.joint_model import INF, BatchModel, new_highs
-from omniroute.model import Network, Order, Plan, PlanResult, Policy
+from omniroute.model import Network, Order, PlanResult, Policy
 from omniroute.network_index import NetworkIndex
 from omniroute.planner import Planner
 
@@ -213,7 +213,3 @@ def _add_rule(highs: highspy.Highs, model: BatchModel, index: NetworkIndex) -> N
         np.array([e[1] for e in entries], dtype=np.int32),
         np.array([e[2] for e in entries], dtype=np.float64),
     )
-
-
-def plans_of(replayed: Replayed) -> list[Plan]:
-    return [result.plan for result in replayed.results]
