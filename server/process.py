@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import ipaddress
 import logging
@@ -335,6 +336,8 @@ async def _run_worker(
     config: ServerConfig, reuse_port: bool, ready: object | None, slot: int = 0
 ) -> None:
     parent = os.getppid()
+    if ready is not None:
+        _signal_on_parent_death(parent)
     try:
         server = RunningServer(config, reuse_port, slot)
     except ServeRefused as refused:
@@ -345,10 +348,16 @@ async def _run_worker(
     await server.start()
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, server.reload_credentials)
     orphaned = asyncio.Event()
+
+    def on_stop_signal() -> None:
+        if ready is not None and os.getppid() != parent:  # the supervisor's death signal
+            orphaned.set()
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_stop_signal)
+    loop.add_signal_handler(signal.SIGHUP, server.reload_credentials)
     watch: asyncio.Task[None] | None = None
     if ready is not None:
         ready.put(server.port)  # type: ignore[attr-defined]
@@ -361,6 +370,19 @@ async def _run_worker(
     if watch is not None:
         watch.cancel()
     await server.stop(grace)
+
+
+def _signal_on_parent_death(parent: int) -> None:
+    """On Linux, have the kernel send this worker SIGTERM the moment its supervisor dies,
+    even by SIGKILL (``PR_SET_PDEATHSIG``); elsewhere the polling in :func:`_watch_parent`
+    alone notices."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _watch_parent(parent: int, orphaned: asyncio.Event, stopping: asyncio.Event) -> None:
@@ -538,33 +560,40 @@ def _supervise(
         )
         for i in range(workers)
     ]
-    for process in processes:
-        process.start()
     stop = {"signal": 0}
 
     def forward(signum: int, _frame: object) -> None:
         stop["signal"] = signum
         for process in processes:
-            if process.is_alive() and process.pid:
+            if process.pid and process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
 
     def reload(_signum: int, _frame: object) -> None:
         for process in processes:
-            if process.is_alive() and process.pid:
+            if process.pid and process.is_alive():
                 os.kill(process.pid, signal.SIGHUP)
 
+    # Before the first worker exists: a SIGTERM while they start stops them all cleanly.
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, reload)
+    for process in processes:
+        if not stop["signal"]:
+            process.start()
+    processes = [process for process in processes if process.pid]
     refused = ""
     try:
         deadline = time.monotonic() + 120
         waiting = len(processes)
+        if stop["signal"]:
+            raise InterruptedError("stopped before every worker was started")
         while waiting:
             try:
                 started = ready.get(timeout=0.5)
             except queue.Empty:
                 if time.monotonic() > deadline:
+                    raise
+                if stop["signal"]:  # SIGTERM before every worker was up: stop them all
                     raise
                 if any(process.exitcode is not None for process in processes):
                     started = ready.get(timeout=1.0)  # its last word, if it left one
@@ -574,10 +603,15 @@ def _supervise(
                 refused = started[1]
                 raise ServeRefused(refused)
             waiting -= 1
-    except Exception:  # a worker refused or died while starting
+    except Exception:  # a worker refused or died while starting, or a signal came first
+        signalled = stop["signal"]
         forward(signal.SIGTERM, None)
         for process in processes:
             process.join(timeout=config.grace + 5)
+        if (
+            signalled and not refused and all(p.exitcode in (0, -signal.SIGTERM) for p in processes)
+        ):  # stopped while starting (a worker not yet up dies of the SIGTERM): a clean stop
+            return 0
         if refused:
             print(f"error: {refused}", file=sys.stderr)
             return 2

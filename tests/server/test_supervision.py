@@ -114,3 +114,28 @@ def test_workers_exit_when_serve_is_killed(tmp_path: Path, data_dir: Path) -> No
         assert not any(map(alive, workers))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", port))  # nobody listens there any more
+
+
+def test_sigterm_while_workers_start_is_a_clean_stop(tmp_path: Path, data_dir: Path) -> None:
+    """SIGTERM before every worker is up (a deploy that changes its mind, a test that stops a
+    server as soon as one worker answers) stops them all and exits 0, not 'failed to start'."""
+    db, network = str(tmp_path / "x.db"), str(data_dir / "tiny_network.json")
+    command = [sys.executable, "-m", "omniroute.server.cli", "serve", "--db", db]
+    command += ["--network", network, "--workers", "2", "--port", str(free_port())]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not children_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = children_of(process.pid)
+        assert workers, "serve started no workers"
+        process.send_signal(signal.SIGTERM)  # the workers are still importing
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "failed to start" not in err
+    deadline = time.monotonic() + 5.0  # multiprocessing's resource tracker leaves last
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, workers))
