@@ -27,6 +27,8 @@ from omniroute.stock_table import StockTable
 
 MAX_ID = 256  # characters of any id (node, SKU, service, order, line)
 MAX_DESCRIPTION = 400  # characters of a violation's description (it may quote the input)
+MIN_PARCEL_KG = 0.001  # a parcel weight limit below a gram is a mistake (0: no limit)
+MAX_WEIGHT_KG = 100_000.0  # of one unit of a SKU, or of a parcel: 100 tonnes
 
 
 class _Collector:
@@ -83,7 +85,14 @@ def network_violations(network: Network) -> list[FieldViolation]:
     for i, service in enumerate(network.carrier_services):
         where = f"carrierServices[{i}]"
         out.identifier(f"{where}.id", service.id, service_ids, "carrier service")
-        out.non_negative(f"{where}.maxParcelWeightKg", service.max_parcel_weight_kg)
+        limit = service.max_parcel_weight_kg
+        out.non_negative(f"{where}.maxParcelWeightKg", limit)
+        if limit and math.isfinite(limit) and not MIN_PARCEL_KG <= limit <= MAX_WEIGHT_KG:
+            out.add(
+                f"{where}.maxParcelWeightKg",
+                f"must be 0 (no limit) or within [{MIN_PARCEL_KG}, {MAX_WEIGHT_KG:g}] kg, "
+                f"got {limit}",
+            )
         if not service.zones:
             out.add(f"{where}.zones", "at least one zone is required")
         previous = -math.inf
@@ -124,6 +133,8 @@ def network_violations(network: Network) -> list[FieldViolation]:
     for i, sku in enumerate(network.skus):
         out.identifier(f"skus[{i}].id", sku.id, sku_ids, "SKU")
         out.non_negative(f"skus[{i}].weightKg", sku.weight_kg)
+        if math.isfinite(sku.weight_kg) and sku.weight_kg > MAX_WEIGHT_KG:
+            out.add(f"skus[{i}].weightKg", f"must be <= {MAX_WEIGHT_KG:g} kg, got {sku.weight_kg}")
 
     if not _stock_is_clean(network.stock, node_ids, sku_ids):
         _stock_violations(out, network.stock, node_ids, sku_ids)

@@ -85,6 +85,10 @@ CENT = Decimal("0.01")
 def cents(amount: float) -> int:
     """``amount`` in whole cents, half a cent rounded away from zero (7.125 -> 7.13, as a
     reader rounds), taken from the shortest decimal that reads back as ``amount``."""
+    scaled = float(amount) * 100
+    nearest = round(scaled) if -1e12 < scaled < 1e12 else 0  # (NaN fails both tests)
+    if abs(abs(scaled - nearest) - 0.5) > 1e-6 and -1e12 < scaled < 1e12:
+        return nearest  # clearly not half a cent: the float's nearest cent is the decimal's
     return int(Decimal(repr(float(amount))).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
 
 
@@ -376,11 +380,19 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
     return network, violations
 
 
+_CHANNELS = {
+    number: Channel[name]
+    for name, number in order_pb2.Order.Channel.items()
+    if name in Channel.__members__
+}  # the API's channel numbers (UNSPECIFIED aside) and the model's channels
+
+
 def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
     """Convert an ``Order`` message (an unspecified channel is read as WEB); ValidationError,
     located under ``where``, for what no Order can hold (an unknown channel number, a
     createTime outside the Timestamp range)."""
-    if message.channel and message.channel not in order_pb2.Order.Channel.values():
+    channel = _CHANNELS.get(message.channel) if message.channel else Channel.WEB
+    if channel is None:
         raise ValidationError(
             [
                 FieldViolation(
@@ -391,9 +403,6 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
             ],
             where,
         )
-    channel = (
-        Channel[order_pb2.Order.Channel.Name(message.channel)] if message.channel else Channel.WEB
-    )
     create_time = ""
     if message.HasField("create_time"):
         try:
@@ -474,9 +483,14 @@ def result_from_proto(message: plan_pb2.PlanOrderResponse) -> PlanResult:
     )
 
 
+POLICIES = {
+    number: Policy[name] for name, number in plan_pb2.Policy.items() if name in Policy.__members__
+}  # the API's policy numbers (UNSPECIFIED aside) and the model's policies
+
+
 def policy_from_proto(value: int) -> Policy:
     """``Policy`` enum value to the model; unspecified means CHEAPEST."""
-    return Policy[plan_pb2.Policy.Name(value)] if value else Policy.CHEAPEST
+    return POLICIES[value] if value else Policy.CHEAPEST
 
 
 # ----------------------------------------------------------------------------- to protobuf

@@ -57,6 +57,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         self.auth = auth or Authenticator()
         self.audit = audit
         self.rate = rate
+        # The wrapped handler of each method, made on its first call (the servicers'
+        # handlers do not change while the server runs): a call costs one lookup.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._series: dict[tuple[str, str, str, grpc.StatusCode], tuple[Any, Any]] = {}
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         """The caller (its rate spent when there is a limit)."""
@@ -76,15 +80,23 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return handler
-        if details.method.startswith(REFLECTION) and self.auth.enabled and handler.stream_stream:
+        known = self._wrapped.get(details.method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap(handler, details.method)
+        self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, name: str) -> grpc.RpcMethodHandler:
+        if name.startswith(REFLECTION) and self.auth.enabled and handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
                 self._authenticated(handler.stream_stream),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if not details.method.startswith(OWN_PREFIXES):
+        if not name.startswith(OWN_PREFIXES):
             return handler  # health checking (always open) and reflection pass through
-        _, service, method = details.method.split("/")
+        _, service, method = name.split("/")
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, service, method),
@@ -119,10 +131,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, behaviour: Any, service: str, method: str) -> Any:
         sheddable = method in SHEDDABLE
         full = f"{service}/{method}"
+        started = self.metrics.started.labels("unary", service, method)
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
-            self.metrics.started.labels("unary", service, method).inc()
+            started.inc()
             code = grpc.StatusCode.OK
             principal: Principal | None = None
             try:
@@ -243,8 +256,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         request: Any,
     ) -> None:
         elapsed = time.perf_counter() - start
-        self.metrics.handled.labels(kind, service, method, code.name).inc()
-        self.metrics.handling.labels(kind, service, method).observe(elapsed)
+        series = self._series.get((kind, service, method, code))
+        if series is None:
+            series = self._series[kind, service, method, code] = (
+                self.metrics.handled.labels(kind, service, method, code.name),
+                self.metrics.handling.labels(kind, service, method),
+            )
+        series[0].inc()
+        series[1].observe(elapsed)
         if log.isEnabledFor(logging.DEBUG):
             fields = {
                 "method": f"{service}/{method}",

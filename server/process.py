@@ -335,7 +335,10 @@ ORPHAN_GRACE = 1.0  # seconds an orphaned worker drains before it exits
 async def _run_worker(
     config: ServerConfig, reuse_port: bool, ready: object | None, slot: int = 0
 ) -> None:
-    parent = os.getppid()
+    # The supervisor's pid as it spawned us (getppid() here may already be init's, had the
+    # supervisor died while this process was starting).
+    known = multiprocessing.parent_process()
+    parent = known.pid if known is not None and known.pid else os.getppid()
     if ready is not None:
         _signal_on_parent_death(parent)
     try:

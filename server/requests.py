@@ -46,7 +46,6 @@ from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
     network_service_pb2,
-    plan_pb2,
     routing_service_pb2,
     scenario_service_pb2,
 )
@@ -205,7 +204,7 @@ def plan_order(
     else:
         violations = [FieldViolation("order", "is required")]
     timeout = _timeout(request, violations)
-    if request.policy not in plan_pb2.Policy.values():
+    if request.policy and request.policy not in convert.POLICIES:
         violations.append(FieldViolation("policy", f"unknown policy {request.policy}"))
     if request.reserve and not request.request_id:
         violations.append(FieldViolation("requestId", "is required with reserve (AIP-155)"))

@@ -134,3 +134,18 @@ def test_a_position_twice_alone_is_found(tiny_network: Network) -> None:
     stock = (*tiny_network.stock, tiny_network.stock[0])
     found = fields(network_violations(replace(tiny_network, stock=stock)))
     assert found == {f"stock[{len(stock) - 1}]"}
+
+
+def test_parcel_limits_and_sku_weights_that_no_carrier_could_charge_are_refused(
+    tiny_network: Network,
+) -> None:
+    """A parcel limit of a subnormal double once made the parcel count infinite (found by
+    the fuzzer): limits outside [1 g, 100 t] and SKUs heavier than 100 t are refused."""
+    services = list(tiny_network.carrier_services)
+    services[0] = replace(services[0], max_parcel_weight_kg=5e-324)
+    services[1] = replace(services[1], max_parcel_weight_kg=0.0)  # no limit: fine
+    skus = list(tiny_network.skus)
+    skus[0] = replace(skus[0], weight_kg=1e300)
+    bad = replace(tiny_network, carrier_services=tuple(services), skus=tuple(skus))
+    fields = {v.field for v in network_violations(bad)}
+    assert fields == {"carrierServices[0].maxParcelWeightKg", "skus[0].weightKg"}

@@ -139,3 +139,29 @@ def test_sigterm_while_workers_start_is_a_clean_stop(tmp_path: Path, data_dir: P
     while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(map(alive, workers))
+
+
+def test_workers_exit_when_serve_is_killed_while_they_start(tmp_path: Path, data_dir: Path) -> None:
+    """SIGKILL of serve while its workers are still importing: they do not live on as
+    orphans (each knows its supervisor from its spawn, not from a later getppid())."""
+    db, network = str(tmp_path / "x.db"), str(data_dir / "tiny_network.json")
+    command = [sys.executable, "-m", "omniroute.server.cli", "serve", "--db", db]
+    command += ["--network", network, "--workers", "2", "--port", str(free_port())]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(children_of(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = children_of(process.pid)
+        assert workers, "serve started no workers"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 30  # time for a slow machine to finish importing
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if alive(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left
+    finally:
+        process.kill()
