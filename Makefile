@@ -14,8 +14,9 @@ serve: $(READY)  ## a long-running server on the demo network (Ctrl-C or SIGTERM
 	@test -f .omniroute/demo/network.json || $(BIN)/omniroute demo-data --out .omniroute/demo
 	$(BIN)/omniroute serve --db .omniroute/serve.db --network .omniroute/demo/network.json --port $(or $(PORT),50051)
 
-test: $(READY)  ## run the whole test suite
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 2
+test: $(READY)  ## run the whole test suite (TEST_WORKERS=2 pytest processes; 0 for one)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 fuzz: $(READY)  ## fuzz every RPC and the CLI's file loaders, ten times as long as in make test
 	OMNIROUTE_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/server/test_fuzz.py

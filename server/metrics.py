@@ -10,6 +10,7 @@ enabled by ``PROMETHEUS_MULTIPROC_DIR``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -76,13 +77,20 @@ class Metrics:
         self.shed = Counter(
             "omniroute_shed_total", "Calls refused because the server was overloaded."
         )
+        self._plan_series: dict[tuple[Any, str, Any], Any] = {}
         self.solve = Histogram(
             "omniroute_solve_seconds", "Time planning one order.", buckets=LATENCY_BUCKETS
         )
 
     def observe_plan(self, result: PlanResult) -> None:
-        method = result.stats.method.split(" ")[0]
-        self.plans.labels(result.stats.proof.value, method, result.plan.status.value).inc()
+        method = result.stats.method.split(" ", 1)[0]
+        key = (result.stats.proof, method, result.plan.status)
+        series = self._plan_series.get(key)
+        if series is None:  # a few dozen combinations: each series looked up once
+            series = self._plan_series[key] = self.plans.labels(
+                result.stats.proof.value, method, result.plan.status.value
+            )
+        series.inc()
         self.solve.observe(result.stats.solve_micros / 1e6)
 
 
