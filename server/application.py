@@ -64,7 +64,7 @@ from omniroute.model import (
     ValidationError,
 )
 from omniroute.optimizer import DEFAULT_TIME_LIMIT
-from omniroute.planner import Planner, Quote
+from omniroute.planner import Planner, PreparedPlan, Quote
 from omniroute.returns import ReturnItem
 from omniroute.scenario import ReplayMode, ScenarioKpis
 from omniroute.server.batching import MicroBatcher
@@ -314,21 +314,40 @@ class Application:
 
     async def plan_order(self, command: PlanOrderCommand, budget: Budget) -> PlannedOrder:
         """Plan one order; with ``reserve``, plan and hold its stock atomically."""
+        started = self.start_plan(command, budget)
+        return started if isinstance(started, PlannedOrder) else await started
+
+    def start_plan(
+        self, command: PlanOrderCommand, budget: Budget
+    ) -> PlannedOrder | Awaitable[PlannedOrder]:
+        """Plan one order: the answer at once when it is planned here and now (no hold, no
+        micro-batch, a search within ``INLINE_WORK``), else an awaitable of it (the planning
+        pool or the batcher)."""
         if command.reserve:
-            return await self.run(lambda: self._plan_and_hold(command, budget))
+            return self.run(lambda: self._plan_and_hold(command, budget))
         if (
             self.batcher is not None
             and command.policy is Policy.CHEAPEST
             and not (command.options or command.explain or command.inline_network)
         ):
-            return PlannedOrder(await self.batcher.plan(command.order))
+            return self._batched(command)
         prepared = command.planner.prepare(
             command.order, command.policy, options=command.options, validate=False
         )
-        if prepared.search_work <= INLINE_WORK:
-            result = prepared.solve(budget, command.explain)
-        else:
-            result = await self.run(lambda: prepared.solve(budget, command.explain))
+        if prepared.search_work > INLINE_WORK:
+            return self._solved_on_pool(prepared, command, budget)
+        result = prepared.solve(budget, command.explain)
+        self.metrics.observe_plan(result)
+        return PlannedOrder(result)
+
+    async def _batched(self, command: PlanOrderCommand) -> PlannedOrder:
+        assert self.batcher is not None
+        return PlannedOrder(await self.batcher.plan(command.order))
+
+    async def _solved_on_pool(
+        self, prepared: PreparedPlan, command: PlanOrderCommand, budget: Budget
+    ) -> PlannedOrder:
+        result = await self.run(lambda: prepared.solve(budget, command.explain))
         self.metrics.observe_plan(result)
         return PlannedOrder(result)
 

@@ -59,7 +59,8 @@ LATE = 0.02  # seconds a timer runs late that count as one more core's worth of 
 IN_FLIGHT = 32  # forwarded calls waiting on one peer, beyond which calls are planned here
 RECONNECT = 0.5  # seconds between attempts to reach a peer that is not connected
 
-Engine = Callable[[bytes, float], Awaitable[tuple[bool, bytes]]]
+# Plans one request (bytes, deadline): (ok, answer bytes) at once, or an awaitable of it.
+Engine = Callable[[bytes, float], tuple[bool, bytes] | Awaitable[tuple[bool, bytes]]]
 
 
 class PeerGone(Exception):
@@ -144,20 +145,23 @@ class _EngineSide(_Frames):
 
     def frame(self, job: int, kind: int, deadline: float, payload: bytes) -> None:
         if kind == JOB:
-            self.jobs[job] = asyncio.get_running_loop().create_task(
-                self._run(job, deadline, payload)
-            )
+            answer = self.dispatcher.engine(payload, deadline)
+            if type(answer) is tuple:  # planned here and now (most orders)
+                ok, data = answer
+                self.send(job, ANSWER if ok else FAILED, 0.0, data)
+            else:
+                self.jobs[job] = self._loop.create_task(self._run(job, answer))
         elif kind == CANCEL:
             running = self.jobs.pop(job, None)
             if running is not None:
                 running.cancel()
 
-    async def _run(self, job: int, deadline: float, payload: bytes) -> None:
+    async def _run(self, job: int, answer: Awaitable[tuple[bool, bytes]]) -> None:
         dispatcher = self.dispatcher
         dispatcher.running += 1
         try:
-            ok, answer = await dispatcher.engine(payload, deadline)
-            self.send(job, ANSWER if ok else FAILED, 0.0, answer)
+            ok, data = await answer
+            self.send(job, ANSWER if ok else FAILED, 0.0, data)
         finally:
             dispatcher.running -= 1
             if job in self.jobs:  # (not when the front cancelled it)

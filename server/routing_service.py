@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 
 from omniroute.budget import Budget
 from omniroute.server import convert, requests
-from omniroute.server.application import Application
+from omniroute.server.application import Application, PlannedOrder
 from omniroute.server.auth import CALLER, ROUTING, changes_state, require
 from omniroute.server.dispatch import Dispatcher, PeerGone
 from omniroute.server.errors import to_status
@@ -129,26 +129,45 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             raise PlannedElsewhere(status_pb2.Status.FromString(answer))
         return answer
 
-    async def plan_bytes(self, payload: bytes, deadline: float) -> tuple[bool, bytes]:
+    def plan_bytes(
+        self, payload: bytes, deadline: float
+    ) -> tuple[bool, bytes] | Awaitable[tuple[bool, bytes]]:
         """Plan a request a peer forwarded (its bytes, its call's deadline or 0): (True,
-        PlanOrderResponse bytes) or (False, the google.rpc.Status bytes of its failure)."""
+        PlanOrderResponse bytes) or (False, the google.rpc.Status bytes of its failure); at
+        once when it is planned here and now (most orders), else an awaitable of the same
+        (a hold, or a search for the planning pool)."""
         budgets: list[Budget] = []
-
-        def budget_of(timeout: float | None) -> Budget:
-            remaining = None if deadline == 0.0 else deadline - time.monotonic()
-            budget = self.app.budget(timeout, remaining)
-            budgets.append(budget)
-            return budget
-
+        later = False
         try:
             request = routing_service_pb2.PlanOrderRequest.FromString(payload)
-            response = await self._plan(request, budget_of)
-            return True, response.SerializeToString()
+            command = requests.plan_order(request, self.planners)
+            if command.validate_only:
+                return True, plan_pb2.PlanOrderResponse(
+                    order_id=command.order.id
+                ).SerializeToString()
+            remaining = None if deadline == 0.0 else deadline - time.monotonic()
+            budgets.append(self.app.budget(command.timeout, remaining))
+            started = self.app.start_plan(command, budgets[0])
+            if not isinstance(started, PlannedOrder):
+                later = True
+                return self._answer_later(started, budgets[0])
+            return True, convert.plan_order_response(started).SerializeToString()
         except Exception as error:  # noqa: BLE001 - its status goes back to the caller
             return False, to_status(error).SerializeToString()
         finally:
-            for budget in budgets:  # done, or cancelled by the front: stop any search
-                budget.cancel()
+            if not later:
+                for budget in budgets:  # done: stop any search still running
+                    budget.cancel()
+
+    @staticmethod
+    async def _answer_later(started: Awaitable[PlannedOrder], budget: Budget) -> tuple[bool, bytes]:
+        try:
+            planned = await started
+            return True, convert.plan_order_response(planned).SerializeToString()
+        except Exception as error:  # noqa: BLE001 - its status goes back to the caller
+            return False, to_status(error).SerializeToString()
+        finally:  # done, or cancelled by the front: stop any search
+            budget.cancel()
 
     async def _plan(
         self,

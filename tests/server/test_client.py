@@ -132,7 +132,7 @@ def test_a_cancelled_scenario_raises_operation_failed(
 ) -> None:
     """cancel_operation stops a long replay; wait_for_scenario raises OperationFailed with
     the operation's status (CANCELLED)."""
-    orders = [replace(o, id=f"{o.id}-{i}") for i in range(500) for o in tiny_orders.values()]
+    orders = [replace(o, id=f"{o.id}-{i}") for i in range(5000) for o in tiny_orders.values()]
     operation = client.start_scenario(orders)
     client.cancel_operation(operation.name)
     with pytest.raises(OperationFailed) as caught:
