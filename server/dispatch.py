@@ -39,6 +39,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from omniroute.server.overload import LoopLag
+
 log = logging.getLogger("omniroute.server")
 
 # One frame: payload length, job id, kind, absolute deadline (CLOCK_MONOTONIC seconds,
@@ -51,8 +53,8 @@ JOB, CANCEL, ANSWER, FAILED = 1, 2, 3, 4
 SLOT = struct.Struct("<iiii")
 DOWN, UP, DRAINING = 0, 1, 2
 
-SAMPLE = 0.01  # seconds between a worker's measurements of its own CPU use
-SMOOTHING = 0.3  # weight of the newest measurement
+SAMPLE = 0.02  # seconds between measurements of its own CPU use (without a loop-lag beat)
+SMOOTHING = 0.45  # weight of the newest measurement
 MARGIN = 0.1  # CPU use (fraction of a core) by which a front must exceed its peer to forward
 GAIN = 0.5  # how fast the forwarded share follows the difference
 LATE = 0.02  # seconds a timer runs late that count as one more core's worth of busy
@@ -244,13 +246,16 @@ class Dispatcher:
         self._connecting: dict[int, float] = {}
         self._server: asyncio.AbstractServer | None = None
         self._sampler: asyncio.Task[None] | None = None
+        self._busy = 0.0  # smoothed CPU use plus lateness, in cores
+        self._wall = self._cpu = 0.0  # loop time and process CPU time at the last sample
         self._state = DOWN
 
     def socket_path(self, slot: int) -> Path:
         return self.directory / f"engine-{slot}.sock"
 
-    async def start(self) -> None:
-        """Serve this worker's engine to its peers and start measuring how busy it is."""
+    async def start(self, beat: LoopLag | None = None) -> None:
+        """Serve this worker's engine to its peers and start measuring how busy it is: on
+        the samples of ``beat`` (the worker's loop-lag sampler), or on a timer of its own."""
         path = self.socket_path(self.slot)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # left by a worker of this slot that died
@@ -258,7 +263,11 @@ class Dispatcher:
         self._server = await loop.create_unix_server(lambda: _EngineSide(self), str(path))
         self._state = UP
         self.board.write(self.slot, UP, 0)
-        self._sampler = loop.create_task(self._sample())
+        self._wall, self._cpu = loop.time(), time.process_time()
+        if beat is not None:
+            beat.listeners.append(self.sample)
+        else:
+            self._sampler = loop.create_task(self._sample())
 
     def choose(self) -> _FrontSide | None:
         """Where to plan the next call: a peer's link, or None for here."""
@@ -278,20 +287,26 @@ class Dispatcher:
         return target
 
     async def _sample(self) -> None:
-        """Measure this process's CPU use; steer the forwarded share towards the peers."""
         loop = asyncio.get_running_loop()
-        busy = 0.0
-        wall, cpu = loop.time(), time.process_time()
         while True:
+            before = loop.time()
             await asyncio.sleep(SAMPLE)
-            now, used = loop.time(), time.process_time()
-            if now > wall:
-                late = max(0.0, now - wall - SAMPLE)
-                sample = min(1.0, (used - cpu) / (now - wall)) + min(1.0, late / LATE)
-                busy = (1 - SMOOTHING) * busy + SMOOTHING * sample
-            wall, cpu = now, used
-            self._steer(busy, now)
-            self.board.write(self.slot, self._state, int(busy * 1000), int(self.share * 1000))
+            now = loop.time()
+            self.sample(now, max(0.0, now - before - SAMPLE))
+
+    def sample(self, now: float, late: float) -> None:
+        """Measure this process's CPU use (``late``: how late the sampling timer ran);
+        steer the forwarded share towards the peers."""
+        used = time.process_time()
+        if now > self._wall:
+            cpu = min(1.0, (used - self._cpu) / (now - self._wall))
+            sample = cpu + min(1.0, late / LATE)
+            self._busy = (1 - SMOOTHING) * self._busy + SMOOTHING * sample
+        self._wall, self._cpu = now, used
+        if self._state == DOWN:
+            return  # stopped
+        self._steer(self._busy, now)
+        self.board.write(self.slot, self._state, int(self._busy * 1000), int(self.share * 1000))
 
     def _steer(self, busy: float, now: float) -> None:
         best: tuple[float, int] | None = None
@@ -351,6 +366,7 @@ class Dispatcher:
         """Close the engine and the links (the last step of a worker's shutdown)."""
         if self._sampler is not None:
             self._sampler.cancel()
+        self._state = DOWN  # (the loop-lag beat may still call sample: it does nothing now)
         self.board.write(self.slot, DOWN, 0)
         for link in self._links.values():
             if link.transport is not None:

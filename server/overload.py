@@ -11,18 +11,24 @@ latency and callers can back off and retry.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-INTERVAL = 0.005  # seconds between samples
+INTERVAL = 0.02  # seconds between samples (each wakeup costs an idle worker CPU)
 LIMIT = 0.025  # seconds of average lag (half the default SLO) above which calls are shed
-WEIGHT = 0.1  # weight of the newest sample: one slow plan does not trip it, a backlog does
+WEIGHT = 0.25  # weight of the newest sample: one slow plan does not trip it, a backlog does
 
 
 class LoopLag:
+    """The sampler. Others that measure the process on the same beat (the dispatcher) add
+    a listener, called after each sample with the loop's time and how late the timer ran,
+    rather than waking the loop with timers of their own."""
+
     def __init__(self, limit: float = LIMIT, gauge: object | None = None) -> None:
         self.limit = limit
         self.gauge = gauge
         self.lag = 0.0
         self.task: asyncio.Task[None] | None = None
+        self.listeners: list[Callable[[float, float], None]] = []
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._sample())
@@ -32,10 +38,13 @@ class LoopLag:
         while True:
             before = loop.time()
             await asyncio.sleep(INTERVAL)
-            late = max(0.0, loop.time() - before - INTERVAL)
+            now = loop.time()
+            late = max(0.0, now - before - INTERVAL)
             self.lag = (1 - WEIGHT) * self.lag + WEIGHT * late
             if self.gauge is not None:
                 self.gauge.set(self.lag)  # type: ignore[attr-defined]
+            for listener in self.listeners:
+                listener(now, late)
 
     @property
     def overloaded(self) -> bool:

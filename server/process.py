@@ -252,7 +252,7 @@ class RunningServer:
         gc.freeze()
         await self.server.start()
         if self.dispatcher is not None:
-            await self.dispatcher.start()
+            await self.dispatcher.start(beat=self.lag)
         self.lag.start()
         await self._report_health()
         if not self.has_network():

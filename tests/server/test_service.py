@@ -603,12 +603,12 @@ def test_unproven_search_is_reported_feasible_with_gap(
         patch.setattr(optimizer.FrontSolver, "_branch", lambda self, j: None)
         patch.setattr(optimizer.FrontSolver, "_enumerate", lambda self, j: None)
         patch.setattr(cpsat, "solve", stopped_early)
-        response = client.plan_order(order, solve_timeout=0.5)
+        response = client.plan_order(order, solve_timeout=5.0)
     assert response.plan.status == plan_pb2.Plan.COMPLETE
     assert response.stats.proof == plan_pb2.PlanStats.FEASIBLE
     assert response.stats.HasField("gap") and 0 < response.stats.gap < 1
     assert response.plan.total_cost >= 32.6 - 1e-9
-    assert seen and all(0 < s <= 0.5 for s in seen)
+    assert seen and all(0 < s <= 5.0 for s in seen)
     assert response.stats.stopped_by == plan_pb2.PlanStats.STOP_REASON_UNSPECIFIED
 
 
