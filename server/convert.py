@@ -86,9 +86,10 @@ def cents(amount: float) -> int:
     """``amount`` in whole cents, half a cent rounded away from zero (7.125 -> 7.13, as a
     reader rounds), taken from the shortest decimal that reads back as ``amount``."""
     scaled = float(amount) * 100
-    nearest = round(scaled) if -1e12 < scaled < 1e12 else 0  # (NaN fails both tests)
-    if abs(abs(scaled - nearest) - 0.5) > 1e-6 and -1e12 < scaled < 1e12:
-        return nearest  # clearly not half a cent: the float's nearest cent is the decimal's
+    if -1e12 < scaled < 1e12:  # (not NaN or infinite: those fail below, as before)
+        nearest = round(scaled)
+        if abs(abs(scaled - nearest) - 0.5) > 1e-6:
+            return nearest  # clearly not half a cent: the float's nearest cent is the decimal's
     return int(Decimal(repr(float(amount))).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
 
 
