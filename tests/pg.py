@@ -130,9 +130,21 @@ class Server:
         return self.directory / "server.log"
 
     def _run(self, program: str, *args: str, timeout: float = 60.0) -> None:
+        # As root, the tool runs as SYSTEM_USER through setpriv rather than subprocess's
+        # user=: with user= Python must fork() (not vfork()), and fork() runs gRPC's fork
+        # handlers in the child, which abort when another thread of this process is inside a
+        # gRPC poller (a fault test restarts the server while its load thread makes calls).
+        command = [str(self.bin / program), *args]
+        if self.user is not None:
+            command = [
+                "setpriv",
+                f"--reuid={self.user}",
+                f"--regid={self.user}",
+                "--init-groups",
+                *command,
+            ]
         result = subprocess.run(
-            [str(self.bin / program), *args],
-            user=self.user,
+            command,
             cwd=self.directory,
             capture_output=True,
             text=True,
@@ -141,7 +153,8 @@ class Server:
         if result.returncode != 0:
             log = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise RuntimeError(
-                f"{program} {' '.join(args)} failed:\n{result.stdout}{result.stderr}{log}"
+                f"{program} {' '.join(args)} failed (exit status {result.returncode}):\n"
+                f"{result.stdout}{result.stderr}{log}"
             )
 
     # fsync off for tests: commits still reach the OS before they are acknowledged (a
