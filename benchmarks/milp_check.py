@@ -63,8 +63,9 @@ from typing import Any
 import highspy
 import numpy as np
 
-from omniroute.candidates import HAND_OVER, OrderProblem, build_problem
+from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import PARCEL_TOLERANCE, parcels_array
+from omniroute.dating import HAND_OVER
 from omniroute.files import read_network, read_orders
 from omniroute.joint_model import new_highs
 from omniroute.model import Order, Plan, PlanStatus, Policy, Proof

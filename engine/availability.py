@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omniroute.candidates import HAND_OVER, OrderProblem, build_problem
+from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import quote_shipment
+from omniroute.dating import HAND_OVER
 from omniroute.geo import distances_km
 from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
 from omniroute.network_index import NODE_KINDS

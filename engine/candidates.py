@@ -8,15 +8,15 @@ the number of holders, not with the size of the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from omniroute.cost import parcels_array
+from omniroute.dating import Dating
 from omniroute.model import Location, Order, UnfilledReason
 from omniroute.network_index import Inventory, NetworkIndex
 
-HAND_OVER = -1  # lane service index of the pick-up store handing over its own stock
 _NONE = np.zeros(0, dtype=np.int64)  # no excluded nodes
 
 
@@ -84,6 +84,7 @@ class OrderProblem:
     atp_usable: np.ndarray  # (m,) ATP at nodes neither disabled nor excluded
     atp_reachable: np.ndarray  # (m,) ... of which at nodes with a lane to the destination
     atp_in_promise: np.ndarray  # (m,) ... of which at nodes with a lane within the promise
+    dating: Dating | None = None  # the order's dates (None: an undated order)
 
     @property
     def total_units(self) -> int:
@@ -150,6 +151,16 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         if order.excluded_node_ids
         else _NONE
     )
+    # A dated order's promise is a limit on its dated days. The core applies it when those
+    # are the undated days (no time zones, cut-offs or calendars in play) and it is at least
+    # a day (0 means no promise to the core); otherwise lanes are dated and kept here.
+    dating = Dating.of(order, index.dates)
+    if dating is None:
+        limit, core_limit, dated_lanes = None, order.promise_days, False
+    else:
+        limit = dating.limit(order)
+        dated_lanes = index.dates.calendared
+        core_limit = limit if limit is not None and limit >= 1 and not dated_lanes else 0
     (
         nodes,
         atp,
@@ -174,7 +185,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         destination.latitude,
         destination.longitude,
         pickup,
-        order.promise_days,
+        core_limit,
     )
     lanes = Lanes(
         lane_node,
@@ -186,6 +197,13 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         lane_hs,
         lane_hu,
     )
+    if dated_lanes:
+        assert dating is not None
+        days = dating.lane_days(nodes[lane_node], lane_service, index.processing_days, lane_days)
+        lanes = replace(lanes, days=days)
+    if limit is not None and core_limit == 0:  # a promise the core did not apply
+        nodes, atp, distance, lanes = _within(limit, nodes, atp, distance, lanes)
+        atp_in_promise = atp.sum(axis=0)
     return OrderProblem(
         order=order,
         index=index,
@@ -201,4 +219,19 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         atp_usable=atp_usable,
         atp_reachable=atp_reachable,
         atp_in_promise=atp_in_promise,
+        dating=dating,
     )
+
+
+def _within(
+    limit: int, nodes: np.ndarray, atp: np.ndarray, distance: np.ndarray, lanes: Lanes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Lanes]:
+    """The lanes of at most ``limit`` days and the candidates left with one."""
+    lanes = lanes.select(lanes.days <= limit)
+    kept = np.unique(lanes.node)
+    if len(kept) < len(nodes):
+        renumber = np.full(len(nodes), -1, dtype=lanes.node.dtype)
+        renumber[kept] = np.arange(len(kept), dtype=lanes.node.dtype)
+        lanes = Lanes(renumber[lanes.node], *(getattr(lanes, f) for f in Lanes.__slots__[1:]))
+        nodes, atp, distance = nodes[kept], atp[kept], distance[kept]
+    return nodes, atp, distance, lanes

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
+from omniroute.dating import Dating, NetworkDates
 from omniroute.geo import distance_km
 from omniroute.model import (
     CarrierService,
@@ -65,6 +67,8 @@ class ShipmentQuote:
     parcels: int
     distance_km: float
     breakdown: CostBreakdown
+    ship_date: date | None = None  # dated orders only
+    delivery_date: date | None = None
 
 
 def quote_shipment(
@@ -74,17 +78,23 @@ def quote_shipment(
     units: int,
     destination: Location,
     distance: float | None = None,
+    dating: Dating | None = None,
 ) -> ShipmentQuote | None:
     """Cost of shipping ``units`` weighing ``weight_kg`` from ``node`` with ``service``.
 
     ``service=None`` is the pick-up store handing over its own stock: no carrier cost,
     delivery days = the store's processing days. Returns None when the service has no
-    zone covering the distance. ``distance`` (km) may be passed when already known.
+    zone covering the distance. ``distance`` (km) may be passed when already known. With
+    the ``dating`` of a dated order the quote has its ship and delivery dates, and its
+    delivery days count from the order's date.
     """
     handling_shipment = node.handling_cost_per_shipment
     handling_units = node.handling_cost_per_unit * units
     if service is None:
         breakdown = CostBreakdown(0.0, 0.0, handling_shipment, handling_units)
+        if dating is not None:
+            shipped, delivered, days = dating.shipment(node, None, 0)
+            return ShipmentQuote(breakdown.total, days, 0, 0.0, breakdown, shipped, delivered)
         return ShipmentQuote(breakdown.total, node.processing_days, 0, 0.0, breakdown)
     if distance is None:
         distance = distance_km(
@@ -103,6 +113,11 @@ def quote_shipment(
         handling_shipment=handling_shipment,
         handling_units=handling_units,
     )
+    if dating is not None:
+        shipped, delivered, days = dating.shipment(node, service, zone.transit_days)
+        return ShipmentQuote(
+            breakdown.total, days, parcels, distance, breakdown, shipped, delivered
+        )
     return ShipmentQuote(
         breakdown.total, node.processing_days + zone.transit_days, parcels, distance, breakdown
     )
@@ -138,6 +153,8 @@ def check_plan(
     weights = {sku.id: sku.weight_kg for sku in network.skus}
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, nodes)
+    dating = Dating.of(order, NetworkDates(network)) if order.create_time else None
+    limit = dating.limit(order) if dating is not None else (order.promise_days or None)
     shipped: dict[str, int] = {line_id: 0 for line_id in lines}
     used: dict[tuple[str, str], int] = {}
     seen_nodes: set[str] = set()
@@ -173,7 +190,7 @@ def check_plan(
                 problems.append(f"{where}: no carrier service outside the pick-up store")
                 continue
             service = None
-        quote = quote_shipment(node, service, weight, units, destination)
+        quote = quote_shipment(node, service, weight, units, destination, dating=dating)
         if quote is None:
             problems.append(f"{where}: {shipment.service_id!r} does not reach the destination")
             continue
@@ -185,8 +202,14 @@ def check_plan(
             )
         if quote.parcels != shipment.parcels:
             problems.append(f"{where}: {shipment.parcels} parcels, model says {quote.parcels}")
-        if order.promise_days and quote.delivery_days > order.promise_days:
+        if limit is not None and quote.delivery_days > limit:
             problems.append(f"{where}: {quote.delivery_days} days breaks the promise")
+        dates = (shipment.ship_date, shipment.delivery_date)
+        if dates != (quote.ship_date, quote.delivery_date):
+            problems.append(
+                f"{where}: ship and delivery dates {dates}, model says "
+                f"{(quote.ship_date, quote.delivery_date)}"
+            )
     for (node_id, sku_id), quantity in used.items():
         if quantity > atp.get((node_id, sku_id), 0):
             problems.append(f"node {node_id!r} ships {quantity} of {sku_id!r}, above its ATP")
@@ -203,6 +226,9 @@ def check_plan(
     days = max((s.delivery_days for s in plan.shipments), default=0)
     if days != plan.delivery_days:
         problems.append(f"deliveryDays {plan.delivery_days} but shipments say {days}")
+    latest = max((s.delivery_date for s in plan.shipments if s.delivery_date), default=None)
+    if latest != plan.delivery_date:
+        problems.append(f"deliveryDate {plan.delivery_date} but shipments say {latest}")
     unfilled = {u.line_id: u.quantity for u in plan.unfilled_lines}
     for line_id, line in lines.items():
         if shipped[line_id] + unfilled.get(line_id, 0) != line.quantity:

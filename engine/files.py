@@ -45,8 +45,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from omniroute.calendars import Calendar
 from omniroute.model import (
     CarrierService,
     Channel,
@@ -111,6 +113,16 @@ class Field:
 
 
 NODE_KIND = {"KIND_UNSPECIFIED": 0, "DC": 1, "STORE": 2, "THIRD_PARTY": 3, "DROP_SHIP": 4}
+DAY_OF_WEEK = {
+    "DAY_OF_WEEK_UNSPECIFIED": 0,
+    "MONDAY": 1,
+    "TUESDAY": 2,
+    "WEDNESDAY": 3,
+    "THURSDAY": 4,
+    "FRIDAY": 5,
+    "SATURDAY": 6,
+    "SUNDAY": 7,
+}  # the numbers are ISO weekdays, as the model keeps them
 ORDER_CHANNEL = {
     "CHANNEL_UNSPECIFIED": 0,
     "WEB": 1,
@@ -123,6 +135,22 @@ ORDER_CHANNEL = {
 #: The messages of the files, by full proto name, each with its fields in proto field order
 #: (tests/engine/test_files.py checks this table against the protobuf descriptors).
 SCHEMA: dict[str, tuple[Field, ...]] = {
+    "google.type.Date": (
+        Field("year", "year", INT32),
+        Field("month", "month", INT32),
+        Field("day", "day", INT32),
+    ),
+    "google.type.TimeOfDay": (
+        Field("hours", "hours", INT32),
+        Field("minutes", "minutes", INT32),
+        Field("seconds", "seconds", INT32),
+        Field("nanos", "nanos", INT32),
+    ),
+    "omniroute.v1.Calendar": (
+        Field("id", "id", STRING),
+        Field("working_days", "workingDays", ENUM, repeated=True, enum=DAY_OF_WEEK),
+        Field("holidays", "holidays", MESSAGE, repeated=True, message="google.type.Date"),
+    ),
     "omniroute.v1.Location": (
         Field("latitude", "latitude", DOUBLE),
         Field("longitude", "longitude", DOUBLE),
@@ -139,6 +167,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("name", "name", STRING),
         Field("max_parcel_weight_kg", "maxParcelWeightKg", DOUBLE),
         Field("zones", "zones", MESSAGE, repeated=True, message="omniroute.v1.Zone"),
+        Field("calendar_id", "calendarId", STRING),
     ),
     "omniroute.v1.Node": (
         Field("id", "id", STRING),
@@ -152,6 +181,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("daily_shipment_capacity", "dailyShipmentCapacity", INT32),
         Field("disabled", "disabled", BOOL),
         Field("name", "name", STRING),
+        Field("time_zone", "timeZone", STRING),
+        Field("calendar_id", "calendarId", STRING),
+        Field("cutoff_time", "cutoffTime", MESSAGE, message="google.type.TimeOfDay"),
     ),
     "omniroute.v1.Sku": (
         Field("id", "id", STRING),
@@ -179,6 +211,8 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("stock", "stock", MESSAGE, repeated=True, message="omniroute.v1.StockPosition"),
         Field("split_penalty", "splitPenalty", DOUBLE),
         Field("currency", "currency", STRING),
+        Field("time_zone", "timeZone", STRING),
+        Field("calendars", "calendars", MESSAGE, repeated=True, message="omniroute.v1.Calendar"),
     ),
     "omniroute.v1.OrderLine": (
         Field("id", "id", STRING),
@@ -197,6 +231,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("pickup_store_id", "pickupStoreId", STRING),
         Field("create_time", "createTime", TIMESTAMP),
         Field("customer_id", "customerId", STRING),
+        Field("promise_date", "promiseDate", MESSAGE, message="google.type.Date"),
     ),
 }
 
@@ -595,6 +630,45 @@ _NODE_KINDS = {NODE_KIND[kind.value]: kind for kind in NodeKind}
 _CHANNELS = {ORDER_CHANNEL[channel.value]: channel for channel in Channel}
 
 
+def _build_date(values: dict, path: str, failed: Set[str], report: _Report) -> datetime.date | None:
+    try:
+        return datetime.date(values["year"], values["month"], values["day"])
+    except ValueError:
+        report.problems.append(
+            FieldViolation(
+                path,
+                f"{values['year']}-{values['month']}-{values['day']} is not a date "
+                "(a full date: year 1-9999, month 1-12, a day of that month)",
+            )
+        )
+        return None
+
+
+def _build_time_of_day(
+    values: dict, path: str, failed: Set[str], report: _Report
+) -> datetime.time | None:
+    hours, minutes, seconds, nanos = (values[k] for k in ("hours", "minutes", "seconds", "nanos"))
+    if 0 <= hours <= 23 and 0 <= minutes <= 59 and 0 <= seconds <= 59 and nanos == 0:
+        return datetime.time(hours, minutes, seconds)
+    report.problems.append(
+        FieldViolation(
+            path,
+            f"{hours:02d}:{minutes:02d}:{seconds:02d} (nanos {nanos}) is not a time of day "
+            "(hours 0-23, minutes and seconds 0-59, nanos 0)",
+        )
+    )
+    return None
+
+
+def _build_calendar(values: dict, path: str, failed: Set[str], report: _Report) -> Calendar:
+    # unspecified or unknown days are kept as their numbers: the validation reports them
+    return Calendar(
+        values["id"],
+        frozenset(values["working_days"]),
+        frozenset(d for d in values["holidays"] if d is not None),
+    )
+
+
 def _build_location(values: dict, path: str, failed: Set[str], report: _Report) -> Location:
     return Location(values["latitude"], values["longitude"])
 
@@ -615,6 +689,7 @@ def _build_service(values: dict, path: str, failed: Set[str], report: _Report) -
         name=values["name"],
         max_parcel_weight_kg=values["max_parcel_weight_kg"],
         zones=tuple(values["zones"]),
+        calendar_id=values["calendar_id"],
     )
 
 
@@ -647,6 +722,9 @@ def _build_node(values: dict, path: str, failed: Set[str], report: _Report) -> N
         daily_shipment_capacity=values["daily_shipment_capacity"],
         disabled=values["disabled"],
         name=values["name"],
+        time_zone=values["time_zone"],
+        calendar_id=values["calendar_id"],
+        cutoff_time=values["cutoff_time"],
     )
 
 
@@ -669,6 +747,8 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
         stock=StockTable.of(values["stock"]),
         split_penalty=values["split_penalty"],
         currency=values["currency"],
+        time_zone=values["time_zone"],
+        calendars=tuple(values["calendars"]),
     )
 
 
@@ -701,10 +781,14 @@ def _build_order(values: dict, path: str, failed: Set[str], report: _Report) -> 
         pickup_store_id=values["pickup_store_id"],
         create_time=values["create_time"],
         customer_id=values["customer_id"],
+        promise_date=values["promise_date"],
     )
 
 
 _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
+    "google.type.Date": _build_date,
+    "google.type.TimeOfDay": _build_time_of_day,
+    "omniroute.v1.Calendar": _build_calendar,
     "omniroute.v1.Location": _build_location,
     "omniroute.v1.Zone": _build_zone,
     "omniroute.v1.CarrierService": _build_service,
@@ -1311,6 +1395,8 @@ def _encode_scalar(field: Field, value: Any) -> Any:
     if kind == ENUM:
         assert field.enum is not None
         name = value.value if isinstance(value, (NodeKind, Channel)) else value
+        if field.enum is DAY_OF_WEEK and isinstance(value, int):
+            name = _DAY_NAMES.get(value, value)
         if name not in field.enum:
             raise ValueError(f"{name!r} is not a value of {field.name}")
         return name
@@ -1329,8 +1415,23 @@ def _is_default(field: Field, encoded: Any) -> bool:
     return not encoded
 
 
+# Model values whose attributes are not the message's fields, as the message's fields.
+_AS_MESSAGE: dict[str, Callable[[Any], Any]] = {
+    "google.type.TimeOfDay": lambda t: SimpleNamespace(
+        hours=t.hour, minutes=t.minute, seconds=t.second, nanos=t.microsecond * 1000
+    ),
+    "omniroute.v1.Calendar": lambda c: SimpleNamespace(
+        id=c.id, working_days=sorted(c.working_days), holidays=sorted(c.holidays)
+    ),
+}
+_DAY_NAMES = {number: name for name, number in DAY_OF_WEEK.items()}
+
+
 def _encode(name: str, obj: Any) -> dict[str, Any]:
     """A model object as ``json_format.MessageToDict`` gives its message."""
+    adapt = _AS_MESSAGE.get(name)
+    if adapt is not None:
+        obj = adapt(obj)
     result: dict[str, Any] = {}
     skip = _NOT_WRITTEN.get(name, frozenset())
     for field in SCHEMA[name]:

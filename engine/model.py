@@ -11,6 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, time
+
+from omniroute.calendars import Calendar
 
 
 class NodeKind(enum.Enum):
@@ -97,6 +100,7 @@ class CarrierService:
     name: str
     max_parcel_weight_kg: float
     zones: tuple[Zone, ...]
+    calendar_id: str = ""  # its pickup and transit days ("": every day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,9 @@ class Node:
     daily_shipment_capacity: int = 0
     disabled: bool = False
     name: str = ""
+    time_zone: str = ""  # IANA id ("": the network's)
+    calendar_id: str = ""  # its working days ("": every day)
+    cutoff_time: time | None = None  # local time after which an order is released tomorrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,8 @@ class Network:
     stock: Sequence[StockPosition] = ()  # a tuple, or a columnar omniroute.stock_table.StockTable
     split_penalty: float = 0.0
     currency: str = ""
+    time_zone: str = ""  # IANA id ("": UTC): the nodes' default; dated orders' days count in it
+    calendars: tuple[Calendar, ...] = ()
 
 
 # --------------------------------------------------------------------------- orders
@@ -187,6 +196,7 @@ class Order:
     pickup_store_id: str = ""
     create_time: str = ""  # RFC 3339, as in the JSON files; "" when unknown
     customer_id: str = ""  # the customer's id in the retailer's systems ("": not given)
+    promise_date: date | None = None  # latest delivery date (needs create_time)
 
 
 # --------------------------------------------------------------------------- plans
@@ -231,6 +241,8 @@ class Shipment:
     cost: float
     delivery_days: int
     breakdown: CostBreakdown
+    ship_date: date | None = None  # dated orders only
+    delivery_date: date | None = None
 
     @property
     def units(self) -> int:
@@ -254,6 +266,7 @@ class Plan:
     delivery_days: int = 0
     unfilled_lines: tuple[UnfilledLine, ...] = ()
     split_penalty_cost: float = 0.0
+    delivery_date: date | None = None  # the latest shipment's, on a dated plan
 
     @property
     def units(self) -> int:

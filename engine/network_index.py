@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omniroute import _core
+from omniroute.dating import NetworkDates
 from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
 from omniroute.stock_table import StockTable
 from omniroute.validation import lookup_of
@@ -88,6 +89,7 @@ class NetworkIndex:
         # the same weights as Python floats, for code that reads them one at a time
         self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
         self.split_penalty = float(network.split_penalty)
+        self.dates = NetworkDates(network, nodes)  # time zones, cut-offs, calendars
         self.lookup = lookup_of(network)  # ids for validating orders against this network
         self._core: _core.Network | None = None
 

@@ -11,8 +11,9 @@ from operator import itemgetter
 
 import numpy as np
 
-from omniroute.candidates import HAND_OVER, OrderProblem
+from omniroute.candidates import OrderProblem
 from omniroute.cost import PARCEL_TOLERANCE, destination_of, plan_total, quote_shipment
+from omniroute.dating import HAND_OVER, Dating
 from omniroute.model import (
     Order,
     Plan,
@@ -150,7 +151,7 @@ def build_plan(
     if any(remaining):  # reasons only for lines left unfilled
         by_sku = reasons if reasons is not None else sku_reasons(problem)
         line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(lines)}
-    return plan_from_shipments(order, index, shipments, line_reasons, distances)
+    return plan_from_shipments(order, index, shipments, line_reasons, distances, problem.dating)
 
 
 def plan_from_shipments(
@@ -159,11 +160,15 @@ def plan_from_shipments(
     shipments: Sequence[tuple[str, str, Mapping[str, int]]],
     reasons: Mapping[str, UnfilledReason] | None = None,
     distances: Mapping[str, float] | None = None,
+    dating: Dating | None = None,
 ) -> Plan:
     """Report a plan given as ``(node id, service id, {line id: units})`` shipments, listed
     by node id and costed by the cost model; units not shipped are unfilled with
     ``reasons[line_id]`` (default ``OUT_OF_STOCK``). Service "" is the pick-up store handing
-    over its own stock. ``distances`` (km by node) may be passed when already known."""
+    over its own stock. ``distances`` (km by node) and the order's ``dating`` may be passed
+    when already known."""
+    if dating is None and order.create_time:
+        dating = Dating.of(order, index.dates)
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
@@ -184,7 +189,7 @@ def plan_from_shipments(
             shipped[shipment_line.line_id] += shipment_line.quantity
             count += shipment_line.quantity
         distance = distances.get(node_id) if distances else None
-        quote = quote_shipment(node, service, float(weight), count, destination, distance)
+        quote = quote_shipment(node, service, float(weight), count, destination, distance, dating)
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
         reported.append(
@@ -198,6 +203,8 @@ def plan_from_shipments(
                 quote.cost,
                 quote.delivery_days,
                 quote.breakdown,
+                quote.ship_date,
+                quote.delivery_date,
             )
         )
     reasons = reasons or {}
@@ -224,6 +231,7 @@ def plan_from_shipments(
         delivery_days=max((s.delivery_days for s in reported), default=0),
         unfilled_lines=unfilled,
         split_penalty_cost=index.split_penalty * max(0, len(reported) - 1),
+        delivery_date=max((s.delivery_date for s in reported if s.delivery_date), default=None),
     )
 
 
@@ -239,12 +247,13 @@ def best_service(
     skus = {line.id: line.sku_id for line in order.lines}
     weight = sum(index.sku_weight[index.sku_pos[skus[line_id]]] * q for line_id, q in units.items())
     count = sum(units.values())
+    dating = Dating.of(order, index.dates)
+    limit = dating.limit(order) if dating is not None else (order.promise_days or None)
     best: tuple[float, int, str] | None = None
     for service_id in node.service_ids:
-        quote = quote_shipment(
-            node, index.services[index.service_pos[service_id]], float(weight), count, destination
-        )
-        if quote is None or (order.promise_days and quote.delivery_days > order.promise_days):
+        service = index.services[index.service_pos[service_id]]
+        quote = quote_shipment(node, service, float(weight), count, destination, dating=dating)
+        if quote is None or (limit is not None and quote.delivery_days > limit):
             continue
         key = (quote.cost, quote.delivery_days, service_id)
         if best is None or key < best:

@@ -13,6 +13,7 @@ from operator import attrgetter
 
 import numpy as np
 
+from omniroute.calendars import is_time_zone
 from omniroute.model import (
     FieldViolation,
     Location,
@@ -78,13 +79,39 @@ def _location(out: _Collector, field: str, location: Location | None) -> None:
         out.add(f"{field}.longitude", f"must be within [-180, 180], got {location.longitude}")
 
 
+def _calendars(out: _Collector, network: Network) -> set[str]:
+    """Check the network's calendars; their ids."""
+    ids: set[str] = set()
+    for i, calendar in enumerate(network.calendars):
+        where = f"calendars[{i}]"
+        out.identifier(f"{where}.id", calendar.id, ids, "calendar")
+        unknown = sorted(d for d in calendar.working_days if not 1 <= d <= 7)
+        if unknown:
+            out.add(
+                f"{where}.workingDays",
+                f"unknown days {unknown}: each is MONDAY ... SUNDAY (not unspecified)",
+            )
+        if not calendar.working_days:
+            out.add(f"{where}.workingDays", "at least one working day is required")
+    return ids
+
+
+def _calendar_ref(out: _Collector, where: str, calendar_id: str, ids: set[str]) -> None:
+    if calendar_id and calendar_id not in ids:
+        out.add(where, f"unknown calendar {calendar_id!r}")
+
+
 def network_violations(network: Network) -> list[FieldViolation]:
     """Every problem with ``network``; empty when it is valid."""
     out = _Collector()
+    calendar_ids = _calendars(out, network)
+    if network.time_zone and not is_time_zone(network.time_zone):
+        out.add("timeZone", f"unknown time zone {network.time_zone!r} (an IANA id, e.g. UTC)")
     service_ids: set[str] = set()
     for i, service in enumerate(network.carrier_services):
         where = f"carrierServices[{i}]"
         out.identifier(f"{where}.id", service.id, service_ids, "carrier service")
+        _calendar_ref(out, f"{where}.calendarId", service.calendar_id, calendar_ids)
         limit = service.max_parcel_weight_kg
         out.non_negative(f"{where}.maxParcelWeightKg", limit)
         if limit and math.isfinite(limit) and not MIN_PARCEL_KG <= limit <= MAX_WEIGHT_KG:
@@ -121,6 +148,9 @@ def network_violations(network: Network) -> list[FieldViolation]:
         out.non_negative(f"{where}.dailyShipmentCapacity", node.daily_shipment_capacity)
         if node.pickup and node.kind is not NodeKind.STORE:
             out.add(f"{where}.pickup", "only stores can be pick-up points")
+        if node.time_zone and not is_time_zone(node.time_zone):
+            out.add(f"{where}.timeZone", f"unknown time zone {node.time_zone!r} (an IANA id)")
+        _calendar_ref(out, f"{where}.calendarId", node.calendar_id, calendar_ids)
         offered: set[str] = set()
         for j, service_id in enumerate(node.service_ids):
             if service_id not in service_ids:
@@ -230,6 +260,8 @@ def order_violations(
     else:
         _location(out, "destination", order.destination)
     out.non_negative("promiseDays", order.promise_days)
+    if order.promise_date is not None and not order.create_time:
+        out.add("promiseDate", "needs createTime (the date counts from when it was placed)")
     out.non_negative("maxShipments", order.max_shipments)
     for i, node_id in enumerate(order.excluded_node_ids):
         if node_id not in nodes:

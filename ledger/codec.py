@@ -2,7 +2,8 @@
 
 Every stored value is a frozen dataclass of the model (an order, a plan, a reservation, a
 plan result, ...) written as compact JSON ``{"v": 1, "type": "Plan", "data": {...}}``:
-dataclass fields by name, enums by value, tuples as lists, nested dataclasses as objects.
+dataclass fields by name, enums by value, tuples as lists, nested dataclasses as objects,
+dates and times of day as ISO 8601 strings.
 :func:`loads` rebuilds the same object from the type hints of its class, so a stored record
 is a model object again, never an API message. ``v`` is :data:`FORMAT_VERSION`; a reader
 meeting a newer version refuses it rather than guessing.
@@ -11,6 +12,7 @@ meeting a newer version refuses it rather than guessing.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import hashlib
 import json
@@ -69,6 +71,8 @@ def to_json(value: Any) -> Any:
         return sorted(to_json(item) for item in value)
     if isinstance(value, str | int | float | bool):
         return value
+    if kind in (datetime.date, datetime.time):  # ISO 8601: "2026-12-24", "14:30:00"
+        return value.isoformat()
     raise TypeError(f"cannot store a {kind.__name__}")
 
 
@@ -154,6 +158,14 @@ def _decoder(cls: Any) -> Callable[[Any], Any]:
             return float(data)
 
         return number
+    if cls in (datetime.date, datetime.time):
+
+        def iso(data: Any) -> Any:
+            if not isinstance(data, str):
+                raise FormatError(f"expected an ISO 8601 {cls.__name__}, got {data!r}")
+            return cls.fromisoformat(data)
+
+        return iso
     if cls in (int, str, bool):
 
         def plain(data: Any) -> Any:

@@ -14,6 +14,7 @@ full precision; messages converted *to* the model are read as given.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,10 @@ from typing import Any
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from google.type import date_pb2, timeofday_pb2
 
 from omniroute.availability import Availability
+from omniroute.calendars import Calendar
 from omniroute.joint import JointResult
 from omniroute.ledger import OperationRecord, Reservation, ReturnRecord
 from omniroute.ledger.events import Event
@@ -152,6 +155,55 @@ def apportion_cents(parts: Sequence[float], total_cents: int) -> list[int]:
 
 
 # ----------------------------------------------------------------------------- to the model
+
+
+def date_from_proto(
+    message: date_pb2.Date, where: str, violations: list[FieldViolation]
+) -> datetime.date | None:
+    """A full ``google.type.Date``; a violation (and None) for anything else."""
+    try:
+        return datetime.date(message.year, message.month, message.day)
+    except ValueError:
+        violations.append(
+            FieldViolation(
+                where,
+                f"{message.year}-{message.month}-{message.day} is not a date "
+                "(a full date: year 1-9999, month 1-12, a day of that month)",
+            )
+        )
+        return None
+
+
+def date_to_proto(day: datetime.date) -> date_pb2.Date:
+    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def _time_of_day(
+    message: timeofday_pb2.TimeOfDay, where: str, violations: list[FieldViolation]
+) -> datetime.time | None:
+    h, m, sec, nanos = message.hours, message.minutes, message.seconds, message.nanos
+    if 0 <= h <= 23 and 0 <= m <= 59 and 0 <= sec <= 59 and nanos == 0:
+        return datetime.time(h, m, sec)
+    violations.append(
+        FieldViolation(
+            where,
+            f"{h:02d}:{m:02d}:{sec:02d} (nanos {nanos}) is not a time of day "
+            "(hours 0-23, minutes and seconds 0-59, nanos 0)",
+        )
+    )
+    return None
+
+
+def _calendar_from_proto(
+    message: network_pb2.Calendar, where: str, violations: list[FieldViolation]
+) -> Calendar:
+    holidays = (
+        date_from_proto(day, f"{where}.holidays[{j}]", violations)
+        for j, day in enumerate(message.holidays)
+    )
+    return Calendar(
+        message.id, frozenset(message.working_days), frozenset(d for d in holidays if d)
+    )
 
 
 def _location(message: network_pb2.Location, present: bool) -> Location | None:
@@ -319,6 +371,12 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
     violations: list[FieldViolation] = []
     nodes = []
     for i, node in enumerate(message.nodes):
+        # its fields' problems before the node's own, as the file reader reports them
+        cutoff = (
+            _time_of_day(node.cutoff_time, f"nodes[{i}].cutoffTime", violations)
+            if node.HasField("cutoff_time")
+            else None
+        )
         if node.kind == network_pb2.Node.KIND_UNSPECIFIED:
             violations.append(
                 FieldViolation(
@@ -347,6 +405,9 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
                 daily_shipment_capacity=node.daily_shipment_capacity,
                 disabled=node.disabled,
                 name=node.name,
+                time_zone=node.time_zone,
+                calendar_id=node.calendar_id,
+                cutoff_time=cutoff,
             )
         )
     services = tuple(
@@ -358,6 +419,7 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
             zones=tuple(
                 Zone(z.max_distance_km, z.base_cost, z.cost_per_kg, z.transit_days) for z in s.zones
             ),
+            calendar_id=s.calendar_id,
         )
         for s in message.carrier_services
     )
@@ -377,6 +439,11 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
         stock=stock.build(),
         split_penalty=message.split_penalty,
         currency=message.currency,
+        time_zone=message.time_zone,
+        calendars=tuple(
+            _calendar_from_proto(c, f"calendars[{i}]", violations)
+            for i, c in enumerate(message.calendars)
+        ),
     )
     return network, violations
 
@@ -413,6 +480,12 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
                 [FieldViolation(f"{where}.createTime", "outside 0001-01-01 to 9999-12-31")],
                 where,
             ) from None
+    promise_date = None
+    if message.HasField("promise_date"):
+        problems: list[FieldViolation] = []
+        promise_date = date_from_proto(message.promise_date, f"{where}.promiseDate", problems)
+        if problems:
+            raise ValidationError(problems, where)
     return Order(
         id=message.id,
         lines=tuple(OrderLine(line.id, line.sku_id, line.quantity) for line in message.lines),
@@ -425,6 +498,7 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
         pickup_store_id=message.pickup_store_id,
         create_time=create_time,
         customer_id=message.customer_id,
+        promise_date=promise_date,
     )
 
 
@@ -448,6 +522,8 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
                     s.cost_breakdown.handling_shipment,
                     s.cost_breakdown.handling_units,
                 ),
+                ship_date=_output_date(s, "ship_date"),
+                delivery_date=_output_date(s, "delivery_date"),
             )
             for s in message.shipments
         ),
@@ -460,7 +536,16 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
             for u in message.unfilled_lines
         ),
         split_penalty_cost=message.split_penalty_cost,
+        delivery_date=_output_date(message, "delivery_date"),
     )
+
+
+def _output_date(message: Message, field: str) -> datetime.date | None:
+    """A date the service reported (always a full date), or None when absent."""
+    if not message.HasField(field):
+        return None
+    day = getattr(message, field)
+    return datetime.date(day.year, day.month, day.day)
 
 
 def result_from_proto(message: plan_pb2.PlanOrderResponse) -> PlanResult:
@@ -498,7 +583,15 @@ def policy_from_proto(value: int) -> Policy:
 
 
 def network_to_proto(network: Network) -> network_pb2.Network:
-    message = network_pb2.Network(split_penalty=network.split_penalty, currency=network.currency)
+    message = network_pb2.Network(
+        split_penalty=network.split_penalty, currency=network.currency, time_zone=network.time_zone
+    )
+    for calendar in network.calendars:
+        message.calendars.add(
+            id=calendar.id,
+            working_days=sorted(calendar.working_days),
+            holidays=[date_to_proto(day) for day in sorted(calendar.holidays)],
+        )
     for node in network.nodes:
         message.nodes.add(
             id=node.id,
@@ -514,7 +607,16 @@ def network_to_proto(network: Network) -> network_pb2.Network:
             daily_shipment_capacity=node.daily_shipment_capacity,
             disabled=node.disabled,
             name=node.name,
+            time_zone=node.time_zone,
+            calendar_id=node.calendar_id,
         )
+        if node.cutoff_time is not None:
+            cutoff = node.cutoff_time
+            message.nodes[-1].cutoff_time.CopyFrom(
+                timeofday_pb2.TimeOfDay(
+                    hours=cutoff.hour, minutes=cutoff.minute, seconds=cutoff.second
+                )
+            )
     for service in network.carrier_services:
         message.carrier_services.add(
             id=service.id,
@@ -530,6 +632,7 @@ def network_to_proto(network: Network) -> network_pb2.Network:
                 )
                 for z in service.zones
             ],
+            calendar_id=service.calendar_id,
         )
     for sku in network.skus:
         message.skus.add(id=sku.id, weight_kg=sku.weight_kg, name=sku.name)
@@ -562,6 +665,8 @@ def order_to_proto(order: Order) -> order_pb2.Order:
         message.destination.longitude = order.destination.longitude
     if order.create_time:
         message.create_time.FromJsonString(order.create_time)
+    if order.promise_date is not None:
+        message.promise_date.CopyFrom(date_to_proto(order.promise_date))
     return message
 
 
@@ -591,6 +696,10 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
             handling_units=parts[3] / 100,
         ),
         units=shipment.units,
+        ship_date=None if shipment.ship_date is None else date_to_proto(shipment.ship_date),
+        delivery_date=(
+            None if shipment.delivery_date is None else date_to_proto(shipment.delivery_date)
+        ),
     )
 
 
@@ -612,6 +721,7 @@ def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
             for u in plan.unfilled_lines
         ],
         split_penalty_cost=penalty / 100,
+        delivery_date=None if plan.delivery_date is None else date_to_proto(plan.delivery_date),
     )
 
 

@@ -7,12 +7,21 @@ usable node a load and a service, and keeps the feasible plans with their contra
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from omniroute.cost import destination_of, plan_total, quote_shipment
-from omniroute.model import Network, Order
+from omniroute.model import CarrierService, Network, Node, Order
 
 EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class DatedLanes:
+    """A dated order's lane days: ``days(node, service or None, transit days)``."""
+
+    days: Callable[[Node, CarrierService | None, int], int]
+    limit: int | None
 
 
 @dataclass(frozen=True)
@@ -25,8 +34,18 @@ class BrutePlan:
     nodes: tuple[str, ...] = ()
 
 
-def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -> list[BrutePlan]:
-    """Every feasible plan (complete or not) as (cost, days, shipments, units)."""
+def all_plans(
+    order: Order,
+    network: Network,
+    atp: dict[tuple[str, str], int],
+    dated: DatedLanes | None = None,
+) -> list[BrutePlan]:
+    """Every feasible plan (complete or not) as (cost, days, shipments, units).
+
+    ``dated``: the delivery days of each lane of a dated order and the most days its promise
+    allows, from an implementation of the dated rules of the caller's own (else the days
+    are the undated processing + transit days and the promise is ``promiseDays``)."""
+    limit = dated.limit if dated is not None else (order.promise_days or None)
     nodes = {n.id: n for n in network.nodes}
     services = {s.id: s for s in network.carrier_services}
     weights = {s.id: s.weight_kg for s in network.skus}
@@ -55,9 +74,12 @@ def all_plans(order: Order, network: Network, atp: dict[tuple[str, str], int]) -
                 quote = quote_shipment(node, service, weight, units, destination)
                 if quote is None:
                     continue
-                if order.promise_days and quote.delivery_days > order.promise_days:
+                days = quote.delivery_days
+                if dated is not None:
+                    days = dated.days(node, service, days - node.processing_days)
+                if limit is not None and days > limit:
                     continue
-                options.append((load, quote.cost, quote.delivery_days, node.id))
+                options.append((load, quote.cost, days, node.id))
         return [None, *options]
 
     per_node = [node_options(n) for n in usable]

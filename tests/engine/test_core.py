@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omniroute import _core, optimizer
-from omniroute.candidates import HAND_OVER, build_problem
+from omniroute.candidates import build_problem
 from omniroute.cost import zone_for
+from omniroute.dating import HAND_OVER
 from omniroute.demo_data import demo_dataset
 from omniroute.geo import distances_km
 from omniroute.model import Location, Network, Order

@@ -23,9 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
+from google.type import dayofweek_pb2 as google_dot_type_dot_dayofweek__pb2
+from google.type import timeofday_pb2 as google_dot_type_dot_timeofday__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aomniroute/v1/network.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\";\n\x08Location\x12\x16\n\x08latitude\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tlongitude\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\"u\n\x04Zone\x12\x1d\n\x0fmax_distance_km\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tbase_cost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ost_per_kg\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0ctransit_days\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\x9a\x01\n\x0e\x43\x61rrierService\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63\x61rrier\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\"\n\x14max_parcel_weight_kg\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\'\n\x05zones\x18\x05 \x03(\x0b\x32\x12.omniroute.v1.ZoneB\x04\xe2\x41\x01\x02\"\xb9\x03\n\x04Node\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x17.omniroute.v1.Node.KindB\x04\xe2\x41\x01\x02\x12.\n\x08location\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\x12(\n\x1ahandling_cost_per_shipment\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12$\n\x16handling_cost_per_unit\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fprocessing_days\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x19\n\x0bservice_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06pickup\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12%\n\x17\x64\x61ily_shipment_capacity\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x64isabled\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\"O\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x06\n\x02\x44\x43\x10\x01\x12\t\n\x05STORE\x10\x02\x12\x0f\n\x0bTHIRD_PARTY\x10\x03\x12\r\n\tDROP_SHIP\x10\x04\"D\n\x03Sku\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tweight_kg\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x9a\x01\n\rStockPosition\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07on_hand\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0csafety_stock\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08reserved\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61tp\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xfe\x01\n\x07Network\x12\'\n\x05nodes\x18\x01 \x03(\x0b\x32\x12.omniroute.v1.NodeB\x04\xe2\x41\x01\x01\x12<\n\x10\x63\x61rrier_services\x18\x02 \x03(\x0b\x32\x1c.omniroute.v1.CarrierServiceB\x04\xe2\x41\x01\x01\x12%\n\x04skus\x18\x03 \x03(\x0b\x32\x11.omniroute.v1.SkuB\x04\xe2\x41\x01\x01\x12\x30\n\x05stock\x18\x04 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x01\x12\x1b\n\rsplit_penalty\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63urrency\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aomniroute/v1/network.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x16google/type/date.proto\x1a\x1bgoogle/type/dayofweek.proto\x1a\x1bgoogle/type/timeofday.proto\";\n\x08Location\x12\x16\n\x08latitude\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tlongitude\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\"u\n\x04Zone\x12\x1d\n\x0fmax_distance_km\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tbase_cost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ost_per_kg\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0ctransit_days\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\xb5\x01\n\x0e\x43\x61rrierService\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63\x61rrier\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\"\n\x14max_parcel_weight_kg\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\'\n\x05zones\x18\x05 \x03(\x0b\x32\x12.omniroute.v1.ZoneB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x63\x61lendar_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\"\xa0\x04\n\x04Node\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x17.omniroute.v1.Node.KindB\x04\xe2\x41\x01\x02\x12.\n\x08location\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\x12(\n\x1ahandling_cost_per_shipment\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12$\n\x16handling_cost_per_unit\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fprocessing_days\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x19\n\x0bservice_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06pickup\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12%\n\x17\x64\x61ily_shipment_capacity\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x64isabled\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\ttime_zone\x18\x0c \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63\x61lendar_id\x18\r \x01(\tB\x04\xe2\x41\x01\x01\x12\x31\n\x0b\x63utoff_time\x18\x0e \x01(\x0b\x32\x16.google.type.TimeOfDayB\x04\xe2\x41\x01\x01\"O\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x06\n\x02\x44\x43\x10\x01\x12\t\n\x05STORE\x10\x02\x12\x0f\n\x0bTHIRD_PARTY\x10\x03\x12\r\n\tDROP_SHIP\x10\x04\"{\n\x08\x43\x61lendar\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0cworking_days\x18\x02 \x03(\x0e\x32\x16.google.type.DayOfWeekB\x04\xe2\x41\x01\x02\x12)\n\x08holidays\x18\x03 \x03(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\"D\n\x03Sku\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tweight_kg\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x9a\x01\n\rStockPosition\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07on_hand\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0csafety_stock\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08reserved\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61tp\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xc8\x02\n\x07Network\x12\'\n\x05nodes\x18\x01 \x03(\x0b\x32\x12.omniroute.v1.NodeB\x04\xe2\x41\x01\x01\x12<\n\x10\x63\x61rrier_services\x18\x02 \x03(\x0b\x32\x1c.omniroute.v1.CarrierServiceB\x04\xe2\x41\x01\x01\x12%\n\x04skus\x18\x03 \x03(\x0b\x32\x11.omniroute.v1.SkuB\x04\xe2\x41\x01\x01\x12\x30\n\x05stock\x18\x04 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x01\x12\x1b\n\rsplit_penalty\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63urrency\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\ttime_zone\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01\x12/\n\tcalendars\x18\x08 \x03(\x0b\x32\x16.omniroute.v1.CalendarB\x04\xe2\x41\x01\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,6 +58,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CARRIERSERVICE'].fields_by_name['max_parcel_weight_kg']._serialized_options = b'\342A\001\001'
   _globals['_CARRIERSERVICE'].fields_by_name['zones']._loaded_options = None
   _globals['_CARRIERSERVICE'].fields_by_name['zones']._serialized_options = b'\342A\001\002'
+  _globals['_CARRIERSERVICE'].fields_by_name['calendar_id']._loaded_options = None
+  _globals['_CARRIERSERVICE'].fields_by_name['calendar_id']._serialized_options = b'\342A\001\001'
   _globals['_NODE'].fields_by_name['id']._loaded_options = None
   _globals['_NODE'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_NODE'].fields_by_name['kind']._loaded_options = None
@@ -77,6 +82,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NODE'].fields_by_name['disabled']._serialized_options = b'\342A\001\001'
   _globals['_NODE'].fields_by_name['name']._loaded_options = None
   _globals['_NODE'].fields_by_name['name']._serialized_options = b'\342A\001\001'
+  _globals['_NODE'].fields_by_name['time_zone']._loaded_options = None
+  _globals['_NODE'].fields_by_name['time_zone']._serialized_options = b'\342A\001\001'
+  _globals['_NODE'].fields_by_name['calendar_id']._loaded_options = None
+  _globals['_NODE'].fields_by_name['calendar_id']._serialized_options = b'\342A\001\001'
+  _globals['_NODE'].fields_by_name['cutoff_time']._loaded_options = None
+  _globals['_NODE'].fields_by_name['cutoff_time']._serialized_options = b'\342A\001\001'
+  _globals['_CALENDAR'].fields_by_name['id']._loaded_options = None
+  _globals['_CALENDAR'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_CALENDAR'].fields_by_name['working_days']._loaded_options = None
+  _globals['_CALENDAR'].fields_by_name['working_days']._serialized_options = b'\342A\001\002'
+  _globals['_CALENDAR'].fields_by_name['holidays']._loaded_options = None
+  _globals['_CALENDAR'].fields_by_name['holidays']._serialized_options = b'\342A\001\001'
   _globals['_SKU'].fields_by_name['id']._loaded_options = None
   _globals['_SKU'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_SKU'].fields_by_name['weight_kg']._loaded_options = None
@@ -107,20 +124,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NETWORK'].fields_by_name['split_penalty']._serialized_options = b'\342A\001\001'
   _globals['_NETWORK'].fields_by_name['currency']._loaded_options = None
   _globals['_NETWORK'].fields_by_name['currency']._serialized_options = b'\342A\001\001'
-  _globals['_LOCATION']._serialized_start=77
-  _globals['_LOCATION']._serialized_end=136
-  _globals['_ZONE']._serialized_start=138
-  _globals['_ZONE']._serialized_end=255
-  _globals['_CARRIERSERVICE']._serialized_start=258
-  _globals['_CARRIERSERVICE']._serialized_end=412
-  _globals['_NODE']._serialized_start=415
-  _globals['_NODE']._serialized_end=856
-  _globals['_NODE_KIND']._serialized_start=777
-  _globals['_NODE_KIND']._serialized_end=856
-  _globals['_SKU']._serialized_start=858
-  _globals['_SKU']._serialized_end=926
-  _globals['_STOCKPOSITION']._serialized_start=929
-  _globals['_STOCKPOSITION']._serialized_end=1083
-  _globals['_NETWORK']._serialized_start=1086
-  _globals['_NETWORK']._serialized_end=1340
+  _globals['_NETWORK'].fields_by_name['time_zone']._loaded_options = None
+  _globals['_NETWORK'].fields_by_name['time_zone']._serialized_options = b'\342A\001\001'
+  _globals['_NETWORK'].fields_by_name['calendars']._loaded_options = None
+  _globals['_NETWORK'].fields_by_name['calendars']._serialized_options = b'\342A\001\001'
+  _globals['_LOCATION']._serialized_start=159
+  _globals['_LOCATION']._serialized_end=218
+  _globals['_ZONE']._serialized_start=220
+  _globals['_ZONE']._serialized_end=337
+  _globals['_CARRIERSERVICE']._serialized_start=340
+  _globals['_CARRIERSERVICE']._serialized_end=521
+  _globals['_NODE']._serialized_start=524
+  _globals['_NODE']._serialized_end=1068
+  _globals['_NODE_KIND']._serialized_start=989
+  _globals['_NODE_KIND']._serialized_end=1068
+  _globals['_CALENDAR']._serialized_start=1070
+  _globals['_CALENDAR']._serialized_end=1193
+  _globals['_SKU']._serialized_start=1195
+  _globals['_SKU']._serialized_end=1263
+  _globals['_STOCKPOSITION']._serialized_start=1266
+  _globals['_STOCKPOSITION']._serialized_end=1420
+  _globals['_NETWORK']._serialized_start=1423
+  _globals['_NETWORK']._serialized_end=1751
 # @@protoc_insertion_point(module_scope)

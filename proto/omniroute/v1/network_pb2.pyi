@@ -1,4 +1,7 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.type import date_pb2 as _date_pb2
+from google.type import dayofweek_pb2 as _dayofweek_pb2
+from google.type import timeofday_pb2 as _timeofday_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -29,21 +32,23 @@ class Zone(_message.Message):
     def __init__(self, max_distance_km: _Optional[float] = ..., base_cost: _Optional[float] = ..., cost_per_kg: _Optional[float] = ..., transit_days: _Optional[int] = ...) -> None: ...
 
 class CarrierService(_message.Message):
-    __slots__ = ("id", "carrier", "name", "max_parcel_weight_kg", "zones")
+    __slots__ = ("id", "carrier", "name", "max_parcel_weight_kg", "zones", "calendar_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     CARRIER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_PARCEL_WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
     ZONES_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     carrier: str
     name: str
     max_parcel_weight_kg: float
     zones: _containers.RepeatedCompositeFieldContainer[Zone]
-    def __init__(self, id: _Optional[str] = ..., carrier: _Optional[str] = ..., name: _Optional[str] = ..., max_parcel_weight_kg: _Optional[float] = ..., zones: _Optional[_Iterable[_Union[Zone, _Mapping]]] = ...) -> None: ...
+    calendar_id: str
+    def __init__(self, id: _Optional[str] = ..., carrier: _Optional[str] = ..., name: _Optional[str] = ..., max_parcel_weight_kg: _Optional[float] = ..., zones: _Optional[_Iterable[_Union[Zone, _Mapping]]] = ..., calendar_id: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("id", "kind", "location", "handling_cost_per_shipment", "handling_cost_per_unit", "processing_days", "service_ids", "pickup", "daily_shipment_capacity", "disabled", "name")
+    __slots__ = ("id", "kind", "location", "handling_cost_per_shipment", "handling_cost_per_unit", "processing_days", "service_ids", "pickup", "daily_shipment_capacity", "disabled", "name", "time_zone", "calendar_id", "cutoff_time")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[Node.Kind]
@@ -67,6 +72,9 @@ class Node(_message.Message):
     DAILY_SHIPMENT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: Node.Kind
     location: Location
@@ -78,7 +86,20 @@ class Node(_message.Message):
     daily_shipment_capacity: int
     disabled: bool
     name: str
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[Node.Kind, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., handling_cost_per_shipment: _Optional[float] = ..., handling_cost_per_unit: _Optional[float] = ..., processing_days: _Optional[int] = ..., service_ids: _Optional[_Iterable[str]] = ..., pickup: _Optional[bool] = ..., daily_shipment_capacity: _Optional[int] = ..., disabled: _Optional[bool] = ..., name: _Optional[str] = ...) -> None: ...
+    time_zone: str
+    calendar_id: str
+    cutoff_time: _timeofday_pb2.TimeOfDay
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[Node.Kind, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., handling_cost_per_shipment: _Optional[float] = ..., handling_cost_per_unit: _Optional[float] = ..., processing_days: _Optional[int] = ..., service_ids: _Optional[_Iterable[str]] = ..., pickup: _Optional[bool] = ..., daily_shipment_capacity: _Optional[int] = ..., disabled: _Optional[bool] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendar_id: _Optional[str] = ..., cutoff_time: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
+
+class Calendar(_message.Message):
+    __slots__ = ("id", "working_days", "holidays")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKING_DAYS_FIELD_NUMBER: _ClassVar[int]
+    HOLIDAYS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    working_days: _containers.RepeatedScalarFieldContainer[_dayofweek_pb2.DayOfWeek]
+    holidays: _containers.RepeatedCompositeFieldContainer[_date_pb2.Date]
+    def __init__(self, id: _Optional[str] = ..., working_days: _Optional[_Iterable[_Union[_dayofweek_pb2.DayOfWeek, str]]] = ..., holidays: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ...) -> None: ...
 
 class Sku(_message.Message):
     __slots__ = ("id", "weight_kg", "name")
@@ -107,17 +128,21 @@ class StockPosition(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ..., reserved: _Optional[int] = ..., atp: _Optional[int] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency")
+    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars")
     NODES_FIELD_NUMBER: _ClassVar[int]
     CARRIER_SERVICES_FIELD_NUMBER: _ClassVar[int]
     SKUS_FIELD_NUMBER: _ClassVar[int]
     STOCK_FIELD_NUMBER: _ClassVar[int]
     SPLIT_PENALTY_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    CALENDARS_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[Node]
     carrier_services: _containers.RepeatedCompositeFieldContainer[CarrierService]
     skus: _containers.RepeatedCompositeFieldContainer[Sku]
     stock: _containers.RepeatedCompositeFieldContainer[StockPosition]
     split_penalty: float
     currency: str
-    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ...) -> None: ...
+    time_zone: str
+    calendars: _containers.RepeatedCompositeFieldContainer[Calendar]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ...) -> None: ...

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18omniroute/v1/order.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\"K\n\tOrderLine\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\xff\x03\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1b.omniroute.v1.Order.ChannelB\x04\xe2\x41\x01\x01\x12\x31\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_shipments\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rallow_partial\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ustomer_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\"g\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x07\n\x03WEB\x10\x01\x12\t\n\x05STORE\x10\x02\x12\x0f\n\x0b\x43\x41LL_CENTER\x10\x03\x12\x0f\n\x0bMARKETPLACE\x10\x04\x12\r\n\tWHOLESALE\x10\x05\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18omniroute/v1/order.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1aomniroute/v1/network.proto\"K\n\tOrderLine\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\xae\x04\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1b.omniroute.v1.Order.ChannelB\x04\xe2\x41\x01\x01\x12\x31\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_shipments\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rallow_partial\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ustomer_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12-\n\x0cpromise_date\x18\x0c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\"g\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x07\n\x03WEB\x10\x01\x12\t\n\x05STORE\x10\x02\x12\x0f\n\x0b\x43\x41LL_CENTER\x10\x03\x12\x0f\n\x0bMARKETPLACE\x10\x04\x12\r\n\tWHOLESALE\x10\x05\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -63,10 +64,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER'].fields_by_name['create_time']._serialized_options = b'\342A\001\001'
   _globals['_ORDER'].fields_by_name['customer_id']._loaded_options = None
   _globals['_ORDER'].fields_by_name['customer_id']._serialized_options = b'\342A\001\001'
-  _globals['_ORDERLINE']._serialized_start=136
-  _globals['_ORDERLINE']._serialized_end=211
-  _globals['_ORDER']._serialized_start=214
-  _globals['_ORDER']._serialized_end=725
-  _globals['_ORDER_CHANNEL']._serialized_start=622
-  _globals['_ORDER_CHANNEL']._serialized_end=725
+  _globals['_ORDER'].fields_by_name['promise_date']._loaded_options = None
+  _globals['_ORDER'].fields_by_name['promise_date']._serialized_options = b'\342A\001\001'
+  _globals['_ORDERLINE']._serialized_start=160
+  _globals['_ORDERLINE']._serialized_end=235
+  _globals['_ORDER']._serialized_start=238
+  _globals['_ORDER']._serialized_end=796
+  _globals['_ORDER_CHANNEL']._serialized_start=693
+  _globals['_ORDER_CHANNEL']._serialized_end=796
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -23,7 +24,7 @@ class OrderLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id")
+    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id", "promise_date")
     class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CHANNEL_UNSPECIFIED: _ClassVar[Order.Channel]
@@ -49,6 +50,7 @@ class Order(_message.Message):
     PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMISE_DATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel: Order.Channel
     destination: _network_pb2.Location
@@ -60,4 +62,5 @@ class Order(_message.Message):
     pickup_store_id: str
     create_time: _timestamp_pb2.Timestamp
     customer_id: str
-    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    promise_date: _date_pb2.Date
+    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ..., promise_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...

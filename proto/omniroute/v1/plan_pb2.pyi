@@ -1,5 +1,6 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.rpc import status_pb2 as _status_pb2
+from google.type import date_pb2 as _date_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -43,7 +44,7 @@ class CostBreakdown(_message.Message):
     def __init__(self, carrier_parcels: _Optional[float] = ..., carrier_weight: _Optional[float] = ..., handling_shipment: _Optional[float] = ..., handling_units: _Optional[float] = ...) -> None: ...
 
 class Shipment(_message.Message):
-    __slots__ = ("node_id", "service_id", "lines", "weight_kg", "parcels", "distance_km", "cost", "delivery_days", "cost_breakdown", "units")
+    __slots__ = ("node_id", "service_id", "lines", "weight_kg", "parcels", "distance_km", "cost", "delivery_days", "cost_breakdown", "units", "ship_date", "delivery_date")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +55,8 @@ class Shipment(_message.Message):
     DELIVERY_DAYS_FIELD_NUMBER: _ClassVar[int]
     COST_BREAKDOWN_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
+    SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     service_id: str
     lines: _containers.RepeatedCompositeFieldContainer[ShipmentLine]
@@ -64,7 +67,9 @@ class Shipment(_message.Message):
     delivery_days: int
     cost_breakdown: CostBreakdown
     units: int
-    def __init__(self, node_id: _Optional[str] = ..., service_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ShipmentLine, _Mapping]]] = ..., weight_kg: _Optional[float] = ..., parcels: _Optional[int] = ..., distance_km: _Optional[float] = ..., cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., cost_breakdown: _Optional[_Union[CostBreakdown, _Mapping]] = ..., units: _Optional[int] = ...) -> None: ...
+    ship_date: _date_pb2.Date
+    delivery_date: _date_pb2.Date
+    def __init__(self, node_id: _Optional[str] = ..., service_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ShipmentLine, _Mapping]]] = ..., weight_kg: _Optional[float] = ..., parcels: _Optional[int] = ..., distance_km: _Optional[float] = ..., cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., cost_breakdown: _Optional[_Union[CostBreakdown, _Mapping]] = ..., units: _Optional[int] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class UnfilledLine(_message.Message):
     __slots__ = ("line_id", "quantity", "reason")
@@ -91,7 +96,7 @@ class UnfilledLine(_message.Message):
     def __init__(self, line_id: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[_Union[UnfilledLine.Reason, str]] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("status", "shipments", "total_cost", "delivery_days", "unfilled_lines", "split_penalty_cost")
+    __slots__ = ("status", "shipments", "total_cost", "delivery_days", "unfilled_lines", "split_penalty_cost", "delivery_date")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Plan.Status]
@@ -108,13 +113,15 @@ class Plan(_message.Message):
     DELIVERY_DAYS_FIELD_NUMBER: _ClassVar[int]
     UNFILLED_LINES_FIELD_NUMBER: _ClassVar[int]
     SPLIT_PENALTY_COST_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
     status: Plan.Status
     shipments: _containers.RepeatedCompositeFieldContainer[Shipment]
     total_cost: float
     delivery_days: int
     unfilled_lines: _containers.RepeatedCompositeFieldContainer[UnfilledLine]
     split_penalty_cost: float
-    def __init__(self, status: _Optional[_Union[Plan.Status, str]] = ..., shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., total_cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., unfilled_lines: _Optional[_Iterable[_Union[UnfilledLine, _Mapping]]] = ..., split_penalty_cost: _Optional[float] = ...) -> None: ...
+    delivery_date: _date_pb2.Date
+    def __init__(self, status: _Optional[_Union[Plan.Status, str]] = ..., shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., total_cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., unfilled_lines: _Optional[_Iterable[_Union[UnfilledLine, _Mapping]]] = ..., split_penalty_cost: _Optional[float] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class PlanStats(_message.Message):
     __slots__ = ("proof", "gap", "method", "solve_micros", "lower_bound", "candidate_nodes", "stopped_by")

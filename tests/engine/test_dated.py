@@ -1,0 +1,313 @@
+"""Dated planning: calendars, cut-offs and time zones give each lane its dates, and the
+optimiser is still the brute-force optimum on them (docs/dated-promises.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import brute_force as bf
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omniroute.calendars import Calendar
+from omniroute.cost import check_plan
+from omniroute.model import (
+    CarrierService,
+    Location,
+    Network,
+    Node,
+    NodeKind,
+    Order,
+    OrderLine,
+    PlanStatus,
+    Policy,
+    Proof,
+    Sku,
+    StockPosition,
+    UnfilledReason,
+    Zone,
+)
+from omniroute.planner import Planner
+from tests.engine.test_optimizer import instances
+
+TOL = 1e-6
+ONE_DAY = timedelta(days=1)
+WEEKDAYS = frozenset(range(1, 6))
+
+
+# ------------------------------------------------------------ the rules, written out plainly
+
+
+def _working(network: Network, calendar_id: str, day: date) -> bool:
+    if not calendar_id:
+        return True
+    calendar = next(c for c in network.calendars if c.id == calendar_id)
+    return day.isoweekday() in calendar.working_days and day not in calendar.holidays
+
+
+def _next_working(network: Network, calendar_id: str, day: date) -> date:
+    while not _working(network, calendar_id, day):
+        day += ONE_DAY
+    return day
+
+
+def reference_dates(
+    network: Network, order: Order, node: Node, service: CarrierService | None, transit: int
+) -> tuple[date, date, int]:
+    """(ship date, delivery date, delivery days) of a lane, step by step as the contract
+    states them, independently of omniroute.calendars."""
+    instant = datetime.fromisoformat(order.create_time.replace("Z", "+00:00"))
+    local = instant.astimezone(ZoneInfo(node.time_zone or network.time_zone))
+    released = local.date()
+    if node.cutoff_time is not None and local.time() > node.cutoff_time:
+        released += ONE_DAY
+    shipped = _next_working(network, node.calendar_id, released)
+    for _ in range(node.processing_days):
+        shipped = _next_working(network, node.calendar_id, shipped + ONE_DAY)
+    if service is None:
+        delivered = shipped
+    else:
+        delivered = _next_working(network, service.calendar_id, shipped)
+        for _ in range(transit):
+            delivered = _next_working(network, service.calendar_id, delivered + ONE_DAY)
+    ordered = instant.astimezone(ZoneInfo(network.time_zone)).date()
+    return shipped, delivered, (delivered - ordered).days
+
+
+def reference_limit(network: Network, order: Order) -> int | None:
+    limits = [order.promise_days] if order.promise_days else []
+    if order.promise_date is not None:
+        instant = datetime.fromisoformat(order.create_time.replace("Z", "+00:00"))
+        ordered = instant.astimezone(ZoneInfo(network.time_zone)).date()
+        limits.append((order.promise_date - ordered).days)
+    return min(limits) if limits else None
+
+
+def dated_lanes(network: Network, order: Order) -> bf.DatedLanes:
+    return bf.DatedLanes(
+        lambda node, service, transit: reference_dates(network, order, node, service, transit)[2],
+        reference_limit(network, order),
+    )
+
+
+def check_dates(network: Network, order: Order, plan) -> None:
+    """Every shipment's dates are the contract's; the plan's date is the latest."""
+    nodes = {n.id: n for n in network.nodes}
+    services = {s.id: s for s in network.carrier_services}
+    for shipment in plan.shipments:
+        node = nodes[shipment.node_id]
+        service = services.get(shipment.service_id)
+        undated = (
+            node.processing_days
+            if service is None
+            else next(
+                z.transit_days for z in service.zones if shipment.distance_km <= z.max_distance_km
+            )
+            + node.processing_days
+        )
+        expected = reference_dates(network, order, node, service, undated - node.processing_days)
+        got = (shipment.ship_date, shipment.delivery_date, shipment.delivery_days)
+        assert got == expected, (shipment.node_id, shipment.service_id, got, expected)
+    if plan.shipments:
+        assert plan.delivery_date == max(s.delivery_date for s in plan.shipments)
+
+
+# ------------------------------------------------------------------------ random instances
+
+ZONES = ["UTC", "Australia/Sydney", "Australia/Perth", "Australia/Adelaide", "Pacific/Auckland"]
+
+
+@st.composite
+def dated_instances(draw: st.DrawFn) -> tuple[Network, Order]:
+    """The optimiser's random tiny instances with time zones, calendars (weekends, public
+    holidays around Christmas), cut-offs, carrier calendars and a dated order."""
+    network, order = draw(instances())
+    christmas = [date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)]
+    calendars = (
+        Calendar("WEEKDAYS", WEEKDAYS, frozenset(christmas)),
+        Calendar("SIX-DAYS", frozenset(range(1, 7)), frozenset(christmas[:1])),
+        Calendar("TUE-THU", frozenset({2, 4})),
+    )
+    calendar_ids = ["", "WEEKDAYS", "SIX-DAYS", "TUE-THU"]
+    nodes = tuple(
+        dataclasses.replace(
+            node,
+            time_zone=draw(st.sampled_from(["", *ZONES])),
+            calendar_id=draw(st.sampled_from(calendar_ids)),
+            cutoff_time=draw(st.sampled_from([None, time(12), time(14, 30), time(0, 0, 1)])),
+        )
+        for node in network.nodes
+    )
+    services = tuple(
+        dataclasses.replace(service, calendar_id=draw(st.sampled_from(calendar_ids)))
+        for service in network.carrier_services
+    )
+    network = dataclasses.replace(
+        network,
+        nodes=nodes,
+        carrier_services=services,
+        time_zone=draw(st.sampled_from(ZONES)),
+        calendars=calendars,
+    )
+    instant = datetime(2026, 12, 18, tzinfo=ZoneInfo("UTC")) + timedelta(
+        minutes=draw(st.integers(0, 20 * 24 * 60))
+    )
+    promise_date = None
+    if draw(st.integers(0, 2)) == 2:
+        promise_date = instant.date() + timedelta(days=draw(st.integers(-1, 8)))
+    order = dataclasses.replace(
+        order,
+        create_time=instant.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        promise_date=promise_date,
+    )
+    return network, order
+
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("OMNIROUTE_EXAMPLES", "300")),
+    derandomize=not os.environ.get("OMNIROUTE_RANDOM"),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@SETTINGS
+@given(dated_instances())
+def test_dated_plans_are_the_brute_force_optimum_with_the_contract_dates(
+    instance: tuple[Network, Order],
+) -> None:
+    """CHEAPEST, FASTEST and the options on dated lanes equal brute force over the dated
+    days of the contract's rules; every shipment carries the contract's dates."""
+    network, order = instance
+    planner = Planner(network)
+    atp = planner.inventory.atp_map()
+    plans = bf.all_plans(order, network, atp, dated_lanes(network, order))
+    complete = bf.complete(order, plans)
+
+    cheapest = planner.plan(order, Policy.CHEAPEST, options=True)
+    assert cheapest.stats.proof is Proof.OPTIMAL
+    assert check_plan(order, network, cheapest.plan, atp) == []
+    check_dates(network, order, cheapest.plan)
+    expected = bf.cheapest(complete)
+    if expected is None:
+        assert cheapest.plan.status is not PlanStatus.COMPLETE
+    else:
+        plan = cheapest.plan
+        got = (plan.total_cost, plan.delivery_days, len(plan.shipments))
+        assert got[0] == pytest.approx(expected[0], abs=TOL), (got, expected)
+        assert got[1:] == expected[1:], (got, expected)
+        front = [(p.delivery_days, p.total_cost) for p in cheapest.options]
+        assert [d for d, _ in front] == [d for d, _ in bf.front(complete)]
+        assert [c for _, c in front] == pytest.approx([c for _, c in bf.front(complete)], abs=TOL)
+        for option in cheapest.options:
+            assert check_plan(order, network, option, atp) == []
+            check_dates(network, order, option)
+
+    fastest = planner.plan(order, Policy.FASTEST)
+    assert check_plan(order, network, fastest.plan, atp) == []
+    check_dates(network, order, fastest.plan)
+    expected_fast = bf.fastest(complete)
+    if expected_fast is not None:
+        assert fastest.plan.delivery_days == expected_fast[0]
+        assert fastest.plan.total_cost == pytest.approx(expected_fast[1], abs=TOL)
+
+
+# ------------------------------------------------------------------------ named cases
+
+
+def _network(**node_fields) -> Network:
+    """One DC in Perth shipping with one weekday carrier (2 days' transit), one SKU."""
+    dc = Node(
+        "PER",
+        NodeKind.DC,
+        Location(-31.95, 115.86),
+        handling_cost_per_shipment=1.0,
+        processing_days=1,
+        service_ids=("ROAD",),
+        **node_fields,
+    )
+    road = CarrierService(
+        "ROAD", "Carrier", "Road", 0.0, (Zone(5000.0, 10.0, 0.0, 2),), calendar_id="WEEKDAYS"
+    )
+    return Network(
+        (dc,),
+        (road,),
+        (Sku("K", 1.0),),
+        (StockPosition("PER", "K", 10),),
+        time_zone="Australia/Sydney",
+        calendars=(Calendar("WEEKDAYS", WEEKDAYS, frozenset({date(2026, 12, 25)})),),
+    )
+
+
+def _order(create_time: str, **fields) -> Order:
+    return Order(
+        "o",
+        (OrderLine("1", "K", 1),),
+        destination=Location(-33.87, 151.21),
+        create_time=create_time,
+        **fields,
+    )
+
+
+def test_a_cutoff_on_friday_ships_on_monday_and_holidays_move_the_delivery() -> None:
+    """Perth, cut-off 14:00, weekdays, 1 processing day; the carrier works weekdays but not
+    on Christmas Day. An order placed on Thursday 24 December 2026 at 15:00 in Perth misses
+    the cut-off: released Friday 25 (a holiday for the DC's weekday calendar too), so it is
+    picked from Monday 28, ships Tuesday 29 and arrives Thursday 31 December."""
+    network = _network(calendar_id="WEEKDAYS", cutoff_time=time(14), time_zone="Australia/Perth")
+    plan = Planner(network).plan(_order("2026-12-24T07:00:00Z")).plan  # 15:00 in Perth
+    (shipment,) = plan.shipments
+    assert shipment.ship_date == date(2026, 12, 29)
+    assert shipment.delivery_date == date(2026, 12, 31)
+    assert plan.delivery_date == date(2026, 12, 31)
+    # 18:00 on the 24th in Sydney (the network's time zone): 7 calendar days
+    assert plan.delivery_days == 7
+    before = Planner(network).plan(_order("2026-12-24T05:00:00Z")).plan  # 13:00 in Perth
+    assert before.shipments[0].ship_date == date(2026, 12, 28)  # released Thursday 24th
+    assert before.delivery_date == date(2026, 12, 30)
+
+
+def test_the_promise_date_keeps_only_lanes_that_arrive_by_it() -> None:
+    network = _network(calendar_id="WEEKDAYS", time_zone="Australia/Perth")
+    order = _order("2026-12-07T01:00:00Z", promise_date=date(2026, 12, 10))  # Monday
+    assert Planner(network).plan(order).plan.delivery_date == date(2026, 12, 10)
+    late = _order("2026-12-07T01:00:00Z", promise_date=date(2026, 12, 9))
+    plan = Planner(network).plan(late).plan
+    assert plan.status is PlanStatus.UNFULFILLABLE
+    assert plan.unfilled_lines[0].reason is UnfilledReason.NO_SERVICE_WITHIN_PROMISE
+
+
+def test_delivery_days_count_in_the_network_time_zone() -> None:
+    """23:30 on Monday in Sydney is 20:30 on Monday in Perth: same date, and with no
+    calendars a 1-day pick and 2-day transit arrive on Thursday, 3 days later. At 01:00
+    on Tuesday in Sydney it is still Monday in Perth: the order's date is Tuesday, so the
+    same Thursday is 2 days away."""
+    network = dataclasses.replace(
+        _network(time_zone="Australia/Perth"),
+        carrier_services=(dataclasses.replace(_network().carrier_services[0], calendar_id=""),),
+    )
+    late_monday = Planner(network).plan(_order("2026-12-07T12:30:00Z")).plan
+    assert (late_monday.delivery_date, late_monday.delivery_days) == (date(2026, 12, 10), 3)
+    early_tuesday = Planner(network).plan(_order("2026-12-07T14:00:00Z")).plan
+    assert (early_tuesday.delivery_date, early_tuesday.delivery_days) == (date(2026, 12, 10), 2)
+
+
+def test_an_undated_order_plans_as_before_and_a_plain_network_keeps_its_days() -> None:
+    """Without ``createTime`` nothing is dated; on a network without time zones, cut-offs
+    or calendars a dated order has the same plan, with dates added."""
+    plain = dataclasses.replace(
+        _network(),
+        time_zone="UTC",
+        calendars=(),
+        carrier_services=(dataclasses.replace(_network().carrier_services[0], calendar_id=""),),
+    )
+    undated = Planner(plain).plan(_order("")).plan
+    dated = Planner(plain).plan(_order("2026-12-24T07:00:00Z")).plan
+    assert undated.delivery_date is None and undated.shipments[0].ship_date is None
+    assert (dated.total_cost, dated.delivery_days) == (undated.total_cost, undated.delivery_days)
+    assert dated.shipments[0].ship_date == date(2026, 12, 25)
+    assert dated.delivery_date == date(2026, 12, 27)
