@@ -148,7 +148,7 @@ class _EngineSide(_Frames):
     def frame(self, job: int, kind: int, deadline: float, payload: bytes) -> None:
         if kind == JOB:
             answer = self.dispatcher.engine(payload, deadline)
-            if type(answer) is tuple:  # planned here and now (most orders)
+            if isinstance(answer, tuple):  # planned here and now (most orders)
                 ok, data = answer
                 self.send(job, ANSWER if ok else FAILED, 0.0, data)
             else:
