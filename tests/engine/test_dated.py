@@ -9,12 +9,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import brute_force as bf
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omniroute.calendars import Calendar
-from omniroute.cost import check_plan
 from omniroute.model import (
     CarrierService,
     Location,
@@ -24,15 +22,13 @@ from omniroute.model import (
     Order,
     OrderLine,
     PlanStatus,
-    Policy,
-    Proof,
     Sku,
     StockPosition,
     UnfilledReason,
     Zone,
 )
 from omniroute.planner import Planner
-from tests.engine.test_optimizer import instances
+from tests.engine.test_optimizer import check_against_brute_force, instances
 
 TOL = 1e-6
 ONE_DAY = timedelta(days=1)
@@ -183,37 +179,12 @@ def test_dated_plans_are_the_brute_force_optimum_with_the_contract_dates(
     """CHEAPEST, FASTEST and the options on dated lanes equal brute force over the dated
     days of the contract's rules; every shipment carries the contract's dates."""
     network, order = instance
-    planner = Planner(network)
-    atp = planner.inventory.atp_map()
-    plans = bf.all_plans(order, network, atp, dated_lanes(network, order))
-    complete = bf.complete(order, plans)
-
-    cheapest = planner.plan(order, Policy.CHEAPEST, options=True)
-    assert cheapest.stats.proof is Proof.OPTIMAL
-    assert check_plan(order, network, cheapest.plan, atp) == []
-    check_dates(network, order, cheapest.plan)
-    expected = bf.cheapest(complete)
-    if expected is None:
-        assert cheapest.plan.status is not PlanStatus.COMPLETE
-    else:
-        plan = cheapest.plan
-        got = (plan.total_cost, plan.delivery_days, len(plan.shipments))
-        assert got[0] == pytest.approx(expected[0], abs=TOL), (got, expected)
-        assert got[1:] == expected[1:], (got, expected)
-        front = [(p.delivery_days, p.total_cost) for p in cheapest.options]
-        assert [d for d, _ in front] == [d for d, _ in bf.front(complete)]
-        assert [c for _, c in front] == pytest.approx([c for _, c in bf.front(complete)], abs=TOL)
-        for option in cheapest.options:
-            assert check_plan(order, network, option, atp) == []
-            check_dates(network, order, option)
-
-    fastest = planner.plan(order, Policy.FASTEST)
-    assert check_plan(order, network, fastest.plan, atp) == []
-    check_dates(network, order, fastest.plan)
-    expected_fast = bf.fastest(complete)
-    if expected_fast is not None:
-        assert fastest.plan.delivery_days == expected_fast[0]
-        assert fastest.plan.total_cost == pytest.approx(expected_fast[1], abs=TOL)
+    check_against_brute_force(
+        network,
+        order,
+        dated_lanes(network, order),
+        lambda plan: check_dates(network, order, plan),
+    )
 
 
 # ------------------------------------------------------------------------ named cases

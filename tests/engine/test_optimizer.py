@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import brute_force as bf
 import numpy as np
@@ -21,6 +22,7 @@ from omniroute.model import (
     NodeKind,
     Order,
     OrderLine,
+    Plan,
     PlanStatus,
     Policy,
     Proof,
@@ -33,15 +35,23 @@ from omniroute.planner import Planner
 TOL = 1e-6
 
 
-def check_against_brute_force(network: Network, order: Order) -> None:
-    """CHEAPEST, FASTEST and the options equal brute force; plans are feasible and proven."""
+def check_against_brute_force(
+    network: Network,
+    order: Order,
+    dated: bf.DatedLanes | None = None,
+    check: Callable[[Plan], None] = lambda plan: None,
+) -> None:
+    """CHEAPEST, FASTEST and the options equal brute force; plans are feasible and proven.
+    ``dated``: the lane days of a dated order for brute force; ``check``: more to check of
+    every plan returned."""
     planner = Planner(network)
     atp = planner.inventory.atp_map()
-    plans = bf.all_plans(order, network, atp)
+    plans = bf.all_plans(order, network, atp, dated)
     complete = bf.complete(order, plans)
 
     cheapest = planner.plan(order, Policy.CHEAPEST, options=True)
     assert check_plan(order, network, cheapest.plan, atp) == []
+    check(cheapest.plan)
     assert cheapest.stats.proof is Proof.OPTIMAL
     expected = bf.cheapest(complete)
     if expected is None:
@@ -57,9 +67,11 @@ def check_against_brute_force(network: Network, order: Order) -> None:
         assert [c for _, c in front] == pytest.approx([c for _, c in bf.front(complete)], abs=TOL)
         for option in cheapest.options:
             assert check_plan(order, network, option, atp) == []
+            check(option)
 
     fastest = planner.plan(order, Policy.FASTEST)
     assert check_plan(order, network, fastest.plan, atp) == []
+    check(fastest.plan)
     expected_fast = bf.fastest(complete)
     if expected_fast is not None:
         assert fastest.plan.delivery_days == expected_fast[0]
