@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +55,8 @@ class NodeOffer:
     service_id: str = ""  # the cheapest way to ship one unit of each SKU it holds
     delivery_days: int = 0
     cost: float = 0.0
+    delivery_date: date | None = None  # dated requests: of that shipment
+    ready_date: date | None = None  # dated requests, pick-up stores: ready for collection
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ def availability(
     location: Location | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
+    create_time: str = "",
 ) -> Availability:
     """Where the SKUs are (validated input: known SKUs, a store or a location).
 
@@ -111,8 +115,10 @@ def availability(
         "availability",
         tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
         destination=destination,
+        create_time=create_time,
     )
     problem = build_problem(order, index, inventory)
+    dating = problem.dating
     ship = _cheapest_shipments(problem, top)
     # units available per top node and SKU (stock arrays are sorted by node)
     units_at = []
@@ -127,7 +133,8 @@ def availability(
     offers = []
     for i, node in enumerate(top.tolist()):
         n = index.nodes[node]
-        service, days, cost = ship[i]
+        service, days, cost, delivered = ship[i]
+        ready = dating.shipment(n, None, 0)[0] if dating is not None and n.pickup else None
         offers.append(
             NodeOffer(
                 n.id,
@@ -144,6 +151,8 @@ def availability(
                 service,
                 days,
                 cost,
+                delivered,
+                ready,
             )
         )
     options: tuple[Plan, ...] = ()
@@ -153,6 +162,7 @@ def availability(
             "availability",
             tuple(OrderLine(str(i), s, 1) for i, s in enumerate(available)),
             destination=location,
+            create_time=create_time,
         )
         if available == skus:  # the same order as the one ranked above: reuse its problem
             options = optimise(problem, Policy.CHEAPEST, include_options=True).options
@@ -161,10 +171,13 @@ def availability(
     return Availability(tuple(offers), options)
 
 
-def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[str, int, float]]:
-    """For each node, (service id, delivery days, cost) of the cheapest way to ship one unit
-    of every SKU of ``problem`` it holds to the problem's destination (ties: fewer days,
-    then lane order); ("", 0, 0.0) when it has no lane there. The choice of
+def _cheapest_shipments(
+    problem: OrderProblem, nodes: np.ndarray
+) -> list[tuple[str, int, float, date | None]]:
+    """For each node, (service id, delivery days, cost, delivery date of a dated problem) of
+    the cheapest way to ship one unit of every SKU of ``problem`` it holds to the problem's
+    destination (ties: fewer days, then lane order); ("", 0, 0.0, None) when it has no lane
+    there. The choice of
     :func:`omniroute.plans.cheapest_lane`, for all the nodes' lanes at once, costed by the
     cost model's own quote."""
     index, lanes = problem.index, problem.lanes
@@ -190,7 +203,7 @@ def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[
     for at in firsts.tolist():
         if np.isfinite(cost[at]):
             best[owner[at]] = lane[at]
-    found: list[tuple[str, int, float]] = [("", 0, 0.0)] * len(nodes)
+    found: list[tuple[str, int, float, date | None]] = [("", 0, 0.0, None)] * len(nodes)
     for v, i in enumerate(valid.tolist()):
         if best[v] < 0:
             continue
@@ -206,7 +219,13 @@ def _cheapest_shipments(problem: OrderProblem, nodes: np.ndarray) -> list[tuple[
             int(counts[v]),
             problem.destination,
             float(problem.distance[candidates[i]]),
+            problem.dating,
         )
         if quote is not None:  # it is: the lane reaches the destination
-            found[i] = (service.id if service else "", quote.delivery_days, quote.cost)
+            found[i] = (
+                service.id if service else "",
+                quote.delivery_days,
+                quote.cost,
+                quote.delivery_date,
+            )
     return found

@@ -182,6 +182,7 @@ class Planner:
         destination: Location | None = None,
         *,
         pickup_store_id: str = "",
+        create_time: str = "",
         time_limit: float | None = None,
         budget: Budget | None = None,
         validate: bool = True,
@@ -194,6 +195,9 @@ class Planner:
             The cart: SKUs and quantities.
         destination, pickup_store_id
             Where it goes: a location, or collection at a pick-up store.
+        create_time
+            When the customer looks (RFC 3339): the options are dated as an order placed
+            then would be ("": days only).
 
         Returns
         -------
@@ -206,7 +210,11 @@ class Planner:
             Unknown SKUs, bad quantities, no destination, not a pick-up store.
         """
         order = Order(
-            "quote", tuple(lines), destination=destination, pickup_store_id=pickup_store_id
+            "quote",
+            tuple(lines),
+            destination=destination,
+            pickup_store_id=pickup_store_id,
+            create_time=create_time,
         )
         if validate:
             violations = order_violations(order, self.index.lookup)
@@ -226,12 +234,14 @@ class Planner:
         location: Location | None = None,
         max_nodes: int = DEFAULT_MAX_NODES,
         max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
+        create_time: str = "",
         validate: bool = True,
     ) -> Availability:
         """Where the SKUs can be had ("save the sale"): in this store, at a pick-up store
         within ``max_pickup_distance_km`` (0: any distance), delivered; with a location,
         the ship-to-home options too. ``max_nodes`` (0: 20) caps the pick-up stores and the
-        delivery nodes separately.
+        delivery nodes separately. With ``create_time`` (RFC 3339, when the customer looks)
+        the offers carry delivery and ready dates.
 
         Raises
         ------
@@ -267,6 +277,7 @@ class Planner:
             location,
             max_nodes or DEFAULT_MAX_NODES,
             max_pickup_distance_km,
+            create_time,
         )
 
     def reroute(

@@ -175,6 +175,7 @@ class QuoteCommand:
     destination: Location | None = None
     pickup_store_id: str = ""
     timeout: float | None = None
+    create_time: str = ""  # RFC 3339: a dated quote; "": undated
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class AvailabilityCommand:
     location: Location | None = None
     max_nodes: int = DEFAULT_MAX_NODES
     max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM
+    create_time: str = ""  # RFC 3339: dated offers; "": undated
 
 
 @dataclass(frozen=True)
@@ -424,6 +426,7 @@ class Application:
                 command.lines,
                 command.destination,
                 pickup_store_id=command.pickup_store_id,
+                create_time=command.create_time,
                 budget=budget,
                 validate=False,
             )
@@ -438,6 +441,7 @@ class Application:
                 location=command.location,
                 max_nodes=command.max_nodes,
                 max_pickup_distance_km=command.max_pickup_distance_km,
+                create_time=command.create_time,
                 validate=False,
             )
         )

@@ -332,12 +332,16 @@ class OmnirouteClient:
         destination: Location | network_pb2.Location | None = None,
         pickup_store_id: str = "",
         timeout: float | None = None,
+        time: str = "",
     ) -> routing_service_pb2.QuoteDeliveryResponse:
         """``QuoteDelivery``: delivery options (days, price, shipments) for a cart sent to
-        ``destination`` or picked up at ``pickup_store_id``; nothing is reserved."""
+        ``destination`` or picked up at ``pickup_store_id``; nothing is reserved. ``time``
+        (RFC 3339, e.g. now) dates the options as an order placed then."""
         request = routing_service_pb2.QuoteDeliveryRequest(
             lines=[_order_line(x) for x in lines], pickup_store_id=pickup_store_id
         )
+        if time:
+            request.time.FromJsonString(time)
         if destination is not None:
             request.destination.CopyFrom(_location(destination))
         return self._call(self.routing.QuoteDelivery, request, timeout)
@@ -356,14 +360,18 @@ class OmnirouteClient:
         max_nodes: int = 0,
         max_pickup_distance_km: float | None = None,
         timeout: float | None = None,
+        time: str = "",
     ) -> routing_service_pb2.CheckAvailabilityResponse:
         """``CheckAvailability``: the ways to get ``sku_ids`` from a store and/or to a
         customer ``location`` (in store, pick-up elsewhere, delivery; 0 ``max_nodes``: the
         server's default). Pick-up stores farther than ``max_pickup_distance_km`` are
-        offered as delivery (None: the server's default of 50 km; 0: any distance)."""
+        offered as delivery (None: the server's default of 50 km; 0: any distance).
+        ``time`` (RFC 3339, e.g. now) adds delivery and ready dates."""
         request = routing_service_pb2.CheckAvailabilityRequest(
             sku_ids=list(sku_ids), store_id=store_id, max_nodes=max_nodes
         )
+        if time:
+            request.time.FromJsonString(time)
         if max_pickup_distance_km is not None:
             request.max_pickup_distance_km = max_pickup_distance_km
         if location is not None:

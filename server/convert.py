@@ -270,6 +270,10 @@ def availability_to_proto(found: Availability) -> routing_service_pb2.CheckAvail
             delivery_days=offer.delivery_days,
             cost=money(offer.cost),
         )
+        if offer.delivery_date is not None:
+            entry.delivery_date.CopyFrom(date_to_proto(offer.delivery_date))
+        if offer.ready_date is not None:
+            entry.ready_date.CopyFrom(date_to_proto(offer.ready_date))
         for sku_id, units in offer.atp:
             entry.skus.add(sku_id=sku_id, atp=units)
     response.delivery_options.extend(_delivery_option(plan) for plan in found.delivery_options)
@@ -284,6 +288,7 @@ def _delivery_option(plan: Plan) -> routing_service_pb2.DeliveryOption:
         cost=message.total_cost,
         shipments=len(plan.shipments),
         plan=message,
+        delivery_date=None if plan.delivery_date is None else date_to_proto(plan.delivery_date),
     )
 
 

@@ -284,8 +284,24 @@ def quote_delivery(
     order = Order("quote", lines, destination=destination, pickup_store_id=request.pickup_store_id)
     violations = [v for v in order_violations(order, planner.index.lookup) if v.field != "id"]
     timeout = _timeout(request, violations)
+    create_time = _time(request, violations)
     _raise(violations, "QuoteDeliveryRequest")
-    return QuoteCommand(planner, lines, destination, request.pickup_store_id, timeout)
+    return QuoteCommand(planner, lines, destination, request.pickup_store_id, timeout, create_time)
+
+
+def _time(
+    request: routing_service_pb2.QuoteDeliveryRequest
+    | routing_service_pb2.CheckAvailabilityRequest,
+    violations: list[FieldViolation],
+) -> str:
+    """The request's ``time`` as RFC 3339 ("" when unset); a violation when out of range."""
+    if not request.HasField("time"):
+        return ""
+    try:
+        return request.time.ToJsonString()
+    except (ValueError, OverflowError):
+        violations.append(FieldViolation("time", "outside 0001-01-01 to 9999-12-31"))
+        return ""
 
 
 def check_availability(
@@ -322,6 +338,7 @@ def check_availability(
         violations.append(
             FieldViolation("maxPickupDistanceKm", "must be a finite number >= 0 (0 = any distance)")
         )
+    create_time = _time(request, violations)
     _raise(violations, "CheckAvailabilityRequest")
     location = (
         convert.location_from_proto(request.location) if request.HasField("location") else None
@@ -333,6 +350,7 @@ def check_availability(
         location,
         request.max_nodes or DEFAULT_MAX_NODES,
         pickup_km,
+        create_time,
     )
 
 

@@ -137,3 +137,40 @@ def test_network_messages_without_dates_are_unchanged(tiny_network: Network) -> 
     message = network_to_proto(tiny_network)
     assert not message.time_zone and not message.calendars
     assert not any(n.HasField("cutoff_time") or n.calendar_id for n in message.nodes)
+
+
+def test_quotes_and_availability_are_dated_when_the_request_has_a_time(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
+    """At 15:00 on Christmas Eve in Melbourne (after every node's 14:00 cut-off) each
+    delivery option arrives on a weekday after Christmas; the Geelong store's items are
+    ready for collection on Monday 28 December; without a time there are no dates."""
+    client.put_network(dated(tiny_network))
+    order = tiny_orders["coat-and-jeans"]
+    looking = "2026-12-24T04:00:00Z"
+    quote = client.quote(order.lines, order.destination, time=looking)
+    assert quote.options
+    for option in quote.options:
+        arrives = date(
+            option.delivery_date.year, option.delivery_date.month, option.delivery_date.day
+        )
+        assert arrives > date(2026, 12, 28) and arrives.isoweekday() in WEEKDAYS
+        assert option.delivery_days == (arrives - date(2026, 12, 24)).days
+    assert not any(
+        o.HasField("delivery_date") for o in client.quote(order.lines, order.destination).options
+    )
+
+    skus = sorted({line.sku_id for line in order.lines})
+    found = client.availability(skus, location=order.destination, time=looking)
+    geelong = next(n for n in found.nodes if n.node_id == "ST1")
+    assert (geelong.ready_date.year, geelong.ready_date.month, geelong.ready_date.day) == (
+        2026,
+        12,
+        28,
+    )
+    delivering = [n for n in found.nodes if n.service_id]
+    assert delivering and all(n.HasField("delivery_date") for n in delivering)
+    assert not any(
+        n.HasField("ready_date") or n.HasField("delivery_date")
+        for n in client.availability(skus, location=order.destination).nodes
+    )

@@ -24,12 +24,14 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 from omniroute.v1 import order_pb2 as omniroute_dot_v1_dot_order__pb2
 from omniroute.v1 import plan_pb2 as omniroute_dot_v1_dot_plan__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/routing_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1aomniroute/v1/network.proto\x1a\x18omniroute/v1/order.proto\x1a\x17omniroute/v1/plan.proto\"\xd8\x02\n\x10PlanOrderRequest\x12(\n\x05order\x18\x01 \x01(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12*\n\x06policy\x18\x02 \x01(\x0e\x32\x14.omniroute.v1.PolicyB\x04\xe2\x41\x01\x01\x12\x1d\n\x0finclude_options\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x15\n\x07reserve\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x30\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x08 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12!\n\x13include_explanation\x18\t \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xf5\x01\n\x11PlanOrdersRequest\x12)\n\x06orders\x18\x01 \x03(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12#\n\x10unfilled_penalty\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x30\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x04 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x01\x42\x13\n\x11_unfilled_penalty\"\xa5\x02\n\x12PlanOrdersResponse\x12\x38\n\tresponses\x18\x01 \x03(\x0b\x32\x1f.omniroute.v1.PlanOrderResponseB\x04\xe2\x41\x01\x03\x12\x18\n\ntotal_cost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eunits_unfilled\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x17\n\tobjective\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0blower_bound\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x32\n\x05proof\x18\x06 \x01(\x0e\x32\x1d.omniroute.v1.PlanStats.ProofB\x04\xe2\x41\x01\x03\x12\x11\n\x03gap\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\"\n\x14sequential_objective\x18\x08 \x01(\x01\x42\x04\xe2\x41\x01\x03\"\xf6\x01\n\x14QuoteDeliveryRequest\x12,\n\x05lines\x18\x01 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x31\n\x0b\x64\x65stination\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x30\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x05 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\"\x82\x01\n\x0e\x44\x65liveryOption\x12\x1b\n\rdelivery_days\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x17\n\tshipments\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12&\n\x04plan\x18\x04 \x01(\x0b\x32\x12.omniroute.v1.PlanB\x04\xe2\x41\x01\x03\"L\n\x15QuoteDeliveryResponse\x12\x33\n\x07options\x18\x01 \x03(\x0b\x32\x1c.omniroute.v1.DeliveryOptionB\x04\xe2\x41\x01\x03\"\x86\x02\n\x18\x43heckAvailabilityRequest\x12\x15\n\x07sku_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12.\n\x08location\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x16\n\x08store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tmax_nodes\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x05 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12)\n\x16max_pickup_distance_km\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x19\n\x17_max_pickup_distance_km\":\n\x0fSkuAvailability\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61tp\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xd3\x02\n\x10NodeAvailability\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x17.omniroute.v1.Node.KindB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64istance_km\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x31\n\x04skus\x18\x04 \x03(\x0b\x32\x1d.omniroute.v1.SkuAvailabilityB\x04\xe2\x41\x01\x03\x12\x18\n\nservice_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdelivery_days\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06pickup\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x32\n\nfulfilment\x18\t \x01(\x0e\x32\x18.omniroute.v1.FulfilmentB\x04\xe2\x41\x01\x03\x12\x18\n\nready_days\x18\n \x01(\x05\x42\x04\xe2\x41\x01\x03\"\x8e\x01\n\x19\x43heckAvailabilityResponse\x12\x33\n\x05nodes\x18\x01 \x03(\x0b\x32\x1e.omniroute.v1.NodeAvailabilityB\x04\xe2\x41\x01\x03\x12<\n\x10\x64\x65livery_options\x18\x02 \x03(\x0b\x32\x1c.omniroute.v1.DeliveryOptionB\x04\xe2\x41\x01\x03\"\xad\x02\n\x13RerouteOrderRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07node_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLineB\x04\xe2\x41\x01\x01\x12>\n\x06reason\x18\x04 \x01(\x0e\x32(.omniroute.v1.RerouteOrderRequest.ReasonB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"V\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x0e\n\nSHORT_PICK\x10\x01\x12\x0b\n\x07\x44\x41MAGED\x10\x02\x12\x0c\n\x08\x43\x41PACITY\x10\x03\x12\t\n\x05OTHER\x10\x04\"-\n\x13GetOrderPlanRequest\x12\x16\n\x08order_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8c\x04\n\tOrderPlan\x12\x16\n\x08order_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ereservation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12&\n\x04plan\x18\x03 \x01(\x0b\x32\x12.omniroute.v1.PlanB\x04\xe2\x41\x01\x03\x12?\n\tshipments\x18\x04 \x03(\x0b\x32&.omniroute.v1.OrderPlan.ShipmentStatusB\x04\xe2\x41\x01\x03\x1a\xec\x01\n\x0eShipmentStatus\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12:\n\x05state\x18\x02 \x01(\x0e\x32%.omniroute.v1.OrderPlan.ShipmentStateB\x04\xe2\x41\x01\x03\x12\x16\n\x08rerouted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12/\n\x05lines\x18\x04 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLineB\x04\xe2\x41\x01\x03\x12>\n\x06reason\x18\x05 \x01(\x0e\x32(.omniroute.v1.RerouteOrderRequest.ReasonB\x04\xe2\x41\x01\x03\"q\n\rShipmentState\x12\x1e\n\x1aSHIPMENT_STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\x12\x0c\n\x08REJECTED\x10\x05\"\xc5\x01\n\nReturnLine\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12;\n\tcondition\x18\x03 \x01(\x0e\x32\".omniroute.v1.ReturnLine.ConditionB\x04\xe2\x41\x01\x01\"L\n\tCondition\x12\x19\n\x15\x43ONDITION_UNSPECIFIED\x10\x00\x12\x0e\n\nRESALEABLE\x10\x01\x12\x14\n\x10NEEDS_INSPECTION\x10\x02\"\xbc\x01\n\x11PlanReturnRequest\x12-\n\x05lines\x18\x01 \x03(\x0b\x32\x18.omniroute.v1.ReturnLineB\x04\xe2\x41\x01\x02\x12,\n\x06origin\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x16\n\x08store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nunit_value\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"\xdb\x02\n\tReturnLeg\x12\x34\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.omniroute.v1.ReturnLeg.ActionB\x04\xe2\x41\x01\x03\x12\x15\n\x07node_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nservice_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x05lines\x18\x04 \x03(\x0b\x32\x18.omniroute.v1.ReturnLineB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64istance_km\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05value\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rdelivery_days\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\"W\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x10\n\x0cRESTOCK_HERE\x10\x01\x12\x10\n\x0cSEND_TO_NODE\x10\x02\x12\x11\n\rINSPECT_AT_DC\x10\x03\"j\n\nReturnPlan\x12\x17\n\treturn_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x04legs\x18\x02 \x03(\x0b\x32\x17.omniroute.v1.ReturnLegB\x04\xe2\x41\x01\x03\x12\x16\n\x08net_cost\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x03*P\n\nFulfilment\x12\x1a\n\x16\x46ULFILMENT_UNSPECIFIED\x10\x00\x12\x0c\n\x08IN_STORE\x10\x01\x12\n\n\x06PICKUP\x10\x02\x12\x0c\n\x08\x44\x45LIVERY\x10\x03\x32\xa9\x05\n\x0eRoutingService\x12L\n\tPlanOrder\x12\x1e.omniroute.v1.PlanOrderRequest\x1a\x1f.omniroute.v1.PlanOrderResponse\x12W\n\x10StreamPlanOrders\x12\x1e.omniroute.v1.PlanOrderRequest\x1a\x1f.omniroute.v1.PlanOrderResponse(\x01\x30\x01\x12O\n\nPlanOrders\x12\x1f.omniroute.v1.PlanOrdersRequest\x1a .omniroute.v1.PlanOrdersResponse\x12X\n\rQuoteDelivery\x12\".omniroute.v1.QuoteDeliveryRequest\x1a#.omniroute.v1.QuoteDeliveryResponse\x12\x64\n\x11\x43heckAvailability\x12&.omniroute.v1.CheckAvailabilityRequest\x1a\'.omniroute.v1.CheckAvailabilityResponse\x12J\n\x0cRerouteOrder\x12!.omniroute.v1.RerouteOrderRequest\x1a\x17.omniroute.v1.OrderPlan\x12J\n\x0cGetOrderPlan\x12!.omniroute.v1.GetOrderPlanRequest\x1a\x17.omniroute.v1.OrderPlan\x12G\n\nPlanReturn\x12\x1f.omniroute.v1.PlanReturnRequest\x1a\x18.omniroute.v1.ReturnPlanB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/routing_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1aomniroute/v1/network.proto\x1a\x18omniroute/v1/order.proto\x1a\x17omniroute/v1/plan.proto\"\xd8\x02\n\x10PlanOrderRequest\x12(\n\x05order\x18\x01 \x01(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12*\n\x06policy\x18\x02 \x01(\x0e\x32\x14.omniroute.v1.PolicyB\x04\xe2\x41\x01\x01\x12\x1d\n\x0finclude_options\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x15\n\x07reserve\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x30\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x08 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12!\n\x13include_explanation\x18\t \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xf5\x01\n\x11PlanOrdersRequest\x12)\n\x06orders\x18\x01 \x03(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12#\n\x10unfilled_penalty\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x30\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x04 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x01\x42\x13\n\x11_unfilled_penalty\"\xa5\x02\n\x12PlanOrdersResponse\x12\x38\n\tresponses\x18\x01 \x03(\x0b\x32\x1f.omniroute.v1.PlanOrderResponseB\x04\xe2\x41\x01\x03\x12\x18\n\ntotal_cost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eunits_unfilled\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x17\n\tobjective\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0blower_bound\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x32\n\x05proof\x18\x06 \x01(\x0e\x32\x1d.omniroute.v1.PlanStats.ProofB\x04\xe2\x41\x01\x03\x12\x11\n\x03gap\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\"\n\x14sequential_objective\x18\x08 \x01(\x01\x42\x04\xe2\x41\x01\x03\"\xa6\x02\n\x14QuoteDeliveryRequest\x12,\n\x05lines\x18\x01 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x31\n\x0b\x64\x65stination\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x30\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x05 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12.\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\"\xb2\x01\n\x0e\x44\x65liveryOption\x12\x1b\n\rdelivery_days\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x17\n\tshipments\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12&\n\x04plan\x18\x04 \x01(\x0b\x32\x12.omniroute.v1.PlanB\x04\xe2\x41\x01\x03\x12.\n\rdelivery_date\x18\x05 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\"L\n\x15QuoteDeliveryResponse\x12\x33\n\x07options\x18\x01 \x03(\x0b\x32\x1c.omniroute.v1.DeliveryOptionB\x04\xe2\x41\x01\x03\"\xb6\x02\n\x18\x43heckAvailabilityRequest\x12\x15\n\x07sku_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12.\n\x08location\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x16\n\x08store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tmax_nodes\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12,\n\x07network\x18\x05 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x01\x12)\n\x16max_pickup_distance_km\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12.\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x42\x19\n\x17_max_pickup_distance_km\":\n\x0fSkuAvailability\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61tp\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xb0\x03\n\x10NodeAvailability\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x17.omniroute.v1.Node.KindB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64istance_km\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x31\n\x04skus\x18\x04 \x03(\x0b\x32\x1d.omniroute.v1.SkuAvailabilityB\x04\xe2\x41\x01\x03\x12\x18\n\nservice_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdelivery_days\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06pickup\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x32\n\nfulfilment\x18\t \x01(\x0e\x32\x18.omniroute.v1.FulfilmentB\x04\xe2\x41\x01\x03\x12\x18\n\nready_days\x18\n \x01(\x05\x42\x04\xe2\x41\x01\x03\x12.\n\rdelivery_date\x18\x0b \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12+\n\nready_date\x18\x0c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\"\x8e\x01\n\x19\x43heckAvailabilityResponse\x12\x33\n\x05nodes\x18\x01 \x03(\x0b\x32\x1e.omniroute.v1.NodeAvailabilityB\x04\xe2\x41\x01\x03\x12<\n\x10\x64\x65livery_options\x18\x02 \x03(\x0b\x32\x1c.omniroute.v1.DeliveryOptionB\x04\xe2\x41\x01\x03\"\xad\x02\n\x13RerouteOrderRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07node_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLineB\x04\xe2\x41\x01\x01\x12>\n\x06reason\x18\x04 \x01(\x0e\x32(.omniroute.v1.RerouteOrderRequest.ReasonB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"V\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x0e\n\nSHORT_PICK\x10\x01\x12\x0b\n\x07\x44\x41MAGED\x10\x02\x12\x0c\n\x08\x43\x41PACITY\x10\x03\x12\t\n\x05OTHER\x10\x04\"-\n\x13GetOrderPlanRequest\x12\x16\n\x08order_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8c\x04\n\tOrderPlan\x12\x16\n\x08order_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ereservation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12&\n\x04plan\x18\x03 \x01(\x0b\x32\x12.omniroute.v1.PlanB\x04\xe2\x41\x01\x03\x12?\n\tshipments\x18\x04 \x03(\x0b\x32&.omniroute.v1.OrderPlan.ShipmentStatusB\x04\xe2\x41\x01\x03\x1a\xec\x01\n\x0eShipmentStatus\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12:\n\x05state\x18\x02 \x01(\x0e\x32%.omniroute.v1.OrderPlan.ShipmentStateB\x04\xe2\x41\x01\x03\x12\x16\n\x08rerouted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12/\n\x05lines\x18\x04 \x03(\x0b\x32\x1a.omniroute.v1.ShipmentLineB\x04\xe2\x41\x01\x03\x12>\n\x06reason\x18\x05 \x01(\x0e\x32(.omniroute.v1.RerouteOrderRequest.ReasonB\x04\xe2\x41\x01\x03\"q\n\rShipmentState\x12\x1e\n\x1aSHIPMENT_STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\x12\x0c\n\x08REJECTED\x10\x05\"\xc5\x01\n\nReturnLine\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12;\n\tcondition\x18\x03 \x01(\x0e\x32\".omniroute.v1.ReturnLine.ConditionB\x04\xe2\x41\x01\x01\"L\n\tCondition\x12\x19\n\x15\x43ONDITION_UNSPECIFIED\x10\x00\x12\x0e\n\nRESALEABLE\x10\x01\x12\x14\n\x10NEEDS_INSPECTION\x10\x02\"\xbc\x01\n\x11PlanReturnRequest\x12-\n\x05lines\x18\x01 \x03(\x0b\x32\x18.omniroute.v1.ReturnLineB\x04\xe2\x41\x01\x02\x12,\n\x06origin\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12\x16\n\x08store_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nunit_value\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"\xdb\x02\n\tReturnLeg\x12\x34\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.omniroute.v1.ReturnLeg.ActionB\x04\xe2\x41\x01\x03\x12\x15\n\x07node_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nservice_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x05lines\x18\x04 \x03(\x0b\x32\x18.omniroute.v1.ReturnLineB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64istance_km\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05value\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rdelivery_days\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\"W\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x10\n\x0cRESTOCK_HERE\x10\x01\x12\x10\n\x0cSEND_TO_NODE\x10\x02\x12\x11\n\rINSPECT_AT_DC\x10\x03\"j\n\nReturnPlan\x12\x17\n\treturn_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x04legs\x18\x02 \x03(\x0b\x32\x17.omniroute.v1.ReturnLegB\x04\xe2\x41\x01\x03\x12\x16\n\x08net_cost\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x03*P\n\nFulfilment\x12\x1a\n\x16\x46ULFILMENT_UNSPECIFIED\x10\x00\x12\x0c\n\x08IN_STORE\x10\x01\x12\n\n\x06PICKUP\x10\x02\x12\x0c\n\x08\x44\x45LIVERY\x10\x03\x32\xa9\x05\n\x0eRoutingService\x12L\n\tPlanOrder\x12\x1e.omniroute.v1.PlanOrderRequest\x1a\x1f.omniroute.v1.PlanOrderResponse\x12W\n\x10StreamPlanOrders\x12\x1e.omniroute.v1.PlanOrderRequest\x1a\x1f.omniroute.v1.PlanOrderResponse(\x01\x30\x01\x12O\n\nPlanOrders\x12\x1f.omniroute.v1.PlanOrdersRequest\x1a .omniroute.v1.PlanOrdersResponse\x12X\n\rQuoteDelivery\x12\".omniroute.v1.QuoteDeliveryRequest\x1a#.omniroute.v1.QuoteDeliveryResponse\x12\x64\n\x11\x43heckAvailability\x12&.omniroute.v1.CheckAvailabilityRequest\x1a\'.omniroute.v1.CheckAvailabilityResponse\x12J\n\x0cRerouteOrder\x12!.omniroute.v1.RerouteOrderRequest\x1a\x17.omniroute.v1.OrderPlan\x12J\n\x0cGetOrderPlan\x12!.omniroute.v1.GetOrderPlanRequest\x1a\x17.omniroute.v1.OrderPlan\x12G\n\nPlanReturn\x12\x1f.omniroute.v1.PlanReturnRequest\x1a\x18.omniroute.v1.ReturnPlanB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -91,6 +93,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUOTEDELIVERYREQUEST'].fields_by_name['timeout']._serialized_options = b'\342A\001\001'
   _globals['_QUOTEDELIVERYREQUEST'].fields_by_name['network']._loaded_options = None
   _globals['_QUOTEDELIVERYREQUEST'].fields_by_name['network']._serialized_options = b'\342A\001\001'
+  _globals['_QUOTEDELIVERYREQUEST'].fields_by_name['time']._loaded_options = None
+  _globals['_QUOTEDELIVERYREQUEST'].fields_by_name['time']._serialized_options = b'\342A\001\001'
   _globals['_DELIVERYOPTION'].fields_by_name['delivery_days']._loaded_options = None
   _globals['_DELIVERYOPTION'].fields_by_name['delivery_days']._serialized_options = b'\342A\001\003'
   _globals['_DELIVERYOPTION'].fields_by_name['cost']._loaded_options = None
@@ -99,6 +103,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELIVERYOPTION'].fields_by_name['shipments']._serialized_options = b'\342A\001\003'
   _globals['_DELIVERYOPTION'].fields_by_name['plan']._loaded_options = None
   _globals['_DELIVERYOPTION'].fields_by_name['plan']._serialized_options = b'\342A\001\003'
+  _globals['_DELIVERYOPTION'].fields_by_name['delivery_date']._loaded_options = None
+  _globals['_DELIVERYOPTION'].fields_by_name['delivery_date']._serialized_options = b'\342A\001\003'
   _globals['_QUOTEDELIVERYRESPONSE'].fields_by_name['options']._loaded_options = None
   _globals['_QUOTEDELIVERYRESPONSE'].fields_by_name['options']._serialized_options = b'\342A\001\003'
   _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['sku_ids']._loaded_options = None
@@ -113,6 +119,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['network']._serialized_options = b'\342A\001\001'
   _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['max_pickup_distance_km']._loaded_options = None
   _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['max_pickup_distance_km']._serialized_options = b'\342A\001\001'
+  _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['time']._loaded_options = None
+  _globals['_CHECKAVAILABILITYREQUEST'].fields_by_name['time']._serialized_options = b'\342A\001\001'
   _globals['_SKUAVAILABILITY'].fields_by_name['sku_id']._loaded_options = None
   _globals['_SKUAVAILABILITY'].fields_by_name['sku_id']._serialized_options = b'\342A\001\003'
   _globals['_SKUAVAILABILITY'].fields_by_name['atp']._loaded_options = None
@@ -137,6 +145,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NODEAVAILABILITY'].fields_by_name['fulfilment']._serialized_options = b'\342A\001\003'
   _globals['_NODEAVAILABILITY'].fields_by_name['ready_days']._loaded_options = None
   _globals['_NODEAVAILABILITY'].fields_by_name['ready_days']._serialized_options = b'\342A\001\003'
+  _globals['_NODEAVAILABILITY'].fields_by_name['delivery_date']._loaded_options = None
+  _globals['_NODEAVAILABILITY'].fields_by_name['delivery_date']._serialized_options = b'\342A\001\003'
+  _globals['_NODEAVAILABILITY'].fields_by_name['ready_date']._loaded_options = None
+  _globals['_NODEAVAILABILITY'].fields_by_name['ready_date']._serialized_options = b'\342A\001\003'
   _globals['_CHECKAVAILABILITYRESPONSE'].fields_by_name['nodes']._loaded_options = None
   _globals['_CHECKAVAILABILITYRESPONSE'].fields_by_name['nodes']._serialized_options = b'\342A\001\003'
   _globals['_CHECKAVAILABILITYRESPONSE'].fields_by_name['delivery_options']._loaded_options = None
@@ -209,52 +221,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETURNPLAN'].fields_by_name['legs']._serialized_options = b'\342A\001\003'
   _globals['_RETURNPLAN'].fields_by_name['net_cost']._loaded_options = None
   _globals['_RETURNPLAN'].fields_by_name['net_cost']._serialized_options = b'\342A\001\003'
-  _globals['_FULFILMENT']._serialized_start=4086
-  _globals['_FULFILMENT']._serialized_end=4166
-  _globals['_PLANORDERREQUEST']._serialized_start=197
-  _globals['_PLANORDERREQUEST']._serialized_end=541
-  _globals['_PLANORDERSREQUEST']._serialized_start=544
-  _globals['_PLANORDERSREQUEST']._serialized_end=789
-  _globals['_PLANORDERSRESPONSE']._serialized_start=792
-  _globals['_PLANORDERSRESPONSE']._serialized_end=1085
-  _globals['_QUOTEDELIVERYREQUEST']._serialized_start=1088
-  _globals['_QUOTEDELIVERYREQUEST']._serialized_end=1334
-  _globals['_DELIVERYOPTION']._serialized_start=1337
-  _globals['_DELIVERYOPTION']._serialized_end=1467
-  _globals['_QUOTEDELIVERYRESPONSE']._serialized_start=1469
-  _globals['_QUOTEDELIVERYRESPONSE']._serialized_end=1545
-  _globals['_CHECKAVAILABILITYREQUEST']._serialized_start=1548
-  _globals['_CHECKAVAILABILITYREQUEST']._serialized_end=1810
-  _globals['_SKUAVAILABILITY']._serialized_start=1812
-  _globals['_SKUAVAILABILITY']._serialized_end=1870
-  _globals['_NODEAVAILABILITY']._serialized_start=1873
-  _globals['_NODEAVAILABILITY']._serialized_end=2212
-  _globals['_CHECKAVAILABILITYRESPONSE']._serialized_start=2215
-  _globals['_CHECKAVAILABILITYRESPONSE']._serialized_end=2357
-  _globals['_REROUTEORDERREQUEST']._serialized_start=2360
-  _globals['_REROUTEORDERREQUEST']._serialized_end=2661
-  _globals['_REROUTEORDERREQUEST_REASON']._serialized_start=2575
-  _globals['_REROUTEORDERREQUEST_REASON']._serialized_end=2661
-  _globals['_GETORDERPLANREQUEST']._serialized_start=2663
-  _globals['_GETORDERPLANREQUEST']._serialized_end=2708
-  _globals['_ORDERPLAN']._serialized_start=2711
-  _globals['_ORDERPLAN']._serialized_end=3235
-  _globals['_ORDERPLAN_SHIPMENTSTATUS']._serialized_start=2884
-  _globals['_ORDERPLAN_SHIPMENTSTATUS']._serialized_end=3120
-  _globals['_ORDERPLAN_SHIPMENTSTATE']._serialized_start=3122
-  _globals['_ORDERPLAN_SHIPMENTSTATE']._serialized_end=3235
-  _globals['_RETURNLINE']._serialized_start=3238
-  _globals['_RETURNLINE']._serialized_end=3435
-  _globals['_RETURNLINE_CONDITION']._serialized_start=3359
-  _globals['_RETURNLINE_CONDITION']._serialized_end=3435
-  _globals['_PLANRETURNREQUEST']._serialized_start=3438
-  _globals['_PLANRETURNREQUEST']._serialized_end=3626
-  _globals['_RETURNLEG']._serialized_start=3629
-  _globals['_RETURNLEG']._serialized_end=3976
-  _globals['_RETURNLEG_ACTION']._serialized_start=3889
-  _globals['_RETURNLEG_ACTION']._serialized_end=3976
-  _globals['_RETURNPLAN']._serialized_start=3978
-  _globals['_RETURNPLAN']._serialized_end=4084
-  _globals['_ROUTINGSERVICE']._serialized_start=4169
-  _globals['_ROUTINGSERVICE']._serialized_end=4850
+  _globals['_FULFILMENT']._serialized_start=4380
+  _globals['_FULFILMENT']._serialized_end=4460
+  _globals['_PLANORDERREQUEST']._serialized_start=254
+  _globals['_PLANORDERREQUEST']._serialized_end=598
+  _globals['_PLANORDERSREQUEST']._serialized_start=601
+  _globals['_PLANORDERSREQUEST']._serialized_end=846
+  _globals['_PLANORDERSRESPONSE']._serialized_start=849
+  _globals['_PLANORDERSRESPONSE']._serialized_end=1142
+  _globals['_QUOTEDELIVERYREQUEST']._serialized_start=1145
+  _globals['_QUOTEDELIVERYREQUEST']._serialized_end=1439
+  _globals['_DELIVERYOPTION']._serialized_start=1442
+  _globals['_DELIVERYOPTION']._serialized_end=1620
+  _globals['_QUOTEDELIVERYRESPONSE']._serialized_start=1622
+  _globals['_QUOTEDELIVERYRESPONSE']._serialized_end=1698
+  _globals['_CHECKAVAILABILITYREQUEST']._serialized_start=1701
+  _globals['_CHECKAVAILABILITYREQUEST']._serialized_end=2011
+  _globals['_SKUAVAILABILITY']._serialized_start=2013
+  _globals['_SKUAVAILABILITY']._serialized_end=2071
+  _globals['_NODEAVAILABILITY']._serialized_start=2074
+  _globals['_NODEAVAILABILITY']._serialized_end=2506
+  _globals['_CHECKAVAILABILITYRESPONSE']._serialized_start=2509
+  _globals['_CHECKAVAILABILITYRESPONSE']._serialized_end=2651
+  _globals['_REROUTEORDERREQUEST']._serialized_start=2654
+  _globals['_REROUTEORDERREQUEST']._serialized_end=2955
+  _globals['_REROUTEORDERREQUEST_REASON']._serialized_start=2869
+  _globals['_REROUTEORDERREQUEST_REASON']._serialized_end=2955
+  _globals['_GETORDERPLANREQUEST']._serialized_start=2957
+  _globals['_GETORDERPLANREQUEST']._serialized_end=3002
+  _globals['_ORDERPLAN']._serialized_start=3005
+  _globals['_ORDERPLAN']._serialized_end=3529
+  _globals['_ORDERPLAN_SHIPMENTSTATUS']._serialized_start=3178
+  _globals['_ORDERPLAN_SHIPMENTSTATUS']._serialized_end=3414
+  _globals['_ORDERPLAN_SHIPMENTSTATE']._serialized_start=3416
+  _globals['_ORDERPLAN_SHIPMENTSTATE']._serialized_end=3529
+  _globals['_RETURNLINE']._serialized_start=3532
+  _globals['_RETURNLINE']._serialized_end=3729
+  _globals['_RETURNLINE_CONDITION']._serialized_start=3653
+  _globals['_RETURNLINE_CONDITION']._serialized_end=3729
+  _globals['_PLANRETURNREQUEST']._serialized_start=3732
+  _globals['_PLANRETURNREQUEST']._serialized_end=3920
+  _globals['_RETURNLEG']._serialized_start=3923
+  _globals['_RETURNLEG']._serialized_end=4270
+  _globals['_RETURNLEG_ACTION']._serialized_start=4183
+  _globals['_RETURNLEG_ACTION']._serialized_end=4270
+  _globals['_RETURNPLAN']._serialized_start=4272
+  _globals['_RETURNPLAN']._serialized_end=4378
+  _globals['_ROUTINGSERVICE']._serialized_start=4463
+  _globals['_ROUTINGSERVICE']._serialized_end=5144
 # @@protoc_insertion_point(module_scope)

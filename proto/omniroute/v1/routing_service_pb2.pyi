@@ -2,6 +2,8 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
 from omniroute.v1 import order_pb2 as _order_pb2
 from omniroute.v1 import plan_pb2 as _plan_pb2
@@ -82,30 +84,34 @@ class PlanOrdersResponse(_message.Message):
     def __init__(self, responses: _Optional[_Iterable[_Union[_plan_pb2.PlanOrderResponse, _Mapping]]] = ..., total_cost: _Optional[float] = ..., units_unfilled: _Optional[int] = ..., objective: _Optional[float] = ..., lower_bound: _Optional[float] = ..., proof: _Optional[_Union[_plan_pb2.PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., sequential_objective: _Optional[float] = ...) -> None: ...
 
 class QuoteDeliveryRequest(_message.Message):
-    __slots__ = ("lines", "destination", "pickup_store_id", "timeout", "network")
+    __slots__ = ("lines", "destination", "pickup_store_id", "timeout", "network", "time")
     LINES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[_order_pb2.OrderLine]
     destination: _network_pb2.Location
     pickup_store_id: str
     timeout: _duration_pb2.Duration
     network: _network_pb2.Network
-    def __init__(self, lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., pickup_store_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ...) -> None: ...
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., pickup_store_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DeliveryOption(_message.Message):
-    __slots__ = ("delivery_days", "cost", "shipments", "plan")
+    __slots__ = ("delivery_days", "cost", "shipments", "plan", "delivery_date")
     DELIVERY_DAYS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     SHIPMENTS_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
     delivery_days: int
     cost: float
     shipments: int
     plan: _plan_pb2.Plan
-    def __init__(self, delivery_days: _Optional[int] = ..., cost: _Optional[float] = ..., shipments: _Optional[int] = ..., plan: _Optional[_Union[_plan_pb2.Plan, _Mapping]] = ...) -> None: ...
+    delivery_date: _date_pb2.Date
+    def __init__(self, delivery_days: _Optional[int] = ..., cost: _Optional[float] = ..., shipments: _Optional[int] = ..., plan: _Optional[_Union[_plan_pb2.Plan, _Mapping]] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class QuoteDeliveryResponse(_message.Message):
     __slots__ = ("options",)
@@ -114,20 +120,22 @@ class QuoteDeliveryResponse(_message.Message):
     def __init__(self, options: _Optional[_Iterable[_Union[DeliveryOption, _Mapping]]] = ...) -> None: ...
 
 class CheckAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network", "max_pickup_distance_km")
+    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network", "max_pickup_distance_km", "time")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     MAX_PICKUP_DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     location: _network_pb2.Location
     store_id: str
     max_nodes: int
     network: _network_pb2.Network
     max_pickup_distance_km: float
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., max_pickup_distance_km: _Optional[float] = ...) -> None: ...
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., max_pickup_distance_km: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
     __slots__ = ("sku_id", "atp")
@@ -138,7 +146,7 @@ class SkuAvailability(_message.Message):
     def __init__(self, sku_id: _Optional[str] = ..., atp: _Optional[int] = ...) -> None: ...
 
 class NodeAvailability(_message.Message):
-    __slots__ = ("node_id", "kind", "distance_km", "skus", "service_id", "delivery_days", "cost", "pickup", "fulfilment", "ready_days")
+    __slots__ = ("node_id", "kind", "distance_km", "skus", "service_id", "delivery_days", "cost", "pickup", "fulfilment", "ready_days", "delivery_date", "ready_date")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +157,8 @@ class NodeAvailability(_message.Message):
     PICKUP_FIELD_NUMBER: _ClassVar[int]
     FULFILMENT_FIELD_NUMBER: _ClassVar[int]
     READY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    READY_DATE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     kind: _network_pb2.Node.Kind
     distance_km: float
@@ -159,7 +169,9 @@ class NodeAvailability(_message.Message):
     pickup: bool
     fulfilment: Fulfilment
     ready_days: int
-    def __init__(self, node_id: _Optional[str] = ..., kind: _Optional[_Union[_network_pb2.Node.Kind, str]] = ..., distance_km: _Optional[float] = ..., skus: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., service_id: _Optional[str] = ..., delivery_days: _Optional[int] = ..., cost: _Optional[float] = ..., pickup: _Optional[bool] = ..., fulfilment: _Optional[_Union[Fulfilment, str]] = ..., ready_days: _Optional[int] = ...) -> None: ...
+    delivery_date: _date_pb2.Date
+    ready_date: _date_pb2.Date
+    def __init__(self, node_id: _Optional[str] = ..., kind: _Optional[_Union[_network_pb2.Node.Kind, str]] = ..., distance_km: _Optional[float] = ..., skus: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., service_id: _Optional[str] = ..., delivery_days: _Optional[int] = ..., cost: _Optional[float] = ..., pickup: _Optional[bool] = ..., fulfilment: _Optional[_Union[Fulfilment, str]] = ..., ready_days: _Optional[int] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., ready_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class CheckAvailabilityResponse(_message.Message):
     __slots__ = ("nodes", "delivery_options")
