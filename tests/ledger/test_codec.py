@@ -38,6 +38,39 @@ def test_plan_results_and_order_records_round_trip(
         assert codec.load_as(OrderRecord, codec.dumps(record)) == record
 
 
+def test_dated_networks_orders_and_plans_round_trip(
+    tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
+    """Calendars (sets of days and holiday dates), cut-off times, promise dates and the
+    dates of a plan come back as the same dates and times."""
+    import dataclasses
+    from datetime import date, time
+
+    from omniroute.calendars import Calendar
+    from omniroute.model import PlanResult
+
+    network = dataclasses.replace(
+        tiny_network,
+        stock=(),
+        time_zone="Australia/Melbourne",
+        calendars=(Calendar("VIC", frozenset({1, 2, 3, 4, 5}), frozenset({date(2026, 12, 25)})),),
+        nodes=tuple(
+            dataclasses.replace(n, calendar_id="VIC", cutoff_time=time(14, 30))
+            for n in tiny_network.nodes
+        ),
+    )
+    assert codec.loads(Network, codec.dumps(network)) == network
+    order = dataclasses.replace(
+        tiny_orders["coat-and-jeans"],
+        create_time="2026-12-24T04:00:00Z",
+        promise_date=date(2027, 1, 8),
+    )
+    assert codec.load_as(Order, codec.dumps(order)) == order
+    result = Planner(dataclasses.replace(network, stock=tiny_network.stock)).plan(order)
+    assert result.plan.delivery_date is not None
+    assert codec.loads(PlanResult, codec.dumps(result)) == result
+
+
 def test_mappings_with_enum_and_int_keys_round_trip() -> None:
     """KPIs keep their int-keyed delivery-day counts through JSON's string keys."""
     kpis = ScenarioKpis(3, 2, 2, 5, 4, 30.0, 15.0, 0.5, 2.5, 0.67, 5, {"DC1": 3}, {2: 1, 3: 1})
