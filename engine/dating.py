@@ -144,18 +144,18 @@ class Dating:
             return undated_days
         classes = self.dates.node_class[lane_nodes]
         transit = undated_days - processing_days[lane_nodes]
+        # one integer per (class, service, transit): services shifted by one for HAND_OVER
+        services = len(self.dates.service_calendar) + 1
+        span = int(transit.max()) + 1
         shapes, inverse = np.unique(
-            np.stack([classes, lane_service, transit]), axis=1, return_inverse=True
+            (classes * services + lane_service + 1) * span + transit, return_inverse=True
         )
         order_day = self.clock.order_date
-        days = np.fromiter(
-            (
-                (self._deliver(self.ship_of_class(c), s, t) - order_day).days
-                for c, s, t in shapes.T.tolist()
-            ),
-            dtype=np.int64,
-            count=shapes.shape[1],
-        )
+        days = np.empty(len(shapes), dtype=np.int64)
+        for i, shape in enumerate(shapes.tolist()):
+            shipped = self.ship_of_class(shape // (services * span))
+            service, transit_days = shape // span % services - 1, shape % span
+            days[i] = (self._deliver(shipped, service, transit_days) - order_day).days
         return days[inverse.reshape(-1)]
 
     def story(self, node: Node, service: CarrierService | None, transit_days: int) -> str:
