@@ -27,6 +27,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 ALL_DAYS = frozenset(range(1, 8))  # ISO weekdays, Monday = 1
 ONE_DAY = timedelta(days=1)
 UTC = "UTC"
@@ -53,6 +55,43 @@ class Calendar:
 
 
 EVERY_DAY = Calendar("")  # no calendar: every day is a working day
+
+
+class DayTable:
+    """A calendar's working days over a span of days, for date arithmetic on arrays of
+    ordinals (``date.toordinal()``): :meth:`first_working` and :meth:`add_working_days`
+    over whole arrays. Answers equal :class:`Calendar`'s within the span; :meth:`covers`
+    says whether an array of ordinals and its moves stay inside it."""
+
+    def __init__(self, calendar: Calendar, start: int, span: int) -> None:
+        self.start, self.span = start, span
+        working = np.array(
+            [calendar.is_working(date.fromordinal(start + i)) for i in range(span)], dtype=bool
+        )
+        self.by_rank = start + np.flatnonzero(working)  # the k-th working day's ordinal
+        rank = np.cumsum(working) - working  # working days before each day
+        after = np.searchsorted(self.by_rank, start + np.arange(span))  # first on or after
+        self.rank = rank
+        self.first = np.where(
+            after < len(self.by_rank), self.by_rank[np.minimum(after, len(self.by_rank) - 1)], -1
+        )
+
+    def covers(self, ordinals: np.ndarray, most_days: int) -> bool:
+        """Whether every ordinal, moved ``most_days`` working days on, stays in the span."""
+        if len(ordinals) == 0:
+            return True
+        low, high = int(ordinals.min()), int(ordinals.max())
+        if low < self.start or high >= self.start + self.span:
+            return False
+        last = self.first[high - self.start]
+        return last >= 0 and int(self.rank[last - self.start]) + most_days < len(self.by_rank)
+
+    def first_working(self, ordinals: np.ndarray) -> np.ndarray:
+        return self.first[ordinals - self.start]
+
+    def add_working_days(self, ordinals: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Working days ``ordinals`` moved forward by ``counts`` working days."""
+        return self.by_rank[self.rank[ordinals - self.start] + counts]
 
 
 @lru_cache(maxsize=65536)

@@ -8,14 +8,16 @@ network without time zones, cut-offs or calendars a dated order's days are the u
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 import numpy as np
 
 from omniroute.calendars import (
     EVERY_DAY,
+    ONE_DAY,
     UTC,
     Calendar,
+    DayTable,
     OrderClock,
     delivery_date,
     release_date,
@@ -25,6 +27,10 @@ from omniroute.calendars import zone as tz
 from omniroute.model import CarrierService, Network, Node, Order
 
 HAND_OVER = -1  # a lane's service index when the pick-up store hands over its own stock
+SHIP_CACHE = 100_000  # ship dates kept per network (per node class and release date)
+# Day tables span TABLE_SPAN days from TABLE_BEFORE days before the first order's date and
+# are made anew once an order's date is TABLE_MOVE days past their start.
+TABLE_BEFORE, TABLE_MOVE, TABLE_SPAN = 7, 400, 1200
 
 
 class NetworkDates:
@@ -60,6 +66,21 @@ class NetworkDates:
                 network.carrier_services, self.service_calendar, strict=True
             )
         }
+        # the carrier calendars, and per service its calendar's place among them (-1: none,
+        # every day works; the last entry stands for the pick-up store's hand-over)
+        self.carrier_calendars = sorted(
+            {service.calendar_id for service in network.carrier_services} - {""}
+        )
+        self.service_calendar_index = np.array(
+            [
+                self.carrier_calendars.index(service.calendar_id) if service.calendar_id else -1
+                for service in network.carrier_services
+            ]
+            + [-1],
+            dtype=np.int64,
+        )
+        self._tables: dict[str, DayTable] = {}
+        self._ships: dict[tuple[int, date], date] = {}  # (class, release date) -> ship date
         # whether any lane's dated days can differ from processing + transit days
         self.calendared = any(
             zone != self.time_zone or cutoff is not None or calendar_id
@@ -69,6 +90,27 @@ class NetworkDates:
     def calendar(self, calendar_id: str) -> Calendar:
         return self.calendars[calendar_id] if calendar_id else EVERY_DAY
 
+    def ship(self, node_class: int, released: date) -> date:
+        """The ship date of a node class for an order released on ``released``."""
+        key = (node_class, released)
+        shipped = self._ships.get(key)
+        if shipped is None:
+            _, _, calendar_id, processing = self.class_keys[node_class]
+            shipped = ship_date(released, self.calendar(calendar_id), processing)
+            if len(self._ships) > SHIP_CACHE:
+                self._ships.clear()
+            self._ships[key] = shipped
+        return shipped
+
+    def table(self, calendar_id: str, around: int) -> DayTable:
+        """The calendar's day table for orders dated ``around`` (an ordinal), made anew
+        when an order's date leaves the span it was made for."""
+        table = self._tables.get(calendar_id)
+        if table is None or not table.start + TABLE_BEFORE <= around < table.start + TABLE_MOVE:
+            table = DayTable(self.calendar(calendar_id), around - TABLE_BEFORE, TABLE_SPAN)
+            self._tables[calendar_id] = table
+        return table
+
 
 class Dating:
     """The dates of one dated order's lanes (cached per node class and lane shape)."""
@@ -77,6 +119,7 @@ class Dating:
         self.dates = dates
         self.clock = clock
         self._ship: dict[int, date] = {}
+        self._local: dict[str, datetime] = {}  # the order's instant in each time zone
         self._delivery: dict[tuple[date, int, int], date] = {}
 
     @classmethod
@@ -99,10 +142,14 @@ class Dating:
     def ship_of_class(self, node_class: int) -> date:
         shipped = self._ship.get(node_class)
         if shipped is None:
-            zone, cutoff, calendar_id, processing = self.dates.class_keys[node_class]
-            released = release_date(self.clock.instant, zone, cutoff)
-            shipped = ship_date(released, self.dates.calendar(calendar_id), processing)
-            self._ship[node_class] = shipped
+            zone, cutoff, _, _ = self.dates.class_keys[node_class]
+            local = self._local.get(zone)
+            if local is None:
+                local = self._local[zone] = self.clock.instant.astimezone(tz(zone))
+            released = local.date()
+            if cutoff is not None and local.time() > cutoff:
+                released += ONE_DAY
+            shipped = self._ship[node_class] = self.dates.ship(node_class, released)
         return shipped
 
     def _deliver(self, shipped: date, service: int, transit: int) -> date:
@@ -142,21 +189,40 @@ class Dating:
         transit): one date computation per distinct (node class, service, transit)."""
         if len(lane_nodes) == 0:
             return undated_days
-        classes = self.dates.node_class[lane_nodes]
+        dates = self.dates
+        classes = dates.node_class[lane_nodes]
         transit = undated_days - processing_days[lane_nodes]
-        # one integer per (class, service, transit): services shifted by one for HAND_OVER
-        services = len(self.dates.service_calendar) + 1
-        span = int(transit.max()) + 1
-        shapes, inverse = np.unique(
-            (classes * services + lane_service + 1) * span + transit, return_inverse=True
-        )
+        kinds, where = np.unique(classes, return_inverse=True)
+        ships = np.array([self.ship_of_class(c).toordinal() for c in kinds.tolist()])
+        shipped = ships[where.reshape(-1)]
+        delivered = shipped + np.where(lane_service == HAND_OVER, 0, transit)
+        order_day = self.clock.order_date.toordinal()
+        calendar_of = dates.service_calendar_index[lane_service]  # HAND_OVER: the last, -1
+        for c, calendar_id in enumerate(dates.carrier_calendars):
+            on = calendar_of == c
+            if not on.any():
+                continue
+            table = dates.table(calendar_id, order_day)
+            if not table.covers(shipped[on], int(transit[on].max())):
+                return self._lane_days_one_by_one(classes, lane_service, transit)
+            pickup = table.first_working(shipped[on])
+            delivered[on] = table.add_working_days(pickup, transit[on])
+        return delivered - order_day
+
+    def _lane_days_one_by_one(
+        self, classes: np.ndarray, lane_service: np.ndarray, transit: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`lane_days` without day tables (dates far from the order's)."""
         order_day = self.clock.order_date
-        days = np.empty(len(shapes), dtype=np.int64)
-        for i, shape in enumerate(shapes.tolist()):
-            shipped = self.ship_of_class(shape // (services * span))
-            service, transit_days = shape // span % services - 1, shape % span
-            days[i] = (self._deliver(shipped, service, transit_days) - order_day).days
-        return days[inverse.reshape(-1)]
+        return np.array(
+            [
+                (self._deliver(self.ship_of_class(c), s, t) - order_day).days
+                for c, s, t in zip(
+                    classes.tolist(), lane_service.tolist(), transit.tolist(), strict=True
+                )
+            ],
+            dtype=np.int64,
+        )
 
     def story(self, node: Node, service: CarrierService | None, transit_days: int) -> str:
         """The dates of one shipment in words, for an explanation: when the node releases

@@ -297,3 +297,18 @@ def test_the_explanation_tells_the_dates_and_what_the_cutoff_cost() -> None:
     ) in summary
     undated = Planner(network).plan(_order(""), explain=True).explanation
     assert undated is not None and "Dates:" not in undated.summary
+
+
+def test_orders_years_apart_on_one_planner_get_their_own_dates() -> None:
+    """The day tables behind dated lanes follow the orders' dates: orders years apart,
+    planned one after the other by one planner, each get the dates of the rules."""
+    network = _network(calendar_id="WEEKDAYS", cutoff_time=time(14), time_zone="Australia/Perth")
+    planner = Planner(network)
+    for when in ("2026-12-24T07:00:00Z", "2031-06-06T01:00:00Z", "2019-01-01T00:00:00Z"):
+        order = _order(when)
+        plan = planner.plan(order).plan
+        check_dates(network, order, plan)
+        (shipment,) = plan.shipments
+        ordered = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        local = ordered.astimezone(ZoneInfo("Australia/Sydney")).date()
+        assert plan.delivery_days == (shipment.delivery_date - local).days
