@@ -115,8 +115,10 @@ def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name`` (ValueError when unknown)."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {name!r}") from error
+    # not found, not a key (a path, a NUL), or one the file system cannot look up (too
+    # long, not encodable): all simply unknown
+    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError) as error:
+        raise ValueError(f"unknown time zone {name[:100]!r}") from error
 
 
 def is_time_zone(name: str) -> bool:

@@ -106,7 +106,7 @@ def network_violations(network: Network) -> list[FieldViolation]:
     out = _Collector()
     calendar_ids = _calendars(out, network)
     if network.time_zone and not is_time_zone(network.time_zone):
-        out.add("timeZone", f"unknown time zone {network.time_zone!r} (an IANA id, e.g. UTC)")
+        out.add("timeZone", f"unknown time zone {network.time_zone[:100]!r} (an IANA id, e.g. UTC)")
     service_ids: set[str] = set()
     for i, service in enumerate(network.carrier_services):
         where = f"carrierServices[{i}]"
@@ -149,7 +149,7 @@ def network_violations(network: Network) -> list[FieldViolation]:
         if node.pickup and node.kind is not NodeKind.STORE:
             out.add(f"{where}.pickup", "only stores can be pick-up points")
         if node.time_zone and not is_time_zone(node.time_zone):
-            out.add(f"{where}.timeZone", f"unknown time zone {node.time_zone!r} (an IANA id)")
+            out.add(f"{where}.timeZone", f"unknown time zone {node.time_zone[:100]!r} (an IANA id)")
         _calendar_ref(out, f"{where}.calendarId", node.calendar_id, calendar_ids)
         offered: set[str] = set()
         for j, service_id in enumerate(node.service_ids):
