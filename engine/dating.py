@@ -113,7 +113,7 @@ class NetworkDates:
 
 
 class Dating:
-    """The dates of one dated order's lanes (cached per node class and lane shape)."""
+    """The dates of one dated order's lanes (ship dates cached per node class)."""
 
     def __init__(self, dates: NetworkDates, clock: OrderClock) -> None:
         self.dates = dates
@@ -186,7 +186,8 @@ class Dating:
     ) -> np.ndarray:
         """Dated delivery days of lanes given by their network node indices, service
         indices (``HAND_OVER`` for the pick-up store) and undated days (processing +
-        transit): one date computation per distinct (node class, service, transit)."""
+        transit): a ship date per node class, then array arithmetic on each carrier
+        calendar's :class:`~omniroute.calendars.DayTable`."""
         if len(lane_nodes) == 0:
             return undated_days
         dates = self.dates
