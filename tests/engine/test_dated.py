@@ -4,12 +4,11 @@ optimiser is still the brute-force optimum on them (docs/dated-promises.md)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import brute_force as bf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from omniroute.calendars import Calendar
@@ -28,7 +27,7 @@ from omniroute.model import (
     Zone,
 )
 from omniroute.planner import Planner
-from tests.engine.test_optimizer import check_against_brute_force, instances
+from tests.engine.test_optimizer import SETTINGS, check_against_brute_force, instances
 
 TOL = 1e-6
 ONE_DAY = timedelta(days=1)
@@ -161,14 +160,6 @@ def dated_instances(draw: st.DrawFn) -> tuple[Network, Order]:
         promise_date=promise_date,
     )
     return network, order
-
-
-SETTINGS = settings(
-    max_examples=int(os.environ.get("OMNIROUTE_EXAMPLES", "300")),
-    derandomize=not os.environ.get("OMNIROUTE_RANDOM"),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 
 
 @SETTINGS
