@@ -138,17 +138,38 @@ def parse_instant(text: str) -> datetime:
     return value
 
 
-def local_date(instant: datetime, time_zone: str) -> date:
-    """The date of ``instant`` in ``time_zone``."""
-    return instant.astimezone(zone(time_zone)).date()
-
-
-def release_date(instant: datetime, time_zone: str, cutoff: time | None) -> date:
-    """Step 1: the node's local date of ``instant``, plus a day when past its cut-off."""
-    local = instant.astimezone(zone(time_zone))
-    if cutoff is not None and local.time().replace(tzinfo=None) > cutoff:
+def release_date(local: datetime, cutoff: time | None) -> date:
+    """Step 1: the date of ``local`` (the order's instant in the node's time zone), plus a
+    day when its time is later than the node's cut-off."""
+    if cutoff is not None and local.time() > cutoff:
         return local.date() + ONE_DAY
     return local.date()
+
+
+def date_of(year: int, month: int, day: int) -> date:
+    """A full ``google.type.Date`` as a date (ValueError saying why it is none)."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(
+            f"{year}-{month}-{day} is not a date "
+            "(a full date: year 1-9999, month 1-12, a day of that month)"
+        ) from None
+
+
+def time_of_day(hours: int, minutes: int, seconds: int, nanos: int) -> time:
+    """A ``google.type.TimeOfDay`` of whole seconds as a time (ValueError saying why not)."""
+    if 0 <= hours <= 23 and 0 <= minutes <= 59 and 0 <= seconds <= 59 and nanos == 0:
+        return time(hours, minutes, seconds)
+    raise ValueError(
+        f"{hours:02d}:{minutes:02d}:{seconds:02d} (nanos {nanos}) is not a time of day "
+        "(hours 0-23, minutes and seconds 0-59, nanos 0)"
+    )
+
+
+def day_text(day: date) -> str:
+    """A date as people read it: ``Thu 31 Dec 2026``."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def ship_date(release: date, calendar: Calendar, processing_days: int) -> date:
@@ -172,7 +193,7 @@ class OrderClock:
     @classmethod
     def of(cls, create_time: str, network_time_zone: str) -> OrderClock:
         instant = parse_instant(create_time)
-        return cls(instant, local_date(instant, network_time_zone))
+        return cls(instant, instant.astimezone(zone(network_time_zone)).date())
 
     def days_to(self, day: date) -> int:
         """Calendar days from the order's date to ``day``."""

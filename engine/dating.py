@@ -14,11 +14,11 @@ import numpy as np
 
 from omniroute.calendars import (
     EVERY_DAY,
-    ONE_DAY,
     UTC,
     Calendar,
     DayTable,
     OrderClock,
+    day_text,
     delivery_date,
     release_date,
     ship_date,
@@ -120,7 +120,6 @@ class Dating:
         self.clock = clock
         self._ship: dict[int, date] = {}
         self._local: dict[str, datetime] = {}  # the order's instant in each time zone
-        self._delivery: dict[tuple[date, int, int], date] = {}
 
     @classmethod
     def of(cls, order: Order, dates: NetworkDates) -> Dating | None:
@@ -139,30 +138,20 @@ class Dating:
             limits.append(self.clock.days_to(order.promise_date))
         return min(limits) if limits else None
 
+    def local(self, zone: str) -> datetime:
+        """The order's instant in ``zone``."""
+        local = self._local.get(zone)
+        if local is None:
+            local = self._local[zone] = self.clock.instant.astimezone(tz(zone))
+        return local
+
     def ship_of_class(self, node_class: int) -> date:
         shipped = self._ship.get(node_class)
         if shipped is None:
             zone, cutoff, _, _ = self.dates.class_keys[node_class]
-            local = self._local.get(zone)
-            if local is None:
-                local = self._local[zone] = self.clock.instant.astimezone(tz(zone))
-            released = local.date()
-            if cutoff is not None and local.time() > cutoff:
-                released += ONE_DAY
+            released = release_date(self.local(zone), cutoff)
             shipped = self._ship[node_class] = self.dates.ship(node_class, released)
         return shipped
-
-    def _deliver(self, shipped: date, service: int, transit: int) -> date:
-        key = (shipped, service, transit)
-        delivered = self._delivery.get(key)
-        if delivered is None:
-            if service == HAND_OVER:
-                delivered = shipped
-            else:
-                calendar = self.dates.service_calendar[service]
-                delivered = delivery_date(shipped, calendar, transit)
-            self._delivery[key] = delivered
-        return delivered
 
     def shipment(
         self, node: Node, service: CarrierService | None, transit_days: int
@@ -170,12 +159,12 @@ class Dating:
         """(ship date, delivery date, delivery days) of ``node`` shipping with ``service``
         (None: handed over at the pick-up store) over a zone of ``transit_days``."""
         shipped = self.ship_of_class(self.dates.class_of[node.id])
-        if service is None:
-            delivered = shipped
-        else:
-            calendar = self.dates.service_calendar_of[service.id]
-            delivered = delivery_date(shipped, calendar, transit_days)
+        delivered = _delivered(shipped, self._calendar_of(service), transit_days)
         return shipped, delivered, self.clock.days_to(delivered)
+
+    def _calendar_of(self, service: CarrierService | None) -> Calendar | None:
+        """The service's calendar; None for the pick-up store's hand-over (no carrier)."""
+        return None if service is None else self.dates.service_calendar_of[service.id]
 
     def lane_days(
         self,
@@ -214,16 +203,13 @@ class Dating:
         self, classes: np.ndarray, lane_service: np.ndarray, transit: np.ndarray
     ) -> np.ndarray:
         """:meth:`lane_days` without day tables (dates far from the order's)."""
-        order_day = self.clock.order_date
-        return np.array(
-            [
-                (self._deliver(self.ship_of_class(c), s, t) - order_day).days
-                for c, s, t in zip(
-                    classes.tolist(), lane_service.tolist(), transit.tolist(), strict=True
-                )
-            ],
-            dtype=np.int64,
-        )
+        calendars = self.dates.service_calendar
+        days = np.empty(len(classes), dtype=np.int64)
+        lanes = zip(classes.tolist(), lane_service.tolist(), transit.tolist(), strict=True)
+        for i, (c, s, t) in enumerate(lanes):
+            calendar = None if s == HAND_OVER else calendars[s]
+            days[i] = self.clock.days_to(_delivered(self.ship_of_class(c), calendar, t))
+        return days
 
     def story(self, node: Node, service: CarrierService | None, transit_days: int) -> str:
         """The dates of one shipment in words, for an explanation: when the node releases
@@ -231,27 +217,24 @@ class Dating:
         it; after a missed cut-off, what the order would have got placed before it."""
         zone, cutoff, calendar_id, processing = self.dates.class_keys[self.dates.class_of[node.id]]
         shipped, delivered, _ = self.shipment(node, service, transit_days)
-        local = self.clock.instant.astimezone(tz(zone))
-        released = release_date(self.clock.instant, zone, cutoff)
-        text = f"{node.id}: released {_day(released)}"
+        local = self.local(zone)
+        released = release_date(local, cutoff)
+        text = f"{node.id}: released {day_text(released)}"
         if released != local.date():
             assert cutoff is not None
             text += f" (placed {local:%H:%M} local time, after the {cutoff:%H:%M} cut-off)"
-        text += f", ships {_day(shipped)}, delivered {_day(delivered)}"
+        text += f", ships {day_text(shipped)}, delivered {day_text(delivered)}"
         if released != local.date():
             sooner = ship_date(local.date(), self.dates.calendar(calendar_id), processing)
-            arrives = (
-                sooner
-                if service is None
-                else delivery_date(sooner, self.dates.service_calendar_of[service.id], transit_days)
-            )
+            arrives = _delivered(sooner, self._calendar_of(service), transit_days)
             if arrives != delivered:
                 text += (
-                    f"; placed before the cut-off it would ship {_day(sooner)} and arrive "
-                    f"{_day(arrives)}"
+                    f"; placed before the cut-off it would ship {day_text(sooner)} and arrive "
+                    f"{day_text(arrives)}"
                 )
         return text
 
 
-def _day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+def _delivered(shipped: date, calendar: Calendar | None, transit_days: int) -> date:
+    """Steps 3 and 4, or the ship date itself at the pick-up store (no carrier calendar)."""
+    return shipped if calendar is None else delivery_date(shipped, calendar, transit_days)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from omniroute.baseline import baseline_plan
+from omniroute.calendars import day_text
 from omniroute.candidates import OrderProblem
 from omniroute.cost import zone_for
 from omniroute.dating import Dating
@@ -139,9 +140,7 @@ def _summary(
         f"{plan.delivery_days} day(s)"
     )
     if plan.delivery_date is not None:
-        text += (
-            f", arrives {plan.delivery_date:%a} {plan.delivery_date.day} {plan.delivery_date:%b %Y}"
-        )
+        text += f", arrives {day_text(plan.delivery_date)}"
     if plan.status is PlanStatus.PARTIAL:
         text += f", {sum(u.quantity for u in plan.unfilled_lines)} unit(s) unfilled"
     baseline = alternatives[-1].plan

@@ -48,7 +48,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from omniroute.calendars import Calendar
+from omniroute.calendars import Calendar, date_of, time_of_day
 from omniroute.model import (
     CarrierService,
     Channel,
@@ -632,32 +632,20 @@ _CHANNELS = {ORDER_CHANNEL[channel.value]: channel for channel in Channel}
 
 def _build_date(values: dict, path: str, failed: Set[str], report: _Report) -> datetime.date | None:
     try:
-        return datetime.date(values["year"], values["month"], values["day"])
-    except ValueError:
-        report.problems.append(
-            FieldViolation(
-                path,
-                f"{values['year']}-{values['month']}-{values['day']} is not a date "
-                "(a full date: year 1-9999, month 1-12, a day of that month)",
-            )
-        )
+        return date_of(values["year"], values["month"], values["day"])
+    except ValueError as error:
+        report.problems.append(FieldViolation(path, str(error)))
         return None
 
 
 def _build_time_of_day(
     values: dict, path: str, failed: Set[str], report: _Report
 ) -> datetime.time | None:
-    hours, minutes, seconds, nanos = (values[k] for k in ("hours", "minutes", "seconds", "nanos"))
-    if 0 <= hours <= 23 and 0 <= minutes <= 59 and 0 <= seconds <= 59 and nanos == 0:
-        return datetime.time(hours, minutes, seconds)
-    report.problems.append(
-        FieldViolation(
-            path,
-            f"{hours:02d}:{minutes:02d}:{seconds:02d} (nanos {nanos}) is not a time of day "
-            "(hours 0-23, minutes and seconds 0-59, nanos 0)",
-        )
-    )
-    return None
+    try:
+        return time_of_day(values["hours"], values["minutes"], values["seconds"], values["nanos"])
+    except ValueError as error:
+        report.problems.append(FieldViolation(path, str(error)))
+        return None
 
 
 def _build_calendar(values: dict, path: str, failed: Set[str], report: _Report) -> Calendar:

@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 from google.type import date_pb2, timeofday_pb2
 
 from omniroute.availability import Availability
-from omniroute.calendars import Calendar
+from omniroute.calendars import Calendar, date_of, time_of_day
 from omniroute.joint import JointResult
 from omniroute.ledger import OperationRecord, Reservation, ReturnRecord
 from omniroute.ledger.events import Event
@@ -162,15 +162,9 @@ def date_from_proto(
 ) -> datetime.date | None:
     """A full ``google.type.Date``; a violation (and None) for anything else."""
     try:
-        return datetime.date(message.year, message.month, message.day)
-    except ValueError:
-        violations.append(
-            FieldViolation(
-                where,
-                f"{message.year}-{message.month}-{message.day} is not a date "
-                "(a full date: year 1-9999, month 1-12, a day of that month)",
-            )
-        )
+        return date_of(message.year, message.month, message.day)
+    except ValueError as error:
+        violations.append(FieldViolation(where, str(error)))
         return None
 
 
@@ -181,17 +175,12 @@ def date_to_proto(day: datetime.date) -> date_pb2.Date:
 def _time_of_day(
     message: timeofday_pb2.TimeOfDay, where: str, violations: list[FieldViolation]
 ) -> datetime.time | None:
-    h, m, sec, nanos = message.hours, message.minutes, message.seconds, message.nanos
-    if 0 <= h <= 23 and 0 <= m <= 59 and 0 <= sec <= 59 and nanos == 0:
-        return datetime.time(h, m, sec)
-    violations.append(
-        FieldViolation(
-            where,
-            f"{h:02d}:{m:02d}:{sec:02d} (nanos {nanos}) is not a time of day "
-            "(hours 0-23, minutes and seconds 0-59, nanos 0)",
-        )
-    )
-    return None
+    """A ``google.type.TimeOfDay`` of whole seconds; a violation (and None) otherwise."""
+    try:
+        return time_of_day(message.hours, message.minutes, message.seconds, message.nanos)
+    except ValueError as error:
+        violations.append(FieldViolation(where, str(error)))
+        return None
 
 
 def _calendar_from_proto(

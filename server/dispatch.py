@@ -134,6 +134,7 @@ class _Frames(asyncio.Protocol):
             self.transport.write(data)
 
     def frame(self, job: int, kind: int, deadline: float, payload: bytes) -> None:
+        """Handle one frame; each side of the connection (_EngineSide, _FrontSide) does."""
         raise NotImplementedError
 
 
