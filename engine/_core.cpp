@@ -129,7 +129,10 @@ struct Network {
     // (usable, not excluded nodes holding ATP of its SKUs, ascending), their distances to
     // the destination, their lanes (node, carrier service, resolved zone) within the
     // promise, and the candidates kept (those with such a lane), renumbered. The ATP is
-    // max(0, on hand - reserved - safety stock) of each SKU's holders.
+    // max(0, on hand - reserved - safety stock) of each SKU's holders. A sourcing profile
+    // adds a distance limit (max_distance > 0: farther candidates have no lane) and a cost
+    // per shipment for each node (adjustment: one per node, or empty for none), added to
+    // the lanes' handling cost per shipment.
     //
     // Distances are geo.distances_km's, to the bit: the same double operations in the
     // same order (sines and cosines from the C library, as numpy's), and numpy's own
@@ -138,7 +141,7 @@ struct Network {
     py::tuple problem(const py::list& holder_list, const py::list& on_hand_list,
                       const py::list& safety_stock_list, const py::list& reserved_list,
                       const py::object& excluded, double latitude, double longitude, i64 pickup,
-                      i64 promise_days) const {
+                      i64 promise_days, double max_distance, const py::object& adjustment) const {
         const size_t m = holder_list.size();
         if (on_hand_list.size() != m || safety_stock_list.size() != m || reserved_list.size() != m)
             throw py::value_error("one list of holders, on hand, safety stock and reserved per SKU");
@@ -155,6 +158,11 @@ struct Network {
         }
         const Ints excluded_nodes = array_of<Ints>(excluded);
         if (!excluded_nodes) throw py::error_already_set();
+        const Doubles adjust = array_of<Doubles>(adjustment);
+        if (!adjust) throw py::error_already_set();
+        if (adjust.size() != 0 && static_cast<size_t>(adjust.size()) != lat.size())
+            throw py::value_error("one cost adjustment per node, or none");
+        const double* adjust_of = adjust.size() ? adjust.data() : nullptr;
         std::vector<i64> cand, full, atp_usable(m, 0);
         std::vector<double> y, x;
         {
@@ -217,6 +225,8 @@ struct Network {
             for (size_t c = 0; c < n; ++c) {
                 const i64 node = cand[c];
                 const double dist = EARTH_RADIUS_KM * theta[c];
+                const bool beyond = max_distance > 0 && dist > max_distance;
+                const double handling = hs[node] + (adjust_of ? adjust_of[node] : 0.0);
                 bool reachable = false;
                 size_t first = lane_node.size();
                 auto add = [&](i64 service, double base, double per_kg, double parcel, i64 transit) {
@@ -229,10 +239,12 @@ struct Network {
                     lane_base.push_back(base);
                     lane_per_kg.push_back(per_kg);
                     lane_parcel.push_back(parcel);
-                    lane_hs.push_back(hs[node]);
+                    lane_hs.push_back(handling);
                     lane_hu.push_back(hu[node]);
                 };
-                if (node == pickup) add(HAND_OVER, 0.0, 0.0, INF_D, 0);
+                if (beyond) {
+                    // outside the profile's reach: no lane
+                } else if (node == pickup) add(HAND_OVER, 0.0, 0.0, INF_D, 0);
                 else {
                     for (int s = 0; s < services; ++s) {
                         if (!offers[node * services + s]) continue;

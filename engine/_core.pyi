@@ -37,6 +37,8 @@ class Network:
         longitude: float,
         pickup: int,
         promise_days: int,
+        max_distance: float,
+        adjustment: Doubles,
     ) -> tuple[
         Ints, Ints, Doubles, Ints, Ints, Doubles, Doubles, Doubles, Ints, Doubles, Doubles,
         Ints, Ints, Ints,

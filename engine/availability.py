@@ -220,6 +220,7 @@ def _cheapest_shipments(
             problem.destination,
             float(problem.distance[candidates[i]]),
             problem.dating,
+            problem.profile.cost_at(int(nodes[i])) if problem.profile is not None else 0.0,
         )
         if quote is not None:  # it is: the lane reaches the destination
             found[i] = (

@@ -16,8 +16,10 @@ from omniroute.cost import parcels_array
 from omniroute.dating import Dating
 from omniroute.model import Location, Order, UnfilledReason
 from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.profiles import CompiledProfile
 
 _NONE = np.zeros(0, dtype=np.int64)  # no excluded nodes
+_NO_ADJUSTMENT = np.zeros(0)  # no sourcing profile costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,8 @@ class OrderProblem:
     """One order reduced to arrays: demand per distinct SKU, candidate nodes, lanes.
 
     Lines of the same SKU are merged (they share the nodes' stock and cost the same per unit);
-    plans are split back into lines by :func:`omniroute.plans.build_plan`.
+    plans are split back into lines by :func:`omniroute.plans.build_plan`. ``order`` is the
+    order as planned: its sourcing profile's ``maxShipments`` applied when it sets none.
     """
 
     order: Order
@@ -85,6 +88,7 @@ class OrderProblem:
     atp_reachable: np.ndarray  # (m,) ... of which at nodes with a lane to the destination
     atp_in_promise: np.ndarray  # (m,) ... of which at nodes with a lane within the promise
     dating: Dating | None = None  # the order's dates (None: an undated order)
+    profile: CompiledProfile | None = None  # the order's sourcing profile (None: none)
 
     @property
     def total_units(self) -> int:
@@ -125,6 +129,10 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     with at least one lane within the promise, their distances those of
     :func:`omniroute.geo.distances_km`; one call of ``omniroute._core`` finds them, their
     lanes and the stock figures, with work that grows with the holders, not the network.
+    The order's sourcing profile is compiled in: its exclusions join the order's, its
+    distance limit leaves farther nodes without lanes, its node costs are added to the
+    lanes' handling cost per shipment, and its ``maxShipments`` applies when the order
+    sets none.
     """
     skus: list[int] = []
     line_sku: list[int] = []
@@ -151,6 +159,14 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         if order.excluded_node_ids
         else _NONE
     )
+    profile = index.sourcing.of(order)
+    max_distance, adjustment = 0.0, _NO_ADJUSTMENT
+    if profile is not None:
+        if len(profile.excluded):
+            excluded = np.union1d(excluded, profile.excluded)
+        if profile.max_shipments(order) != order.max_shipments:
+            order = replace(order, max_shipments=profile.max_shipments(order))
+        max_distance, adjustment = profile.max_distance_km, profile.adjustment
     # A dated order's promise is a limit on its dated days. The core applies it when those
     # are the undated days (no time zones, cut-offs or calendars in play) and it is at least
     # a day (0 means no promise to the core); otherwise lanes are dated and kept here.
@@ -186,6 +202,8 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         destination.longitude,
         pickup,
         core_limit,
+        max_distance,
+        adjustment,
     )
     lanes = Lanes(
         lane_node,
@@ -220,6 +238,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         atp_reachable=atp_reachable,
         atp_in_promise=atp_in_promise,
         dating=dating,
+        profile=profile,
     )
 
 

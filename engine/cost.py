@@ -27,6 +27,7 @@ from omniroute.model import (
     PlanStatus,
     Zone,
 )
+from omniroute.profiles import adjustment_for, allows, profile_for
 
 # Weight / parcel-limit ratios within this of an integer count as that integer, so that
 # 3 x 0.1 kg in a 0.3 kg parcel is one parcel despite binary floating point.
@@ -79,6 +80,7 @@ def quote_shipment(
     destination: Location,
     distance: float | None = None,
     dating: Dating | None = None,
+    adjustment: float = 0.0,
 ) -> ShipmentQuote | None:
     """Cost of shipping ``units`` weighing ``weight_kg`` from ``node`` with ``service``.
 
@@ -86,12 +88,13 @@ def quote_shipment(
     delivery days = the store's processing days. Returns None when the service has no
     zone covering the distance. ``distance`` (km) may be passed when already known. With
     the ``dating`` of a dated order the quote has its ship and delivery dates, and its
-    delivery days count from the order's date.
+    delivery days count from the order's date. ``adjustment`` is the order's sourcing
+    profile's cost per shipment from the node (:func:`omniroute.profiles.adjustment_for`).
     """
     handling_shipment = node.handling_cost_per_shipment
     handling_units = node.handling_cost_per_unit * units
     if service is None:
-        breakdown = CostBreakdown(0.0, 0.0, handling_shipment, handling_units)
+        breakdown = CostBreakdown(0.0, 0.0, handling_shipment, handling_units, adjustment)
         if dating is not None:
             shipped, delivered, days = dating.shipment(node, None, 0)
             return ShipmentQuote(breakdown.total, days, 0, 0.0, breakdown, shipped, delivered)
@@ -112,6 +115,7 @@ def quote_shipment(
         carrier_weight=zone.cost_per_kg * weight_kg,
         handling_shipment=handling_shipment,
         handling_units=handling_units,
+        profile_adjustment=adjustment,
     )
     if dating is not None:
         shipped, delivered, days = dating.shipment(node, service, zone.transit_days)
@@ -155,6 +159,8 @@ def check_plan(
     destination = destination_of(order, nodes)
     dating = Dating.of(order, NetworkDates(network)) if order.create_time else None
     limit = dating.limit(order) if dating is not None else (order.promise_days or None)
+    profile = profile_for(order, network.sourcing_profiles)
+    max_shipments = order.max_shipments or (profile.max_shipments if profile else 0)
     shipped: dict[str, int] = {line_id: 0 for line_id in lines}
     used: dict[tuple[str, str], int] = {}
     seen_nodes: set[str] = set()
@@ -169,6 +175,8 @@ def check_plan(
         seen_nodes.add(shipment.node_id)
         if node.disabled or node.id in order.excluded_node_ids:
             problems.append(f"{where}: node {node.id!r} is disabled or excluded")
+        if profile is not None and not allows(profile, node):
+            problems.append(f"{where}: sourcing profile {profile.id!r} excludes {node.id!r}")
         weight, units = 0.0, 0
         for shipment_line in shipment.lines:
             line = lines.get(shipment_line.line_id)
@@ -190,10 +198,18 @@ def check_plan(
                 problems.append(f"{where}: no carrier service outside the pick-up store")
                 continue
             service = None
-        quote = quote_shipment(node, service, weight, units, destination, dating=dating)
+        adjustment = adjustment_for(profile, node) if profile is not None else 0.0
+        quote = quote_shipment(
+            node, service, weight, units, destination, dating=dating, adjustment=adjustment
+        )
         if quote is None:
             problems.append(f"{where}: {shipment.service_id!r} does not reach the destination")
             continue
+        if profile is not None and 0 < profile.max_distance_km < quote.distance_km:
+            problems.append(
+                f"{where}: {quote.distance_km} km is beyond profile {profile.id!r}'s "
+                f"{profile.max_distance_km} km"
+            )
         if abs(quote.cost - shipment.cost) > ROUNDED_TOLERANCE:
             problems.append(f"{where}: cost {shipment.cost} but the cost model says {quote.cost}")
         if quote.delivery_days != shipment.delivery_days:
@@ -213,8 +229,8 @@ def check_plan(
     for (node_id, sku_id), quantity in used.items():
         if quantity > atp.get((node_id, sku_id), 0):
             problems.append(f"node {node_id!r} ships {quantity} of {sku_id!r}, above its ATP")
-    if order.max_shipments and len(plan.shipments) > order.max_shipments:
-        problems.append(f"{len(plan.shipments)} shipments exceed maxShipments")
+    if max_shipments and len(plan.shipments) > max_shipments:
+        problems.append(f"{len(plan.shipments)} shipments exceed maxShipments {max_shipments}")
     # totalCost adds up the reported shipment costs (each checked against the model above)
     # and the split penalty; rounded to cents, these may differ from the model's total by
     # half a cent per shipment (docs/cost-model.md, "Money and rounding")

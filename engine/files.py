@@ -56,10 +56,12 @@ from omniroute.model import (
     Location,
     Network,
     Node,
+    NodeAdjustment,
     NodeKind,
     Order,
     OrderLine,
     Sku,
+    SourcingProfile,
     StockPosition,
     ValidationError,
     Zone,
@@ -146,6 +148,26 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("seconds", "seconds", INT32),
         Field("nanos", "nanos", INT32),
     ),
+    "omniroute.v1.NodeAdjustment": (
+        Field("node_id", "nodeId", STRING),
+        Field("kind", "kind", ENUM, enum=NODE_KIND),
+        Field("cost_per_shipment", "costPerShipment", DOUBLE),
+    ),
+    "omniroute.v1.SourcingProfile": (
+        Field("id", "id", STRING),
+        Field("channels", "channels", ENUM, repeated=True, enum=ORDER_CHANNEL),
+        Field("allowed_node_kinds", "allowedNodeKinds", ENUM, repeated=True, enum=NODE_KIND),
+        Field("excluded_node_ids", "excludedNodeIds", STRING, repeated=True),
+        Field("max_distance_km", "maxDistanceKm", DOUBLE),
+        Field("max_shipments", "maxShipments", INT32),
+        Field(
+            "node_adjustments",
+            "nodeAdjustments",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.NodeAdjustment",
+        ),
+    ),
     "omniroute.v1.Calendar": (
         Field("id", "id", STRING),
         Field("working_days", "workingDays", ENUM, repeated=True, enum=DAY_OF_WEEK),
@@ -213,6 +235,13 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("currency", "currency", STRING),
         Field("time_zone", "timeZone", STRING),
         Field("calendars", "calendars", MESSAGE, repeated=True, message="omniroute.v1.Calendar"),
+        Field(
+            "sourcing_profiles",
+            "sourcingProfiles",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.SourcingProfile",
+        ),
     ),
     "omniroute.v1.OrderLine": (
         Field("id", "id", STRING),
@@ -232,6 +261,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("create_time", "createTime", TIMESTAMP),
         Field("customer_id", "customerId", STRING),
         Field("promise_date", "promiseDate", MESSAGE, message="google.type.Date"),
+        Field("sourcing_profile_id", "sourcingProfileId", STRING),
     ),
 }
 
@@ -737,6 +767,7 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
         currency=values["currency"],
         time_zone=values["time_zone"],
         calendars=tuple(values["calendars"]),
+        sourcing_profiles=tuple(values["sourcing_profiles"]),
     )
 
 
@@ -770,10 +801,64 @@ def _build_order(values: dict, path: str, failed: Set[str], report: _Report) -> 
         create_time=values["create_time"],
         customer_id=values["customer_id"],
         promise_date=values["promise_date"],
+        sourcing_profile_id=values["sourcing_profile_id"],
+    )
+
+
+_CHANNEL_NAMES = "WEB, STORE, CALL_CENTER, MARKETPLACE or WHOLESALE"
+_KIND_NAMES = "DC, STORE, THIRD_PARTY or DROP_SHIP"
+
+
+def _enum_list(
+    numbers: list[int], known: Mapping[int, Any], names: str, where: str, report: _Report
+) -> tuple[Any, ...]:
+    """The model values of a repeated enum field (JSON name path ``where``); an unspecified
+    or unknown number is a violation."""
+    out = []
+    for i, number in enumerate(numbers):
+        value = known.get(number)
+        if value is None:
+            report.problems.append(
+                FieldViolation(f"{where}[{i}]", f"must be {names}, not {number}")
+            )
+        else:
+            out.append(value)
+    return tuple(out)
+
+
+def _build_adjustment(values: dict, path: str, failed: Set[str], report: _Report) -> NodeAdjustment:
+    number = values["kind"]
+    kind = _NODE_KINDS.get(number)
+    if kind is None and number != 0 and "kind" not in failed:
+        report.problems.append(
+            FieldViolation(_join(path, "kind"), f"must be {_KIND_NAMES}, not {number}")
+        )
+    return NodeAdjustment(values["cost_per_shipment"], values["node_id"], kind)
+
+
+def _build_profile(values: dict, path: str, failed: Set[str], report: _Report) -> SourcingProfile:
+    return SourcingProfile(
+        id=values["id"],
+        channels=_enum_list(
+            values["channels"], _CHANNELS, _CHANNEL_NAMES, _join(path, "channels"), report
+        ),
+        allowed_node_kinds=_enum_list(
+            values["allowed_node_kinds"],
+            _NODE_KINDS,
+            _KIND_NAMES,
+            _join(path, "allowedNodeKinds"),
+            report,
+        ),
+        excluded_node_ids=tuple(values["excluded_node_ids"]),
+        max_distance_km=values["max_distance_km"],
+        max_shipments=values["max_shipments"],
+        node_adjustments=tuple(values["node_adjustments"]),
     )
 
 
 _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
+    "omniroute.v1.NodeAdjustment": _build_adjustment,
+    "omniroute.v1.SourcingProfile": _build_profile,
     "google.type.Date": _build_date,
     "google.type.TimeOfDay": _build_time_of_day,
     "omniroute.v1.Calendar": _build_calendar,
@@ -1410,6 +1495,11 @@ _AS_MESSAGE: dict[str, Callable[[Any], Any]] = {
     ),
     "omniroute.v1.Calendar": lambda c: SimpleNamespace(
         id=c.id, working_days=sorted(c.working_days), holidays=sorted(c.holidays)
+    ),
+    "omniroute.v1.NodeAdjustment": lambda a: SimpleNamespace(
+        node_id=a.node_id,
+        kind=a.kind or "KIND_UNSPECIFIED",
+        cost_per_shipment=a.cost_per_shipment,
     ),
 }
 _DAY_NAMES = {number: name for name, number in DAY_OF_WEEK.items()}

@@ -158,6 +158,30 @@ class StockChange:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeAdjustment:
+    """A cost added to every shipment from one node (``node_id``) or from every node of one
+    ``kind``; negative for a preferred node (docs/sourcing-profiles.md)."""
+
+    cost_per_shipment: float
+    node_id: str = ""
+    kind: NodeKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourcingProfile:
+    """Merchant rules that shape the sourcing of the orders it applies to: an order uses
+    the profile it names, else the first whose ``channels`` include its channel."""
+
+    id: str
+    channels: tuple[Channel, ...] = ()
+    allowed_node_kinds: tuple[NodeKind, ...] = ()  # (): every kind
+    excluded_node_ids: tuple[str, ...] = ()
+    max_distance_km: float = 0.0  # 0: no limit
+    max_shipments: int = 0  # for orders that set none; 0: no limit
+    node_adjustments: tuple[NodeAdjustment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     """Everything the optimiser needs to know about the fulfilment network."""
 
@@ -169,6 +193,7 @@ class Network:
     currency: str = ""
     time_zone: str = ""  # IANA id ("": UTC): the nodes' default; dated orders' days count in it
     calendars: tuple[Calendar, ...] = ()
+    sourcing_profiles: tuple[SourcingProfile, ...] = ()
 
 
 # --------------------------------------------------------------------------- orders
@@ -197,6 +222,7 @@ class Order:
     create_time: str = ""  # RFC 3339, as in the JSON files; "" when unknown
     customer_id: str = ""  # the customer's id in the retailer's systems ("": not given)
     promise_date: date | None = None  # latest delivery date (needs create_time)
+    sourcing_profile_id: str = ""  # "": the first profile for its channel, if any
 
 
 # --------------------------------------------------------------------------- plans
@@ -211,12 +237,13 @@ class ShipmentLine:
 
 @dataclass(frozen=True, slots=True)
 class CostBreakdown:
-    """The four parts of a shipment's cost; they sum to the shipment cost."""
+    """The parts of a shipment's cost; they sum to the shipment cost."""
 
     carrier_parcels: float
     carrier_weight: float
     handling_shipment: float
     handling_units: float
+    profile_adjustment: float = 0.0  # the sourcing profile's cost for the node
 
     @property
     def total(self) -> float:
@@ -225,6 +252,7 @@ class CostBreakdown:
             + self.carrier_weight
             + self.handling_shipment
             + self.handling_units
+            + self.profile_adjustment
         )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from omniroute import _core
 from omniroute.dating import NetworkDates
 from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
+from omniroute.profiles import Sourcing
 from omniroute.stock_table import StockTable
 from omniroute.validation import lookup_of
 
@@ -90,6 +91,7 @@ class NetworkIndex:
         self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
         self.split_penalty = float(network.split_penalty)
         self.dates = NetworkDates(network, nodes)  # time zones, cut-offs, calendars
+        self.sourcing = Sourcing(network)  # the sourcing profiles, compiled
         self.lookup = lookup_of(network)  # ids for validating orders against this network
         self._core: _core.Network | None = None
 

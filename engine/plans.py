@@ -169,6 +169,7 @@ def plan_from_shipments(
     when already known."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
+    profile = index.sourcing.of(order)
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
@@ -189,7 +190,10 @@ def plan_from_shipments(
             shipped[shipment_line.line_id] += shipment_line.quantity
             count += shipment_line.quantity
         distance = distances.get(node_id) if distances else None
-        quote = quote_shipment(node, service, float(weight), count, destination, distance, dating)
+        adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
+        quote = quote_shipment(
+            node, service, float(weight), count, destination, distance, dating, adjustment
+        )
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
         reported.append(
@@ -249,10 +253,14 @@ def best_service(
     count = sum(units.values())
     dating = Dating.of(order, index.dates)
     limit = dating.limit(order) if dating is not None else (order.promise_days or None)
+    profile = index.sourcing.of(order)
+    adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
     best: tuple[float, int, str] | None = None
     for service_id in node.service_ids:
         service = index.services[index.service_pos[service_id]]
-        quote = quote_shipment(node, service, float(weight), count, destination, dating=dating)
+        quote = quote_shipment(
+            node, service, float(weight), count, destination, dating=dating, adjustment=adjustment
+        )
         if quote is None or (limit is not None and quote.delivery_days > limit):
             continue
         key = (quote.cost, quote.delivery_days, service_id)

@@ -21,9 +21,11 @@ from omniroute.model import (
     Node,
     NodeKind,
     Order,
+    SourcingProfile,
     StockPosition,
     ValidationError,
 )
+from omniroute.profiles import adjustment_index
 from omniroute.stock_table import StockTable
 
 MAX_ID = 256  # characters of any id (node, SKU, service, order, line)
@@ -170,7 +172,67 @@ def network_violations(network: Network) -> list[FieldViolation]:
         _stock_violations(out, network.stock, node_ids, sku_ids)
 
     out.non_negative("splitPenalty", network.split_penalty)
+    _profiles(out, network, node_ids)
     return out.violations
+
+
+def _profiles(out: _Collector, network: Network, node_ids: set[str]) -> None:
+    """Check the sourcing profiles: ids, node references, limits, and that no adjustment
+    makes a shipment cost less than nothing (the optimiser's bounds rely on it)."""
+    ids: set[str] = set()
+    for i, profile in enumerate(network.sourcing_profiles):
+        where = f"sourcingProfiles[{i}]"
+        out.identifier(f"{where}.id", profile.id, ids, "sourcing profile")
+        for j, node_id in enumerate(profile.excluded_node_ids):
+            if node_id not in node_ids:
+                out.add(f"{where}.excludedNodeIds[{j}]", f"unknown node {node_id!r}")
+        out.non_negative(f"{where}.maxDistanceKm", profile.max_distance_km)
+        out.non_negative(f"{where}.maxShipments", profile.max_shipments)
+        malformed: set[int] = set()
+        for j, adjustment in enumerate(profile.node_adjustments):
+            at = f"{where}.nodeAdjustments[{j}]"
+            if bool(adjustment.node_id) == (adjustment.kind is not None):
+                out.add(at, "set exactly one of nodeId and kind")
+                malformed.add(j)
+            elif adjustment.node_id and adjustment.node_id not in node_ids:
+                out.add(f"{at}.nodeId", f"unknown node {adjustment.node_id!r}")
+            if not math.isfinite(adjustment.cost_per_shipment):
+                out.add(
+                    f"{at}.costPerShipment",
+                    f"must be a finite number, got {adjustment.cost_per_shipment}",
+                )
+                malformed.add(j)
+        _no_negative_shipments(out, network, profile, where, malformed)
+
+
+def _no_negative_shipments(
+    out: _Collector, network: Network, profile: SourcingProfile, where: str, skip: set[int]
+) -> None:
+    """Each adjustment at least minus the cheapest fixed cost of a shipment from every node
+    it applies to: the node's handling cost per shipment plus its cheapest zone base cost
+    (0 for a pick-up store's hand-over)."""
+    if not profile.node_adjustments:
+        return
+    base = {
+        s.id: min((z.base_cost for z in s.zones), default=0.0) for s in network.carrier_services
+    }
+    reported = set(skip)  # malformed adjustments are reported already
+    for node in network.nodes:
+        j = adjustment_index(profile, node)
+        if j is None or j in reported:
+            continue
+        cheapest = (
+            0.0 if node.pickup else min((base.get(s, 0.0) for s in node.service_ids), default=0.0)
+        )
+        floor = -(node.handling_cost_per_shipment + cheapest)
+        cost = profile.node_adjustments[j].cost_per_shipment
+        if cost < floor - 1e-9:
+            reported.add(j)
+            out.add(
+                f"{where}.nodeAdjustments[{j}].costPerShipment",
+                f"{cost} would make a shipment from node {node.id!r} cost less than nothing: "
+                f"at least {floor:g} (its handling cost per shipment and cheapest base cost)",
+            )
 
 
 def _stock_is_clean(stock: Sequence[StockPosition], node_ids: set[str], sku_ids: set[str]) -> bool:
@@ -215,10 +277,15 @@ class Lookup:
 
     nodes: Mapping[str, Node]
     sku_ids: Set[str]
+    profile_ids: Set[str] = frozenset()
 
 
 def lookup_of(network: Network) -> Lookup:
-    return Lookup({node.id: node for node in network.nodes}, frozenset(s.id for s in network.skus))
+    return Lookup(
+        {node.id: node for node in network.nodes},
+        frozenset(s.id for s in network.skus),
+        frozenset(p.id for p in network.sourcing_profiles),
+    )
 
 
 def order_violations(
@@ -266,6 +333,10 @@ def order_violations(
     for i, node_id in enumerate(order.excluded_node_ids):
         if node_id not in nodes:
             out.add(f"excludedNodeIds[{i}]", f"unknown node {node_id!r}")
+    if order.sourcing_profile_id and order.sourcing_profile_id not in lookup.profile_ids:
+        out.add(
+            "sourcingProfileId", f"unknown sourcing profile {order.sourcing_profile_id[:100]!r}"
+        )
     return out.violations
 
 

@@ -41,6 +41,7 @@ from omniroute.model import (
     Location,
     Network,
     Node,
+    NodeAdjustment,
     NodeKind,
     Order,
     OrderLine,
@@ -54,6 +55,7 @@ from omniroute.model import (
     Shipment,
     ShipmentLine,
     Sku,
+    SourcingProfile,
     StockChange,
     StockPosition,
     UnfilledLine,
@@ -438,15 +440,67 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
             _calendar_from_proto(c, f"calendars[{i}]", violations)
             for i, c in enumerate(message.calendars)
         ),
+        sourcing_profiles=tuple(
+            _profile_from_proto(p, f"sourcingProfiles[{i}]", violations)
+            for i, p in enumerate(message.sourcing_profiles)
+        ),
     )
     return network, violations
 
 
 _CHANNELS = {
     number: Channel[name]
-    for name, number in order_pb2.Order.Channel.items()
+    for name, number in network_pb2.Channel.items()
     if name in Channel.__members__
 }  # the API's channel numbers (UNSPECIFIED aside) and the model's channels
+_CHANNEL_NAMES = "WEB, STORE, CALL_CENTER, MARKETPLACE or WHOLESALE"
+_KIND_NAMES = "DC, STORE, THIRD_PARTY or DROP_SHIP"
+
+
+def _profile_from_proto(
+    message: network_pb2.SourcingProfile, where: str, violations: list[FieldViolation]
+) -> SourcingProfile:
+    """A sourcing profile; unspecified or unknown channels and kinds are violations."""
+    channels = []
+    for i, number in enumerate(message.channels):
+        channel = _CHANNELS.get(number)
+        if channel is None:
+            violations.append(
+                FieldViolation(f"{where}.channels[{i}]", f"must be {_CHANNEL_NAMES}, not {number}")
+            )
+        else:
+            channels.append(channel)
+    kinds = []
+    for i, number in enumerate(message.allowed_node_kinds):
+        if number in KNOWN_KINDS:
+            kinds.append(NodeKind[network_pb2.Node.Kind.Name(number)])
+        else:
+            violations.append(
+                FieldViolation(
+                    f"{where}.allowedNodeKinds[{i}]", f"must be {_KIND_NAMES}, not {number}"
+                )
+            )
+    adjustments = []
+    for i, item in enumerate(message.node_adjustments):
+        kind = None
+        if item.kind in KNOWN_KINDS:
+            kind = NodeKind[network_pb2.Node.Kind.Name(item.kind)]
+        elif item.kind != network_pb2.Node.KIND_UNSPECIFIED:
+            violations.append(
+                FieldViolation(
+                    f"{where}.nodeAdjustments[{i}].kind", f"must be {_KIND_NAMES}, not {item.kind}"
+                )
+            )
+        adjustments.append(NodeAdjustment(item.cost_per_shipment, item.node_id, kind))
+    return SourcingProfile(
+        id=message.id,
+        channels=tuple(channels),
+        allowed_node_kinds=tuple(kinds),
+        excluded_node_ids=tuple(message.excluded_node_ids),
+        max_distance_km=message.max_distance_km,
+        max_shipments=message.max_shipments,
+        node_adjustments=tuple(adjustments),
+    )
 
 
 def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
@@ -493,6 +547,7 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
         create_time=create_time,
         customer_id=message.customer_id,
         promise_date=promise_date,
+        sourcing_profile_id=message.sourcing_profile_id,
     )
 
 
@@ -515,6 +570,7 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
                     s.cost_breakdown.carrier_weight,
                     s.cost_breakdown.handling_shipment,
                     s.cost_breakdown.handling_units,
+                    s.cost_breakdown.profile_adjustment,
                 ),
                 ship_date=_output_date(s, "ship_date"),
                 delivery_date=_output_date(s, "delivery_date"),
@@ -580,6 +636,27 @@ def network_to_proto(network: Network) -> network_pb2.Network:
     message = network_pb2.Network(
         split_penalty=network.split_penalty, currency=network.currency, time_zone=network.time_zone
     )
+    for profile in network.sourcing_profiles:
+        message.sourcing_profiles.add(
+            id=profile.id,
+            channels=[network_pb2.Channel.Value(c.value) for c in profile.channels],
+            allowed_node_kinds=[
+                network_pb2.Node.Kind.Value(k.value) for k in profile.allowed_node_kinds
+            ],
+            excluded_node_ids=profile.excluded_node_ids,
+            max_distance_km=profile.max_distance_km,
+            max_shipments=profile.max_shipments,
+            node_adjustments=[
+                network_pb2.NodeAdjustment(
+                    node_id=a.node_id,
+                    kind=network_pb2.Node.Kind.Value(
+                        a.kind.value if a.kind else "KIND_UNSPECIFIED"
+                    ),
+                    cost_per_shipment=a.cost_per_shipment,
+                )
+                for a in profile.node_adjustments
+            ],
+        )
     for calendar in network.calendars:
         message.calendars.add(
             id=calendar.id,
@@ -643,7 +720,7 @@ def network_to_proto(network: Network) -> network_pb2.Network:
 def order_to_proto(order: Order) -> order_pb2.Order:
     message = order_pb2.Order(
         id=order.id,
-        channel=order_pb2.Order.Channel.Value(order.channel.value),
+        channel=network_pb2.Channel.Value(order.channel.value),
         lines=[
             order_pb2.OrderLine(id=x.id, sku_id=x.sku_id, quantity=x.quantity) for x in order.lines
         ],
@@ -653,6 +730,7 @@ def order_to_proto(order: Order) -> order_pb2.Order:
         allow_partial=order.allow_partial,
         pickup_store_id=order.pickup_store_id,
         customer_id=order.customer_id,
+        sourcing_profile_id=order.sourcing_profile_id,
     )
     if order.destination is not None:
         message.destination.latitude = order.destination.latitude
@@ -669,7 +747,14 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
     b: CostBreakdown = shipment.breakdown
     cost = cents(shipment.cost)
     parts = apportion_cents(
-        (b.carrier_parcels, b.carrier_weight, b.handling_shipment, b.handling_units), cost
+        (
+            b.carrier_parcels,
+            b.carrier_weight,
+            b.handling_shipment,
+            b.handling_units,
+            b.profile_adjustment,
+        ),
+        cost,
     )
     return plan_pb2.Shipment(
         node_id=shipment.node_id,
@@ -688,6 +773,7 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
             carrier_weight=parts[1] / 100,
             handling_shipment=parts[2] / 100,
             handling_units=parts[3] / 100,
+            profile_adjustment=parts[4] / 100,
         ),
         units=shipment.units,
         ship_date=None if shipment.ship_date is None else date_to_proto(shipment.ship_date),

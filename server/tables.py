@@ -59,8 +59,10 @@ def _cell(value: object) -> str:
 
 def shipments_table(plan: plan_pb2.Plan, currency: str) -> str:
     """A plan's shipments as the API reports them (rounded: weights to grams, distances to
-    0.1 km, money to cents), each cost broken down so that the columns add up."""
+    0.1 km, money to cents), each cost broken down so that the columns add up (with a
+    column for the sourcing profile's node costs when a shipment has one)."""
     rows: list[list[object]] = []
+    profiled = any(s.cost_breakdown.profile_adjustment for s in plan.shipments)
     for s in plan.shipments:
         b = s.cost_breakdown
         rows.append(
@@ -74,6 +76,7 @@ def shipments_table(plan: plan_pb2.Plan, currency: str) -> str:
                 b.carrier_parcels,
                 b.carrier_weight,
                 (round(b.handling_shipment * 100) + round(b.handling_units * 100)) / 100,
+                *([b.profile_adjustment] if profiled else []),
                 s.cost,
                 s.delivery_days,
             ]
@@ -89,6 +92,7 @@ def shipments_table(plan: plan_pb2.Plan, currency: str) -> str:
             f"parcel charge ({currency})",
             f"weight charge ({currency})",
             f"handling ({currency})",
+            *([f"sourcing profile ({currency})"] if profiled else []),
             f"cost ({currency})",
             "days",
         ],

@@ -55,6 +55,28 @@ def all_plans(
         demand[line.sku_id] = demand.get(line.sku_id, 0) + line.quantity
     skus = sorted(demand)
     usable = [n for n in network.nodes if not n.disabled and n.id not in order.excluded_node_ids]
+    # the sourcing profile, read from the contract's words (not omniroute.profiles)
+    profile = next(
+        (p for p in network.sourcing_profiles if p.id == order.sourcing_profile_id), None
+    )
+    if profile is None and not order.sourcing_profile_id:
+        profile = next((p for p in network.sourcing_profiles if order.channel in p.channels), None)
+    max_shipments = order.max_shipments
+    if profile is not None:
+        usable = [
+            n
+            for n in usable
+            if n.id not in profile.excluded_node_ids
+            and (not profile.allowed_node_kinds or n.kind in profile.allowed_node_kinds)
+        ]
+        max_shipments = max_shipments or profile.max_shipments
+
+    def adjustment(node: Node) -> float:
+        if profile is None:
+            return 0.0
+        own = [a for a in profile.node_adjustments if a.node_id == node.id]
+        kind = [a for a in profile.node_adjustments if not a.node_id and a.kind == node.kind]
+        return (own or kind)[0].cost_per_shipment if own or kind else 0.0
 
     # Options per node: (load, cost, days) for each load and each service that works.
     def node_options(node):
@@ -74,12 +96,14 @@ def all_plans(
                 quote = quote_shipment(node, service, weight, units, destination)
                 if quote is None:
                     continue
+                if profile is not None and 0 < profile.max_distance_km < quote.distance_km:
+                    continue
                 days = quote.delivery_days
                 if dated is not None:
                     days = dated.days(node, service, days - node.processing_days)
                 if limit is not None and days > limit:
                     continue
-                options.append((load, quote.cost, days, node.id))
+                options.append((load, quote.cost + adjustment(node), days, node.id))
         return [None, *options]
 
     per_node = [node_options(n) for n in usable]
@@ -89,7 +113,7 @@ def all_plans(
         totals = [sum(c[0][k] for c in chosen) for k in range(len(skus))]
         if any(t > demand[s] for t, s in zip(totals, skus, strict=True)):
             continue
-        if order.max_shipments and len(chosen) > order.max_shipments:
+        if max_shipments and len(chosen) > max_shipments:
             continue
         cost = plan_total([c[1] for c in chosen], network.split_penalty)
         days = max((c[2] for c in chosen), default=0)

@@ -297,5 +297,5 @@ def test_fast_entry_points_convert_other_arrays_and_refuse_wrong_calls() -> None
     with pytest.raises(ValueError):
         DEMO_PLANNER.index.core.problem(
             [stock.nodes], [stock.on_hand[:-1]], [stock.safety_stock], [stock.reserved],
-            np.zeros(0, dtype=np.int64), 0.0, 0.0, -1, 0,
+            np.zeros(0, dtype=np.int64), 0.0, 0.0, -1, 0, 0.0, np.zeros(0),
         )  # fmt: skip

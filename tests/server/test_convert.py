@@ -149,6 +149,7 @@ OUTPUT_DECIMALS = {
             "carrier_weight",
             "handling_shipment",
             "handling_units",
+            "profile_adjustment",
             "lower_bound",
             "objective",
             "sequential_objective",
@@ -194,7 +195,13 @@ def assert_adds_up(plan: Message) -> None:
     """Breakdown terms sum to each shipment's cost; totalCost = costs + split penalty."""
     for s in plan.shipments:
         b = s.cost_breakdown
-        terms = [b.carrier_parcels, b.carrier_weight, b.handling_shipment, b.handling_units]
+        terms = [
+            b.carrier_parcels,
+            b.carrier_weight,
+            b.handling_shipment,
+            b.handling_units,
+            b.profile_adjustment,
+        ]
         assert sum(to_cents(t) for t in terms) == to_cents(s.cost), s
     if plan.shipments:
         shipped = sum(to_cents(s.cost) for s in plan.shipments)

@@ -11,6 +11,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_UNSPECIFIED: _ClassVar[Channel]
+    WEB: _ClassVar[Channel]
+    STORE: _ClassVar[Channel]
+    CALL_CENTER: _ClassVar[Channel]
+    MARKETPLACE: _ClassVar[Channel]
+    WHOLESALE: _ClassVar[Channel]
+CHANNEL_UNSPECIFIED: Channel
+WEB: Channel
+STORE: Channel
+CALL_CENTER: Channel
+MARKETPLACE: Channel
+WHOLESALE: Channel
+
 class Location(_message.Message):
     __slots__ = ("latitude", "longitude")
     LATITUDE_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +106,34 @@ class Node(_message.Message):
     cutoff_time: _timeofday_pb2.TimeOfDay
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[Node.Kind, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., handling_cost_per_shipment: _Optional[float] = ..., handling_cost_per_unit: _Optional[float] = ..., processing_days: _Optional[int] = ..., service_ids: _Optional[_Iterable[str]] = ..., pickup: _Optional[bool] = ..., daily_shipment_capacity: _Optional[int] = ..., disabled: _Optional[bool] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendar_id: _Optional[str] = ..., cutoff_time: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
 
+class NodeAdjustment(_message.Message):
+    __slots__ = ("node_id", "kind", "cost_per_shipment")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_SHIPMENT_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    kind: Node.Kind
+    cost_per_shipment: float
+    def __init__(self, node_id: _Optional[str] = ..., kind: _Optional[_Union[Node.Kind, str]] = ..., cost_per_shipment: _Optional[float] = ...) -> None: ...
+
+class SourcingProfile(_message.Message):
+    __slots__ = ("id", "channels", "allowed_node_kinds", "excluded_node_ids", "max_distance_km", "max_shipments", "node_adjustments")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_NODE_KINDS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHIPMENTS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    channels: _containers.RepeatedScalarFieldContainer[Channel]
+    allowed_node_kinds: _containers.RepeatedScalarFieldContainer[Node.Kind]
+    excluded_node_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_distance_km: float
+    max_shipments: int
+    node_adjustments: _containers.RepeatedCompositeFieldContainer[NodeAdjustment]
+    def __init__(self, id: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ..., allowed_node_kinds: _Optional[_Iterable[_Union[Node.Kind, str]]] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., max_distance_km: _Optional[float] = ..., max_shipments: _Optional[int] = ..., node_adjustments: _Optional[_Iterable[_Union[NodeAdjustment, _Mapping]]] = ...) -> None: ...
+
 class Calendar(_message.Message):
     __slots__ = ("id", "working_days", "holidays")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -128,7 +171,7 @@ class StockPosition(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ..., reserved: _Optional[int] = ..., atp: _Optional[int] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars")
+    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars", "sourcing_profiles")
     NODES_FIELD_NUMBER: _ClassVar[int]
     CARRIER_SERVICES_FIELD_NUMBER: _ClassVar[int]
     SKUS_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +180,7 @@ class Network(_message.Message):
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    SOURCING_PROFILES_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[Node]
     carrier_services: _containers.RepeatedCompositeFieldContainer[CarrierService]
     skus: _containers.RepeatedCompositeFieldContainer[Sku]
@@ -145,4 +189,5 @@ class Network(_message.Message):
     currency: str
     time_zone: str
     calendars: _containers.RepeatedCompositeFieldContainer[Calendar]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ...) -> None: ...
+    sourcing_profiles: _containers.RepeatedCompositeFieldContainer[SourcingProfile]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ..., sourcing_profiles: _Optional[_Iterable[_Union[SourcingProfile, _Mapping]]] = ...) -> None: ...

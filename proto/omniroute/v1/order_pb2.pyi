@@ -5,7 +5,6 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -24,21 +23,7 @@ class OrderLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id", "promise_date")
-    class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-        __slots__ = ()
-        CHANNEL_UNSPECIFIED: _ClassVar[Order.Channel]
-        WEB: _ClassVar[Order.Channel]
-        STORE: _ClassVar[Order.Channel]
-        CALL_CENTER: _ClassVar[Order.Channel]
-        MARKETPLACE: _ClassVar[Order.Channel]
-        WHOLESALE: _ClassVar[Order.Channel]
-    CHANNEL_UNSPECIFIED: Order.Channel
-    WEB: Order.Channel
-    STORE: Order.Channel
-    CALL_CENTER: Order.Channel
-    MARKETPLACE: Order.Channel
-    WHOLESALE: Order.Channel
+    __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id", "promise_date", "sourcing_profile_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -51,8 +36,9 @@ class Order(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PROMISE_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCING_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
-    channel: Order.Channel
+    channel: _network_pb2.Channel
     destination: _network_pb2.Location
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     promise_days: int
@@ -63,4 +49,5 @@ class Order(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     customer_id: str
     promise_date: _date_pb2.Date
-    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Order.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ..., promise_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    sourcing_profile_id: str
+    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., promise_days: _Optional[int] = ..., max_shipments: _Optional[int] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ..., pickup_store_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ..., promise_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., sourcing_profile_id: _Optional[str] = ...) -> None: ...

@@ -32,16 +32,18 @@ class ShipmentLine(_message.Message):
     def __init__(self, line_id: _Optional[str] = ..., quantity: _Optional[int] = ..., sku_id: _Optional[str] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
-    __slots__ = ("carrier_parcels", "carrier_weight", "handling_shipment", "handling_units")
+    __slots__ = ("carrier_parcels", "carrier_weight", "handling_shipment", "handling_units", "profile_adjustment")
     CARRIER_PARCELS_FIELD_NUMBER: _ClassVar[int]
     CARRIER_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     HANDLING_SHIPMENT_FIELD_NUMBER: _ClassVar[int]
     HANDLING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     carrier_parcels: float
     carrier_weight: float
     handling_shipment: float
     handling_units: float
-    def __init__(self, carrier_parcels: _Optional[float] = ..., carrier_weight: _Optional[float] = ..., handling_shipment: _Optional[float] = ..., handling_units: _Optional[float] = ...) -> None: ...
+    profile_adjustment: float
+    def __init__(self, carrier_parcels: _Optional[float] = ..., carrier_weight: _Optional[float] = ..., handling_shipment: _Optional[float] = ..., handling_units: _Optional[float] = ..., profile_adjustment: _Optional[float] = ...) -> None: ...
 
 class Shipment(_message.Message):
     __slots__ = ("node_id", "service_id", "lines", "weight_kg", "parcels", "distance_km", "cost", "delivery_days", "cost_breakdown", "units", "ship_date", "delivery_date")
