@@ -196,7 +196,10 @@ def _cheapest_shipments(
         if len(valid)
         else np.zeros(0, dtype=np.int64)
     )
-    cost = lanes.cost_each(lane, weights[owner], counts[owner])
+    alone = problem.alone_loads(loads)
+    if alone is not None:
+        alone = (alone[0][owner], alone[1][owner])
+    cost = lanes.cost_each(lane, weights[owner], counts[owner], alone)
     ranked = np.lexsort((lane, lanes.days[lane], cost, owner))
     best = np.full(len(valid), -1, dtype=np.int64)
     firsts = ranked[np.r_[True, owner[ranked][1:] != owner[ranked][:-1]]] if len(lane) else ranked
@@ -209,9 +212,14 @@ def _cheapest_shipments(
             continue
         service_index = int(lanes.service[best[v]])
         service = None if service_index == HAND_OVER else index.services[service_index]
-        weight = 0.0  # summed line by line, as a plan reports its shipments
+        weight = rest = 0.0  # summed line by line, as a plan reports its shipments
+        alone_units = 0
         for k in np.flatnonzero(loads[v]).tolist():
             weight += index.sku_weight[problem.sku[k]]
+            if index.sku_alone[problem.sku[k]]:
+                alone_units += 1
+            else:
+                rest += index.sku_weight[problem.sku[k]]
         quote = quote_shipment(
             index.nodes[int(nodes[i])],
             service,
@@ -221,6 +229,8 @@ def _cheapest_shipments(
             float(problem.distance[candidates[i]]),
             problem.dating,
             problem.profile.cost_at(int(nodes[i])) if problem.profile is not None else 0.0,
+            alone_units,
+            float(rest),
         )
         if quote is not None:  # it is: the lane reaches the destination
             found[i] = (

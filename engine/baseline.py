@@ -24,7 +24,12 @@ def baseline_allocations(problem: OrderProblem) -> list[Allocation]:
         return []
     nearest_first = np.lexsort((problem.nodes, problem.distance))
     demand = problem.demand
-    holds_all = np.all(problem.atp >= demand, axis=1)
+    if problem.group is None:
+        holds_all = np.all(problem.atp >= demand, axis=1)
+    else:
+        holds_all = np.array(
+            [np.array_equal(_take(problem, c, demand), demand) for c in range(len(problem.nodes))]
+        )
     for candidate in nearest_first:
         if holds_all[candidate]:
             return [Allocation(cheapest_lane(problem, int(candidate), demand), demand.copy())]
@@ -34,7 +39,7 @@ def baseline_allocations(problem: OrderProblem) -> list[Allocation]:
     for candidate in nearest_first:
         if limit and len(allocations) == limit:
             break
-        take = np.minimum(remaining, problem.atp[candidate])
+        take = _take(problem, int(candidate), remaining)
         if take.sum() == 0:
             continue
         allocations.append(Allocation(cheapest_lane(problem, int(candidate), take), take))
@@ -42,6 +47,24 @@ def baseline_allocations(problem: OrderProblem) -> list[Allocation]:
         if remaining.sum() == 0:
             break
     return allocations
+
+
+def _take(problem: OrderProblem, candidate: int, remaining: np.ndarray) -> np.ndarray:
+    """What ``candidate`` can ship of ``remaining``: up to its ATP (items of one SKU share
+    it), each ship-together group whole or not at all."""
+    take = np.minimum(remaining, problem.atp[candidate])
+    if problem.group is None:
+        return take
+    left: dict[int, int] = {}
+    for k, sku in enumerate(problem.sku.tolist()):
+        available = left.setdefault(sku, int(problem.atp[candidate, k]))
+        take[k] = min(int(take[k]), available)
+        left[sku] = available - int(take[k])
+    for g in set(problem.group.tolist()) - {-1}:
+        items = problem.group == g
+        if not np.array_equal(take[items], remaining[items]):
+            take[items] = 0
+    return take
 
 
 def baseline_plan(problem: OrderProblem) -> Plan:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from omniroute.cost import parcels_array
+from omniroute.cost import alone_parcels, parcels_array
 from omniroute.dating import Dating
 from omniroute.model import Location, Order, UnfilledReason
 from omniroute.network_index import Inventory, NetworkIndex
@@ -41,10 +41,20 @@ class Lanes:
     def select(self, mask: np.ndarray) -> Lanes:
         return Lanes(*(getattr(self, f)[mask] for f in Lanes.__slots__))
 
-    def cost_each(self, lane: np.ndarray, weight: np.ndarray, units: np.ndarray) -> np.ndarray:
+    def cost_each(
+        self,
+        lane: np.ndarray,
+        weight: np.ndarray,
+        units: np.ndarray,
+        alone: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Shipment cost of each lane in ``lane`` for its own load (``weight[i]`` kg,
-        ``units[i]`` units): :meth:`costs` element by element."""
-        parcels = parcels_array(weight, self.max_parcel[lane])
+        ``units[i]`` units): :meth:`costs` element by element. ``alone``: the loads'
+        ship-alone units and the weight of their other units, when any SKU ships alone."""
+        if alone is None:
+            parcels = parcels_array(weight, self.max_parcel[lane])
+        else:
+            parcels = alone_parcels(alone[0], units, alone[1], self.max_parcel[lane])
         return (
             parcels * self.base[lane]
             + self.per_kg[lane] * weight
@@ -68,8 +78,10 @@ class Lanes:
 class OrderProblem:
     """One order reduced to arrays: demand per distinct SKU, candidate nodes, lanes.
 
-    Lines of the same SKU are merged (they share the nodes' stock and cost the same per unit);
-    plans are split back into lines by :func:`omniroute.plans.build_plan`. ``order`` is the
+    Lines of the same SKU are merged into one *item* (they share the nodes' stock and cost
+    the same per unit); plans are split back into lines by
+    :func:`omniroute.plans.build_plan`. Lines of a ship-together group are merged only with
+    lines of the same group, so an item is a (SKU, group) pair and ``sku`` may repeat. ``order`` is the
     order as planned: its sourcing profile's ``maxShipments`` applied when it sets none.
     """
 
@@ -89,10 +101,28 @@ class OrderProblem:
     atp_in_promise: np.ndarray  # (m,) ... of which at nodes with a lane within the promise
     dating: Dating | None = None  # the order's dates (None: an undated order)
     profile: CompiledProfile | None = None  # the order's sourcing profile (None: none)
+    alone: np.ndarray | None = None  # (m,) whether each item's SKU ships alone (None: none)
+    group: np.ndarray | None = None  # (m,) each item's ship-together group, -1 (None: none)
 
     @property
     def total_units(self) -> int:
         return int(self.demand.sum())
+
+    @property
+    def packed(self) -> bool:
+        """Whether the order has ship-alone SKUs or ship-together groups: its items are
+        then (SKU, group) pairs, several items may share a SKU's stock, and only the
+        CP-SAT model (which knows both rules) plans it."""
+        return self.alone is not None or self.group is not None
+
+    def alone_loads(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """For loads ``units`` (rows of units per item): their ship-alone units and the
+        weight of their other units; None when no SKU of the order ships alone."""
+        if self.alone is None:
+            return None
+        alone = units[..., self.alone].sum(axis=-1)
+        rest = units[..., ~self.alone] @ self.weight[~self.alone]
+        return alone, rest
 
     def core_args(self) -> tuple[np.ndarray, ...]:
         """The arrays ``omniroute._core`` reads: ATP, demand, weights and the lanes."""
@@ -134,19 +164,25 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     lanes' handling cost per shipment, and its ``maxShipments`` applies when the order
     sets none.
     """
-    skus: list[int] = []
+    items: list[tuple[int, str]] = []  # (SKU, ship-together group)
     line_sku: list[int] = []
     demand: list[int] = []
     for line in order.lines:
-        s = index.sku_pos[line.sku_id]
-        if s in skus:
-            k = skus.index(s)
+        item = (index.sku_pos[line.sku_id], line.ship_together_group)
+        if item in items:
+            k = items.index(item)
             demand[k] += line.quantity
         else:
-            k = len(skus)
-            skus.append(s)
+            k = len(items)
+            items.append(item)
             demand.append(line.quantity)
         line_sku.append(k)
+    skus = [s for s, _ in items]
+    groups = sorted({g for _, g in items if g})
+    group = np.array([groups.index(g) if g else -1 for _, g in items]) if groups else None
+    alone = index.sku_alone[skus] if index.has_alone and len(skus) else None
+    if alone is not None and not alone.any():
+        alone = None
     stocks = [inventory.sku(s) for s in skus]
     pickup = index.node_pos[order.pickup_store_id] if order.pickup_store_id else -1
     if pickup >= 0:
@@ -239,6 +275,8 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         atp_in_promise=atp_in_promise,
         dating=dating,
         profile=profile,
+        alone=alone,
+        group=group,
     )
 
 

@@ -59,6 +59,15 @@ def parcels_array(weights_kg: np.ndarray, max_parcel_weight_kg: np.ndarray) -> n
     return np.maximum(1.0, np.ceil(ratio - PARCEL_TOLERANCE))
 
 
+def alone_parcels(
+    alone_units: np.ndarray, units: np.ndarray, rest_weight_kg: np.ndarray, max_parcel: np.ndarray
+) -> np.ndarray:
+    """Vectorised parcels of loads with ship-alone units: one parcel per ship-alone unit
+    plus :func:`parcels_array` of the other units' weight (none without other units)."""
+    rest = np.where(units > alone_units, parcels_array(rest_weight_kg, max_parcel), 0.0)
+    return alone_units + rest
+
+
 @dataclass(frozen=True, slots=True)
 class ShipmentQuote:
     """Cost and timing of one shipment under the cost model."""
@@ -81,6 +90,8 @@ def quote_shipment(
     distance: float | None = None,
     dating: Dating | None = None,
     adjustment: float = 0.0,
+    alone_units: int = 0,
+    rest_weight_kg: float = 0.0,
 ) -> ShipmentQuote | None:
     """Cost of shipping ``units`` weighing ``weight_kg`` from ``node`` with ``service``.
 
@@ -90,6 +101,8 @@ def quote_shipment(
     the ``dating`` of a dated order the quote has its ship and delivery dates, and its
     delivery days count from the order's date. ``adjustment`` is the order's sourcing
     profile's cost per shipment from the node (:func:`omniroute.profiles.adjustment_for`).
+    ``alone_units`` of the units are of ship-alone SKUs, a parcel each; the parcels of the
+    others are counted on their weight ``rest_weight_kg`` (none when there are no others).
     """
     handling_shipment = node.handling_cost_per_shipment
     handling_units = node.handling_cost_per_unit * units
@@ -109,7 +122,13 @@ def quote_shipment(
     zone = zone_for(service, distance)
     if zone is None:
         return None
-    parcels = parcels_for(weight_kg, service.max_parcel_weight_kg)
+    if alone_units:
+        rest = units > alone_units
+        parcels = alone_units + (
+            parcels_for(rest_weight_kg, service.max_parcel_weight_kg) if rest else 0
+        )
+    else:
+        parcels = parcels_for(weight_kg, service.max_parcel_weight_kg)
     breakdown = CostBreakdown(
         carrier_parcels=parcels * zone.base_cost,
         carrier_weight=zone.cost_per_kg * weight_kg,
@@ -155,6 +174,7 @@ def check_plan(
     nodes = {node.id: node for node in network.nodes}
     services = {service.id: service for service in network.carrier_services}
     weights = {sku.id: sku.weight_kg for sku in network.skus}
+    alone = {sku.id for sku in network.skus if sku.ship_alone}
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, nodes)
     dating = Dating.of(order, NetworkDates(network)) if order.create_time else None
@@ -177,7 +197,7 @@ def check_plan(
             problems.append(f"{where}: node {node.id!r} is disabled or excluded")
         if profile is not None and not allows(profile, node):
             problems.append(f"{where}: sourcing profile {profile.id!r} excludes {node.id!r}")
-        weight, units = 0.0, 0
+        weight, units, alone_units, rest_weight = 0.0, 0, 0, 0.0
         for shipment_line in shipment.lines:
             line = lines.get(shipment_line.line_id)
             if line is None or shipment_line.quantity <= 0:
@@ -188,6 +208,10 @@ def check_plan(
             used[key] = used.get(key, 0) + shipment_line.quantity
             weight += weights[line.sku_id] * shipment_line.quantity
             units += shipment_line.quantity
+            if line.sku_id in alone:
+                alone_units += shipment_line.quantity
+            else:
+                rest_weight += weights[line.sku_id] * shipment_line.quantity
         if shipment.service_id:
             if shipment.service_id not in node.service_ids:
                 problems.append(f"{where}: node {node.id!r} does not offer {shipment.service_id!r}")
@@ -200,7 +224,15 @@ def check_plan(
             service = None
         adjustment = adjustment_for(profile, node) if profile is not None else 0.0
         quote = quote_shipment(
-            node, service, weight, units, destination, dating=dating, adjustment=adjustment
+            node,
+            service,
+            weight,
+            units,
+            destination,
+            dating=dating,
+            adjustment=adjustment,
+            alone_units=alone_units,
+            rest_weight_kg=rest_weight,
         )
         if quote is None:
             problems.append(f"{where}: {shipment.service_id!r} does not reach the destination")
@@ -245,6 +277,16 @@ def check_plan(
     latest = max((s.delivery_date for s in plan.shipments if s.delivery_date), default=None)
     if latest != plan.delivery_date:
         problems.append(f"deliveryDate {plan.delivery_date} but shipments say {latest}")
+    groups: dict[str, set[str]] = {}  # ship-together group -> the nodes shipping its lines
+    for shipment in plan.shipments:
+        for shipment_line in shipment.lines:
+            line = lines.get(shipment_line.line_id)
+            if line is not None and line.ship_together_group:
+                groups.setdefault(line.ship_together_group, set()).add(shipment.node_id)
+    for group, group_nodes in sorted(groups.items()):
+        grouped = [line for line in lines.values() if line.ship_together_group == group]
+        if len(group_nodes) > 1 or any(shipped[line.id] != line.quantity for line in grouped):
+            problems.append(f"ship-together group {group!r} is not shipped whole from one node")
     unfilled = {u.line_id: u.quantity for u in plan.unfilled_lines}
     for line_id, line in lines.items():
         if shipped[line_id] + unfilled.get(line_id, 0) != line.quantity:

@@ -67,12 +67,39 @@ def _add_shipment_choice(m: _Model, problem: OrderProblem) -> None:
 
 
 def _add_atp(m: _Model, problem: OrderProblem) -> None:
-    # "no node gives more of a SKU than its ATP"
+    # "no node gives more of a SKU than its ATP" (items of one SKU share it: a SKU on lines
+    # of several ship-together groups is an item per group)
+    items_of: dict[int, list[int]] = {}
+    for k, sku in enumerate(problem.sku.tolist()):
+        items_of.setdefault(sku, []).append(k)
     for candidate, of_node in _lanes_by_node(m, problem).items():
-        for k in range(len(problem.demand)):
-            terms = [m.units[(int(lane), k)] for lane in of_node if (int(lane), k) in m.units]
+        for items in items_of.values():
+            terms = [
+                m.units[(int(lane), k)]
+                for lane in of_node
+                for k in items
+                if (int(lane), k) in m.units
+            ]
             if terms:
-                m.model.add(sum(terms) <= int(problem.atp[candidate, k]))
+                m.model.add(sum(terms) <= int(problem.atp[candidate, items[0]]))
+
+
+def _add_ship_together(m: _Model, problem: OrderProblem) -> None:
+    # "lines with the same shipTogetherGroup are all allocated to one node": each group
+    # ships whole from one candidate, or (partial plans) not at all
+    if problem.group is None:
+        return
+    by_node = _lanes_by_node(m, problem)
+    for g in sorted(set(problem.group.tolist()) - {-1}):
+        items = np.flatnonzero(problem.group == g).tolist()
+        chosen = []
+        for candidate, of_node in by_node.items():
+            at = m.model.new_bool_var(f"{m.prefix}group_{g}_{candidate}")
+            chosen.append(at)
+            for k in items:
+                units = [m.units[(int(lane), k)] for lane in of_node if (int(lane), k) in m.units]
+                m.model.add(sum(units) == int(problem.demand[k]) * at)
+        m.model.add_at_most_one(chosen)
 
 
 def _add_demand(m: _Model, problem: OrderProblem, demand: str) -> None:
@@ -92,12 +119,17 @@ def _add_demand(m: _Model, problem: OrderProblem, demand: str) -> None:
 
 
 def _add_parcels(m: _Model, problem: OrderProblem) -> None:
-    # "parcels p = ceil(W / maxParcelWeightKg), at least 1"
+    # "parcels p = ceil(W / maxParcelWeightKg), at least 1"; with ship-alone SKUs, their
+    # units are a parcel each (charged per unit in _add_cost) and p counts the other units'
+    # weight, 0 when there are none
     lanes = problem.lanes
     grams = np.rint(problem.weight * WEIGHT_SCALE).astype(np.int64)
     units_of: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
     for (on, k), var in m.units.items():
         units_of.setdefault(on, []).append((k, var))
+    if problem.alone is not None:
+        _add_rest_parcels(m, problem, units_of, grams)
+        return
     for lane in m.lanes.tolist():
         limit = lanes.max_parcel[lane]
         if not np.isfinite(limit) or lanes.base[lane] == 0:
@@ -107,6 +139,35 @@ def _add_parcels(m: _Model, problem: OrderProblem) -> None:
         parcels = m.model.new_int_var(0, most, f"{m.prefix}parcels_{lane}")
         m.model.add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
         m.model.add(parcels >= m.use[lane])
+        m.parcels[lane] = parcels
+
+
+def _add_rest_parcels(
+    m: _Model,
+    problem: OrderProblem,
+    units_of: dict[int, list[tuple[int, cp_model.IntVar]]],
+    grams: np.ndarray,
+) -> None:
+    """The parcels of each lane's units that do not ship alone: at least one when there
+    are any (a boolean ``rest`` says so), enough for their weight under the limit."""
+    assert problem.alone is not None
+    lanes = problem.lanes
+    total = int(problem.demand.sum())
+    for lane in m.lanes.tolist():
+        rest = [(k, var) for k, var in units_of.get(lane, ()) if not problem.alone[k]]
+        if not rest or lanes.base[lane] == 0:
+            continue  # no parcel charge beyond the ship-alone units
+        present = m.model.new_bool_var(f"{m.prefix}rest_{lane}")
+        m.model.add(sum(var for _, var in rest) <= total * present)
+        limit = lanes.max_parcel[lane]
+        if not np.isfinite(limit):
+            m.parcels[lane] = present
+            continue
+        weight = sum(int(grams[k]) * var for k, var in rest)
+        most = int(np.ceil(float(problem.demand @ problem.weight) / limit)) + 1
+        parcels = m.model.new_int_var(0, most, f"{m.prefix}parcels_{lane}")
+        m.model.add(parcels * int(round(limit * WEIGHT_SCALE)) >= weight)
+        m.model.add(parcels >= present)
         m.parcels[lane] = parcels
 
 
@@ -120,11 +181,13 @@ def _add_cost(m: _Model, problem: OrderProblem) -> None:
         fixed = lanes.handling_shipment[lane] + penalty
         if lane in m.parcels:
             terms.append(int(round(lanes.base[lane] * MONEY_SCALE)) * m.parcels[lane])
-        else:
+        elif problem.alone is None:
             fixed += lanes.base[lane]
         terms.append(int(round(fixed * MONEY_SCALE)) * m.use[lane])
     for (lane, k), var in m.units.items():
         per_unit = lanes.per_kg[lane] * problem.weight[k] + lanes.handling_unit[lane]
+        if problem.alone is not None and problem.alone[k]:
+            per_unit += lanes.base[lane]  # a parcel of its own
         terms.append(int(round(per_unit * MONEY_SCALE)) * var)
     m.cost = sum(terms)
     m.shipments = sum(m.use.values())
@@ -164,7 +227,14 @@ def build_model(
                 m.units[(lane, k)] = var
         # a chosen lane ships at least one unit
         model.add(sum(m.units.get((lane, k), 0) for k in range(len(problem.demand))) >= m.use[lane])
-    for build in (_add_shipment_choice, _add_atp, _add_parcels, _add_cost, _add_max_shipments):
+    for build in (
+        _add_shipment_choice,
+        _add_atp,
+        _add_ship_together,
+        _add_parcels,
+        _add_cost,
+        _add_max_shipments,
+    ):
         build(m, problem)
     if isinstance(complete, bool):
         complete = "complete" if complete else "partial"

@@ -211,6 +211,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("id", "id", STRING),
         Field("weight_kg", "weightKg", DOUBLE),
         Field("name", "name", STRING),
+        Field("ship_alone", "shipAlone", BOOL),
     ),
     "omniroute.v1.StockPosition": (
         Field("node_id", "nodeId", STRING),
@@ -247,6 +248,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("id", "id", STRING),
         Field("sku_id", "skuId", STRING),
         Field("quantity", "quantity", INT32),
+        Field("ship_together_group", "shipTogetherGroup", STRING),
     ),
     "omniroute.v1.Order": (
         Field("id", "id", STRING),
@@ -747,7 +749,7 @@ def _build_node(values: dict, path: str, failed: Set[str], report: _Report) -> N
 
 
 def _build_sku(values: dict, path: str, failed: Set[str], report: _Report) -> Sku:
-    return Sku(values["id"], values["weight_kg"], values["name"])
+    return Sku(values["id"], values["weight_kg"], values["name"], values["ship_alone"])
 
 
 def _build_position(values: dict, path: str, failed: Set[str], report: _Report) -> StockPosition:
@@ -772,7 +774,9 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
 
 
 def _build_line(values: dict, path: str, failed: Set[str], report: _Report) -> OrderLine:
-    return OrderLine(values["id"], values["sku_id"], values["quantity"])
+    return OrderLine(
+        values["id"], values["sku_id"], values["quantity"], values["ship_together_group"]
+    )
 
 
 def _build_order(values: dict, path: str, failed: Set[str], report: _Report) -> Order:

@@ -155,7 +155,15 @@ class BatchModel:
             cap = np.minimum(problem.demand[None, :], problem.atp[lane_node]).astype(np.float64)
             x_lane, x_sku = np.nonzero(cap > 0)
             x_cap = cap[x_lane, x_sku]
-            with_parcels = np.isfinite(lanes.max_parcel) & (lanes.base > 0)
+            alone = problem.alone
+            if alone is None:
+                with_parcels = np.isfinite(lanes.max_parcel) & (lanes.base > 0)
+                rest_x = np.ones(len(x_lane), dtype=bool)
+                alone_base = np.zeros(len(x_lane))
+            else:  # ship-alone units pay a base each; p counts the other units' parcels
+                with_parcels = lanes.base > 0
+                rest_x = ~alone[x_sku]
+                alone_base = np.where(alone[x_sku], lanes.base[x_lane], 0.0)
             p_lane = np.flatnonzero(with_parcels)
             y0 = new(
                 np.zeros(n_lanes),
@@ -166,11 +174,14 @@ class BatchModel:
             x0 = new(
                 np.zeros(len(x_lane)),
                 x_cap,
-                lanes.per_kg[x_lane] * weight[x_sku] + lanes.handling_unit[x_lane] - penalty,
+                lanes.per_kg[x_lane] * weight[x_sku]
+                + lanes.handling_unit[x_lane]
+                + alone_base
+                - penalty,
                 True,
             )
             heaviest = np.zeros(n_lanes)
-            np.add.at(heaviest, x_lane, x_cap * weight[x_sku])
+            np.add.at(heaviest, x_lane, x_cap * weight[x_sku] * rest_x)
             p0 = new(
                 np.zeros(len(p_lane)),
                 parcels_array(heaviest[p_lane], lanes.max_parcel[p_lane]),
@@ -203,20 +214,34 @@ class BatchModel:
             if len(p_lane):
                 pr = np.arange(len(p_lane))
                 ps = p0 + pr
-                rows.add(
-                    len(pr), 0.0, INF, np.concatenate([pr, pr]), np.concatenate([ps, y0 + p_lane]),
-                    np.concatenate([np.ones(len(pr)), -np.ones(len(pr))]),
-                )  # fmt: skip
                 p_row = np.full(n_lanes, -1)
                 p_row[p_lane] = pr
-                on = p_row[x_lane] >= 0
+                if alone is None:  # p >= y
+                    rows.add(
+                        len(pr), 0.0, INF, np.concatenate([pr, pr]),
+                        np.concatenate([ps, y0 + p_lane]),
+                        np.concatenate([np.ones(len(pr)), -np.ones(len(pr))]),
+                    )  # fmt: skip
+                else:  # p >= 1 when the lane ships any unit that does not ship alone
+                    on = (p_row[x_lane] >= 0) & rest_x
+                    most = float(demand.sum())
+                    rows.add(
+                        len(pr), 0.0, INF, np.concatenate([pr, p_row[x_lane][on]]),
+                        np.concatenate([ps, xs[on]]),
+                        np.concatenate([np.full(len(pr), most), -np.ones(int(on.sum()))]),
+                    )  # fmt: skip
+                limited = np.isfinite(lanes.max_parcel[p_lane])
+                lr = np.full(len(pr), -1)
+                lr[limited] = np.arange(int(limited.sum()))
+                on = (p_row[x_lane] >= 0) & rest_x
+                on[on] = lr[p_row[x_lane][on]] >= 0
                 rows.add(
-                    len(pr),
-                    -PARCEL_TOLERANCE * lanes.max_parcel[p_lane],
+                    int(limited.sum()),
+                    -PARCEL_TOLERANCE * lanes.max_parcel[p_lane][limited],
                     INF,
-                    np.concatenate([pr, p_row[x_lane][on]]),
-                    np.concatenate([ps, xs[on]]),
-                    np.concatenate([lanes.max_parcel[p_lane], -weight[x_sku][on]]),
+                    np.concatenate([lr[limited], lr[p_row[x_lane][on]]]),
+                    np.concatenate([ps[limited], xs[on]]),
+                    np.concatenate([lanes.max_parcel[p_lane][limited], -weight[x_sku][on]]),
                 )
             if s >= 0:
                 rows.add(1, -INF, 0.0, np.zeros(n_lanes + 1, np.int64), np.append(ys, s),
@@ -231,6 +256,15 @@ class BatchModel:
                 rows.add(m, 0.0, 0.0, np.concatenate([np.arange(m), x_sku]),
                          np.concatenate([np.full(m, f), xs]),
                          np.concatenate([-demand, np.ones(len(xs))]))  # fmt: skip
+            if problem.group is not None:  # a group whole from one node, or not at all
+                for g in sorted(set(problem.group.tolist()) - {-1}):
+                    items = np.flatnonzero(problem.group == g)
+                    for candidate in np.unique(lane_node).tolist():
+                        z = new(np.zeros(1), np.ones(1), np.zeros(1), True)
+                        for k in items.tolist():
+                            on = (lane_node[x_lane] == candidate) & (x_sku == k)
+                            rows.add(1, 0.0, 0.0, np.zeros(int(on.sum()) + 1, np.int64),
+                                     np.append(xs[on], z), np.append(np.ones(int(on.sum())), -demand[k]))  # fmt: skip
             nodes = problem.nodes[lane_node]
             shared_x.append((nodes[x_lane] * n_skus + problem.sku[x_sku], xs))
             shared_y.append((nodes, ys))

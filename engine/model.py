@@ -68,6 +68,7 @@ class UnfilledReason(enum.Enum):
     EXCEEDS_MAX_SHIPMENTS = "EXCEEDS_MAX_SHIPMENTS"
     NO_SERVICE_TO_DESTINATION = "NO_SERVICE_TO_DESTINATION"
     PARTIAL_NOT_ALLOWED = "PARTIAL_NOT_ALLOWED"
+    NOT_TOGETHER = "NOT_TOGETHER"
 
 
 # --------------------------------------------------------------------------- network
@@ -128,6 +129,7 @@ class Sku:
     id: str
     weight_kg: float
     name: str = ""
+    ship_alone: bool = False  # each unit is a parcel of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,7 @@ class OrderLine:
     id: str
     sku_id: str
     quantity: int
+    ship_together_group: str = ""  # lines of one group ship from one node, together
 
 
 @dataclass(frozen=True, slots=True)

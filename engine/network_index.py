@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -89,9 +90,13 @@ class NetworkIndex:
         self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
         # the same weights as Python floats, for code that reads them one at a time
         self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
+        self.sku_alone = np.array([sku.ship_alone for sku in network.skus], dtype=bool)
+        self.has_alone = bool(self.sku_alone.any())
         self.split_penalty = float(network.split_penalty)
         self.dates = NetworkDates(network, nodes)  # time zones, cut-offs, calendars
         self.sourcing = Sourcing(network)  # the sourcing profiles, compiled
+        self.capacity = np.array([n.daily_shipment_capacity for n in nodes], dtype=np.int64)
+        self.has_capacity = bool((self.capacity > 0).any())  # any daily shipment capacity
         self.lookup = lookup_of(network)  # ids for validating orders against this network
         self._core: _core.Network | None = None
 
@@ -136,6 +141,11 @@ class Inventory:
 
     A planning-time view: the authoritative ledger with reservations lives in the server's
     store. Scenario replays and batch planning change it with :meth:`take`.
+
+    It also knows the *full days* of nodes with a daily shipment capacity: the ship dates
+    on which a node has no room for another shipment (``full_days``, node index -> dates),
+    from the ledger (:meth:`set_full_days`) or counted as plans ship (:meth:`count_shipments`).
+    Dated orders ship from such a node on its next working day with room.
     """
 
     def __init__(self, index: NetworkIndex, positions: Iterable[StockPosition]) -> None:
@@ -156,6 +166,8 @@ class Inventory:
             )
             for a, b in zip(starts[:-1], starts[1:], strict=True)
         ]
+        self.full_days: dict[int, frozenset[date]] = {}
+        self._shipments: dict[tuple[int, date], int] = {}  # counted by count_shipments
 
     @classmethod
     def from_network(cls, index: NetworkIndex) -> Inventory:
@@ -167,7 +179,29 @@ class Inventory:
         replaces a SKU's arrays rather than writing into them."""
         clone = Inventory.__new__(Inventory)
         clone.index, clone.table, clone._stock = self.index, self.table, list(self._stock)
+        clone.full_days, clone._shipments = dict(self.full_days), dict(self._shipments)
         return clone
+
+    def set_full_days(self, full: Mapping[str, Iterable[date]]) -> None:
+        """The full ship dates of each node (by node id; unknown ids are ignored: the
+        ledger may still count days of a node an older network had)."""
+        node_pos = self.index.node_pos
+        self.full_days = {node_pos[n]: frozenset(d) for n, d in full.items() if n in node_pos}
+
+    def count_shipments(self, shipments: Iterable[tuple[str, date | None]]) -> None:
+        """Count shipped ``(node id, ship date)`` pairs against the nodes' daily capacity,
+        as the ledger does for holds (replays and joint allocation); a day that reaches its
+        node's capacity becomes full. Undated shipments (ship date None) do not count."""
+        capacity = self.index.capacity
+        for node_id, shipped in shipments:
+            node = self.index.node_pos[node_id]
+            if shipped is None or capacity[node] <= 0:
+                continue
+            key = (node, shipped)
+            count = self._shipments.get(key, 0) + 1
+            self._shipments[key] = count
+            if count >= capacity[node]:
+                self.full_days[node] = self.full_days.get(node, frozenset()) | {shipped}
 
     def sku(self, sku_index: int) -> SkuStock:
         return self._stock[sku_index]

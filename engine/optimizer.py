@@ -128,6 +128,7 @@ class Solve:
         self.front = (
             _front_for(problem, Budget(DEFAULT_TIME_LIMIT)) if self.complete_possible else None
         )
+        self.packed = problem.packed
         self._search_work: float | None = None
 
     @property
@@ -135,11 +136,12 @@ class Solve:
         """Search left after the bounds: 0 when they decide, else the DP's work (inf beyond
         the DP), computed on first use from bounds the solve itself reuses."""
         if self._search_work is None:
-            self._search_work = (
-                self.front.search_work(self.policy, self.include_options)
-                if self.front is not None
-                else _no_complete_plan_work(self.problem)
-            )
+            if self.front is not None:
+                self._search_work = self.front.search_work(self.policy, self.include_options)
+            elif self.packed:
+                self._search_work = np.inf  # CP-SAT for the most units
+            else:
+                self._search_work = _no_complete_plan_work(self.problem)
         return self._search_work
 
     def run(self, budget: Budget | None = None) -> PlanResult:
@@ -174,7 +176,7 @@ class Solve:
 
 def _from_front(
     problem: OrderProblem,
-    front: FrontSolver | CompositeFront,
+    front: FrontSolver | CompositeFront | PackedFront,
     policy: Policy,
     include_options: bool,
 ) -> Outcome | None:
@@ -193,7 +195,7 @@ def _from_front(
 
 
 def _choose(
-    front: FrontSolver | CompositeFront, policy: Policy, include_options: bool
+    front: FrontSolver | CompositeFront | PackedFront, policy: Policy, include_options: bool
 ) -> tuple[CapBest, list[CapBest], bool] | None:
     """The policy's plan (and options) from a lazily evaluated front; None: no plan at all.
 
@@ -253,8 +255,11 @@ def _choose(
 # ----------------------------------------------------------------------------- fronts
 
 
-def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | CompositeFront:
-    """One front solver, or a composite of independent parts when the SKUs separate."""
+def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | CompositeFront | PackedFront:
+    """One front solver, or a composite of independent parts when the SKUs separate; for
+    an order with ship-alone SKUs or ship-together groups, CP-SAT at every cap."""
+    if problem.packed:
+        return PackedFront(problem, budget)
     if problem.order.max_shipments:
         return FrontSolver(problem, budget)  # the shipment limit couples the parts
     if len(problem.demand) == 1:
@@ -567,6 +572,49 @@ class FrontSolver:
             if (hint_cost, hint_ships) < (cost - EPSILON, ships):
                 return CapBest(hint_cost, hint_ships, hint, False, min(bound, hint_cost))
         return CapBest(cost, ships, result.allocations, result.optimal, min(bound, cost))
+
+
+class PackedFront:
+    """The front of an order with ship-alone SKUs or ship-together groups, CP-SAT at each
+    cap (the model knows both rules; the bounds and searches above count parcels on the
+    whole weight and ship each SKU's units freely). Proven when CP-SAT proves it."""
+
+    method = "cp-sat"
+
+    def __init__(self, problem: OrderProblem, budget: Budget) -> None:
+        self.problem = problem
+        self.budget = budget
+        self.cap_list: list[int] = sorted(set(problem.lanes.days.tolist()))
+        self.cache: dict[int, CapBest] = {}
+
+    def use(self, budget: Budget) -> None:
+        self.budget = budget
+
+    def search_work(self, policy: Policy, include_options: bool) -> float:
+        return np.inf  # CP-SAT: never inline
+
+    def lower(self, j: int) -> float:
+        return self.cache[j].bound if j in self.cache else 0.0  # shipments cost >= 0
+
+    def days_of(self, best: CapBest) -> int:
+        return _days(self.problem, best.allocations)
+
+    def at(self, j: int, target: float = np.inf) -> CapBest:
+        if j in self.cache:
+            return self.cache[j]
+        problem = self.problem
+        cap = self.cap_list[j]
+        result = cpsat.solve(problem, cpsat.Objective.CHEAPEST, cap, None, self.budget)
+        if result.infeasible:
+            best = CapBest.none()
+        elif not result.feasible:
+            best = CapBest.none(proven=False)
+        else:
+            cost, _, ships = evaluate(problem, result.allocations)
+            bound = cost if result.optimal else result.bound_micros / MONEY_SCALE
+            best = CapBest(cost, ships, result.allocations, result.optimal, min(bound, cost))
+        self.cache[j] = best
+        return best
 
 
 class CompositeFront:
@@ -964,6 +1012,8 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
     """No complete plan exists: the most units (then cheapest) when partial plans are
     allowed, otherwise nothing, with a reason per line."""
     order = problem.order
+    if problem.packed and (order.allow_partial or order.max_shipments):
+        return _most_units_packed(problem, policy, budget)
     if not order.allow_partial and not order.max_shipments:
         # Without a shipment limit every SKU with the stock and service ships in full, so
         # the reasons follow from the stock figures alone: no search needed.
@@ -979,6 +1029,21 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
         return _most_available(problem, policy, budget)
     most = _most_units(problem, policy, budget)
     if most is None:  # too large to decide exactly in time: stock-level reasons only
+        return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
+    allocations, proven, method = most
+    shipped = sum((a.units for a in allocations), np.zeros_like(problem.demand))
+    reasons = sku_reasons(problem, shipped >= problem.demand)
+    if not problem.order.allow_partial:
+        allocations = []
+    plan = build_plan(problem, allocations, reasons)
+    return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, method, None
+
+
+def _most_units_packed(problem: OrderProblem, policy: Policy, budget: Budget) -> Outcome:
+    """No complete plan for an order with ship-alone SKUs or ship-together groups: the
+    most units (whole groups only), then the cheapest, by CP-SAT."""
+    most = _most_units_cp_sat(problem, policy, budget, np.unique(problem.lanes.days))
+    if most is None:
         return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
     allocations, proven, method = most
     shipped = sum((a.units for a in allocations), np.zeros_like(problem.demand))
@@ -1068,6 +1133,15 @@ def _most_units(
     allocations = branch.most_units(problem, caps, policy)
     if allocations is not None:
         return allocations, True, "branch-and-bound"
+    return _most_units_cp_sat(problem, policy, budget, caps)
+
+
+def _most_units_cp_sat(
+    problem: OrderProblem, policy: Policy, budget: Budget, caps: np.ndarray
+) -> tuple[list[Allocation], bool, str] | None:
+    """:func:`_most_units` by CP-SAT (None: nothing found in time)."""
+    if len(problem.lanes) == 0:
+        return [], True, "candidates"
     if budget.remaining() <= 0:
         return None
     result = cpsat.solve(problem, cpsat.Objective.MOST_UNITS, int(caps[-1]), None, budget)

@@ -50,6 +50,10 @@ def cheapest_lane(
     span = node_lanes(problem, candidate)
     weight = float(units @ problem.weight)
     count = int(units.sum())
+    alone, rest_weight = 0, weight
+    if problem.alone is not None:
+        alone = int(units[problem.alone].sum())
+        rest_weight = float(units[~problem.alone] @ problem.weight[~problem.alone])
     best, best_key = -1, (math.inf, 0)
     rows = zip(
         range(span.start, span.stop),
@@ -64,7 +68,9 @@ def cheapest_lane(
     for lane, days, max_parcel, base, per_kg, handling_shipment, handling_unit in rows:
         if max_days is not None and days > max_days:
             continue
-        parcels = max(1.0, math.ceil(weight / max_parcel - PARCEL_TOLERANCE))
+        parcels = max(1.0, math.ceil(rest_weight / max_parcel - PARCEL_TOLERANCE))
+        if alone:
+            parcels = alone + (parcels if count > alone else 0)
         cost = parcels * base + per_kg * weight + handling_shipment + handling_unit * count
         if (cost, days) < best_key:
             best, best_key = lane, (cost, days)
@@ -79,8 +85,9 @@ def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[
     lanes = problem.lanes
     chosen = np.array([a.lane for a in allocations])
     units = np.array([a.units for a in allocations])
-    costs = lanes.select(chosen).costs(units @ problem.weight, units.sum(axis=1).astype(np.float64))
-    total = float(np.trace(costs)) + problem.index.split_penalty * (len(allocations) - 1)
+    counts = units.sum(axis=1).astype(np.float64)
+    costs = lanes.cost_each(chosen, units @ problem.weight, counts, problem.alone_loads(units))
+    total = float(costs.sum()) + problem.index.split_penalty * (len(allocations) - 1)
     return total, int(lanes.days[chosen].max()), len(allocations)
 
 
@@ -94,6 +101,8 @@ def sku_reasons(problem: OrderProblem, fillable: np.ndarray | None = None) -> li
     """
     order = problem.order
     own = [problem.sku_reason(k) for k in range(len(problem.demand))]
+    if problem.group is not None:
+        own = _group_reasons(problem, own)
     limit_is_cause = order.max_shipments > 0 and not any(own)
     reasons = []
     for k, reason in enumerate(own):
@@ -107,6 +116,23 @@ def sku_reasons(problem: OrderProblem, fillable: np.ndarray | None = None) -> li
             else:
                 reason = UnfilledReason.PARTIAL_NOT_ALLOWED
         reasons.append(reason)
+    return reasons
+
+
+def _group_reasons(
+    problem: OrderProblem, own: list[UnfilledReason | None]
+) -> list[UnfilledReason | None]:
+    """``NOT_TOGETHER`` for the items of a ship-together group that has the stock and
+    service but no candidate holding all of it."""
+    assert problem.group is not None
+    reasons = list(own)
+    for g in set(problem.group.tolist()) - {-1}:
+        items = np.flatnonzero(problem.group == g)
+        if any(own[k] is not None for k in items.tolist()):
+            continue
+        if not (problem.atp[:, items] >= problem.demand[items]).all(axis=1).any():
+            for k in items.tolist():
+                reasons[k] = UnfilledReason.NOT_TOGETHER
     return reasons
 
 
@@ -173,7 +199,7 @@ def plan_from_shipments(
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
-    sku_weight, sku_pos = index.sku_weight_kg, index.sku_pos
+    sku_weight, sku_pos, sku_alone = index.sku_weight_kg, index.sku_pos, index.sku_alone
     reported = []
     for node_id, service_id, units in sorted(shipments, key=itemgetter(0)):
         node = index.nodes_by_id[node_id]
@@ -183,16 +209,30 @@ def plan_from_shipments(
             for line_id, quantity in units.items()
             if quantity > 0
         )
-        weight = 0.0
-        count = 0
+        weight = rest_weight = 0.0
+        count = alone = 0
         for shipment_line in shipment_lines:
-            weight += sku_weight[sku_pos[shipment_line.sku_id]] * shipment_line.quantity
+            k = sku_pos[shipment_line.sku_id]
+            weight += sku_weight[k] * shipment_line.quantity
             shipped[shipment_line.line_id] += shipment_line.quantity
             count += shipment_line.quantity
+            if sku_alone[k]:
+                alone += shipment_line.quantity
+            else:
+                rest_weight += sku_weight[k] * shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
         quote = quote_shipment(
-            node, service, float(weight), count, destination, distance, dating, adjustment
+            node,
+            service,
+            float(weight),
+            count,
+            destination,
+            distance,
+            dating,
+            adjustment,
+            alone,
+            float(rest_weight),
         )
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
@@ -251,6 +291,12 @@ def best_service(
     skus = {line.id: line.sku_id for line in order.lines}
     weight = sum(index.sku_weight[index.sku_pos[skus[line_id]]] * q for line_id, q in units.items())
     count = sum(units.values())
+    alone = sum(q for line_id, q in units.items() if index.sku_alone[index.sku_pos[skus[line_id]]])
+    rest_weight = sum(
+        index.sku_weight[index.sku_pos[skus[line_id]]] * q
+        for line_id, q in units.items()
+        if not index.sku_alone[index.sku_pos[skus[line_id]]]
+    )
     dating = Dating.of(order, index.dates)
     limit = dating.limit(order) if dating is not None else (order.promise_days or None)
     profile = index.sourcing.of(order)
@@ -259,7 +305,15 @@ def best_service(
     for service_id in node.service_ids:
         service = index.services[index.service_pos[service_id]]
         quote = quote_shipment(
-            node, service, float(weight), count, destination, dating=dating, adjustment=adjustment
+            node,
+            service,
+            float(weight),
+            count,
+            destination,
+            dating=dating,
+            adjustment=adjustment,
+            alone_units=alone,
+            rest_weight_kg=float(rest_weight),
         )
         if quote is None or (limit is not None and quote.delivery_days > limit):
             continue

@@ -20,6 +20,7 @@ from omniroute.ledger.database import Database, SqliteDatabase, open_database
 from omniroute.ledger.errors import (
     ChangedConcurrently,
     DatabaseUnavailable,
+    DayFull,
     LedgerError,
     NoNetwork,
     NotFound,
@@ -48,12 +49,14 @@ from omniroute.ledger.records import (
     ReturnState,
 )
 from omniroute.ledger.reservations import new_reservation_id, plan_lines
+from omniroute.ledger.ship_days import ShipDay, ShipDays
 
 __all__ = [
     "AuditRecord",
     "ChangedConcurrently",
     "Database",
     "DatabaseUnavailable",
+    "DayFull",
     "Ledger",
     "LedgerError",
     "NoNetwork",
@@ -73,6 +76,8 @@ __all__ = [
     "ReturnState",
     "SchemaTooNew",
     "SchemaUnsupported",
+    "ShipDay",
+    "ShipDays",
     "Shortage",
     "SqliteDatabase",
     "UnknownOperation",

@@ -124,6 +124,21 @@ class Shortage(LedgerError):
         self.positions = list(positions)
 
 
+class DayFull(Shortage):
+    """A node's ship date filled up since planning: it has no room for another shipment.
+
+    Like :class:`Shortage`, not an error for callers: the application plans again on the
+    fresh days (the shipment then moves to the node's next day with room, or elsewhere).
+    """
+
+    reason = "DAY_FULL"
+
+    def __init__(self, days: Sequence[tuple[str, str]]) -> None:
+        LedgerError.__init__(self, f"no shipment capacity left at {list(days)}")
+        self.positions = []
+        self.days = list(days)
+
+
 class ChangedConcurrently(LedgerError):
     """A record changed between reading it and writing its update (re-read and retry)."""
 

@@ -17,6 +17,7 @@ from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
 from omniroute.ledger.reservations import Reservations, carried_over, expire_due
 from omniroute.ledger.returns import Returns
+from omniroute.ledger.ship_days import ShipDays
 from omniroute.ledger.stock import Stock
 from omniroute.model import Network
 from omniroute.stock_table import StockTable
@@ -33,7 +34,7 @@ class Ledger:
 
     Attributes
     ----------
-    stock, reservations, orders, operations, returns, audit, events
+    stock, reservations, orders, operations, returns, audit, events, ship_days
         The concerns; each method is one transaction (``events``: the outbox every change
         appends to, :mod:`omniroute.ledger.events`).
     """
@@ -48,6 +49,7 @@ class Ledger:
         self.returns = Returns(database)
         self.audit = Audit(database)
         self.events = Events(database)
+        self.ship_days = ShipDays(database)
 
     def close(self) -> None:
         self.db.close()

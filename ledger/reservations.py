@@ -31,6 +31,7 @@ from omniroute.ledger.records import (
     ReservationLine,
     ReservationState,
 )
+from omniroute.ledger.ship_days import ShipDay, free_days, hold_days
 from omniroute.model import Order, Plan
 from omniroute.stock_table import StockTable
 
@@ -125,6 +126,7 @@ def expire_due(tx: Transaction, now: float) -> int:
                 0,
                 reservation_id,
             )
+        free_days(tx, reservation_id)
         tx.execute(
             "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
             (ReservationState.EXPIRED.value, now, reservation_id),
@@ -136,6 +138,7 @@ def expire_due(tx: Transaction, now: float) -> int:
 
 def release_all(tx: Transaction, reservation_id: str, now: float) -> None:
     """Mark a HELD reservation released without touching stock (its positions are gone)."""
+    free_days(tx, reservation_id)
     tx.execute(
         "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
         (ReservationState.RELEASED.value, now, reservation_id),
@@ -188,14 +191,18 @@ class Reservations:
         ttl: float,
         answer: bytes,
         order: tuple[Order, Plan] | None = None,
+        ship_days: Sequence[ShipDay] = (),
     ) -> bytes:
         """Hold every line, or none, for ``ttl`` seconds; return the answer to store.
 
         With ``order`` (the order and the plan the lines come from, see :func:`plan_lines`)
-        the reserved order is recorded for re-routing and order status. Raises
+        the reserved order is recorded for re-routing and order status. ``ship_days``: the
+        plan's dated shipments at nodes with a daily capacity, each counted against its
+        day (:func:`omniroute.ledger.ship_days.hold_days`). Raises
         :class:`~omniroute.ledger.errors.Shortage` (and changes nothing) when ATP no longer
-        covers some position. A retry with the same ``request_id`` and ``fingerprint``
-        returns the answer stored by the first call and holds nothing more.
+        covers some position, :class:`~omniroute.ledger.errors.DayFull` when a day is full.
+        A retry with the same ``request_id`` and ``fingerprint`` returns the answer stored
+        by the first call and holds nothing more.
         """
         now = time.time()
         with self.db.write() as tx:
@@ -210,6 +217,7 @@ class Reservations:
             )
             wanted = totals(lines)
             hold(tx, now, reservation_id, wanted)  # all or Shortage
+            hold_days(tx, reservation_id, ship_days)  # all or DayFull
             if order is not None:
                 orders.save(tx, OrderRecord(order_id, reservation_id, *order, updated=now))
             held = [ReservationLine(n, s, q) for (n, s), q in sorted(wanted.items())]
@@ -365,6 +373,8 @@ class Reservations:
                 return reservation  # idempotent: already done
             _require_held(reservation)
             shipped = state is ReservationState.COMMITTED
+            if not shipped:  # a committed shipment keeps its day
+                free_days(tx, reservation_id)
             for line in reservation.lines:
                 unreserve(
                     tx,

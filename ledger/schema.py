@@ -132,5 +132,22 @@ MIGRATIONS = (
             "INSERT INTO event_counter (id, last) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
         ),
     ),
+    Migration(
+        4,
+        "ship days: shipments held or committed per node and ship date (daily capacity)",
+        (
+            # ship_date is an ISO date; is_full = 1 when shipments >= capacity (the node's
+            # capacity when last held), so planners read only the full days
+            "CREATE TABLE IF NOT EXISTS ship_days (node_id TEXT NOT NULL,"
+            " ship_date TEXT NOT NULL, shipments INTEGER NOT NULL CHECK (shipments >= 0),"
+            " capacity INTEGER NOT NULL, is_full INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (node_id, ship_date)){without_rowid}",
+            "CREATE INDEX IF NOT EXISTS ship_days_full ON ship_days (is_full, ship_date)",
+            "CREATE TABLE IF NOT EXISTS reservation_ship_days ("
+            " reservation_id TEXT NOT NULL REFERENCES reservations (id),"
+            " node_id TEXT NOT NULL, ship_date TEXT NOT NULL,"
+            " PRIMARY KEY (reservation_id, node_id)){without_rowid}",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version

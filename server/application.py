@@ -51,6 +51,7 @@ from omniroute.ledger import (
     plan_lines,
 )
 from omniroute.ledger.operations import OperationPage
+from omniroute.ledger.ship_days import ship_days_of
 from omniroute.ledger.stock import StockPage
 from omniroute.model import (
     Location,
@@ -382,6 +383,7 @@ class Application:
                 self.reservation_ttl,
                 encoded,
                 order=(command.order, result.plan),
+                ship_days=ship_days_of(result.plan, planner.index.nodes_by_id),
             )
             # A racing retry with the same request id may have stored the answer first.
             return answer if stored is encoded else codec.load_as(PlannedOrder, stored)

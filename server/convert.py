@@ -419,7 +419,7 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
         )
         for s in message.carrier_services
     )
-    skus = tuple(Sku(s.id, s.weight_kg, s.name) for s in message.skus)
+    skus = tuple(Sku(s.id, s.weight_kg, s.name, s.ship_alone) for s in message.skus)
     stock = StockTableBuilder()
     items = message.stock
     stock.add(
@@ -536,7 +536,10 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
             raise ValidationError(problems, where)
     return Order(
         id=message.id,
-        lines=tuple(OrderLine(line.id, line.sku_id, line.quantity) for line in message.lines),
+        lines=tuple(
+            OrderLine(line.id, line.sku_id, line.quantity, line.ship_together_group)
+            for line in message.lines
+        ),
         destination=_location(message.destination, message.HasField("destination")),
         channel=channel,
         promise_days=message.promise_days,
@@ -706,7 +709,9 @@ def network_to_proto(network: Network) -> network_pb2.Network:
             calendar_id=service.calendar_id,
         )
     for sku in network.skus:
-        message.skus.add(id=sku.id, weight_kg=sku.weight_kg, name=sku.name)
+        message.skus.add(
+            id=sku.id, weight_kg=sku.weight_kg, name=sku.name, ship_alone=sku.ship_alone
+        )
     for position in network.stock:
         message.stock.add(
             node_id=position.node_id,
@@ -722,7 +727,13 @@ def order_to_proto(order: Order) -> order_pb2.Order:
         id=order.id,
         channel=network_pb2.Channel.Value(order.channel.value),
         lines=[
-            order_pb2.OrderLine(id=x.id, sku_id=x.sku_id, quantity=x.quantity) for x in order.lines
+            order_pb2.OrderLine(
+                id=x.id,
+                sku_id=x.sku_id,
+                quantity=x.quantity,
+                ship_together_group=x.ship_together_group,
+            )
+            for x in order.lines
         ],
         promise_days=order.promise_days,
         max_shipments=order.max_shipments,

@@ -2,7 +2,8 @@
 
 Every call refreshes cheaply first (the database's change token tells whether another
 process committed anything); a new network version rebuilds the planner, stock changes are
-applied position by position from the ledger's change feed.
+applied position by position from the ledger's change feed, and on a network with daily
+shipment capacities the full ship days are read again.
 
 Worker processes share the stock of a network version: the first process to load it writes
 its columnar table to a snapshot (:func:`shared_network`), and every process maps that file
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from omniroute.ledger import Ledger, NoNetwork
@@ -82,6 +84,9 @@ class LiveNetwork:
             if seq != self.seq:
                 self.seq, positions = self.ledger.stock.changes_since(self.seq)
                 self._planner.inventory.set_positions(positions)
+            if self._planner.index.has_capacity:  # the days full since (cheap: full ones only)
+                today = datetime.now(UTC).date()
+                self._planner.inventory.set_full_days(self.ledger.ship_days.full(today))
 
     def _load(self) -> tuple[Network, int, int]:
         try:

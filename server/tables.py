@@ -197,6 +197,7 @@ REASON_WORDS = {
     UnfilledReason.NO_SERVICE_TO_DESTINATION: "no carrier reaches the address",
     UnfilledReason.NO_SERVICE_WITHIN_PROMISE: "stock too far away to meet the promise",
     UnfilledReason.EXCEEDS_MAX_SHIPMENTS: "needs more shipments than the order allows",
+    UnfilledReason.NOT_TOGETHER: "no one node holds all of a ship-together group",
     UnfilledReason.PARTIAL_NOT_ALLOWED: "the rest could ship, but no partial delivery allowed",
 }
 """Reason codes of unfilled lines in plain words, most fundamental first."""

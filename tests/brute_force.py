@@ -49,11 +49,15 @@ def all_plans(
     nodes = {n.id: n for n in network.nodes}
     services = {s.id: s for s in network.carrier_services}
     weights = {s.id: s.weight_kg for s in network.skus}
+    alone = {s.id for s in network.skus if s.ship_alone}
     destination = destination_of(order, nodes)
-    demand: dict[str, int] = {}
+    # units are counted per item: a (SKU, ship-together group) pair
+    demand: dict[tuple[str, str], int] = {}
     for line in order.lines:
-        demand[line.sku_id] = demand.get(line.sku_id, 0) + line.quantity
+        item = (line.sku_id, line.ship_together_group)
+        demand[item] = demand.get(item, 0) + line.quantity
     skus = sorted(demand)
+    groups = {g for _, g in skus if g}
     usable = [n for n in network.nodes if not n.disabled and n.id not in order.excluded_node_ids]
     # the sourcing profile, read from the contract's words (not omniroute.profiles)
     profile = next(
@@ -80,20 +84,43 @@ def all_plans(
 
     # Options per node: (load, cost, days) for each load and each service that works.
     def node_options(node):
-        ranges = [range(min(demand[s], atp.get((node.id, s), 0)) + 1) for s in skus]
+        ranges = [range(min(demand[s], atp.get((node.id, s[0]), 0)) + 1) for s in skus]
         options = []
         for load in itertools.product(*ranges):
             if sum(load) == 0:
                 continue
-            weight = sum(weights[s] * q for s, q in zip(skus, load, strict=True))
+            per_sku: dict[str, int] = {}
+            for (sku, _), q in zip(skus, load, strict=True):
+                per_sku[sku] = per_sku.get(sku, 0) + q
+            if any(q > atp.get((node.id, sku), 0) for sku, q in per_sku.items()):
+                continue  # items of one SKU share its stock
+            if any(  # a group ships whole from a node, or not from it
+                len({q == demand[s] for s, q in zip(skus, load, strict=True) if s[1] == g}) > 1
+                or any(0 < q < demand[s] for s, q in zip(skus, load, strict=True) if s[1] == g)
+                for g in groups
+            ):
+                continue
+            weight = sum(weights[s[0]] * q for s, q in zip(skus, load, strict=True))
             units = sum(load)
+            alone_units = sum(q for s, q in zip(skus, load, strict=True) if s[0] in alone)
+            rest = sum(
+                weights[s[0]] * q for s, q in zip(skus, load, strict=True) if s[0] not in alone
+            )
             choices = (
                 [None]
                 if order.pickup_store_id == node.id
                 else [services[sid] for sid in node.service_ids]
             )
             for service in choices:
-                quote = quote_shipment(node, service, weight, units, destination)
+                quote = quote_shipment(
+                    node,
+                    service,
+                    weight,
+                    units,
+                    destination,
+                    alone_units=alone_units,
+                    rest_weight_kg=rest,
+                )
                 if quote is None:
                     continue
                 if profile is not None and 0 < profile.max_distance_km < quote.distance_km:
@@ -113,11 +140,17 @@ def all_plans(
         totals = [sum(c[0][k] for c in chosen) for k in range(len(skus))]
         if any(t > demand[s] for t, s in zip(totals, skus, strict=True)):
             continue
+        if any(  # one node per ship-together group
+            sum(1 for c in chosen if any(q for s, q in zip(skus, c[0], strict=True) if s[1] == g))
+            > 1
+            for g in groups
+        ):
+            continue
         if max_shipments and len(chosen) > max_shipments:
             continue
         cost = plan_total([c[1] for c in chosen], network.split_penalty)
         days = max((c[2] for c in chosen), default=0)
-        usage = tuple((c[3], s, q) for c in chosen for s, q in zip(skus, c[0], strict=True) if q)
+        usage = tuple((c[3], s[0], q) for c in chosen for s, q in zip(skus, c[0], strict=True) if q)
         plans.append(
             BrutePlan(cost, days, len(chosen), sum(totals), usage, tuple(c[3] for c in chosen))
         )

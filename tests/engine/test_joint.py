@@ -17,6 +17,7 @@ from omniroute.model import Location, Network, Order, OrderLine, PlanStatus
 from omniroute.planner import Planner
 
 from .test_optimizer import instances
+from .test_packing import packed_instances
 
 PENALTY = 40.0
 
@@ -138,5 +139,27 @@ def test_joint_matches_brute_force(first, second, capacity: int) -> None:
     result = allocate(orders, Planner(network), unfilled_penalty=PENALTY, time_limit=20)
     limits = {n.id: n.daily_shipment_capacity for n in network.nodes if n.daily_shipment_capacity}
     check_batch(network, orders, result, limits)
+    if result.proven:
+        assert result.objective == pytest.approx(brute_joint(network, orders, PENALTY), abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(packed_instances(), packed_instances())
+def test_joint_with_ship_alone_and_groups_matches_brute_force(first, second) -> None:
+    """Two orders with ship-together groups and ship-alone SKUs on one tiny network: the
+    joint model keeps groups whole and counts ship-alone parcels, so a proven joint
+    allocation has the brute-force optimum."""
+    network, a = first
+    _, b = second
+    b = replace(
+        b,
+        id="b",
+        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
+        excluded_node_ids=(),
+        pickup_store_id="",
+    )
+    orders = [a, b]
+    result = allocate(orders, Planner(network), unfilled_penalty=PENALTY, time_limit=20)
+    check_batch(network, orders, result, {})
     if result.proven:
         assert result.objective == pytest.approx(brute_joint(network, orders, PENALTY), abs=1e-6)

@@ -145,14 +145,16 @@ class Calendar(_message.Message):
     def __init__(self, id: _Optional[str] = ..., working_days: _Optional[_Iterable[_Union[_dayofweek_pb2.DayOfWeek, str]]] = ..., holidays: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ...) -> None: ...
 
 class Sku(_message.Message):
-    __slots__ = ("id", "weight_kg", "name")
+    __slots__ = ("id", "weight_kg", "name", "ship_alone")
     ID_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    SHIP_ALONE_FIELD_NUMBER: _ClassVar[int]
     id: str
     weight_kg: float
     name: str
-    def __init__(self, id: _Optional[str] = ..., weight_kg: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
+    ship_alone: bool
+    def __init__(self, id: _Optional[str] = ..., weight_kg: _Optional[float] = ..., name: _Optional[str] = ..., ship_alone: _Optional[bool] = ...) -> None: ...
 
 class StockPosition(_message.Message):
     __slots__ = ("node_id", "sku_id", "on_hand", "safety_stock", "reserved", "atp")

@@ -83,12 +83,14 @@ class UnfilledLine(_message.Message):
         EXCEEDS_MAX_SHIPMENTS: _ClassVar[UnfilledLine.Reason]
         NO_SERVICE_TO_DESTINATION: _ClassVar[UnfilledLine.Reason]
         PARTIAL_NOT_ALLOWED: _ClassVar[UnfilledLine.Reason]
+        NOT_TOGETHER: _ClassVar[UnfilledLine.Reason]
     REASON_UNSPECIFIED: UnfilledLine.Reason
     OUT_OF_STOCK: UnfilledLine.Reason
     NO_SERVICE_WITHIN_PROMISE: UnfilledLine.Reason
     EXCEEDS_MAX_SHIPMENTS: UnfilledLine.Reason
     NO_SERVICE_TO_DESTINATION: UnfilledLine.Reason
     PARTIAL_NOT_ALLOWED: UnfilledLine.Reason
+    NOT_TOGETHER: UnfilledLine.Reason
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
