@@ -206,12 +206,12 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     # A dated order's promise is a limit on its dated days. The core applies it when those
     # are the undated days (no time zones, cut-offs or calendars in play) and it is at least
     # a day (0 means no promise to the core); otherwise lanes are dated and kept here.
-    dating = Dating.of(order, index.dates)
+    dating = Dating.of(order, index.dates, inventory.full_days)
     if dating is None:
         limit, core_limit, dated_lanes = None, order.promise_days, False
     else:
         limit = dating.limit(order)
-        dated_lanes = index.dates.calendared
+        dated_lanes = index.dates.calendared or bool(inventory.full_days)
         core_limit = limit if limit is not None and limit >= 1 and not dated_lanes else 0
     (
         nodes,

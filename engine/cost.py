@@ -8,7 +8,7 @@ tests check that the two agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -162,13 +162,19 @@ def plan_total(shipment_costs: Sequence[float], split_penalty: float) -> float:
 
 
 def check_plan(
-    order: Order, network: Network, plan: Plan, atp: Mapping[tuple[str, str], int]
+    order: Order,
+    network: Network,
+    plan: Plan,
+    atp: Mapping[tuple[str, str], int],
+    full_days: Mapping[str, Iterable[date]] | None = None,
 ) -> list[str]:
     """Every way ``plan`` breaks the contract for ``order``; empty when it is feasible and
     its reported numbers are the cost model's.
 
-    ``atp`` maps ``(node_id, sku_id)`` to available-to-promise units. This is the independent
-    checker used by tests and benchmarks; it recomputes everything from the contract.
+    ``atp`` maps ``(node_id, sku_id)`` to available-to-promise units; ``full_days`` the
+    ship dates on which nodes with a daily capacity had no room (by node id). This is the
+    independent checker used by tests and benchmarks; it recomputes everything from the
+    contract.
     """
     problems: list[str] = []
     nodes = {node.id: node for node in network.nodes}
@@ -177,7 +183,12 @@ def check_plan(
     alone = {sku.id for sku in network.skus if sku.ship_alone}
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, nodes)
-    dating = Dating.of(order, NetworkDates(network)) if order.create_time else None
+    full = {
+        i: frozenset(full_days[node.id])
+        for i, node in enumerate(network.nodes)
+        if full_days and node.id in full_days
+    }
+    dating = Dating.of(order, NetworkDates(network), full) if order.create_time else None
     limit = dating.limit(order) if dating is not None else (order.promise_days or None)
     profile = profile_for(order, network.sourcing_profiles)
     max_shipments = order.max_shipments or (profile.max_shipments if profile else 0)

@@ -75,13 +75,7 @@ def replay(
     for order in ordered:
         result = route(planner, order)
         results.append(result)
-        taken: dict[tuple[str, str], int] = {}
-        for shipment in result.plan.shipments:
-            for line in shipment.lines:
-                key = (shipment.node_id, line.sku_id)
-                taken[key] = taken.get(key, 0) + line.quantity
-        if taken:
-            stock.take(taken)
+        stock.ship(result.plan)
         shipping += result.plan.total_cost
         lost += sum(line.quantity for line in order.lines) - result.plan.units
     return Replayed(

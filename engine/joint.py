@@ -102,7 +102,11 @@ def allocate(
     problems = [build_problem(o, index, planner.inventory) for o in orders]
     bound = -np.inf
     size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
-    if lower_bound and size <= LP_VARIABLES:
+    # The model holds a dated order to the room on the day it ships; it does not move it to
+    # a later day as the ledger and the sequential plans do, so with daily capacities in
+    # play neither its optimum nor its relaxation bounds the batch: only each order alone.
+    dated_capacity = index.has_capacity and any(p.dating is not None for p in problems)
+    if lower_bound and size <= LP_VARIABLES and not dated_capacity:
         building = None
         if progress is not None:
             building = partial(progress, "lower bound: building the LP relaxation")
@@ -148,7 +152,7 @@ def allocate(
         )
         found = model.solve(share)
         mip_bound += found.bound
-        proven &= found.optimal
+        proven &= found.optimal and not dated_capacity
         solution = found.allocations
         if solution is None:
             continue
@@ -161,7 +165,7 @@ def allocate(
                 plans[i] = plan
     if progress:
         progress("solving groups of contending orders", len(components), len(components))
-    bound = max(bound, mip_bound)
+    bound = max(bound, -np.inf if dated_capacity else mip_bound)
     if not np.isfinite(bound) and lower_bound:
         bound = _alone_bound(problems, orders, unfilled_penalty)
     objective = _objective(plans, orders, unfilled_penalty)
@@ -243,21 +247,19 @@ def plan_sequential(
     for order in orders:
         if progress and len(plans) % 10 == 0:
             progress("planning each order in turn", len(plans), len(orders))
-        full = tuple(n for n, c in left.items() if c <= 0)
+        # an undated order uses the nodes with shipments left; a dated one ships from a full
+        # day's node on its next working day with room (the planner's full days)
+        full = () if order.create_time else tuple(n for n, c in left.items() if c <= 0)
         planned = planner.plan(
             replace(order, excluded_node_ids=order.excluded_node_ids + full) if full else order,
             Policy.CHEAPEST,
             validate=False,
         ).plan
         plans.append(planned)
-        taken: dict[tuple[str, str], int] = {}
         for shipment in planned.shipments:
-            if shipment.node_id in left:
+            if shipment.node_id in left and shipment.ship_date is None:
                 left[shipment.node_id] -= 1
-            for line in shipment.lines:
-                key = (shipment.node_id, line.sku_id)
-                taken[key] = taken.get(key, 0) + line.quantity
-        stock.take(taken)
+        stock.ship(planned)
     if progress:
         progress("planning each order in turn", len(plans), len(orders))
     return plans
@@ -343,13 +345,7 @@ def allocate_in_windows(
                 solve_micros=int(result.solve_seconds * 1e6 / max(len(batch), 1)),
             )
             results.append(PlanResult(order.id, plan, stats))
-            stock.take(
-                {
-                    (s.node_id, line.sku_id): line.quantity
-                    for s in plan.shipments
-                    for line in s.lines
-                }
-            )
+            stock.ship(plan)
         totals["cost"] += result.total_cost
         totals["objective"] += result.objective
         totals["bound"] += result.lower_bound

@@ -22,6 +22,8 @@ and across orders::
 
     sum_{o, l of node n} x_lk <= atp_nk    shared ATP of every stock position
     sum_{o, l of node n} y_l <= c_n        shipments left today at a node with a capacity
+                                           (dated orders: per node and ship date, the
+                                           room left on the day each lane ships)
 
     min  sum_l [ base_l p_l + (hs_l + split) y_l + sum_k (per_kg_l w_k + hu_l) x_lk ]
          - split sum_o s_o + penalty sum_o sum_k (d_k - sum_l x_lk)
@@ -40,6 +42,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import highspy
 import numpy as np
@@ -128,7 +131,7 @@ class BatchModel:
         integral: list[np.ndarray] = []
         rows = _Rows()
         shared_x: list[tuple[np.ndarray, np.ndarray]] = []  # (position key, column)
-        shared_y: list[tuple[np.ndarray, np.ndarray]] = []  # (global node, column)
+        shared_y: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (node, day, column)
         self.orders: list[_Order] = []
         self.offset = 0.0
         columns = 0
@@ -267,7 +270,7 @@ class BatchModel:
                                      np.append(xs[on], z), np.append(np.ones(int(on.sum())), -demand[k]))  # fmt: skip
             nodes = problem.nodes[lane_node]
             shared_x.append((nodes[x_lane] * n_skus + problem.sku[x_sku], xs))
-            shared_y.append((nodes, ys))
+            shared_y.append((nodes, _ship_days(problem, nodes), ys))
         self.columns = columns
         if progress is not None:
             progress(len(problems), len(problems))
@@ -279,14 +282,38 @@ class BatchModel:
             atp = _position_atp(inventory, positions, n_skus)
             rows.add(len(positions), -INF, atp, row, cols, 1.0)
         limited = {index.node_pos[n]: c for n, c in capacity.items() if n in index.node_pos}
-        if limited and shared_y:
-            nodes = np.concatenate([n for n, _ in shared_y])
-            cols = np.concatenate([c for _, c in shared_y])
-            keep = np.isin(nodes, list(limited))
+        if shared_y:
+            nodes = np.concatenate([n for n, _, _ in shared_y])
+            days = np.concatenate([d for _, d, _ in shared_y])
+            cols = np.concatenate([c for _, _, c in shared_y])
+            # undated shipments: the shipments left today at a node with a capacity
+            keep = (days < 0) & np.isin(nodes, list(limited))
             if keep.any():
                 at, row = np.unique(nodes[keep], return_inverse=True)
                 left = np.array([max(0, limited[int(n)]) for n in at], dtype=np.float64)
                 rows.add(len(at), -INF, left, row, cols[keep], 1.0)
+            # dated shipments: the room left on the day each ships (per node and date)
+            keep = days >= 0
+            if keep.any():
+                pairs, row = np.unique(
+                    np.stack([nodes[keep], days[keep]], axis=1), axis=0, return_inverse=True
+                )
+                room = [
+                    max(
+                        0,
+                        int(index.capacity[n])
+                        - inventory.shipments_on(int(n), date.fromordinal(int(d))),
+                    )
+                    for n, d in pairs.tolist()
+                ]
+                rows.add(
+                    len(pairs),
+                    -INF,
+                    np.array(room, dtype=np.float64),
+                    row.reshape(-1),
+                    cols[keep],
+                    1.0,
+                )
         self.lower = np.concatenate(lower) if lower else np.zeros(0)
         self.upper = np.concatenate(upper) if upper else np.zeros(0)
         self.cost = np.concatenate(cost) if cost else np.zeros(0)
@@ -363,6 +390,18 @@ class BatchModel:
             used = np.flatnonzero(units.sum(axis=1) > 0)
             result.append([Allocation(int(lane), units[lane]) for lane in used])
         return result
+
+
+def _ship_days(problem: OrderProblem, nodes: np.ndarray) -> np.ndarray:
+    """Per lane (by its network node), the ordinal of its ship date when the order is dated
+    and the node has a daily capacity; -1 otherwise."""
+    index = problem.index
+    days = np.full(len(nodes), -1, dtype=np.int64)
+    if problem.dating is None or not index.has_capacity:
+        return days
+    for i in np.flatnonzero(index.capacity[nodes] > 0).tolist():
+        days[i] = problem.dating.ship_of_node(int(nodes[i])).toordinal()
+    return days
 
 
 def _position_atp(inventory: Inventory, positions: np.ndarray, n_skus: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from omniroute import _core
 from omniroute.dating import NetworkDates
-from omniroute.model import CarrierService, Network, Node, NodeKind, StockPosition
+from omniroute.model import CarrierService, Network, Node, NodeKind, Plan, StockPosition
 from omniroute.profiles import Sourcing
 from omniroute.stock_table import StockTable
 from omniroute.validation import lookup_of
@@ -187,6 +187,25 @@ class Inventory:
         ledger may still count days of a node an older network had)."""
         node_pos = self.index.node_pos
         self.full_days = {node_pos[n]: frozenset(d) for n, d in full.items() if n in node_pos}
+
+    def ship(self, plan: Plan) -> None:
+        """A plan ships: its units leave on-hand (:meth:`take`) and its dated shipments
+        count against their nodes' days (:meth:`count_shipments`)."""
+        taken: dict[tuple[str, str], int] = {}
+        for shipment in plan.shipments:
+            for line in shipment.lines:
+                key = (shipment.node_id, line.sku_id)
+                taken[key] = taken.get(key, 0) + line.quantity
+        if taken:
+            self.take(taken)
+        self.count_shipments((s.node_id, s.ship_date) for s in plan.shipments)
+
+    def shipments_on(self, node: int, day: date) -> int:
+        """Shipments counted at the node of index ``node`` on ``day`` (by
+        :meth:`count_shipments`; the ledger's full days are counted as full)."""
+        if day in self.full_days.get(node, ()):
+            return max(int(self.index.capacity[node]), self._shipments.get((node, day), 0))
+        return self._shipments.get((node, day), 0)
 
     def count_shipments(self, shipments: Iterable[tuple[str, date | None]]) -> None:
         """Count shipped ``(node id, ship date)`` pairs against the nodes' daily capacity,

@@ -3,8 +3,9 @@ with every job as a method of the same shape: validated input in, a typed result
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from omniroute.availability import (
@@ -16,6 +17,7 @@ from omniroute.availability import (
 from omniroute.baseline import plan_baseline
 from omniroute.budget import Budget
 from omniroute.candidates import OrderProblem, build_problem
+from omniroute.dating import DatesOutOfRange
 from omniroute.explain import explain as explain_plan
 from omniroute.joint import DEFAULT_TIME_LIMIT as JOINT_TIME_LIMIT
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult, allocate
@@ -67,9 +69,11 @@ class PreparedPlan:
 
     def solve(self, budget: Budget | None = None, explain: bool = False) -> PlanResult:
         """The plan (proven optimal, or with its gap when ``budget`` ran out)."""
-        result = plan_baseline(self.problem) if self._solve is None else self._solve.run(budget)
-        if explain:
-            result = replace(result, explanation=explain_plan(self.problem, result, self.policy))
+        with _dates_in_range(self.problem.order):
+            result = plan_baseline(self.problem) if self._solve is None else self._solve.run(budget)
+            if explain:
+                explanation = explain_plan(self.problem, result, self.policy)
+                result = replace(result, explanation=explanation)
         return result
 
 
@@ -174,7 +178,9 @@ class Planner:
         much search is left (see :class:`PreparedPlan`)."""
         if validate:
             self._check_order(order)
-        return PreparedPlan(self, build_problem(order, self.index, self.inventory), policy, options)
+        with _dates_in_range(order):
+            problem = build_problem(order, self.index, self.inventory)
+        return PreparedPlan(self, problem, policy, options)
 
     def quote(
         self,
@@ -221,9 +227,12 @@ class Planner:
             violations = [v for v in violations if v.field != "id"]
             if violations:
                 raise ValidationError(violations, "quote")
-        result = self.plan(
-            order, options=True, time_limit=time_limit, budget=budget, validate=False
-        )
+        try:
+            result = self.plan(
+                order, options=True, time_limit=time_limit, budget=budget, validate=False
+            )
+        except DatesOutOfRange:
+            raise DatesOutOfRange("time", "quote") from None
         return Quote(result.options, result.stats)
 
     def availability(
@@ -270,15 +279,20 @@ class Planner:
                 )
             if violations:
                 raise ValidationError(violations, "availability request")
-        return availability(
-            self,
-            sku_ids,
-            store_id,
-            location,
-            max_nodes or DEFAULT_MAX_NODES,
-            max_pickup_distance_km,
-            create_time,
-        )
+        try:
+            return availability(
+                self,
+                sku_ids,
+                store_id,
+                location,
+                max_nodes or DEFAULT_MAX_NODES,
+                max_pickup_distance_km,
+                create_time,
+            )
+        except (DatesOutOfRange, OverflowError):
+            if not create_time:
+                raise
+            raise DatesOutOfRange("time", "availability request") from None
 
     def reroute(
         self,
@@ -420,3 +434,15 @@ class Planner:
 
 
 __all__ = ["DEFAULT_TIME_LIMIT", "Planner", "PreparedPlan", "Quote"]
+
+
+@contextlib.contextmanager
+def _dates_in_range(order: Order) -> Iterator[None]:
+    """A dated order whose dates leave the calendar (after 9999-12-31) is a
+    :class:`~omniroute.dating.DatesOutOfRange` validation error, not a crash."""
+    try:
+        yield
+    except OverflowError:
+        if not order.create_time:
+            raise
+        raise DatesOutOfRange() from None

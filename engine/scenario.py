@@ -461,14 +461,10 @@ def replay(
         else:
             chunk = plan_sequential(batch, index, stock, capacity)
         for plan in chunk:
-            taken: dict[tuple[str, str], int] = {}
-            for shipment in plan.shipments:
-                if shipment.node_id in capacity:
+            for shipment in plan.shipments:  # undated: the replay's one day of capacity
+                if shipment.node_id in capacity and shipment.ship_date is None:
                     capacity[shipment.node_id] -= 1
-                for line in shipment.lines:
-                    key = (shipment.node_id, line.sku_id)
-                    taken[key] = taken.get(key, 0) + line.quantity
-            stock.take(taken)
+            stock.ship(plan)  # dated shipments count against their ship dates
         plans += chunk
         if progress and progress(min(start + step, len(ordered)), len(ordered)):
             break

@@ -13,7 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from omniroute.demo_data import DEMO_ORDERS, demo_dataset, large_dataset
+from omniroute.demo_data import (
+    DEMO_ORDERS,
+    demo_dataset,
+    large_dataset,
+    with_australian_calendars,
+)
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.ledger import Ledger, LedgerError
 from omniroute.model import (
@@ -130,6 +135,8 @@ def output_file(path: str, option: str, example: str) -> Path:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     if not args.large and (args.nodes is not None or args.skus is not None):
         raise CliError("--nodes and --skus size the --large network: add --large or drop them")
+    if args.large and args.dated:
+        raise CliError("--dated gives the Australian demo network real dates: drop --large")
     out = output_dir(args.out, "--out")
     args.nodes = args.nodes or 1000
     args.skus = args.skus or 50_000
@@ -139,6 +146,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         )
     else:
         network, orders = demo_dataset(seed=args.seed, orders=args.orders or DEMO_ORDERS)
+        if args.dated:
+            network = with_australian_calendars(network)
     write_network(network, out / "network.json")
     write_orders(orders, out / "orders.jsonl")
     print(
@@ -833,6 +842,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"number of orders (default {DEMO_ORDERS:,}; 2,000 with --large)",
     )
     p.add_argument("--large", action="store_true", help="generate the large synthetic network")
+    p.add_argument(
+        "--dated",
+        action="store_true",
+        help="give the network real dates: each node's time zone, Australia's public "
+        "holidays, cut-offs and weekday carriers (the orders, which carry their createTime, "
+        "are then planned on dates; docs/dated-promises.md)",
+    )
     p.add_argument("--nodes", type=count(10), help="nodes with --large (default 1000, at least 10)")
     p.add_argument("--skus", type=count(10), help="SKUs with --large (default 50000, at least 10)")
     p.set_defaults(func=cmd_demo_data)

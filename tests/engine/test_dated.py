@@ -8,10 +8,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import brute_force as bf
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from omniroute.calendars import Calendar
+from omniroute.candidates import build_problem
+from omniroute.cost import check_plan
+from omniroute.dating import HAND_OVER
 from omniroute.model import (
     CarrierService,
     Location,
@@ -303,3 +307,134 @@ def test_orders_years_apart_on_one_planner_get_their_own_dates() -> None:
         ordered = datetime.fromisoformat(when.replace("Z", "+00:00"))
         local = ordered.astimezone(ZoneInfo("Australia/Sydney")).date()
         assert plan.delivery_days == (shipment.delivery_date - local).days
+
+
+def _zoned_network() -> Network:
+    """Nodes in four time zones (one in the network's) with cut-offs to the second or none,
+    node calendars, and carriers with a weekday, a Tuesday-Thursday and no calendar; the
+    Sydney store can hand its own stock over for pick-up."""
+    weekdays = Calendar("WEEKDAYS", WEEKDAYS, frozenset({date(2026, 10, 5), date(2026, 10, 9)}))
+    zones = (Zone(1000.0, 5.0, 0.0, 0), Zone(3000.0, 8.0, 0.0, 2), Zone(9000.0, 12.0, 0.0, 4))
+    services = (
+        CarrierService("ROAD", "C", "Road", 0.0, zones, calendar_id="WEEKDAYS"),
+        CarrierService("TUE-THU", "C", "Van", 0.0, zones[1:], calendar_id="TUE-THU"),
+        CarrierService("AIR", "C", "Air", 0.0, zones),
+    )
+    nodes = (
+        ("PER", -31.95, 115.86, "Australia/Perth", time(14), "WEEKDAYS", 1),
+        ("SYD", -33.87, 151.21, "", time(15, 0, 30), "WEEKDAYS", 0),
+        ("ADL", -34.93, 138.60, "Australia/Adelaide", time(0, 0, 1), "", 2),
+        ("AKL", -36.85, 174.76, "Pacific/Auckland", None, "TUE-THU", 0),
+    )
+    return Network(
+        tuple(
+            Node(
+                node_id,
+                NodeKind.STORE if node_id == "SYD" else NodeKind.DC,
+                Location(lat, lon),
+                processing_days=processing,
+                service_ids=tuple(s.id for s in services),
+                pickup=node_id == "SYD",
+                time_zone=zone,
+                cutoff_time=cutoff,
+                calendar_id=calendar,
+            )
+            for node_id, lat, lon, zone, cutoff, calendar, processing in nodes
+        ),
+        services,
+        (Sku("K", 1.0),),
+        tuple(StockPosition(node_id, "K", 10) for node_id, *_ in nodes),
+        time_zone="Australia/Sydney",
+        calendars=(weekdays, Calendar("TUE-THU", frozenset({2, 4}))),
+    )
+
+
+def test_one_planner_dates_every_lane_by_the_rules_through_cutoffs_days_and_dst() -> None:
+    """Orders placed over two weeks that cross the start of daylight saving in Sydney,
+    Adelaide and Auckland (not Perth), and orders on, a second after and a microsecond
+    after each cut-off, dated one after the other on one planner's network (which keeps
+    what orders placed at the same moment share): every lane of every order, delivered or
+    picked up, has the delivery days of the contract's rules."""
+    network = _zoned_network()
+    planner = Planner(network)
+    index = planner.index
+    start = datetime(2026, 9, 23, tzinfo=ZoneInfo("UTC"))
+    instants = [start + timedelta(minutes=47 * k) for k in range(14 * 24 * 60 // 47)]
+    for zone, cutoff in (("Australia/Perth", time(14)), ("Australia/Sydney", time(15, 0, 30))):
+        for day in (date(2026, 10, 2), date(2026, 10, 5)):
+            at = datetime.combine(day, cutoff, ZoneInfo(zone))
+            instants += [at, at + timedelta(seconds=1), at + timedelta(microseconds=1)]
+    destinations = {"": Location(-27.47, 153.03), "SYD": None}  # Brisbane; picked up in Sydney
+    for instant in instants:
+        create_time = instant.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
+        for pickup, destination in destinations.items():
+            order = dataclasses.replace(
+                _order(create_time), destination=destination, pickup_store_id=pickup
+            )
+            undated = build_problem(
+                dataclasses.replace(order, create_time=""), index, planner.inventory
+            )
+            dated = build_problem(order, index, planner.inventory)
+            assert len(dated.lanes) == len(undated.lanes) > 0
+            for lane in range(len(dated.lanes)):
+                node = index.nodes[dated.nodes[dated.lanes.node[lane]]]
+                s = int(dated.lanes.service[lane])
+                service = None if s == HAND_OVER else index.services[s]
+                transit = int(undated.lanes.days[lane]) - node.processing_days
+                expected = reference_dates(network, order, node, service, transit)[2]
+                assert dated.lanes.days[lane] == expected, (create_time, node.id, service)
+
+
+def test_dates_past_the_end_of_the_calendar_are_a_validation_error() -> None:
+    """An order placed on the calendar's last day cannot ship after it: plan, quote and
+    availability say so as a violation of createTime (or time), never a crash."""
+    from omniroute.dating import DatesOutOfRange
+
+    network = _network()
+    planner = Planner(network)
+    order = _order("9999-12-31T23:59:59Z")
+    with pytest.raises(DatesOutOfRange) as caught:
+        planner.plan(order)
+    assert [v.field for v in caught.value.violations] == ["createTime"]
+    assert order.destination is not None
+    with pytest.raises(DatesOutOfRange) as caught:
+        planner.quote(order.lines, order.destination, create_time=order.create_time)
+    assert [v.field for v in caught.value.violations] == ["time"]
+    with pytest.raises(DatesOutOfRange) as caught:
+        planner.availability(
+            [order.lines[0].sku_id], location=order.destination, create_time=order.create_time
+        )
+    assert [v.field for v in caught.value.violations] == ["time"]
+
+
+def test_full_days_move_the_ship_date_to_the_next_working_day_with_room() -> None:
+    """Perth on weekdays, 3 shipments a day: an order of Monday 28 December ships Tuesday
+    29 and arrives Thursday 31; with Tuesday and Wednesday full it ships Thursday 31 and
+    arrives Monday 4 January (the carrier's two working days: Friday 1, Monday 4). The
+    plan passes the checker told of the full days and fails the one that is not; the
+    explanation says what a free place on Tuesday would have given."""
+    network = _network(calendar_id="WEEKDAYS", time_zone="Australia/Perth")
+    nodes = (dataclasses.replace(network.nodes[0], daily_shipment_capacity=3),)
+    network = dataclasses.replace(network, nodes=nodes)
+    planner = Planner(network)
+    order = _order("2026-12-27T23:00:00Z")  # Monday 28 December, 07:00 in Perth
+    free = planner.plan(order).plan
+    assert (free.shipments[0].ship_date, free.delivery_date) == (
+        date(2026, 12, 29),
+        date(2026, 12, 31),
+    )
+    full = {"PER": [date(2026, 12, 29), date(2026, 12, 30)]}
+    planner.inventory.set_full_days(full)
+    result = planner.plan(order, explain=True)
+    (shipment,) = result.plan.shipments
+    assert (shipment.ship_date, shipment.delivery_date) == (date(2026, 12, 31), date(2027, 1, 4))
+    assert result.plan.delivery_days == free.delivery_days + 4
+    atp = planner.inventory.atp_map()
+    assert check_plan(order, network, result.plan, atp, full) == []
+    assert check_plan(order, network, result.plan, atp) != []
+    assert result.explanation is not None
+    assert (
+        "PER: released Mon 28 Dec 2026, ships Thu 31 Dec 2026, delivered Mon 4 Jan 2027; "
+        "Tue 29 Dec 2026 was full (its 3 shipments a day are taken): with a free place that "
+        "day it would arrive Thu 31 Dec 2026"
+    ) in result.explanation.summary

@@ -163,3 +163,47 @@ def test_joint_with_ship_alone_and_groups_matches_brute_force(first, second) -> 
     check_batch(network, orders, result, {})
     if result.proven:
         assert result.objective == pytest.approx(brute_joint(network, orders, PENALTY), abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["allocate", "sequential", "batch"])
+def test_dated_orders_share_each_day_of_capacity(
+    tiny_network: Network, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DC1 ships 2 a day (Melbourne, weekdays): three dated tee orders of Monday morning
+    get at most two DC1 shipments on any day, and none is left unshipped: one ships on
+    Tuesday or from elsewhere; allocation, sequential replays and batch replays alike."""
+    from datetime import date
+
+    from omniroute import scenario
+    from omniroute.scenario import ReplayMode
+    from tests.server.test_dated_service import dated
+
+    nodes = tuple(
+        replace(n, daily_shipment_capacity=2) if n.id == "DC1" else n for n in tiny_network.nodes
+    )
+    network = dated(replace(tiny_network, nodes=nodes))
+    orders = [
+        replace(order(f"t{i}", "TEE", 1, -37.85, 145.0), create_time=f"2026-12-07T00:0{i}:00Z")
+        for i in range(3)
+    ]
+    planner = Planner(network)
+    if mode == "allocate":
+        plans = list(allocate(orders, planner, unfilled_penalty=PENALTY).plans)
+    else:
+        plans = []  # the replay's plans, as its outcomes are made from them
+        outcome = scenario._outcome
+
+        def keep(order: Order, plan, nodes):  # type: ignore[no-untyped-def]
+            plans.append(plan)
+            return outcome(order, plan, nodes)
+
+        monkeypatch.setattr(scenario, "_outcome", keep)
+        planner.replay(orders, mode=ReplayMode[mode.upper()])
+    assert all(p.status is PlanStatus.COMPLETE for p in plans)
+    per_day: dict[tuple[str, date], int] = {}
+    for plan in plans:
+        for s in plan.shipments:
+            assert s.ship_date is not None
+            per_day[(s.node_id, s.ship_date)] = per_day.get((s.node_id, s.ship_date), 0) + 1
+    assert max(c for (n, _), c in per_day.items() if n == "DC1") <= 2
+    assert per_day != {("DC1", date(2026, 12, 7)): 3}

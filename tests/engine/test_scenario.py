@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from omniroute.demo_data import demo_dataset
@@ -150,8 +152,10 @@ def test_kpi_arithmetic() -> None:
 
 
 def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> None:
-    """Three coats in stock: the fourth coat order goes unfilled; a capacity of one shipment
-    at ST1 moves the second Geelong order elsewhere."""
+    """Three coats in stock: the fourth coat order goes unfilled. With a capacity of one
+    shipment a day at ST1, the second dated Geelong order ships from ST1 the next day (its
+    day is full, and ST1 is still the cheapest); an undated one, which has no ship date,
+    goes elsewhere (the replay's one day of capacity)."""
     orders = [
         Order(
             f"c{i}",
@@ -167,6 +171,10 @@ def test_replay_depletes_stock_and_shares_capacity(tiny_network: Network) -> Non
         tiny_network, load_changes({"capacity": {"byNode": {"ST1": 1}}}, tiny_network)
     )
     outcomes = Planner(limited).replay(orders[:2]).outcomes
+    assert [o.shipments[0][0] for o in outcomes] == ["ST1", "ST1"]
+    assert outcomes[1].delivery_days == outcomes[0].delivery_days + 1
+    undated = [replace(o, create_time="") for o in orders[:2]]
+    outcomes = Planner(limited).replay(undated).outcomes
     assert [o.shipments[0][0] for o in outcomes] == ["ST1", "ST2"]
 
 
