@@ -121,10 +121,12 @@ ZONES = ["UTC", "Australia/Sydney", "Australia/Perth", "Australia/Adelaide", "Pa
 
 
 @st.composite
-def dated_instances(draw: st.DrawFn) -> tuple[Network, Order]:
+def dated_instances(
+    draw: st.DrawFn, base: st.SearchStrategy[tuple[Network, Order]] | None = None
+) -> tuple[Network, Order]:
     """The optimiser's random tiny instances with time zones, calendars (weekends, public
     holidays around Christmas), cut-offs, carrier calendars and a dated order."""
-    network, order = draw(instances())
+    network, order = draw(base if base is not None else instances())
     christmas = [date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)]
     calendars = (
         Calendar("WEEKDAYS", WEEKDAYS, frozenset(christmas)),

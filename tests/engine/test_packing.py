@@ -23,14 +23,18 @@ from omniroute.model import (
     UnfilledReason,
 )
 from omniroute.planner import Planner
+from tests.engine.test_dated import check_dates, dated_instances, dated_lanes
 from tests.engine.test_optimizer import SETTINGS, check_against_brute_force, instances
+from tests.engine.test_profiles import profile_instances
 
 
 @st.composite
-def packed_instances(draw: st.DrawFn) -> tuple[Network, Order]:
+def packed_instances(
+    draw: st.DrawFn, base: st.SearchStrategy[tuple[Network, Order]] | None = None
+) -> tuple[Network, Order]:
     """The optimiser's random tiny instances with some SKUs shipping alone and some lines
     in ship-together groups (a SKU may be on lines of two groups)."""
-    network, order = draw(instances())
+    network, order = draw(base if base is not None else instances())
     skus = tuple(
         dataclasses.replace(sku, ship_alone=draw(st.integers(0, 2)) == 2) for sku in network.skus
     )
@@ -148,3 +152,19 @@ def test_a_group_ships_whole_from_one_node_or_not_at_all() -> None:
     )  # fmt: skip
     assert problems == [] and read is not None
     assert read.lines[0].ship_together_group == "set"
+
+
+@SETTINGS
+@given(packed_instances(profile_instances(dated_instances())))
+def test_every_rule_at_once_is_the_brute_force_optimum(instance: tuple[Network, Order]) -> None:
+    """Calendars, time zones, cut-offs, a dated order (maybe with a promise date), sourcing
+    profiles, ship-together groups and ship-alone SKUs together: CHEAPEST, FASTEST and the
+    options equal brute force over the contract's dated days, and every plan carries the
+    contract's dates."""
+    network, order = instance
+    check_against_brute_force(
+        network,
+        order,
+        dated_lanes(network, order),
+        lambda plan: check_dates(network, order, plan),
+    )

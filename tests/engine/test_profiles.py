@@ -45,11 +45,13 @@ def _floor(network: Network, nodes: list[Node]) -> float:
 
 
 @st.composite
-def profile_instances(draw: st.DrawFn) -> tuple[Network, Order]:
+def profile_instances(
+    draw: st.DrawFn, base: st.SearchStrategy[tuple[Network, Order]] | None = None
+) -> tuple[Network, Order]:
     """The optimiser's random tiny instances with one or two sourcing profiles (kinds,
     exclusions, a distance limit, a shipment limit, node and kind costs, some negative) and
     an order that names a profile, matches one by channel, or matches none."""
-    network, order = draw(instances())
+    network, order = draw(base if base is not None else instances())
     if draw(st.booleans()):  # more stock: more plans for the node costs to choose from
         stock = tuple(dataclasses.replace(p, on_hand=p.on_hand + 3) for p in network.stock)
         network = dataclasses.replace(network, stock=stock)
