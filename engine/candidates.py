@@ -164,22 +164,25 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     lanes' handling cost per shipment, and its ``maxShipments`` applies when the order
     sets none.
     """
-    items: list[tuple[int, str]] = []  # (SKU, ship-together group)
+    keys: list[tuple[int, str]] = []  # (SKU, ship-together group) of each item
+    skus: list[int] = []
     line_sku: list[int] = []
     demand: list[int] = []
     for line in order.lines:
-        item = (index.sku_pos[line.sku_id], line.ship_together_group)
-        if item in items:
-            k = items.index(item)
+        key = (index.sku_pos[line.sku_id], line.ship_together_group)
+        if key in keys:
+            k = keys.index(key)
             demand[k] += line.quantity
         else:
-            k = len(items)
-            items.append(item)
+            k = len(keys)
+            keys.append(key)
+            skus.append(key[0])
             demand.append(line.quantity)
         line_sku.append(k)
-    skus = [s for s, _ in items]
-    groups = sorted({g for _, g in items if g})
-    group = np.array([groups.index(g) if g else -1 for _, g in items]) if groups else None
+    group = None
+    if any(g for _, g in keys):
+        names = sorted({g for _, g in keys} - {""})
+        group = np.array([names.index(g) if g else -1 for _, g in keys])
     alone = index.sku_alone[skus] if index.has_alone and len(skus) else None
     if alone is not None and not alone.any():
         alone = None
@@ -195,7 +198,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         if order.excluded_node_ids
         else _NONE
     )
-    profile = index.sourcing.of(order)
+    profile = index.sourcing.of(order) if index.sourcing.profiles else None
     max_distance, adjustment = 0.0, _NO_ADJUSTMENT
     if profile is not None:
         if len(profile.excluded):

@@ -284,7 +284,9 @@ class Dating:
         """The dates the order shares with every order placed at its moment (None: dated
         lane by lane)."""
         if not self._moment_known:
-            self._moment = self.dates.moment(self.clock)
+            # without time zones, cut-offs or calendars the dates are the order's date plus
+            # whole days: the per-class path is cheaper than a moment's table
+            self._moment = self.dates.moment(self.clock) if self.dates.calendared else None
             self._moment_known = True
         return self._moment
 
@@ -317,7 +319,10 @@ class Dating:
     ) -> tuple[date, date, int]:
         """(ship date, delivery date, delivery days) of ``node`` shipping with ``service``
         (None: handed over at the pick-up store) over a zone of ``transit_days``."""
-        shipped = self.ship_of_node(self.dates.node_index[node.id])
+        if self.full:
+            shipped = self.ship_of_node(self.dates.node_index[node.id])
+        else:
+            shipped = self.ship_of_class(self.dates.class_of[node.id])
         delivered = _delivered(shipped, self._calendar_of(service), transit_days)
         return shipped, delivered, self.clock.days_to(delivered)
 

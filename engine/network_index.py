@@ -92,6 +92,7 @@ class NetworkIndex:
         self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
         self.sku_alone = np.array([sku.ship_alone for sku in network.skus], dtype=bool)
         self.has_alone = bool(self.sku_alone.any())
+        self.sku_alone_list: list[bool] = self.sku_alone.tolist()
         self.split_penalty = float(network.split_penalty)
         self.dates = NetworkDates(network, nodes)  # time zones, cut-offs, calendars
         self.sourcing = Sourcing(network)  # the sourcing profiles, compiled

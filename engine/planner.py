@@ -3,9 +3,8 @@ with every job as a method of the same shape: validated input in, a typed result
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from omniroute.availability import (
@@ -69,11 +68,13 @@ class PreparedPlan:
 
     def solve(self, budget: Budget | None = None, explain: bool = False) -> PlanResult:
         """The plan (proven optimal, or with its gap when ``budget`` ran out)."""
-        with _dates_in_range(self.problem.order):
+        try:
             result = plan_baseline(self.problem) if self._solve is None else self._solve.run(budget)
             if explain:
                 explanation = explain_plan(self.problem, result, self.policy)
                 result = replace(result, explanation=explanation)
+        except OverflowError as error:
+            raise _dates_out_of_range(self.problem.order, error) from None
         return result
 
 
@@ -178,8 +179,10 @@ class Planner:
         much search is left (see :class:`PreparedPlan`)."""
         if validate:
             self._check_order(order)
-        with _dates_in_range(order):
+        try:
             problem = build_problem(order, self.index, self.inventory)
+        except OverflowError as error:
+            raise _dates_out_of_range(order, error) from None
         return PreparedPlan(self, problem, policy, options)
 
     def quote(
@@ -436,13 +439,7 @@ class Planner:
 __all__ = ["DEFAULT_TIME_LIMIT", "Planner", "PreparedPlan", "Quote"]
 
 
-@contextlib.contextmanager
-def _dates_in_range(order: Order) -> Iterator[None]:
-    """A dated order whose dates leave the calendar (after 9999-12-31) is a
-    :class:`~omniroute.dating.DatesOutOfRange` validation error, not a crash."""
-    try:
-        yield
-    except OverflowError:
-        if not order.create_time:
-            raise
-        raise DatesOutOfRange() from None
+def _dates_out_of_range(order: Order, error: OverflowError) -> Exception:
+    """What an overflow while planning ``order`` is: for a dated order, dates past the
+    calendar (a :class:`~omniroute.dating.DatesOutOfRange` validation error, not a crash)."""
+    return DatesOutOfRange() if order.create_time else error

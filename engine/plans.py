@@ -195,11 +195,12 @@ def plan_from_shipments(
     when already known."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
-    profile = index.sourcing.of(order)
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
-    sku_weight, sku_pos, sku_alone = index.sku_weight_kg, index.sku_pos, index.sku_alone
+    sku_weight, sku_pos = index.sku_weight_kg, index.sku_pos
+    sku_alone = index.sku_alone_list if index.has_alone else None
+    profile = index.sourcing.of(order) if index.sourcing.profiles else None
     reported = []
     for node_id, service_id, units in sorted(shipments, key=itemgetter(0)):
         node = index.nodes_by_id[node_id]
@@ -216,10 +217,11 @@ def plan_from_shipments(
             weight += sku_weight[k] * shipment_line.quantity
             shipped[shipment_line.line_id] += shipment_line.quantity
             count += shipment_line.quantity
-            if sku_alone[k]:
-                alone += shipment_line.quantity
-            else:
-                rest_weight += sku_weight[k] * shipment_line.quantity
+            if sku_alone is not None:
+                if sku_alone[k]:
+                    alone += shipment_line.quantity
+                else:
+                    rest_weight += sku_weight[k] * shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
         quote = quote_shipment(
