@@ -1027,22 +1027,22 @@ def _no_complete_plan(problem: OrderProblem, policy: Policy, budget: Budget) -> 
         )
     if order.allow_partial and not order.max_shipments:
         return _most_available(problem, policy, budget)
-    most = _most_units(problem, policy, budget)
-    if most is None:  # too large to decide exactly in time: stock-level reasons only
-        return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
-    allocations, proven, method = most
-    shipped = sum((a.units for a in allocations), np.zeros_like(problem.demand))
-    reasons = sku_reasons(problem, shipped >= problem.demand)
-    if not problem.order.allow_partial:
-        allocations = []
-    plan = build_plan(problem, allocations, reasons)
-    return plan, [], Proof.OPTIMAL if proven else Proof.FEASIBLE, method, None
+    return _most_units_outcome(problem, _most_units(problem, policy, budget))
 
 
 def _most_units_packed(problem: OrderProblem, policy: Policy, budget: Budget) -> Outcome:
     """No complete plan for an order with ship-alone SKUs or ship-together groups: the
     most units (whole groups only), then the cheapest, by CP-SAT."""
-    most = _most_units_cp_sat(problem, policy, budget, np.unique(problem.lanes.days))
+    caps = np.unique(problem.lanes.days)
+    return _most_units_outcome(problem, _most_units_cp_sat(problem, policy, budget, caps))
+
+
+def _most_units_outcome(
+    problem: OrderProblem, most: tuple[list[Allocation], bool, str] | None
+) -> Outcome:
+    """The outcome of a most-units search: its plan when the order allows partial plans
+    (else none), with the reasons for what it leaves; None (the search could not decide in
+    time) gives stock-level reasons only."""
     if most is None:
         return build_plan(problem, []), [], Proof.FEASIBLE, "cp-sat", None
     allocations, proven, method = most

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -32,6 +32,36 @@ class Allocation:
 
     lane: int
     units: np.ndarray  # (m,) int
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one shipment carries, as the cost model reads it: its weight and units, and of
+    them the ship-alone units and the weight of the others (docs/cost-model.md)."""
+
+    weight_kg: float
+    units: int
+    alone_units: int
+    rest_weight_kg: float
+
+
+def load_of(index: NetworkIndex, quantities: Iterable[tuple[str, int]]) -> Load:
+    """The load of ``(sku_id, units)`` pairs, weights summed pair by pair in the given order
+    (as a plan reports its shipments, line by line)."""
+    sku_weight, sku_pos = index.sku_weight_kg, index.sku_pos
+    alone_of = index.sku_alone_list if index.has_alone else None
+    weight = rest = 0.0
+    units = alone = 0
+    for sku_id, quantity in quantities:
+        k = sku_pos[sku_id]
+        weight += sku_weight[k] * quantity
+        units += quantity
+        if alone_of is not None:
+            if alone_of[k]:
+                alone += quantity
+            else:
+                rest += sku_weight[k] * quantity
+    return Load(weight, units, alone, rest)
 
 
 def node_lanes(problem: OrderProblem, candidate: int) -> slice:
@@ -198,8 +228,6 @@ def plan_from_shipments(
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
-    sku_weight, sku_pos = index.sku_weight_kg, index.sku_pos
-    sku_alone = index.sku_alone_list if index.has_alone else None
     profile = index.sourcing.of(order) if index.sourcing.profiles else None
     reported = []
     for node_id, service_id, units in sorted(shipments, key=itemgetter(0)):
@@ -210,31 +238,22 @@ def plan_from_shipments(
             for line_id, quantity in units.items()
             if quantity > 0
         )
-        weight = rest_weight = 0.0
-        count = alone = 0
+        load = load_of(index, ((line.sku_id, line.quantity) for line in shipment_lines))
         for shipment_line in shipment_lines:
-            k = sku_pos[shipment_line.sku_id]
-            weight += sku_weight[k] * shipment_line.quantity
             shipped[shipment_line.line_id] += shipment_line.quantity
-            count += shipment_line.quantity
-            if sku_alone is not None:
-                if sku_alone[k]:
-                    alone += shipment_line.quantity
-                else:
-                    rest_weight += sku_weight[k] * shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
         quote = quote_shipment(
             node,
             service,
-            float(weight),
-            count,
+            load.weight_kg,
+            load.units,
             destination,
             distance,
             dating,
             adjustment,
-            alone,
-            float(rest_weight),
+            load.alone_units,
+            load.rest_weight_kg,
         )
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
@@ -243,7 +262,7 @@ def plan_from_shipments(
                 node_id,
                 service_id,
                 shipment_lines,
-                float(weight),
+                load.weight_kg,
                 quote.parcels,
                 quote.distance_km,
                 quote.cost,
@@ -291,14 +310,7 @@ def best_service(
     node = index.nodes_by_id[node_id]
     destination = destination_of(order, index.nodes_by_id)
     skus = {line.id: line.sku_id for line in order.lines}
-    weight = sum(index.sku_weight[index.sku_pos[skus[line_id]]] * q for line_id, q in units.items())
-    count = sum(units.values())
-    alone = sum(q for line_id, q in units.items() if index.sku_alone[index.sku_pos[skus[line_id]]])
-    rest_weight = sum(
-        index.sku_weight[index.sku_pos[skus[line_id]]] * q
-        for line_id, q in units.items()
-        if not index.sku_alone[index.sku_pos[skus[line_id]]]
-    )
+    load = load_of(index, ((skus[line_id], q) for line_id, q in units.items()))
     dating = Dating.of(order, index.dates)
     limit = dating.limit(order) if dating is not None else (order.promise_days or None)
     profile = index.sourcing.of(order)
@@ -309,13 +321,13 @@ def best_service(
         quote = quote_shipment(
             node,
             service,
-            float(weight),
-            count,
+            load.weight_kg,
+            load.units,
             destination,
             dating=dating,
             adjustment=adjustment,
-            alone_units=alone,
-            rest_weight_kg=float(rest_weight),
+            alone_units=load.alone_units,
+            rest_weight_kg=load.rest_weight_kg,
         )
         if quote is None or (limit is not None and quote.delivery_days > limit):
             continue
