@@ -12,7 +12,7 @@ optimiser sees them as exclusions, lanes and lane costs, so its plans stay prove
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -87,9 +87,16 @@ class Sourcing:
         self._compiled = {profile.id: _compile(profile, network) for profile in self.profiles}
 
     def of(self, order: Order) -> CompiledProfile | None:
-        """The compiled profile ``order`` uses (None: no profile applies)."""
+        """The compiled profile ``order`` uses (None: no profile applies). Orders are
+        validated against the network's profile ids; one reserved before a new network
+        dropped the profile it names is planned by its channel's profile, if any."""
         if not self.profiles:
             return None
+        named = self._compiled.get(order.sourcing_profile_id)
+        if named is not None:
+            return named
+        if order.sourcing_profile_id:  # a name the network no longer has
+            order = replace(order, sourcing_profile_id="")
         profile = profile_for(order, self.profiles)
         return None if profile is None else self._compiled[profile.id]
 

@@ -757,16 +757,10 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
     """A shipment, rounded: its breakdown's cents add up to its cost's cents."""
     b: CostBreakdown = shipment.breakdown
     cost = cents(shipment.cost)
-    parts = apportion_cents(
-        (
-            b.carrier_parcels,
-            b.carrier_weight,
-            b.handling_shipment,
-            b.handling_units,
-            b.profile_adjustment,
-        ),
-        cost,
-    )
+    terms = [b.carrier_parcels, b.carrier_weight, b.handling_shipment, b.handling_units]
+    if b.profile_adjustment:  # only then a part: no stray cent on a profile-less shipment
+        terms.append(b.profile_adjustment)
+    parts = apportion_cents(terms, cost) + [0]
     return plan_pb2.Shipment(
         node_id=shipment.node_id,
         service_id=shipment.service_id,
