@@ -24,6 +24,7 @@ Subpackages: :mod:`omniroute.server` (the gRPC service and the ``omniroute`` com
 
 from omniroute.availability import Availability, Fulfilment, NodeOffer
 from omniroute.budget import Budget
+from omniroute.calendars import Calendar
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.joint import JointResult
 from omniroute.model import (
@@ -36,6 +37,7 @@ from omniroute.model import (
     Location,
     Network,
     Node,
+    NodeAdjustment,
     NodeKind,
     Order,
     OrderLine,
@@ -49,6 +51,7 @@ from omniroute.model import (
     Shipment,
     ShipmentLine,
     Sku,
+    SourcingProfile,
     StockChange,
     StockPosition,
     UnfilledLine,
@@ -76,6 +79,7 @@ __all__ = [
     "Alternative",
     "Availability",
     "Budget",
+    "Calendar",
     "CarrierService",
     "Changes",
     "Channel",
@@ -88,6 +92,7 @@ __all__ = [
     "Location",
     "Network",
     "Node",
+    "NodeAdjustment",
     "NodeKind",
     "NodeOffer",
     "Order",
@@ -113,6 +118,7 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "Sku",
+    "SourcingProfile",
     "StockChange",
     "StockPosition",
     "UnfilledLine",
