@@ -17,7 +17,7 @@ from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
 from omniroute.ledger.reservations import Reservations, carried_over, expire_due
 from omniroute.ledger.returns import Returns
-from omniroute.ledger.ship_days import ShipDays
+from omniroute.ledger.ship_days import ShipDays, recount_days
 from omniroute.ledger.stock import Stock
 from omniroute.model import Network
 from omniroute.stock_table import StockTable
@@ -70,6 +70,7 @@ class Ledger:
             reserved = carried_over(tx, stock, now)
             version = network_table.store(tx, network)
             replace_all(tx, stock, reserved, version)
+            recount_days(tx, network)
         return version
 
     def has_network(self) -> bool:

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import DayFull
-from omniroute.model import Node, Plan
+from omniroute.model import Network, Node, Plan
 
 # Full days older than this before today (UTC) are not read for planning: an order's ship
 # dates are never before its own date, and replays of older orders plan without capacity.
@@ -75,6 +75,28 @@ def hold_days(tx: Transaction, reservation_id: str, days: Sequence[ShipDay]) -> 
         )
     if full:
         raise DayFull(full)
+
+
+def recount_days(tx: Transaction, network: Network) -> None:
+    """A new network's capacities apply to the days already counted: each day is full when
+    its shipments reach its node's capacity now (a node without one has no full days)."""
+    capacity = {node.id: node.daily_shipment_capacity for node in network.nodes}
+    rows = tx.execute("SELECT DISTINCT node_id, capacity FROM ship_days").fetchall()
+    for node_id, counted in rows:
+        now = capacity.get(node_id, 0)
+        if now == counted:
+            continue
+        if now > 0:
+            tx.execute(
+                "UPDATE ship_days SET capacity = ?, is_full = CASE WHEN shipments >= ? THEN 1 "
+                "ELSE 0 END WHERE node_id = ? AND capacity = ?",
+                (now, now, node_id, counted),
+            )
+        else:
+            tx.execute(
+                "UPDATE ship_days SET capacity = 0, is_full = 0 WHERE node_id = ? AND capacity = ?",
+                (node_id, counted),
+            )
 
 
 def free_days(tx: Transaction, reservation_id: str) -> None:

@@ -117,3 +117,25 @@ def test_racing_holds_never_overfill_a_day(ledger_target: str, store: Ledger) ->
     assert store.ship_days.counts("DC1") == {MONDAY: 5}
     assert reserved(store) == 5
     assert store.check() == []
+
+
+def test_a_new_network_recounts_which_days_are_full(store: Ledger, tiny_network: Network) -> None:
+    """Two shipments counted on Monday at capacity 5: not full; a network that cuts DC1 to 2
+    a day makes Monday full, one without a capacity at DC1 has no full days."""
+    import dataclasses
+
+    hold(store, "a", MONDAY, capacity=5)
+    hold(store, "b", MONDAY, capacity=5)
+    assert store.ship_days.full(MONDAY) == {}
+
+    def with_capacity(capacity: int) -> Network:
+        nodes = tuple(
+            dataclasses.replace(n, daily_shipment_capacity=capacity) if n.id == "DC1" else n
+            for n in tiny_network.nodes
+        )
+        return dataclasses.replace(tiny_network, nodes=nodes)
+
+    store.put_network(with_capacity(2))
+    assert store.ship_days.full(MONDAY) == {"DC1": frozenset({MONDAY})}
+    store.put_network(with_capacity(0))
+    assert store.ship_days.full(MONDAY) == {}
