@@ -81,8 +81,9 @@ class OrderProblem:
     Lines of the same SKU are merged into one *item* (they share the nodes' stock and cost
     the same per unit); plans are split back into lines by
     :func:`omniroute.plans.build_plan`. Lines of a ship-together group are merged only with
-    lines of the same group, so an item is a (SKU, group) pair and ``sku`` may repeat. ``order`` is the
-    order as planned: its sourcing profile's ``maxShipments`` applied when it sets none.
+    lines of the same group, so an item is a (SKU, group) pair and ``sku`` may repeat.
+    ``order`` is the order as planned: its sourcing profile's ``maxShipments`` applied when
+    it sets none.
     """
 
     order: Order

@@ -264,10 +264,17 @@ class BatchModel:
                     items = np.flatnonzero(problem.group == g)
                     for candidate in np.unique(lane_node).tolist():
                         z = new(np.zeros(1), np.ones(1), np.zeros(1), True)
-                        for k in items.tolist():
+                        for k in items.tolist():  # sum of its units there = d_k z
                             on = (lane_node[x_lane] == candidate) & (x_sku == k)
-                            rows.add(1, 0.0, 0.0, np.zeros(int(on.sum()) + 1, np.int64),
-                                     np.append(xs[on], z), np.append(np.ones(int(on.sum())), -demand[k]))  # fmt: skip
+                            count = int(on.sum())
+                            rows.add(
+                                1,
+                                0.0,
+                                0.0,
+                                np.zeros(count + 1, np.int64),
+                                np.append(xs[on], z),
+                                np.append(np.ones(count), -demand[k]),
+                            )
             nodes = problem.nodes[lane_node]
             shared_x.append((nodes[x_lane] * n_skus + problem.sku[x_sku], xs))
             shared_y.append((nodes, _ship_days(problem, nodes), ys))
