@@ -28,7 +28,12 @@ and across orders::
     min  sum_l [ base_l p_l + (hs_l + split) y_l + sum_k (per_kg_l w_k + hu_l) x_lk ]
          - split sum_o s_o + penalty sum_o sum_k (d_k - sum_l x_lk)
 
-(lanes without a parcel limit ship one parcel: their base goes on ``y_l``). This is the cost
+(lanes without a parcel limit ship one parcel: their base goes on ``y_l``). An order with
+ship-alone SKUs pays ``base_l`` on each of their units in ``x_lk`` instead, and ``p_l``
+counts the other units' parcels: ``U p_l >= sum_{k not alone} x_lk`` (``U`` its units) in
+place of ``p_l >= y_l``, on every lane with a base. A ship-together group ``g`` has a
+binary ``z_gi`` per candidate ``i`` with ``sum_{l of i} x_lk = d_k z_gi`` for each of its
+items ``k``: whole from one node, or not at all. This is the cost
 model of ``docs/cost-model.md`` exactly, so the optimum of the model is the joint optimum
 and HiGHS' dual bound is a proven lower bound on it. Its LP relaxation gives the bound for
 batches too large to solve whole.
