@@ -232,7 +232,9 @@ class Dating:
 
     ``full`` holds the *full days* of nodes with a daily shipment capacity (network node
     index -> ship dates with no room left, from the ledger): a node whose ship date is full
-    ships on its next working day with room instead, and its lanes' dates follow.
+    ships on its next working day with room instead, and its lanes' dates follow. ``fixed``
+    holds ship dates already settled (node index -> date: the kept shipments of a re-routed
+    order keep the days they were counted on).
     """
 
     def __init__(
@@ -240,10 +242,12 @@ class Dating:
         dates: NetworkDates,
         clock: OrderClock,
         full: Mapping[int, frozenset[date]] | None = None,
+        fixed: Mapping[int, date] | None = None,
     ) -> None:
         self.dates = dates
         self.clock = clock
         self.full = full or {}
+        self.fixed = fixed or {}
         self._ship: dict[int, date] = {}
         self._local: dict[str, datetime] = {}  # the order's instant in each time zone
         self._moment: MomentDays | None = None
@@ -255,12 +259,13 @@ class Dating:
         order: Order,
         dates: NetworkDates,
         full: Mapping[int, frozenset[date]] | None = None,
+        fixed: Mapping[int, date] | None = None,
     ) -> Dating | None:
         """The order's dating, or None for an undated order (no ``create_time``);
-        ``full``: the nodes' full days (see the class)."""
+        ``full`` and ``fixed``: see the class."""
         if not order.create_time:
             return None
-        return cls(dates, OrderClock.of(order.create_time, dates.time_zone), full)
+        return cls(dates, OrderClock.of(order.create_time, dates.time_zone), full, fixed)
 
     def limit(self, order: Order) -> int | None:
         """The most delivery days the order's promise allows (None: no promise); the
@@ -304,7 +309,10 @@ class Dating:
 
     def ship_of_node(self, node: int) -> date:
         """The order's ship date at the network node of index ``node``: its class's, moved
-        past the node's full days to its next working day with room."""
+        past the node's full days to its next working day with room (or its fixed date)."""
+        settled = self.fixed.get(node)
+        if settled is not None:
+            return settled
         shipped = self.ship_of_class(int(self.dates.node_class[node]))
         full = self.full.get(node)
         if full and shipped in full:
@@ -319,7 +327,7 @@ class Dating:
     ) -> tuple[date, date, int]:
         """(ship date, delivery date, delivery days) of ``node`` shipping with ``service``
         (None: handed over at the pick-up store) over a zone of ``transit_days``."""
-        if self.full:
+        if self.full or self.fixed:
             shipped = self.ship_of_node(self.dates.node_index[node.id])
         else:
             shipped = self.ship_of_class(self.dates.class_of[node.id])
@@ -354,7 +362,7 @@ class Dating:
             days = moment.days[
                 dates.lane_class[lane_nodes] + dates.lane_slot[lane_service] + transit
             ]
-        if self.full:
+        if self.full or self.fixed:
             self._past_full_days(days, lane_nodes, lane_service, transit)
         return days
 
@@ -365,10 +373,11 @@ class Dating:
         lane_service: np.ndarray,
         transit: np.ndarray,
     ) -> None:
-        """Re-date, in place, the lanes of nodes whose ship date is full (one by one: a
-        few nodes at most)."""
+        """Re-date, in place, the lanes of nodes whose ship date is full or fixed (one by
+        one: a few nodes at most)."""
         calendars = self.dates.service_calendar
-        for i in np.flatnonzero(np.isin(lane_nodes, list(self.full))).tolist():
+        moved = [*self.full, *self.fixed]
+        for i in np.flatnonzero(np.isin(lane_nodes, moved)).tolist():
             node = int(lane_nodes[i])
             shipped = self.ship_of_node(node)
             if shipped == self.ship_of_class(int(self.dates.node_class[node])):

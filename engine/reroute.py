@@ -1,6 +1,7 @@
 """Re-route on rejection: a node cannot ship its part of an order (short pick, damage,
 capacity). Keep the rest of the plan, never use that node again for the order, and plan only
-the missing units (from current ATP, which already counts the order's other holds)."""
+the missing units (from current ATP, which already counts the order's other holds). A dated
+order's kept shipments keep their ship dates; new ones are dated past full days."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from omniroute.dating import Dating
 from omniroute.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
 from omniroute.plans import best_service, plan_from_shipments
 
@@ -66,10 +68,14 @@ def reroute(
     services = {s.node_id: s.service_id for s in plan.shipments}
 
     sku_of = {line.id: line.sku_id for line in order.lines}
+    group_of = {line.id: line.ship_together_group for line in order.lines}
     missing = replace(
         order,
         id=f"{order.id}/reroute",
-        lines=tuple(OrderLine(line_id, sku_of[line_id], q) for line_id, q in rejected.items()),
+        lines=tuple(
+            OrderLine(line_id, sku_of[line_id], q, group_of[line_id])
+            for line_id, q in rejected.items()
+        ),
         excluded_node_ids=tuple(dict.fromkeys((*order.excluded_node_ids, *avoid, node_id))),
         allow_partial=True,
         max_shipments=0,
@@ -89,8 +95,20 @@ def reroute(
         if choice is not None:
             services[n] = choice
     reasons = {u.line_id: u.reason for u in extra.unfilled_lines}
+    # kept shipments keep the days they were counted on; new ones ship past full days
+    index = planner.index
+    fixed = {
+        index.node_pos[s.node_id]: s.ship_date
+        for s in plan.shipments
+        if s.node_id in kept and s.ship_date is not None
+    }
+    dating = Dating.of(order, index.dates, planner.inventory.full_days, fixed)
     new_plan = plan_from_shipments(
-        order, planner.index, [(n, services[n], lines) for n, lines in combined.items()], reasons
+        order,
+        index,
+        [(n, services[n], lines) for n, lines in combined.items()],
+        reasons,
+        dating=dating,
     )
     release = tuple((node_id, sku_of[line_id], q) for line_id, q in rejected.items())
     hold = tuple(

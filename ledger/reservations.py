@@ -248,12 +248,16 @@ class Reservations:
         rerouted: Sequence[str],
         rejection: Rejection,
         answer: bytes,
+        ship_days: Sequence[ShipDay] = (),
     ) -> bytes:
         """Move part of a held order: give up ``release``, hold ``hold_more`` (all or
         nothing), store the new plan and the rejection; idempotent by ``request_id``.
 
         ``record`` is the order as read before re-planning: if the order changed since
         (another re-route), :class:`ChangedConcurrently` is raised and nothing changes.
+        ``ship_days``: the days of the shipments the new plan adds (counted, or
+        :class:`~omniroute.ledger.errors.DayFull`); the days of shipments it no longer has
+        are given back.
         """
         now = time.time()
         with self.db.write() as tx:
@@ -302,6 +306,10 @@ class Reservations:
                     record.reservation_id,
                 )
             hold(tx, now, record.reservation_id, totals(hold_more))  # all or Shortage
+            kept = {s.node_id for s in plan.shipments}
+            gone = [s.node_id for s in record.plan.shipments if s.node_id not in kept]
+            free_days(tx, record.reservation_id, gone)
+            hold_days(tx, record.reservation_id, ship_days)  # all or DayFull
             orders.save(
                 tx,
                 replace(

@@ -8,7 +8,8 @@ transaction as the hold (:func:`hold_days`, called by
 day past its capacity, on SQLite or PostgreSQL. A day that filled up since the order was
 planned raises :class:`~omniroute.ledger.errors.DayFull` and the whole hold rolls back; the
 application then plans again, on fresh days. Releasing or expiring the reservation gives its
-days back (:func:`free_days`); committing (shipping) keeps them counted.
+days back (:func:`free_days`); committing (shipping) keeps them counted. A re-route counts
+the days of the nodes it adds and gives back those of the shipments it takes away.
 
 The planner reads the full days (:meth:`ShipDays.full`) and dates a full day's shipments on
 the node's next working day with room (docs/dated-promises.md, "Daily capacity").
@@ -16,7 +17,7 @@ the node's next working day with room (docs/dated-promises.md, "Daily capacity")
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -38,10 +39,16 @@ class ShipDay:
     capacity: int
 
 
-def ship_days_of(plan: Plan, nodes: Mapping[str, Node]) -> list[ShipDay]:
-    """The plan's dated shipments at nodes with a daily capacity (``nodes`` by id)."""
+def ship_days_of(
+    plan: Plan, nodes: Mapping[str, Node], only: Iterable[str] | None = None
+) -> list[ShipDay]:
+    """The plan's dated shipments at nodes with a daily capacity (``nodes`` by id; only
+    those of the nodes in ``only`` when given)."""
     days = []
+    wanted = None if only is None else set(only)
     for shipment in plan.shipments:
+        if wanted is not None and shipment.node_id not in wanted:
+            continue
         capacity = nodes[shipment.node_id].daily_shipment_capacity
         if shipment.ship_date is not None and capacity > 0:
             days.append(ShipDay(shipment.node_id, shipment.ship_date, capacity))
@@ -99,12 +106,15 @@ def recount_days(tx: Transaction, network: Network) -> None:
             )
 
 
-def free_days(tx: Transaction, reservation_id: str) -> None:
-    """Give back the days a released or expired reservation counted."""
+def free_days(tx: Transaction, reservation_id: str, node_ids: Sequence[str] | None = None) -> None:
+    """Give back the days a released or expired reservation counted (only those of
+    ``node_ids`` when given: the shipments a re-route took away)."""
     rows = tx.execute(
         "SELECT node_id, ship_date FROM reservation_ship_days WHERE reservation_id = ?",
         (reservation_id,),
     ).fetchall()
+    if node_ids is not None:
+        rows = [row for row in rows if row[0] in set(node_ids)]
     for node_id, when in rows:
         tx.execute(
             "UPDATE ship_days SET shipments = shipments - 1, "
@@ -112,8 +122,10 @@ def free_days(tx: Transaction, reservation_id: str) -> None:
             "WHERE node_id = ? AND ship_date = ?",
             (node_id, when),
         )
-    if rows:
-        tx.execute("DELETE FROM reservation_ship_days WHERE reservation_id = ?", (reservation_id,))
+        tx.execute(
+            "DELETE FROM reservation_ship_days WHERE reservation_id = ? AND node_id = ?",
+            (reservation_id, node_id),
+        )
 
 
 class ShipDays:

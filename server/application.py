@@ -495,6 +495,12 @@ class Application:
                 sorted(rerouted.rerouted),
                 rejection,
                 encoded,
+                ship_days=ship_days_of(
+                    rerouted.plan,
+                    planner.index.nodes_by_id,
+                    only={s.node_id for s in rerouted.plan.shipments}
+                    - {s.node_id for s in record.plan.shipments},
+                ),
             )
             return answer if stored is encoded else codec.load_as(OrderStatus, stored)
 

@@ -440,3 +440,30 @@ def test_full_days_move_the_ship_date_to_the_next_working_day_with_room() -> Non
         "Tue 29 Dec 2026 was full (its 3 shipments a day are taken): with a free place that "
         "day it would arrive Thu 31 Dec 2026"
     ) in result.explanation.summary
+
+
+def test_a_reroute_keeps_the_kept_shipments_dates(tiny_network: Network) -> None:
+    """Coat and jeans on Monday 7 December, DC1's Monday full: the jeans ship from DC1 on
+    Tuesday, the coat from ST1 on Monday. ST1 then rejects the coat, after DC1's Monday has
+    freed up: the coat moves, and the jeans keep the Tuesday they were counted on."""
+    from omniroute.files import read_orders
+    from tests.conftest import DATA
+    from tests.server.test_dated_service import dated
+
+    network = dated(tiny_network)
+    order = next(
+        o for o in read_orders(DATA / "tiny_orders.jsonl", network) if o.id == "coat-and-jeans"
+    )
+    order = dataclasses.replace(order, create_time="2026-12-07T00:00:00Z")
+    planner = Planner(network)
+    planner.inventory.set_full_days({"DC1": [date(2026, 12, 7)]})
+    plan = planner.plan(order).plan
+    assert [(s.node_id, s.ship_date) for s in plan.shipments] == [
+        ("DC1", date(2026, 12, 8)),
+        ("ST1", date(2026, 12, 7)),
+    ]
+    planner.inventory.set_full_days({})
+    moved = planner.reroute(order, plan, "ST1").plan
+    dates = {s.node_id: s.ship_date for s in moved.shipments}
+    assert dates["DC1"] == date(2026, 12, 8)
+    assert "ST1" not in dates and len(dates) == 2

@@ -82,3 +82,31 @@ def test_a_full_day_sends_the_order_elsewhere_when_that_is_cheaper(
     ]
     assert _day(second.delivery_date) <= date(2026, 12, 10)
     assert second.total_cost > first.total_cost
+
+
+def test_a_reroute_counts_the_days_it_adds_and_frees_those_it_takes_away(
+    client: OmnirouteClient, tiny_network: Network, tiny_orders: dict[str, Order]
+) -> None:
+    """DC1 and ST1 ship one a day. x ships from DC1 on Monday, y (DC1's Monday full) on
+    Tuesday. DC1 rejects x: it moves to ST1 on Monday, which counts ST1's Monday and gives
+    DC1's back, so z ships from DC1 on Monday and w (DC1 excluded) from ST1 on Tuesday;
+    y keeps its Tuesday."""
+    network = _capacity(_capacity(dated(tiny_network), "DC1", 1), "ST1", 1)
+    client.put_network(network)
+    x = client.reserve(_tee("x", tiny_orders))
+    y = client.reserve(_tee("y", tiny_orders))
+    assert [(s.node_id, _day(s.ship_date)) for s in y.plan.shipments] == [
+        ("DC1", date(2026, 12, 8))
+    ]
+    moved = client.reroute_order(x.reservation_id, "DC1", reason="SHORT_PICK")
+    assert [(s.node_id, _day(s.ship_date)) for s in moved.plan.shipments] == [
+        ("ST1", date(2026, 12, 7))
+    ]
+    z = client.reserve(_tee("z", tiny_orders))
+    assert [(s.node_id, _day(s.ship_date)) for s in z.plan.shipments] == [
+        ("DC1", date(2026, 12, 7))
+    ]
+    w = client.reserve(_tee("w", tiny_orders, excluded_node_ids=("DC1",)))
+    assert [(s.node_id, _day(s.ship_date)) for s in w.plan.shipments] == [
+        ("ST1", date(2026, 12, 8))
+    ]
