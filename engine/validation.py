@@ -316,6 +316,11 @@ def order_violations(
             out.add(f"lines[{i}].skuId", f"unknown SKU {line.sku_id!r}")
         if line.quantity <= 0:
             out.add(f"lines[{i}].quantity", f"must be > 0, got {line.quantity}")
+        if len(line.ship_together_group) > MAX_ID:
+            out.add(
+                f"lines[{i}].shipTogetherGroup",
+                f"is longer than {MAX_ID} characters ({len(line.ship_together_group):,})",
+            )
     if order.pickup_store_id:
         store = nodes.get(order.pickup_store_id)
         if store is None:

@@ -168,3 +168,10 @@ def test_every_rule_at_once_is_the_brute_force_optimum(instance: tuple[Network, 
         dated_lanes(network, order),
         lambda plan: check_dates(network, order, plan),
     )
+
+
+def test_a_group_name_longer_than_an_id_is_refused() -> None:
+    from omniroute.validation import order_violations
+
+    order = Order("o", (OrderLine("1", "LAMP", 1, "g" * 300),), HOME)
+    assert [v.field for v in order_violations(order, _network())] == ["lines[0].shipTogetherGroup"]
