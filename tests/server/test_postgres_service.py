@@ -1,5 +1,5 @@
 """The service tests that exercise the ledger (reservations, idempotency, stock updates and
-pages, re-routes, returns, long-running operations), run again with the server's ledger on
+pages, re-routes, returns, long-running operations, daily capacity), run again with the server's ledger on
 a fresh PostgreSQL database instead of a SQLite file: the ``db_path`` fixture below
 overrides the one of ``tests/server/conftest.py`` for the tests imported here."""
 
@@ -13,6 +13,11 @@ import pytest
 from omniroute.ledger import open_ledger
 from omniroute.model import Network
 
+from .test_capacity_service import (
+    test_a_full_day_moves_the_next_shipment_to_the_next_working_day,
+    test_a_full_day_sends_the_order_elsewhere_when_that_is_cheaper,
+    test_a_reroute_counts_the_days_it_adds_and_frees_those_it_takes_away,
+)
 from .test_omnichannel import (
     test_pickup_from_the_stores_own_stock,
     test_reroute_errors,
@@ -35,6 +40,9 @@ from .test_service import (
 )
 
 __all__ = [
+    "test_a_full_day_moves_the_next_shipment_to_the_next_working_day",
+    "test_a_full_day_sends_the_order_elsewhere_when_that_is_cheaper",
+    "test_a_reroute_counts_the_days_it_adds_and_frees_those_it_takes_away",
     "test_bad_stock_update_changes_nothing",
     "test_cancelled_scenario_ends_cancelled",
     "test_list_stock_positions_pages_and_filters",
