@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from omniroute.calendars import Calendar
 from omniroute.candidates import build_problem
-from omniroute.cost import check_plan
+from omniroute.cost import check_plan, destination_of
 from omniroute.dating import HAND_OVER
+from omniroute.geo import distance_km
 from omniroute.model import (
     CarrierService,
     Location,
@@ -94,18 +95,24 @@ def dated_lanes(network: Network, order: Order) -> bf.DatedLanes:
 
 
 def check_dates(network: Network, order: Order, plan) -> None:
-    """Every shipment's dates are the contract's; the plan's date is the latest."""
+    """Every shipment's dates are the contract's; the plan's date is the latest. (The
+    zone comes from the exact distance, not the reported one, which is rounded.)"""
     nodes = {n.id: n for n in network.nodes}
     services = {s.id: s for s in network.carrier_services}
+    destination = destination_of(order, nodes)
     for shipment in plan.shipments:
         node = nodes[shipment.node_id]
         service = services.get(shipment.service_id)
+        distance = distance_km(
+            node.location.latitude,
+            node.location.longitude,
+            destination.latitude,
+            destination.longitude,
+        )
         undated = (
             node.processing_days
             if service is None
-            else next(
-                z.transit_days for z in service.zones if shipment.distance_km <= z.max_distance_km
-            )
+            else next(z.transit_days for z in service.zones if distance <= z.max_distance_km)
             + node.processing_days
         )
         expected = reference_dates(network, order, node, service, undated - node.processing_days)

@@ -6,16 +6,23 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import brute_force as bf
 import grpc
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from omniroute.cost import check_plan
-from omniroute.files import read_network, read_orders
+from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.model import Network, Order, PlanStatus
 from omniroute.network_index import Inventory, NetworkIndex
+from tests.engine.test_dated import check_dates, dated_instances, dated_lanes
+from tests.engine.test_packing import packed_instances
+from tests.engine.test_profiles import profile_instances
 
 
 def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
@@ -431,3 +438,56 @@ def plan_from_json(data: dict):
     from omniroute.v1 import plan_pb2
 
     return plan_from_proto(json_format.ParseDict(data, plan_pb2.Plan()))
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(packed_instances(profile_instances(dated_instances())))
+def test_plan_gives_the_contracts_optimum_and_dates_on_unseen_files(
+    instance: tuple[Network, Order],
+) -> None:
+    """`omniroute plan` on network and orders files never seen before, with calendars,
+    time zones, cut-offs, sourcing profiles, ship-together groups and ship-alone SKUs:
+    CHEAPEST with its options and FASTEST are brute force's optimum, each plan passes the
+    independent checker and carries the contract's dates."""
+    network, order = instance
+    with tempfile.TemporaryDirectory() as folder:
+        where = Path(folder)
+        write_network(network, where / "network.json")
+        write_orders([order], where / "orders.jsonl")
+        answers = {}
+        for policy in ("cheapest", "fastest"):
+            result = omniroute(
+                "plan",
+                "--network",
+                str(where / "network.json"),
+                "--orders",
+                str(where / "orders.jsonl"),
+                "--policy",
+                policy,
+                "--options",
+            )
+            assert result.returncode == 0, result.stderr
+            answers[policy] = json.loads(result.stdout.splitlines()[0])
+    atp = Inventory.from_network(NetworkIndex(network)).atp_map()
+    complete = bf.complete(order, bf.all_plans(order, network, atp, dated_lanes(network, order)))
+    cheapest = plan_from_json(answers["cheapest"]["plan"])
+    fastest = plan_from_json(answers["fastest"]["plan"])
+    for plan in (cheapest, fastest):
+        assert check_plan(order, network, plan, atp) == []
+        check_dates(network, order, plan)
+    expected = bf.cheapest(complete)
+    if expected is None:
+        assert cheapest.status is not PlanStatus.COMPLETE
+        return
+    assert cheapest.total_cost == pytest.approx(expected[0], abs=0.01)
+    assert cheapest.delivery_days == expected[1]
+    options = [plan_from_json(p) for p in answers["cheapest"].get("options", [])]
+    front = bf.front(complete)
+    assert [p.delivery_days for p in options] == [d for d, _ in front]
+    assert [p.total_cost for p in options] == pytest.approx([c for _, c in front], abs=0.01)
+    expected_fast = bf.fastest(complete)
+    assert expected_fast is not None
+    assert (fastest.delivery_days, fastest.total_cost) == (
+        expected_fast[0],
+        pytest.approx(expected_fast[1], abs=0.01),
+    )
