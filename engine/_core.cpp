@@ -222,11 +222,18 @@ struct Network {
         std::vector<i64> atp_reachable(m, 0), atp_in_promise(m, 0);
         {
             py::gil_scoped_release release;
+            // room for every candidate and two lanes each: no regrowth on most orders
+            for (auto* v : {&lane_node, &lane_service, &lane_days}) v->reserve(2 * n);
+            for (auto* v : {&lane_base, &lane_per_kg, &lane_parcel, &lane_hs, &lane_hu}) v->reserve(2 * n);
+            nodes.reserve(n);
+            distances.reserve(n);
+            atp.reserve(n * m);
+            const bool limited = max_distance > 0;
             for (size_t c = 0; c < n; ++c) {
                 const i64 node = cand[c];
                 const double dist = EARTH_RADIUS_KM * theta[c];
-                const bool beyond = max_distance > 0 && dist > max_distance;
-                const double handling = hs[node] + (adjust_of ? adjust_of[node] : 0.0);
+                const bool beyond = limited && dist > max_distance;
+                const double handling = adjust_of ? hs[node] + adjust_of[node] : hs[node];
                 bool reachable = false;
                 size_t first = lane_node.size();
                 auto add = [&](i64 service, double base, double per_kg, double parcel, i64 transit) {
