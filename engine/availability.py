@@ -29,6 +29,7 @@ from omniroute.geo import distances_km
 from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
 from omniroute.network_index import NODE_KINDS
 from omniroute.optimizer import optimise
+from omniroute.plans import load_of
 
 if TYPE_CHECKING:
     from omniroute.planner import Planner
@@ -212,25 +213,20 @@ def _cheapest_shipments(
             continue
         service_index = int(lanes.service[best[v]])
         service = None if service_index == HAND_OVER else index.services[service_index]
-        weight = rest = 0.0  # summed line by line, as a plan reports its shipments
-        alone_units = 0
-        for k in np.flatnonzero(loads[v]).tolist():
-            weight += index.sku_weight[problem.sku[k]]
-            if index.sku_alone[problem.sku[k]]:
-                alone_units += 1
-            else:
-                rest += index.sku_weight[problem.sku[k]]
+        # one unit of each SKU it holds, summed line by line as a plan reports its shipments
+        skus = problem.sku[np.flatnonzero(loads[v])].tolist()
+        load = load_of(index, ((index.sku_ids[s], 1) for s in skus))
         quote = quote_shipment(
             index.nodes[int(nodes[i])],
             service,
-            float(weight),
-            int(counts[v]),
+            load.weight_kg,
+            load.units,
             problem.destination,
             float(problem.distance[candidates[i]]),
             problem.dating,
             problem.profile.cost_at(int(nodes[i])) if problem.profile is not None else 0.0,
-            alone_units,
-            float(rest),
+            load.alone_units,
+            load.rest_weight_kg,
         )
         if quote is not None:  # it is: the lane reaches the destination
             found[i] = (

@@ -114,7 +114,8 @@ def free_days(tx: Transaction, reservation_id: str, node_ids: Sequence[str] | No
         (reservation_id,),
     ).fetchall()
     if node_ids is not None:
-        rows = [row for row in rows if row[0] in set(node_ids)]
+        wanted = set(node_ids)
+        rows = [row for row in rows if row[0] in wanted]
     for node_id, when in rows:
         tx.execute(
             "UPDATE ship_days SET shipments = shipments - 1, "
