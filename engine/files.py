@@ -67,7 +67,7 @@ from omniroute.model import (
     Zone,
 )
 from omniroute.stock_table import StockTable, StockTableBuilder
-from omniroute.validation import network_violations, orders_violations
+from omniroute.validation import location_violations, network_violations, orders_violations
 
 __all__ = [
     "SCHEMA",
@@ -264,6 +264,56 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("customer_id", "customerId", STRING),
         Field("promise_date", "promiseDate", MESSAGE, message="google.type.Date"),
         Field("sourcing_profile_id", "sourcingProfileId", STRING),
+    ),
+    "omniroute.v1.DemandRegion": (
+        Field("id", "id", STRING),
+        Field("centre", "centre", MESSAGE, message="omniroute.v1.Location"),
+    ),
+    "omniroute.v1.OnlineDemand": (
+        Field("region_id", "regionId", STRING),
+        Field("sku_id", "skuId", STRING),
+        Field("promise_days", "promiseDays", INT32),
+        Field("units_per_day", "unitsPerDay", DOUBLE),
+    ),
+    "omniroute.v1.StoreDemand": (
+        Field("store_id", "storeId", STRING),
+        Field("sku_id", "skuId", STRING),
+        Field("units_per_day", "unitsPerDay", DOUBLE),
+    ),
+    "omniroute.v1.LostSaleCost": (
+        Field("sku_id", "skuId", STRING),
+        Field("cost_per_unit", "costPerUnit", DOUBLE),
+    ),
+    "omniroute.v1.MarkdownCost": (
+        Field("node_id", "nodeId", STRING),
+        Field("sku_id", "skuId", STRING),
+        Field("cost_per_unit", "costPerUnit", DOUBLE),
+    ),
+    "omniroute.v1.DemandForecast": (
+        Field("horizon_days", "horizonDays", DOUBLE),
+        Field("regions", "regions", MESSAGE, repeated=True, message="omniroute.v1.DemandRegion"),
+        Field("online", "online", MESSAGE, repeated=True, message="omniroute.v1.OnlineDemand"),
+        Field(
+            "store_demand",
+            "storeDemand",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.StoreDemand",
+        ),
+        Field(
+            "lost_sale_costs",
+            "lostSaleCosts",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.LostSaleCost",
+        ),
+        Field(
+            "markdown_costs",
+            "markdownCosts",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.MarkdownCost",
+        ),
     ),
 }
 
@@ -860,7 +910,18 @@ def _build_profile(values: dict, path: str, failed: Set[str], report: _Report) -
     )
 
 
+def _build_fields(values: dict, path: str, failed: Set[str], report: _Report) -> dict:
+    """A message kept as its decoded fields (checked and built by its own reader)."""
+    return values
+
+
 _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
+    "omniroute.v1.DemandRegion": _build_fields,
+    "omniroute.v1.OnlineDemand": _build_fields,
+    "omniroute.v1.StoreDemand": _build_fields,
+    "omniroute.v1.LostSaleCost": _build_fields,
+    "omniroute.v1.MarkdownCost": _build_fields,
+    "omniroute.v1.DemandForecast": _build_fields,
     "omniroute.v1.NodeAdjustment": _build_adjustment,
     "omniroute.v1.SourcingProfile": _build_profile,
     "google.type.Date": _build_date,
@@ -1663,3 +1724,184 @@ def write_orders(orders: Iterable[Order], path: str | Path) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for order in orders:
             handle.write(json.dumps(order_to_json(order), separators=(",", ":")) + "\n")
+
+
+# ----------------------------------------------------------------------------- forecasts
+
+
+def forecast_from_json(data: Any, network: Network) -> tuple[Any, list[FieldViolation]]:
+    """Decode and check a ``DemandForecast`` (proto3 JSON) against ``network``.
+
+    Returns
+    -------
+    forecast : omniroute.lookahead.DemandForecast or None
+        The forecast, or ``None`` when there is any violation.
+    violations : list of FieldViolation
+        Every place where the JSON does not fit the schema, else every rule it breaks
+        (docs/lookahead.md): a horizon that is not positive, duplicate or unknown ids,
+        negative rates or costs, a store demand at a node that is not a store.
+    """
+    from omniroute.lookahead import DemandForecast, DemandRegion
+
+    report = _Report()
+    values = _message("omniroute.v1.DemandForecast", data, "", report)
+    if report.errors or values is None:
+        return None, _root(report.errors + report.problems, "(root)")
+    out: list[FieldViolation] = list(report.problems)
+    skus = {sku.id for sku in network.skus}
+    nodes = {node.id: node for node in network.nodes}
+
+    def bad(field: str, description: str) -> None:
+        out.append(FieldViolation(field, description))
+
+    def known(field: str, value: str, ids: Iterable[str], what: str) -> bool:
+        if not value:
+            bad(field, f"required: the {what}'s id")
+            return False
+        if value not in ids:
+            bad(field, f"unknown {what} {_show(value)}")
+            return False
+        return True
+
+    def amount(field: str, value: float, positive: bool = False) -> None:
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            bad(field, f"must be a finite number {'> 0' if positive else '>= 0'}, got {value}")
+
+    def once(field: str, key: tuple, seen: dict[tuple, str], what: str) -> None:
+        if key in seen:
+            bad(field, f"the same {what} as {seen[key]}: list each once")
+        else:
+            seen[key] = field
+
+    amount("horizonDays", values["horizon_days"], positive=True)
+    regions: dict[str, str] = {}
+    for i, region in enumerate(values["regions"]):
+        at = f"regions[{i}]"
+        if not region["id"]:
+            bad(f"{at}.id", "required: a non-empty id")
+        else:
+            once(f"{at}.id", (region["id"],), regions, "id")  # type: ignore[arg-type]
+        if region["centre"] is None:
+            bad(f"{at}.centre", "required: the region's centre")
+        else:
+            out.extend(location_violations(f"{at}.centre", region["centre"]))
+    region_ids = {key[0] for key in regions}  # type: ignore[index]
+    if values["online"] and not values["regions"]:
+        bad("regions", "required: online demand needs at least one region")
+    seen: dict[tuple, str] = {}
+    for i, entry in enumerate(values["online"]):
+        at = f"online[{i}]"
+        ok = known(f"{at}.regionId", entry["region_id"], region_ids, "region")
+        ok &= known(f"{at}.skuId", entry["sku_id"], skus, "SKU")
+        if entry["promise_days"] < 0:
+            bad(
+                f"{at}.promiseDays", f"must be >= 0 (0 for no promise), got {entry['promise_days']}"
+            )
+        amount(f"{at}.unitsPerDay", entry["units_per_day"])
+        if ok:
+            key = (entry["region_id"], entry["sku_id"], entry["promise_days"])
+            once(at, key, seen, "region, SKU and promise")
+    seen = {}
+    for i, entry in enumerate(values["store_demand"]):
+        at = f"storeDemand[{i}]"
+        ok = known(f"{at}.storeId", entry["store_id"], nodes, "node")
+        if ok and nodes[entry["store_id"]].kind is not NodeKind.STORE:
+            bad(f"{at}.storeId", f"{_show(entry['store_id'])} is not a store")
+            ok = False
+        ok &= known(f"{at}.skuId", entry["sku_id"], skus, "SKU")
+        amount(f"{at}.unitsPerDay", entry["units_per_day"])
+        if ok:
+            once(at, (entry["store_id"], entry["sku_id"]), seen, "store and SKU")
+    seen = {}
+    for i, entry in enumerate(values["lost_sale_costs"]):
+        at = f"lostSaleCosts[{i}]"
+        if known(f"{at}.skuId", entry["sku_id"], skus, "SKU"):
+            once(at, (entry["sku_id"],), seen, "SKU")
+        amount(f"{at}.costPerUnit", entry["cost_per_unit"], positive=True)
+    seen = {}
+    for i, entry in enumerate(values["markdown_costs"]):
+        at = f"markdownCosts[{i}]"
+        ok = known(f"{at}.nodeId", entry["node_id"], nodes, "node")
+        ok &= known(f"{at}.skuId", entry["sku_id"], skus, "SKU")
+        amount(f"{at}.costPerUnit", entry["cost_per_unit"])
+        if ok:
+            once(at, (entry["node_id"], entry["sku_id"]), seen, "node and SKU")
+    if out:
+        return None, out
+    return (
+        DemandForecast(
+            horizon_days=values["horizon_days"],
+            regions=tuple(DemandRegion(r["id"], r["centre"]) for r in values["regions"]),
+            online={
+                (e["region_id"], e["sku_id"], e["promise_days"]): e["units_per_day"]
+                for e in values["online"]
+            },
+            store={
+                (e["store_id"], e["sku_id"]): e["units_per_day"] for e in values["store_demand"]
+            },
+            lost_sale_cost={e["sku_id"]: e["cost_per_unit"] for e in values["lost_sale_costs"]},
+            markdown_cost={
+                (e["node_id"], e["sku_id"]): e["cost_per_unit"] for e in values["markdown_costs"]
+            },
+        ),
+        [],
+    )
+
+
+def read_forecast(path: str | Path, network: Network) -> Any:
+    """Load a forecast file (one ``DemandForecast`` as proto3 JSON) checked against
+    ``network``; a :class:`ValidationError` (subject ``forecast file PATH``) lists every
+    problem, as :func:`forecast_from_json` finds them."""
+    path = Path(path)
+    subject = f"forecast file {path}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError([FieldViolation(str(path), "no such file")], subject) from None
+    except RecursionError:
+        raise ValidationError([FieldViolation(str(path), "not JSON: nested too deeply")],
+                              subject) from None  # fmt: skip
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationError([FieldViolation(str(path), f"not JSON: {error}")], subject) from None
+    forecast, violations = forecast_from_json(data, network)
+    if forecast is None:
+        raise ValidationError(violations, subject)
+    return forecast
+
+
+def forecast_to_json(forecast: Any) -> dict[str, Any]:
+    """A forecast (:class:`omniroute.lookahead.DemandForecast`) as the proto3 JSON of its
+    ``DemandForecast`` message (defaults omitted, as protobuf writes them)."""
+
+    def entry(**fields: Any) -> dict[str, Any]:
+        return {k: v for k, v in fields.items() if v not in (0, 0.0, "")}
+
+    out: dict[str, Any] = {"horizonDays": forecast.horizon_days}
+    if forecast.regions:
+        out["regions"] = [
+            {"id": r.id, "centre": entry(latitude=r.centre.latitude, longitude=r.centre.longitude)}
+            for r in forecast.regions
+        ]
+    if forecast.online:
+        out["online"] = [
+            entry(regionId=r, skuId=k, promiseDays=p, unitsPerDay=rate)
+            for (r, k, p), rate in forecast.online.items()
+        ]
+    if forecast.store:
+        out["storeDemand"] = [
+            entry(storeId=s, skuId=k, unitsPerDay=rate) for (s, k), rate in forecast.store.items()
+        ]
+    if forecast.lost_sale_cost:
+        out["lostSaleCosts"] = [
+            {"skuId": k, "costPerUnit": c} for k, c in forecast.lost_sale_cost.items()
+        ]
+    if forecast.markdown_cost:
+        out["markdownCosts"] = [
+            entry(nodeId=n, skuId=k, costPerUnit=c) for (n, k), c in forecast.markdown_cost.items()
+        ]
+    return out
+
+
+def write_forecast(forecast: Any, path: str | Path) -> None:
+    """Write a forecast file (indented proto3 JSON)."""
+    Path(path).write_text(json.dumps(forecast_to_json(forecast), indent=1) + "\n", encoding="utf-8")

@@ -6,47 +6,74 @@ losing it: λ(node, SKU), the dual value of the node's inventory in a fluid mode
 demand still to come (Acimovic & Graves, 2015).
 
 *Forecast* (:class:`DemandForecast`): demand regions (each a centre; an order's destination
-belongs to the nearest), online demand per (region, SKU) and walk-in demand per (store,
-SKU) in units per day, a horizon, and a cost per lost unit per SKU (by default twice the
-dearest cost of shipping one unit of it from any node that can hold it to any region,
-:func:`default_lost_sale_cost`). :func:`estimate_forecast` makes one from the order
-history when none is given.
+belongs to the nearest), online demand per (region, SKU, delivery promise in days) and store
+demand per (store, SKU) (walk-ins and pick-ups: units only that store's shelf can serve), in
+units per day over a horizon; a cost per lost unit per SKU (by default twice the dearest cost
+of shipping one unit of it from any node to any region, :func:`default_lost_sale_cost`); and
+optionally a markdown cost per unit still at a node when the horizon ends.
+:func:`estimate_forecast` makes one from an order history when none is given.
 
-*Model*, per SKU ``k`` over the horizon (``D_r`` online demand of region ``r``, ``W_s``
-walk-in demand at store ``s``, ``c_nr`` the cheapest cost of shipping one unit from node
-``n`` to the centre of ``r``, ``L`` the lost-sale cost, ``a_n`` the node's ATP)::
+*Model*, per SKU ``k`` over the horizon: the demand classes are the forecast's (region,
+promise) pairs, each served as an order of one unit to the region's centre with that promise
+would be (``c_nj``: the cheapest cost of shipping one unit from node ``n`` on the lanes
+:func:`omniroute.candidates.build_problem` gives such an order, so promises, sourcing
+profiles and exclusions count; no lane, no arc), and the stores' own demand ``W_s``; ``L``
+is the lost-sale cost, ``a_n`` the node's ATP and ``m_n`` its markdown cost::
 
-    min  sum_nr c_nr f_nr + L (sum_r u_r + sum_s v_s)
-    s.t. sum_r f_nr + g_n <= a_n          (dual -λ_n)   stock of node n
-         sum_n f_nr + u_r = D_r                        online demand of region r
-         g_s + v_s = W_s                               walk-ins at store s (its own stock)
+    min  sum_nj (c_nj - m_n) f_nj - sum_s m_s g_s + L (sum_j u_j + sum_s v_s)
+    s.t. sum_j f_nj + g_n <= a_n          (dual -μ_n)   stock of node n
+         sum_n f_nj + u_j = D_j                        online demand of class j
+         g_s + v_s = W_s                               store demand at store s (its own shelf)
          f, g, u, v >= 0
 
-λ_n is what one unit less at node ``n`` would add to the cost of serving the horizon's
-demand: 0 where stock is plentiful, up to ``L`` where it is the last unit near demand. The
+μ_n is what one unit less at node ``n`` would add to the cost of serving the horizon's
+demand, net of the markdown a unit used now saves: λ_n = max(0, μ_n - m_n), 0 where stock is
+plentiful, up to ``L`` where it is the last unit near demand (a unit that would otherwise be
+marked down counts 0, never less, so every shipment still costs at least its shipping). The
 duals of one LP are unstable (a dual jumps where demand meets stock), so the demand is
 sampled (Poisson around the forecast) and λ averaged over the samples, then capped at ``L``.
-The LP is solved by HiGHS (dual simplex), one small LP per SKU with forecast demand.
+The LPs are solved by HiGHS (dual simplex), one small LP per SKU with forecast demand.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 
+from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import parcels_array
 from omniroute.geo import distances_km
-from omniroute.model import Location, NodeKind, Order
+from omniroute.joint_model import BatchModel, new_highs
+from omniroute.model import (
+    Channel,
+    Location,
+    NodeKind,
+    Order,
+    OrderLine,
+    PlanResult,
+    PlanStats,
+    Proof,
+)
 from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.plans import build_plan
+
+if TYPE_CHECKING:
+    from omniroute.planner import Planner
 
 DEFAULT_SAMPLES = 16  # demand samples λ is averaged over
 LOST_SALE_FACTOR = 2.0  # default lost-sale cost: this times the dearest one-unit shipment
 DEFAULT_HALF_LIFE_DAYS = 7.0  # weight of an order in an estimate halves with this age
 DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward the total's
+DEFAULT_THETA = 1.0  # weight of the opportunity cost in the routing objective
+DEFAULT_PRICED_TIME_LIMIT = 10.0  # seconds of HiGHS per order priced by plan_priced
+
+OnlineKey = tuple[str, str, int]  # (region id, SKU id, promise days; 0: no promise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +86,14 @@ class DemandRegion:
 
 @dataclass(frozen=True, slots=True)
 class DemandForecast:
-    """Expected demand over ``horizon_days`` (rates in units per day)."""
+    """Expected demand over ``horizon_days`` (rates in units per day; module docstring)."""
 
     horizon_days: float
     regions: tuple[DemandRegion, ...]
-    online: Mapping[tuple[str, str], float]  # (region id, SKU id) -> units per day
-    walkin: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (store, SKU)
+    online: Mapping[OnlineKey, float]  # (region, SKU, promise days) -> units per day
+    store: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (store, SKU)
     lost_sale_cost: Mapping[str, float] = field(default_factory=dict)  # SKU -> per unit
+    markdown_cost: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (node, SKU)
 
     def region_of(self, location: Location) -> str:
         """The id of the region whose centre is nearest to ``location``."""
@@ -73,6 +101,17 @@ class DemandForecast:
         longitudes = np.array([r.centre.longitude for r in self.regions])
         distances = distances_km(latitudes, longitudes, location.latitude, location.longitude)
         return self.regions[int(np.argmin(distances))].id
+
+    def over(self, horizon_days: float, factor: float = 1.0) -> DemandForecast:
+        """The same rates times ``factor`` (a biased forecast) over another horizon."""
+        return DemandForecast(
+            horizon_days,
+            self.regions,
+            {key: rate * factor for key, rate in self.online.items()},
+            {key: rate * factor for key, rate in self.store.items()},
+            self.lost_sale_cost,
+            self.markdown_cost,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +123,13 @@ class OpportunityCosts:
 
     def of(self, node_id: str, sku_id: str) -> float:
         return self.prices.get((node_id, sku_id), 0.0)
+
+    def matrix(self, index: NetworkIndex) -> np.ndarray:
+        """λ as a (nodes, SKUs) array of the network's positions."""
+        out = np.zeros((len(index.node_ids), len(index.sku_ids)))
+        for (node_id, sku_id), value in self.prices.items():
+            out[index.node_pos[node_id], index.sku_pos[sku_id]] = value
+        return out
 
 
 def unit_costs(index: NetworkIndex, sku: int, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -121,30 +167,74 @@ def default_lost_sale_cost(index: NetworkIndex, regions: Sequence[DemandRegion],
     return LOST_SALE_FACTOR * max(1.0, float(finite.max()) if len(finite) else 1.0)
 
 
+def class_costs(
+    index: NetworkIndex,
+    inventory: Inventory,
+    forecast: DemandForecast,
+    channel: Channel = Channel.WEB,
+) -> dict[int, tuple[list[OnlineKey], dict[tuple[int, int], float]]]:
+    """Per SKU index with online demand: its demand classes (forecast keys) and the cheapest
+    one-unit cost ``c_nj`` per (node index, class position), from one
+    :func:`~omniroute.candidates.build_problem` per (region, promise) for an order of one
+    unit of each of the class's SKUs to the region's centre."""
+    centres = {r.id: r.centre for r in forecast.regions}
+    by_class: dict[tuple[str, int], list[str]] = {}
+    for region_id, sku_id, promise in forecast.online:
+        by_class.setdefault((region_id, promise), []).append(sku_id)
+    out: dict[int, tuple[list[OnlineKey], dict[tuple[int, int], float]]] = {}
+    for (region_id, promise), sku_ids in by_class.items():
+        order = Order(
+            id=f"forecast:{region_id}:{promise}",
+            lines=tuple(OrderLine(str(i), s, 1) for i, s in enumerate(sku_ids)),
+            destination=centres[region_id],
+            channel=channel,
+            promise_days=promise,
+            allow_partial=True,
+        )
+        problem = build_problem(order, index, inventory)
+        lanes = problem.lanes
+        for i, sku_id in enumerate(sku_ids):
+            k = index.sku_pos[sku_id]
+            keys, costs = out.setdefault(k, ([], {}))
+            j = len(keys)
+            keys.append((region_id, sku_id, promise))
+            item = problem.line_sku[i]
+            weight = np.full(len(lanes), float(problem.weight[item]))
+            one = (
+                parcels_array(weight, lanes.max_parcel) * lanes.base
+                + lanes.per_kg * weight
+                + lanes.handling_shipment
+                + lanes.handling_unit
+            )
+            holds = problem.atp[lanes.node, item] > 0
+            for node, cost in zip(
+                problem.nodes[lanes.node[holds]].tolist(), one[holds].tolist(), strict=True
+            ):
+                costs[(node, j)] = min(cost, costs.get((node, j), math.inf))
+    return out
+
+
 def opportunity_costs(
     index: NetworkIndex,
     inventory: Inventory,
     forecast: DemandForecast,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
+    channel: Channel = Channel.WEB,
 ) -> OpportunityCosts:
     """λ for every stock position of every SKU with forecast demand (see the module
     docstring), averaged over ``samples`` Poisson samples of the horizon's demand (0: the
-    expected demand itself, unsampled)."""
-    region_pos = {r.id: i for i, r in enumerate(forecast.regions)}
-    centres = np.array([[r.centre.latitude, r.centre.longitude] for r in forecast.regions])
-    online: dict[int, np.ndarray] = {}
-    for (region_id, sku_id), rate in forecast.online.items():
-        k = index.sku_pos[sku_id]
-        online.setdefault(k, np.zeros(len(forecast.regions)))[region_pos[region_id]] += rate
-    walkin: dict[int, dict[int, float]] = {}
-    for (store_id, sku_id), rate in forecast.walkin.items():
-        k = index.sku_pos[sku_id]
-        store = index.node_pos[store_id]
-        walkin.setdefault(k, {})[store] = walkin.get(k, {}).get(store, 0.0) + rate
+    expected demand itself, unsampled). Online demand is served as ``channel``'s orders."""
+    classes = class_costs(index, inventory, forecast, channel)
+    store: dict[int, dict[int, float]] = {}
+    for (store_id, sku_id), rate in forecast.store.items():
+        at_stores = store.setdefault(index.sku_pos[sku_id], {})
+        node = index.node_pos[store_id]
+        at_stores[node] = at_stores.get(node, 0.0) + rate
     rng = np.random.default_rng(seed)
+    horizon = forecast.horizon_days
     prices: dict[tuple[str, str], float] = {}
-    for k in sorted(set(online) | set(walkin)):
+    for k in sorted(set(classes) | set(store)):
         stock = inventory.sku(k)
         held = stock.atp() > 0
         nodes, atp = stock.nodes[held], stock.atp()[held].astype(np.float64)
@@ -154,49 +244,57 @@ def opportunity_costs(
         lost = forecast.lost_sale_cost.get(sku_id)
         if lost is None:
             lost = default_lost_sale_cost(index, forecast.regions, k)
-        rates = online.get(k, np.zeros(len(forecast.regions)))
-        costs = unit_costs(index, k, nodes, centres)
-        stores = walkin.get(k, {})
-        store_rows = np.array([int(np.searchsorted(nodes, s)) for s in stores], dtype=np.int64)
-        present = [
-            i
-            for i, s in enumerate(stores)
-            if store_rows[i] < len(nodes) and nodes[store_rows[i]] == s
-        ]
-        walk_rates = np.array(list(stores.values()), dtype=np.float64)[present]
-        walk_rows = store_rows[present]
+        keys, arcs = classes.get(k, ([], {}))
+        row_of = {int(n): i for i, n in enumerate(nodes.tolist())}
+        costs = np.full((len(nodes), len(keys)), np.inf)
+        for (node, j), cost in arcs.items():
+            if node in row_of:
+                costs[row_of[node], j] = cost
+        markdown = np.array([forecast.markdown_cost.get((index.node_ids[n], sku_id), 0.0)
+                             for n in nodes.tolist()])  # fmt: skip
+        rates = np.array([forecast.online[key] for key in keys], dtype=np.float64)
+        walk = [(row_of[s], rate) for s, rate in store.get(k, {}).items() if s in row_of]
+        walk_rows = np.array([r for r, _ in walk], dtype=np.int64)
+        walk_rates = np.array([rate for _, rate in walk], dtype=np.float64)
         total = np.zeros(len(nodes))
         if samples == 0:  # the expected demand itself
-            total = _duals(costs, atp, rates * forecast.horizon_days, walk_rows,
-                           walk_rates * forecast.horizon_days, lost)  # fmt: skip
+            total = _duals(costs, markdown, atp, rates * horizon, walk_rows, walk_rates * horizon,
+                           lost)  # fmt: skip
         for _ in range(samples):
-            demand = rng.poisson(rates * forecast.horizon_days).astype(np.float64)
-            walks = rng.poisson(walk_rates * forecast.horizon_days).astype(np.float64)
-            total += _duals(costs, atp, demand, walk_rows, walks, lost)
-        for n, value in zip(nodes.tolist(), (total / max(samples, 1)).tolist(), strict=True):
+            demand = rng.poisson(rates * horizon).astype(np.float64)
+            walks = rng.poisson(walk_rates * horizon).astype(np.float64)
+            total += _duals(costs, markdown, atp, demand, walk_rows, walks, lost)
+        values = np.minimum(np.maximum(total / max(samples, 1) - markdown, 0.0), lost)
+        for n, value in zip(nodes.tolist(), values.tolist(), strict=True):
             if value > 0:
-                prices[(index.node_ids[n], sku_id)] = min(value, lost)
+                prices[(index.node_ids[n], sku_id)] = value
     return OpportunityCosts(prices, samples)
 
 
 def _duals(
     costs: np.ndarray,
+    markdown: np.ndarray,
     atp: np.ndarray,
     demand: np.ndarray,
     walk_rows: np.ndarray,
     walks: np.ndarray,
     lost: float,
 ) -> np.ndarray:
-    """λ per node of one SKU's LP (module docstring) for one demand sample."""
+    """μ per node of one SKU's LP (module docstring) for one demand sample: ``costs``
+    (nodes, classes), inf where a node has no arc to a class."""
     n, r = costs.shape
     if demand.sum() + walks.sum() == 0:
         return np.zeros(n)
     arcs_n, arcs_r = np.nonzero(np.isfinite(costs) & (demand[None, :] > 0))
     w = len(walk_rows)
-    # columns: f (arcs), g (walk-ins served), u (regions' lost units), v (walk-ins lost)
+    # columns: f (arcs), g (store demand served), u (classes' lost units), v (store's lost)
     n_cols = len(arcs_n) + w + r + w
-    cost = np.concatenate([costs[arcs_n, arcs_r], np.zeros(w), np.full(r + w, lost)])
-    highs = highspy.Highs()
+    cost = np.concatenate([
+        costs[arcs_n, arcs_r] - markdown[arcs_n],
+        -markdown[walk_rows],
+        np.full(r + w, lost),
+    ])  # fmt: skip
+    highs = new_highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", 1)
     highs.addVars(n_cols, np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf))
@@ -241,48 +339,59 @@ def estimate_forecast(
     """A forecast from an order history covering ``span_days``.
 
     Each order's units count with weight ``0.5 ** (age / half_life_days)`` (``ages_days``,
-    one per order; all 0 when not given), so recent demand counts more. A SKU's daily rate
-    is its weighted units over the span's weighted length; its split over regions is its own
-    weighted split shrunk toward the split of all demand by ``prior_units`` pseudo-units,
-    so a SKU seen a few times is spread like the rest rather than only where it was seen.
-    Orders for pick-up count at the pick-up store's region.
+    one per order; all 0 when not given), so recent demand counts more. An order for
+    pick-up is demand at its store; any other is online demand of the region of its
+    destination with its promise (``promiseDays``, 0 for none). A SKU's daily rate is its
+    weighted units over the span's weighted length; its online split over (region, promise)
+    classes is its own weighted split shrunk toward the split of all online demand by
+    ``prior_units`` pseudo-units, so a SKU seen a few times is spread like the rest rather
+    than only where it was seen (``prior_units=0``: the history's own split).
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
     ages = list(ages_days) if ages_days is not None else [0.0] * len(orders)
-    by_sku: dict[str, np.ndarray] = {}
-    overall = np.zeros(len(regions))
-    region_pos = {r.id: i for i, r in enumerate(regions)}
+    classes: dict[tuple[str, int], int] = {}  # (region, promise) -> column
+    by_sku: dict[str, dict[int, float]] = {}
+    store: dict[tuple[str, str], float] = {}
     for order, age in zip(orders, ages, strict=True):
         weight = 0.5 ** (age / half_life_days)
         if order.pickup_store_id:
-            location = index.nodes_by_id[order.pickup_store_id].location
-        elif order.destination is not None:
-            location = order.destination
-        else:
+            for line in order.lines:
+                key = (order.pickup_store_id, line.sku_id)
+                store[key] = store.get(key, 0.0) + weight * line.quantity
             continue
-        r = region_pos[forecast.region_of(location)]
+        if order.destination is None:
+            continue
+        region = forecast.region_of(order.destination)
+        j = classes.setdefault((region, order.promise_days), len(classes))
         for line in order.lines:
-            units = weight * line.quantity
-            by_sku.setdefault(line.sku_id, np.zeros(len(regions)))[r] += units
-            overall[r] += units
-    if not by_sku:
-        return forecast
-    share = overall / overall.sum()
+            units = by_sku.setdefault(line.sku_id, {})
+            units[j] = units.get(j, 0.0) + weight * line.quantity
     # the span's weighted length: the integral of the weight over the span, in days
     effective = (
         half_life_days / math.log(2) * (1 - 0.5 ** (span_days / half_life_days))
         if ages_days is not None
         else span_days
     )
-    online: dict[tuple[str, str], float] = {}
-    for sku_id, counts in by_sku.items():
-        total = counts.sum()
-        split = (counts + prior_units * share) / (total + prior_units)
-        for r, value in enumerate((total / effective * split).tolist()):
+    keys = list(classes)
+    overall = np.zeros(len(keys))
+    counts: dict[str, np.ndarray] = {}
+    for sku_id, units in by_sku.items():
+        row = np.zeros(len(keys))
+        for j, value in units.items():
+            row[j] = value
+        counts[sku_id] = row
+        overall += row
+    share = overall / overall.sum() if overall.sum() > 0 else overall
+    online: dict[OnlineKey, float] = {}
+    for sku_id, row in counts.items():
+        total = row.sum()
+        split = (row + prior_units * share) / (total + prior_units)
+        for j, value in enumerate((total / effective * split).tolist()):
             if value > 0:
-                online[(regions[r].id, sku_id)] = value
-    return DemandForecast(horizon_days, tuple(regions), online)
+                online[(keys[j][0], sku_id, keys[j][1])] = value
+    rates = {key: units / effective for key, units in store.items() if units > 0}
+    return DemandForecast(horizon_days, tuple(regions), online, rates)
 
 
 def node_regions(
@@ -293,3 +402,87 @@ def node_regions(
     return [DemandRegion(node.id, node.location) for node in index.nodes if node.kind in kinds] or [
         DemandRegion(node.id, node.location) for node in index.nodes
     ]
+
+
+def plan_priced(
+    problem: OrderProblem,
+    inventory: Inventory,
+    prices: np.ndarray,
+    theta: float = DEFAULT_THETA,
+    time_limit: float = DEFAULT_PRICED_TIME_LIMIT,
+) -> PlanResult:
+    """The plan of one order (as if it allowed partial plans) that ships the most units it
+    can and, among those, minimises shipping cost + ``theta`` · Σ units · λ(node, SKU)
+    (``prices``: λ as a (nodes, SKUs) array) on ``inventory``'s stock, solved exactly as a one-order joint model
+    (:class:`omniroute.joint_model.BatchModel`) by HiGHS. The plan reports its shipping
+    cost only; ``stats.proof`` is OPTIMAL when HiGHS proves it for that objective."""
+    start = time.perf_counter()
+    units = int(problem.demand.sum())
+    lanes = problem.lanes
+    # a cost above any plan's: one more unit shipped always pays
+    whole = float(problem.weight @ problem.demand)
+    dearest = (
+        parcels_array(np.full(len(lanes), whole), lanes.max_parcel) * lanes.base
+        + lanes.per_kg * whole
+        + lanes.handling_shipment
+        + lanes.handling_unit * units
+    )
+    top = float(prices[problem.nodes].max()) if len(problem.nodes) else 0.0
+    penalty = 1.0 + 2.0 * (
+        float(dearest.sum()) + len(lanes) * problem.index.split_penalty + theta * top * units
+    )
+    model = BatchModel([problem], inventory, penalty, {})
+    method = "milp"
+    if model.columns == 0:
+        return PlanResult(problem.order.id, build_plan(problem, []),
+                          PlanStats(Proof.OPTIMAL, method))  # fmt: skip
+    columns, nodes, skus = model.x_columns(0)
+    model.cost[columns] += theta * prices[nodes, skus]
+    solution = model.solve(time_limit)
+    allocations = solution.allocations[0] if solution.allocations else []
+    plan = build_plan(problem, allocations)
+    stats = PlanStats(
+        proof=Proof.OPTIMAL if solution.optimal else Proof.FEASIBLE,
+        method=method,
+        solve_micros=int((time.perf_counter() - start) * 1e6),
+        candidate_nodes=len(problem.nodes),
+    )
+    return PlanResult(problem.order.id, plan, stats)
+
+
+class LookaheadPolicy:
+    """Look-ahead routing for a replay (:func:`omniroute.evaluation.replay`): each order by
+    :func:`plan_priced` with λ from :func:`opportunity_costs` on the stock left, refreshed
+    every ``refresh`` orders over the demand still to come (``forecast``'s rates over
+    ``remaining(order)`` days)."""
+
+    def __init__(
+        self,
+        forecast: DemandForecast,
+        remaining: Callable[[Order], float],
+        theta: float = DEFAULT_THETA,
+        refresh: int = 10,
+        samples: int = DEFAULT_SAMPLES,
+        seed: int = 0,
+    ) -> None:
+        self.forecast = forecast
+        self.remaining = remaining
+        self.theta = theta
+        self.refresh = max(1, refresh)
+        self.samples = samples
+        self.seed = seed
+        self.routed = 0
+        self.prices: np.ndarray | None = None
+        self.refreshes = 0
+
+    def __call__(self, planner: Planner, order: Order) -> PlanResult:
+        if self.prices is None or self.routed % self.refresh == 0:
+            forecast = self.forecast.over(max(0.0, self.remaining(order)))
+            self.prices = opportunity_costs(
+                planner.index, planner.inventory, forecast, self.samples,
+                seed=self.seed + self.refreshes,
+            ).matrix(planner.index)  # fmt: skip
+            self.refreshes += 1
+        self.routed += 1
+        problem = build_problem(order, planner.index, planner.inventory)
+        return plan_priced(problem, planner.inventory, self.prices, self.theta)

@@ -39,6 +39,7 @@ from omniroute.server.tables import (
     explain_text,
     kpi_cell,
     kpi_table,
+    lookahead_text,
     method_label,
     table,
 )
@@ -273,6 +274,58 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(allocate_text(summary, network.currency))
     print(f"wrote {out / 'plans.jsonl'} and {out / 'summary.json'}", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- lookahead
+
+
+def cmd_lookahead_evaluate(args: argparse.Namespace) -> int:
+    from omniroute.evaluation import evaluate
+    from omniroute.files import read_forecast
+
+    input_file(args.network, "--network")
+    input_file(args.orders, "--orders")
+    for path, option in ((args.forecast, "--forecast"), (args.walkins, "--walkins")):
+        if path:
+            input_file(path, option)
+    output_dir(args.out, "--out", create=False)
+    network = read_network(args.network)
+    orders = read_orders(args.orders, network)
+    walkins = read_orders(args.walkins, network) if args.walkins else []
+    not_pickup = [w.id for w in walkins if not w.pickup_store_id]
+    if not_pickup:
+        shown = ", ".join(not_pickup[:5]) + (" ..." if len(not_pickup) > 5 else "")
+        raise CliError(
+            f"--walkins {args.walkins}: every walk-in names its store as pickupStoreId; "
+            f"{len(not_pickup)} do not ({shown})"
+        )
+    forecast = read_forecast(args.forecast, network) if args.forecast else None
+    out = output_dir(args.out, "--out")
+    bars = PhaseProgress("evaluating", unit=" orders")
+    evaluation = evaluate(
+        network,
+        orders,
+        lost_sale_cost=args.lost_sale_cost,
+        forecast=forecast,
+        walkins=walkins,
+        theta=args.theta,
+        refresh=args.refresh,
+        time_limit=args.time_limit,
+        progress=bars,
+    )
+    bars.close()
+    shipping = {}
+    for name, run in evaluation.policies.items():
+        plans = [result_to_proto(r) for r in run.results]  # rounded (docs/cost-model.md)
+        with open(out / f"plans-{name}.jsonl", "w", encoding="utf-8") as handle:
+            handle.writelines(to_json_line(plan) + "\n" for plan in plans)
+        shipping[name] = sum(round(plan.plan.total_cost, 2) for plan in plans)
+    summary = evaluation.summary(shipping)
+    (out / "evaluation.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(lookahead_text(summary, network.currency))
+    written = ", ".join(str(out / f"plans-{name}.jsonl") for name in evaluation.policies)
+    print(f"wrote {written} and {out / 'evaluation.json'}", file=sys.stderr)
     return 0
 
 
@@ -910,6 +963,61 @@ def build_parser() -> argparse.ArgumentParser:
         "--window", type=count(1), default=2000, help="orders allocated together (default 2000)"
     )
     p.set_defaults(func=cmd_allocate)
+
+    p = commands.add_parser(
+        "lookahead",
+        help="look-ahead routing: evaluate it against myopic routing and hindsight",
+        description="Look-ahead routing prices each unit of stock by what the forecast demand "
+        "will need it for. See docs/lookahead.md.",
+    )
+    lookahead = p.add_subparsers(dest="lookahead_command", required=True, metavar="SUBCOMMAND")
+    q = lookahead.add_parser(
+        "evaluate",
+        help="replay orders under myopic and look-ahead routing, against hindsight",
+        description="Replay the orders in time order against the network's stock (and the "
+        "walk-ins, if given), depleting it, once per policy: myopic (CHEAPEST on the stock "
+        "left) and lookahead (shipping cost plus theta times the opportunity cost of the "
+        "stock used). Units no node can ship when their order arrives are lost at the "
+        "lost-sale cost each; no policy turns away a unit that some node could ship. Writes "
+        "DIR/plans-<policy>.jsonl (one PlanOrderResponse per order, in replay order) and "
+        "DIR/evaluation.json (each policy's shipping cost, lost units and total cost; the "
+        "hindsight cost, the clairvoyant lower bound and the gap each policy closes). Without "
+        "--forecast the forecast is perfect: the orders' own rates (said in the output).",
+    )
+    q.add_argument("--network", required=True, help="network file (its stock is the start)")
+    q.add_argument("--orders", required=True, help="orders file (JSON lines), any order")
+    q.add_argument("--out", required=True, help="output directory")
+    q.add_argument(
+        "--forecast", help="forecast file (DemandForecast JSON; default: the perfect forecast)"
+    )
+    q.add_argument(
+        "--walkins",
+        help="walk-in sales (an orders file; each names its store as pickupStoreId and takes "
+        "what that store has, at no shipping cost)",
+    )
+    q.add_argument(
+        "--lost-sale-cost",
+        type=amount(0.0, above=True),
+        help="cost per lost unit (default: twice the dearest one-unit shipment to any region)",
+    )
+    q.add_argument(
+        "--theta",
+        type=amount(0.0),
+        default=1.0,
+        help="weight of the opportunity cost in the look-ahead objective (default 1)",
+    )
+    q.add_argument(
+        "--refresh",
+        type=count(1),
+        help="orders between opportunity-cost refreshes (default: 50 refreshes in all)",
+    )
+    q.add_argument(
+        "--time-limit",
+        type=amount(0.0, above=True),
+        default=60.0,
+        help="seconds for the hindsight MIP (default 60; unproven: its bound is reported)",
+    )
+    q.set_defaults(func=cmd_lookahead_evaluate)
 
     p = commands.add_parser(
         "scenario",

@@ -290,6 +290,37 @@ def allocate_text(summary: Mapping[str, Any], currency: str) -> str:
     return head + "\n" + table(["result", "value"], rows, "")
 
 
+def lookahead_text(summary: Mapping[str, Any], currency: str) -> str:
+    """The ``lookahead evaluate`` summary for people: one row per policy and hindsight."""
+    rows = []
+    gaps = summary["gapClosed"]
+    for name, figures in summary["policies"].items():
+        gap = gaps.get(name)
+        rows.append([
+            name,
+            money(figures["shippingCost"], currency),
+            f"{figures['lostUnits']:,}",
+            money(figures["totalCost"], currency),
+            "-" if gap is None else percent(float(gap)),
+        ])  # fmt: skip
+    proven = "proven" if summary["hindsightProven"] else "lower bound"
+    rows.append(["hindsight (" + proven + ")", "", "", money(summary["hindsightCost"], currency),
+                 percent(1.0)])  # fmt: skip
+    rows.append(["clairvoyant lower bound", "", "", money(summary["clairvoyantLowerBound"], currency),
+                 ""])  # fmt: skip
+    forecast = (
+        "perfect forecast (the orders' own rates)"
+        if summary["forecast"] == "perfect"
+        else "forecast from --forecast"
+    )
+    head = (
+        f"replayed {summary['orders']:,} orders, {forecast}; lost sale "
+        f"{money(summary['lostSaleCost'], currency)} per unit"
+    )
+    table_text = table(["policy", "shipping", "lost units", "total cost", "gap closed"], rows, "")
+    return head + "\n" + table_text
+
+
 def kpi_cell(name: str, value: float | int) -> str:
     """One KPI value for a table: rates as ``15.6`` under a "(%)" label, money to cents,
     means to two decimals, counts with thousands separators."""

@@ -44,13 +44,13 @@ from omniroute.server.convert import (
     order_from_proto,
     order_to_proto,
 )
-from omniroute.v1 import network_pb2, order_pb2
+from omniroute.v1 import forecast_pb2, network_pb2, order_pb2
 
 SETTINGS = settings(
     max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-ROOTS = (network_pb2.Network, order_pb2.Order)
+ROOTS = (network_pb2.Network, order_pb2.Order, forecast_pb2.DemandForecast)
 
 
 @pytest.fixture(scope="module")

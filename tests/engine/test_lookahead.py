@@ -7,9 +7,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+import brute_force as bf
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from omniroute.candidates import build_problem
+from omniroute.cost import check_plan
 from omniroute.lookahead import (
     DemandForecast,
     DemandRegion,
@@ -17,10 +22,14 @@ from omniroute.lookahead import (
     estimate_forecast,
     node_regions,
     opportunity_costs,
+    plan_priced,
     unit_costs,
 )
-from omniroute.model import Location, Network, Order, OrderLine, StockPosition
+from omniroute.model import Location, Network, Order, OrderLine, Proof, StockPosition
 from omniroute.network_index import Inventory, NetworkIndex
+from omniroute.planner import Planner
+
+from .test_optimizer import instances
 
 
 def fluid_cost(costs: np.ndarray, atp: list[int], demand: list[int], lost: float) -> float:
@@ -65,7 +74,7 @@ def test_lambda_is_the_marginal_value_of_stock(setting) -> None:
     costs = unit_costs(index, index.sku_pos[sku], nodes, centres)
     assert np.isfinite(costs).all()
     demand = [2, 1]
-    forecast = DemandForecast(1.0, regions, {("MEL", sku): 2.0, ("SYD", sku): 1.0},
+    forecast = DemandForecast(1.0, regions, {("MEL", sku, 0): 2.0, ("SYD", sku, 0): 1.0},
                               lost_sale_cost={sku: lost})  # fmt: skip
     checked = 0
     for atp in itertools.product(range(4), repeat=2):
@@ -92,7 +101,7 @@ def test_lambda_is_the_marginal_value_of_stock(setting) -> None:
 
 def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting) -> None:
     network, index, sku, regions = setting
-    forecast = DemandForecast(10.0, regions, {("MEL", sku): 1.0, ("SYD", sku): 1.0})
+    forecast = DemandForecast(10.0, regions, {("MEL", sku, 0): 1.0, ("SYD", sku, 0): 1.0})
     holder = network.nodes[0].id
     rest = [p for p in network.stock if p.sku_id != sku]
     plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
@@ -114,9 +123,10 @@ def test_estimate_spreads_sparse_skus_like_the_rest(setting) -> None:
     history += [Order(f"p{i}", (OrderLine("1", other, 1),), destination=syd) for i in range(10)]
     history.append(Order("x", (OrderLine("1", sku, 2),), destination=syd))
     forecast = estimate_forecast(history, index, regions, horizon_days=7, span_days=10)
-    assert forecast.online[("MEL", other)] + forecast.online[("SYD", other)] == pytest.approx(4.0)
-    assert forecast.online[("MEL", sku)] + forecast.online[("SYD", sku)] == pytest.approx(0.2)
-    assert forecast.online[("MEL", sku)] > 0  # never seen in Melbourne, still forecast there
+    online = forecast.online
+    assert online[("MEL", other, 0)] + online[("SYD", other, 0)] == pytest.approx(4.0)
+    assert online[("MEL", sku, 0)] + online[("SYD", sku, 0)] == pytest.approx(0.2)
+    assert online[("MEL", sku, 0)] > 0  # never seen in Melbourne, still forecast there
     assert forecast.region_of(Location(-37.9, 145.1)) == "MEL"
 
 
@@ -127,3 +137,77 @@ def test_node_regions_cover_every_destination(tiny_network: Network) -> None:
     forecast = DemandForecast(1.0, tuple(regions), {})
     assert forecast.region_of(Location(-30.0, 140.0)) in {r.id for r in regions}
     assert replace(forecast, horizon_days=2.0).horizon_days == 2.0
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(instances(), st.integers(0, 2**31 - 1), st.sampled_from([0.5, 1.0, 3.0]))
+def test_priced_plan_is_the_brute_force_optimum(instance, seed: int, theta: float) -> None:
+    """plan_priced ships the most units any plan can and, among those, minimises shipping
+    cost + theta * units * λ(node, SKU), with random λ: brute force over every plan agrees,
+    and the plan passes the independent checker with its shipping cost only."""
+    network, order = instance
+    order = replace(order, allow_partial=True)
+    planner = Planner(network)
+    rng = np.random.default_rng(seed)
+    index = planner.index
+    prices = rng.choice([0.0, 0.0, 5.0, 40.0], size=(len(index.node_ids), len(index.sku_ids)))
+    result = plan_priced(build_problem(order, index, planner.inventory), planner.inventory,
+                         prices, theta)  # fmt: skip
+    atp = planner.inventory.atp_map()
+    plans = bf.all_plans(order, network, atp)
+    most = max((p.units for p in plans), default=0)
+
+    def priced(cost: float, usage) -> float:
+        return cost + theta * sum(
+            q * prices[index.node_pos[n], index.sku_pos[s]] for n, s, q in usage
+        )
+
+    best = min((priced(p.cost, p.usage) for p in plans if p.units == most), default=0.0)
+    plan = result.plan
+    assert result.stats.proof is Proof.OPTIMAL
+    assert plan.units == most
+    usage = [(s.node_id, line.sku_id, line.quantity) for s in plan.shipments for line in s.lines]
+    assert priced(plan.total_cost, usage) == pytest.approx(best, abs=1e-6)
+    assert check_plan(order, network, plan, atp) == []
+
+
+def test_promised_demand_prices_only_the_nodes_that_keep_the_promise(setting) -> None:
+    """Demand promised within a day can only come from a node that delivers within a day
+    (DC1 by express to Melbourne; ST2, in Ballarat, ships by parcel in 3 days): DC1's last
+    units are worth the lost sale less their shipping, ST2's are free. Without the promise,
+    ST2's stock serves the demand too and is priced."""
+    network, index, sku, regions = setting
+    melbourne = regions[0]
+    stock = [p for p in network.stock if p.sku_id != sku]
+    stock += [StockPosition("DC1", sku, 2), StockPosition("ST2", sku, 2)]
+    inventory = Inventory(index, stock)
+    one = Order("q", (OrderLine("1", sku, 1),), destination=melbourne.centre, promise_days=1)
+    problem = build_problem(one, index, inventory)
+    assert {index.node_ids[n] for n in problem.nodes} == {"DC1"}
+    shipping = Planner(replace(network, stock=tuple(stock))).plan(one).plan.total_cost
+    promised = DemandForecast(1.0, regions, {(melbourne.id, sku, 1): 6.0},
+                              lost_sale_cost={sku: 500.0})  # fmt: skip
+    prices = opportunity_costs(index, inventory, promised, samples=0)
+    assert prices.of("DC1", sku) == pytest.approx(500.0 - shipping)
+    assert prices.of("ST2", sku) == 0.0
+    plain = replace(promised, online={(melbourne.id, sku, 0): 6.0})
+    assert opportunity_costs(index, inventory, plain, samples=0).of("ST2", sku) > 0.0
+
+
+def test_store_demand_prices_the_store_shelf(setting) -> None:
+    """Walk-ins and pick-ups at a store take only its own shelf: scarce stock there is
+    worth a lost sale; estimate_forecast counts pick-up orders as that store's demand and
+    online orders by (region, promise)."""
+    network, index, sku, regions = setting
+    stock = [p for p in network.stock if p.sku_id != sku] + [StockPosition("ST1", sku, 1)]
+    inventory = Inventory(index, stock)
+    forecast = DemandForecast(2.0, regions, {}, store={("ST1", sku): 3.0},
+                              lost_sale_cost={sku: 80.0})  # fmt: skip
+    assert opportunity_costs(index, inventory, forecast, samples=0).of("ST1", sku) == 80.0
+    history = [
+        Order("a", (OrderLine("1", sku, 2),), pickup_store_id="ST1"),
+        Order("b", (OrderLine("1", sku, 1),), destination=regions[1].centre, promise_days=2),
+    ]
+    estimate = estimate_forecast(history, index, regions, 1.0, span_days=2.0, prior_units=0)
+    assert estimate.store == {("ST1", sku): 1.0}
+    assert estimate.online == {(regions[1].id, sku, 2): 0.5}
