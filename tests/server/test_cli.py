@@ -36,7 +36,7 @@ def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_help_for_every_command() -> None:
     """--help works for the program and each command."""
-    for command in ([], ["demo-data"], ["plan"], ["demo"]):
+    for command in ([], ["demo-data"], ["plan"], ["demo"], ["lookahead", "evaluate"]):
         result = omniroute(*command, "--help")
         assert result.returncode == 0 and "usage: omniroute" in result.stdout
 

@@ -1,0 +1,124 @@
+"""`omniroute lookahead evaluate` through the real command line, checked from its files alone:
+every policy's replayed plans are feasible on the stock left when their order arrived, turn
+away no unit that could ship, report exact costs, the myopic plans are the cheapest on the
+stock left, and evaluation.json adds up; bad input is a usage error that writes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from benchmarks.joint_bench import scarce_batch
+from omniroute.cost import check_plan
+from omniroute.evaluation import merged
+from omniroute.files import write_network, write_orders
+from omniroute.model import NodeKind, Order, OrderLine, Policy
+from omniroute.planner import Planner
+
+from .test_cli import omniroute, plan_from_json
+
+
+def walkins_for(network, orders: list[Order]) -> list[Order]:
+    """Three walk-ins at the store with the most units of the orders' SKUs, between orders."""
+    wanted = {line.sku_id for order in orders for line in order.lines}
+    stores = {n.id for n in network.nodes if n.kind is NodeKind.STORE}
+    held = [p for p in network.stock if p.node_id in stores and p.sku_id in wanted and p.on_hand]
+    position = max(held, key=lambda p: p.on_hand)
+    times = sorted(o.create_time for o in orders)
+    return [
+        Order(f"walk-{i}", (OrderLine("1", position.sku_id, 2),),
+              pickup_store_id=position.node_id, channel=orders[0].channel,
+              create_time=times[len(times) * (i + 1) // 4])  # fmt: skip
+        for i in range(3)
+    ]
+
+
+def test_evaluate_replays_every_policy_feasibly_and_exactly(tmp_path: Path) -> None:
+    network, orders = scarce_batch(5, 40, 1.0)
+    walkins = walkins_for(network, orders)
+    write_network(network, tmp_path / "network.json")
+    write_orders(orders, tmp_path / "orders.jsonl")
+    write_orders(walkins, tmp_path / "walkins.jsonl")
+    out = tmp_path / "out"
+    result = omniroute(
+        "lookahead", "evaluate", "--network", str(tmp_path / "network.json"),
+        "--orders", str(tmp_path / "orders.jsonl"), "--walkins", str(tmp_path / "walkins.jsonl"),
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "perfect forecast" in result.stdout
+    summary = json.loads((out / "evaluation.json").read_text())
+    lost_cost = summary["lostSaleCost"]
+    assert summary["orders"] == len(orders) and summary["forecast"] == "perfect"
+    assert set(summary["policies"]) == {"myopic", "lookahead"}
+    events = merged(orders, walkins)
+    for name, figures in summary["policies"].items():
+        lines = (out / f"plans-{name}.jsonl").read_text().splitlines()
+        responses = [json.loads(line) for line in lines]
+        ordered = [order for order, walkin in events if not walkin]
+        assert [r["orderId"] for r in responses] == [o.id for o in ordered]  # replay order
+        plans = iter(plan_from_json(r["plan"]) for r in responses)
+        base = Planner(network)
+        stock = base.inventory.copy()
+        planner = Planner(network, stock, index=base.index)
+        shipping, lost = 0.0, 0
+        for order, walkin in events:
+            best = planner.plan(order, Policy.CHEAPEST).plan  # the cheapest on the stock left
+            need = sum(line.quantity for line in order.lines)
+            if walkin:  # takes what its store has
+                stock.ship(best)
+                lost += need - best.units
+                continue
+            plan = next(plans)
+            assert check_plan(order, network, plan, stock.atp_map()) == [], (name, order.id)
+            assert plan.units == best.units, (name, order.id)  # nothing turned away
+            if name == "myopic":  # shipments are rounded to cents each (docs/cost-model.md)
+                cents = 0.01 * max(1, len(plan.shipments))
+                assert plan.total_cost == pytest.approx(best.total_cost, abs=cents)
+            stock.ship(plan)
+            shipping += plan.total_cost
+            lost += need - plan.units
+        assert figures["shippingCost"] == pytest.approx(shipping, abs=0.011)
+        assert figures["lostUnits"] == lost
+        assert figures["totalCost"] == pytest.approx(shipping + lost_cost * lost, abs=0.011)
+    h = summary["hindsightCost"]
+    assert summary["clairvoyantLowerBound"] <= h + 1e-6
+    myopic = summary["policies"]["myopic"]["totalCost"]
+    assert h <= myopic + 1e-6  # the myopic replay is one allocation hindsight could choose
+    for name, figures in summary["policies"].items():
+        if myopic - h > 1e-6:
+            expected = (myopic - figures["totalCost"]) / (myopic - h)
+            assert summary["gapClosed"][name] == pytest.approx(expected, abs=1e-3)
+
+
+def test_bad_forecasts_and_walkins_are_usage_errors_that_write_nothing(tmp_path: Path) -> None:
+    network, orders = scarce_batch(6, 10, 1.0)
+    write_network(network, tmp_path / "network.json")
+    write_orders(orders, tmp_path / "orders.jsonl")
+    forecast = {
+        "horizonDays": 0,
+        "regions": [{"id": "r", "centre": {"latitude": 95}}],
+        "online": [{"regionId": "nowhere", "skuId": "NOPE", "unitsPerDay": -1}],
+    }
+    (tmp_path / "forecast.json").write_text(json.dumps(forecast))
+    out = tmp_path / "out"
+    common = ("lookahead", "evaluate", "--network", str(tmp_path / "network.json"),
+              "--orders", str(tmp_path / "orders.jsonl"), "--out", str(out))  # fmt: skip
+    result = omniroute(*common, "--forecast", str(tmp_path / "forecast.json"))
+    assert result.returncode == 2
+    for expected in (
+        "horizonDays: must be a finite number > 0",
+        "regions[0].centre.latitude: must be within [-90, 90]",
+        'online[0].regionId: unknown region "nowhere"',
+        'online[0].skuId: unknown SKU "NOPE"',
+        "online[0].unitsPerDay: must be a finite number >= 0",
+    ):
+        assert expected in result.stderr, result.stderr
+    write_orders([replace(orders[0], id="w1", pickup_store_id="")], tmp_path / "walkins.jsonl")
+    result = omniroute(*common, "--walkins", str(tmp_path / "walkins.jsonl"))
+    assert result.returncode == 2
+    assert "every walk-in names its store as pickupStoreId; 1 do not (w1)" in result.stderr
+    assert not out.exists()
