@@ -29,9 +29,13 @@ def walkins_for(network, orders: list[Order]) -> list[Order]:
     position = max(held, key=lambda p: p.on_hand)
     times = sorted(o.create_time for o in orders)
     return [
-        Order(f"walk-{i}", (OrderLine("1", position.sku_id, 2),),
-              pickup_store_id=position.node_id, channel=orders[0].channel,
-              create_time=times[len(times) * (i + 1) // 4])  # fmt: skip
+        Order(
+            f"walk-{i}",
+            (OrderLine("1", position.sku_id, 2),),
+            pickup_store_id=position.node_id,
+            channel=orders[0].channel,
+            create_time=times[len(times) * (i + 1) // 4],
+        )  # fmt: skip
         for i in range(3)
     ]
 
