@@ -99,15 +99,15 @@ def instance(
     setting_ = jasin_sinha.Setting(orders=JS_ORDERS, seed=seed)
     network, orders, rates = jasin_sinha.instance(setting_)
     _, history, _ = jasin_sinha.instance(jasin_sinha.Setting(orders=JS_ORDERS, seed=seed + 10_000))
-    regions = tuple(DemandRegion(name, centre) for name, centre in _city_centres().items())
+    cities = tuple(DemandRegion(name, centre) for name, centre in _city_centres().items())
     online: dict[tuple[str, str, int], float] = {}
     for key, rate in rates.items():
         city, item = key.split("|")
         if rate > 0:
             online[(city, item, 0)] = rate
-    true = DemandForecast(setting_.horizon_days, regions, online)
+    true = DemandForecast(setting_.horizon_days, cities, online)
     index = NetworkIndex(network)
-    estimated = estimate_forecast(history, index, regions, setting_.horizon_days,
+    estimated = estimate_forecast(history, index, cities, setting_.horizon_days,
                                   setting_.horizon_days)  # fmt: skip
     return network, orders, true, estimated, jasin_sinha.lost_sale_cost(network)
 
