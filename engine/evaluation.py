@@ -23,10 +23,11 @@ find is lost too. ``totalCost = shippingCost + P·lostUnits``.
     ``z_tk`` ("something of k is lost") with ``shipped_tk + d_tk z_tk >= d_tk`` and
     ``after_nk(t) >= atp_nk z_tk`` for every candidate ``n``: a unit is lost only when no
     candidate has any left;
-  - an order with a shipment limit (the *single-node rule*): ``shipped_t >= sum_k
-    min(d_tk, atp_nk - before_nk(t))`` for every candidate ``n`` (the minimum by a binary
-    per term): it ships at least what any one node could send it, exact for a limit of
-    one shipment and a relaxation for larger limits;
+  - an order with a shipment limit ``s`` (the *set rule*): ``shipped_t >= sum_k min(d_tk,
+    sum_{n in S} (atp_nk - before_nk(t)))`` for every set ``S`` of ``s`` candidates (the
+    minimum by a binary per term): it ships at least what any ``s`` nodes could send it,
+    exact; when the sets are more than ``MAX_RULE_SETS``, single candidates only (a
+    relaxation);
   - an order with ship-together groups: no rule (a relaxation).
 
   Solved by HiGHS within a time limit. ``H`` is exact when HiGHS proves it and every
@@ -36,6 +37,8 @@ find is lost too. ``totalCost = shippingCost + P·lostUnits``.
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -61,6 +64,7 @@ from omniroute.network_index import NetworkIndex
 from omniroute.planner import Planner
 
 ORDERS_PER_PLACE = 5  # default regions: destinations when they average this many orders
+MAX_RULE_SETS = 300  # sets of candidates the hindsight rule of a shipment limit may list
 
 Route = Callable[[Planner, Order], PlanResult]
 """A routing policy: the plan of one order against the planner's current stock."""
@@ -212,22 +216,24 @@ def hindsight(
 
 def rule_of(problem: OrderProblem) -> str:
     """Which hindsight rule an order gets (module docstring): ``"sku"``, the per-SKU rule,
-    exact for an order that may ship from all its candidates; ``"node"``, the single-node
-    rule (it ships at least what any one candidate still has of it), exact for an order
-    limited to one shipment and a valid relaxation for other shipment limits; ``""`` for
+    exact for an order that may ship from all its candidates; ``"subsets"``, the rule over
+    every set of as many candidates as its shipment limit (it ships at least what any such
+    set still has of it), exact; ``"node"``, the same over single candidates, a relaxation
+    for a limit above one whose sets are too many (more than ``MAX_RULE_SETS``); ``""`` for
     an order with ship-together groups (no rule: a relaxation)."""
     if problem.group is not None:
         return ""
     limit = problem.order.max_shipments
     if not limit or limit >= len(problem.nodes):
         return "sku"
+    if limit == 1 or math.comb(len(problem.nodes), limit) <= MAX_RULE_SETS:
+        return "subsets"
     return "node"
 
 
 def ruled(problem: OrderProblem) -> bool:
     """Whether the order's hindsight rule is exact for it (:func:`rule_of`)."""
-    rule = rule_of(problem)
-    return rule == "sku" or (rule == "node" and problem.order.max_shipments == 1)
+    return rule_of(problem) in ("sku", "subsets")
 
 
 def _add_rule(highs: highspy.Highs, model: BatchModel, index: NetworkIndex) -> None:
@@ -281,21 +287,26 @@ def _add_rule(highs: highspy.Highs, model: BatchModel, index: NetworkIndex) -> N
                 for key in np.unique(keys[mine]).tolist():
                     # everything there was taken when anything is lost: after >= atp z
                     row([(after[key], 1.0), (z, -atp_of(key))], 0.0, INF)
-        elif rule == "node":
-            # shipped >= sum_k min(d_k, left_nk) for every candidate n, left = atp - before
+        elif rule:
+            # shipped >= sum_k min(d_k, sum_{n in S} left_nk) for every set S of candidates
+            # (as many as the limit, or single ones), left = atp - before
             shipped = [(c, 1.0) for c in cols.tolist()]
-            demand_of = {int(k): float(d) for k, d in zip(problem.sku.tolist(),
-                                                          problem.demand.tolist(), strict=True)}  # fmt: skip
-            for node in np.unique(nodes).tolist():
+            demand_of = dict(zip(problem.sku.tolist(), problem.demand.tolist(), strict=True))
+            held = np.unique(nodes).tolist()
+            size = problem.order.max_shipments if rule == "subsets" else 1
+            for chosen in itertools.combinations(held, min(size, len(held))):
                 terms = list(shipped)
-                for key in np.unique(keys[nodes == node]).tolist():
-                    d, held = demand_of[key % n_skus], atp_of(key)
-                    m = column(0.0, INF, False)  # >= min(d, atp - before)
-                    b = column(0.0, 1.0, True)  # 1: the stock left is the smaller
+                in_set = np.isin(nodes, chosen)
+                for k in np.unique(skus[in_set]).tolist():
+                    positions = np.unique(keys[in_set & (skus == k)]).tolist()
+                    d = float(demand_of[k])
+                    total = sum(atp_of(key) for key in positions)
+                    m = column(0.0, INF, False)  # >= min(d, sum of what is left)
+                    b = column(0.0, 1.0, True)  # 1: what is left is the smaller
                     row([(m, 1.0), (b, d)], d, INF)  # m >= d (1 - b)
-                    left = [(m, 1.0), (b, -held)]  # m >= atp - before - atp (1 - b)
-                    if key in before:
-                        left.append((before[key], 1.0))
+                    # m >= sum (atp - before) - sum atp (1 - b)
+                    left = [(m, 1.0), (b, -total)]
+                    left += [(before[key], 1.0) for key in positions if key in before]
                     row(left, 0.0, INF)
                     terms.append((m, -1.0))
                 row(terms, 0.0, INF)
