@@ -256,14 +256,14 @@ def opportunity_costs(
         walk = [(row_of[s], rate) for s, rate in store.get(k, {}).items() if s in row_of]
         walk_rows = np.array([r for r, _ in walk], dtype=np.int64)
         walk_rates = np.array([rate for _, rate in walk], dtype=np.float64)
+        model = _SkuModel(costs, markdown, atp, walk_rows, lost)
         total = np.zeros(len(nodes))
         if samples == 0:  # the expected demand itself
-            total = _duals(costs, markdown, atp, rates * horizon, walk_rows, walk_rates * horizon,
-                           lost)  # fmt: skip
+            total = model.duals(rates * horizon, walk_rates * horizon)
         for _ in range(samples):
             demand = rng.poisson(rates * horizon).astype(np.float64)
             walks = rng.poisson(walk_rates * horizon).astype(np.float64)
-            total += _duals(costs, markdown, atp, demand, walk_rows, walks, lost)
+            total += model.duals(demand, walks)
         values = np.minimum(np.maximum(total / max(samples, 1) - markdown, 0.0), lost)
         for n, value in zip(nodes.tolist(), values.tolist(), strict=True):
             if value > 0:
@@ -271,59 +271,69 @@ def opportunity_costs(
     return OpportunityCosts(prices, samples)
 
 
-def _duals(
-    costs: np.ndarray,
-    markdown: np.ndarray,
-    atp: np.ndarray,
-    demand: np.ndarray,
-    walk_rows: np.ndarray,
-    walks: np.ndarray,
-    lost: float,
-) -> np.ndarray:
-    """μ per node of one SKU's LP (module docstring) for one demand sample: ``costs``
-    (nodes, classes), inf where a node has no arc to a class."""
-    n, r = costs.shape
-    if demand.sum() + walks.sum() == 0:
-        return np.zeros(n)
-    arcs_n, arcs_r = np.nonzero(np.isfinite(costs) & (demand[None, :] > 0))
-    w = len(walk_rows)
-    # columns: f (arcs), g (store demand served), u (classes' lost units), v (store's lost)
-    n_cols = len(arcs_n) + w + r + w
-    cost = np.concatenate([
-        costs[arcs_n, arcs_r] - markdown[arcs_n],
-        -markdown[walk_rows],
-        np.full(r + w, lost),
-    ])  # fmt: skip
-    highs = new_highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
-    highs.addVars(n_cols, np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf))
-    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-    f0, g0, u0, v0 = 0, len(arcs_n), len(arcs_n) + w, len(arcs_n) + w + r
-    rows: list[tuple[int, int, float]] = []  # (row, column, value)
-    for i, (a, b) in enumerate(zip(arcs_n.tolist(), arcs_r.tolist(), strict=True)):
-        rows += [(a, f0 + i, 1.0), (n + b, f0 + i, 1.0)]
-    for i, row in enumerate(walk_rows.tolist()):
-        rows += [(row, g0 + i, 1.0), (n + r + i, g0 + i, 1.0), (n + r + i, v0 + i, 1.0)]
-    rows += [(n + j, u0 + j, 1.0) for j in range(r)]
-    lower = np.concatenate([np.full(n, -highspy.kHighsInf), demand, walks])
-    upper = np.concatenate([atp, demand, walks])
-    entries = sorted(rows)
-    row_index = np.array([e[0] for e in entries], dtype=np.int64)
-    starts = np.searchsorted(row_index, np.arange(len(lower))).astype(np.int32)
-    highs.addRows(
-        len(lower),
-        lower,
-        upper,
-        len(entries),
-        starts,
-        np.array([e[1] for e in entries], dtype=np.int32),
-        np.array([e[2] for e in entries]),
-    )
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return np.zeros(n)
-    return np.maximum(0.0, -np.asarray(highs.getSolution().row_dual[:n]))
+class _SkuModel:
+    """One SKU's LP (module docstring), built once per stock and solved for each demand
+    sample by changing the demand rows' bounds (HiGHS re-solves from the last basis).
+    ``costs``: (nodes, classes), inf where a node has no arc to a class."""
+
+    def __init__(
+        self,
+        costs: np.ndarray,
+        markdown: np.ndarray,
+        atp: np.ndarray,
+        walk_rows: np.ndarray,
+        lost: float,
+    ) -> None:
+        n, r = costs.shape
+        self.n, self.demand_rows = n, r + len(walk_rows)
+        arcs_n, arcs_r = np.nonzero(np.isfinite(costs))
+        w = len(walk_rows)
+        # columns: f (arcs), g (store demand served), u (classes' lost units), v (store's lost)
+        n_cols = len(arcs_n) + w + r + w
+        cost = np.concatenate([
+            costs[arcs_n, arcs_r] - markdown[arcs_n],
+            -markdown[walk_rows],
+            np.full(r + w, lost),
+        ])  # fmt: skip
+        highs = self.highs = new_highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("threads", 1)
+        highs.addVars(n_cols, np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf))
+        highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+        f0, g0, u0, v0 = 0, len(arcs_n), len(arcs_n) + w, len(arcs_n) + w + r
+        rows: list[tuple[int, int, float]] = []  # (row, column, value)
+        for i, (a, b) in enumerate(zip(arcs_n.tolist(), arcs_r.tolist(), strict=True)):
+            rows += [(a, f0 + i, 1.0), (n + b, f0 + i, 1.0)]
+        for i, row in enumerate(walk_rows.tolist()):
+            rows += [(row, g0 + i, 1.0), (n + r + i, g0 + i, 1.0), (n + r + i, v0 + i, 1.0)]
+        rows += [(n + j, u0 + j, 1.0) for j in range(r)]
+        zero = np.zeros(self.demand_rows)
+        lower = np.concatenate([np.full(n, -highspy.kHighsInf), zero])
+        upper = np.concatenate([atp, zero])
+        entries = sorted(rows)
+        row_index = np.array([e[0] for e in entries], dtype=np.int64)
+        starts = np.searchsorted(row_index, np.arange(len(lower))).astype(np.int32)
+        highs.addRows(
+            len(lower),
+            lower,
+            upper,
+            len(entries),
+            starts,
+            np.array([e[1] for e in entries], dtype=np.int32),
+            np.array([e[2] for e in entries]),
+        )
+        self.rows = np.arange(n, n + self.demand_rows, dtype=np.int32)
+
+    def duals(self, demand: np.ndarray, walks: np.ndarray) -> np.ndarray:
+        """μ per node for one demand sample (online classes', then the stores')."""
+        if demand.sum() + walks.sum() == 0:
+            return np.zeros(self.n)
+        wanted = np.concatenate([demand, walks]).astype(np.float64)
+        self.highs.changeRowsBounds(self.demand_rows, self.rows, wanted, wanted)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.zeros(self.n)
+        return np.maximum(0.0, -np.asarray(self.highs.getSolution().row_dual[: self.n]))
 
 
 def estimate_forecast(
