@@ -329,7 +329,8 @@ class _SkuModel:
         if demand.sum() + walks.sum() == 0:
             return np.zeros(self.n)
         wanted = np.concatenate([demand, walks]).astype(np.float64)
-        self.highs.changeRowsBounds(self.demand_rows, self.rows, wanted, wanted)
+        # in highspy's binding, not in its type stubs
+        self.highs.changeRowsBounds(self.demand_rows, self.rows, wanted, wanted)  # type: ignore[attr-defined]
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.zeros(self.n)
