@@ -48,9 +48,9 @@ def brute_hindsight(network: Network, orders: list[Order], lost: float) -> float
     return best
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(instances(), instances())
-def test_hindsight_matches_brute_force(first, second) -> None:
+def two_orders(first, second) -> tuple[Network, Order, Order]:
+    """The first instance's network and order, and a second order on its first SKU (a later
+    one), both allowing partial plans, as replays plan them."""
     network, a = first
     _, b = second
     b = replace(
@@ -62,6 +62,13 @@ def test_hindsight_matches_brute_force(first, second) -> None:
     )
     a = replace(a, allow_partial=True, create_time="2026-12-01T10:00:00Z")
     b = replace(b, allow_partial=True, create_time="2026-12-01T11:00:00Z")
+    return network, a, b
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(instances(), instances())
+def test_hindsight_matches_brute_force(first, second) -> None:
+    network, a, b = two_orders(first, second)
     orders = [b, a][::-1]
     result = hindsight(network, orders, LOST, time_limit=20)
     assert result.proven
@@ -81,17 +88,8 @@ def test_hindsight_matches_brute_force(first, second) -> None:
 def test_hindsight_with_shipment_limits_matches_brute_force(first, second, limit: int) -> None:
     """Orders limited to one or two shipments get the set rule (what any one or two of their
     candidates still have, they ship at least), exact: H equals brute force."""
-    network, a = first
-    _, b = second
-    b = replace(
-        b,
-        id="b",
-        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-        excluded_node_ids=(),
-        pickup_store_id="",
-    )
-    a = replace(a, allow_partial=True, max_shipments=limit, create_time="2026-12-01T10:00:00Z")
-    b = replace(b, allow_partial=True, max_shipments=1, create_time="2026-12-01T11:00:00Z")
+    network, a, b = two_orders(first, second)
+    a, b = replace(a, max_shipments=limit), replace(b, max_shipments=1)
     result = hindsight(network, [a, b], LOST, time_limit=20)
     assert result.proven
     brute = brute_hindsight(network, [a, b], LOST)
