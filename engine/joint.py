@@ -67,6 +67,7 @@ class JointResult:
     sequential_objective: float
     solve_seconds: float
     proven: bool = field(default=False)
+    opportunity_cost: float = 0.0  # sum of units x prices of the plans (0: no prices)
 
     @property
     def gap(self) -> float:
@@ -83,8 +84,13 @@ def allocate(
     capacity: dict[str, int] | None = None,
     lower_bound: bool = True,
     progress: Progress | None = None,
+    prices: np.ndarray | None = None,
 ) -> JointResult:
     """Allocate ``orders`` jointly against ``planner``'s stock (which is not changed).
+
+    ``prices``: a cost per unit shipped from each stock position, (nodes, SKUs), >= 0 (look-
+    ahead: theta x the opportunity costs of ``omniroute.lookahead``), added to the objective
+    and reported apart from the plans' costs (``opportunity_cost``).
 
     ``capacity`` overrides the nodes' ``dailyShipmentCapacity`` (shipments left today).
     ``lower_bound=False`` is the fast mode for callers that need the plans quickly rather
@@ -97,8 +103,15 @@ def allocate(
     index = planner.index
     limits = {n.id: n.daily_shipment_capacity for n in index.nodes if n.daily_shipment_capacity}
     limits.update(capacity or {})
+    if prices is not None and (prices.shape != (len(index.node_ids), len(index.sku_ids))
+                               or not (prices >= 0).all()):  # fmt: skip
+        raise ValueError("prices: one cost >= 0 per node and SKU")
     sequential = plan_sequential(orders, index, planner.inventory, limits, progress)
-    seq_objective = _objective(sequential, orders, unfilled_penalty)
+
+    def objective_of(plans: Sequence[Plan], some: Sequence[Order]) -> float:
+        return _objective(plans, some, unfilled_penalty) + _priced(plans, index, prices)
+
+    seq_objective = objective_of(sequential, orders)
     problems = [build_problem(o, index, planner.inventory) for o in orders]
     bound = -np.inf
     size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
@@ -111,6 +124,7 @@ def allocate(
         if progress is not None:
             building = partial(progress, "lower bound: building the LP relaxation")
         relaxed = BatchModel(problems, planner.inventory, unfilled_penalty, limits, building)
+        _price_model(relaxed, prices)
         if progress:
             progress("lower bound: solving the LP relaxation", 0, 1)
         bound = relaxed.solve(max(1.0, time_limit / 4), relax=True).bound
@@ -124,10 +138,10 @@ def allocate(
             progress("solving groups of contending orders", done, len(components))
         part_orders = [orders[i] for i in group]
         part_seq = [sequential[i] for i in group]
-        if len(group) == 1 and not lower_bound:
+        if len(group) == 1 and not lower_bound and prices is None:
             proven = False  # its own optimum; the penalty trade-off is not examined
             continue
-        if len(group) == 1 and not part_orders[0].allow_partial:
+        if len(group) == 1 and not part_orders[0].allow_partial and prices is None:
             # Uncontended and whole-or-nothing: its own proven optimum, or nothing when
             # that costs more than leaving it unfilled.
             i = group[0]
@@ -150,6 +164,7 @@ def allocate(
         model = BatchModel(
             [problems[i] for i in group], planner.inventory, unfilled_penalty, limits
         )
+        _price_model(model, prices)
         found = model.solve(share)
         mip_bound += found.bound
         proven &= found.optimal and not dated_capacity
@@ -157,10 +172,7 @@ def allocate(
         if solution is None:
             continue
         joint = [_report(problems[i], allocs) for i, allocs in zip(group, solution, strict=True)]
-        if (
-            _objective(joint, part_orders, unfilled_penalty)
-            < _objective(part_seq, part_orders, unfilled_penalty) - 1e-6
-        ):
+        if objective_of(joint, part_orders) < objective_of(part_seq, part_orders) - 1e-6:
             for i, plan in zip(group, joint, strict=True):
                 plans[i] = plan
     if progress:
@@ -168,7 +180,7 @@ def allocate(
     bound = max(bound, -np.inf if dated_capacity else mip_bound)
     if not np.isfinite(bound) and lower_bound:
         bound = _alone_bound(problems, orders, unfilled_penalty)
-    objective = _objective(plans, orders, unfilled_penalty)
+    objective = objective_of(plans, orders)
     if proven:
         bound = max(bound, objective - 1e-6)
     return JointResult(
@@ -182,7 +194,31 @@ def allocate(
         sequential_objective=seq_objective,
         solve_seconds=time.perf_counter() - start,
         proven=proven,
+        opportunity_cost=_priced(plans, index, prices),
     )
+
+
+def _priced(plans: Sequence[Plan], index: NetworkIndex, prices: np.ndarray | None) -> float:
+    """Units x prices of the stock the plans use (0 without prices)."""
+    if prices is None:
+        return 0.0
+    return float(
+        sum(
+            line.quantity * prices[index.node_pos[s.node_id], index.sku_pos[line.sku_id]]
+            for plan in plans
+            for s in plan.shipments
+            for line in s.lines
+        )
+    )
+
+
+def _price_model(model: BatchModel, prices: np.ndarray | None) -> None:
+    """Add the prices of the stock each unit column takes to the model's costs."""
+    if prices is None:
+        return
+    for o in range(len(model.problems)):
+        columns, nodes, skus = model.x_columns(o)
+        model.cost[columns] += prices[nodes, skus]
 
 
 def _components(
@@ -311,17 +347,20 @@ def allocate_in_windows(
     time_limit: float = DEFAULT_TIME_LIMIT,
     window: int = 2000,
     progress: Progress | None = None,
+    prices: np.ndarray | None = None,
 ) -> tuple[dict[str, object], list[PlanResult]]:
     """Allocate ``orders`` jointly, ``window`` at a time in the given order, each window on
     the stock the earlier ones left. Returns the summary (JSON-ready) and one result per
     order (its stats carry the window's proof and gap). ``progress`` hears of every phase
-    of every window (prefixed ``window 2/5:`` when there are several)."""
+    of every window (prefixed ``window 2/5:`` when there are several); ``prices`` as for
+    :func:`allocate`, the same for every window."""
     from omniroute.planner import Planner
 
     planner = Planner(network)
     stock = planner.inventory.copy()
     results: list[PlanResult] = []
-    totals = {"cost": 0.0, "objective": 0.0, "bound": 0.0, "unfilled": 0, "sequential": 0.0}
+    totals = {"cost": 0.0, "objective": 0.0, "bound": 0.0, "unfilled": 0, "sequential": 0.0,
+              "opportunity": 0.0}  # fmt: skip
     proven, methods, seconds = True, set(), 0.0
     windows = [orders[i : i + window] for i in range(0, len(orders), window)]
     for number, batch in enumerate(windows, start=1):
@@ -334,6 +373,7 @@ def allocate_in_windows(
             unfilled_penalty,
             time_limit,
             progress=report,
+            prices=prices,
         )
         proof = Proof.OPTIMAL if result.proven else Proof.FEASIBLE
         for order, plan in zip(batch, result.plans, strict=True):
@@ -351,6 +391,7 @@ def allocate_in_windows(
         totals["bound"] += result.lower_bound
         totals["unfilled"] += result.units_unfilled
         totals["sequential"] += result.sequential_objective
+        totals["opportunity"] += result.opportunity_cost
         proven &= result.proven
         methods.add(result.method)
         seconds += result.solve_seconds
@@ -370,4 +411,6 @@ def allocate_in_windows(
         "method": sorted(methods),
         "solveSeconds": round(seconds, 3),
     }
+    if prices is not None:
+        summary["opportunityCost"] = round(totals["opportunity"], 2)
     return summary, results

@@ -249,13 +249,25 @@ def _quantile(sorted_values: Sequence[int], q: float) -> float:
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
+    from omniroute.files import read_forecast
     from omniroute.joint import allocate_in_windows
+    from omniroute.lookahead import opportunity_costs
 
     input_file(args.network, "--network")
     input_file(args.orders, "--orders")
+    if args.forecast:
+        input_file(args.forecast, "--forecast")
     output_dir(args.out, "--out", create=False)
     network = read_network(args.network)
     orders = read_orders(args.orders, network)
+    prices = None
+    if args.forecast:
+        forecast = read_forecast(args.forecast, network)
+        planner = Planner(network, validate=False)
+        costs = opportunity_costs(planner.index, planner.inventory, forecast)
+        prices = args.theta * costs.matrix(planner.index)
+    elif args.theta != 1.0:
+        raise CliError("--theta weighs the opportunity costs of --forecast; give --forecast too")
     out = output_dir(args.out, "--out")
     allocate_progress = PhaseProgress("allocating", unit="")
     summary, responses = allocate_in_windows(
@@ -265,6 +277,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         args.time_limit,
         args.window,
         progress=allocate_progress,
+        prices=prices,
     )
     allocate_progress.close()
     plans = [result_to_proto(r) for r in responses]  # rounded (docs/cost-model.md)
@@ -961,6 +974,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--window", type=count(1), default=2000, help="orders allocated together (default 2000)"
+    )
+    p.add_argument(
+        "--forecast",
+        help="forecast file (DemandForecast JSON): price each unit of stock by the forecast "
+        "demand's opportunity cost of it, added to the objective (docs/lookahead.md)",
+    )
+    p.add_argument(
+        "--theta",
+        type=amount(0.0),
+        default=1.0,
+        help="weight of the opportunity cost in the objective (default 1; needs --forecast)",
     )
     p.set_defaults(func=cmd_allocate)
 

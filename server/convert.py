@@ -336,10 +336,11 @@ def allocation_summary(
 ) -> dict[str, Any]:
     """``allocate``'s summary (:func:`omniroute.joint.allocate_in_windows`) with its money
     as the written plans add up: ``totalCost`` is the sum of the responses' rounded
-    ``totalCost``, ``objective`` adds the unfilled-unit penalty, and the saving is taken from
-    the rounded figures (as :func:`joint_to_proto` does for ``PlanOrders``)."""
+    ``totalCost``, ``objective`` adds the unfilled-unit penalty (and ``opportunityCost`` when
+    the allocation priced stock), and the saving is taken from the rounded figures (as :func:`joint_to_proto` does for ``PlanOrders``)."""
     total = sum(cents(r.plan.total_cost) for r in responses)
     penalty = cents(float(summary["unfilledPenalty"]) * int(summary["unitsUnfilled"]))
+    penalty += cents(float(summary.get("opportunityCost", 0.0)))  # when stock was priced
     objective, exact = total + penalty, float(summary["objective"])
     saving = cents(float(summary["sequentialObjective"]) - exact)
     return {

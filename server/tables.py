@@ -270,8 +270,14 @@ def allocate_text(summary: Mapping[str, Any], currency: str) -> str:
     rows = [
         ["total cost", money(summary["totalCost"], currency)],
         ["units left unfilled", f"{summary['unitsUnfilled']:,}"],
+        *(
+            [["opportunity cost of the stock used", money(summary["opportunityCost"], currency)]]
+            if "opportunityCost" in summary
+            else []
+        ),
         [
-            f"objective (cost + {money(summary['unfilledPenalty'], currency)} per unfilled unit)",
+            f"objective (cost + {money(summary['unfilledPenalty'], currency)} per unfilled unit"
+            + (" + opportunity cost)" if "opportunityCost" in summary else ")"),
             money(summary["objective"], currency),
         ],
         ["lower bound (no allocation is cheaper)", money(summary["lowerBound"], currency)],

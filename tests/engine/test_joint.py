@@ -7,6 +7,7 @@ import itertools
 from dataclasses import replace
 
 import brute_force as bf
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,9 +90,16 @@ def test_unfilled_penalty_trade_off(tiny_network: Network) -> None:
     assert dear.units_unfilled == 0
 
 
-def brute_joint(network: Network, orders: list[Order], penalty: float) -> float:
-    """The best objective over every combination of per-order plans (and nothing)."""
+def brute_joint(
+    network: Network,
+    orders: list[Order],
+    penalty: float,
+    prices: dict[tuple[str, str], float] | None = None,
+) -> float:
+    """The best objective over every combination of per-order plans (and nothing); with
+    ``prices``, each unit also costs its stock position's price."""
     atp = Planner(network).inventory.atp_map()
+    prices = prices or {}
     capacity = {n.id: n.daily_shipment_capacity for n in network.nodes if n.daily_shipment_capacity}
     per_order = []
     for o in orders:
@@ -99,7 +107,17 @@ def brute_joint(network: Network, orders: list[Order], penalty: float) -> float:
         plans = [p for p in bf.all_plans(o, network, atp) if o.allow_partial or p.units == need]
         per_order.append(
             [(penalty * need, (), ())]
-            + [(p.cost + penalty * (need - p.units), p.usage, p.nodes) for p in plans if p.units]
+            + [
+                (
+                    p.cost
+                    + penalty * (need - p.units)
+                    + sum(q * prices.get((n, s), 0.0) for n, s, q in p.usage),
+                    p.usage,
+                    p.nodes,
+                )
+                for p in plans
+                if p.units
+            ]
         )
     best = float("inf")
     for combo in itertools.product(*per_order):
@@ -141,6 +159,47 @@ def test_joint_matches_brute_force(first, second, capacity: int) -> None:
     check_batch(network, orders, result, limits)
     if result.proven:
         assert result.objective == pytest.approx(brute_joint(network, orders, PENALTY), abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(instances(), instances(), st.integers(0, 2**31 - 1))
+def test_priced_joint_matches_brute_force(first, second, seed: int) -> None:
+    """With a price per unit of stock (look-ahead's opportunity costs), a proven joint
+    allocation minimises cost + penalty + prices, as brute force does, and reports the
+    prices of its plans apart from their cost."""
+    network, a = first
+    _, b = second
+    b = replace(
+        b,
+        id="b",
+        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
+        excluded_node_ids=(),
+        pickup_store_id="",
+    )
+    planner = Planner(network)
+    index = planner.index
+    rng = np.random.default_rng(seed)
+    prices = rng.choice([0.0, 0.0, 3.0, 25.0], size=(len(index.node_ids), len(index.sku_ids)))
+    orders = [a, b]
+    result = allocate(orders, planner, unfilled_penalty=PENALTY, time_limit=20, prices=prices)
+    check_batch(network, orders, result, {})
+    used = sum(
+        line.quantity * prices[index.node_pos[s.node_id], index.sku_pos[line.sku_id]]
+        for plan in result.plans
+        for s in plan.shipments
+        for line in s.lines
+    )
+    assert result.opportunity_cost == pytest.approx(used)
+    unfilled = PENALTY * result.units_unfilled
+    assert result.objective == pytest.approx(result.total_cost + unfilled + used)
+    if result.proven:
+        by_position = {
+            (n, s): float(prices[index.node_pos[n], index.sku_pos[s]])
+            for n in index.node_ids
+            for s in index.sku_ids
+        }
+        brute = brute_joint(network, orders, PENALTY, by_position)
+        assert result.objective == pytest.approx(brute, abs=1e-6)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

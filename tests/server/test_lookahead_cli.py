@@ -126,3 +126,33 @@ def test_bad_forecasts_and_walkins_are_usage_errors_that_write_nothing(tmp_path:
     assert result.returncode == 2
     assert "every walk-in names its store as pickupStoreId; 1 do not (w1)" in result.stderr
     assert not out.exists()
+
+
+def test_allocate_prices_stock_by_a_forecast(tmp_path: Path) -> None:
+    """`allocate --forecast` adds the opportunity cost of the stock used to the objective and
+    reports it; the summary adds up; --theta without --forecast is a usage error."""
+    from omniroute.evaluation import default_regions, perfect_forecast
+    from omniroute.files import write_forecast
+    from omniroute.network_index import NetworkIndex
+
+    network, orders = scarce_batch(7, 30, 1.2)
+    write_network(network, tmp_path / "network.json")
+    write_orders(orders, tmp_path / "orders.jsonl")
+    index = NetworkIndex(network)
+    forecast = perfect_forecast(index, default_regions(index, orders), orders, 1.0)
+    write_forecast(forecast, tmp_path / "forecast.json")
+    common = ("allocate", "--network", str(tmp_path / "network.json"),
+              "--orders", str(tmp_path / "orders.jsonl"))  # fmt: skip
+    result = omniroute(*common, "--out", str(tmp_path / "a"), "--forecast",
+                       str(tmp_path / "forecast.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "opportunity cost of the stock used" in result.stdout
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    penalty = summary["unfilledPenalty"] * summary["unitsUnfilled"]
+    assert summary["opportunityCost"] > 0
+    assert summary["objective"] == pytest.approx(
+        summary["totalCost"] + penalty + summary["opportunityCost"], abs=0.011
+    )
+    result = omniroute(*common, "--out", str(tmp_path / "b"), "--theta", "2")
+    assert result.returncode == 2
+    assert "--theta weighs the opportunity costs of --forecast" in result.stderr
