@@ -25,8 +25,16 @@ Subpackages: :mod:`omniroute.server` (the gRPC service and the ``omniroute`` com
 from omniroute.availability import Availability, Fulfilment, NodeOffer
 from omniroute.budget import Budget
 from omniroute.calendars import Calendar
-from omniroute.files import read_network, read_orders, write_network, write_orders
+from omniroute.files import (
+    read_forecast,
+    read_network,
+    read_orders,
+    write_forecast,
+    write_network,
+    write_orders,
+)
 from omniroute.joint import JointResult
+from omniroute.lookahead import DemandForecast, DemandRegion, OpportunityCosts
 from omniroute.model import (
     Alternative,
     CarrierService,
@@ -85,6 +93,8 @@ __all__ = [
     "Channel",
     "Condition",
     "CostBreakdown",
+    "DemandForecast",
+    "DemandRegion",
     "Explanation",
     "FieldViolation",
     "Fulfilment",
@@ -95,6 +105,7 @@ __all__ = [
     "NodeAdjustment",
     "NodeKind",
     "NodeOffer",
+    "OpportunityCosts",
     "Order",
     "OrderLine",
     "OrderOutcome",
@@ -106,7 +117,6 @@ __all__ = [
     "Policy",
     "PreparedPlan",
     "Proof",
-    "SearchLimit",
     "Quote",
     "Replay",
     "ReplayMode",
@@ -115,6 +125,7 @@ __all__ = [
     "ReturnLegPlan",
     "ReturnPlan",
     "ScenarioKpis",
+    "SearchLimit",
     "Shipment",
     "ShipmentLine",
     "Sku",
@@ -128,8 +139,10 @@ __all__ = [
     "__version__",
     "apply_changes",
     "read_changes",
+    "read_forecast",
     "read_network",
     "read_orders",
+    "write_forecast",
     "write_network",
     "write_orders",
 ]

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniroute.calendars import Calendar, date_of, time_of_day
 from omniroute.model import (
@@ -68,6 +68,9 @@ from omniroute.model import (
 )
 from omniroute.stock_table import StockTable, StockTableBuilder
 from omniroute.validation import location_violations, network_violations, orders_violations
+
+if TYPE_CHECKING:
+    from omniroute.lookahead import DemandForecast
 
 __all__ = [
     "SCHEMA",
@@ -1729,7 +1732,9 @@ def write_orders(orders: Iterable[Order], path: str | Path) -> None:
 # ----------------------------------------------------------------------------- forecasts
 
 
-def forecast_from_json(data: Any, network: Network) -> tuple[Any, list[FieldViolation]]:
+def forecast_from_json(
+    data: Any, network: Network
+) -> tuple[DemandForecast | None, list[FieldViolation]]:
     """Decode and check a ``DemandForecast`` (proto3 JSON) against ``network``.
 
     Returns
@@ -1848,7 +1853,7 @@ def forecast_from_json(data: Any, network: Network) -> tuple[Any, list[FieldViol
     )
 
 
-def read_forecast(path: str | Path, network: Network) -> Any:
+def read_forecast(path: str | Path, network: Network) -> DemandForecast:
     """Load a forecast file (one ``DemandForecast`` as proto3 JSON) checked against
     ``network``; a :class:`ValidationError` (subject ``forecast file PATH``) lists every
     problem, as :func:`forecast_from_json` finds them."""
@@ -1869,7 +1874,7 @@ def read_forecast(path: str | Path, network: Network) -> Any:
     return forecast
 
 
-def forecast_to_json(forecast: Any) -> dict[str, Any]:
+def forecast_to_json(forecast: DemandForecast) -> dict[str, Any]:
     """A forecast (:class:`omniroute.lookahead.DemandForecast`) as the proto3 JSON of its
     ``DemandForecast`` message (defaults omitted, as protobuf writes them)."""
 
@@ -1902,6 +1907,6 @@ def forecast_to_json(forecast: Any) -> dict[str, Any]:
     return out
 
 
-def write_forecast(forecast: Any, path: str | Path) -> None:
+def write_forecast(forecast: DemandForecast, path: str | Path) -> None:
     """Write a forecast file (indented proto3 JSON)."""
     Path(path).write_text(json.dumps(forecast_to_json(forecast), indent=1) + "\n", encoding="utf-8")
