@@ -15,6 +15,7 @@ from omniroute.evaluation import hindsight, myopic, replay
 from omniroute.model import Network, Order
 from omniroute.planner import Planner
 
+from .test_joint import second_order
 from .test_optimizer import instances
 
 LOST = 30.0
@@ -52,14 +53,7 @@ def two_orders(first, second) -> tuple[Network, Order, Order]:
     """The first instance's network and order, and a second order on its first SKU (a later
     one), both allowing partial plans, as replays plan them."""
     network, a = first
-    _, b = second
-    b = replace(
-        b,
-        id="b",
-        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-        excluded_node_ids=(),
-        pickup_store_id="",
-    )
+    b = second_order(network, second[1])
     a = replace(a, allow_partial=True, create_time="2026-12-01T10:00:00Z")
     b = replace(b, allow_partial=True, create_time="2026-12-01T11:00:00Z")
     return network, a, b

@@ -90,6 +90,18 @@ def test_unfilled_penalty_trade_off(tiny_network: Network) -> None:
     assert dear.units_unfilled == 0
 
 
+def second_order(network: Network, b: Order) -> Order:
+    """Another instance's order as the second order on ``network``: id "b", its lines on
+    the network's first SKU, no excluded nodes, no pick-up."""
+    return replace(
+        b,
+        id="b",
+        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
+        excluded_node_ids=(),
+        pickup_store_id="",
+    )
+
+
 def brute_joint(
     network: Network,
     orders: list[Order],
@@ -142,13 +154,7 @@ def test_joint_matches_brute_force(first, second, capacity: int) -> None:
     a proven joint allocation has the brute-force optimum."""
     network, a = first
     _, b = second
-    b = replace(
-        b,
-        id="b",
-        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-        excluded_node_ids=(),
-        pickup_store_id="",
-    )
+    b = second_order(network, b)
     if capacity:
         nodes = list(network.nodes)
         nodes[0] = replace(nodes[0], daily_shipment_capacity=capacity)
@@ -169,13 +175,7 @@ def test_priced_joint_matches_brute_force(first, second, seed: int) -> None:
     prices of its plans apart from their cost."""
     network, a = first
     _, b = second
-    b = replace(
-        b,
-        id="b",
-        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-        excluded_node_ids=(),
-        pickup_store_id="",
-    )
+    b = second_order(network, b)
     planner = Planner(network)
     index = planner.index
     rng = np.random.default_rng(seed)
@@ -210,13 +210,7 @@ def test_joint_with_ship_alone_and_groups_matches_brute_force(first, second) -> 
     allocation has the brute-force optimum."""
     network, a = first
     _, b = second
-    b = replace(
-        b,
-        id="b",
-        lines=tuple(replace(line, sku_id=network.skus[0].id) for line in b.lines),
-        excluded_node_ids=(),
-        pickup_store_id="",
-    )
+    b = second_order(network, b)
     orders = [a, b]
     result = allocate(orders, Planner(network), unfilled_penalty=PENALTY, time_limit=20)
     check_batch(network, orders, result, {})
