@@ -21,6 +21,7 @@ from omniroute.demo_data import (
 )
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.ledger import Ledger, LedgerError
+from omniroute.lookahead import DEFAULT_THETA
 from omniroute.model import (
     Network,
     Order,
@@ -265,8 +266,9 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         forecast = read_forecast(args.forecast, network)
         planner = Planner(network, validate=False)
         costs = opportunity_costs(planner.index, planner.inventory, forecast)
-        prices = args.theta * costs.matrix(planner.index)
-    elif args.theta != 1.0:
+        theta = DEFAULT_THETA if args.theta is None else args.theta
+        prices = theta * costs.matrix(planner.index)
+    elif args.theta is not None:
         raise CliError("--theta weighs the opportunity costs of --forecast; give --forecast too")
     out = output_dir(args.out, "--out")
     allocate_progress = PhaseProgress("allocating", unit="")
@@ -983,8 +985,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--theta",
         type=amount(0.0),
-        default=1.0,
-        help="weight of the opportunity cost in the objective (default 1; needs --forecast)",
+        help=f"weight of the opportunity cost in the objective (default {DEFAULT_THETA:g}; "
+        "needs --forecast)",
     )
     p.set_defaults(func=cmd_allocate)
 
@@ -1027,8 +1029,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--theta",
         type=amount(0.0),
-        default=1.0,
-        help="weight of the opportunity cost in the look-ahead objective (default 1)",
+        default=DEFAULT_THETA,
+        help=f"weight of the opportunity cost in the look-ahead objective (default "
+        f"{DEFAULT_THETA:g})",
     )
     q.add_argument(
         "--refresh",

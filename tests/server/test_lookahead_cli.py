@@ -153,6 +153,6 @@ def test_allocate_prices_stock_by_a_forecast(tmp_path: Path) -> None:
     assert summary["objective"] == pytest.approx(
         summary["totalCost"] + penalty + summary["opportunityCost"], abs=0.011
     )
-    result = omniroute(*common, "--out", str(tmp_path / "b"), "--theta", "2")
+    result = omniroute(*common, "--out", str(tmp_path / "b"), "--theta", "1")
     assert result.returncode == 2
     assert "--theta weighs the opportunity costs of --forecast" in result.stderr
