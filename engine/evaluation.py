@@ -48,7 +48,7 @@ import numpy as np
 
 from omniroute.candidates import OrderProblem, build_problem
 from omniroute.files import timestamp_key
-from omniroute.joint_model import INF, BatchModel, new_highs
+from omniroute.joint_model import INF, BatchModel, Rows, new_highs
 from omniroute.lookahead import (
     DEFAULT_SAMPLES,
     DEFAULT_THETA,
@@ -320,18 +320,9 @@ def _add_rule(highs: highspy.Highs, model: BatchModel, index: NetworkIndex) -> N
         integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous)
     ).astype(np.uint8)
     highs.changeColsIntegrality(count, added, kind)
-    entries.sort()
-    row_index = np.array([e[0] for e in entries], dtype=np.int64)
-    starts = np.searchsorted(row_index, np.arange(rows)).astype(np.int32)
-    highs.addRows(
-        rows,
-        np.array(lower),
-        np.array(upper),
-        len(entries),
-        starts,
-        np.array([e[1] for e in entries], dtype=np.int32),
-        np.array([e[2] for e in entries], dtype=np.float64),
-    )
+    added_rows = Rows()
+    added_rows.add_entries(lower, upper, entries)
+    added_rows.into(highs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +361,7 @@ class Evaluation:
         first = next(iter(self.policies.values()))
         return {
             "orders": len(first.orders),
-            "walkIns": next(iter(self.policies.values())).walkin_units,
+            "walkIns": first.walkin_units,
             "lostSaleCost": round(p, 4),
             "forecast": self.forecast,
             "theta": self.theta,

@@ -70,7 +70,7 @@ class BatchSolution:
     optimal: bool
 
 
-class _Rows:
+class Rows:
     """Rows ``lower <= sum val * x[col] <= upper`` in coordinate form, added to HiGHS at once."""
 
     def __init__(self) -> None:
@@ -88,6 +88,19 @@ class _Rows:
         values = np.broadcast_to(np.asarray(val, dtype=np.float64), (len(row),))
         self.parts.append((lo, hi, np.asarray(row) + self.count, np.asarray(col), values))
         self.count += n
+
+    def add_entries(
+        self,
+        lower: Sequence[float] | np.ndarray,
+        upper: Sequence[float] | np.ndarray,
+        entries: Sequence[tuple[int, int, float]],
+    ) -> None:
+        """Rows given by their bounds and ``(row, column, value)`` entries, rows from 0."""
+        if entries:
+            row, col, val = (np.array(v) for v in zip(*entries, strict=True))
+        else:
+            row, col, val = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        self.add(len(lower), lower, upper, row, col, val)
 
     def into(self, highs: highspy.Highs) -> None:
         if not self.count:
@@ -134,7 +147,7 @@ class BatchModel:
         upper: list[np.ndarray] = []
         cost: list[np.ndarray] = []
         integral: list[np.ndarray] = []
-        rows = _Rows()
+        rows = Rows()
         shared_x: list[tuple[np.ndarray, np.ndarray]] = []  # (position key, column)
         shared_y: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (node, day, column)
         self.orders: list[_Order] = []

@@ -49,7 +49,7 @@ import numpy as np
 from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import parcels_array
 from omniroute.geo import distances_km
-from omniroute.joint_model import BatchModel, new_highs
+from omniroute.joint_model import BatchModel, Rows, new_highs
 from omniroute.model import (
     Channel,
     Location,
@@ -310,20 +310,13 @@ class _SkuModel:
             rows += [(row, g0 + i, 1.0), (n + r + i, g0 + i, 1.0), (n + r + i, v0 + i, 1.0)]
         rows += [(n + j, u0 + j, 1.0) for j in range(r)]
         zero = np.zeros(self.demand_rows)
-        lower = np.concatenate([np.full(n, -highspy.kHighsInf), zero])
-        upper = np.concatenate([atp, zero])
-        entries = sorted(rows)
-        row_index = np.array([e[0] for e in entries], dtype=np.int64)
-        starts = np.searchsorted(row_index, np.arange(len(lower))).astype(np.int32)
-        highs.addRows(
-            len(lower),
-            lower,
-            upper,
-            len(entries),
-            starts,
-            np.array([e[1] for e in entries], dtype=np.int32),
-            np.array([e[2] for e in entries]),
+        model_rows = Rows()
+        model_rows.add_entries(
+            np.concatenate([np.full(n, -highspy.kHighsInf), zero]),
+            np.concatenate([atp, zero]),
+            rows,
         )
+        model_rows.into(highs)
         self.rows = np.arange(n, n + self.demand_rows, dtype=np.int32)
 
     def duals(self, demand: np.ndarray, walks: np.ndarray) -> np.ndarray:
