@@ -295,26 +295,32 @@ struct Problem {
     const i64* lane_node;
     const double *base, *per_kg, *parcel, *hs, *hu;
     const i64* days;
+    // n x m, or none: a price per unit of each SKU at each candidate on top of the cost model
+    // (the look-ahead's opportunity cost, >= 0, so every bound below stays valid)
+    const double* price = nullptr;
     std::vector<size_t> start;  // lanes of candidate c: [start[c], start[c + 1])
 
     Problem(const Ints& atp_, const Ints& demand_, const Doubles& weight_, const Ints& lane_node_,
             const Doubles& base_, const Doubles& per_kg_, const Doubles& parcel_,
-            const Ints& days_, const Doubles& hs_, const Doubles& hu_)
+            const Ints& days_, const Doubles& hs_, const Doubles& hu_, const Doubles& price_)
         : n(static_cast<size_t>(atp_.ndim() == 2 ? atp_.shape(0) : 0)),
           m(static_cast<size_t>(demand_.size())), lanes(static_cast<size_t>(lane_node_.size())),
           atp(atp_.data()), demand(demand_.data()), weight(weight_.data()),
           lane_node(lane_node_.data()), base(base_.data()), per_kg(per_kg_.data()),
-          parcel(parcel_.data()), hs(hs_.data()), hu(hu_.data()), days(days_.data()) {
+          parcel(parcel_.data()), hs(hs_.data()), hu(hu_.data()), days(days_.data()),
+          price(price_.size() ? price_.data() : nullptr) {
+        if (price && static_cast<size_t>(price_.size()) != n * m)
+            throw py::value_error("price: expected one entry per candidate and SKU");
         index_lanes();
     }
 
     Problem(size_t n_, size_t m_, size_t lanes_, const i64* atp_, const i64* demand_,
             const double* weight_, const i64* lane_node_, const double* base_,
             const double* per_kg_, const double* parcel_, const i64* days_, const double* hs_,
-            const double* hu_)
+            const double* hu_, const double* price_)
         : n(n_), m(m_), lanes(lanes_), atp(atp_), demand(demand_), weight(weight_),
           lane_node(lane_node_), base(base_), per_kg(per_kg_), parcel(parcel_), hs(hs_), hu(hu_),
-          days(days_) {
+          days(days_), price(price_) {
         index_lanes();
     }
 
@@ -327,6 +333,20 @@ struct Problem {
 
     double cost(size_t lane, double w, double units) const {
         return parcels(w, parcel[lane]) * base[lane] + per_kg[lane] * w + hs[lane] + hu[lane] * units;
+    }
+
+    // the priced part of load q (units per SKU) at candidate c: 0 without prices
+    double priced(size_t c, const i64* q) const {
+        if (!price) return 0.0;
+        double total = 0.0;
+        for (size_t k = 0; k < m; ++k) total += price[c * m + k] * static_cast<double>(q[k]);
+        return total;
+    }
+
+    // the cost of one more unit of SKU k on `lane` (one parcel: weight, handling and price)
+    double unit(size_t lane, size_t k) const {
+        double u = per_kg[lane] * weight[k] + hu[lane];
+        return price ? u + price[static_cast<size_t>(lane_node[lane]) * m + k] : u;
     }
 };
 
@@ -396,8 +416,9 @@ struct Loads {
 
 // For each cap and load, the K cheapest nodes that can ship it (and ties), for any K up to
 // kmax. Nodes whose lanes within the cap are the same (base, per kg, parcel limit) form a
-// group: a load costs the same lane part at each of them, plus the node's handling, so each
-// group is ranked once per load size and walked only until it has given K nodes.
+// group: a load costs the same lane part at each of them, plus the node's handling (and,
+// with prices, the load's price there), so each group is ranked once per load size (per
+// load, with prices) and walked only until it has given K nodes.
 // members of a node group holding one SKU, cheapest handling first (maybe a prefix only)
 struct Ranking {
     bool partial = false;
@@ -464,6 +485,11 @@ struct Reduction {
         for (i64 cap : caps) add_row(cap);
     }
 
+    // what load s costs at candidate c on top of the lane part
+    double handling(size_t s, size_t c, double uu) const {
+        return p.hs[p.start[c]] + p.hu[p.start[c]] * uu + p.priced(c, loads->vec.data() + s * p.m);
+    }
+
     bool fits(size_t s, size_t c) const {
         if ((node_mask[c] & load_mask[s]) != load_mask[s]) return false;
         return !load_multi[s] || loads->fits(s, p.atp + c * p.m);
@@ -513,7 +539,7 @@ struct Reduction {
             std::vector<double> lane_part;  // per load
             double hs_min = INF_D, hu_min = INF_D;
             std::vector<std::vector<size_t>> holders;  // per SKU, the members holding it
-            std::map<std::pair<i64, size_t>, Ranking> order;  // (units, SKU) -> ranking
+            std::map<std::pair<i64, size_t>, Ranking> order;  // (units or load, SKU) -> ranking
         };
         std::vector<Group> group_list;
         for (auto& [group_sig, members] : groups) {
@@ -554,14 +580,14 @@ struct Reduction {
                 // the cheapest PREFIX first, more (four times as many) when a walk runs
                 // past them
                 size_t sku = rarest[s];
-                auto key = std::make_pair(u, sku);
+                auto key = std::make_pair(p.price ? static_cast<i64>(s) : u, sku);
                 auto it = g.order.find(key);
                 if (it == g.order.end()) it = g.order.emplace(key, Ranking{}).first;
                 Ranking& ranking = it->second;
                 auto rank = [&](size_t prefix) {
                     std::vector<std::pair<double, size_t>> ranked;
                     ranked.reserve(g.holders[sku].size());
-                    for (size_t c : g.holders[sku]) ranked.emplace_back(p.hs[p.start[c]] + p.hu[p.start[c]] * uu, c);
+                    for (size_t c : g.holders[sku]) ranked.emplace_back(handling(s, c, uu), c);
                     ranking.partial = ranked.size() > prefix;
                     if (ranking.partial) {
                         std::nth_element(ranked.begin(), ranked.begin() + prefix, ranked.end());
@@ -579,14 +605,14 @@ struct Reduction {
                     double last = INF_D;
                     bool stopped = false;
                     for (size_t c : ranking.nodes) {
-                        double handling = p.hs[p.start[c]] + p.hu[p.start[c]] * uu;
-                        if (found >= kmax && handling > last) {
+                        double h = handling(s, c, uu);
+                        if (found >= kmax && h > last) {
                             stopped = true;
                             break;
                         }
                         if (!fits(s, c)) continue;
-                        options.emplace_back(g.lane_part[s] + handling, c);
-                        last = handling;
+                        options.emplace_back(g.lane_part[s] + h, c);
+                        last = h;
                         ++found;
                     }
                     if (stopped || !ranking.partial) break;
@@ -733,7 +759,7 @@ Bounds compute_bounds(const Problem& p, const std::vector<i64>& caps, double pen
                 size_t l = by_days[next];
                 size_t c = static_cast<size_t>(p.lane_node[l]);
                 if (holds_all[c]) {  // singles: cheapest, then fewer days, then lane order
-                    double cost = p.cost(l, w_all, units_all);
+                    double cost = p.cost(l, w_all, units_all) + p.priced(c, p.demand);
                     auto key = std::make_tuple(cost, p.days[l], static_cast<i64>(l));
                     if (best_lane < 0 || key < std::make_tuple(best_cost, best_days, best_lane)) {
                         best_cost = cost;
@@ -757,7 +783,7 @@ Bounds compute_bounds(const Problem& p, const std::vector<i64>& caps, double pen
                 double cheapest = INF_D;
                 for (size_t k = 0; k < p.m; ++k) {
                     if (p.atp[c * p.m + k] <= 0) continue;
-                    double u = p.per_kg[l] * p.weight[k] + p.hu[l];
+                    double u = p.unit(l, k);
                     unit_min[k] = std::min(unit_min[k], u);
                     cheapest = std::min(cheapest, fixed + u);
                 }
@@ -825,7 +851,7 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
             double cheapest = INF_D;
             for (size_t k = 0; k < p.m; ++k) {
                 if (p.atp[c * p.m + k] <= 0) continue;
-                double u = p.per_kg[l] * p.weight[k] + p.hu[l];
+                double u = p.unit(l, k);
                 unit_min[k] = std::min(unit_min[k], u);
                 cheapest = std::min(cheapest, u);
             }
@@ -856,7 +882,7 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
 // gives each part lane's lane in the whole problem.
 struct Part {
     std::vector<i64> atp, demand, lane_node, days, lane_map;
-    std::vector<double> weight, base, per_kg, parcel, hs, hu;
+    std::vector<double> weight, base, per_kg, parcel, hs, hu, price;
     size_t n = 0;
 
     Part(const Problem& p, const std::vector<i64>& skus) {
@@ -867,6 +893,8 @@ struct Part {
             if (!holds) continue;
             renumber[c] = static_cast<i64>(n++);
             for (i64 k : skus) atp.push_back(p.atp[c * p.m + static_cast<size_t>(k)]);
+            if (p.price)
+                for (i64 k : skus) price.push_back(p.price[c * p.m + static_cast<size_t>(k)]);
         }
         for (i64 k : skus) {
             demand.push_back(p.demand[k]);
@@ -889,7 +917,7 @@ struct Part {
     Problem view() const {
         return Problem(n, demand.size(), lane_node.size(), atp.data(), demand.data(), weight.data(),
                        lane_node.data(), base.data(), per_kg.data(), parcel.data(), days.data(),
-                       hs.data(), hu.data());
+                       hs.data(), hu.data(), price.empty() ? nullptr : price.data());
     }
 };
 
@@ -978,8 +1006,10 @@ struct Dp {
             for (size_t s = 1; s < size; ++s) {
                 if (!loads.fits(s, p.atp + c * p.m)) continue;
                 double w = loads.weight[s], u = static_cast<double>(loads.units[s]);
+                double priced = p.priced(c, loads.vec.data() + s * p.m);
                 for (size_t l = p.start[c]; l < p.start[c + 1]; ++l) {
-                    i64 v = (static_cast<i64>(std::nearbyint(p.cost(l, w, u) * MONEY_SCALE)) + refund) * SHIP_SCALE + 1;
+                    double cost = p.cost(l, w, u) + priced;
+                    i64 v = (static_cast<i64>(std::nearbyint(cost * MONEY_SCALE)) + refund) * SHIP_SCALE + 1;
                     for (size_t j = 0; j < caps; ++j)
                         if (p.days[l] <= cap_values[j] && v < value[j * size + s]) value[j * size + s] = v;
                 }
@@ -1054,12 +1084,6 @@ struct Dp {
     }
 };
 
-Problem view(const Ints& atp, const Ints& demand, const Doubles& weight, const Ints& lane_node,
-             const Doubles& base, const Doubles& per_kg, const Doubles& parcel, const Ints& days,
-             const Doubles& hs, const Doubles& hu) {
-    return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu);
-}
-
 // The arrays of OrderProblem.core_args, held for the length of a call.
 struct ProblemArgs {
     Ints atp, demand;
@@ -1067,27 +1091,37 @@ struct ProblemArgs {
     Ints lane_node;
     Doubles base, per_kg, parcel;
     Ints days;
-    Doubles hs, hu;
+    Doubles hs, hu, price;
 
     explicit ProblemArgs(const py::args& args)
         : atp(array_of<Ints>(args[0])), demand(array_of<Ints>(args[1])),
           weight(array_of<Doubles>(args[2])), lane_node(array_of<Ints>(args[3])),
           base(array_of<Doubles>(args[4])), per_kg(array_of<Doubles>(args[5])),
           parcel(array_of<Doubles>(args[6])), days(array_of<Ints>(args[7])),
-          hs(array_of<Doubles>(args[8])), hu(array_of<Doubles>(args[9])) {
-        if (!atp || !demand || !weight || !lane_node || !base || !per_kg || !parcel || !days || !hs || !hu)
+          hs(array_of<Doubles>(args[8])), hu(array_of<Doubles>(args[9])),
+          price(array_of<Doubles>(args[10])) {
+        if (!atp || !demand || !weight || !lane_node || !base || !per_kg || !parcel || !days || !hs ||
+            !hu || !price)
             throw py::error_already_set();
     }
 
     Problem view() const {
-        return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu);
+        return Problem(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu, price);
+    }
+
+    // the arrays, for an object that keeps a view of them
+    py::tuple held() const {
+        return py::make_tuple(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu, price);
     }
 };
 
-// The problem arrays and the arguments after them (``args[10:]``).
+constexpr py::ssize_t CORE_ARGS = 11;
+
+// The problem arrays and the arguments after them (``args[11:]``).
 std::pair<ProblemArgs, py::tuple> split_args(const py::args& args) {
-    if (args.size() < 10) throw py::type_error("expected the 10 arrays of OrderProblem.core_args()");
-    return {ProblemArgs(args), py::tuple(args[py::slice(10, static_cast<py::ssize_t>(args.size()), 1)])};
+    if (args.size() < static_cast<size_t>(CORE_ARGS))
+        throw py::type_error("expected the 11 arrays of OrderProblem.core_args()");
+    return {ProblemArgs(args), py::tuple(args[py::slice(CORE_ARGS, static_cast<py::ssize_t>(args.size()), 1)])};
 }
 
 }  // namespace
@@ -1098,33 +1132,31 @@ PYBIND11_MODULE(_core, module) {
         .def(py::init<Doubles, Doubles, Doubles, Doubles, Ints, Bools, Bools, Doubles, Doubles,
                       Doubles, Ints, Ints, Doubles>())
         .def("problem", &Network::problem);
-    module.def(
-        "bounds",
-        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
-           Doubles parcel, Ints days, Doubles hs, Doubles hu, std::vector<i64> caps, double penalty,
-           i64 max_shipments) {
-            return bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
-                          caps, penalty, max_shipments);
-        });
+    // bounds(*core_args, caps, penalty, max_shipments)
+    module.def("bounds", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 3) throw py::type_error("bounds(*core_args, caps, penalty, max_shipments)");
+        return bounds(arrays.view(), rest[0].cast<std::vector<i64>>(), rest[1].cast<double>(),
+                      rest[2].cast<i64>());
+    });
     // front_bounds(*core_args, penalty, max_shipments)
     module.def("front_bounds", [](const py::args& args) {
         auto [arrays, rest] = split_args(args);
         if (rest.size() != 2) throw py::type_error("front_bounds(*core_args, penalty, max_shipments)");
         return front_bounds(arrays.view(), rest[0].cast<double>(), rest[1].cast<i64>());
     });
-    module.def(
-        "lower_bounds",
-        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
-           Doubles parcel, Ints days, Doubles hs, Doubles hu, double penalty) {
-            return lower_bounds(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
-                                penalty);
-        });
-    module.def(
-        "sku_groups",
-        [](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
-           Doubles parcel, Ints days, Doubles hs, Doubles hu) {
-            return sku_groups(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu));
-        });
+    // lower_bounds(*core_args, penalty)
+    module.def("lower_bounds", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 1) throw py::type_error("lower_bounds(*core_args, penalty)");
+        return lower_bounds(arrays.view(), rest[0].cast<double>());
+    });
+    // sku_groups(*core_args)
+    module.def("sku_groups", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 0) throw py::type_error("sku_groups(*core_args)");
+        return sku_groups(arrays.view());
+    });
     // sku_group_lists(*core_args)
     module.def("sku_group_lists", [](const py::args& args) {
         auto [arrays, rest] = split_args(args);
@@ -1138,25 +1170,24 @@ PYBIND11_MODULE(_core, module) {
         return part_bounds(arrays.view(), rest[0].cast<std::vector<i64>>(), rest[1].cast<double>(),
                            rest[2].cast<i64>());
     });
+    // Reduction(*core_args, caps, kmax, state_limit)
     py::class_<Reduction>(module, "Reduction")
-        .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,
-                         Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,
-                         std::vector<i64> caps, size_t kmax, size_t state_limit) {
-            return new Reduction(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
-                                 py::make_tuple(atp, demand, weight, lane_node, base, per_kg, parcel,
-                                                days, hs, hu),
-                                 caps, kmax, state_limit);
+        .def(py::init([](const py::args& args) {
+            auto [arrays, rest] = split_args(args);
+            if (rest.size() != 3) throw py::type_error("Reduction(*core_args, caps, kmax, state_limit)");
+            return new Reduction(arrays.view(), arrays.held(), rest[0].cast<std::vector<i64>>(),
+                                 rest[1].cast<size_t>(), rest[2].cast<size_t>());
         }))
         .def("add", &Reduction::add)
         .def("kept", &Reduction::kept)
         .def("best_pair", &Reduction::best_pair);
+    // Dp(*core_args, caps, candidates, max_shipments, penalty)
     py::class_<Dp>(module, "Dp")
-        .def(py::init([](Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base,
-                         Doubles per_kg, Doubles parcel, Ints days, Doubles hs, Doubles hu,
-                         std::vector<i64> caps, std::vector<i64> candidates, i64 max_shipments,
-                         double penalty) {
-            return new Dp(view(atp, demand, weight, lane_node, base, per_kg, parcel, days, hs, hu),
-                          caps, candidates, max_shipments, penalty);
+        .def(py::init([](const py::args& args) {
+            auto [arrays, rest] = split_args(args);
+            if (rest.size() != 4) throw py::type_error("Dp(*core_args, caps, candidates, max_shipments, penalty)");
+            return new Dp(arrays.view(), rest[0].cast<std::vector<i64>>(),
+                          rest[1].cast<std::vector<i64>>(), rest[2].cast<i64>(), rest[3].cast<double>());
         }))
         .def("final", &Dp::final)
         .def("reconstruct", &Dp::reconstruct)

@@ -72,7 +72,8 @@ struct Lane {
     i64 id;  // lane index in the problem
     int node;
     double base, per_kg, max_parcel, hs, hu;
-    std::vector<double> price;  // per unit of each SKU: per_kg * w_k + hu
+    std::vector<double> price;  // per unit of each SKU: per_kg * w_k + hu + the node's price
+    std::vector<double> extra;  // the node's price per unit of each SKU (look-ahead), or none
 };
 
 struct Item {
@@ -464,15 +465,17 @@ class Search {
             const Lane& lane = lanes_[cur_[i]];
             double weight = 0;
             i64 units = 0;
+            double priced = 0;
             for (int k = 0; k < m_; ++k) {
                 weight += double(x_[size_t(i) * m_ + k]) * weight_[k];
                 units += x_[size_t(i) * m_ + k];
+                if (!lane.extra.empty()) priced += double(x_[size_t(i) * m_ + k]) * lane.extra[k];
             }
             if (units == 0) return;  // a smaller combination has this plan
             double ratio = weight / lane.max_parcel;  // 0 without a limit
             edge |= lane.base != 0 && ratio > 0.5 && std::abs(ratio - std::round(ratio)) < 1e-7;
             total += parcels(weight, lane.max_parcel) * lane.base + lane.per_kg * weight + lane.hs +
-                     lane.hu * double(units);
+                     lane.hu * double(units) + priced;
         }
         if (total < best_cost_ - EPS || (total <= best_cost_ + EPS && s_ < best_ships_)) {
             best_cost_ = total;
@@ -490,8 +493,8 @@ class Search {
 std::vector<Lane> usable_lanes(const i64* atp, const i64* demand, const double* weight, int m,
                                const i64* lane_node, const double* base, const double* per_kg,
                                const double* parcel, const i64* days, const double* hs,
-                               const double* hu, py::ssize_t lanes, i64 cap, const bool* keep,
-                               std::vector<std::vector<i64>>& held) {
+                               const double* hu, const double* price, py::ssize_t lanes, i64 cap,
+                               const bool* keep, std::vector<std::vector<i64>>& held) {
     std::vector<Lane> out;
     for (py::ssize_t l = 0; l < lanes; ++l) {
         int node = int(lane_node[l]);
@@ -499,8 +502,12 @@ std::vector<Lane> usable_lanes(const i64* atp, const i64* demand, const double* 
         bool holds = false;
         for (int k = 0; k < m; ++k) holds |= atp[size_t(node) * m + k] > 0;
         if (!holds) continue;
-        Lane lane{l, node, base[l], per_kg[l], parcel[l], hs[l], hu[l], std::vector<double>(m)};
+        Lane lane{l, node, base[l], per_kg[l], parcel[l], hs[l], hu[l], std::vector<double>(m), {}};
         for (int k = 0; k < m; ++k) lane.price[k] = per_kg[l] * weight[k] + hu[l];
+        if (price) {
+            lane.extra.assign(price + size_t(node) * m, price + size_t(node + 1) * m);
+            for (int k = 0; k < m; ++k) lane.price[k] += lane.extra[k];
+        }
         out.push_back(std::move(lane));
     }
     std::vector<char> drop(out.size(), 0);
@@ -530,13 +537,16 @@ std::vector<Lane> usable_lanes(const i64* atp, const i64* demand, const double* 
 }
 
 py::tuple search(Ints atp, Ints demand, Doubles weight, Ints lane_node, Doubles base, Doubles per_kg,
-                 Doubles parcel, Ints days, Doubles hs, Doubles hu, i64 cap, Bools keep, double penalty,
-                 int most, double upper, i64 combo_limit, i64 node_limit) {
+                 Doubles parcel, Ints days, Doubles hs, Doubles hu, Doubles price, i64 cap, Bools keep,
+                 double penalty, int most, double upper, i64 combo_limit, i64 node_limit) {
     int m = int(demand.size());
+    if (price.size() && price.size() != atp.size())
+        throw py::value_error("price: expected one entry per candidate and SKU");
     std::vector<std::vector<i64>> held;
     std::vector<Lane> lanes = usable_lanes(
         atp.data(), demand.data(), weight.data(), m, lane_node.data(), base.data(), per_kg.data(),
-        parcel.data(), days.data(), hs.data(), hu.data(), lane_node.size(), cap, keep.data(), held);
+        parcel.data(), days.data(), hs.data(), hu.data(), price.size() ? price.data() : nullptr,
+        lane_node.size(), cap, keep.data(), held);
     std::vector<i64> need(demand.data(), demand.data() + m);
     std::vector<double> w(weight.data(), weight.data() + m);
     Result result;

@@ -20,6 +20,7 @@ from omniroute.profiles import CompiledProfile
 
 _NONE = np.zeros(0, dtype=np.int64)  # no excluded nodes
 _NO_ADJUSTMENT = np.zeros(0)  # no sourcing profile costs
+_NO_PRICE = np.zeros(0)  # no prices per unit (myopic routing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,9 @@ class OrderProblem:
     profile: CompiledProfile | None = None  # the order's sourcing profile (None: none)
     alone: np.ndarray | None = None  # (m,) whether each item's SKU ships alone (None: none)
     group: np.ndarray | None = None  # (m,) each item's ship-together group, -1 (None: none)
+    # (n, m) a price per unit of each item at each candidate on top of the cost model, >= 0:
+    # the look-ahead's opportunity cost (None: myopic routing, see omniroute.lookahead.priced)
+    price: np.ndarray | None = None
 
     @property
     def total_units(self) -> int:
@@ -126,7 +130,8 @@ class OrderProblem:
         return alone, rest
 
     def core_args(self) -> tuple[np.ndarray, ...]:
-        """The arrays ``omniroute._core`` reads: ATP, demand, weights and the lanes."""
+        """The arrays ``omniroute._core`` reads: ATP, demand, weights, the lanes and the
+        prices per unit (empty without)."""
         lanes = self.lanes
         return (
             self.atp,
@@ -139,7 +144,17 @@ class OrderProblem:
             lanes.days,
             lanes.handling_shipment,
             lanes.handling_unit,
+            _NO_PRICE if self.price is None else self.price,
         )
+
+    def lane_prices(self, lane: np.ndarray) -> np.ndarray | float:
+        """The price per unit of each item on each lane of ``lane`` (rows): its node's row of
+        :attr:`price`, or 0 without prices."""
+        return 0.0 if self.price is None else self.price[self.lanes.node[lane]]
+
+    def priced(self, candidate: int, units: np.ndarray) -> float:
+        """What ``units`` (per item) cost at ``candidate`` on top of the cost model."""
+        return 0.0 if self.price is None else float(self.price[candidate] @ units)
 
     def sku_reason(self, k: int) -> UnfilledReason | None:
         """Why SKU ``k`` cannot be fully shipped on stock and service grounds (None: it can)."""
@@ -151,6 +166,16 @@ class OrderProblem:
         if self.atp_in_promise[k] < need:
             return UnfilledReason.NO_SERVICE_WITHIN_PROMISE
         return None
+
+
+def with_prices(problem: OrderProblem, prices: np.ndarray) -> OrderProblem:
+    """``problem`` with a price per unit of each item at each candidate, from ``prices`` (a
+    (nodes, SKUs) array over the index, >= 0: the look-ahead's weighted opportunity costs);
+    when they are all zero for this order, the problem stays as it is (myopic)."""
+    price = prices[np.ix_(problem.nodes, problem.sku)]
+    if not price.any():
+        return problem
+    return replace(problem, price=np.ascontiguousarray(price, dtype=np.float64))
 
 
 def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> OrderProblem:

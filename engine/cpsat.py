@@ -186,6 +186,8 @@ def _add_cost(m: _Model, problem: OrderProblem) -> None:
         terms.append(int(round(fixed * MONEY_SCALE)) * m.use[lane])
     for (lane, k), var in m.units.items():
         per_unit = lanes.per_kg[lane] * problem.weight[k] + lanes.handling_unit[lane]
+        if problem.price is not None:  # the look-ahead's price of the unit at the node
+            per_unit += problem.price[lanes.node[lane], k]
         if problem.alone is not None and problem.alone[k]:
             per_unit += lanes.base[lane]  # a parcel of its own
         terms.append(int(round(per_unit * MONEY_SCALE)) * var)

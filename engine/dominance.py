@@ -40,7 +40,11 @@ def dominated_nodes(problem: OrderProblem, max_shipments: int) -> np.ndarray:
     demand = problem.demand
     held = np.minimum(problem.atp, demand)  # (n, m): the most each node can ship
     holds = held > 0
-    per_unit = lanes.per_kg[:, None] * problem.weight[None, :] + lanes.handling_unit[:, None]
+    per_unit = (
+        lanes.per_kg[:, None] * problem.weight[None, :]
+        + lanes.handling_unit[:, None]
+        + problem.lane_prices(np.arange(len(lanes)))
+    )
     starts = np.searchsorted(lanes.node, np.arange(n))  # lanes are sorted by node
 
     # Lane pairs [a, b] (a: a lane of i, b: a lane of j).
@@ -52,6 +56,8 @@ def dominated_nodes(problem: OrderProblem, max_shipments: int) -> np.ndarray:
         & (lanes.max_parcel[None, :] >= lanes.max_parcel[:, None])
         & (lanes.days[None, :] <= lanes.days[:, None])
     )
+    if problem.price is not None:  # b's node prices every unit no higher than a's
+        at_least_as_good &= np.all(per_unit[None, :, :] <= per_unit[:, None, :], axis=2)
     # Absorbing i's heaviest load into b costs at most its units at b's per-unit prices
     # above a's, plus the parcels it needs on b; i's own shipment on a costs at least a's
     # per-shipment handling and one parcel, and its split penalty is saved.

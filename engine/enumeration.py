@@ -68,7 +68,9 @@ def solve_relaxed(
     fixed = lanes.base[usable] + lanes.handling_shipment[usable] + penalty
     held = problem.atp[lanes.node[usable]] > 0
     per_unit = (
-        lanes.per_kg[usable, None] * problem.weight[None, :] + lanes.handling_unit[usable, None]
+        lanes.per_kg[usable, None] * problem.weight[None, :]
+        + lanes.handling_unit[usable, None]
+        + problem.lane_prices(usable)
     )
     per_unit = np.where(held, per_unit, np.inf)
     usable, fixed, per_unit = _undominated(lanes.node[usable], usable, fixed, per_unit)

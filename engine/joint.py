@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omniroute.candidates import OrderProblem, build_problem
+from omniroute.candidates import OrderProblem, build_problem, with_prices
 from omniroute.joint_model import BatchModel
 from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
 from omniroute.network_index import Inventory, NetworkIndex
@@ -106,7 +106,7 @@ def allocate(
     if prices is not None and (prices.shape != (len(index.node_ids), len(index.sku_ids))
                                or not (prices >= 0).all()):  # fmt: skip
         raise ValueError("prices: one cost >= 0 per node and SKU")
-    sequential = plan_sequential(orders, index, planner.inventory, limits, progress)
+    sequential = plan_sequential(orders, index, planner.inventory, limits, progress, prices)
 
     def objective_of(plans: Sequence[Plan], some: Sequence[Order]) -> float:
         return _objective(plans, some, unfilled_penalty) + _priced(plans, index, prices)
@@ -138,19 +138,20 @@ def allocate(
             progress("solving groups of contending orders", done, len(components))
         part_orders = [orders[i] for i in group]
         part_seq = [sequential[i] for i in group]
-        if len(group) == 1 and not lower_bound and prices is None:
+        if len(group) == 1 and not lower_bound:
             proven = False  # its own optimum; the penalty trade-off is not examined
             continue
-        if len(group) == 1 and not part_orders[0].allow_partial and prices is None:
+        if len(group) == 1 and not part_orders[0].allow_partial:
             # Uncontended and whole-or-nothing: its own proven optimum, or nothing when
             # that costs more than leaving it unfilled.
             i = group[0]
-            alone = optimise(problems[i])
+            own = problems[i] if prices is None else with_prices(problems[i], prices)
+            alone = optimise(own)
             units = sum(line.quantity for line in orders[i].lines)
             complete = alone.plan.status is PlanStatus.COMPLETE
-            if complete and alone.plan.total_cost <= unfilled_penalty * units:
+            if complete and alone.plan.objective <= unfilled_penalty * units:
                 plans[i] = alone.plan
-                mip_bound += alone.plan.total_cost
+                mip_bound += alone.plan.objective
             else:
                 plans[i] = build_plan(problems[i], [])
                 mip_bound += unfilled_penalty * units
@@ -272,8 +273,10 @@ def plan_sequential(
     inventory: Inventory,
     capacity: dict[str, int],
     progress: Progress | None = None,
+    prices: np.ndarray | None = None,
 ) -> list[Plan]:
-    """Each order optimally in turn on the stock and capacity the earlier ones left."""
+    """Each order optimally in turn on the stock and capacity the earlier ones left (with
+    ``prices``: for its cost plus the prices of the units it uses, see :meth:`Planner.plan`)."""
     from omniroute.planner import Planner
 
     stock = inventory.copy()
@@ -290,6 +293,7 @@ def plan_sequential(
             replace(order, excluded_node_ids=order.excluded_node_ids + full) if full else order,
             Policy.CHEAPEST,
             validate=False,
+            prices=prices,
         ).plan
         plans.append(planned)
         for shipment in planned.shipments:

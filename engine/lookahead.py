@@ -38,7 +38,6 @@ The LPs are solved by HiGHS (dual simplex), one small LP per SKU with forecast d
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -46,10 +45,10 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
-from omniroute.candidates import OrderProblem, build_problem
+from omniroute.candidates import build_problem
 from omniroute.cost import parcels_array
 from omniroute.geo import distances_km
-from omniroute.joint_model import BatchModel, Rows, new_highs
+from omniroute.joint_model import Rows, new_highs
 from omniroute.model import (
     Channel,
     Location,
@@ -57,11 +56,8 @@ from omniroute.model import (
     Order,
     OrderLine,
     PlanResult,
-    PlanStats,
-    Proof,
 )
 from omniroute.network_index import Inventory, NetworkIndex
-from omniroute.plans import build_plan
 
 if TYPE_CHECKING:
     from omniroute.planner import Planner
@@ -73,7 +69,6 @@ DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward 
 # weight of the opportunity cost in the routing objective: 2 closed more of the gap than 1 in
 # every setting of the look-ahead benchmark (docs/lookahead.md#measured)
 DEFAULT_THETA = 2.0
-DEFAULT_PRICED_TIME_LIMIT = 10.0  # seconds of HiGHS per order priced by plan_priced
 
 OnlineKey = tuple[str, str, int]  # (region id, SKU id, promise days; 0: no promise)
 
@@ -410,57 +405,11 @@ def node_regions(
     ]
 
 
-def plan_priced(
-    problem: OrderProblem,
-    inventory: Inventory,
-    prices: np.ndarray,
-    theta: float = DEFAULT_THETA,
-    time_limit: float = DEFAULT_PRICED_TIME_LIMIT,
-) -> PlanResult:
-    """The plan of one order (as if it allowed partial plans) that ships the most units it
-    can and, among those, minimises shipping cost + ``theta`` · Σ units · λ(node, SKU)
-    (``prices``: λ as a (nodes, SKUs) array) on ``inventory``'s stock, solved exactly as a one-order joint model
-    (:class:`omniroute.joint_model.BatchModel`) by HiGHS. The plan reports its shipping
-    cost only; ``stats.proof`` is OPTIMAL when HiGHS proves it for that objective."""
-    start = time.perf_counter()
-    units = int(problem.demand.sum())
-    lanes = problem.lanes
-    # a cost above any plan's: one more unit shipped always pays
-    whole = float(problem.weight @ problem.demand)
-    dearest = (
-        parcels_array(np.full(len(lanes), whole), lanes.max_parcel) * lanes.base
-        + lanes.per_kg * whole
-        + lanes.handling_shipment
-        + lanes.handling_unit * units
-    )
-    top = float(prices[problem.nodes].max()) if len(problem.nodes) else 0.0
-    penalty = 1.0 + 2.0 * (
-        float(dearest.sum()) + len(lanes) * problem.index.split_penalty + theta * top * units
-    )
-    model = BatchModel([problem], inventory, penalty, {})
-    method = "milp"
-    if model.columns == 0:
-        return PlanResult(problem.order.id, build_plan(problem, []),
-                          PlanStats(Proof.OPTIMAL, method))  # fmt: skip
-    columns, nodes, skus = model.x_columns(0)
-    model.cost[columns] += theta * prices[nodes, skus]
-    solution = model.solve(time_limit)
-    allocations = solution.allocations[0] if solution.allocations else []
-    plan = build_plan(problem, allocations)
-    stats = PlanStats(
-        proof=Proof.OPTIMAL if solution.optimal else Proof.FEASIBLE,
-        method=method,
-        solve_micros=int((time.perf_counter() - start) * 1e6),
-        candidate_nodes=len(problem.nodes),
-    )
-    return PlanResult(problem.order.id, plan, stats)
-
-
 class LookaheadPolicy:
     """Look-ahead routing for a replay (:func:`omniroute.evaluation.replay`): each order by
-    :func:`plan_priced` with λ from :func:`opportunity_costs` on the stock left, refreshed
-    every ``refresh`` orders over the demand still to come (``forecast``'s rates over
-    ``remaining(order)`` days)."""
+    the engine with θ·λ as its prices (:meth:`Planner.plan`), λ from
+    :func:`opportunity_costs` on the stock left, refreshed every ``refresh`` orders over the
+    demand still to come (``forecast``'s rates over ``remaining(order)`` days)."""
 
     def __init__(
         self,
@@ -484,11 +433,11 @@ class LookaheadPolicy:
     def __call__(self, planner: Planner, order: Order) -> PlanResult:
         if self.prices is None or self.routed % self.refresh == 0:
             forecast = self.forecast.over(max(0.0, self.remaining(order)))
-            self.prices = opportunity_costs(
+            costs = opportunity_costs(
                 planner.index, planner.inventory, forecast, self.samples,
                 seed=self.seed + self.refreshes,
-            ).matrix(planner.index)  # fmt: skip
+            )  # fmt: skip
+            self.prices = self.theta * costs.matrix(planner.index)  # θ·λ per unit
             self.refreshes += 1
         self.routed += 1
-        problem = build_problem(order, planner.index, planner.inventory)
-        return plan_priced(problem, planner.inventory, self.prices, self.theta)
+        return planner.plan(order, prices=self.prices, validate=False)

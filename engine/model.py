@@ -298,6 +298,13 @@ class Plan:
     unfilled_lines: tuple[UnfilledLine, ...] = ()
     split_penalty_cost: float = 0.0
     delivery_date: date | None = None  # the latest shipment's, on a dated plan
+    # the look-ahead's price of the units the plan uses (not in total_cost); 0 when myopic
+    opportunity_cost: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """What the optimiser minimised: the total cost plus the opportunity cost."""
+        return self.total_cost + self.opportunity_cost
 
     @property
     def units(self) -> int:

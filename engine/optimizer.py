@@ -160,14 +160,14 @@ class Solve:
         gap = None
         if proof is Proof.OPTIMAL:
             gap = 0.0
-        elif bound is not None and plan.total_cost > 0:
-            gap = max(0.0, (plan.total_cost - bound) / plan.total_cost)
+        elif bound is not None and plan.objective > 0:
+            gap = max(0.0, (plan.objective - bound) / plan.objective)
         stats = PlanStats(
             proof=proof,
             method=method,
             solve_micros=micros,
             gap=gap,
-            lower_bound=plan.total_cost if proof is Proof.OPTIMAL else bound,
+            lower_bound=plan.objective if proof is Proof.OPTIMAL else bound,
             candidate_nodes=len(problem.nodes),
             stopped_by=budget.stopped_by() if proof is Proof.FEASIBLE else None,
         )
@@ -770,6 +770,7 @@ def _restrict(
         atp_usable=problem.atp_usable[skus],
         atp_reachable=problem.atp_reachable[skus],
         atp_in_promise=problem.atp_in_promise[skus],
+        price=None if problem.price is None else problem.price[holders][:, skus],
     )
     return part, lane_map, skus
 
@@ -1088,6 +1089,8 @@ def _most_units_one_shipment(problem: OrderProblem, policy: Policy) -> list[Allo
     held = np.minimum(problem.atp, problem.demand[None, :])  # (n, m)
     units = held.sum(axis=1)[lanes.node]
     cost = lanes.cost_each(np.arange(len(lanes)), held[lanes.node] @ problem.weight, units)
+    if problem.price is not None:
+        cost = cost + (held * problem.price).sum(axis=1)[lanes.node]
     best = np.flatnonzero(units == units.max())
     if policy is Policy.FASTEST:
         order = np.lexsort((best, cost[best], lanes.days[best]))

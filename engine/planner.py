@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from omniroute.availability import (
     DEFAULT_MAX_NODES,
     DEFAULT_MAX_PICKUP_DISTANCE_KM,
@@ -15,7 +17,7 @@ from omniroute.availability import (
 )
 from omniroute.baseline import plan_baseline
 from omniroute.budget import Budget
-from omniroute.candidates import OrderProblem, build_problem
+from omniroute.candidates import OrderProblem, build_problem, with_prices
 from omniroute.dating import DatesOutOfRange
 from omniroute.explain import explain as explain_plan
 from omniroute.joint import DEFAULT_TIME_LIMIT as JOINT_TIME_LIMIT
@@ -134,6 +136,7 @@ class Planner:
         time_limit: float | None = None,
         budget: Budget | None = None,
         validate: bool = True,
+        prices: np.ndarray | None = None,
     ) -> PlanResult:
         """Plan one order against the current stock.
 
@@ -150,6 +153,12 @@ class Planner:
         time_limit, budget
             Seconds the search may take (default 10), or a :class:`Budget` that can also be
             cancelled; after it the best plan found is returned with its gap.
+        prices
+            Look-ahead routing: a price per unit of each SKU at each node (a (nodes, SKUs)
+            array in the index's order, >= 0; θ·λ from
+            :func:`omniroute.lookahead.opportunity_costs`). The plan then minimises its
+            cost plus the prices of the units it uses, proven exactly as without them;
+            ``plan.opportunity_cost`` reports the prices apart from ``plan.total_cost``.
 
         Returns
         -------
@@ -164,7 +173,7 @@ class Planner:
         """
         if budget is None and time_limit is not None:
             budget = Budget(time_limit)
-        prepared = self.prepare(order, policy, options=options, validate=validate)
+        prepared = self.prepare(order, policy, options=options, validate=validate, prices=prices)
         return prepared.solve(budget, explain=explain)
 
     def prepare(
@@ -174,6 +183,7 @@ class Planner:
         *,
         options: bool = False,
         validate: bool = True,
+        prices: np.ndarray | None = None,
     ) -> PreparedPlan:
         """The first, cheap half of :meth:`plan`: the order's problem and bounds, and how
         much search is left (see :class:`PreparedPlan`)."""
@@ -183,6 +193,8 @@ class Planner:
             problem = build_problem(order, self.index, self.inventory)
         except OverflowError as error:
             raise _dates_out_of_range(order, error) from None
+        if prices is not None and policy is not Policy.BASELINE:
+            problem = with_prices(problem, prices)
         return PreparedPlan(self, problem, policy, options)
 
     def quote(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 
 import numpy as np
@@ -108,8 +108,9 @@ def cheapest_lane(
 
 
 def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[float, int, int]:
-    """(total cost, delivery days, shipments) of allocations under the cost model (vectorised;
-    the reported plan is re-costed exactly by :func:`build_plan`)."""
+    """(total cost, delivery days, shipments) of allocations under the cost model plus the
+    problem's prices, if any (vectorised; the reported plan is re-costed exactly by
+    :func:`build_plan`)."""
     if not allocations:
         return 0.0, 0, 0
     lanes = problem.lanes
@@ -118,6 +119,8 @@ def evaluate(problem: OrderProblem, allocations: Sequence[Allocation]) -> tuple[
     counts = units.sum(axis=1).astype(np.float64)
     costs = lanes.cost_each(chosen, units @ problem.weight, counts, problem.alone_loads(units))
     total = float(costs.sum()) + problem.index.split_penalty * (len(allocations) - 1)
+    if problem.price is not None:
+        total += float((problem.lane_prices(chosen) * units).sum())
     return total, int(lanes.days[chosen].max()), len(allocations)
 
 
@@ -207,7 +210,11 @@ def build_plan(
     if any(remaining):  # reasons only for lines left unfilled
         by_sku = reasons if reasons is not None else sku_reasons(problem)
         line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(lines)}
-    return plan_from_shipments(order, index, shipments, line_reasons, distances, problem.dating)
+    plan = plan_from_shipments(order, index, shipments, line_reasons, distances, problem.dating)
+    if problem.price is None:
+        return plan
+    opportunity = sum(problem.priced(int(lanes.node[a.lane]), a.units) for a in allocations)
+    return replace(plan, opportunity_cost=opportunity)
 
 
 def plan_from_shipments(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from omniroute.cost import destination_of, plan_total, quote_shipment
 from omniroute.model import CarrierService, Network, Node, Order
@@ -155,6 +155,15 @@ def all_plans(
             BrutePlan(cost, days, len(chosen), sum(totals), usage, tuple(c[3] for c in chosen))
         )
     return plans
+
+
+def priced(plans: list[BrutePlan], price: Callable[[str, str], float]) -> list[BrutePlan]:
+    """The plans with the look-ahead's prices added to their costs: ``price(node, SKU)`` per
+    unit taken."""
+    return [
+        replace(p, cost=p.cost + sum(price(node, sku) * q for node, sku, q in p.usage))
+        for p in plans
+    ]
 
 
 def complete(order: Order, plans: list[BrutePlan]) -> list[BrutePlan]:

@@ -7,14 +7,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-import brute_force as bf
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from omniroute.candidates import build_problem
-from omniroute.cost import check_plan
 from omniroute.lookahead import (
     DemandForecast,
     DemandRegion,
@@ -22,14 +18,11 @@ from omniroute.lookahead import (
     estimate_forecast,
     node_regions,
     opportunity_costs,
-    plan_priced,
     unit_costs,
 )
-from omniroute.model import Location, Network, Order, OrderLine, Proof, StockPosition
+from omniroute.model import Location, Network, Order, OrderLine, StockPosition
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.planner import Planner
-
-from .test_optimizer import instances
 
 
 def fluid_cost(costs: np.ndarray, atp: list[int], demand: list[int], lost: float) -> float:
@@ -137,38 +130,6 @@ def test_node_regions_cover_every_destination(tiny_network: Network) -> None:
     forecast = DemandForecast(1.0, tuple(regions), {})
     assert forecast.region_of(Location(-30.0, 140.0)) in {r.id for r in regions}
     assert replace(forecast, horizon_days=2.0).horizon_days == 2.0
-
-
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(instances(), st.integers(0, 2**31 - 1), st.sampled_from([0.5, 1.0, 3.0]))
-def test_priced_plan_is_the_brute_force_optimum(instance, seed: int, theta: float) -> None:
-    """plan_priced ships the most units any plan can and, among those, minimises shipping
-    cost + theta * units * λ(node, SKU), with random λ: brute force over every plan agrees,
-    and the plan passes the independent checker with its shipping cost only."""
-    network, order = instance
-    order = replace(order, allow_partial=True)
-    planner = Planner(network)
-    rng = np.random.default_rng(seed)
-    index = planner.index
-    prices = rng.choice([0.0, 0.0, 5.0, 40.0], size=(len(index.node_ids), len(index.sku_ids)))
-    result = plan_priced(build_problem(order, index, planner.inventory), planner.inventory,
-                         prices, theta)  # fmt: skip
-    atp = planner.inventory.atp_map()
-    plans = bf.all_plans(order, network, atp)
-    most = max((p.units for p in plans), default=0)
-
-    def priced(cost: float, usage) -> float:
-        return cost + theta * sum(
-            q * prices[index.node_pos[n], index.sku_pos[s]] for n, s, q in usage
-        )
-
-    best = min((priced(p.cost, p.usage) for p in plans if p.units == most), default=0.0)
-    plan = result.plan
-    assert result.stats.proof is Proof.OPTIMAL
-    assert plan.units == most
-    usage = [(s.node_id, line.sku_id, line.quantity) for s in plan.shipments for line in s.lines]
-    assert priced(plan.total_cost, usage) == pytest.approx(best, abs=1e-6)
-    assert check_plan(order, network, plan, atp) == []
 
 
 def test_promised_demand_prices_only_the_nodes_that_keep_the_promise(setting) -> None:
