@@ -427,6 +427,7 @@ struct Ranking {
 };
 
 constexpr size_t PREFIX = 64;
+constexpr size_t DIRECT_LIMIT = 4096;  // nodes x loads costed one by one (add_row_direct)
 
 struct Reduction {
     py::object alive;  // the arrays p views
@@ -437,12 +438,13 @@ struct Reduction {
     // what does not depend on the cap, computed once for every row added
     std::unique_ptr<Loads> loads;
     std::vector<std::uint64_t> load_mask, node_mask, lane_type;
+    bool direct = false;  // few nodes x loads: rows by add_row_direct
     std::vector<char> load_multi;
     std::vector<size_t> rarest;
     std::vector<std::tuple<double, double, double>> types;
 
     Reduction(Problem problem, py::object arrays, const std::vector<i64>& caps, size_t kmax_,
-              size_t state_limit)
+              size_t state_limit, size_t direct_limit = DIRECT_LIMIT)
         : alive(std::move(arrays)), p(std::move(problem)), n(p.n) {
         py::gil_scoped_release release;
         loads = std::make_unique<Loads>(p.demand, p.weight, p.m);
@@ -452,9 +454,6 @@ struct Reduction {
             return;
         }
         kmax = std::max<size_t>(1, kmax_);
-        std::vector<size_t> holders_of(p.m, 0);
-        for (size_t c = 0; c < p.n; ++c)
-            for (size_t k = 0; k < p.m; ++k) holders_of[k] += p.atp[c * p.m + k] > 0;
         // fast test of "the node holds every SKU of the load": bit masks of holdings
         load_mask = loads->masks();
         load_multi = loads->multi();
@@ -462,6 +461,16 @@ struct Reduction {
         for (size_t c = 0; c < p.n; ++c)
             for (size_t k = 0; k < p.m && k < 64; ++k)
                 if (p.atp[c * p.m + k] > 0) node_mask[c] |= std::uint64_t(1) << k;
+        direct = p.n * loads->size <= direct_limit;
+        if (!direct) prepare_groups();
+        for (i64 cap : caps) add_row(cap);
+    }
+
+    // what the grouped rows need: each load's rarest SKU and the lanes' types
+    void prepare_groups() {
+        std::vector<size_t> holders_of(p.m, 0);
+        for (size_t c = 0; c < p.n; ++c)
+            for (size_t k = 0; k < p.m; ++k) holders_of[k] += p.atp[c * p.m + k] > 0;
         rarest.assign(loads->size, 0);
         for (size_t s = 1; s < loads->size; ++s) {
             size_t best_k = p.m;
@@ -482,7 +491,6 @@ struct Reduction {
             }
             lane_type[l] = it->second;
         }
-        for (i64 cap : caps) add_row(cap);
     }
 
     // what load s costs at candidate c on top of the lane part
@@ -503,7 +511,42 @@ struct Reduction {
         return best.size() - 1;
     }
 
+    // A small problem's row by costing every (node, load) directly: no groups, no rankings.
+    void add_row_direct(i64 cap) {
+        best.emplace_back();
+        auto& per_load = best.back();
+        per_load.assign(loads->size, {});
+        for (size_t c = 0; c < p.n; ++c) {
+            const size_t first = p.start[c], last = p.start[c + 1];
+            bool any = false;
+            for (size_t l = first; l < last; ++l) any |= p.days[l] <= cap;
+            if (!any) continue;
+            for (size_t s = 1; s < loads->size; ++s) {
+                if (!fits(s, c)) continue;
+                double w = loads->weight[s], uu = static_cast<double>(loads->units[s]);
+                double lane_part = INF_D;
+                for (size_t l = first; l < last; ++l)
+                    if (p.days[l] <= cap)
+                        lane_part = std::min(lane_part, parcels(w, p.parcel[l]) * p.base[l] + p.per_kg[l] * w);
+                per_load[s].emplace_back(lane_part + handling(s, c, uu), c);
+            }
+        }
+        for (auto& options : per_load) {
+            std::sort(options.begin(), options.end());
+            if (options.size() > kmax) {  // the kmax cheapest and their ties
+                double threshold = options[kmax - 1].first + 1e-9;
+                size_t keep = kmax;
+                while (keep < options.size() && options[keep].first <= threshold) ++keep;
+                options.resize(keep);
+            }
+        }
+    }
+
     void add_row(i64 cap) {
+        if (direct) {
+            add_row_direct(cap);
+            return;
+        }
         std::map<std::vector<std::uint64_t>, std::vector<size_t>> groups;
         if (types.size() <= 64) {  // a node's lane types as a bit mask
             std::map<std::uint64_t, std::vector<size_t>> by_mask;
@@ -1170,13 +1213,16 @@ PYBIND11_MODULE(_core, module) {
         return part_bounds(arrays.view(), rest[0].cast<std::vector<i64>>(), rest[1].cast<double>(),
                            rest[2].cast<i64>());
     });
-    // Reduction(*core_args, caps, kmax, state_limit)
+    // Reduction(*core_args, caps, kmax, state_limit[, direct_limit]): direct_limit, the most
+    // nodes x loads costed one by one rather than by groups (tests compare the two)
     py::class_<Reduction>(module, "Reduction")
         .def(py::init([](const py::args& args) {
             auto [arrays, rest] = split_args(args);
-            if (rest.size() != 3) throw py::type_error("Reduction(*core_args, caps, kmax, state_limit)");
+            if (rest.size() != 3 && rest.size() != 4)
+                throw py::type_error("Reduction(*core_args, caps, kmax, state_limit[, direct_limit])");
+            size_t direct = rest.size() == 4 ? rest[3].cast<size_t>() : DIRECT_LIMIT;
             return new Reduction(arrays.view(), arrays.held(), rest[0].cast<std::vector<i64>>(),
-                                 rest[1].cast<size_t>(), rest[2].cast<size_t>());
+                                 rest[1].cast<size_t>(), rest[2].cast<size_t>(), direct);
         }))
         .def("add", &Reduction::add)
         .def("kept", &Reduction::kept)

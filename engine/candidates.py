@@ -172,13 +172,21 @@ def with_prices(problem: OrderProblem, prices: np.ndarray) -> OrderProblem:
     """``problem`` with a price per unit of each item at each candidate, from ``prices`` (a
     (nodes, SKUs) array over the index, >= 0: the look-ahead's weighted opportunity costs);
     when they are all zero for this order, the problem stays as it is (myopic)."""
-    price = prices[np.ix_(problem.nodes, problem.sku)]
+    price = _price_rows(prices, problem.nodes, problem.sku)
+    return problem if price is None else replace(problem, price=price)
+
+
+def _price_rows(prices: np.ndarray, nodes: np.ndarray, skus: np.ndarray) -> np.ndarray | None:
+    """The candidates' rows of ``prices`` for the items' SKUs; None when all are zero."""
+    price = prices[nodes[:, None], skus[None, :]]
     if not price.any():
-        return problem
-    return replace(problem, price=np.ascontiguousarray(price, dtype=np.float64))
+        return None
+    return price.astype(np.float64, copy=False)
 
 
-def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> OrderProblem:
+def build_problem(
+    order: Order, index: NetworkIndex, inventory: Inventory, prices: np.ndarray | None = None
+) -> OrderProblem:
     """Reduce a validated order to an :class:`OrderProblem` against current ATP.
 
     The candidates are the usable, not excluded nodes holding ATP of any of the order's SKUs
@@ -188,7 +196,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     The order's sourcing profile is compiled in: its exclusions join the order's, its
     distance limit leaves farther nodes without lanes, its node costs are added to the
     lanes' handling cost per shipment, and its ``maxShipments`` applies when the order
-    sets none.
+    sets none. ``prices`` (see :func:`with_prices`) price the candidates' units.
     """
     keys: list[tuple[int, str]] = []  # (SKU, ship-together group) of each item
     skus: list[int] = []
@@ -287,11 +295,12 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
     if limit is not None and core_limit == 0:  # a promise the core did not apply
         nodes, atp, distance, lanes = _within(limit, nodes, atp, distance, lanes)
         atp_in_promise = atp.sum(axis=0)
+    sku = np.array(skus, dtype=np.int64)
     return OrderProblem(
         order=order,
         index=index,
         destination=destination,
-        sku=np.array(skus, dtype=np.int64),
+        sku=sku,
         demand=np.array(demand, dtype=np.int64),
         weight=index.sku_weight[skus] if skus else np.zeros(0),
         line_sku=tuple(line_sku),
@@ -306,6 +315,7 @@ def build_problem(order: Order, index: NetworkIndex, inventory: Inventory) -> Or
         profile=profile,
         alone=alone,
         group=group,
+        price=None if prices is None else _price_rows(prices, nodes, sku),
     )
 
 

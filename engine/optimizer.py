@@ -455,10 +455,10 @@ class FrontSolver:
         pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
         best = single
         if np.isfinite(pair_cost) and (tracked == 0 or tracked >= 2):
-            loads = _load_vectors(problem)
-            allocations = _allocations(problem, [(na, loads[sa]), (nb, loads[sb])], cap)
-            cost, _, _ = evaluate(problem, allocations)
+            cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
             if not np.isfinite(single.cost) or cost < single.cost - EPSILON:
+                shipments = [(na, _load_vector(problem, sa)), (nb, _load_vector(problem, sb))]
+                allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         most = _most_shipments(problem, np.array([min(best.cost, target)]), lower)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
@@ -961,10 +961,12 @@ def _most_shipments(
     return min(limit, max(1, within))
 
 
-def _load_vectors(problem: OrderProblem) -> np.ndarray:
-    """Every load vector ``q <= demand`` in mixed-radix order (the last SKU fastest)."""
-    radix = tuple((problem.demand + 1).tolist())
-    return np.stack(np.unravel_index(np.arange(int(np.prod(radix))), radix), axis=1)
+def _load_vector(problem: OrderProblem, load: int) -> np.ndarray:
+    """Load vector number ``load`` in the order of :func:`_load_vectors`."""
+    out = np.zeros(len(problem.demand), dtype=np.int64)
+    for k in range(len(out) - 1, -1, -1):
+        load, out[k] = divmod(load, int(problem.demand[k]) + 1)
+    return out
 
 
 def _value_cost(problem: OrderProblem, value: int) -> float:

@@ -17,7 +17,7 @@ from omniroute.availability import (
 )
 from omniroute.baseline import plan_baseline
 from omniroute.budget import Budget
-from omniroute.candidates import OrderProblem, build_problem, with_prices
+from omniroute.candidates import OrderProblem, build_problem
 from omniroute.dating import DatesOutOfRange
 from omniroute.explain import explain as explain_plan
 from omniroute.joint import DEFAULT_TIME_LIMIT as JOINT_TIME_LIMIT
@@ -190,11 +190,10 @@ class Planner:
         if validate:
             self._check_order(order)
         try:
-            problem = build_problem(order, self.index, self.inventory)
+            priced = prices if policy is not Policy.BASELINE else None
+            problem = build_problem(order, self.index, self.inventory, priced)
         except OverflowError as error:
             raise _dates_out_of_range(order, error) from None
-        if prices is not None and policy is not Policy.BASELINE:
-            problem = with_prices(problem, prices)
         return PreparedPlan(self, problem, policy, options)
 
     def quote(

@@ -244,6 +244,33 @@ def test_demo_orders_in_parts_match_the_reference_restriction() -> None:
     assert checked >= 10
 
 
+@pytest.mark.parametrize("priced", [False, True])
+def test_reduction_by_groups_equals_costing_every_node(priced: bool) -> None:
+    """The candidate reduction's two ways (nodes grouped by lane types and ranked, for large
+    problems; every node and load costed one by one, for small ones) keep the same nodes
+    and find the same best pair on demo orders, with and without prices per unit."""
+    index, inventory = DEMO_PLANNER.index, DEMO_PLANNER.inventory
+    rng = np.random.default_rng(3)
+    prices = rng.choice([0.0, 0.0, 1.0, 6.0, 25.0], size=(len(index.node_ids), len(index.sku_ids)))
+    compared = 0
+    for order in DEMO[1][:150]:
+        problem = build_problem(order, index, inventory, prices if priced else None)
+        if not len(problem.lanes) or problem.total_units < 2:
+            continue
+        args = problem.core_args()
+        caps = sorted({int(d) for d in problem.lanes.days.tolist()})
+        for kmax in (2, 3):
+            grouped = _core.Reduction(*args, caps, kmax, optimizer.REDUCE_STATE_LIMIT, 0)
+            direct = _core.Reduction(*args, caps, kmax, optimizer.REDUCE_STATE_LIMIT, 10**9)
+            ks = [kmax] * len(caps)
+            assert grouped.kept(ks, []).tolist() == direct.kept(ks, []).tolist(), order.id
+            for j in range(len(caps)):
+                a, b = grouped.best_pair(j, 1.5), direct.best_pair(j, 1.5)
+                assert a[0] == pytest.approx(b[0], abs=1e-9), order.id
+            compared += 1
+    assert compared >= 100
+
+
 def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignore[no-untyped-def]
     """The lane of a node shipping ``units`` cheapest, then fastest, by numpy's cost table."""
     lanes = problem.lanes
