@@ -1732,6 +1732,12 @@ def write_orders(orders: Iterable[Order], path: str | Path) -> None:
 # ----------------------------------------------------------------------------- forecasts
 
 
+# bounds of a forecast's numbers (so that the horizon's demand stays a count numpy can sample)
+MAX_HORIZON_DAYS = 3660.0
+MAX_UNITS_PER_DAY = 1e6
+MAX_AMOUNT = 1e9  # costs per unit
+
+
 def forecast_from_json(
     data: Any, network: Network
 ) -> tuple[DemandForecast | None, list[FieldViolation]]:
@@ -1768,9 +1774,11 @@ def forecast_from_json(
             return False
         return True
 
-    def amount(field: str, value: float, positive: bool = False) -> None:
+    def amount(field: str, value: float, positive: bool = False, most: float = MAX_AMOUNT) -> None:
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
             bad(field, f"must be a finite number {'> 0' if positive else '>= 0'}, got {value}")
+        elif value > most:
+            bad(field, f"must be at most {most:g}, got {value}")
 
     def once(field: str, key: tuple, seen: dict[tuple, str], what: str) -> None:
         if key in seen:
@@ -1778,7 +1786,7 @@ def forecast_from_json(
         else:
             seen[key] = field
 
-    amount("horizonDays", values["horizon_days"], positive=True)
+    amount("horizonDays", values["horizon_days"], positive=True, most=MAX_HORIZON_DAYS)
     regions: dict[str, str] = {}
     for i, region in enumerate(values["regions"]):
         at = f"regions[{i}]"
@@ -1802,7 +1810,7 @@ def forecast_from_json(
             bad(
                 f"{at}.promiseDays", f"must be >= 0 (0 for no promise), got {entry['promise_days']}"
             )
-        amount(f"{at}.unitsPerDay", entry["units_per_day"])
+        amount(f"{at}.unitsPerDay", entry["units_per_day"], most=MAX_UNITS_PER_DAY)
         if ok:
             key = (entry["region_id"], entry["sku_id"], entry["promise_days"])
             once(at, key, seen, "region, SKU and promise")
@@ -1814,7 +1822,7 @@ def forecast_from_json(
             bad(f"{at}.storeId", f"{_show(entry['store_id'])} is not a store")
             ok = False
         ok &= known(f"{at}.skuId", entry["sku_id"], skus, "SKU")
-        amount(f"{at}.unitsPerDay", entry["units_per_day"])
+        amount(f"{at}.unitsPerDay", entry["units_per_day"], most=MAX_UNITS_PER_DAY)
         if ok:
             once(at, (entry["store_id"], entry["sku_id"]), seen, "store and SKU")
     seen = {}

@@ -322,6 +322,7 @@ class PlanStats:
     lower_bound: float | None = None
     candidate_nodes: int = 0
     stopped_by: SearchLimit | None = None  # set when a limit left the plan unproven
+    opportunity_costs_version: str = ""  # look-ahead: the prices' version (server-set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from omniroute.ledger.audit import Audit
 from omniroute.ledger.database import Database, Transaction, open_database
 from omniroute.ledger.errors import NoNetwork
 from omniroute.ledger.events import Events
+from omniroute.ledger.forecasts import Forecasts
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
@@ -34,7 +35,7 @@ class Ledger:
 
     Attributes
     ----------
-    stock, reservations, orders, operations, returns, audit, events, ship_days
+    stock, reservations, orders, operations, returns, audit, events, ship_days, forecasts
         The concerns; each method is one transaction (``events``: the outbox every change
         appends to, :mod:`omniroute.ledger.events`).
     """
@@ -50,6 +51,7 @@ class Ledger:
         self.audit = Audit(database)
         self.events = Events(database)
         self.ship_days = ShipDays(database)
+        self.forecasts = Forecasts(database)
 
     def close(self) -> None:
         self.db.close()

@@ -149,5 +149,15 @@ MIGRATIONS = (
             " PRIMARY KEY (reservation_id, node_id)){without_rowid}",
         ),
     ),
+    Migration(
+        5,
+        "demand forecasts for look-ahead routing: versioned, the latest in force",
+        (
+            # forecast: the DemandForecast's proto3 JSON; theta: the weight of its
+            # opportunity costs in the routing objective
+            "CREATE TABLE IF NOT EXISTS forecasts (version {serial},"
+            " forecast {blob} NOT NULL, theta {real} NOT NULL, created {real} NOT NULL)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -17,11 +17,12 @@ answers are stored by the ledger as versioned JSON of these results
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,7 +70,7 @@ from omniroute.planner import Planner, PreparedPlan, Quote
 from omniroute.returns import ReturnItem
 from omniroute.scenario import ReplayMode, ScenarioKpis
 from omniroute.server.batching import MicroBatcher
-from omniroute.server.live import LiveNetwork
+from omniroute.server.live import LiveNetwork, Prices
 from omniroute.server.metrics import Metrics
 
 log = logging.getLogger("omniroute.server")
@@ -94,6 +95,12 @@ class ServiceFailure(Exception):
         super().__init__(message)
         self.message = message
         self.metadata = dict(metadata or {})
+
+
+class NoForecast(ServiceFailure):
+    """Look-ahead routing was asked for and no demand forecast is in force."""
+
+    reason = "NO_FORECAST"
 
 
 class StockChanged(ServiceFailure):
@@ -128,7 +135,23 @@ def budget_for(
     return Budget(seconds, memory_mb)
 
 
+def _stamped(result: PlanResult, prices: Prices | None) -> PlanResult:
+    """A result with the version of the opportunity costs it was priced with, if any."""
+    if prices is None:
+        return result
+    stats = replace(result.stats, opportunity_costs_version=prices.version)
+    return replace(result, stats=stats)
+
+
 # ----------------------------------------------------------------------------- commands
+
+
+class Routing(enum.Enum):
+    """PlanOrder's routing: AUTO is look-ahead when opportunity costs are in force."""
+
+    AUTO = "ROUTING_UNSPECIFIED"
+    MYOPIC = "MYOPIC"
+    LOOKAHEAD = "LOOKAHEAD"
 
 
 @dataclass(frozen=True)
@@ -143,13 +166,22 @@ class PlanOrderCommand:
     timeout: float | None = None
     inline_network: bool = False
     validate_only: bool = False
+    routing: Routing = Routing.AUTO
 
     @property
     def fingerprint(self) -> bytes:
         """What makes two requests the same (not the timeout: a retry may wait longer)."""
-        return codec.fingerprint(
-            [self.order, self.policy, self.options, self.explain, self.reserve]
-        )
+        parts: list[object] = [self.order, self.policy, self.options, self.explain, self.reserve]
+        if self.routing is not Routing.AUTO:
+            parts.append(self.routing.value)
+        return codec.fingerprint(parts)
+
+
+@dataclass(frozen=True)
+class PutForecastCommand:
+    forecast: dict[str, object] = field(repr=False)  # proto3 JSON, checked
+    theta: float
+    validate_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -328,29 +360,51 @@ class Application:
         pool or the batcher)."""
         if command.reserve:
             return self.run(lambda: self._plan_and_hold(command, budget))
+        prices = self._prices(command)
         if (
             self.batcher is not None
+            and prices is None
             and command.policy is Policy.CHEAPEST
             and not (command.options or command.explain or command.inline_network)
         ):
             return self._batched(command)
         prepared = command.planner.prepare(
-            command.order, command.policy, options=command.options, validate=False
+            command.order,
+            command.policy,
+            options=command.options,
+            validate=False,
+            prices=None if prices is None else prices.matrix,
         )
         if prepared.search_work > INLINE_WORK:
-            return self._solved_on_pool(prepared, command, budget)
-        result = prepared.solve(budget, command.explain)
+            return self._solved_on_pool(prepared, command, budget, prices)
+        result = _stamped(prepared.solve(budget, command.explain), prices)
         self.metrics.observe_plan(result)
         return PlannedOrder(result)
+
+    def _prices(self, command: PlanOrderCommand) -> Prices | None:
+        """The opportunity costs the order is routed with (None: myopic)."""
+        if command.routing is Routing.MYOPIC or command.inline_network:
+            return None
+        prices = self.live.prices(wait=command.routing is Routing.LOOKAHEAD)
+        if prices is None and command.routing is Routing.LOOKAHEAD:
+            raise NoForecast(
+                "look-ahead routing needs a demand forecast: put one with PutDemandForecast "
+                "(or omniroute lookahead put-forecast)"
+            )
+        return prices
 
     async def _batched(self, command: PlanOrderCommand) -> PlannedOrder:
         assert self.batcher is not None
         return PlannedOrder(await self.batcher.plan(command.order))
 
     async def _solved_on_pool(
-        self, prepared: PreparedPlan, command: PlanOrderCommand, budget: Budget
+        self,
+        prepared: PreparedPlan,
+        command: PlanOrderCommand,
+        budget: Budget,
+        prices: Prices | None,
     ) -> PlannedOrder:
-        result = await self.run(lambda: prepared.solve(budget, command.explain))
+        result = _stamped(await self.run(lambda: prepared.solve(budget, command.explain)), prices)
         self.metrics.observe_plan(result)
         return PlannedOrder(result)
 
@@ -360,6 +414,8 @@ class Application:
         if stored is not None:
             return codec.load_as(PlannedOrder, stored)
 
+        prices = self._prices(command)
+
         def attempt(planner: Planner) -> PlannedOrder:
             result = planner.plan(
                 command.order,
@@ -368,7 +424,9 @@ class Application:
                 explain=command.explain,
                 budget=budget,
                 validate=False,
+                prices=None if prices is None else prices.matrix,
             )
+            result = _stamped(result, prices)
             self.metrics.observe_plan(result)
             if not result.plan.shipments:
                 return PlannedOrder(result)  # nothing to hold
@@ -591,6 +649,15 @@ class Application:
     def network(self) -> Network:
         """The served network (its stock as the planner sees it)."""
         return self.live.planner().network
+
+    async def put_forecast(self, command: PutForecastCommand) -> Prices | None:
+        """Store a demand forecast (none with ``validate_only``) and price the stock by it
+        in this process; other processes on the ledger price it as they notice it."""
+        if command.validate_only:
+            return None
+        await self.run(lambda: self.ledger.forecasts.put(command.forecast, command.theta))
+        self.live.refresh(force=True)
+        return await self.run(lambda: self.live.prices(wait=True))
 
     # ------------------------------------------------------------------------- operations
 

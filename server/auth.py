@@ -71,6 +71,7 @@ METHOD_SCOPES: dict[str, str] = {
     },
     f"{NETWORK}/GetNetwork": "network.read",
     f"{NETWORK}/PutNetwork": "network.write",
+    f"{NETWORK}/PutDemandForecast": "network.write",
     f"{SCENARIO}/StartScenario": "scenario.run",
     **{
         f"{OPERATIONS}/{m}": "scenario.run"
@@ -95,6 +96,7 @@ STATE_CHANGING = frozenset(
         f"{INVENTORY}/ReleaseReservation",
         f"{INVENTORY}/ReceiveReturn",
         f"{NETWORK}/PutNetwork",
+        f"{NETWORK}/PutDemandForecast",
         f"{SCENARIO}/StartScenario",
         f"{OPERATIONS}/CancelOperation",
         f"{OPERATIONS}/DeleteOperation",

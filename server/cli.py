@@ -344,6 +344,27 @@ def cmd_lookahead_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lookahead_put_forecast(args: argparse.Namespace) -> int:
+    from omniroute.files import forecast_to_json, read_forecast
+
+    input_file(args.file, "FILE")
+    ledger = _open_existing_ledger(args.db)
+    try:
+        network, _, _ = ledger.load_network(stock=False)
+        forecast = read_forecast(args.file, network)  # every problem listed, nothing stored
+        if args.validate_only:
+            print(f"{args.file} fits the network: nothing stored (--validate-only)")
+            return 0
+        version = ledger.forecasts.put(forecast_to_json(forecast), args.theta)
+    finally:
+        ledger.close()
+    print(
+        f"forecast {args.file} is version {version} (theta {args.theta:g}): servers on the "
+        "ledger price their stock by it as they notice it (PlanOrder reports the version)"
+    )
+    return 0
+
+
 # ----------------------------------------------------------------------------- scenario
 
 
@@ -992,7 +1013,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser(
         "lookahead",
-        help="look-ahead routing: evaluate it against myopic routing and hindsight",
+        help="look-ahead routing: evaluate it against myopic routing and hindsight; put a "
+        "forecast for the servers",
         description="Look-ahead routing prices each unit of stock by what the forecast demand "
         "will need it for. See docs/lookahead.md.",
     )
@@ -1045,6 +1067,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds for the hindsight MIP (default 60; unproven: its bound is reported)",
     )
     q.set_defaults(func=cmd_lookahead_evaluate)
+    q = lookahead.add_parser(
+        "put-forecast",
+        help="put a demand forecast into a ledger for the servers' look-ahead routing",
+        description="Check FILE (DemandForecast JSON) against the ledger's network and store "
+        "it as the forecast in force, as the PutDemandForecast RPC does: every server on the "
+        "ledger prices its stock by it (in the background, as it notices it) and routes "
+        "PlanOrder calls by shipping cost + theta x opportunity cost unless they ask for "
+        "MYOPIC. A bad file lists every problem, stores nothing and exits 2.",
+    )
+    q.add_argument("file", metavar="FILE", help="forecast file (DemandForecast, proto3 JSON)")
+    q.add_argument(
+        "--db", required=True, help="the ledger: SQLite file (must exist) or postgresql:// URI"
+    )
+    q.add_argument(
+        "--theta",
+        type=amount(0.0, above=True),
+        default=DEFAULT_THETA,
+        help=f"weight of the opportunity cost in the routing objective (default {DEFAULT_THETA:g})",
+    )
+    q.add_argument("--validate-only", action="store_true", help="check the file and store nothing")
+    q.set_defaults(func=cmd_lookahead_put_forecast)
 
     p = commands.add_parser(
         "scenario",

@@ -246,14 +246,18 @@ class OmnirouteClient:
         network: Network | None = None,
         *,
         validate_only: bool = False,
+        routing: str = "",
     ) -> plan_pb2.PlanOrderResponse:
         """``PlanOrder``: the best plan for ``policy`` (CHEAPEST, FASTEST or BASELINE);
         nothing is held. ``solve_timeout`` bounds the search (seconds); ``network`` plans
-        statelessly against that network instead of the served one."""
+        statelessly against that network instead of the served one; ``routing`` MYOPIC or
+        LOOKAHEAD (default: look-ahead when a forecast is in force)."""
         request = self.plan_request(
             order, policy, include_options, include_explanation, solve_timeout, network
         )
         request.validate_only = validate_only
+        if routing:
+            request.routing = routing_service_pb2.PlanOrderRequest.Routing.Value(routing.upper())
         return self._call(self.routing.PlanOrder, request, timeout)
 
     def reserve(
@@ -264,6 +268,7 @@ class OmnirouteClient:
         include_options: bool = False,
         solve_timeout: float | None = None,
         timeout: float | None = None,
+        routing: str = "",
     ) -> plan_pb2.PlanOrderResponse:
         """``PlanOrder`` with ``reserve``: plan and hold the plan's stock atomically; the
         response's ``reservation_id`` names the hold (empty when nothing could be planned).
@@ -271,6 +276,8 @@ class OmnirouteClient:
         to repeat the call yourself (after a deadline, say), pass the same id again."""
         request = self.plan_request(order, policy, include_options, False, solve_timeout)
         request.reserve = True
+        if routing:
+            request.routing = routing_service_pb2.PlanOrderRequest.Routing.Value(routing.upper())
         request.request_id = request_id or new_request_id()
         return self._call(self.routing.PlanOrder, request, timeout)
 
@@ -502,6 +509,22 @@ class OmnirouteClient:
         return self.inventory.WatchEvents(request, timeout=timeout)
 
     # ------------------------------------------------------------------------- network, stock
+
+    def put_demand_forecast(
+        self,
+        forecast: dict[str, Any],
+        theta: float | None = None,
+        validate_only: bool = False,
+        timeout: float | None = None,
+    ) -> network_service_pb2.PutDemandForecastResponse:
+        """``PutDemandForecast``: the forecast (its proto3 JSON) for look-ahead routing."""
+        from google.protobuf import json_format
+
+        request = network_service_pb2.PutDemandForecastRequest(validate_only=validate_only)
+        json_format.ParseDict(forecast, request.forecast)
+        if theta is not None:
+            request.theta = theta
+        return self._call(self.network.PutDemandForecast, request, timeout)
 
     def put_network(
         self,

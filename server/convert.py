@@ -591,6 +591,7 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
         ),
         split_penalty_cost=message.split_penalty_cost,
         delivery_date=_output_date(message, "delivery_date"),
+        opportunity_cost=message.opportunity_cost,
     )
 
 
@@ -618,6 +619,7 @@ def result_from_proto(message: plan_pb2.PlanOrderResponse) -> PlanResult:
             stopped_by=SearchLimit[plan_pb2.PlanStats.StopReason.Name(stats.stopped_by)]
             if stats.stopped_by
             else None,
+            opportunity_costs_version=stats.opportunity_costs_version,
         ),
         options=tuple(plan_from_proto(p) for p in message.options),
     )
@@ -808,6 +810,7 @@ def plan_to_proto(plan: Plan) -> plan_pb2.Plan:
         ],
         split_penalty_cost=penalty / 100,
         delivery_date=None if plan.delivery_date is None else date_to_proto(plan.delivery_date),
+        opportunity_cost=cents(plan.opportunity_cost) / 100,
     )
 
 
@@ -817,15 +820,15 @@ def _stats_to_proto(stats: PlanStats, plan: Plan) -> plan_pb2.PlanStats:
         method=stats.method,
         solve_micros=stats.solve_micros,
         candidate_nodes=stats.candidate_nodes,
+        opportunity_costs_version=stats.opportunity_costs_version,
     )
     if stats.stopped_by is not None:
         message.stopped_by = plan_pb2.PlanStats.StopReason.Value(stats.stopped_by.value)
     if stats.gap is not None:
         message.gap = fraction(stats.gap)
-    if stats.lower_bound is not None:
-        message.lower_bound = bound_beside(
-            stats.lower_bound, plan.total_cost, plan_total_cents(plan)
-        )
+    if stats.lower_bound is not None:  # on the objective: total + opportunity cost
+        shown = plan_total_cents(plan) + cents(plan.opportunity_cost)
+        message.lower_bound = bound_beside(stats.lower_bound, plan.objective, shown)
     return message
 
 

@@ -22,11 +22,15 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from omniroute.files import forecast_from_json
 from omniroute.ledger import Ledger, NoNetwork
+from omniroute.lookahead import opportunity_costs
 from omniroute.model import Network
 from omniroute.planner import Planner
 from omniroute.stock_table import StockTable
@@ -40,6 +44,31 @@ log = logging.getLogger("omniroute.server")
 
 EXPIRY_CHECK = 0.1  # seconds between checks for expired holds (holds are also expired by
 # every write, so a reservation never fails on an expired hold)
+PRICES_REFRESH = 60.0  # seconds between recomputations of the opportunity costs
+BIG_MOVE = 0.01  # ... and sooner when this share of the stock positions changed since
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """Opportunity costs in force: θ·λ per unit of each SKU at each node, (nodes, SKUs) in
+    the planner's index order, computed from forecast ``forecast_version`` on the stock as
+    of change ``seq`` of network ``network_version``."""
+
+    matrix: np.ndarray
+    forecast_version: int
+    network_version: int
+    seq: int
+    theta: float
+    computed_at: float
+
+    @property
+    def version(self) -> str:
+        """What a plan priced by them reports: forecast version and stock change seq."""
+        return f"{self.forecast_version}.{self.seq}"
+
+    @property
+    def priced_positions(self) -> int:
+        return int(np.count_nonzero(self.matrix))
 
 
 class LiveNetwork:
@@ -54,6 +83,12 @@ class LiveNetwork:
         self.seq = -1
         self._token: int | None = None
         self._expiry_checked = 0.0
+        self.forecast_version = 0  # the ledger's latest forecast (0: none put)
+        self._prices: Prices | None = None
+        self._pricing = threading.Lock()  # one computation of the prices at a time
+        self._wake = threading.Event()
+        self._pricer: threading.Thread | None = None
+        self.prices_refresh = PRICES_REFRESH
 
     def planner(self) -> Planner:
         """The up-to-date planner; :class:`NoNetwork` when no network has been loaded."""
@@ -74,6 +109,7 @@ class LiveNetwork:
             if not force and token == self._token and self._planner is not None:
                 return
             self._token = token
+            self.forecast_version = self.ledger.forecasts.version()
             version, seq = self.ledger.state()
             if version == 0:
                 return
@@ -87,6 +123,114 @@ class LiveNetwork:
             if self._planner.index.has_capacity:  # the days full since (cheap: full ones only)
                 today = datetime.now(UTC).date()
                 self._planner.inventory.set_full_days(self.ledger.ship_days.full(today))
+
+    # ------------------------------------------------------------------------- look-ahead
+
+    def prices(self, wait: bool) -> Prices | None:
+        """The opportunity costs in force for look-ahead routing; None when no forecast is
+        in force (or, without ``wait``, none are ready for this network yet).
+
+        They are recomputed in the background (:meth:`_price_loop`) when a new forecast
+        is put, when :data:`BIG_MOVE` of the positions changed, and every
+        :attr:`prices_refresh` seconds; until then the last ones stay in force, whole (the
+        reference is swapped at once). ``wait``: compute them now when none are ready
+        for the current forecast and network (the first look-ahead call pays for it).
+        """
+        planner = self.planner()
+        if self.forecast_version == 0:
+            return None
+        self._start_pricer()
+        current = self._prices
+        fresh = (
+            current is not None
+            and current.network_version == self.version
+            and current.forecast_version == self.forecast_version
+        )
+        if fresh:
+            if self._moved(current):
+                self._wake.set()
+            return current
+        if wait:
+            return self._compute(planner)
+        self._wake.set()
+        usable = current is not None and current.network_version == self.version
+        return current if usable else None
+
+    def warm(self) -> None:
+        """At start: price the stock now when a forecast is in force (so that the first
+        calls are routed look-ahead), and keep the prices fresh from then on."""
+        if self.forecast_version and self._planner is not None:
+            self._compute()
+            self._start_pricer()
+
+    def _moved(self, prices: Prices | None) -> bool:
+        """Whether the stock moved enough since ``prices`` were computed to price again."""
+        if prices is None:
+            return True
+        positions = max(1, len(self.planner().inventory.table))
+        return self.seq - prices.seq >= max(1, BIG_MOVE * positions)
+
+    def _compute(self, planner: Planner | None = None) -> Prices | None:
+        """Price the stock now from the ledger's latest forecast (None: none in force or
+        it no longer fits the network, which is logged) and swap the result in."""
+        with self._pricing:
+            stored = self.ledger.forecasts.latest()
+            if stored is None:
+                return None
+            with self._lock:
+                planner = self._planner if planner is None else planner
+                if planner is None:
+                    return None
+                network_version, seq = self.version, self.seq
+                inventory = planner.inventory.copy()  # a consistent view, off the lock
+            current = self._prices
+            if current is not None and (
+                current.forecast_version,
+                current.network_version,
+                current.seq,
+            ) == (stored.version, network_version, seq):
+                return current
+            forecast, violations = forecast_from_json(stored.forecast, planner.network)
+            if forecast is None:
+                problems = "; ".join(f"{v.field}: {v.description}" for v in violations[:5])
+                log.warning("forecast %d does not fit the network: %s", stored.version, problems)
+                self._prices = None
+                return None
+            costs = opportunity_costs(planner.index, inventory, forecast)
+            prices = Prices(
+                stored.theta * costs.matrix(planner.index),
+                stored.version,
+                network_version,
+                seq,
+                stored.theta,
+                time.time(),
+            )
+            self._prices = prices
+            log.info(
+                "opportunity costs %s: %d positions priced", prices.version, prices.priced_positions
+            )
+            return prices
+
+    def _start_pricer(self) -> None:
+        if self._pricer is None:
+            with self._pricing:
+                if self._pricer is None:
+                    self._pricer = threading.Thread(
+                        target=self._price_loop, name="omniroute-prices", daemon=True
+                    )
+                    self._pricer.start()
+
+    def _price_loop(self) -> None:
+        """Recompute the prices when woken (new forecast, stock moved) or on the timer."""
+        while True:
+            self._wake.wait(self.prices_refresh)
+            self._wake.clear()
+            try:
+                self.refresh()
+                if self.forecast_version:
+                    self._compute()
+            except Exception:  # keep the last prices; try again on the next wake
+                log.exception("recomputing the opportunity costs failed")
 
     def _load(self) -> tuple[Network, int, int]:
         try:

@@ -27,6 +27,19 @@ class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
             response.version = str(version)
         return response
 
+    async def PutDemandForecast(
+        self,
+        request: network_service_pb2.PutDemandForecastRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> network_service_pb2.PutDemandForecastResponse:
+        command = requests.put_demand_forecast(request, self.app.network())
+        response = network_service_pb2.PutDemandForecastResponse(theta=command.theta)
+        prices = await self.app.put_forecast(command)
+        if prices is not None:
+            response.version = str(prices.forecast_version)
+            response.priced_positions = prices.priced_positions
+        return response
+
     async def GetNetwork(
         self, request: network_service_pb2.GetNetworkRequest, context: grpc.aio.ServicerContext
     ) -> network_pb2.Network:

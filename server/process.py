@@ -246,6 +246,7 @@ class RunningServer:
 
     async def start(self) -> None:
         self.app.live.refresh(force=True)
+        self.app.live.warm()  # a forecast in force prices the stock before the first call
         # The network, its index and the stock are long-lived: keep them out of the garbage
         # collector's way (full collections over them cost tens of milliseconds per call).
         gc.collect()

@@ -21,10 +21,12 @@ from typing import Any
 from google.protobuf.message import Message
 
 from omniroute.availability import DEFAULT_MAX_NODES, DEFAULT_MAX_PICKUP_DISTANCE_KM
+from omniroute.files import forecast_from_json
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import RejectionReason
 from omniroute.ledger.events import EventType
-from omniroute.model import FieldViolation, Order, OrderLine, ValidationError
+from omniroute.lookahead import DEFAULT_THETA
+from omniroute.model import FieldViolation, Network, Order, OrderLine, ValidationError
 from omniroute.planner import Planner
 from omniroute.returns import DEFAULT_UNIT_VALUE
 from omniroute.scenario import ReplayMode, apply_changes, parse_changes
@@ -35,10 +37,12 @@ from omniroute.server.application import (
     ListStockCommand,
     PlanOrderCommand,
     PlanOrdersCommand,
+    PutForecastCommand,
     PutNetworkCommand,
     QuoteCommand,
     RerouteCommand,
     ReturnCommand,
+    Routing,
     ScenarioCommand,
     UpdateStockCommand,
 )
@@ -214,6 +218,7 @@ def plan_order(
                 "network", "reserve holds the server's stock: send no inline network with it"
             )
         )
+    routing = _routing(request, violations)
     _raise(violations, "PlanOrderRequest")
     return PlanOrderCommand(
         planner=planner,
@@ -226,7 +231,46 @@ def plan_order(
         timeout=timeout,
         inline_network=request.HasField("network"),
         validate_only=request.validate_only,
+        routing=routing,
     )
+
+
+def _routing(
+    request: routing_service_pb2.PlanOrderRequest, violations: list[FieldViolation]
+) -> Routing:
+    name = routing_service_pb2.PlanOrderRequest.Routing.Name
+    try:
+        routing = Routing(name(request.routing))
+    except ValueError:
+        violations.append(FieldViolation("routing", f"unknown routing {request.routing}"))
+        return Routing.AUTO
+    if routing is Routing.LOOKAHEAD and request.HasField("network"):
+        violations.append(
+            FieldViolation(
+                "routing",
+                "LOOKAHEAD prices the server's stock by its forecast: not with an inline network",
+            )
+        )
+    return routing
+
+
+def put_demand_forecast(
+    request: network_service_pb2.PutDemandForecastRequest, network: Network
+) -> PutForecastCommand:
+    """The forecast checked against the served ``network`` (every violation listed)."""
+    from google.protobuf import json_format
+
+    violations: list[FieldViolation] = []
+    if not request.HasField("forecast"):
+        violations.append(FieldViolation("forecast", "is required"))
+    data = json_format.MessageToDict(request.forecast)
+    _, found = forecast_from_json(data, network)
+    violations += _prefixed(found, "forecast")
+    theta = request.theta if request.HasField("theta") else DEFAULT_THETA
+    if not (math.isfinite(theta) and theta > 0):
+        violations.append(FieldViolation("theta", "must be a finite number > 0"))
+    _raise(violations, "PutDemandForecastRequest")
+    return PutForecastCommand(data, theta, request.validate_only)
 
 
 def plan_orders(

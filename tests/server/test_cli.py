@@ -36,7 +36,14 @@ def omniroute(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_help_for_every_command() -> None:
     """--help works for the program and each command."""
-    for command in ([], ["demo-data"], ["plan"], ["demo"], ["lookahead", "evaluate"]):
+    for command in (
+        [],
+        ["demo-data"],
+        ["plan"],
+        ["demo"],
+        ["lookahead", "evaluate"],
+        ["lookahead", "put-forecast"],
+    ):
         result = omniroute(*command, "--help")
         assert result.returncode == 0 and "usage: omniroute" in result.stdout
 

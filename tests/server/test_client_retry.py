@@ -213,6 +213,7 @@ def test_every_helper_goes_through_the_retry_policy() -> None:
             c.release_reservation("r-1")
             c.get_reservation("r-1")
             c.put_network(network_pb2.Network())
+            c.put_demand_forecast({"horizonDays": 1})
             c.get_network()
             c.update_stock([inventory_service_pb2.StockUpdate(node_id="DC1", sku_id="TEE")])
             c.get_stock()

@@ -64,6 +64,7 @@ from omniroute.ledger import open_ledger
 from omniroute.model import Network
 from omniroute.server.process import SERVICES, ServerConfig
 from omniroute.v1 import (
+    forecast_pb2,
     inventory_service_pb2,
     network_pb2,
     network_service_pb2,
@@ -329,6 +330,14 @@ def make_seeds(fuzz: Fuzz) -> None:
     tiny = fuzz.tiny
     orders = tiny_orders_proto()
     melbourne = network_pb2.Location(latitude=-37.85, longitude=145.0)
+    forecast = forecast_pb2.DemandForecast(
+        horizon_days=5,
+        regions=[forecast_pb2.DemandRegion(id="MEL", centre=melbourne)],
+        online=[
+            forecast_pb2.OnlineDemand(region_id="MEL", sku_id=sku.id, units_per_day=3)
+            for sku in tiny.skus
+        ],
+    )
 
     def hold(n: int) -> tuple[str, str, str]:
         order = order_pb2.Order(
@@ -483,6 +492,10 @@ def make_seeds(fuzz: Fuzz) -> None:
         "NetworkService.PutNetwork": [
             network_service_pb2.PutNetworkRequest(network=tiny, validate_only=True),
             network_service_pb2.PutNetworkRequest(network=tiny),
+        ],
+        "NetworkService.PutDemandForecast": [
+            network_service_pb2.PutDemandForecastRequest(forecast=forecast, validate_only=True),
+            network_service_pb2.PutDemandForecastRequest(forecast=forecast, theta=1.5),
         ],
         "NetworkService.GetNetwork": [
             network_service_pb2.GetNetworkRequest(include_stock=True),

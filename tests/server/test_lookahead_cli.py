@@ -156,3 +156,47 @@ def test_allocate_prices_stock_by_a_forecast(tmp_path: Path) -> None:
     result = omniroute(*common, "--out", str(tmp_path / "b"), "--theta", "1")
     assert result.returncode == 2
     assert "--theta weighs the opportunity costs of --forecast" in result.stderr
+
+
+def test_put_forecast_stores_it_for_the_servers(tmp_path: Path, tiny_network) -> None:
+    """`lookahead put-forecast` checks the file against the ledger's network and stores it
+    (a new version each time); a server on the ledger then routes by it. A bad file exits 2
+    with every problem listed and stores nothing."""
+    from omniroute.ledger import open_ledger
+    from omniroute.server.client import OmnirouteClient
+    from omniroute.server.convert import result_from_proto
+    from omniroute.server.process import ServerConfig
+
+    from .conftest import ServerThread
+    from .test_lookahead_service import orders as some_orders
+    from .test_lookahead_service import scarce_forecast
+
+    db = tmp_path / "ledger.db"
+    ledger = open_ledger(db)
+    ledger.put_network(tiny_network)
+    ledger.close()
+    bad = scarce_forecast(tiny_network)
+    bad["horizonDays"] = -1
+    bad["online"][0]["skuId"] = "NOPE"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    result = omniroute("lookahead", "put-forecast", str(tmp_path / "bad.json"), "--db", str(db))
+    assert result.returncode == 2
+    assert "horizonDays" in result.stderr and "online[0].skuId" in result.stderr
+    (tmp_path / "good.json").write_text(json.dumps(scarce_forecast(tiny_network)))
+    good = ("lookahead", "put-forecast", str(tmp_path / "good.json"), "--db", str(db))
+    checked = omniroute(*good, "--validate-only")
+    assert checked.returncode == 0, checked.stderr
+    ledger = open_ledger(db)
+    assert ledger.forecasts.version() == 0  # bad and validate-only: nothing stored
+    ledger.close()
+    result = omniroute(*good, "--theta", "1.5")
+    assert result.returncode == 0, result.stderr
+    assert "version 1" in result.stdout
+    ledger = open_ledger(db)
+    stored = ledger.forecasts.latest()
+    ledger.close()
+    assert stored is not None and stored.version == 1 and stored.theta == 1.5
+    config = ServerConfig(db=str(db), host="localhost", port=0, grace=1.0)
+    with ServerThread(config) as running, OmnirouteClient(running.target, timeout=60) as client:
+        answer = result_from_proto(client.plan_order(some_orders(tiny_network)[0]))
+    assert answer.stats.opportunity_costs_version.startswith("1.")

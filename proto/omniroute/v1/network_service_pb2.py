@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from omniroute.v1 import forecast_pb2 as omniroute_dot_v1_dot_forecast__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/network_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\"^\n\x11PutNetworkRequest\x12,\n\x07network\x18\x01 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\"s\n\x12PutNetworkResponse\x12\x15\n\x07version\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05nodes\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04skus\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0fstock_positions\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\"0\n\x11GetNetworkRequest\x12\x1b\n\rinclude_stock\x18\x01 \x01(\x08\x42\x04\xe2\x41\x01\x01\x32\xa7\x01\n\x0eNetworkService\x12O\n\nPutNetwork\x12\x1f.omniroute.v1.PutNetworkRequest\x1a .omniroute.v1.PutNetworkResponse\x12\x44\n\nGetNetwork\x12\x1f.omniroute.v1.GetNetworkRequest\x1a\x15.omniroute.v1.NetworkB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omniroute/v1/network_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bomniroute/v1/forecast.proto\x1a\x1aomniroute/v1/network.proto\"\x91\x01\n\x18PutDemandForecastRequest\x12\x34\n\x08\x66orecast\x18\x01 \x01(\x0b\x32\x1c.omniroute.v1.DemandForecastB\x04\xe2\x41\x01\x02\x12\x18\n\x05theta\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1b\n\rvalidate_only\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x42\x08\n\x06_theta\"g\n\x19PutDemandForecastResponse\x12\x15\n\x07version\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05theta\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10priced_positions\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\"^\n\x11PutNetworkRequest\x12,\n\x07network\x18\x01 \x01(\x0b\x32\x15.omniroute.v1.NetworkB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\"s\n\x12PutNetworkResponse\x12\x15\n\x07version\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05nodes\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04skus\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0fstock_positions\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\"0\n\x11GetNetworkRequest\x12\x1b\n\rinclude_stock\x18\x01 \x01(\x08\x42\x04\xe2\x41\x01\x01\x32\x8d\x02\n\x0eNetworkService\x12O\n\nPutNetwork\x12\x1f.omniroute.v1.PutNetworkRequest\x1a .omniroute.v1.PutNetworkResponse\x12\x44\n\nGetNetwork\x12\x1f.omniroute.v1.GetNetworkRequest\x1a\x15.omniroute.v1.Network\x12\x64\n\x11PutDemandForecast\x12&.omniroute.v1.PutDemandForecastRequest\x1a\'.omniroute.v1.PutDemandForecastResponseB@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +35,18 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omniroute.v1.network_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020dev.omniroute.v1P\001Z*omniroute.dev/gen/omniroute/v1;omniroutev1'
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['forecast']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['forecast']._serialized_options = b'\342A\001\002'
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['theta']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['theta']._serialized_options = b'\342A\001\001'
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['validate_only']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTREQUEST'].fields_by_name['validate_only']._serialized_options = b'\342A\001\001'
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['version']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['version']._serialized_options = b'\342A\001\003'
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['theta']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['theta']._serialized_options = b'\342A\001\003'
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['priced_positions']._loaded_options = None
+  _globals['_PUTDEMANDFORECASTRESPONSE'].fields_by_name['priced_positions']._serialized_options = b'\342A\001\003'
   _globals['_PUTNETWORKREQUEST'].fields_by_name['network']._loaded_options = None
   _globals['_PUTNETWORKREQUEST'].fields_by_name['network']._serialized_options = b'\342A\001\002'
   _globals['_PUTNETWORKREQUEST'].fields_by_name['validate_only']._loaded_options = None
@@ -48,12 +61,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUTNETWORKRESPONSE'].fields_by_name['stock_positions']._serialized_options = b'\342A\001\003'
   _globals['_GETNETWORKREQUEST'].fields_by_name['include_stock']._loaded_options = None
   _globals['_GETNETWORKREQUEST'].fields_by_name['include_stock']._serialized_options = b'\342A\001\001'
-  _globals['_PUTNETWORKREQUEST']._serialized_start=113
-  _globals['_PUTNETWORKREQUEST']._serialized_end=207
-  _globals['_PUTNETWORKRESPONSE']._serialized_start=209
-  _globals['_PUTNETWORKRESPONSE']._serialized_end=324
-  _globals['_GETNETWORKREQUEST']._serialized_start=326
-  _globals['_GETNETWORKREQUEST']._serialized_end=374
-  _globals['_NETWORKSERVICE']._serialized_start=377
-  _globals['_NETWORKSERVICE']._serialized_end=544
+  _globals['_PUTDEMANDFORECASTREQUEST']._serialized_start=143
+  _globals['_PUTDEMANDFORECASTREQUEST']._serialized_end=288
+  _globals['_PUTDEMANDFORECASTRESPONSE']._serialized_start=290
+  _globals['_PUTDEMANDFORECASTRESPONSE']._serialized_end=393
+  _globals['_PUTNETWORKREQUEST']._serialized_start=395
+  _globals['_PUTNETWORKREQUEST']._serialized_end=489
+  _globals['_PUTNETWORKRESPONSE']._serialized_start=491
+  _globals['_PUTNETWORKRESPONSE']._serialized_end=606
+  _globals['_GETNETWORKREQUEST']._serialized_start=608
+  _globals['_GETNETWORKREQUEST']._serialized_end=656
+  _globals['_NETWORKSERVICE']._serialized_start=659
+  _globals['_NETWORKSERVICE']._serialized_end=928
 # @@protoc_insertion_point(module_scope)

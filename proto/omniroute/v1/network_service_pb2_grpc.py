@@ -46,6 +46,11 @@ class NetworkServiceStub:
                 request_serializer=omniroute_dot_v1_dot_network__service__pb2.GetNetworkRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_network__pb2.Network.FromString,
                 _registered_method=True)
+        self.PutDemandForecast = channel.unary_unary(
+                '/omniroute.v1.NetworkService/PutDemandForecast',
+                request_serializer=omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastResponse.FromString,
+                _registered_method=True)
 
 
 class NetworkServiceServicer:
@@ -66,6 +71,15 @@ class NetworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutDemandForecast(self, request, context):
+        """Puts the demand forecast for look-ahead routing, after validation against the served
+        network; a bad forecast changes nothing. It stays in force until the next one (a new
+        network keeps it when it still fits). See docs/lookahead.md.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NetworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +92,11 @@ def add_NetworkServiceServicer_to_server(servicer, server):
                     servicer.GetNetwork,
                     request_deserializer=omniroute_dot_v1_dot_network__service__pb2.GetNetworkRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_network__pb2.Network.SerializeToString,
+            ),
+            'PutDemandForecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDemandForecast,
+                    request_deserializer=omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +154,33 @@ class NetworkService:
             '/omniroute.v1.NetworkService/GetNetwork',
             omniroute_dot_v1_dot_network__service__pb2.GetNetworkRequest.SerializeToString,
             omniroute_dot_v1_dot_network__pb2.Network.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutDemandForecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.NetworkService/PutDemandForecast',
+            omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastRequest.SerializeToString,
+            omniroute_dot_v1_dot_network__service__pb2.PutDemandForecastResponse.FromString,
             options,
             channel_credentials,
             insecure,

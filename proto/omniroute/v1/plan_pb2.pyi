@@ -100,7 +100,7 @@ class UnfilledLine(_message.Message):
     def __init__(self, line_id: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[_Union[UnfilledLine.Reason, str]] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("status", "shipments", "total_cost", "delivery_days", "unfilled_lines", "split_penalty_cost", "delivery_date")
+    __slots__ = ("status", "shipments", "total_cost", "delivery_days", "unfilled_lines", "split_penalty_cost", "delivery_date", "opportunity_cost")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Plan.Status]
@@ -118,6 +118,7 @@ class Plan(_message.Message):
     UNFILLED_LINES_FIELD_NUMBER: _ClassVar[int]
     SPLIT_PENALTY_COST_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITY_COST_FIELD_NUMBER: _ClassVar[int]
     status: Plan.Status
     shipments: _containers.RepeatedCompositeFieldContainer[Shipment]
     total_cost: float
@@ -125,10 +126,11 @@ class Plan(_message.Message):
     unfilled_lines: _containers.RepeatedCompositeFieldContainer[UnfilledLine]
     split_penalty_cost: float
     delivery_date: _date_pb2.Date
-    def __init__(self, status: _Optional[_Union[Plan.Status, str]] = ..., shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., total_cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., unfilled_lines: _Optional[_Iterable[_Union[UnfilledLine, _Mapping]]] = ..., split_penalty_cost: _Optional[float] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    opportunity_cost: float
+    def __init__(self, status: _Optional[_Union[Plan.Status, str]] = ..., shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., total_cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., unfilled_lines: _Optional[_Iterable[_Union[UnfilledLine, _Mapping]]] = ..., split_penalty_cost: _Optional[float] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., opportunity_cost: _Optional[float] = ...) -> None: ...
 
 class PlanStats(_message.Message):
-    __slots__ = ("proof", "gap", "method", "solve_micros", "lower_bound", "candidate_nodes", "stopped_by")
+    __slots__ = ("proof", "gap", "method", "solve_micros", "lower_bound", "candidate_nodes", "stopped_by", "opportunity_costs_version")
     class Proof(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         PROOF_UNSPECIFIED: _ClassVar[PlanStats.Proof]
@@ -154,6 +156,7 @@ class PlanStats(_message.Message):
     LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_NODES_FIELD_NUMBER: _ClassVar[int]
     STOPPED_BY_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITY_COSTS_VERSION_FIELD_NUMBER: _ClassVar[int]
     proof: PlanStats.Proof
     gap: float
     method: str
@@ -161,7 +164,8 @@ class PlanStats(_message.Message):
     lower_bound: float
     candidate_nodes: int
     stopped_by: PlanStats.StopReason
-    def __init__(self, proof: _Optional[_Union[PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., method: _Optional[str] = ..., solve_micros: _Optional[int] = ..., lower_bound: _Optional[float] = ..., candidate_nodes: _Optional[int] = ..., stopped_by: _Optional[_Union[PlanStats.StopReason, str]] = ...) -> None: ...
+    opportunity_costs_version: str
+    def __init__(self, proof: _Optional[_Union[PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., method: _Optional[str] = ..., solve_micros: _Optional[int] = ..., lower_bound: _Optional[float] = ..., candidate_nodes: _Optional[int] = ..., stopped_by: _Optional[_Union[PlanStats.StopReason, str]] = ..., opportunity_costs_version: _Optional[str] = ...) -> None: ...
 
 class Alternative(_message.Message):
     __slots__ = ("name", "plan", "verdict")

@@ -28,7 +28,15 @@ PICKUP: Fulfilment
 DELIVERY: Fulfilment
 
 class PlanOrderRequest(_message.Message):
-    __slots__ = ("order", "policy", "include_options", "reserve", "request_id", "validate_only", "timeout", "network", "include_explanation")
+    __slots__ = ("order", "policy", "include_options", "reserve", "request_id", "validate_only", "timeout", "network", "include_explanation", "routing")
+    class Routing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ROUTING_UNSPECIFIED: _ClassVar[PlanOrderRequest.Routing]
+        MYOPIC: _ClassVar[PlanOrderRequest.Routing]
+        LOOKAHEAD: _ClassVar[PlanOrderRequest.Routing]
+    ROUTING_UNSPECIFIED: PlanOrderRequest.Routing
+    MYOPIC: PlanOrderRequest.Routing
+    LOOKAHEAD: PlanOrderRequest.Routing
     ORDER_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +46,7 @@ class PlanOrderRequest(_message.Message):
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     order: _order_pb2.Order
     policy: _plan_pb2.Policy
     include_options: bool
@@ -47,7 +56,8 @@ class PlanOrderRequest(_message.Message):
     timeout: _duration_pb2.Duration
     network: _network_pb2.Network
     include_explanation: bool
-    def __init__(self, order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., policy: _Optional[_Union[_plan_pb2.Policy, str]] = ..., include_options: _Optional[bool] = ..., reserve: _Optional[bool] = ..., request_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., include_explanation: _Optional[bool] = ...) -> None: ...
+    routing: PlanOrderRequest.Routing
+    def __init__(self, order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., policy: _Optional[_Union[_plan_pb2.Policy, str]] = ..., include_options: _Optional[bool] = ..., reserve: _Optional[bool] = ..., request_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., include_explanation: _Optional[bool] = ..., routing: _Optional[_Union[PlanOrderRequest.Routing, str]] = ...) -> None: ...
 
 class PlanOrdersRequest(_message.Message):
     __slots__ = ("orders", "unfilled_penalty", "timeout", "network", "validate_only")
