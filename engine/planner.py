@@ -415,6 +415,7 @@ class Planner:
         time_limit: float = 2.0,
         progress: Callable[[int, int], bool | None] | None = None,
         validate: bool = True,
+        prices: np.ndarray | None = None,
     ) -> Replay:
         """Replay orders in time order, stock depleting as they ship and each node's daily
         capacity shared (a what-if scenario; the planner's stock is not changed).
@@ -427,6 +428,9 @@ class Planner:
         progress
             Called with (orders done, orders in all) after each chunk; returning True stops
             the replay (the result then covers the orders done).
+        prices
+            Look-ahead routing: every order (and window) priced as :meth:`plan` and
+            :meth:`allocate` price them.
 
         Returns
         -------
@@ -437,7 +441,7 @@ class Planner:
             violations = orders_violations(orders, self.network)
             if violations:
                 raise ValidationError(violations, "orders")
-        return replay(self, orders, mode, window, unfilled_penalty, progress, time_limit)
+        return replay(self, orders, mode, window, unfilled_penalty, progress, time_limit, prices)
 
     # ------------------------------------------------------------------------- helpers
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from omniroute.files import nodes_from_json, stock_from_json, timestamp_key
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, allocate, plan_sequential
 from omniroute.model import (
@@ -435,10 +437,12 @@ def replay(
     unfilled_penalty: float = DEFAULT_UNFILLED_PENALTY,
     progress: Callable[[int, int], bool | None] | None = None,
     time_limit: float = 2.0,
+    prices: np.ndarray | None = None,
 ) -> Replay:
     """Replay validated ``orders`` in time order against ``planner``'s network, stock
     depleting and capacity shared (``time_limit``: seconds per joint window in batch mode);
-    ``progress`` returning True stops early. See :meth:`omniroute.Planner.replay`."""
+    ``progress`` returning True stops early; ``prices``: look-ahead routing (see
+    :meth:`omniroute.Planner.plan`). See :meth:`omniroute.Planner.replay`."""
     from omniroute.planner import Planner
 
     ordered = sorted(orders, key=lambda o: timestamp_key(o.create_time))  # stable for ties
@@ -456,10 +460,11 @@ def replay(
                 unfilled_penalty,
                 time_limit=time_limit,
                 capacity=capacity,
+                prices=prices,
             )
             chunk = list(result.plans)
         else:
-            chunk = plan_sequential(batch, index, stock, capacity)
+            chunk = plan_sequential(batch, index, stock, capacity, prices=prices)
         for plan in chunk:
             for shipment in plan.shipments:  # undated: the replay's one day of capacity
                 if shipment.node_id in capacity and shipment.ship_date is None:

@@ -376,11 +376,21 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
     input_file(args.orders, "--orders")
     output_dir(args.out, "--out", create=False)  # made once the inputs are known to be good
     changes = None
+    if args.theta is not None and not args.forecast:
+        raise CliError("--theta weighs the opportunity costs of --forecast: give --forecast")
     if args.changes:
         input_file(args.changes, "--changes")
         network = read_network(args.network)
         read_changes(args.changes, network)  # every problem listed before any work
         changes = json.loads(Path(args.changes).read_text())
+    if args.forecast:
+        from omniroute.files import read_forecast
+        from omniroute.scenario import apply_changes
+
+        input_file(args.forecast, "--forecast")
+        network = read_network(args.network)
+        changed = apply_changes(network, read_changes(changes, network)) if changes else network
+        read_forecast(args.forecast, changed)  # every problem listed before any work
     result = run_scenario_task(
         args.network,
         args.orders,
@@ -389,6 +399,8 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         args.out,
         args.name or Path(args.out).name,
         show_progress=None,
+        forecast_path=args.forecast,
+        theta=DEFAULT_THETA if args.theta is None else args.theta,
     )
     print(kpi_table({"value": result}, HEADLINE_KPIS, _currency(args.network)))
     print(f"wrote {args.out}/kpis.json, outcomes.jsonl and report.html", file=sys.stderr)
@@ -1113,6 +1125,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--out", required=True, help="run directory")
     q.add_argument("--name", help="name in reports (default: the directory name)")
+    q.add_argument(
+        "--forecast",
+        help="route look-ahead: price each unit of stock by this forecast (DemandForecast "
+        "JSON, checked against the changed network) on the stock at the start, and route "
+        "every order by cost + theta x those opportunity costs (docs/lookahead.md)",
+    )
+    q.add_argument(
+        "--theta",
+        type=amount(0.0, above=True),
+        help=f"weight of the opportunity costs with --forecast (default {DEFAULT_THETA:g})",
+    )
     q.set_defaults(func=cmd_scenario_run)
     q = scenario.add_parser(
         "compare",

@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import omniroute
-from omniroute.files import read_network, read_orders
+from omniroute.files import read_forecast, read_network, read_orders
+from omniroute.lookahead import DEFAULT_THETA, DemandForecast, opportunity_costs
 from omniroute.model import FieldViolation, Network, Order, ValidationError
 from omniroute.planner import Planner
 from omniroute.scenario import (
@@ -51,20 +54,38 @@ def run_scenario_task(
     out_dir: str,
     name: str = "",
     show_progress: bool | None = False,
+    forecast_path: str | None = None,
+    theta: float = DEFAULT_THETA,
 ) -> dict[str, Any]:
     """Replay the orders against the changed network; write the run directory; return the
-    contents of its ``kpis.json``."""
+    contents of its ``kpis.json``. With ``forecast_path``, every order is routed look-ahead
+    (cost + ``theta`` x the opportunity costs the forecast gives the changed network's
+    stock at the start)."""
     network = read_network(network_path)
     changed = apply_changes(network, read_changes(changes, network))
     orders = read_orders(orders_path, changed)
+    forecast = read_forecast(forecast_path, changed) if forecast_path else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    inputs = {
+    inputs: dict[str, Any] = {
         "network": fingerprint(network_path),
         "orders": {**fingerprint(orders_path), "records": len(orders)},
     }
+    lookahead = None
+    if forecast is not None and forecast_path is not None:
+        inputs["forecast"] = fingerprint(forecast_path)
+        lookahead = (forecast, theta)
     return _replay_into(
-        out, network, changed, orders, changes, mode, name or out.name, inputs, show_progress
+        out,
+        network,
+        changed,
+        orders,
+        changes,
+        mode,
+        name or out.name,
+        inputs,
+        show_progress,
+        lookahead,
     )
 
 
@@ -78,19 +99,32 @@ def _replay_into(
     name: str,
     inputs: Mapping[str, Any],
     show_progress: bool | None = False,
+    lookahead: tuple[DemandForecast, float] | None = None,
 ) -> dict[str, Any]:
     """Replay ``orders`` on ``changed`` and write the run directory ``out`` (the one writer
-    of run directories, for ``scenario run`` and every executor of a sweep)."""
+    of run directories, for ``scenario run`` and every executor of a sweep); ``lookahead``:
+    (forecast, θ) to route by."""
+    planner = Planner(changed, validate=False)
+    prices = None
+    if lookahead is not None:
+        forecast, theta = lookahead
+        costs = opportunity_costs(planner.index, planner.inventory, forecast)
+        prices = theta * costs.matrix(planner.index)
     bar = ProgressBar(len(orders), f"replaying {name}", show_progress)
 
     def advance(done: int, _total: int) -> None:
         bar.update(done)
 
-    replay = Planner(changed, validate=False).replay(
-        orders, mode=ReplayMode(mode.upper()), progress=advance, validate=False
+    replay = planner.replay(
+        orders, mode=ReplayMode(mode.upper()), progress=advance, validate=False, prices=prices
     )
     bar.close()
     result = replay.kpis.to_json()
+    if lookahead is not None and prices is not None:
+        result["lookahead"] = {
+            "theta": lookahead[1],
+            "pricedPositions": int(np.count_nonzero(prices)),
+        }
     result["name"] = name
     result["mode"] = mode.lower()
     result["changes"] = dict(changes or {})

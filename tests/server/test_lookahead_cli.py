@@ -200,3 +200,45 @@ def test_put_forecast_stores_it_for_the_servers(tmp_path: Path, tiny_network) ->
     with ServerThread(config) as running, OmnirouteClient(running.target, timeout=60) as client:
         answer = result_from_proto(client.plan_order(some_orders(tiny_network)[0]))
     assert answer.stats.opportunity_costs_version.startswith("1.")
+
+
+def test_scenario_run_routes_look_ahead_with_a_forecast(tmp_path: Path) -> None:
+    """`scenario run --forecast` prices the stock by the forecast and routes every order by
+    it: its run records the forecast and θ, and routes some orders elsewhere than the
+    myopic run; a bad forecast (or --theta alone) exits 2 and writes nothing."""
+    from omniroute.evaluation import default_regions, perfect_forecast
+    from omniroute.files import write_forecast
+    from omniroute.network_index import NetworkIndex
+
+    network, orders = scarce_batch(7, 30, 1.0)
+    write_network(network, tmp_path / "network.json")
+    write_orders(orders, tmp_path / "orders.jsonl")
+    index = NetworkIndex(network)
+    forecast = perfect_forecast(index, default_regions(index, orders), orders, 1.0)
+    write_forecast(forecast, tmp_path / "forecast.json")
+    common = ("scenario", "run", "--network", str(tmp_path / "network.json"),
+              "--orders", str(tmp_path / "orders.jsonl"))  # fmt: skip
+    plain = omniroute(*common, "--out", str(tmp_path / "myopic"))
+    assert plain.returncode == 0, plain.stderr
+    ahead = omniroute(*common, "--out", str(tmp_path / "ahead"), "--forecast",
+                      str(tmp_path / "forecast.json"), "--theta", "2")  # fmt: skip
+    assert ahead.returncode == 0, ahead.stderr
+    kpis = json.loads((tmp_path / "ahead" / "kpis.json").read_text())
+    assert kpis["lookahead"]["theta"] == 2 and kpis["lookahead"]["pricedPositions"] > 0
+    assert kpis["inputs"]["forecast"]["sha256"]
+    assert "lookahead" not in json.loads((tmp_path / "myopic" / "kpis.json").read_text())
+
+    def routes(run: str) -> list[list[list]]:
+        lines = (tmp_path / run / "outcomes.jsonl").read_text().splitlines()
+        return [json.loads(line)["shipments"] for line in lines]
+
+    assert routes("ahead") != routes("myopic")
+    bad = json.loads((tmp_path / "forecast.json").read_text())
+    bad["horizonDays"] = 0
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    result = omniroute(*common, "--out", str(tmp_path / "bad"), "--forecast",
+                       str(tmp_path / "bad.json"))  # fmt: skip
+    assert result.returncode == 2 and "horizonDays" in result.stderr
+    assert not (tmp_path / "bad").exists()
+    result = omniroute(*common, "--out", str(tmp_path / "theta"), "--theta", "1")
+    assert result.returncode == 2 and not (tmp_path / "theta").exists()
