@@ -342,6 +342,7 @@ class Application:
         return budget_for(timeout, time_remaining, self.solve_memory_mb)
 
     def close(self) -> None:
+        self.live.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.scenario_pool.shutdown(wait=False, cancel_futures=True)
 

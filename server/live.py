@@ -88,7 +88,17 @@ class LiveNetwork:
         self._pricing = threading.Lock()  # one computation of the prices at a time
         self._wake = threading.Event()
         self._pricer: threading.Thread | None = None
+        self._closed = False
         self.prices_refresh = PRICES_REFRESH
+
+    def close(self) -> None:
+        """Stop pricing in the background (before the ledger closes); a computation under
+        way finishes, and its result is dropped."""
+        self._closed = True
+        self._wake.set()
+        pricer = self._pricer
+        if pricer is not None:
+            pricer.join(timeout=5.0)
 
     def planner(self) -> Planner:
         """The up-to-date planner; :class:`NoNetwork` when no network has been loaded."""
@@ -212,7 +222,7 @@ class LiveNetwork:
             return prices
 
     def _start_pricer(self) -> None:
-        if self._pricer is None:
+        if self._pricer is None and not self._closed:
             with self._pricing:
                 if self._pricer is None:
                     self._pricer = threading.Thread(
@@ -222,14 +232,18 @@ class LiveNetwork:
 
     def _price_loop(self) -> None:
         """Recompute the prices when woken (new forecast, stock moved) or on the timer."""
-        while True:
+        while not self._closed:
             self._wake.wait(self.prices_refresh)
             self._wake.clear()
+            if self._closed:
+                return
             try:
                 self.refresh()
                 if self.forecast_version:
                     self._compute()
             except Exception:  # keep the last prices; try again on the next wake
+                if self._closed:  # the ledger closed under the computation: done
+                    return
                 log.exception("recomputing the opportunity costs failed")
 
     def _load(self) -> tuple[Network, int, int]:
