@@ -128,19 +128,25 @@ def test_bad_forecasts_and_walkins_are_usage_errors_that_write_nothing(tmp_path:
     assert not out.exists()
 
 
-def test_allocate_prices_stock_by_a_forecast(tmp_path: Path) -> None:
-    """`allocate --forecast` adds the opportunity cost of the stock used to the objective and
-    reports it; the summary adds up; --theta without --forecast is a usage error."""
+def scarce_files(folder: Path, ratio: float) -> None:
+    """A scarce demo batch (stock / demand ``ratio``) as network.json and orders.jsonl in
+    ``folder``, with its perfect forecast as forecast.json."""
     from omniroute.evaluation import default_regions, perfect_forecast
     from omniroute.files import write_forecast
     from omniroute.network_index import NetworkIndex
 
-    network, orders = scarce_batch(7, 30, 1.2)
-    write_network(network, tmp_path / "network.json")
-    write_orders(orders, tmp_path / "orders.jsonl")
+    network, orders = scarce_batch(7, 30, ratio)
+    write_network(network, folder / "network.json")
+    write_orders(orders, folder / "orders.jsonl")
     index = NetworkIndex(network)
     forecast = perfect_forecast(index, default_regions(index, orders), orders, 1.0)
-    write_forecast(forecast, tmp_path / "forecast.json")
+    write_forecast(forecast, folder / "forecast.json")
+
+
+def test_allocate_prices_stock_by_a_forecast(tmp_path: Path) -> None:
+    """`allocate --forecast` adds the opportunity cost of the stock used to the objective and
+    reports it; the summary adds up; --theta without --forecast is a usage error."""
+    scarce_files(tmp_path, 1.2)
     common = ("allocate", "--network", str(tmp_path / "network.json"),
               "--orders", str(tmp_path / "orders.jsonl"))  # fmt: skip
     result = omniroute(*common, "--out", str(tmp_path / "a"), "--forecast",
@@ -206,16 +212,7 @@ def test_scenario_run_routes_look_ahead_with_a_forecast(tmp_path: Path) -> None:
     """`scenario run --forecast` prices the stock by the forecast and routes every order by
     it: its run records the forecast and θ, and routes some orders elsewhere than the
     myopic run; a bad forecast (or --theta alone) exits 2 and writes nothing."""
-    from omniroute.evaluation import default_regions, perfect_forecast
-    from omniroute.files import write_forecast
-    from omniroute.network_index import NetworkIndex
-
-    network, orders = scarce_batch(7, 30, 1.0)
-    write_network(network, tmp_path / "network.json")
-    write_orders(orders, tmp_path / "orders.jsonl")
-    index = NetworkIndex(network)
-    forecast = perfect_forecast(index, default_regions(index, orders), orders, 1.0)
-    write_forecast(forecast, tmp_path / "forecast.json")
+    scarce_files(tmp_path, 1.0)
     common = ("scenario", "run", "--network", str(tmp_path / "network.json"),
               "--orders", str(tmp_path / "orders.jsonl"))  # fmt: skip
     plain = omniroute(*common, "--out", str(tmp_path / "myopic"))
