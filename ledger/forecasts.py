@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from omniroute.ledger.database import Database
+from omniroute.ledger.database import Database, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,12 @@ class StoredForecast:
     forecast: dict[str, Any]
     theta: float
     created: float
+
+
+def latest_version(tx: Transaction) -> int:
+    """The latest forecast version in a transaction (0: none put)."""
+    row = tx.execute("SELECT MAX(version) FROM forecasts").fetchone()
+    return int(row[0] or 0)
 
 
 class Forecasts:
@@ -45,8 +51,7 @@ class Forecasts:
     def version(self) -> int:
         """The latest version (0: none put)."""
         with self.db.read() as tx:
-            row = tx.execute("SELECT MAX(version) FROM forecasts").fetchone()
-        return int(row[0] or 0)
+            return latest_version(tx)
 
     def latest(self) -> StoredForecast | None:
         """The forecast in force, or None when none was put."""

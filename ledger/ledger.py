@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from omniroute.ledger import forecasts
 from omniroute.ledger import network as network_table
 from omniroute.ledger.audit import Audit
 from omniroute.ledger.database import Database, Transaction, open_database
@@ -96,6 +97,11 @@ class Ledger:
         """(network version, last stock change seq): cheap, for refresh checks."""
         with self.db.read() as tx:
             return network_table.version(tx), last_seq(tx)
+
+    def versions(self) -> tuple[int, int, int]:
+        """:meth:`state` and the latest forecast version (0: none), in one read."""
+        with self.db.read() as tx:
+            return network_table.version(tx), last_seq(tx), forecasts.latest_version(tx)
 
     def change_token(self) -> int:
         """Changes whenever another connection commits (see :class:`Database`)."""

@@ -86,6 +86,7 @@ class LiveNetwork:
         self.forecast_version = 0  # the ledger's latest forecast (0: none put)
         self._prices: Prices | None = None
         self._pricing = threading.Lock()  # one computation of the prices at a time
+        self._starting = threading.Lock()  # one pricing thread
         self._wake = threading.Event()
         self._pricer: threading.Thread | None = None
         self._closed = False
@@ -119,8 +120,7 @@ class LiveNetwork:
             if not force and token == self._token and self._planner is not None:
                 return
             self._token = token
-            self.forecast_version = self.ledger.forecasts.version()
-            version, seq = self.ledger.state()
+            version, seq, self.forecast_version = self.ledger.versions()
             if version == 0:
                 return
             if version != self.version or self._planner is None:
@@ -157,7 +157,7 @@ class LiveNetwork:
             and current.forecast_version == self.forecast_version
         )
         if fresh:
-            if self._moved(current):
+            if self._moved(current, planner):
                 self._wake.set()
             return current
         if wait:
@@ -173,11 +173,11 @@ class LiveNetwork:
             self._compute()
             self._start_pricer()
 
-    def _moved(self, prices: Prices | None) -> bool:
+    def _moved(self, prices: Prices | None, planner: Planner) -> bool:
         """Whether the stock moved enough since ``prices`` were computed to price again."""
         if prices is None:
             return True
-        positions = max(1, len(self.planner().inventory.table))
+        positions = max(1, len(planner.inventory.table))
         return self.seq - prices.seq >= max(1, BIG_MOVE * positions)
 
     def _compute(self, planner: Planner | None = None) -> Prices | None:
@@ -223,7 +223,7 @@ class LiveNetwork:
 
     def _start_pricer(self) -> None:
         if self._pricer is None and not self._closed:
-            with self._pricing:
+            with self._starting:
                 if self._pricer is None:
                     self._pricer = threading.Thread(
                         target=self._price_loop, name="omniroute-prices", daemon=True
