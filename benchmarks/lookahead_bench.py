@@ -118,9 +118,9 @@ def _city_centres() -> dict[str, Location]:
     return {c.name: Location(c.latitude, c.longitude) for c in _places("US")[:99]}
 
 
-def replication(task: tuple[str, int, float, tuple[str, ...]]) -> dict[str, Any]:
+def replication(task: tuple[str, int, float, tuple[str, ...], int]) -> dict[str, Any]:
     """One replication of one setting: every policy's total cost, H and the gaps closed."""
-    setting, seed, theta, wanted = task
+    setting, seed, theta, wanted, refreshes = task
     network, orders, true, estimated, lost = instance(setting, seed)
     lost_costs = {sku.id: lost for sku in network.skus}
     every = {
@@ -143,7 +143,7 @@ def replication(task: tuple[str, int, float, tuple[str, ...]]) -> dict[str, Any]
             forecast.store,
             lost_costs,
         )
-        policy = LookaheadPolicy(forecast, remaining, theta, max(1, len(orders) // 50))
+        policy = LookaheadPolicy(forecast, remaining, theta, max(1, len(orders) // refreshes))
         run = replay(network, orders, policy, lost)
         totals[name] = run.total_cost
         lost_units[name] = run.lost_units
@@ -212,7 +212,8 @@ def markdown(result: dict[str, Any]) -> str:
         "# Look-ahead routing: gap closed between myopic routing and hindsight",
         "",
         f"Run {result['started']} on {result['machine']}, Python {result['python']}. "
-        f"Command: `{result['command']}`. theta = {result['theta']}; λ refreshed 50 times "
+        f"Command: `{result['command']}`. theta = {result['theta']}; λ refreshed "
+        f"{result.get('refreshes', 50)} times "
         "per replay; hindsight MIP limit "
         f"{HINDSIGHT_SECONDS:.0f} s (H is a lower bound where not proven, so the gap closed "
         "is then an underestimate).",
@@ -259,13 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--name", default="lookahead", help="output file name (default lookahead)")
     parser.add_argument("--theta", type=float, default=DEFAULT_THETA)
+    parser.add_argument(
+        "--refreshes", type=int, default=50, help="λ computations per replay (default 50)"
+    )
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     command = "python -m benchmarks.lookahead_bench " + " ".join(argv or sys.argv[1:])
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     tasks = [
-        (s, seed, args.theta, tuple(args.forecasts))
+        (s, seed, args.theta, tuple(args.forecasts), args.refreshes)
         for s in args.settings
         for seed in range(1, args.replications + 1)
     ]
@@ -285,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.processor() or platform.machine()}",
         "python": platform.python_version(),
         "theta": args.theta,
+        "refreshes": args.refreshes,
         "replications": rows,
         "summary": summarise(rows),
     }
