@@ -389,8 +389,8 @@ class Application:
         prices = self.live.prices(wait=command.routing is Routing.LOOKAHEAD)
         if prices is None and command.routing is Routing.LOOKAHEAD:
             raise NoForecast(
-                "look-ahead routing needs a demand forecast: put one with PutDemandForecast "
-                "(or omniroute lookahead put-forecast)"
+                "look-ahead routing needs a demand forecast that fits the served network: "
+                "put one with PutDemandForecast (or omniroute lookahead put-forecast)"
             )
         return prices
 

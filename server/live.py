@@ -161,7 +161,7 @@ class LiveNetwork:
                 self._wake.set()
             return current
         if wait:
-            return self._compute(planner)
+            return self._compute()
         self._wake.set()
         usable = current is not None and current.network_version == self.version
         return current if usable else None
@@ -180,15 +180,15 @@ class LiveNetwork:
         positions = max(1, len(planner.inventory.table))
         return self.seq - prices.seq >= max(1, BIG_MOVE * positions)
 
-    def _compute(self, planner: Planner | None = None) -> Prices | None:
+    def _compute(self) -> Prices | None:
         """Price the stock now from the ledger's latest forecast (None: none in force or
         it no longer fits the network, which is logged) and swap the result in."""
         with self._pricing:
             stored = self.ledger.forecasts.latest()
             if stored is None:
                 return None
-            with self._lock:
-                planner = self._planner if planner is None else planner
+            with self._lock:  # the planner, its version and a copy of its stock, together
+                planner = self._planner
                 if planner is None:
                     return None
                 network_version, seq = self.version, self.seq

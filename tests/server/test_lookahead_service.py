@@ -5,6 +5,7 @@ makes with the same opportunity costs; bad forecasts change nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -152,3 +153,29 @@ def test_bad_forecasts_change_nothing(served, tiny_network: Network) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         client.plan_order(order, network=replace(tiny_network), routing="LOOKAHEAD")
     assert violations(caught.value) == {"routing"}
+
+
+def test_a_new_forecast_is_priced_in_the_background(served, tiny_network: Network) -> None:
+    """A forecast put behind the server's back (another process, the CLI) is noticed: calls
+    keep the prices in force, whole, until the new ones are ready, then report them."""
+    client, target = served
+    client.put_demand_forecast(scarce_forecast(tiny_network))
+    order = orders(tiny_network)[-1]
+    first = result_from_proto(client.plan_order(order))
+    assert first.stats.opportunity_costs_version.startswith("1.")
+    heavier = scarce_forecast(tiny_network)
+    heavier["horizonDays"] = 20
+    ledger = open_ledger(target)
+    try:
+        assert ledger.forecasts.put(heavier, 3.0) == 2
+    finally:
+        ledger.close()
+    deadline = time.monotonic() + 30
+    seen = set()
+    while time.monotonic() < deadline:
+        version = result_from_proto(client.plan_order(order)).stats.opportunity_costs_version
+        seen.add(version.split(".")[0])
+        if version.startswith("2."):
+            break
+        time.sleep(0.05)
+    assert "2" in seen and seen <= {"1", "2"}
