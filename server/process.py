@@ -556,14 +556,7 @@ def _supervise(
         except OSError as error:
             print(f"error: {_metrics_port_taken(metrics_port, config, error)}", file=sys.stderr)
             return 2
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    processes: list[multiprocessing.process.BaseProcess] = [
-        context.Process(
-            target=worker_main, args=(config, True, ready, level, i), name=f"worker-{i}"
-        )
-        for i in range(workers)
-    ]
+    processes: list[multiprocessing.process.BaseProcess] = []
     stop = {"signal": 0}
 
     def forward(signum: int, _frame: object) -> None:
@@ -577,10 +570,19 @@ def _supervise(
             if process.pid and process.is_alive():
                 os.kill(process.pid, signal.SIGHUP)
 
-    # Before the first worker exists: a SIGTERM while they start stops them all cleanly.
+    # Before any child process exists (the queue below starts multiprocessing's resource
+    # tracker): a SIGTERM while the workers start stops them all cleanly.
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, reload)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes += [
+        context.Process(
+            target=worker_main, args=(config, True, ready, level, i), name=f"worker-{i}"
+        )
+        for i in range(workers)
+    ]
     for process in processes:
         if not stop["signal"]:
             process.start()
