@@ -89,11 +89,6 @@ class Replayed:
     walkin_lost: int = 0  # ... of which their store did not have
 
 
-def in_time_order(orders: Sequence[Order]) -> list[Order]:
-    """Orders by ``createTime`` (orders without one keep their place among equals)."""
-    return sorted(orders, key=lambda o: timestamp_key(o.create_time) if o.create_time else (0, 0))
-
-
 def replay(
     network: Network,
     orders: Sequence[Order],

@@ -138,7 +138,8 @@ class LiveNetwork:
 
     def prices(self, wait: bool) -> Prices | None:
         """The opportunity costs in force for look-ahead routing; None when no forecast is
-        in force (or, without ``wait``, none are ready for this network yet).
+        in force (or, without ``wait``, none are ready for this network yet). As of the
+        last :meth:`refresh`, which the caller made when it took its planner.
 
         They are recomputed in the background (:meth:`_price_loop`) when a new forecast
         is put, when :data:`BIG_MOVE` of the positions changed, and every
@@ -146,8 +147,8 @@ class LiveNetwork:
         reference is swapped at once). ``wait``: compute them now when none are ready
         for the current forecast and network (the first look-ahead call pays for it).
         """
-        planner = self.planner()
-        if self.forecast_version == 0:
+        planner = self._planner
+        if self.forecast_version == 0 or planner is None:
             return None
         self._start_pricer()
         current = self._prices
