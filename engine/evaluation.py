@@ -58,6 +58,7 @@ from omniroute.lookahead import (
     default_lost_sale_cost,
     estimate_forecast,
     node_regions,
+    region_shipping,
 )
 from omniroute.model import Location, Network, Order, PlanResult, Policy
 from omniroute.network_index import NetworkIndex
@@ -469,4 +470,7 @@ def default_lost_sale(
     """Twice the dearest cost of shipping one unit of any SKU the orders name from any node
     to any region (:func:`omniroute.lookahead.default_lost_sale_cost`)."""
     skus = sorted({index.sku_pos[line.sku_id] for o in orders for line in o.lines})
-    return max((default_lost_sale_cost(index, regions, k) for k in skus), default=1.0)
+    if not skus:
+        return 1.0
+    shipping = region_shipping(index, regions)
+    return max(default_lost_sale_cost(index, regions, k, shipping) for k in skus)

@@ -129,37 +129,72 @@ class OpportunityCosts:
         return out
 
 
-def unit_costs(index: NetworkIndex, sku: int, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(nodes, regions): the cheapest cost of shipping one unit of SKU ``sku`` from each of
-    ``nodes`` (indices) to each centre (rows of latitude, longitude) by any service the node
-    offers (inf when none reaches it). Promises and pick-up are left out: this prices
-    demand that has not been placed yet."""
-    weight = float(index.sku_weight[sku])
-    best = np.full((len(nodes), len(centres)), np.inf)
-    for j, (latitude, longitude) in enumerate(centres.tolist()):
-        distance = distances_km(index.latitude[nodes], index.longitude[nodes], latitude, longitude)
+class Shipping:
+    """One-unit shipping from some nodes (indices) to some centres (rows of latitude,
+    longitude): the zone each service the node offers puts each centre in, worked out once
+    and reused for every SKU's costs (:meth:`costs`)."""
+
+    def __init__(self, index: NetworkIndex, nodes: np.ndarray, centres: np.ndarray) -> None:
+        self.index = index
+        self.nodes = nodes
+        self.shape = (len(nodes), len(centres))
+        distance = np.empty(self.shape)
+        for j, (latitude, longitude) in enumerate(centres.tolist()):
+            distance[:, j] = distances_km(
+                index.latitude[nodes], index.longitude[nodes], latitude, longitude
+            )
+        self.zones: list[tuple[int, np.ndarray, np.ndarray]] = []  # service, zone, reached
         for s in range(len(index.services)):
             offered = index.offers[nodes, s]
             if not offered.any():
                 continue
-            zone = (distance[:, None] > index.zone_max_table[s][None, :]).sum(axis=1)
-            reachable = offered & (zone < index.zone_count[s])
+            zone = (distance[:, :, None] > index.zone_max_table[s][None, None, :]).sum(axis=2)
+            self.zones.append((s, zone, offered[:, None] & (zone < index.zone_count[s])))
+
+    def costs(self, sku: int) -> np.ndarray:
+        """(nodes, centres): the cheapest cost of shipping one unit of SKU ``sku`` from each
+        node to each centre by any service the node offers (inf when none reaches it).
+        Promises and pick-up are left out: this prices demand that has not been placed
+        yet."""
+        index, nodes = self.index, self.nodes
+        weight = float(index.sku_weight[sku])
+        best = np.full(self.shape, np.inf)
+        handling_shipment = index.handling_shipment[nodes][:, None]
+        handling_unit = index.handling_unit[nodes][:, None]
+        for s, zone, reached in self.zones:
             parcels = parcels_array(np.array([weight]), index.max_parcel[[s]])[0]
             cost = (
                 parcels * index.zone_base_table[s, zone]
                 + index.zone_per_kg_table[s, zone] * weight
-                + index.handling_shipment[nodes]
-                + index.handling_unit[nodes]
+                + handling_shipment
+                + handling_unit
             )
-            best[:, j] = np.where(reachable, np.minimum(best[:, j], cost), best[:, j])
-    return best
+            best = np.where(reached, np.minimum(best, cost), best)
+        return best
 
 
-def default_lost_sale_cost(index: NetworkIndex, regions: Sequence[DemandRegion], sku: int) -> float:
-    """Twice the dearest finite cost of shipping one unit of ``sku`` from any node to any
-    region centre (at least 1 currency unit)."""
+def unit_costs(index: NetworkIndex, sku: int, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """:meth:`Shipping.costs` of one SKU (for many, build one :class:`Shipping`)."""
+    return Shipping(index, nodes, centres).costs(sku)
+
+
+def region_shipping(index: NetworkIndex, regions: Sequence[DemandRegion]) -> Shipping:
+    """One-unit shipping from every node to the regions' centres."""
     centres = np.array([[r.centre.latitude, r.centre.longitude] for r in regions])
-    costs = unit_costs(index, sku, np.arange(len(index.nodes)), centres)
+    return Shipping(index, np.arange(len(index.nodes)), centres.reshape(-1, 2))
+
+
+def default_lost_sale_cost(
+    index: NetworkIndex,
+    regions: Sequence[DemandRegion],
+    sku: int,
+    shipping: Shipping | None = None,
+) -> float:
+    """Twice the dearest finite cost of shipping one unit of ``sku`` from any node to any
+    region centre (at least 1 currency unit); ``shipping``: :func:`region_shipping` of the
+    regions, when already made (it serves every SKU)."""
+    shipping = shipping if shipping is not None else region_shipping(index, regions)
+    costs = shipping.costs(sku)
     finite = costs[np.isfinite(costs)]
     return LOST_SALE_FACTOR * max(1.0, float(finite.max()) if len(finite) else 1.0)
 
@@ -231,6 +266,7 @@ def opportunity_costs(
     rng = np.random.default_rng(seed)
     horizon = forecast.horizon_days
     prices: dict[tuple[str, str], float] = {}
+    shipping: Shipping | None = None  # for default lost-sale costs, made on first need
     for k in sorted(set(classes) | set(store)):
         stock = inventory.sku(k)
         held = stock.atp() > 0
@@ -240,7 +276,9 @@ def opportunity_costs(
         sku_id = index.sku_ids[k]
         lost = forecast.lost_sale_cost.get(sku_id)
         if lost is None:
-            lost = default_lost_sale_cost(index, forecast.regions, k)
+            if shipping is None:
+                shipping = region_shipping(index, forecast.regions)
+            lost = default_lost_sale_cost(index, forecast.regions, k, shipping)
         keys, arcs = classes.get(k, ([], {}))
         row_of = {int(n): i for i, n in enumerate(nodes.tolist())}
         costs = np.full((len(nodes), len(keys)), np.inf)
