@@ -709,6 +709,57 @@ struct Reduction {
         return py::make_tuple(best_cost, na, sa, nb, sb);
     }
 
+    // Lower bounds on the plans at cap row j by their number of shipments: out[k - 1] for
+    // exactly k (the last entry: for `parts` or more), from a relaxation that ships each
+    // load of a partition of the demand at its cheapest node, the same node allowed twice:
+    // a plan with k shipments costs at least the sum of its loads' cheapest costs plus
+    // k - 1 split penalties. A DP over the loads (mixed radix: a load's sub-loads come
+    // before it), each sub-load of each load visited once per layer. Empty when the loads
+    // were too many to rank.
+    std::vector<double> parts_bounds(size_t j, double penalty, size_t parts) const {
+        std::vector<double> out;
+        if (!all.empty() || j >= best.size() || size < 2 || parts < 1) return out;
+        py::gil_scoped_release release;
+        const auto& per_load = best[j];
+        const size_t m = p.m;
+        // layer t (0-based): exactly t + 1 loads; the last layer: parts or more
+        std::vector<double> layer(parts * size, INF_D);
+        for (size_t s = 1; s < size; ++s)
+            if (!per_load[s].empty()) layer[s] = per_load[s][0].first;
+        std::vector<i64> digit(m, 0);
+        for (size_t s = 1; s < size; ++s) {
+            const i64* top = loads->vec.data() + s * m;
+            // sub-loads a of s, 0 < a < s, by an odometer over s's digits
+            std::fill(digit.begin(), digit.end(), 0);
+            size_t a = 0;
+            while (true) {
+                size_t k = m;
+                while (k-- > 0) {  // next digit vector (the last SKU fastest)
+                    if (digit[k] < top[k]) {
+                        ++digit[k];
+                        a += static_cast<size_t>(loads->stride[k]);
+                        break;
+                    }
+                    a -= static_cast<size_t>(loads->stride[k] * digit[k]);
+                    digit[k] = 0;
+                }
+                if (k > m || a == s) break;  // wrapped around, or a is s itself
+                const double head = layer[a];  // one load a, the rest s - a in layer t - 1
+                if (head >= INF_D) continue;
+                const size_t rest = s - a;
+                for (size_t t = 1; t < parts; ++t) {
+                    double v = layer[(t - 1) * size + rest] + head + penalty;
+                    if (v < layer[t * size + s]) layer[t * size + s] = v;
+                }
+                // parts or more: one more load on a plan that already has parts or more
+                double v = layer[(parts - 1) * size + rest] + head + penalty;
+                if (parts > 1 && v < layer[(parts - 1) * size + s]) layer[(parts - 1) * size + s] = v;
+            }
+        }
+        for (size_t t = 0; t < parts; ++t) out.push_back(layer[t * size + size - 1]);
+        return out;
+    }
+
     // kept candidates when at most ks[j] shipments matter at cap j (ks[j] <= kmax)
     py::array_t<bool> kept(const std::vector<i64>& ks, const std::vector<i64>& must_keep) const {
         py::array_t<bool> out(static_cast<py::ssize_t>(n));
@@ -1226,7 +1277,8 @@ PYBIND11_MODULE(_core, module) {
         }))
         .def("add", &Reduction::add)
         .def("kept", &Reduction::kept)
-        .def("best_pair", &Reduction::best_pair);
+        .def("best_pair", &Reduction::best_pair)
+        .def("parts_bounds", &Reduction::parts_bounds);
     // Dp(*core_args, caps, candidates, max_shipments, penalty)
     py::class_<Dp>(module, "Dp")
         .def(py::init([](const py::args& args) {

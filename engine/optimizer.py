@@ -55,6 +55,7 @@ from omniroute.plans import Allocation, build_plan, cheapest_lane, evaluate, sku
 DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over SKUs)
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 40_000_000  # candidates x caps x transitions before enumeration or CP-SAT
+PARTS_RANKED = 4  # shipment counts the bound by loads tells apart (parts_bounds)
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {
@@ -460,7 +461,10 @@ class FrontSolver:
                 shipments = [(na, _load_vector(problem, sa)), (nb, _load_vector(problem, sb))]
                 allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
-        most = _most_shipments(problem, np.array([min(best.cost, target)]), lower)
+        incumbent = min(best.cost, target)
+        most = _most_shipments(problem, np.array([incumbent]), lower)
+        if most > 2:  # the relaxation by loads is tighter where prices make units dear
+            most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), incumbent, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
             if best.cost > target + EPSILON:  # so none is as cheap as the target
                 return CapBest(best.cost, 0, [], True, best.cost, dearer=True)
@@ -959,6 +963,16 @@ def _most_shipments(
         lower = _shipment_lower_bounds(problem)
     within = int(np.searchsorted(lower, upper.max() + EPSILON, side="right"))
     return min(limit, max(1, within))
+
+
+def _most_by_parts(bounds: Sequence[float], upper: float, most: int) -> int:
+    """``most`` lowered by :meth:`omniroute._core.Reduction.parts_bounds`: the most shipments
+    a plan as cheap as ``upper`` can have when ``bounds[k - 1]`` bounds the plans with k
+    shipments (the last entry: with that many or more)."""
+    if not bounds or bounds[-1] <= upper + EPSILON:
+        return most
+    within = [k for k, bound in enumerate(bounds, start=1) if bound <= upper + EPSILON]
+    return min(most, max(within, default=1))
 
 
 def _load_vector(problem: OrderProblem, load: int) -> np.ndarray:

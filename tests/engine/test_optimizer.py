@@ -331,6 +331,48 @@ def test_priced_paths_match_brute_force(
         check_against_brute_force(network, order, prices=prices)
 
 
+@PRICED_SETTINGS
+@given(instances(), st.integers(0, 2**31 - 1), st.booleans())
+def test_bounds_by_shipment_count_hold_against_brute_force(
+    instance: tuple[Network, Order], seed: int, with_prices: bool
+) -> None:
+    """The relaxation by loads (each load of a partition at its cheapest node) never bounds
+    a shipment count above brute force's cheapest plan with that many shipments at any
+    delivery-day cap, with and without prices; the last bound covers that many or more."""
+    from omniroute import _core
+    from omniroute.candidates import build_problem
+
+    network, order = instance
+    planner = Planner(network)
+    index = planner.index
+    rng = np.random.default_rng(seed)
+    prices = rng.choice([0.0, 0.0, 0.7, 4.0, 30.0], size=(len(index.node_ids), len(index.sku_ids)))
+    prices = prices if with_prices else None
+    problem = build_problem(order, index, planner.inventory, prices)
+    if not len(problem.lanes) or problem.group is not None or problem.packed:
+        return  # ship-together groups and ship-alone SKUs are CP-SAT's, not the DP's
+    plans = bf.complete(order, bf.all_plans(order, network, planner.inventory.atp_map()))
+    if prices is not None:
+        plans = bf.priced(plans, lambda n, s: prices[index.node_pos[n], index.sku_pos[s]])
+    caps = sorted({int(d) for d in problem.lanes.days.tolist()})
+    reduction = _core.Reduction(*problem.core_args(), caps, 2, optimizer.REDUCE_STATE_LIMIT)
+    parts = optimizer.PARTS_RANKED
+    for j, cap in enumerate(caps):
+        bounds = reduction.parts_bounds(j, index.split_penalty, parts)
+        assert len(bounds) == parts
+        for k, bound in enumerate(bounds, start=1):
+            costs = [
+                p.cost
+                for p in plans
+                if p.days <= cap and (p.shipments == k or (k == parts and p.shipments > k))
+            ]
+            if costs:
+                assert bound <= min(costs) + TOL, (cap, k, bound, min(costs))
+        single = [p.cost for p in plans if p.days <= cap and p.shipments == 1]
+        if single:  # one shipment: the bound is the cheapest single-node plan itself
+            assert bounds[0] == pytest.approx(min(single), abs=TOL)
+
+
 def test_priced_demo_orders_match_the_joint_milp() -> None:
     """On the demo network (60 nodes: the candidate reduction ranks nodes with their
     prices), with θ·λ from a forecast thirty times the demand of the orders, every priced
