@@ -461,10 +461,10 @@ class FrontSolver:
                 shipments = [(na, _load_vector(problem, sa)), (nb, _load_vector(problem, sb))]
                 allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
-        incumbent = min(best.cost, target)
-        most = _most_shipments(problem, np.array([incumbent]), lower)
+        upper = min(best.cost, target)
+        most = _most_shipments(problem, np.array([upper]), lower)
         if most > 2:  # the relaxation by loads is tighter where prices make units dear
-            most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), incumbent, most)
+            most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
             if best.cost > target + EPSILON:  # so none is as cheap as the target
                 return CapBest(best.cost, 0, [], True, best.cost, dearer=True)
