@@ -934,6 +934,36 @@ py::tuple front_bounds(const Problem& p, double penalty, i64 max_shipments) {
 constexpr size_t LOWER_RANKED = 64;
 
 // lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
+// The lane of each shipment (candidate, units per SKU) that ships it cheapest within `cap`
+// days (ties: fewer days, then the first), -1 when none: omniroute.plans.cheapest_lane in
+// one call for a plan's shipments, costed in the same order of operations.
+std::vector<i64> cheapest_lanes(const Problem& p, const std::vector<i64>& candidates,
+                                const std::vector<std::vector<i64>>& units, i64 cap) {
+    std::vector<i64> out;
+    for (size_t i = 0; i < candidates.size() && i < units.size(); ++i) {
+        const size_t c = static_cast<size_t>(candidates[i]);
+        double weight = 0.0, count = 0.0;
+        for (size_t k = 0; k < p.m && k < units[i].size(); ++k) {
+            weight += static_cast<double>(units[i][k]) * p.weight[k];
+            count += static_cast<double>(units[i][k]);
+        }
+        i64 best = -1, best_days = 0;
+        double best_cost = INF_D;
+        for (size_t l = p.start[c]; l < p.start[c + 1]; ++l) {
+            if (p.days[l] > cap) continue;
+            double cost = parcels(weight, p.parcel[l]) * p.base[l] + p.per_kg[l] * weight + p.hs[l] +
+                          p.hu[l] * count;
+            if (best < 0 || cost < best_cost || (cost == best_cost && p.days[l] < best_days)) {
+                best = static_cast<i64>(l);
+                best_cost = cost;
+                best_days = p.days[l];
+            }
+        }
+        out.push_back(best);
+    }
+    return out;
+}
+
 py::array_t<double> lower_bounds(const Problem& p, double penalty) {
     std::vector<double> lower(p.n, INF_D);
     {
@@ -1244,6 +1274,13 @@ PYBIND11_MODULE(_core, module) {
         auto [arrays, rest] = split_args(args);
         if (rest.size() != 1) throw py::type_error("lower_bounds(*core_args, penalty)");
         return lower_bounds(arrays.view(), rest[0].cast<double>());
+    });
+    // cheapest_lanes(*core_args, candidates, units, cap)
+    module.def("cheapest_lanes", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 3) throw py::type_error("cheapest_lanes(*core_args, candidates, units, cap)");
+        return cheapest_lanes(arrays.view(), rest[0].cast<std::vector<i64>>(),
+                              rest[1].cast<std::vector<std::vector<i64>>>(), rest[2].cast<i64>());
     });
     // sku_groups(*core_args)
     module.def("sku_groups", [](const py::args& args) {

@@ -462,7 +462,7 @@ class FrontSolver:
                 allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost, target)
-        most = _most_shipments(problem, np.array([upper]), lower)
+        most = _most_shipments(problem, float(upper), lower)
         if most > 2:  # the relaxation by loads is tighter where prices make units dear
             most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
@@ -950,18 +950,23 @@ def _shipment_lower_bounds(problem: OrderProblem) -> np.ndarray:
 
 
 def _most_shipments(
-    problem: OrderProblem, upper: np.ndarray, lower: np.ndarray | None = None
+    problem: OrderProblem, upper: np.ndarray | float, lower: np.ndarray | None = None
 ) -> int:
-    """The most shipments any plan as cheap as ``upper`` can have (``lower`` from
-    :func:`_shipment_lower_bounds`, computed when not given)."""
+    """The most shipments any plan as cheap as ``upper`` (one cost, or the dearest of
+    several) can have (``lower`` from :func:`_shipment_lower_bounds`, computed when not
+    given)."""
     limit = min(problem.total_units, len(problem.nodes))
     if problem.order.max_shipments:
         limit = min(limit, problem.order.max_shipments)
-    if len(upper) == 0 or not np.all(np.isfinite(upper)):
+    if isinstance(upper, float):  # one cost: in scalars (the DP's step, once per cap)
+        top = upper
+    else:
+        top = float(upper.max()) if len(upper) and np.all(np.isfinite(upper)) else math.inf
+    if not math.isfinite(top):
         return max(1, limit)
     if lower is None:
         lower = _shipment_lower_bounds(problem)
-    within = int(np.searchsorted(lower, upper.max() + EPSILON, side="right"))
+    within = int(lower.searchsorted(top + EPSILON, side="right"))
     return min(limit, max(1, within))
 
 
@@ -992,12 +997,17 @@ def _value_cost(problem: OrderProblem, value: int) -> float:
 def _allocations(
     problem: OrderProblem, shipments: list[tuple[int, np.ndarray]], cap: int
 ) -> list[Allocation]:
-    """DP shipments (candidate, units) as allocations on each node's cheapest lane."""
-    result = []
-    for candidate, load in shipments:
-        units = load.astype(np.int64)
-        result.append(Allocation(cheapest_lane(problem, candidate, units, max_days=cap), units))
-    return result
+    """DP shipments (candidate, units) as allocations on each node's cheapest lane (one
+    ``_core`` call; ship-alone units count parcels of their own, in Python)."""
+    units = [load.astype(np.int64) for _, load in shipments]
+    if problem.alone is not None:
+        pairs = zip(shipments, units, strict=True)
+        lanes = [cheapest_lane(problem, c, u, max_days=cap) for (c, _), u in pairs]
+    else:
+        candidates = [int(c) for c, _ in shipments]
+        loads = [u.tolist() for u in units]
+        lanes = _core.cheapest_lanes(*problem.core_args(), candidates, loads, cap)
+    return [Allocation(lane, u) for lane, u in zip(lanes, units, strict=True)]
 
 
 # ----------------------------------------------------------------------------- no complete plan

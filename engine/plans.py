@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
@@ -210,11 +210,12 @@ def build_plan(
     if any(remaining):  # reasons only for lines left unfilled
         by_sku = reasons if reasons is not None else sku_reasons(problem)
         line_reasons = {line.id: by_sku[problem.line_sku[i]] for i, line in enumerate(lines)}
-    plan = plan_from_shipments(order, index, shipments, line_reasons, distances, problem.dating)
-    if problem.price is None:
-        return plan
-    opportunity = sum(problem.priced(int(lanes.node[a.lane]), a.units) for a in allocations)
-    return replace(plan, opportunity_cost=opportunity)
+    opportunity = 0.0
+    if problem.price is not None:
+        opportunity = sum(problem.priced(int(lanes.node[a.lane]), a.units) for a in allocations)
+    return plan_from_shipments(
+        order, index, shipments, line_reasons, distances, problem.dating, opportunity
+    )
 
 
 def plan_from_shipments(
@@ -224,12 +225,14 @@ def plan_from_shipments(
     reasons: Mapping[str, UnfilledReason] | None = None,
     distances: Mapping[str, float] | None = None,
     dating: Dating | None = None,
+    opportunity_cost: float = 0.0,
 ) -> Plan:
     """Report a plan given as ``(node id, service id, {line id: units})`` shipments, listed
     by node id and costed by the cost model; units not shipped are unfilled with
     ``reasons[line_id]`` (default ``OUT_OF_STOCK``). Service "" is the pick-up store handing
     over its own stock. ``distances`` (km by node) and the order's ``dating`` may be passed
-    when already known."""
+    when already known; ``opportunity_cost`` is the look-ahead's priced part (reported
+    apart from the cost)."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
     lines = {line.id: line for line in order.lines}
@@ -304,6 +307,7 @@ def plan_from_shipments(
         unfilled_lines=unfilled,
         split_penalty_cost=index.split_penalty * max(0, len(reported) - 1),
         delivery_date=max((s.delivery_date for s in reported if s.delivery_date), default=None),
+        opportunity_cost=opportunity_cost,
     )
 
 

@@ -289,17 +289,28 @@ def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignor
 @SETTINGS
 @given(instances(), st.randoms(use_true_random=False))
 def test_cheapest_lane_matches_the_cost_table(instance: tuple[Network, Order], rng) -> None:  # type: ignore[no-untyped-def]
-    """cheapest_lane, in scalars, picks the lane numpy's cost table picks (cost, then days,
-    then lane order), within a day cap or not."""
+    """cheapest_lane, in scalars, and _core.cheapest_lanes, for a plan's shipments at once,
+    pick the lane numpy's cost table picks (cost, then days, then lane order), within a day
+    cap or not (the core's: with one; ship-alone units stay with cheapest_lane)."""
     network, order = instance
     planner = Planner(network)
     problem = build_problem(order, planner.index, planner.inventory)
+    shipments: dict[int, list[tuple[int, list[int]]]] = {}
+    expected: dict[int, list[int]] = {}
     for candidate in range(len(problem.nodes)):
         units = np.array([rng.randint(0, int(q)) for q in problem.demand], dtype=np.int64)
         for max_days in (None, 0, 1, 2, 3, 5):
-            assert cheapest_lane(problem, candidate, units, max_days) == reference_cheapest_lane(
-                problem, candidate, units, max_days
-            )
+            lane = reference_cheapest_lane(problem, candidate, units, max_days)
+            assert cheapest_lane(problem, candidate, units, max_days) == lane
+            if max_days is not None:
+                shipments.setdefault(max_days, []).append((candidate, units.tolist()))
+                expected.setdefault(max_days, []).append(lane)
+    if problem.alone is None:
+        for cap, chosen in shipments.items():
+            candidates = [c for c, _ in chosen]
+            loads = [u for _, u in chosen]
+            got = _core.cheapest_lanes(*problem.core_args(), candidates, loads, cap)
+            assert got == expected[cap]
 
 
 def test_fast_entry_points_convert_other_arrays_and_refuse_wrong_calls() -> None:
