@@ -426,6 +426,72 @@ struct Ranking {
     std::vector<size_t> nodes;
 };
 
+// Whether candidate c has a lane within `cap` days.
+inline bool reaches(const Problem& p, size_t c, i64 cap) {
+    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+        if (p.days[l] <= cap) return true;
+    return false;
+}
+
+// What load s costs at candidate c on its cheapest lane within `cap` days: the lane part
+// (parcels, weight) plus the node's handling and, with prices, the load's price there.
+inline double load_cost(const Problem& p, const Loads& loads, size_t c, size_t s, i64 cap) {
+    const double w = loads.weight[s], uu = static_cast<double>(loads.units[s]);
+    double lane_part = INF_D;
+    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l)
+        if (p.days[l] <= cap)
+            lane_part = std::min(lane_part, parcels(w, p.parcel[l]) * p.base[l] + p.per_kg[l] * w);
+    return lane_part + (p.hs[p.start[c]] + p.hu[p.start[c]] * uu + p.priced(c, loads.vec.data() + s * p.m));
+}
+
+// Lower bounds on the plans by their number of shipments, from each load's cheapest cost
+// (`cheapest[s]`, inf: no node ships it alone): out[k - 1] for exactly k shipments, the
+// last entry for `parts` or more. A relaxation that ships each load of a partition of the
+// demand at its cheapest node, the same node allowed twice: a plan with k shipments costs at
+// least the sum of its loads' cheapest costs plus k - 1 split penalties. A DP over the loads
+// (mixed radix: a load's sub-loads come before it), each sub-load of each load visited once.
+std::vector<double> parts_bounds_of(const Loads& loads, const std::vector<double>& cheapest,
+                                    double penalty, size_t parts) {
+    const size_t size = loads.size, m = loads.m;
+    std::vector<double> out;
+    if (size < 2 || parts < 1) return out;
+    // layer t (0-based): exactly t + 1 loads; the last layer: parts or more
+    std::vector<double> layer(parts * size, INF_D);
+    for (size_t s = 1; s < size; ++s) layer[s] = cheapest[s];
+    std::vector<i64> digit(m, 0);
+    for (size_t s = 1; s < size; ++s) {
+        const i64* top = loads.vec.data() + s * m;
+        // sub-loads a of s, 0 < a < s, by an odometer over s's digits
+        std::fill(digit.begin(), digit.end(), 0);
+        size_t a = 0;
+        while (true) {
+            size_t k = m;
+            while (k-- > 0) {  // next digit vector (the last SKU fastest)
+                if (digit[k] < top[k]) {
+                    ++digit[k];
+                    a += static_cast<size_t>(loads.stride[k]);
+                    break;
+                }
+                a -= static_cast<size_t>(loads.stride[k] * digit[k]);
+                digit[k] = 0;
+            }
+            if (k > m || a == s) break;  // wrapped around, or a is s itself
+            const double head = layer[a];  // one load a, the rest s - a in layer t - 1
+            if (head >= INF_D) continue;
+            const size_t rest = s - a;
+            for (size_t t = 1; t < parts; ++t) {
+                double v = layer[(t - 1) * size + rest] + head + penalty;
+                if (v < layer[t * size + s]) layer[t * size + s] = v;
+            }
+            // parts or more: one more load on a plan that already has parts or more
+            double v = layer[(parts - 1) * size + rest] + head + penalty;
+            if (parts > 1 && v < layer[(parts - 1) * size + s]) layer[(parts - 1) * size + s] = v;
+        }
+    }
+    for (size_t t = 0; t < parts; ++t) out.push_back(layer[t * size + size - 1]);
+    return out;
+}
+
 constexpr size_t PREFIX = 64;
 constexpr size_t DIRECT_LIMIT = 4096;  // nodes x loads costed one by one (add_row_direct)
 
@@ -517,18 +583,10 @@ struct Reduction {
         auto& per_load = best.back();
         per_load.assign(loads->size, {});
         for (size_t c = 0; c < p.n; ++c) {
-            const size_t first = p.start[c], last = p.start[c + 1];
-            bool any = false;
-            for (size_t l = first; l < last; ++l) any |= p.days[l] <= cap;
-            if (!any) continue;
+            if (!reaches(p, c, cap)) continue;
             for (size_t s = 1; s < loads->size; ++s) {
                 if (!fits(s, c)) continue;
-                double w = loads->weight[s], uu = static_cast<double>(loads->units[s]);
-                double lane_part = INF_D;
-                for (size_t l = first; l < last; ++l)
-                    if (p.days[l] <= cap)
-                        lane_part = std::min(lane_part, parcels(w, p.parcel[l]) * p.base[l] + p.per_kg[l] * w);
-                per_load[s].emplace_back(lane_part + handling(s, c, uu), c);
+                per_load[s].emplace_back(load_cost(p, *loads, c, s, cap), c);
             }
         }
         for (auto& options : per_load) {
@@ -709,55 +767,14 @@ struct Reduction {
         return py::make_tuple(best_cost, na, sa, nb, sb);
     }
 
-    // Lower bounds on the plans at cap row j by their number of shipments: out[k - 1] for
-    // exactly k (the last entry: for `parts` or more), from a relaxation that ships each
-    // load of a partition of the demand at its cheapest node, the same node allowed twice:
-    // a plan with k shipments costs at least the sum of its loads' cheapest costs plus
-    // k - 1 split penalties. A DP over the loads (mixed radix: a load's sub-loads come
-    // before it), each sub-load of each load visited once per layer. Empty when the loads
-    // were too many to rank.
+    // parts_bounds_of at cap row j (empty when the loads were too many to rank)
     std::vector<double> parts_bounds(size_t j, double penalty, size_t parts) const {
-        std::vector<double> out;
-        if (!all.empty() || j >= best.size() || size < 2 || parts < 1) return out;
+        if (!all.empty() || j >= best.size() || size < 2) return {};
         py::gil_scoped_release release;
-        const auto& per_load = best[j];
-        const size_t m = p.m;
-        // layer t (0-based): exactly t + 1 loads; the last layer: parts or more
-        std::vector<double> layer(parts * size, INF_D);
+        std::vector<double> cheapest(size, INF_D);
         for (size_t s = 1; s < size; ++s)
-            if (!per_load[s].empty()) layer[s] = per_load[s][0].first;
-        std::vector<i64> digit(m, 0);
-        for (size_t s = 1; s < size; ++s) {
-            const i64* top = loads->vec.data() + s * m;
-            // sub-loads a of s, 0 < a < s, by an odometer over s's digits
-            std::fill(digit.begin(), digit.end(), 0);
-            size_t a = 0;
-            while (true) {
-                size_t k = m;
-                while (k-- > 0) {  // next digit vector (the last SKU fastest)
-                    if (digit[k] < top[k]) {
-                        ++digit[k];
-                        a += static_cast<size_t>(loads->stride[k]);
-                        break;
-                    }
-                    a -= static_cast<size_t>(loads->stride[k] * digit[k]);
-                    digit[k] = 0;
-                }
-                if (k > m || a == s) break;  // wrapped around, or a is s itself
-                const double head = layer[a];  // one load a, the rest s - a in layer t - 1
-                if (head >= INF_D) continue;
-                const size_t rest = s - a;
-                for (size_t t = 1; t < parts; ++t) {
-                    double v = layer[(t - 1) * size + rest] + head + penalty;
-                    if (v < layer[t * size + s]) layer[t * size + s] = v;
-                }
-                // parts or more: one more load on a plan that already has parts or more
-                double v = layer[(parts - 1) * size + rest] + head + penalty;
-                if (parts > 1 && v < layer[(parts - 1) * size + s]) layer[(parts - 1) * size + s] = v;
-            }
-        }
-        for (size_t t = 0; t < parts; ++t) out.push_back(layer[t * size + size - 1]);
-        return out;
+            if (!best[j][s].empty()) cheapest[s] = best[j][s][0].first;
+        return parts_bounds_of(*loads, cheapest, penalty, parts);
     }
 
     // kept candidates when at most ks[j] shipments matter at cap j (ks[j] <= kmax)
@@ -934,6 +951,101 @@ py::tuple front_bounds(const Problem& p, double penalty, i64 max_shipments) {
 constexpr size_t LOWER_RANKED = 64;
 
 // lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
+// The DP's first step at one cap for an order with few nodes x loads (omniroute.optimizer
+// FrontSolver._dp), in one call: each load's two cheapest nodes (every (node, load) costed
+// directly, as Reduction's direct rows), the cheapest plan with two shipments from them (as
+// Reduction::best_pair), and the most shipments a plan as cheap as the best so far (the single
+// node's `single`, the pair, at most `target`) can have: by `lower` (lower_bounds) within
+// `limit`, then by parts_bounds_of when that leaves more than two (`pairs`: whether a plan
+// may have two shipments, so the pair may be the best so far).
+// Returns (pair cost with the split penalty (inf: none), node a, load a, node b, load b, most).
+py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, double target,
+                     const Doubles& lower_array, i64 limit, bool pairs, size_t parts) {
+    const double* lower = lower_array.data();
+    const size_t lower_size = static_cast<size_t>(lower_array.size());
+    Loads loads(p.demand, p.weight, p.m);
+    const size_t size = loads.size;
+    double best_cost = INF_D;
+    i64 na = -1, nb = -1;
+    size_t sa = 0, sb = 0;
+    i64 most = 1;
+    {
+        py::gil_scoped_release release;
+        constexpr size_t NONE = static_cast<size_t>(-1);
+        // per load, its two cheapest (cost, node): nodes in order, so ties keep the first
+        std::vector<std::pair<double, size_t>> first(size, {INF_D, NONE}), second(size, {INF_D, NONE});
+        std::vector<double> cheapest(size, INF_D);
+        for (size_t c = 0; c < p.n; ++c) {
+            if (!reaches(p, c, cap)) continue;
+            const i64* atp = p.atp + c * p.m;
+            for (size_t s = 1; s < size; ++s) {
+                bool fits = true;  // the node holds the load (as Reduction::fits)
+                for (size_t k = 0; k < p.m && fits; ++k) {
+                    const i64 q = loads.vec[s * p.m + k];
+                    fits = q == 0 || q <= atp[k];
+                }
+                if (!fits) continue;
+                const double cost = load_cost(p, loads, c, s, cap);
+                if (cost < first[s].first) {
+                    second[s] = first[s];
+                    first[s] = {cost, c};
+                } else if (cost < second[s].first) {
+                    second[s] = {cost, c};
+                }
+            }
+        }
+        for (size_t s = 1; s < size; ++s) cheapest[s] = first[s].first;
+        const size_t full = size - 1;
+        for (size_t s = 1; s + 1 < size; ++s) {
+            const size_t rest = full - s;  // mixed radix without borrow: the complement
+            if (s > rest) continue;  // each split once
+            const std::pair<double, size_t> a[2] = {first[s], second[s]};
+            const std::pair<double, size_t> b[2] = {first[rest], second[rest]};
+            for (const auto& x : a) {
+                if (x.second == NONE) break;
+                for (const auto& y : b) {
+                    if (y.second == NONE) break;
+                    if (x.second == y.second) continue;
+                    const double cost = x.first + y.first + penalty;
+                    if (cost < best_cost) {
+                        best_cost = cost;
+                        na = static_cast<i64>(x.second);
+                        sa = s;
+                        nb = static_cast<i64>(y.second);
+                        sb = rest;
+                    }
+                }
+            }
+        }
+        // the best so far: the pair when shipments may be two and it beats the single node
+        double best = single;
+        if (pairs && std::isfinite(best_cost) && (!std::isfinite(single) || best_cost < single - 1e-6))
+            best = best_cost;
+        const double upper = std::min(best, target);
+        if (!std::isfinite(upper) || limit < 1) {
+            most = std::max<i64>(1, limit);
+        } else {
+            const auto within = static_cast<i64>(
+                std::upper_bound(lower, lower + lower_size, upper + 1e-6) - lower);
+            most = std::min(limit, std::max<i64>(1, within));
+            if (most > 2) {
+                std::vector<double> bounds = parts_bounds_of(loads, cheapest, penalty, parts);
+                if (!bounds.empty() && bounds.back() > upper + 1e-6) {
+                    i64 reach = 1;
+                    for (size_t k = 0; k < bounds.size(); ++k)
+                        if (bounds[k] <= upper + 1e-6) reach = static_cast<i64>(k) + 1;
+                    most = std::min(most, reach);
+                }
+            }
+        }
+    }
+    auto vector_of = [&](size_t s) {
+        return std::vector<i64>(loads.vec.begin() + static_cast<std::ptrdiff_t>(s * p.m),
+                                loads.vec.begin() + static_cast<std::ptrdiff_t>((s + 1) * p.m));
+    };
+    return py::make_tuple(best_cost, na, vector_of(sa), nb, vector_of(sb), most);
+}
+
 // The lane of each shipment (candidate, units per SKU) that ships it cheapest within `cap`
 // days (ties: fewer days, then the first), -1 when none: omniroute.plans.cheapest_lane in
 // one call for a plan's shipments, costed in the same order of operations.
@@ -1274,6 +1386,16 @@ PYBIND11_MODULE(_core, module) {
         auto [arrays, rest] = split_args(args);
         if (rest.size() != 1) throw py::type_error("lower_bounds(*core_args, penalty)");
         return lower_bounds(arrays.view(), rest[0].cast<double>());
+    });
+    // split_step(*core_args, cap, penalty, single, target, lower, limit, pairs, parts)
+    module.def("split_step", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 8)
+            throw py::type_error(
+                "split_step(*core_args, cap, penalty, single, target, lower, limit, pairs, parts)");
+        return split_step(arrays.view(), rest[0].cast<i64>(), rest[1].cast<double>(),
+                          rest[2].cast<double>(), rest[3].cast<double>(), array_of<Doubles>(rest[4]),
+                          rest[5].cast<i64>(), rest[6].cast<bool>(), rest[7].cast<size_t>());
     });
     // cheapest_lanes(*core_args, candidates, units, cap)
     module.def("cheapest_lanes", [](const py::args& args) {

@@ -56,6 +56,7 @@ DP_STATE_LIMIT = 50_000  # covered-demand states (product of quantity + 1 over S
 DP_PAIR_LIMIT = 400_000  # (state, load) transitions per node and cap
 DP_WORK_LIMIT = 40_000_000  # candidates x caps x transitions before enumeration or CP-SAT
 PARTS_RANKED = 4  # shipment counts the bound by loads tells apart (parts_bounds)
+SPLIT_STEP_LIMIT = 4096  # nodes x loads of the DP's first step in one _core.split_step
 EPSILON = 1e-6  # currency units; bounds must beat plans by more than this to decide
 DEFAULT_TIME_LIMIT = 10.0  # seconds of CP-SAT when the caller gives none
 METHOD_RANK = {
@@ -451,20 +452,34 @@ class FrontSolver:
         # The two cheapest nodes per load give the best two-shipment plan, and it usually
         # proves that no cheaper plan has more shipments: rank only those first, and more
         # per load only when that proof fails.
-        pairs, row = self._pair_row(cap)
         self.method = _stronger(self.method, "dp")
-        pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
+        allowed = tracked == 0 or tracked >= 2
+        if len(problem.nodes) * state_count(demand) <= SPLIT_STEP_LIMIT:  # in one call
+            limit = min(problem.total_units, len(problem.nodes))
+            if problem.order.max_shipments:
+                limit = min(limit, problem.order.max_shipments)
+            step = _core.split_step(
+                *problem.core_args(), cap, penalty, single.cost, target, lower, limit, allowed,
+                PARTS_RANKED,
+            )  # fmt: skip
+            pair_cost, na, qa, nb, qb, most = step
+            loads = (np.array(qa, dtype=np.int64), np.array(qb, dtype=np.int64))
+        else:
+            pairs, row = self._pair_row(cap)
+            pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
+            loads = (_load_vector(problem, sa), _load_vector(problem, sb))
+            most = 0  # below, once the best so far is known
         best = single
-        if np.isfinite(pair_cost) and (tracked == 0 or tracked >= 2):
+        if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
-            if not np.isfinite(single.cost) or cost < single.cost - EPSILON:
-                shipments = [(na, _load_vector(problem, sa)), (nb, _load_vector(problem, sb))]
-                allocations = _allocations(problem, shipments, cap)
+            if not single.cost < math.inf or cost < single.cost - EPSILON:
+                allocations = _allocations(problem, [(na, loads[0]), (nb, loads[1])], cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost, target)
-        most = _most_shipments(problem, float(upper), lower)
-        if most > 2:  # the relaxation by loads is tighter where prices make units dear
-            most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
+        if not most:
+            most = _most_shipments(problem, float(upper), lower)
+            if most > 2:  # the relaxation by loads is tighter where prices make units dear
+                most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
             if best.cost > target + EPSILON:  # so none is as cheap as the target
                 return CapBest(best.cost, 0, [], True, best.cost, dearer=True)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omniroute import _core, optimizer
+from omniroute.dp import state_count
 from omniroute.candidates import build_problem
 from omniroute.cost import zone_for
 from omniroute.dating import HAND_OVER
@@ -269,6 +270,54 @@ def test_reduction_by_groups_equals_costing_every_node(priced: bool) -> None:
                 assert a[0] == pytest.approx(b[0], abs=1e-9), order.id
             compared += 1
     assert compared >= 100
+
+
+@pytest.mark.parametrize("priced", [False, True])
+def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
+    """The DP's first step in one call (_core.split_step: the two cheapest nodes per load,
+    the best pair, the most shipments) gives the pair of Reduction.best_pair, with the same
+    nodes and loads, and the most shipments of _most_shipments and _most_by_parts, on demo
+    orders with and without prices, for targets that bind and that do not."""
+    index, inventory = DEMO_PLANNER.index, DEMO_PLANNER.inventory
+    rng = np.random.default_rng(5)
+    prices = rng.choice([0.0, 0.0, 1.0, 6.0, 25.0], size=(len(index.node_ids), len(index.sku_ids)))
+    penalty, parts = index.split_penalty, optimizer.PARTS_RANKED
+    compared = lowered = 0
+    for order in DEMO[1][:200]:
+        problem = build_problem(order, index, inventory, prices if priced else None)
+        if not len(problem.lanes) or problem.total_units < 2 or problem.packed:
+            continue
+        loads = state_count(tuple(problem.demand.tolist()))
+        if len(problem.nodes) * loads > optimizer.SPLIT_STEP_LIMIT:
+            continue  # the DP's first step goes through the reduction (as in the test above)
+        args = problem.core_args()
+        caps = sorted({int(d) for d in problem.lanes.days.tolist()})
+        reduction = _core.Reduction(*args, caps, 2, optimizer.REDUCE_STATE_LIMIT)
+        singles, _, _ = _core.bounds(*args, caps, penalty, 0)
+        lower = optimizer._shipment_lower_bounds(problem)
+        limit = min(problem.total_units, len(problem.nodes), order.max_shipments or math.inf)
+        for j, cap in enumerate(caps):
+            pair = reduction.best_pair(j, penalty)
+            for target in (math.inf, float(singles[j]) - 0.5, float(pair[0])):
+                cost, na, qa, nb, qb, most = _core.split_step(
+                    *args, cap, penalty, float(singles[j]), target, lower, limit, True, parts
+                )
+                assert cost == pytest.approx(pair[0], abs=1e-9), order.id
+                if math.isfinite(cost):
+                    assert (na, nb) == (pair[1], pair[3])
+                    assert qa == optimizer._load_vector(problem, pair[2]).tolist()
+                    assert qb == optimizer._load_vector(problem, pair[4]).tolist()
+                best = pair[0] if pair[0] < float(singles[j]) - optimizer.EPSILON else singles[j]
+                upper = min(float(best), target)
+                expected = optimizer._most_shipments(problem, upper, lower)
+                if expected > 2:
+                    bounds = reduction.parts_bounds(j, penalty, parts)
+                    expected = optimizer._most_by_parts(bounds, upper, expected)
+                    lowered += expected <= 2
+                assert most == expected, (order.id, cap, target)
+            compared += 1
+    assert compared >= 150
+    assert lowered >= 1  # the bound by loads decided some
 
 
 def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignore[no-untyped-def]
