@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omniroute import _core, optimizer
-from omniroute.dp import state_count
 from omniroute.candidates import build_problem
 from omniroute.cost import zone_for
 from omniroute.dating import HAND_OVER
 from omniroute.demo_data import demo_dataset
+from omniroute.dp import state_count
 from omniroute.geo import distances_km
 from omniroute.model import Location, Network, Order
 from omniroute.network_index import Inventory, NetworkIndex
