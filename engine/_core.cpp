@@ -955,14 +955,14 @@ constexpr size_t LOWER_RANKED = 64;
 // FrontSolver._dp), in one call: each load's two cheapest nodes (every (node, load) costed
 // directly, as Reduction's direct rows), the cheapest plan with two shipments from them (as
 // Reduction::best_pair), and the most shipments a plan as cheap as the best so far (the single
-// node's `single`, the pair, at most `target`) can have: by `lower` (lower_bounds) within
-// `limit`, then by parts_bounds_of when that leaves more than two (`pairs`: whether a plan
+// node's `single`, the pair, at most `target`) can have: by lower_bounds within `limit`,
+// then by parts_bounds_of when that leaves more than two (`pairs`: whether a plan
 // may have two shipments, so the pair may be the best so far).
 // Returns (pair cost with the split penalty (inf: none), node a, load a, node b, load b, most).
+std::vector<double> compute_lower_bounds(const Problem& p, double penalty);
+
 py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, double target,
-                     const Doubles& lower_array, i64 limit, bool pairs, size_t parts) {
-    const double* lower = lower_array.data();
-    const size_t lower_size = static_cast<size_t>(lower_array.size());
+                     i64 limit, bool pairs, size_t parts) {
     Loads loads(p.demand, p.weight, p.m);
     const size_t size = loads.size;
     double best_cost = INF_D;
@@ -1025,8 +1025,9 @@ py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, d
         if (!std::isfinite(upper) || limit < 1) {
             most = std::max<i64>(1, limit);
         } else {
+            const std::vector<double> lower = compute_lower_bounds(p, penalty);
             const auto within = static_cast<i64>(
-                std::upper_bound(lower, lower + lower_size, upper + 1e-6) - lower);
+                std::upper_bound(lower.begin(), lower.end(), upper + 1e-6) - lower.begin());
             most = std::min(limit, std::max<i64>(1, within));
             if (most > 2) {
                 std::vector<double> bounds = parts_bounds_of(loads, cheapest, penalty, parts);
@@ -1076,10 +1077,9 @@ std::vector<i64> cheapest_lanes(const Problem& p, const std::vector<i64>& candid
     return out;
 }
 
-py::array_t<double> lower_bounds(const Problem& p, double penalty) {
+std::vector<double> compute_lower_bounds(const Problem& p, double penalty) {
     std::vector<double> lower(p.n, INF_D);
     {
-        py::gil_scoped_release release;
         std::vector<double> node_unit(p.n, INF_D), node_fixed(p.n, INF_D), unit_min(p.m, INF_D);
         for (size_t l = 0; l < p.lanes; ++l) {
             size_t c = static_cast<size_t>(p.lane_node[l]);
@@ -1109,6 +1109,15 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
             lower[c] = std::max(by_shipments + penalties, by_fixed + penalties + units_part);
         }
         for (size_t c = ranked; c < p.n; ++c) lower[c] = lower[c - 1] + penalty;
+    }
+    return lower;
+}
+
+py::array_t<double> lower_bounds(const Problem& p, double penalty) {
+    std::vector<double> lower;
+    {
+        py::gil_scoped_release release;
+        lower = compute_lower_bounds(p, penalty);
     }
     return to_array(lower);
 }
@@ -1387,15 +1396,15 @@ PYBIND11_MODULE(_core, module) {
         if (rest.size() != 1) throw py::type_error("lower_bounds(*core_args, penalty)");
         return lower_bounds(arrays.view(), rest[0].cast<double>());
     });
-    // split_step(*core_args, cap, penalty, single, target, lower, limit, pairs, parts)
+    // split_step(*core_args, cap, penalty, single, target, limit, pairs, parts)
     module.def("split_step", [](const py::args& args) {
         auto [arrays, rest] = split_args(args);
-        if (rest.size() != 8)
+        if (rest.size() != 7)
             throw py::type_error(
-                "split_step(*core_args, cap, penalty, single, target, lower, limit, pairs, parts)");
+                "split_step(*core_args, cap, penalty, single, target, limit, pairs, parts)");
         return split_step(arrays.view(), rest[0].cast<i64>(), rest[1].cast<double>(),
-                          rest[2].cast<double>(), rest[3].cast<double>(), array_of<Doubles>(rest[4]),
-                          rest[5].cast<i64>(), rest[6].cast<bool>(), rest[7].cast<size_t>());
+                          rest[2].cast<double>(), rest[3].cast<double>(), rest[4].cast<i64>(),
+                          rest[5].cast<bool>(), rest[6].cast<size_t>());
     });
     // cheapest_lanes(*core_args, candidates, units, cap)
     module.def("cheapest_lanes", [](const py::args& args) {

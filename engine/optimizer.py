@@ -448,7 +448,6 @@ class FrontSolver:
         cap = int(self.caps[j])
         single = self.singles[j]
         penalty = problem.index.split_penalty
-        lower = self.lower_bounds()
         # The two cheapest nodes per load give the best two-shipment plan, and it usually
         # proves that no cheaper plan has more shipments: rank only those first, and more
         # per load only when that proof fails.
@@ -459,7 +458,7 @@ class FrontSolver:
             if problem.order.max_shipments:
                 limit = min(limit, problem.order.max_shipments)
             step = _core.split_step(
-                *problem.core_args(), cap, penalty, single.cost, target, lower, limit, allowed,
+                *problem.core_args(), cap, penalty, single.cost, target, limit, allowed,
                 PARTS_RANKED,
             )  # fmt: skip
             pair_cost, na, qa, nb, qb, most = step
@@ -477,7 +476,7 @@ class FrontSolver:
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost, target)
         if not most:
-            most = _most_shipments(problem, float(upper), lower)
+            most = _most_shipments(problem, float(upper), self.lower_bounds())
             if most > 2:  # the relaxation by loads is tighter where prices make units dear
                 most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments

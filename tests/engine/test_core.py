@@ -300,7 +300,7 @@ def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
             pair = reduction.best_pair(j, penalty)
             for target in (math.inf, float(singles[j]) - 0.5, float(pair[0])):
                 cost, na, qa, nb, qb, most = _core.split_step(
-                    *args, cap, penalty, float(singles[j]), target, lower, limit, True, parts
+                    *args, cap, penalty, float(singles[j]), target, limit, True, parts
                 )
                 assert cost == pytest.approx(pair[0], abs=1e-9), order.id
                 if math.isfinite(cost):
