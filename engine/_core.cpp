@@ -493,7 +493,7 @@ std::vector<double> parts_bounds_of(const Loads& loads, const std::vector<double
 }
 
 constexpr size_t PREFIX = 64;
-constexpr size_t DIRECT_LIMIT = 4096;  // nodes x loads costed one by one (add_row_direct)
+constexpr size_t DIRECT_LIMIT = 65536;  // nodes x loads costed one by one (add_row_direct)
 
 struct Reduction {
     py::object alive;  // the arrays p views
