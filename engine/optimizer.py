@@ -328,6 +328,7 @@ class FrontSolver:
         self._upper: np.ndarray | None = None
         self._lower: np.ndarray | None = None
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
+        self._shape: tuple[tuple[int, ...], int, int, int] | tuple[()] | None = None  # _dp_shape
         self._pairs: _core.Reduction | None = None  # the K = 2 reduction, a row per cap
         self._pair_rows: dict[int, int] = {}
 
@@ -379,13 +380,21 @@ class FrontSolver:
             return int(self._whole.lanes.days[self.lane_map[lane]])
         return int(self._problem.lanes.days[lane])
 
+    def _dp_shape(self) -> tuple[tuple[int, ...], int, int, int] | None:
+        """(demand, tracked shipments, loads, transitions per node) of the DP, worked out
+        once; None when the order is beyond the DP's limits."""
+        if self._shape is None:
+            problem = self.problem
+            demand = tuple(problem.demand.tolist())
+            tracked = _tracked_shipments(problem)
+            loads, pairs = state_count(demand), pair_count(demand, tracked)
+            within = loads <= DP_STATE_LIMIT and pairs <= DP_PAIR_LIMIT
+            self._shape = (demand, tracked, loads, pairs) if within else ()
+        return self._shape or None
+
     def _dp_work(self) -> float:
-        problem = self.problem
-        demand = tuple(problem.demand.tolist())
-        tracked = _tracked_shipments(problem)
-        if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
-            return np.inf
-        return float(len(problem.nodes) * pair_count(demand, tracked))
+        shape = self._dp_shape()
+        return np.inf if shape is None else float(len(self.problem.nodes) * shape[3])
 
     def days_of(self, best: CapBest) -> int:
         return _days(self.problem, best.allocations)
@@ -440,11 +449,11 @@ class FrontSolver:
         shipments, from each load's two cheapest nodes; when no cheaper plan can have more
         than two shipments that, or the single node, is optimal; otherwise the exact DP
         over the K cheapest per load."""
-        problem = self.problem
-        demand = tuple(problem.demand.tolist())
-        tracked = _tracked_shipments(problem)
-        if state_count(demand) > DP_STATE_LIMIT or pair_count(demand, tracked) > DP_PAIR_LIMIT:
+        shape = self._dp_shape()
+        if shape is None:
             return None
+        problem = self.problem
+        _, tracked, loads, pairs_per_node = shape
         cap = int(self.caps[j])
         single = self.singles[j]
         penalty = problem.index.split_penalty
@@ -453,7 +462,7 @@ class FrontSolver:
         # per load only when that proof fails.
         self.method = _stronger(self.method, "dp")
         allowed = tracked == 0 or tracked >= 2
-        if len(problem.nodes) * state_count(demand) <= SPLIT_STEP_LIMIT:  # in one call
+        if len(problem.nodes) * loads <= SPLIT_STEP_LIMIT:  # in one call
             limit = min(problem.total_units, len(problem.nodes))
             if problem.order.max_shipments:
                 limit = min(limit, problem.order.max_shipments)
@@ -462,17 +471,18 @@ class FrontSolver:
                 PARTS_RANKED,
             )  # fmt: skip
             pair_cost, na, qa, nb, qb, most = step
-            loads = (np.array(qa, dtype=np.int64), np.array(qb, dtype=np.int64))
+            pair_loads: tuple[Sequence[int] | np.ndarray, ...] = (qa, qb)
         else:
             pairs, row = self._pair_row(cap)
             pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
-            loads = (_load_vector(problem, sa), _load_vector(problem, sb))
+            pair_loads = (_load_vector(problem, sa), _load_vector(problem, sb))
             most = 0  # below, once the best so far is known
         best = single
         if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
             if not single.cost < math.inf or cost < single.cost - EPSILON:
-                allocations = _allocations(problem, [(na, loads[0]), (nb, loads[1])], cap)
+                shipments = [(na, np.asarray(pair_loads[0])), (nb, np.asarray(pair_loads[1]))]
+                allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost, target)
         if not most:
@@ -488,7 +498,7 @@ class FrontSolver:
         incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
         candidates = np.flatnonzero(reduction.kept([most], incumbent))
-        if len(candidates) * pair_count(demand, tracked) > DP_WORK_LIMIT:
+        if len(candidates) * pairs_per_node > DP_WORK_LIMIT:
             return None
         dp = CoreDp(problem, [cap], candidates, tracked)
         value, state = dp.best(0)
