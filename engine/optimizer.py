@@ -455,7 +455,7 @@ class FrontSolver:
         problem = self.problem
         _, tracked, loads, pairs_per_node = shape
         cap = int(self.caps[j])
-        single = self.singles[j]
+        single_cost = self.singles.cost[j]
         penalty = problem.index.split_penalty
         # The two cheapest nodes per load give the best two-shipment plan, and it usually
         # proves that no cheaper plan has more shipments: rank only those first, and more
@@ -463,11 +463,11 @@ class FrontSolver:
         self.method = _stronger(self.method, "dp")
         allowed = tracked == 0 or tracked >= 2
         if len(problem.nodes) * loads <= SPLIT_STEP_LIMIT:  # in one call
-            limit = min(problem.total_units, len(problem.nodes))
+            limit = min(sum(shape[0]), len(problem.nodes))
             if problem.order.max_shipments:
                 limit = min(limit, problem.order.max_shipments)
             step = _core.split_step(
-                *problem.core_args(), cap, penalty, single.cost, target, limit, allowed,
+                *problem.core_args(), cap, penalty, single_cost, target, limit, allowed,
                 PARTS_RANKED,
             )  # fmt: skip
             pair_cost, na, qa, nb, qb, most = step
@@ -477,23 +477,27 @@ class FrontSolver:
             pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
             pair_loads = (_load_vector(problem, sa), _load_vector(problem, sb))
             most = 0  # below, once the best so far is known
-        best = single
+        best = None  # the single node's plan, unless the pair beats it
         if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
-            if not single.cost < math.inf or cost < single.cost - EPSILON:
+            if not single_cost < math.inf or cost < single_cost - EPSILON:
                 shipments = [(na, np.asarray(pair_loads[0])), (nb, np.asarray(pair_loads[1]))]
                 allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
-        upper = min(best.cost, target)
+        upper = min(best.cost if best is not None else single_cost, target)
         if not most:
             most = _most_shipments(problem, float(upper), self.lower_bounds())
             if most > 2:  # the relaxation by loads is tighter where prices make units dear
                 most = _most_by_parts(pairs.parts_bounds(row, penalty, PARTS_RANKED), upper, most)
         if most <= 2:  # no plan cheaper than the best so far (or the target) has more shipments
-            if best.cost > target + EPSILON:  # so none is as cheap as the target
-                return CapBest(best.cost, 0, [], True, best.cost, dearer=True)
-            if not np.isfinite(best.cost):
+            cost = best.cost if best is not None else single_cost
+            if cost > target + EPSILON:  # so none is as cheap as the target
+                return CapBest(cost, 0, [], True, cost, dearer=True)
+            if not cost < math.inf:
                 return CapBest.none()
+        single = self.singles[j]
+        best = best if best is not None else single
+        if most <= 2:
             return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
         incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
