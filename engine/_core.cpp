@@ -141,7 +141,8 @@ struct Network {
     py::tuple problem(const py::list& holder_list, const py::list& on_hand_list,
                       const py::list& safety_stock_list, const py::list& reserved_list,
                       const py::object& excluded, double latitude, double longitude, i64 pickup,
-                      i64 promise_days, double max_distance, const py::object& adjustment) const {
+                      i64 promise_days, double max_distance, const py::object& adjustment,
+                      const py::object& prices, const std::vector<i64>& skus) const {
         const size_t m = holder_list.size();
         if (on_hand_list.size() != m || safety_stock_list.size() != m || reserved_list.size() != m)
             throw py::value_error("one list of holders, on hand, safety stock and reserved per SKU");
@@ -163,6 +164,20 @@ struct Network {
         if (adjust.size() != 0 && static_cast<size_t>(adjust.size()) != lat.size())
             throw py::value_error("one cost adjustment per node, or none");
         const double* adjust_of = adjust.size() ? adjust.data() : nullptr;
+        // the look-ahead's prices per unit, (nodes, SKUs) over the network, or None
+        Doubles price_table;
+        const bool priced = !prices.is_none();
+        if (priced) {
+            price_table = array_of<Doubles>(prices);
+            if (!price_table) throw py::error_already_set();
+            if (price_table.ndim() != 2 || static_cast<size_t>(price_table.shape(0)) != lat.size() ||
+                skus.size() != m)
+                throw py::value_error("prices: one row per node, and one SKU index per SKU");
+            for (i64 k : skus)
+                if (k < 0 || k >= price_table.shape(1)) throw py::value_error("prices: SKU index out of range");
+        }
+        const double* price_of = priced ? price_table.data() : nullptr;
+        const size_t price_stride = priced ? static_cast<size_t>(price_table.shape(1)) : 0;
         std::vector<i64> cand, full, atp_usable(m, 0);
         std::vector<double> y, x;
         {
@@ -220,6 +235,8 @@ struct Network {
         std::vector<i64> lane_node, lane_service, lane_days;
         std::vector<double> lane_base, lane_per_kg, lane_parcel, lane_hs, lane_hu;
         std::vector<i64> atp_reachable(m, 0), atp_in_promise(m, 0);
+        std::vector<double> price;
+        bool any_price = false;
         {
             py::gil_scoped_release release;
             // room for every candidate and two lanes each: no regrowth on most orders
@@ -272,6 +289,13 @@ struct Network {
                     nodes.push_back(node);
                     distances.push_back(dist);
                     for (size_t k = 0; k < m; ++k) atp.push_back(full[c * m + k]);
+                    if (priced)
+                        for (size_t k = 0; k < m; ++k) {
+                            const double v = price_of[static_cast<size_t>(node) * price_stride +
+                                                      static_cast<size_t>(skus[k])];
+                            price.push_back(v);
+                            any_price |= v != 0.0;
+                        }
                 }
             }
         }
@@ -281,7 +305,10 @@ struct Network {
             to_array(distances), to_array(lane_node), to_array(lane_service), to_array(lane_base),
             to_array(lane_per_kg), to_array(lane_parcel), to_array(lane_days), to_array(lane_hs),
             to_array(lane_hu), to_array(atp_usable), to_array(atp_reachable),
-            to_array(atp_in_promise));
+            to_array(atp_in_promise),
+            any_price ? py::object(to_matrix(price, static_cast<py::ssize_t>(nodes.size()),
+                                             static_cast<py::ssize_t>(m)))
+                      : py::object(py::none()));
     }
 };
 

@@ -39,9 +39,11 @@ class Network:
         promise_days: int,
         max_distance: float,
         adjustment: Doubles,
+        prices: Doubles | None,
+        skus: list[int],
     ) -> tuple[
         Ints, Ints, Doubles, Ints, Ints, Doubles, Doubles, Doubles, Ints, Doubles, Doubles,
-        Ints, Ints, Ints,
+        Ints, Ints, Ints, Doubles | None,
     ]: ...  # fmt: skip
 
 def bounds(*args: Any) -> tuple[Any, ...]: ...

@@ -153,8 +153,12 @@ class OrderProblem:
         return 0.0 if self.price is None else self.price[self.lanes.node[lane]]
 
     def priced(self, candidate: int, units: np.ndarray) -> float:
-        """What ``units`` (per item) cost at ``candidate`` on top of the cost model."""
-        return 0.0 if self.price is None else float(self.price[candidate] @ units)
+        """What ``units`` (per item) cost at ``candidate`` on top of the cost model (in
+        scalars: numpy's matmul of a few ints and floats takes five times as long)."""
+        if self.price is None:
+            return 0.0
+        row = self.price[candidate].tolist()
+        return float(sum(p * q for p, q in zip(row, units.tolist(), strict=True)))
 
     def sku_reason(self, k: int) -> UnfilledReason | None:
         """Why SKU ``k`` cannot be fully shipped on stock and service grounds (None: it can)."""
@@ -243,6 +247,10 @@ def build_problem(
     # A dated order's promise is a limit on its dated days. The core applies it when those
     # are the undated days (no time zones, cut-offs or calendars in play) and it is at least
     # a day (0 means no promise to the core); otherwise lanes are dated and kept here.
+    # prices gathered by the core when they are float64 in C order (no copy per order)
+    core_prices = None
+    if prices is not None and prices.dtype == np.float64 and prices.flags.c_contiguous:
+        core_prices = prices
     dating = Dating.of(order, index.dates, inventory.full_days)
     if dating is None:
         limit, core_limit, dated_lanes = None, order.promise_days, False
@@ -265,6 +273,7 @@ def build_problem(
         atp_usable,
         atp_reachable,
         atp_in_promise,
+        price,
     ) = index.core.problem(
         [stock.nodes for stock in stocks],
         [stock.on_hand for stock in stocks],
@@ -277,7 +286,11 @@ def build_problem(
         core_limit,
         max_distance,
         adjustment,
+        core_prices,
+        skus,
     )
+    if prices is not None and core_prices is None:  # not float64 in C order: gathered here
+        price = _price_rows(prices, nodes, np.array(skus, dtype=np.int64))
     lanes = Lanes(
         lane_node,
         lane_service,
@@ -293,8 +306,12 @@ def build_problem(
         days = dating.lane_days(nodes[lane_node], lane_service, index.processing_days, lane_days)
         lanes = replace(lanes, days=days)
     if limit is not None and core_limit == 0:  # a promise the core did not apply
+        kept_nodes = nodes
         nodes, atp, distance, lanes = _within(limit, nodes, atp, distance, lanes)
         atp_in_promise = atp.sum(axis=0)
+        if price is not None and len(nodes) < len(kept_nodes):
+            price = price[np.isin(kept_nodes, nodes)]
+            price = price if np.count_nonzero(price) else None
     sku = np.array(skus, dtype=np.int64)
     return OrderProblem(
         order=order,
@@ -315,7 +332,7 @@ def build_problem(
         profile=profile,
         alone=alone,
         group=group,
-        price=None if prices is None else _price_rows(prices, nodes, sku),
+        price=price,
     )
 
 

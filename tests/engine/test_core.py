@@ -320,6 +320,44 @@ def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
     assert lowered >= 1  # the bound by loads decided some
 
 
+def test_problem_prices_are_the_candidates_rows_of_the_price_table() -> None:
+    """The core gathers each candidate's prices for the order's items (None when all are
+    zero) as indexing the table does; a table not in float64 C order is gathered in Python,
+    with the same rows; dated orders whose promise drops candidates after the core keep the
+    rows of the candidates left."""
+    from dataclasses import replace
+
+    from omniroute.demo_data import with_australian_calendars
+
+    dated = Planner(with_australian_calendars(DEMO[0]), validate=False)
+    index, inventory = dated.index, dated.inventory
+    rng = np.random.default_rng(11)
+    prices = rng.choice([0.0, 0.0, 0.0, 1.5, 7.0], size=(len(index.node_ids), len(index.sku_ids)))
+    others = (prices.astype(np.float32), np.asfortranarray(prices))  # gathered in Python
+    priced = unpriced = 0
+    orders = [replace(o, promise_days=1 + i % 3) for i, o in enumerate(DEMO[1][:300])]
+    within = 0
+    for order in orders:
+        problem = build_problem(order, index, inventory, prices)
+        within += len(problem.nodes) < len(
+            build_problem(replace(order, promise_days=0), index, inventory).nodes
+        )
+        expected = prices[problem.nodes[:, None], problem.sku[None, :]]
+        if np.count_nonzero(expected):
+            assert problem.price is not None and problem.price.tolist() == expected.tolist()
+            priced += 1
+        else:
+            assert problem.price is None
+            unpriced += 1
+        for other in others:
+            again = build_problem(order, index, inventory, other)
+            assert (again.price is None) == (problem.price is None)
+            if problem.price is not None:
+                assert again.price.tolist() == problem.price.tolist()
+    assert priced >= 80 and unpriced >= 10
+    assert within >= 50  # promises on dates dropped candidates after the core
+
+
 def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignore[no-untyped-def]
     """The lane of a node shipping ``units`` cheapest, then fastest, by numpy's cost table."""
     lanes = problem.lanes
@@ -384,5 +422,5 @@ def test_fast_entry_points_convert_other_arrays_and_refuse_wrong_calls() -> None
     with pytest.raises(ValueError):
         DEMO_PLANNER.index.core.problem(
             [stock.nodes], [stock.on_hand[:-1]], [stock.safety_stock], [stock.reserved],
-            np.zeros(0, dtype=np.int64), 0.0, 0.0, -1, 0, 0.0, np.zeros(0),
+            np.zeros(0, dtype=np.int64), 0.0, 0.0, -1, 0, 0.0, np.zeros(0), None, [0],
         )  # fmt: skip
