@@ -485,34 +485,45 @@ std::vector<double> parts_bounds_of(const Loads& loads, const std::vector<double
     // layer t (0-based): exactly t + 1 loads; the last layer: parts or more
     std::vector<double> layer(parts * size, INF_D);
     for (size_t s = 1; s < size; ++s) layer[s] = cheapest[s];
-    std::vector<i64> digit(m, 0);
-    for (size_t s = 1; s < size; ++s) {
-        const i64* top = loads.vec.data() + s * m;
-        // sub-loads a of s, 0 < a < s, by an odometer over s's digits
-        std::fill(digit.begin(), digit.end(), 0);
-        size_t a = 0;
-        while (true) {
-            size_t k = m;
-            while (k-- > 0) {  // next digit vector (the last SKU fastest)
-                if (digit[k] < top[k]) {
-                    ++digit[k];
-                    a += static_cast<size_t>(loads.stride[k]);
-                    break;
+    // one load a of s, the rest s - a in the layer below (or, for the last layer, in the
+    // last layer itself: one more load on a plan that already has `parts` or more)
+    auto split = [&](size_t s, size_t a) {
+        const double head = layer[a];
+        if (head >= INF_D) return;
+        const size_t rest = s - a;
+        for (size_t t = 1; t < parts; ++t) {
+            double v = layer[(t - 1) * size + rest] + head + penalty;
+            if (v < layer[t * size + s]) layer[t * size + s] = v;
+        }
+        double v = layer[(parts - 1) * size + rest] + head + penalty;
+        if (parts > 1 && v < layer[(parts - 1) * size + s]) layer[(parts - 1) * size + s] = v;
+    };
+    bool units = true;  // one unit of every SKU: a load's index is the bit mask of its SKUs
+    for (size_t k = 0; k < m; ++k) units &= loads.radix[k] == 2;
+    if (units) {
+        for (size_t s = 1; s < size; ++s)
+            for (size_t a = (s - 1) & s; a > 0; a = (a - 1) & s) split(s, a);
+    } else {
+        std::vector<i64> digit(m, 0);
+        for (size_t s = 1; s < size; ++s) {
+            const i64* top = loads.vec.data() + s * m;
+            // sub-loads a of s, 0 < a < s, by an odometer over s's digits
+            std::fill(digit.begin(), digit.end(), 0);
+            size_t a = 0;
+            while (true) {
+                size_t k = m;
+                while (k-- > 0) {  // next digit vector (the last SKU fastest)
+                    if (digit[k] < top[k]) {
+                        ++digit[k];
+                        a += static_cast<size_t>(loads.stride[k]);
+                        break;
+                    }
+                    a -= static_cast<size_t>(loads.stride[k] * digit[k]);
+                    digit[k] = 0;
                 }
-                a -= static_cast<size_t>(loads.stride[k] * digit[k]);
-                digit[k] = 0;
+                if (k > m || a == s) break;  // wrapped around, or a is s itself
+                split(s, a);
             }
-            if (k > m || a == s) break;  // wrapped around, or a is s itself
-            const double head = layer[a];  // one load a, the rest s - a in layer t - 1
-            if (head >= INF_D) continue;
-            const size_t rest = s - a;
-            for (size_t t = 1; t < parts; ++t) {
-                double v = layer[(t - 1) * size + rest] + head + penalty;
-                if (v < layer[t * size + s]) layer[t * size + s] = v;
-            }
-            // parts or more: one more load on a plan that already has parts or more
-            double v = layer[(parts - 1) * size + rest] + head + penalty;
-            if (parts > 1 && v < layer[(parts - 1) * size + s]) layer[(parts - 1) * size + s] = v;
         }
     }
     for (size_t t = 0; t < parts; ++t) out.push_back(layer[t * size + size - 1]);
