@@ -1164,7 +1164,7 @@ py::array_t<double> lower_bounds(const Problem& p, double penalty) {
 // any of them (renumbered, in order), their ATP of those SKUs, and their lanes; ``lane_map``
 // gives each part lane's lane in the whole problem.
 struct Part {
-    std::vector<i64> atp, demand, lane_node, days, lane_map;
+    std::vector<i64> atp, demand, lane_node, days, lane_map, holders;
     std::vector<double> weight, base, per_kg, parcel, hs, hu, price;
     size_t n = 0;
 
@@ -1174,6 +1174,7 @@ struct Part {
             bool holds = false;
             for (i64 k : skus) holds |= p.atp[c * p.m + static_cast<size_t>(k)] > 0;
             if (!holds) continue;
+            holders.push_back(static_cast<i64>(c));
             renumber[c] = static_cast<i64>(n++);
             for (i64 k : skus) atp.push_back(p.atp[c * p.m + static_cast<size_t>(k)]);
             if (p.price)
@@ -1203,6 +1204,26 @@ struct Part {
                        hs.data(), hu.data(), price.empty() ? nullptr : price.data());
     }
 };
+
+// The part of a problem for some SKUs as omniroute.optimizer._restrict builds it: (holders,
+// lane map, and the part's lane nodes, base, per kg, parcel limit, days, handling per
+// shipment and per unit, ATP (holders x SKUs), demand, weights and prices (None without)).
+py::tuple part_layout(const Problem& p, const std::vector<i64>& skus) {
+    for (i64 k : skus)
+        if (k < 0 || static_cast<size_t>(k) >= p.m) throw py::value_error("part_layout: SKU out of range");
+    std::unique_ptr<Part> part;
+    {
+        py::gil_scoped_release release;
+        part = std::make_unique<Part>(p, skus);
+    }
+    const auto rows = static_cast<py::ssize_t>(part->n), cols = static_cast<py::ssize_t>(skus.size());
+    return py::make_tuple(
+        to_array(part->holders), to_array(part->lane_map), to_array(part->lane_node),
+        to_array(part->base), to_array(part->per_kg), to_array(part->parcel), to_array(part->days),
+        to_array(part->hs), to_array(part->hu), to_matrix(part->atp, rows, cols),
+        to_array(part->demand), to_array(part->weight),
+        p.price ? py::object(to_matrix(part->price, rows, cols)) : py::object(py::none()));
+}
 
 // front_bounds of the part of a problem for some SKUs, without building the part in
 // Python, and the part's lane map: (caps, single-node cost, its lane in the part, split
@@ -1462,6 +1483,12 @@ PYBIND11_MODULE(_core, module) {
         auto [arrays, rest] = split_args(args);
         if (rest.size() != 0) throw py::type_error("sku_group_lists(*core_args)");
         return sku_group_lists(arrays.view());
+    });
+    // part_layout(*core_args, skus)
+    module.def("part_layout", [](const py::args& args) {
+        auto [arrays, rest] = split_args(args);
+        if (rest.size() != 1) throw py::type_error("part_layout(*core_args, skus)");
+        return part_layout(arrays.view(), rest[0].cast<std::vector<i64>>());
     });
     // part_bounds(*core_args, skus, penalty, max_shipments)
     module.def("part_bounds", [](const py::args& args) {

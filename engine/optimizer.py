@@ -780,29 +780,28 @@ def _sku_groups(problem: OrderProblem) -> list[list[int]]:
 def _restrict(
     problem: OrderProblem, skus: np.ndarray
 ) -> tuple[OrderProblem, np.ndarray, np.ndarray]:
-    """The part of ``problem`` for some SKUs: their holders and lanes (and the lane map)."""
-    holders = np.flatnonzero((problem.atp[:, skus] > 0).any(axis=1))
-    renumber = np.full(len(problem.nodes), -1)
-    renumber[holders] = np.arange(len(holders))
-    lane_map = np.flatnonzero(renumber[problem.lanes.node] >= 0)
-    lanes = problem.lanes.select(lane_map)
-    lanes = Lanes(renumber[lanes.node], *(getattr(lanes, f) for f in Lanes.__slots__[1:]))
+    """The part of ``problem`` for some SKUs: their holders and lanes (and the lane map),
+    laid out by one ``_core`` call (the holders, in order, and their lanes, renumbered)."""
+    layout = _core.part_layout(*problem.core_args(), skus.tolist())
+    holders, lane_map, lane_node, base, per_kg, parcel, days, hs, hu = layout[:9]
+    atp, demand, weight, price = layout[9:]
+    lanes = Lanes(lane_node, problem.lanes.service[lane_map], base, per_kg, parcel, days, hs, hu)
     part = OrderProblem(
         order=problem.order,
         index=problem.index,
         destination=problem.destination,
         sku=problem.sku[skus],
-        demand=problem.demand[skus],
-        weight=problem.weight[skus],
+        demand=demand,
+        weight=weight,
         line_sku=(),
         nodes=problem.nodes[holders],
-        atp=problem.atp[holders][:, skus],
+        atp=atp,
         distance=problem.distance[holders],
         lanes=lanes,
         atp_usable=problem.atp_usable[skus],
         atp_reachable=problem.atp_reachable[skus],
         atp_in_promise=problem.atp_in_promise[skus],
-        price=None if problem.price is None else problem.price[holders][:, skus],
+        price=price,
     )
     return part, lane_map, skus
 

@@ -358,6 +358,45 @@ def test_problem_prices_are_the_candidates_rows_of_the_price_table() -> None:
     assert within >= 50  # promises on dates dropped candidates after the core
 
 
+def test_part_problems_are_the_holders_and_their_lanes() -> None:
+    """_restrict (laid out by _core.part_layout) gives the part of an order for some SKUs
+    as plain numpy does: the candidates holding any of them, in order, their lanes
+    renumbered, the lane map, the SKUs' figures and the prices, with and without prices."""
+    from omniroute.candidates import Lanes
+
+    index, inventory = DEMO_PLANNER.index, DEMO_PLANNER.inventory
+    rng = np.random.default_rng(2)
+    prices = rng.choice([0.0, 1.0, 9.0], size=(len(index.node_ids), len(index.sku_ids)))
+    checked = 0
+    for order in [o for o in DEMO[1] if len({line.sku_id for line in o.lines}) > 1][:120]:
+        for table in (None, prices):
+            problem = build_problem(order, index, inventory, table)
+            m = len(problem.demand)
+            skus = np.array(sorted(rng.choice(m, size=rng.integers(1, m + 1), replace=False)))
+            part, lane_map, _ = optimizer._restrict(problem, skus)
+            holders = np.flatnonzero((problem.atp[:, skus] > 0).any(axis=1))
+            renumber = np.full(len(problem.nodes), -1)
+            renumber[holders] = np.arange(len(holders))
+            expected_map = np.flatnonzero(renumber[problem.lanes.node] >= 0)
+            assert lane_map.tolist() == expected_map.tolist()
+            assert part.nodes.tolist() == problem.nodes[holders].tolist()
+            assert part.atp.tolist() == problem.atp[holders][:, skus].tolist()
+            assert part.demand.tolist() == problem.demand[skus].tolist()
+            assert part.weight.tolist() == problem.weight[skus].tolist()
+            assert part.sku.tolist() == problem.sku[skus].tolist()
+            assert part.distance.tolist() == problem.distance[holders].tolist()
+            assert part.lanes.node.tolist() == renumber[problem.lanes.node[expected_map]].tolist()
+            for field in Lanes.__slots__[1:]:
+                got, want = getattr(part.lanes, field), getattr(problem.lanes, field)[expected_map]
+                assert got.tolist() == want.tolist(), field
+            if problem.price is None:
+                assert part.price is None
+            else:
+                assert part.price.tolist() == problem.price[holders][:, skus].tolist()
+            checked += 1
+    assert checked >= 200
+
+
 def reference_cheapest_lane(problem, candidate, units, max_days):  # type: ignore[no-untyped-def]
     """The lane of a node shipping ``units`` cheapest, then fastest, by numpy's cost table."""
     lanes = problem.lanes
