@@ -39,6 +39,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -276,6 +277,21 @@ def _front_for(problem: OrderProblem, budget: Budget) -> FrontSolver | Composite
     return CompositeFront(problem, parts)
 
 
+class DpShape(NamedTuple):
+    """What :meth:`FrontSolver._dp` needs of a problem at every cap: the shipments the DP
+    counts (``maxShipments`` when it binds, else 0), the loads, the DP's transitions per
+    node, the most shipments a plan can have, whether two shipments are allowed, whether
+    the first step is one ``_core.split_step`` call, and the problem's ``core_args``."""
+
+    tracked: int
+    loads: int
+    pairs: int
+    limit: int
+    allowed: bool
+    direct: bool
+    args: tuple[np.ndarray, ...]
+
+
 class FrontSolver:
     """Exact best plan per cap for one problem, computed on demand and cached.
 
@@ -328,7 +344,7 @@ class FrontSolver:
         self._upper: np.ndarray | None = None
         self._lower: np.ndarray | None = None
         self._relaxed: dict[int, Relaxed] = {}  # unproven relaxations: CP-SAT hint and bound
-        self._shape: tuple[tuple[int, ...], int, int, int] | tuple[()] | None = None  # _dp_shape
+        self._shape: DpShape | bool | None = None  # _dp_shape (False: beyond the DP)
         self._pairs: _core.Reduction | None = None  # the K = 2 reduction, a row per cap
         self._pair_rows: dict[int, int] = {}
 
@@ -380,21 +396,28 @@ class FrontSolver:
             return int(self._whole.lanes.days[self.lane_map[lane]])
         return int(self._problem.lanes.days[lane])
 
-    def _dp_shape(self) -> tuple[tuple[int, ...], int, int, int] | None:
-        """(demand, tracked shipments, loads, transitions per node) of the DP, worked out
-        once; None when the order is beyond the DP's limits."""
+    def _dp_shape(self) -> DpShape | None:
+        """What the DP's steps need of the problem, worked out once per front; None when
+        the order is beyond the DP's limits."""
         if self._shape is None:
             problem = self.problem
             demand = tuple(problem.demand.tolist())
             tracked = _tracked_shipments(problem)
             loads, pairs = state_count(demand), pair_count(demand, tracked)
-            within = loads <= DP_STATE_LIMIT and pairs <= DP_PAIR_LIMIT
-            self._shape = (demand, tracked, loads, pairs) if within else ()
-        return self._shape or None
+            if loads <= DP_STATE_LIMIT and pairs <= DP_PAIR_LIMIT:
+                n = len(problem.nodes)
+                limit = min(sum(demand), n, problem.order.max_shipments or n)
+                self._shape = DpShape(
+                    tracked, loads, pairs, limit, tracked == 0 or tracked >= 2,
+                    n * loads <= SPLIT_STEP_LIMIT, problem.core_args(),
+                )  # fmt: skip
+            else:
+                self._shape = False
+        return self._shape if isinstance(self._shape, DpShape) else None
 
     def _dp_work(self) -> float:
         shape = self._dp_shape()
-        return np.inf if shape is None else float(len(self.problem.nodes) * shape[3])
+        return np.inf if shape is None else float(len(self.problem.nodes) * shape.pairs)
 
     def days_of(self, best: CapBest) -> int:
         return _days(self.problem, best.allocations)
@@ -453,21 +476,18 @@ class FrontSolver:
         if shape is None:
             return None
         problem = self.problem
-        _, tracked, loads, pairs_per_node = shape
-        cap = int(self.caps[j])
+        tracked, allowed = shape.tracked, shape.allowed
+        cap = self.cap_list[j]
         single_cost = self.singles.cost[j]
         penalty = problem.index.split_penalty
         # The two cheapest nodes per load give the best two-shipment plan, and it usually
         # proves that no cheaper plan has more shipments: rank only those first, and more
         # per load only when that proof fails.
-        self.method = _stronger(self.method, "dp")
-        allowed = tracked == 0 or tracked >= 2
-        if len(problem.nodes) * loads <= SPLIT_STEP_LIMIT:  # in one call
-            limit = min(sum(shape[0]), len(problem.nodes))
-            if problem.order.max_shipments:
-                limit = min(limit, problem.order.max_shipments)
+        if self.method != "dp":
+            self.method = _stronger(self.method, "dp")
+        if shape.direct:  # in one call
             step = _core.split_step(
-                *problem.core_args(), cap, penalty, single_cost, target, limit, allowed,
+                *shape.args, cap, penalty, single_cost, target, shape.limit, allowed,
                 PARTS_RANKED,
             )  # fmt: skip
             pair_cost, na, qa, nb, qb, most = step
@@ -502,7 +522,7 @@ class FrontSolver:
         incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
         candidates = np.flatnonzero(reduction.kept([most], incumbent))
-        if len(candidates) * pairs_per_node > DP_WORK_LIMIT:
+        if len(candidates) * shape.pairs > DP_WORK_LIMIT:
             return None
         dp = CoreDp(problem, [cap], candidates, tracked)
         value, state = dp.best(0)
