@@ -996,7 +996,9 @@ constexpr size_t LOWER_RANKED = 64;
 // node's `single`, the pair, at most `target`) can have: by lower_bounds within `limit`,
 // then by parts_bounds_of when that leaves more than two (`pairs`: whether a plan
 // may have two shipments, so the pair may be the best so far).
-// Returns (pair cost with the split penalty (inf: none), node a, load a, node b, load b, most).
+// Returns (pair cost with the split penalty (inf: none), node a, load a, node b, load b, most,
+// unique: with no target, the pair is the best plan, the only one this cheap and on no faster
+// lanes, so that no plan at a smaller cap is as cheap).
 std::vector<double> compute_lower_bounds(const Problem& p, double penalty);
 
 py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, double target,
@@ -1007,6 +1009,8 @@ py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, d
     i64 na = -1, nb = -1;
     size_t sa = 0, sb = 0;
     i64 most = 1;
+    bool firsts = false;  // the pair is each load's cheapest node
+    bool unique = false;
     {
         py::gil_scoped_release release;
         constexpr size_t NONE = static_cast<size_t>(-1);
@@ -1039,9 +1043,11 @@ py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, d
             if (s > rest) continue;  // each split once
             const std::pair<double, size_t> a[2] = {first[s], second[s]};
             const std::pair<double, size_t> b[2] = {first[rest], second[rest]};
-            for (const auto& x : a) {
+            for (size_t xi = 0; xi < 2; ++xi) {
+                const auto& x = a[xi];
                 if (x.second == NONE) break;
-                for (const auto& y : b) {
+                for (size_t yi = 0; yi < 2; ++yi) {
+                    const auto& y = b[yi];
                     if (y.second == NONE) break;
                     if (x.second == y.second) continue;
                     const double cost = x.first + y.first + penalty;
@@ -1051,6 +1057,7 @@ py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, d
                         sa = s;
                         nb = static_cast<i64>(y.second);
                         sb = rest;
+                        firsts = xi == 0 && yi == 0;
                     }
                 }
             }
@@ -1077,12 +1084,55 @@ py::tuple split_step(const Problem& p, i64 cap, double penalty, double single, d
                 }
             }
         }
+        // Whether the pair is the only plan this cheap (within 1e-6), on no faster lanes:
+        // then no plan at a smaller cap costs as little (each is also a plan at this cap).
+        if (std::isinf(target) && best == best_cost && most <= 2 && firsts && sa != sb) {
+            unique = true;
+            const size_t full = size - 1;
+            const double within = best_cost + 1e-6;
+            for (size_t s = 1; s + 1 < size && unique; ++s) {  // other splits: cheapest nodes
+                const size_t rest = full - s;
+                if (s > rest || s == sa) continue;
+                unique = !(first[s].first + first[rest].first + penalty <= within);
+            }
+            // other nodes for the same split: the second cheapest of one load
+            if (unique && second[sa].second != NONE && second[sa].first + first[sb].first + penalty <= within)
+                unique = false;
+            if (unique && second[sb].second != NONE && first[sa].first + second[sb].first + penalty <= within)
+                unique = false;
+            if (unique) {
+                // the same shipments on faster lanes: each shipment at the plan's days has no
+                // faster lane within 1e-6 of its cost (the lanes as cheapest_lanes picks them)
+                struct Pick { double cost = INF_D; i64 days = 0; };
+                auto lane_costs = [&](size_t c, size_t s, i64 below) {
+                    double w = loads.weight[s], count = static_cast<double>(loads.units[s]);
+                    Pick best_lane, faster;
+                    for (size_t l = p.start[c]; l < p.start[c + 1]; ++l) {
+                        if (p.days[l] > cap) continue;
+                        const double cost = parcels(w, p.parcel[l]) * p.base[l] + p.per_kg[l] * w +
+                                            p.hs[l] + p.hu[l] * count;
+                        if (cost < best_lane.cost || (cost == best_lane.cost && p.days[l] < best_lane.days))
+                            best_lane = {cost, p.days[l]};
+                        if (p.days[l] < below && cost < faster.cost) faster = {cost, p.days[l]};
+                    }
+                    return std::make_pair(best_lane, faster);
+                };
+                const auto a0 = lane_costs(static_cast<size_t>(na), sa, 0).first;
+                const auto b0 = lane_costs(static_cast<size_t>(nb), sb, 0).first;
+                const i64 days = std::max(a0.days, b0.days);
+                for (const auto& [c, s] : {std::make_pair(static_cast<size_t>(na), sa),
+                                           std::make_pair(static_cast<size_t>(nb), sb)}) {
+                    const auto [chosen, faster] = lane_costs(c, s, days);
+                    if (chosen.days == days && faster.cost <= chosen.cost + 1e-6) unique = false;
+                }
+            }
+        }
     }
     auto vector_of = [&](size_t s) {
         return std::vector<i64>(loads.vec.begin() + static_cast<std::ptrdiff_t>(s * p.m),
                                 loads.vec.begin() + static_cast<std::ptrdiff_t>((s + 1) * p.m));
     };
-    return py::make_tuple(best_cost, na, vector_of(sa), nb, vector_of(sb), most);
+    return py::make_tuple(best_cost, na, vector_of(sa), nb, vector_of(sb), most, unique);
 }
 
 // The lane of each shipment (candidate, units per SKU) that ships it cheapest within `cap`

@@ -84,6 +84,9 @@ class CapBest:
     optimal: bool  # proven best (lowest cost, then fewest shipments) at this cap
     bound: float  # proven lower bound on the cost at this cap
     dearer: bool = False  # only proven: no plan at this cap is as cheap as the asked target
+    # proven the only plan this cheap at this cap, on no faster lanes: no plan at a smaller
+    # cap is as cheap (so CHEAPEST need not look for one)
+    unique: bool = False
 
     @classmethod
     def none(cls, proven: bool = True) -> CapBest:
@@ -243,7 +246,7 @@ def _choose(
     best = at(len(caps) - 1)
     if not math.isfinite(best.cost):
         return None
-    while True:
+    while not best.unique:
         days = front.days_of(best)
         j = bisect_left(caps, days) - 1  # the largest cap below the plan's days
         if j < 0 or front.lower(j) > best.cost + EPSILON:
@@ -490,13 +493,13 @@ class FrontSolver:
                 *shape.args, cap, penalty, single_cost, target, shape.limit, allowed,
                 PARTS_RANKED,
             )  # fmt: skip
-            pair_cost, na, qa, nb, qb, most = step
+            pair_cost, na, qa, nb, qb, most, unique = step
             pair_loads: tuple[Sequence[int] | np.ndarray, ...] = (qa, qb)
         else:
             pairs, row = self._pair_row(cap)
             pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
             pair_loads = (_load_vector(problem, sa), _load_vector(problem, sb))
-            most = 0  # below, once the best so far is known
+            most, unique = 0, False  # below, once the best so far is known
         best = None  # the single node's plan, unless the pair beats it
         if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
@@ -518,7 +521,7 @@ class FrontSolver:
         single = self.singles[j]
         best = best if best is not None else single
         if most <= 2:
-            return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
+            return CapBest(best.cost, best.ships, best.allocations, True, best.cost, unique=unique)
         incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
         candidates = np.flatnonzero(reduction.kept([most], incumbent))

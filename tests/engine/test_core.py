@@ -282,7 +282,7 @@ def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
     rng = np.random.default_rng(5)
     prices = rng.choice([0.0, 0.0, 1.0, 6.0, 25.0], size=(len(index.node_ids), len(index.sku_ids)))
     penalty, parts = index.split_penalty, optimizer.PARTS_RANKED
-    compared = lowered = 0
+    compared = lowered = uniques = 0
     for order in DEMO[1][:200]:
         problem = build_problem(order, index, inventory, prices if priced else None)
         if not len(problem.lanes) or problem.total_units < 2 or problem.packed:
@@ -299,9 +299,17 @@ def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
         for j, cap in enumerate(caps):
             pair = reduction.best_pair(j, penalty)
             for target in (math.inf, float(singles[j]) - 0.5, float(pair[0])):
-                cost, na, qa, nb, qb, most = _core.split_step(
+                cost, na, qa, nb, qb, most, unique = _core.split_step(
                     *args, cap, penalty, float(singles[j]), target, limit, True, parts
                 )
+                if unique:  # nothing as cheap arrives faster: no single node, no pair
+                    assert math.isinf(target) and cost < float(singles[j]) - 1e-6
+                    lanes = _core.cheapest_lanes(*args, [na, nb], [qa, qb], cap)
+                    days = max(int(problem.lanes.days[lane]) for lane in lanes)
+                    for faster in range(caps.index(days)):
+                        assert float(singles[faster]) > cost + 1e-6
+                        assert reduction.best_pair(faster, penalty)[0] > cost + 1e-6
+                    uniques += 1
                 assert cost == pytest.approx(pair[0], abs=1e-9), order.id
                 if math.isfinite(cost):
                     assert (na, nb) == (pair[1], pair[3])
@@ -318,6 +326,7 @@ def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
             compared += 1
     assert compared >= 150
     assert lowered >= 1  # the bound by loads decided some
+    assert uniques >= 10
 
 
 def test_problem_prices_are_the_candidates_rows_of_the_price_table() -> None:

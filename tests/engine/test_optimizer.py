@@ -73,6 +73,15 @@ def check_against_brute_force(
         for option in cheapest.options:
             assert check_plan(order, network, option, atp) == []
             check(option)
+        # CHEAPEST without the options (the default path: the largest cap first, then only
+        # whether a plan as cheap arrives faster) finds the same plan
+        plain = planner.plan(order, Policy.CHEAPEST, prices=prices)
+        assert plain.stats.proof is Proof.OPTIMAL
+        assert check_plan(order, network, plain.plan, atp) == []
+        check(plain.plan)
+        got = (plain.plan.objective, plain.plan.delivery_days, len(plain.plan.shipments))
+        assert got[0] == pytest.approx(expected[0], abs=TOL), (got, expected)
+        assert got[1:] == expected[1:], (got, expected)
 
     fastest = planner.plan(order, Policy.FASTEST, prices=prices)
     assert check_plan(order, network, fastest.plan, atp) == []
@@ -371,6 +380,104 @@ def test_bounds_by_shipment_count_hold_against_brute_force(
         single = [p.cost for p in plans if p.days <= cap and p.shipments == 1]
         if single:  # one shipment: the bound is the cheapest single-node plan itself
             assert bounds[0] == pytest.approx(min(single), abs=TOL)
+
+
+@PRICED_SETTINGS
+@given(instances(), st.integers(0, 2**31 - 1), st.booleans())
+def test_twins_that_differ_only_in_speed_match_brute_force(
+    instance: tuple[Network, Order], seed: int, with_prices: bool
+) -> None:
+    """A node's twin (same place, costs, services, stock and prices, a day faster) ties
+    every plan of the node to the cent: CHEAPEST must still find the fastest
+    of the tied plans, as brute force does, whatever the search proves at the largest cap
+    (the shortcut that skips the faster caps when the best pair is the only plan that
+    cheap must see the tie)."""
+    from dataclasses import replace
+
+    network, order = instance
+    rng = np.random.default_rng(seed)
+    wanted = {line.sku_id for line in order.lines}
+    holders = sorted({p.node_id for p in network.stock if p.sku_id in wanted})
+    nodes = [n for n in network.nodes if not n.disabled and n.id in holders]
+    if not nodes:
+        return
+    node = nodes[int(rng.integers(len(nodes)))]
+    # the twin comes after the node in every ranking of equal costs, and is a day faster
+    slower = replace(node, processing_days=node.processing_days + 1)
+    twin = replace(node, id="TWIN", pickup=False)
+    stock = tuple(p for p in network.stock) + tuple(
+        replace(p, node_id="TWIN") for p in network.stock if p.node_id == node.id
+    )
+    others = tuple(slower if n.id == node.id else n for n in network.nodes)
+    network = replace(network, nodes=(*others, twin), stock=stock)
+    prices = None
+    if with_prices:
+        index = Planner(network).index
+        prices = rng.choice([0.0, 0.0, 0.7, 4.0], size=(len(index.node_ids), len(index.sku_ids)))
+        prices[index.node_pos["TWIN"]] = prices[index.node_pos[node.id]]
+    check_against_brute_force(network, order, prices=prices)
+
+
+def _tie_network(case: str) -> tuple[Network, Order, np.ndarray]:
+    """Networks whose cheapest plan (a split: the node holding everything prices its units
+    dear) is tied, to the cent or within 1e-6, by a faster plan:
+
+    - ``twin-a`` / ``twin-b``: the node of one side of the pair has a twin a day faster;
+    - ``other-split``: another split of the same SKUs costs the same, a day faster;
+    - ``near-lane``: one of the pair's nodes has a second service 1e-7 dearer, a day faster.
+    """
+    spot = Location(CENTRE[0] + 0.05, CENTRE[1])
+    slow = CarrierService("S", "C", "slow", 0.0, (Zone(400.0, 5.0, 0.5, 2),))
+    quick = CarrierService("Q", "C", "quick", 0.0, (Zone(400.0, 5.0000001, 0.5, 1),))
+
+    def node(name: str, days: int, services: tuple[str, ...] = ("S",), fixed: float = 1.0) -> Node:
+        return Node(name, NodeKind.DC, spot, fixed, 0.2, days, services)
+
+    def holds(name: str, *skus: str) -> list[StockPosition]:
+        return [StockPosition(name, sku, 1, 0) for sku in skus]
+
+    nodes = [node("ALL", 0)]
+    stock = holds("ALL", "K1", "K2", "K3")
+    skus = ["K1", "K2"]
+    if case in ("twin-a", "twin-b"):
+        slow_a, slow_b = (2, 1) if case == "twin-a" else (1, 2)
+        nodes += [node("A", slow_a), node("B", slow_b)]
+        twin = "A" if case == "twin-a" else "B"
+        nodes.append(node(twin + "-TWIN", 0))  # after its sibling in node order, faster
+        twin_sku = "K1" if twin == "A" else "K2"
+        stock += holds("A", "K1") + holds("B", "K2") + holds(twin + "-TWIN", twin_sku)
+    elif case == "other-split":  # X+Y and Z+W cost the same; no load has a second node as cheap
+        skus = ["K1", "K2", "K3"]
+        nodes += [node("X", 1), node("Y", 1), node("Z", 0, fixed=0.5), node("W", 0, fixed=1.5)]
+        stock += (
+            holds("X", "K1", "K2") + holds("Y", "K3") + holds("Z", "K1") + holds("W", "K2", "K3")
+        )
+    else:  # near-lane: A's quick service costs 1e-7 more than its slow one; B is quick
+        nodes += [node("A", 0, ("S", "Q")), node("B", 0, ("Q",))]
+        stock += holds("A", "K1") + holds("B", "K2")
+    network = Network(
+        tuple(nodes),
+        (slow, quick),
+        tuple(Sku(k, 1.0) for k in ("K1", "K2", "K3")),
+        tuple(stock),
+        split_penalty=1.0,
+    )
+    index = Planner(network).index
+    prices = np.zeros((len(index.node_ids), len(index.sku_ids)))
+    prices[index.node_pos["ALL"]] = 50.0
+    lines = tuple(OrderLine(str(i), sku, 1) for i, sku in enumerate(skus))
+    return network, Order("o", lines, destination=Location(*CENTRE)), prices
+
+
+@pytest.mark.parametrize("case", ["twin-a", "twin-b", "other-split", "near-lane"])
+def test_a_cheapest_plan_tied_by_a_faster_one_arrives_faster(case: str) -> None:
+    """CHEAPEST takes the fastest of the plans tied for the lowest cost, as brute force
+    does, when the tie is a twin node, another split or a lane 1e-7 dearer (the search at
+    the largest cap must not call its pair the only plan that cheap)."""
+    network, order, prices = _tie_network(case)
+    plan = Planner(network).plan(order, prices=prices).plan
+    assert len(plan.shipments) >= 2  # the split, not the dear node holding everything
+    check_against_brute_force(network, order, prices=prices)
 
 
 def test_priced_demo_orders_match_the_joint_milp() -> None:
