@@ -494,7 +494,7 @@ class FrontSolver:
                 PARTS_RANKED,
             )  # fmt: skip
             pair_cost, na, qa, nb, qb, most, unique = step
-            pair_loads: tuple[Sequence[int] | np.ndarray, ...] = (qa, qb)
+            pair_loads: tuple[list[int] | np.ndarray, ...] = (qa, qb)
         else:
             pairs, row = self._pair_row(cap)
             pair_cost, na, sa, nb, sb = pairs.best_pair(row, penalty)
@@ -504,8 +504,15 @@ class FrontSolver:
         if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
             if not single_cost < math.inf or cost < single_cost - EPSILON:
-                shipments = [(na, np.asarray(pair_loads[0])), (nb, np.asarray(pair_loads[1]))]
-                allocations = _allocations(problem, shipments, cap)
+                if shape.direct and problem.alone is None:  # the loads as lists: one call
+                    lanes = _core.cheapest_lanes(*shape.args, [na, nb], list(pair_loads), cap)
+                    units = [np.array(q, dtype=np.int64) for q in pair_loads]
+                    allocations = [
+                        Allocation(lane, u) for lane, u in zip(lanes, units, strict=True)
+                    ]
+                else:
+                    shipments = [(na, np.asarray(pair_loads[0])), (nb, np.asarray(pair_loads[1]))]
+                    allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost if best is not None else single_cost, target)
         if not most:
