@@ -988,7 +988,6 @@ py::tuple front_bounds(const Problem& p, double penalty, i64 max_shipments) {
 
 constexpr size_t LOWER_RANKED = 64;
 
-// lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
 // The DP's first step at one cap for an order with few nodes x loads (omniroute.optimizer
 // FrontSolver._dp), in one call: each load's two cheapest nodes (every (node, load) costed
 // directly, as Reduction's direct rows), the cheapest plan with two shipments from them (as
@@ -1165,6 +1164,7 @@ std::vector<i64> cheapest_lanes(const Problem& p, const std::vector<i64>& candid
     return out;
 }
 
+// lower[k - 1]: a lower bound on any plan with k shipments (omniroute.optimizer).
 std::vector<double> compute_lower_bounds(const Problem& p, double penalty) {
     std::vector<double> lower(p.n, INF_D);
     {
