@@ -504,15 +504,8 @@ class FrontSolver:
         if allowed and pair_cost < math.inf:
             cost = float(pair_cost)  # the cost model's, on each node's cheapest lane
             if not single_cost < math.inf or cost < single_cost - EPSILON:
-                if shape.direct and problem.alone is None:  # the loads as lists: one call
-                    lanes = _core.cheapest_lanes(*shape.args, [na, nb], list(pair_loads), cap)
-                    units = [np.array(q, dtype=np.int64) for q in pair_loads]
-                    allocations = [
-                        Allocation(lane, u) for lane, u in zip(lanes, units, strict=True)
-                    ]
-                else:
-                    shipments = [(na, np.asarray(pair_loads[0])), (nb, np.asarray(pair_loads[1]))]
-                    allocations = _allocations(problem, shipments, cap)
+                shipments = [(na, pair_loads[0]), (nb, pair_loads[1])]
+                allocations = _allocations(problem, shipments, cap)
                 best = CapBest(cost, 2, allocations, False, -np.inf)
         upper = min(best.cost if best is not None else single_cost, target)
         if not most:
@@ -1052,11 +1045,12 @@ def _value_cost(problem: OrderProblem, value: int) -> float:
 
 
 def _allocations(
-    problem: OrderProblem, shipments: list[tuple[int, np.ndarray]], cap: int
+    problem: OrderProblem, shipments: Sequence[tuple[int, list[int] | np.ndarray]], cap: int
 ) -> list[Allocation]:
-    """DP shipments (candidate, units) as allocations on each node's cheapest lane (one
-    ``_core`` call; ship-alone units count parcels of their own, in Python)."""
-    units = [load.astype(np.int64) for _, load in shipments]
+    """Shipments (candidate, units per item, as a list or an array) as allocations on each
+    node's cheapest lane (one ``_core`` call; ship-alone units count parcels of their own,
+    in Python)."""
+    units = [np.array(load, dtype=np.int64) for _, load in shipments]  # copies
     if problem.alone is not None:
         pairs = zip(shipments, units, strict=True)
         lanes = [cheapest_lane(problem, c, u, max_days=cap) for (c, _), u in pairs]
