@@ -25,6 +25,7 @@ from omniroute.ledger.errors import (
     NoNetwork,
     NotFound,
     NotHeld,
+    OrderRefused,
     RequestIdReused,
     ReservationNotHeld,
     SchemaTooNew,
@@ -36,10 +37,14 @@ from omniroute.ledger.errors import (
     UnknownReturn,
 )
 from omniroute.ledger.ledger import Ledger, open_ledger
+from omniroute.ledger.orders import OrderPage, OrderView
 from omniroute.ledger.records import (
+    CancelCause,
+    Cancellation,
     OperationError,
     OperationRecord,
     OrderRecord,
+    OrderState,
     Rejection,
     RejectionReason,
     Reservation,
@@ -47,12 +52,15 @@ from omniroute.ledger.records import (
     ReservationState,
     ReturnRecord,
     ReturnState,
+    ShipmentRecord,
 )
 from omniroute.ledger.reservations import new_reservation_id, plan_lines
 from omniroute.ledger.ship_days import ShipDay, ShipDays
 
 __all__ = [
     "AuditRecord",
+    "CancelCause",
+    "Cancellation",
     "ChangedConcurrently",
     "Database",
     "DatabaseUnavailable",
@@ -64,7 +72,11 @@ __all__ = [
     "NotHeld",
     "OperationError",
     "OperationRecord",
+    "OrderPage",
     "OrderRecord",
+    "OrderRefused",
+    "OrderState",
+    "OrderView",
     "Rejection",
     "RejectionReason",
     "RequestIdReused",
@@ -77,6 +89,7 @@ __all__ = [
     "SchemaTooNew",
     "SchemaUnsupported",
     "ShipDay",
+    "ShipmentRecord",
     "ShipDays",
     "Shortage",
     "SqliteDatabase",

@@ -159,6 +159,8 @@ class SqliteDatabase:
                 if migration.version > version:
                     for statement in migration.statements(self.dialect):
                         db.execute(statement)
+                    if migration.backfill is not None:
+                        migration.backfill(db)
                     version = migration.version
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "

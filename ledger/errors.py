@@ -143,3 +143,26 @@ class ChangedConcurrently(LedgerError):
     """A record changed between reading it and writing its update (re-read and retry)."""
 
     reason = "CHANGED_CONCURRENTLY"
+
+
+class OrderRefused(LedgerError):
+    """A step of an order's life that makes no sense now: ship what the node does not
+    hold, deliver what has not shipped (or twice), cancel what has shipped. ``reason`` says
+    which (docs/errors.md)."""
+
+    #: every reason it is raised with
+    REASONS = (
+        "NODE_HOLDS_NOTHING",
+        "SHIPMENT_EXCEEDS_HELD",
+        "TRACKING_NUMBER_USED",
+        "NOT_SHIPPED",
+        "ALREADY_DELIVERED",
+        "DELIVERED_BEFORE_SHIPPED",
+        "NOTHING_TO_CANCEL",
+    )
+
+    def __init__(self, reason: str, message: str, metadata: Mapping[str, str]) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"not a reason of OrderRefused: {reason}")
+        super().__init__(message, metadata)
+        self.reason = reason

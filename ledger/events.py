@@ -39,6 +39,9 @@ class EventType(enum.Enum):
     RETURN_RECEIVED = "RETURN_RECEIVED"
     STOCK_UPDATED = "STOCK_UPDATED"
     NETWORK_REPLACED = "NETWORK_REPLACED"
+    SHIPMENT_CONFIRMED = "SHIPMENT_CONFIRMED"
+    DELIVERY_CONFIRMED = "DELIVERY_CONFIRMED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,18 @@ def after(tx: Transaction, cursor: int, limit: int, types: Sequence[EventType] =
     rows = tx.execute(
         f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ?", [*params, limit]
     ).fetchall()
+    return _events(rows)
+
+
+def of_order(tx: Transaction, order_id: str) -> list[Event]:
+    """Every event of an order (its timeline), oldest first."""
+    rows = tx.execute(
+        f"SELECT {COLUMNS} FROM events WHERE order_id = ? ORDER BY seq", (order_id,)
+    ).fetchall()
+    return _events(rows)
+
+
+def _events(rows: Sequence[Sequence[Any]]) -> list[Event]:
     return [
         Event(
             int(r[0]), float(r[1]), EventType(r[2]), r[3], r[4], r[5], r[6], r[7], json.loads(r[8])

@@ -14,6 +14,7 @@ from omniroute.ledger.database import Database, Transaction, open_database
 from omniroute.ledger.errors import NoNetwork
 from omniroute.ledger.events import Events
 from omniroute.ledger.forecasts import Forecasts
+from omniroute.ledger.fulfilment import Fulfilment
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
@@ -36,7 +37,8 @@ class Ledger:
 
     Attributes
     ----------
-    stock, reservations, orders, operations, returns, audit, events, ship_days, forecasts
+    stock, reservations, orders, fulfilment, operations, returns, audit, events, ship_days,
+    forecasts
         The concerns; each method is one transaction (``events``: the outbox every change
         appends to, :mod:`omniroute.ledger.events`).
     """
@@ -47,6 +49,7 @@ class Ledger:
         self.stock = Stock(database, self._known_ids)
         self.reservations = Reservations(database)
         self.orders = Orders(database)
+        self.fulfilment = Fulfilment(database)
         self.operations = Operations(database)
         self.returns = Returns(database)
         self.audit = Audit(database)

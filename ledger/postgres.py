@@ -380,6 +380,8 @@ class PostgresDatabase:
                 if migration.version > version:
                     for statement in migration.statements(self.dialect):
                         tx.execute(statement)
+                    if migration.backfill is not None:
+                        migration.backfill(tx)
                     version = migration.version
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omniroute.model import Order, Plan
@@ -60,9 +61,56 @@ class Rejection:
     at: float = 0.0
 
 
+class OrderState(enum.Enum):
+    """Where a reserved order is in its life (see :meth:`OrderRecord.state`)."""
+
+    RESERVED = "RESERVED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRecord:
+    """Units a node confirmed shipped (times: Unix seconds; ``delivered_at`` 0: not yet)."""
+
+    node_id: str
+    lines: tuple[tuple[str, int], ...]  # (line id, units), by line id
+    tracking_number: str = ""  # "" for units committed by CommitReservation
+    carrier: str = ""
+    shipped_at: float = 0.0
+    delivered_at: float = 0.0
+
+
+class CancelCause(enum.Enum):
+    """Why held units of an order stopped being held without shipping."""
+
+    CANCELLED = "CANCELLED"  # CancelOrder
+    RELEASED = "RELEASED"  # ReleaseReservation
+    EXPIRED = "EXPIRED"  # the hold passed its expire time
+    NETWORK_REPLACED = "NETWORK_REPLACED"  # PutNetwork dropped the hold's positions
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """Units of an order given up at one node before they shipped."""
+
+    node_id: str
+    lines: tuple[tuple[str, int], ...]  # (line id, units), by line id
+    cause: CancelCause
+    reason: str = ""  # the caller's words, for CancelOrder
+    at: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
-    """A reserved order as it stands: what was ordered, its current plan, what happened."""
+    """A reserved order as it stands: what was ordered, its current plan, what happened.
+
+    Units are accounted per (node, order line): the plan's units there are open (held, to
+    ship), shipped or cancelled; :meth:`open_units` is what is still held.
+    """
 
     order_id: str
     reservation_id: str
@@ -71,6 +119,56 @@ class OrderRecord:
     rerouted: tuple[str, ...] = ()  # nodes whose shipment is new or grew by re-routing
     rejections: tuple[Rejection, ...] = ()
     updated: float = 0.0
+    shipments: tuple[ShipmentRecord, ...] = ()  # confirmed, in confirmation order
+    cancellations: tuple[Cancellation, ...] = ()
+
+    def planned_units(self) -> dict[tuple[str, str], int]:
+        """Units of the current plan per (node, line id)."""
+        planned: dict[tuple[str, str], int] = {}
+        for shipment in self.plan.shipments:
+            for line in shipment.lines:
+                key = (shipment.node_id, line.line_id)
+                planned[key] = planned.get(key, 0) + line.quantity
+        return planned
+
+    def shipped_units(self) -> dict[tuple[str, str], int]:
+        """Units confirmed shipped per (node, line id)."""
+        return _units((s.node_id, s.lines) for s in self.shipments)
+
+    def cancelled_units(self) -> dict[tuple[str, str], int]:
+        """Units given up before shipping per (node, line id)."""
+        return _units((c.node_id, c.lines) for c in self.cancellations)
+
+    def open_units(self) -> dict[tuple[str, str], int]:
+        """Units still held to ship per (node, line id) (only positive counts)."""
+        shipped, cancelled = self.shipped_units(), self.cancelled_units()
+        left = {
+            key: units - shipped.get(key, 0) - cancelled.get(key, 0)
+            for key, units in self.planned_units().items()
+        }
+        return {key: units for key, units in left.items() if units > 0}
+
+    def state(self) -> OrderState:
+        """RESERVED or PARTIALLY_SHIPPED while units are held; then SHIPPED, DELIVERED
+        (every shipment delivered), CANCELLED or EXPIRED (nothing shipped)."""
+        shipped = bool(self.shipments)
+        if self.open_units():
+            return OrderState.PARTIALLY_SHIPPED if shipped else OrderState.RESERVED
+        if shipped:
+            delivered = all(s.delivered_at > 0 for s in self.shipments)
+            return OrderState.DELIVERED if delivered else OrderState.SHIPPED
+        expired = any(c.cause is CancelCause.EXPIRED for c in self.cancellations)
+        return OrderState.EXPIRED if expired else OrderState.CANCELLED
+
+
+def _units(
+    entries: Iterable[tuple[str, tuple[tuple[str, int], ...]]],
+) -> dict[tuple[str, str], int]:
+    total: dict[tuple[str, str], int] = {}
+    for node_id, lines in entries:
+        for line_id, units in lines:
+            total[(node_id, line_id)] = total.get((node_id, line_id), 0) + units
+    return total
 
 
 class ReturnState(enum.Enum):

@@ -25,6 +25,7 @@ from omniroute.ledger.errors import (
 from omniroute.ledger.events import EventType, NewEvent, lines_json
 from omniroute.ledger.positions import MovementKind, hold, unreserve
 from omniroute.ledger.records import (
+    CancelCause,
     OrderRecord,
     Rejection,
     Reservation,
@@ -127,6 +128,7 @@ def expire_due(tx: Transaction, now: float) -> int:
                 reservation_id,
             )
         free_days(tx, reservation_id)
+        orders.settle(tx, reservation_id, now, False, CancelCause.EXPIRED)
         tx.execute(
             "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
             (ReservationState.EXPIRED.value, now, reservation_id),
@@ -139,6 +141,7 @@ def expire_due(tx: Transaction, now: float) -> int:
 def release_all(tx: Transaction, reservation_id: str, now: float) -> None:
     """Mark a HELD reservation released without touching stock (its positions are gone)."""
     free_days(tx, reservation_id)
+    orders.settle(tx, reservation_id, now, False, CancelCause.NETWORK_REPLACED)
     tx.execute(
         "UPDATE reservations SET state = ?, updated = ? WHERE id = ?",
         (ReservationState.RELEASED.value, now, reservation_id),
@@ -165,6 +168,39 @@ def _event(
         customer_id=customer_id,
         payload={"lines": lines_json(lines), "units": sum(x.quantity for x in lines)},
     )
+
+
+def give_up(
+    tx: Transaction, now: float, reservation_id: str, line: ReservationLine, kind: str
+) -> None:
+    """Take ``line``'s units out of a held reservation: released (``kind`` RELEASE), or
+    shipped (COMMIT: they leave on-hand too). :class:`NotHeld` when the reservation holds
+    fewer units of the SKU at the node."""
+    key = (reservation_id, line.node_id, line.sku_id)
+    row = tx.execute(
+        "SELECT quantity FROM reservation_lines WHERE reservation_id = ? "
+        "AND node_id = ? AND sku_id = ?",
+        key,
+    ).fetchone()
+    if row is None or row[0] < line.quantity:
+        raise NotHeld(
+            f"{line.node_id} holds fewer than {line.quantity} of {line.sku_id} "
+            f"for reservation {reservation_id}",
+            {"reservationId": reservation_id},
+        )
+    if row[0] == line.quantity:
+        tx.execute(
+            "DELETE FROM reservation_lines WHERE reservation_id = ? AND node_id = ? AND sku_id = ?",
+            key,
+        )
+    else:
+        tx.execute(
+            "UPDATE reservation_lines SET quantity = quantity - ? WHERE "
+            "reservation_id = ? AND node_id = ? AND sku_id = ?",
+            (line.quantity, *key),
+        )
+    shipped = line.quantity if kind == MovementKind.COMMIT else 0
+    unreserve(tx, now, kind, line.node_id, line.sku_id, line.quantity, shipped, reservation_id)
 
 
 def _require_held(reservation: Reservation) -> None:
@@ -271,40 +307,7 @@ class Reservations:
             if current is None or current.updated != record.updated:
                 raise ChangedConcurrently("the order changed while it was re-planned")
             for line in release:
-                key = (record.reservation_id, line.node_id, line.sku_id)
-                row = tx.execute(
-                    "SELECT quantity FROM reservation_lines WHERE reservation_id = ? "
-                    "AND node_id = ? AND sku_id = ?",
-                    key,
-                ).fetchone()
-                if row is None or row[0] < line.quantity:
-                    raise NotHeld(
-                        f"{line.node_id} holds fewer than {line.quantity} of {line.sku_id} "
-                        f"for reservation {record.reservation_id}",
-                        {"reservationId": record.reservation_id},
-                    )
-                if row[0] == line.quantity:
-                    tx.execute(
-                        "DELETE FROM reservation_lines WHERE reservation_id = ? AND "
-                        "node_id = ? AND sku_id = ?",
-                        key,
-                    )
-                else:
-                    tx.execute(
-                        "UPDATE reservation_lines SET quantity = quantity - ? WHERE "
-                        "reservation_id = ? AND node_id = ? AND sku_id = ?",
-                        (line.quantity, *key),
-                    )
-                unreserve(
-                    tx,
-                    now,
-                    MovementKind.RELEASE,
-                    line.node_id,
-                    line.sku_id,
-                    line.quantity,
-                    0,
-                    record.reservation_id,
-                )
+                give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
             hold(tx, now, record.reservation_id, totals(hold_more))  # all or Shortage
             kept = {s.node_id for s in plan.shipments}
             gone = [s.node_id for s in record.plan.shipments if s.node_id not in kept]
@@ -383,6 +386,7 @@ class Reservations:
             shipped = state is ReservationState.COMMITTED
             if not shipped:  # a committed shipment keeps its day
                 free_days(tx, reservation_id)
+            orders.settle(tx, reservation_id, now, shipped, CancelCause.RELEASED)
             for line in reservation.lines:
                 unreserve(
                     tx,

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from omniroute.ledger import codec, events, idempotency
+from omniroute.ledger import codec, events, idempotency, orders
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import UnknownReturn
 from omniroute.ledger.positions import position, receive
@@ -44,14 +44,21 @@ class Returns:
         self.db = db
 
     def plan(
-        self, request_id: str, fingerprint: bytes, legs: Sequence[ReturnLegPlan]
+        self,
+        request_id: str,
+        fingerprint: bytes,
+        legs: Sequence[ReturnLegPlan],
+        order_id: str = "",
     ) -> ReturnRecord:
-        """Record a planned return; a retry with the same request id returns the first."""
+        """Record a planned return (of the reserved order ``order_id``, when given: its
+        events then carry the order's id and customer); a retry with the same request id
+        returns the first. :class:`UnknownOrder` when ``order_id`` names no reserved order."""
         now = time.time()
         with self.db.write() as tx:
             stored = idempotency.seen(tx, request_id, "PlanReturn", fingerprint)
             if stored is not None:
                 return _find(tx, codec.loads(str, stored))
+            customer_id = orders.require(tx, order_id).order.customer_id if order_id else ""
             record = ReturnRecord(
                 "RT-" + uuid.uuid4().hex[:20],
                 request_id,
@@ -61,14 +68,24 @@ class Returns:
                 now,
             )
             tx.execute(
-                "INSERT INTO returns (id, request_id, state, legs, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (record.id, request_id, record.state.value, codec.dumps(record.legs), now, now),
+                "INSERT INTO returns (id, request_id, state, legs, created, updated, order_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    request_id,
+                    record.state.value,
+                    codec.dumps(record.legs),
+                    now,
+                    now,
+                    order_id,
+                ),
             )
             event = events.NewEvent(
                 events.EventType.RETURN_PLANNED,
                 request_id=request_id,
                 return_id=record.id,
+                order_id=order_id,
+                customer_id=customer_id,
                 payload={"legs": _legs_json(record.legs)},
             )
             events.append(tx, now, [event])
@@ -87,10 +104,16 @@ class Returns:
                     if record.state is ReturnState.PLANNED:
                         receive(tx, now, leg.node_id, item.sku_id, item.quantity, return_id)
             if record.state is ReturnState.PLANNED:  # receiving again changes nothing
+                order_id = tx.execute(
+                    "SELECT order_id FROM returns WHERE id = ?", (return_id,)
+                ).fetchone()[0]
+                found = orders.find(tx, order_id) if order_id else None
                 event = events.NewEvent(
                     events.EventType.RETURN_RECEIVED,
                     request_id=record.request_id,
                     return_id=return_id,
+                    order_id=order_id,
+                    customer_id=found.order.customer_id if found else "",
                     payload={"legs": _legs_json(record.legs)},
                 )
                 events.append(tx, now, [event])

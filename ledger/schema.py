@@ -11,7 +11,9 @@ released migration: add the next one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 DIALECT_TYPES = {
     "sqlite": {
@@ -29,11 +31,21 @@ DIALECT_TYPES = {
 }
 
 
+def _order_columns(tx: Any) -> None:
+    from omniroute.ledger import orders  # (orders -> codec -> model: not needed for DDL)
+
+    orders.backfill(tx)
+
+
 @dataclass(frozen=True)
 class Migration:
+    """A schema step: its statements, then ``backfill`` (data the statements cannot
+    compute, in the same transaction), if any."""
+
     version: int
     description: str
     sql: tuple[str, ...]
+    backfill: Callable[[Any], None] | None = None
 
     def statements(self, dialect: str) -> list[str]:
         types = DIALECT_TYPES[dialect]
@@ -158,6 +170,24 @@ MIGRATIONS = (
             "CREATE TABLE IF NOT EXISTS forecasts (version {serial},"
             " forecast {blob} NOT NULL, theta {real} NOT NULL, created {real} NOT NULL)",
         ),
+    ),
+    Migration(
+        6,
+        "order life: orders listed by customer, state and node; events and returns by order",
+        (
+            "ALTER TABLE orders ADD COLUMN customer_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE orders ADD COLUMN state TEXT NOT NULL DEFAULT 'RESERVED'",
+            "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, order_id)",
+            "CREATE INDEX IF NOT EXISTS orders_state ON orders (state, order_id)",
+            # the nodes of each order's current plan (ListOrders by node)
+            "CREATE TABLE IF NOT EXISTS order_nodes (node_id TEXT NOT NULL,"
+            " order_id TEXT NOT NULL, PRIMARY KEY (node_id, order_id)){without_rowid}",
+            "CREATE INDEX IF NOT EXISTS order_nodes_order ON order_nodes (order_id)",
+            # an order's timeline is its events
+            "CREATE INDEX IF NOT EXISTS events_order ON events (order_id, seq)",
+            "ALTER TABLE returns ADD COLUMN order_id TEXT NOT NULL DEFAULT ''",
+        ),
+        backfill=_order_columns,
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -38,7 +38,10 @@ from omniroute.ledger import (
     Ledger,
     OperationError,
     OperationRecord,
+    OrderPage,
     OrderRecord,
+    OrderState,
+    OrderView,
     Rejection,
     RejectionReason,
     Reservation,
@@ -244,6 +247,72 @@ class OrderStatus:
 
 
 @dataclass(frozen=True)
+class ShipCommand:
+    """OrderService.ConfirmShipment: ``lines`` (line id, units), empty: all the node holds;
+    ``shipped_at`` None: now."""
+
+    order_id: str
+    node_id: str
+    lines: tuple[tuple[str, int], ...]
+    tracking_number: str
+    carrier: str
+    shipped_at: float | None
+    request_id: str
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint(
+            [
+                self.order_id,
+                self.node_id,
+                self.lines,
+                self.tracking_number,
+                self.carrier,
+                self.shipped_at,
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class DeliverCommand:
+    """OrderService.ConfirmDelivery (``delivered_at`` None: now)."""
+
+    order_id: str
+    tracking_number: str
+    delivered_at: float | None
+    request_id: str
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.order_id, self.tracking_number, self.delivered_at])
+
+
+@dataclass(frozen=True)
+class CancelCommand:
+    """OrderService.CancelOrder (``line_ids`` empty: the whole order)."""
+
+    order_id: str
+    line_ids: tuple[str, ...]
+    reason: str
+    request_id: str
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.order_id, sorted(self.line_ids), self.reason])
+
+
+@dataclass(frozen=True)
+class ListOrdersCommand:
+    """OrderService.ListOrders: by customer and/or node, in ``states`` (any when empty)."""
+
+    customer_id: str
+    node_id: str
+    states: tuple[OrderState, ...]
+    page_size: int
+    after: str
+
+
+@dataclass(frozen=True)
 class ReturnCommand:
     planner: Planner = field(repr=False, compare=False)
     items: tuple[ReturnItem, ...]
@@ -251,10 +320,12 @@ class ReturnCommand:
     store_id: str
     unit_value: float
     request_id: str
+    order_id: str = ""  # the reserved order the items came from ("": not given)
 
     @property
     def fingerprint(self) -> bytes:
-        return codec.fingerprint([self.items, self.origin, self.store_id, self.unit_value])
+        given = [self.order_id] if self.order_id else []  # (as before order ids existed)
+        return codec.fingerprint([self.items, self.origin, self.store_id, self.unit_value, *given])
 
 
 @dataclass(frozen=True)
@@ -573,6 +644,65 @@ class Application:
 
         return await self.run(read)
 
+    # ------------------------------------------------------------------------- order life
+
+    async def confirm_shipment(self, command: ShipCommand) -> OrderView:
+        """A node shipped units of a reserved order (they leave on-hand)."""
+        view = await self.run(
+            lambda: self.ledger.fulfilment.ship(
+                command.order_id,
+                command.node_id,
+                command.lines,
+                command.tracking_number,
+                command.carrier,
+                command.shipped_at,
+                command.request_id,
+                command.fingerprint,
+            )
+        )
+        self.live.refresh(force=True)
+        return view
+
+    async def confirm_delivery(self, command: DeliverCommand) -> OrderView:
+        return await self.run(
+            lambda: self.ledger.fulfilment.deliver(
+                command.order_id,
+                command.tracking_number,
+                command.delivered_at,
+                command.request_id,
+                command.fingerprint,
+            )
+        )
+
+    async def cancel_order(self, command: CancelCommand) -> OrderView:
+        """Cancel lines of a reserved order: their unshipped units are released."""
+        view = await self.run(
+            lambda: self.ledger.fulfilment.cancel(
+                command.order_id,
+                command.line_ids,
+                command.reason,
+                command.request_id,
+                command.fingerprint,
+            )
+        )
+        self.live.refresh(force=True)
+        return view
+
+    async def order_view(self, order_id: str) -> OrderView:
+        """An order and its timeline."""
+        return await self.run(lambda: self.ledger.orders.status(order_id))
+
+    async def list_orders(self, command: ListOrdersCommand) -> OrderPage:
+        return await self.run(
+            lambda: self.ledger.orders.page(
+                command.customer_id,
+                command.node_id,
+                command.states,
+                command.page_size,
+                command.after,
+            )
+        )
+
     async def plan_return(self, command: ReturnCommand) -> ReturnRecord:
         """Plan where returned items go and record it (stock changes when received)."""
         plan = await self.run(
@@ -585,7 +715,9 @@ class Application:
             )
         )
         return await self.run(
-            lambda: self.ledger.returns.plan(command.request_id, command.fingerprint, plan.legs)
+            lambda: self.ledger.returns.plan(
+                command.request_id, command.fingerprint, plan.legs, command.order_id
+            )
         )
 
     # ------------------------------------------------------------------------- inventory

@@ -43,6 +43,7 @@ ROUTING = "omniroute.v1.RoutingService"
 INVENTORY = "omniroute.v1.InventoryService"
 NETWORK = "omniroute.v1.NetworkService"
 SCENARIO = "omniroute.v1.ScenarioService"
+ORDERS = "omniroute.v1.OrderService"
 OPERATIONS = "google.longrunning.Operations"
 
 #: The scope each RPC needs ("Service/Method"); PlanOrder and StreamPlanOrders messages with
@@ -68,6 +69,12 @@ METHOD_SCOPES: dict[str, str] = {
     **{
         f"{INVENTORY}/{m}": "inventory.write"
         for m in ("UpdateStock", "CommitReservation", "ReleaseReservation", "ReceiveReturn")
+    },
+    f"{ORDERS}/GetOrderStatus": "inventory.read",
+    f"{ORDERS}/ListOrders": "inventory.read",
+    **{
+        f"{ORDERS}/{m}": "inventory.write"
+        for m in ("ConfirmShipment", "ConfirmDelivery", "CancelOrder")
     },
     f"{NETWORK}/GetNetwork": "network.read",
     f"{NETWORK}/PutNetwork": "network.write",
@@ -95,6 +102,9 @@ STATE_CHANGING = frozenset(
         f"{INVENTORY}/CommitReservation",
         f"{INVENTORY}/ReleaseReservation",
         f"{INVENTORY}/ReceiveReturn",
+        f"{ORDERS}/ConfirmShipment",
+        f"{ORDERS}/ConfirmDelivery",
+        f"{ORDERS}/CancelOrder",
         f"{NETWORK}/PutNetwork",
         f"{NETWORK}/PutDemandForecast",
         f"{SCENARIO}/StartScenario",

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omniroute.demo_data import (
     DEMO_ORDERS,
@@ -44,6 +45,10 @@ from omniroute.server.tables import (
     method_label,
     table,
 )
+from omniroute.v1 import order_service_pb2
+
+if TYPE_CHECKING:
+    from omniroute.server.client import OmnirouteClient
 
 EXIT_INVALID = 2
 
@@ -362,6 +367,77 @@ def cmd_lookahead_put_forecast(args: argparse.Namespace) -> int:
         f"forecast {args.file} is version {version} (theta {args.theta:g}): servers on the "
         "ledger price their stock by it as they notice it (PlanOrder reports the version)"
     )
+    return 0
+
+
+# ----------------------------------------------------------------------------- order
+
+
+def _server_client(args: argparse.Namespace) -> OmnirouteClient:
+    """A client of the server named by ``--server`` (with ``--tls-ca`` / ``--token``)."""
+    from omniroute.server.client import OmnirouteClient
+
+    token = args.token or os.environ.get("OMNIROUTE_TOKEN") or None
+    return OmnirouteClient(args.server, timeout=args.timeout, tls_ca=args.tls_ca, token=token)
+
+
+def _rpc_failure(error: Exception, server: str) -> CliError:
+    """A failed call, told as the server told it (code, message)."""
+    import grpc
+
+    if isinstance(error, grpc.RpcError):
+        code = error.code()
+        if code is grpc.StatusCode.UNAVAILABLE:
+            return CliError(
+                f"no omniroute server answers at {server} ({one_line(error.details() or '')}): "
+                "start one with `omniroute serve` or pass --server HOST:PORT"
+            )
+        return CliError(f"{code.name}: {error.details()}")
+    raise error
+
+
+def cmd_order_status(args: argparse.Namespace) -> int:
+    from omniroute.server.tables import order_status_text
+
+    with _server_client(args) as client:
+        try:
+            status = client.get_order_status(args.order_id)
+        except Exception as error:
+            raise _rpc_failure(error, args.server) from None
+    print(to_json_line(status) if args.json else order_status_text(status))
+    return 0
+
+
+def cmd_order_list(args: argparse.Namespace) -> int:
+    from omniroute.server.tables import orders_list_text
+
+    if not args.customer and not args.node:
+        raise CliError("say whose orders: --customer ID or --node ID")
+    found: list[order_service_pb2.OrderStatus] = []
+    token = ""
+    with _server_client(args) as client:
+        try:
+            while True:
+                page = client.list_orders(
+                    args.customer or "",
+                    args.node or "",
+                    args.state or "",
+                    page_size=min(args.limit - len(found), 1000),
+                    page_token=token,
+                )
+                found += list(page.orders)
+                token = page.next_page_token
+                if not token or len(found) >= args.limit:
+                    break
+        except Exception as error:
+            raise _rpc_failure(error, args.server) from None
+    if args.json:
+        for order in found:
+            print(to_json_line(order))
+    else:
+        print(orders_list_text(found))
+        if token:
+            print(f"  (the first {len(found)}: more with --limit)")
     return 0
 
 
@@ -1182,6 +1258,61 @@ def build_parser() -> argparse.ArgumentParser:
         "on a Ray cluster, a cap (default: as many as the cluster has CPUs)",
     )
     q.set_defaults(func=cmd_scenario_sweep)
+
+    p = commands.add_parser(
+        "order",
+        help="an order's status and timeline, or a customer's or a node's orders (from a server)",
+        description="Ask a running server (OrderService) where orders stand, as a call-centre "
+        "agent would: `order status ID` shows the units of each line (open, shipped, "
+        "delivered, cancelled), the shipments with their tracking numbers and the timeline "
+        "(routed, re-routed and why, shipped, delivered, cancelled, returns); `order list` "
+        "lists a customer's or a node's orders.",
+    )
+    order = p.add_subparsers(dest="order_command", required=True, metavar="COMMAND")
+
+    def server_options(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--server",
+            default=os.environ.get("OMNIROUTE_SERVER", "localhost:50051"),
+            help="the server, HOST:PORT (default $OMNIROUTE_SERVER or localhost:50051)",
+        )
+        q.add_argument("--tls-ca", help="PEM file of the CA of the server's certificate (TLS)")
+        q.add_argument("--token", help="bearer token (default $OMNIROUTE_TOKEN; needs --tls-ca)")
+        q.add_argument(
+            "--timeout", type=amount(0.0, above=True), default=30.0, help="seconds (default 30)"
+        )
+        q.add_argument("--json", action="store_true", help="OrderStatus as proto3 JSON lines")
+
+    q = order.add_parser(
+        "status",
+        help="one order: units per line, shipments with tracking, timeline",
+        description="Print one reserved order as it stands: its state, the units of each "
+        "line by what happened to them, its shipments (node, carrier, tracking number, "
+        "shipped and delivered times) and its timeline, oldest first. Exits 2 when the "
+        "server knows no such order.",
+    )
+    q.add_argument("order_id", metavar="ID", help="the order id (as given to PlanOrder)")
+    server_options(q)
+    q.set_defaults(func=cmd_order_status)
+    q = order.add_parser(
+        "list",
+        help="a customer's or a node's orders",
+        description="List orders by order id: a customer's (--customer), those with units "
+        "planned at a node (--node), or both; only those in one state with --state.",
+    )
+    q.add_argument("--customer", help="the customer id (the order's customerId)")
+    q.add_argument("--node", help="a node id: orders with units planned there")
+    q.add_argument(
+        "--state",
+        choices=["RESERVED", "PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED", "CANCELLED", "EXPIRED"],
+        type=str.upper,
+        help="only orders in this state",
+    )
+    q.add_argument(
+        "--limit", type=count(1), default=100, help="at most this many orders (default 100)"
+    )
+    server_options(q)
+    q.set_defaults(func=cmd_order_list)
 
     p = commands.add_parser(
         "explain",

@@ -45,6 +45,8 @@ from omniroute.v1 import (
     network_service_pb2,
     network_service_pb2_grpc,
     order_pb2,
+    order_service_pb2,
+    order_service_pb2_grpc,
     plan_pb2,
     routing_service_pb2,
     routing_service_pb2_grpc,
@@ -152,8 +154,9 @@ def _return_line(
 
 
 class OmnirouteClient:
-    """Stubs for RoutingService, InventoryService, NetworkService, ScenarioService and
-    google.longrunning.Operations on one channel, with a typed helper for every call.
+    """Stubs for RoutingService, InventoryService, OrderService, NetworkService,
+    ScenarioService and google.longrunning.Operations on one channel, with a typed helper
+    for every call.
 
     Each helper takes ``timeout`` (seconds, the call's deadline over all its attempts;
     default: the client's ``timeout``) and returns the response message; a failed call
@@ -202,6 +205,7 @@ class OmnirouteClient:
         self.inventory = inventory_service_pb2_grpc.InventoryServiceStub(self.channel)
         self.network = network_service_pb2_grpc.NetworkServiceStub(self.channel)
         self.scenarios = scenario_service_pb2_grpc.ScenarioServiceStub(self.channel)
+        self.orders = order_service_pb2_grpc.OrderServiceStub(self.channel)
         self.operations = operations_pb2_grpc.OperationsStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
@@ -430,15 +434,18 @@ class OmnirouteClient:
         unit_value: float | None = None,
         request_id: str | None = None,
         timeout: float | None = None,
+        order_id: str = "",
     ) -> routing_service_pb2.ReturnPlan:
         """``PlanReturn``: where returned items go, handed in at ``store_id`` or sent from
         ``origin``. A line is a ``ReturnLine`` or ``(sku_id, quantity[, condition])``
         (condition RESALEABLE, the default, or NEEDS_INSPECTION). Stock changes only when
-        :meth:`receive_return` is called with the plan's ``return_id``."""
+        :meth:`receive_return` is called with the plan's ``return_id``. ``order_id``: the
+        reserved order the items came from (the return joins its timeline)."""
         request = routing_service_pb2.PlanReturnRequest(
             lines=[_return_line(x) for x in lines],
             store_id=store_id,
             request_id=request_id or new_request_id(),
+            order_id=order_id,
         )
         if origin is not None:
             request.origin.CopyFrom(_location(origin))
@@ -455,6 +462,102 @@ class OmnirouteClient:
             inventory_service_pb2.ReceiveReturnRequest(return_id=return_id),
             timeout,
         )
+
+    # ------------------------------------------------------------------------- order life
+
+    def confirm_shipment(
+        self,
+        order_id: str,
+        node_id: str,
+        tracking_number: str,
+        lines: Iterable[tuple[str, int]] = (),
+        carrier: str = "",
+        ship_time: float | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> order_service_pb2.OrderStatus:
+        """``ConfirmShipment``: ``node_id`` shipped ``lines`` ((line id, units); empty: all
+        it holds for the order) under ``tracking_number`` (``ship_time``: Unix seconds,
+        default now)."""
+        request = order_service_pb2.ConfirmShipmentRequest(
+            order_id=order_id,
+            node_id=node_id,
+            lines=[plan_pb2.ShipmentLine(line_id=i, quantity=q) for i, q in lines],
+            carrier=carrier,
+            tracking_number=tracking_number,
+            request_id=request_id or new_request_id(),
+        )
+        if ship_time is not None:
+            request.ship_time.FromNanoseconds(int(ship_time * 1e9))
+        return self._call(self.orders.ConfirmShipment, request, timeout)
+
+    def confirm_delivery(
+        self,
+        order_id: str,
+        tracking_number: str,
+        delivery_time: float | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> order_service_pb2.OrderStatus:
+        """``ConfirmDelivery``: the shipment with ``tracking_number`` arrived."""
+        request = order_service_pb2.ConfirmDeliveryRequest(
+            order_id=order_id,
+            tracking_number=tracking_number,
+            request_id=request_id or new_request_id(),
+        )
+        if delivery_time is not None:
+            request.delivery_time.FromNanoseconds(int(delivery_time * 1e9))
+        return self._call(self.orders.ConfirmDelivery, request, timeout)
+
+    def cancel_order(
+        self,
+        order_id: str,
+        line_ids: Iterable[str] = (),
+        reason: str = "",
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> order_service_pb2.OrderStatus:
+        """``CancelOrder``: cancel ``line_ids`` (empty: the whole order); the units not yet
+        shipped are released."""
+        request = order_service_pb2.CancelOrderRequest(
+            order_id=order_id,
+            line_ids=list(line_ids),
+            reason=reason,
+            request_id=request_id or new_request_id(),
+        )
+        return self._call(self.orders.CancelOrder, request, timeout)
+
+    def get_order_status(
+        self, order_id: str, timeout: float | None = None
+    ) -> order_service_pb2.OrderStatus:
+        """``GetOrderStatus``: the order's units by state, shipments and timeline."""
+        return self._call(
+            self.orders.GetOrderStatus,
+            order_service_pb2.GetOrderStatusRequest(order_id=order_id),
+            timeout,
+        )
+
+    def list_orders(
+        self,
+        customer_id: str = "",
+        node_id: str = "",
+        state: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+    ) -> order_service_pb2.ListOrdersResponse:
+        """``ListOrders``: one page of a customer's orders or a node's (``state``: a name
+        such as ``"RESERVED"``, default any)."""
+        request = order_service_pb2.ListOrdersRequest(
+            customer_id=customer_id,
+            node_id=node_id,
+            state=order_service_pb2.OrderState.Value(
+                state.upper() if state else "ORDER_STATE_UNSPECIFIED"
+            ),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return self._call(self.orders.ListOrders, request, timeout)
 
     # ------------------------------------------------------------------------- reservations
 

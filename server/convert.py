@@ -29,7 +29,7 @@ from google.type import date_pb2, timeofday_pb2
 from omniroute.availability import Availability
 from omniroute.calendars import Calendar, date_of, time_of_day
 from omniroute.joint import JointResult
-from omniroute.ledger import OperationRecord, Reservation, ReturnRecord
+from omniroute.ledger import OperationRecord, OrderView, Reservation, ReturnRecord
 from omniroute.ledger.events import Event
 from omniroute.model import (
     Alternative,
@@ -73,6 +73,7 @@ from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
     order_pb2,
+    order_service_pb2,
     plan_pb2,
     routing_service_pb2,
     scenario_service_pb2,
@@ -899,6 +900,62 @@ def order_status_to_proto(status: OrderStatus) -> routing_service_pb2.OrderPlan:
             ],
         )
     return message
+
+
+def order_view_to_proto(view: OrderView) -> order_service_pb2.OrderStatus:
+    """An order as it stands: units per line by what happened to them, its confirmed
+    shipments, its current plan and its timeline (its events, in commit order)."""
+    record = view.record
+    planned, shipped = _by_line(record.planned_units()), _by_line(record.shipped_units())
+    open_units, cancelled = _by_line(record.open_units()), _by_line(record.cancelled_units())
+    delivered: dict[str, int] = {}
+    for shipment in record.shipments:
+        if shipment.delivered_at > 0:
+            for line_id, units in shipment.lines:
+                delivered[line_id] = delivered.get(line_id, 0) + units
+    message = order_service_pb2.OrderStatus(
+        order_id=record.order_id,
+        customer_id=record.order.customer_id,
+        reservation_id=record.reservation_id,
+        state=order_service_pb2.OrderState.Value(record.state().value),
+        plan=plan_to_proto(record.plan),
+        timeline=[event_to_proto(e) for e in view.timeline],
+    )
+    skus = {line.id: line.sku_id for line in record.order.lines}
+    for line in record.order.lines:
+        message.lines.add(
+            line_id=line.id,
+            sku_id=line.sku_id,
+            ordered=line.quantity,
+            planned=planned.get(line.id, 0),
+            open=open_units.get(line.id, 0),
+            shipped=shipped.get(line.id, 0),
+            delivered=delivered.get(line.id, 0),
+            cancelled=cancelled.get(line.id, 0),
+        )
+    for shipment in record.shipments:
+        entry = message.shipments.add(
+            node_id=shipment.node_id,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            lines=[
+                plan_pb2.ShipmentLine(line_id=i, quantity=q, sku_id=skus.get(i, ""))
+                for i, q in shipment.lines
+            ],
+        )
+        entry.ship_time.FromNanoseconds(int(shipment.shipped_at * 1e9))
+        if shipment.delivered_at > 0:
+            entry.delivery_time.FromNanoseconds(int(shipment.delivered_at * 1e9))
+    message.update_time.FromNanoseconds(int(record.updated * 1e9))
+    return message
+
+
+def _by_line(units: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    """Units per (node, line id) summed per line id."""
+    total: dict[str, int] = {}
+    for (_, line_id), count in units.items():
+        total[line_id] = total.get(line_id, 0) + count
+    return total
 
 
 def return_record_to_proto(record: ReturnRecord) -> routing_service_pb2.ReturnPlan:

@@ -49,6 +49,7 @@ from omniroute.server.interceptors import ServerInterceptor
 from omniroute.server.inventory_service import InventoryServicer
 from omniroute.server.metrics import metrics
 from omniroute.server.network_service import NetworkServicer
+from omniroute.server.order_service import OrderServicer
 from omniroute.server.overload import LoopLag
 from omniroute.server.requests import Limits, Planners
 from omniroute.server.routing_service import RoutingServicer, add_to_server
@@ -58,6 +59,8 @@ from omniroute.v1 import (
     inventory_service_pb2_grpc,
     network_service_pb2,
     network_service_pb2_grpc,
+    order_service_pb2,
+    order_service_pb2_grpc,
     routing_service_pb2,
     scenario_service_pb2,
     scenario_service_pb2_grpc,
@@ -71,6 +74,7 @@ SERVICES = (
     network_service_pb2.DESCRIPTOR.services_by_name["NetworkService"].full_name,
     scenario_service_pb2.DESCRIPTOR.services_by_name["ScenarioService"].full_name,
     operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
+    order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
 )
 # Services that answer FAILED_PRECONDITION (reason NO_NETWORK) while the ledger holds no
 # network: health checking reports them NOT_SERVING until one is put (NetworkService and the
@@ -80,6 +84,7 @@ NEEDS_NETWORK = frozenset(
         SERVICES[0],  # RoutingService
         SERVICES[1],  # InventoryService
         SERVICES[3],  # ScenarioService
+        SERVICES[5],  # OrderService
     }
 )
 NETWORK_CHECK = 0.5  # seconds between an empty server's checks for a network
@@ -184,6 +189,9 @@ class RunningServer:
         self.inventory = InventoryServicer(self.app)
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(
             self.inventory, self.server
+        )
+        order_service_pb2_grpc.add_OrderServiceServicer_to_server(
+            OrderServicer(self.app), self.server
         )
         scenario_service_pb2_grpc.add_ScenarioServiceServicer_to_server(
             ScenarioServicer(self.app, planners), self.server

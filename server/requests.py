@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 from omniroute.availability import DEFAULT_MAX_NODES, DEFAULT_MAX_PICKUP_DISTANCE_KM
 from omniroute.files import forecast_from_json
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
-from omniroute.ledger import RejectionReason
+from omniroute.ledger import OrderState, RejectionReason
 from omniroute.ledger.events import EventType
 from omniroute.lookahead import DEFAULT_THETA
 from omniroute.model import FieldViolation, Network, Order, OrderLine, ValidationError
@@ -34,6 +34,9 @@ from omniroute.server import convert
 from omniroute.server.application import (
     Application,
     AvailabilityCommand,
+    CancelCommand,
+    DeliverCommand,
+    ListOrdersCommand,
     ListStockCommand,
     PlanOrderCommand,
     PlanOrdersCommand,
@@ -44,12 +47,14 @@ from omniroute.server.application import (
     ReturnCommand,
     Routing,
     ScenarioCommand,
+    ShipCommand,
     UpdateStockCommand,
 )
 from omniroute.v1 import (
     inventory_service_pb2,
     network_pb2,
     network_service_pb2,
+    order_service_pb2,
     routing_service_pb2,
     scenario_service_pb2,
 )
@@ -433,10 +438,12 @@ def reroute_order(request: routing_service_pb2.RerouteOrderRequest) -> RerouteCo
     )
 
 
-def order_id(request: routing_service_pb2.GetOrderPlanRequest) -> str:
+def order_id(
+    request: routing_service_pb2.GetOrderPlanRequest | order_service_pb2.GetOrderStatusRequest,
+) -> str:
     violations: list[FieldViolation] = []
     _required([("orderId", request.order_id)], violations)
-    _raise(violations, "GetOrderPlanRequest")
+    _raise(violations, type(request).__name__)
     return request.order_id
 
 
@@ -461,6 +468,7 @@ def plan_return(
         request.store_id,
         request.unit_value or DEFAULT_UNIT_VALUE,
         request.request_id,
+        request.order_id,
     )
 
 
@@ -544,6 +552,126 @@ def return_id(request: inventory_service_pb2.ReceiveReturnRequest) -> str:
     return request.return_id
 
 
+# ----------------------------------------------------------------------------- order life
+
+MAX_ORDERS_PAGE = 1000  # ListOrders page size cap (and its default below)
+DEFAULT_ORDERS_PAGE = 50
+
+
+def _seconds(message: Any, name: str, field: str, violations: list[FieldViolation]) -> float | None:
+    """An optional Timestamp field as Unix seconds (None: not set)."""
+    if not message.HasField(name):
+        return None
+    stamp = getattr(message, name)
+    if stamp.seconds <= 0 or not 0 <= stamp.nanos < 1_000_000_000:
+        violations.append(FieldViolation(field, "must be a time after 1970-01-01T00:00:00Z"))
+        return None
+    return stamp.seconds + stamp.nanos / 1e9
+
+
+def confirm_shipment(request: order_service_pb2.ConfirmShipmentRequest) -> ShipCommand:
+    violations: list[FieldViolation] = []
+    _required(
+        [
+            ("orderId", request.order_id),
+            ("nodeId", request.node_id),
+            ("trackingNumber", request.tracking_number),
+            ("requestId", request.request_id),
+        ],
+        violations,
+    )
+    for i, line in enumerate(request.lines):
+        if not line.line_id:
+            violations.append(FieldViolation(f"lines[{i}].lineId", "is required"))
+        if line.quantity <= 0:
+            violations.append(
+                FieldViolation(f"lines[{i}].quantity", f"must be > 0, got {line.quantity}")
+            )
+    shipped_at = _seconds(request, "ship_time", "shipTime", violations)
+    _raise(violations, "ConfirmShipmentRequest")
+    return ShipCommand(
+        request.order_id,
+        request.node_id,
+        tuple((line.line_id, line.quantity) for line in request.lines),
+        request.tracking_number,
+        request.carrier,
+        shipped_at,
+        request.request_id,
+    )
+
+
+def confirm_delivery(request: order_service_pb2.ConfirmDeliveryRequest) -> DeliverCommand:
+    violations: list[FieldViolation] = []
+    _required(
+        [
+            ("orderId", request.order_id),
+            ("trackingNumber", request.tracking_number),
+            ("requestId", request.request_id),
+        ],
+        violations,
+    )
+    delivered_at = _seconds(request, "delivery_time", "deliveryTime", violations)
+    _raise(violations, "ConfirmDeliveryRequest")
+    return DeliverCommand(
+        request.order_id, request.tracking_number, delivered_at, request.request_id
+    )
+
+
+def cancel_order(request: order_service_pb2.CancelOrderRequest) -> CancelCommand:
+    violations: list[FieldViolation] = []
+    _required([("orderId", request.order_id), ("requestId", request.request_id)], violations)
+    seen: set[str] = set()
+    for i, line_id in enumerate(request.line_ids):
+        if not line_id:
+            violations.append(FieldViolation(f"lineIds[{i}]", "must not be empty"))
+        elif line_id in seen:
+            violations.append(FieldViolation(f"lineIds[{i}]", f"repeats line {line_id!r}"))
+        seen.add(line_id)
+    _raise(violations, "CancelOrderRequest")
+    return CancelCommand(
+        request.order_id, tuple(request.line_ids), request.reason, request.request_id
+    )
+
+
+def list_orders(request: order_service_pb2.ListOrdersRequest) -> ListOrdersCommand:
+    violations: list[FieldViolation] = []
+    if not request.customer_id and not request.node_id:
+        violations.append(FieldViolation("customerId", "customerId or nodeId is required"))
+    if not 0 <= request.page_size <= MAX_ORDERS_PAGE:
+        violations.append(
+            FieldViolation("pageSize", f"must be 0 to {MAX_ORDERS_PAGE}, got {request.page_size}")
+        )
+    names = order_service_pb2.OrderState
+    states: tuple[OrderState, ...] = ()
+    if request.state:
+        if request.state not in names.values():
+            violations.append(FieldViolation("state", f"is not an order state: {request.state}"))
+        else:
+            states = (OrderState(names.Name(request.state)),)
+    filters = _orders_filter(request)
+    after = ""
+    if request.page_token:
+        found = _read_token(request.page_token, filters, violations, width=1)
+        after = found[0] if found else ""
+    _raise(violations, "ListOrdersRequest")
+    return ListOrdersCommand(
+        request.customer_id,
+        request.node_id,
+        states,
+        request.page_size or DEFAULT_ORDERS_PAGE,
+        after,
+    )
+
+
+def _orders_filter(request: order_service_pb2.ListOrdersRequest) -> str:
+    """The filters a ListOrders page token is bound to."""
+    return json.dumps([request.customer_id, request.node_id, request.state])
+
+
+def orders_page_token(after: str | None, request: order_service_pb2.ListOrdersRequest) -> str:
+    return page_token((after,) if after is not None else None, _orders_filter(request))
+
+
 # AIP-160 subset: comparisons joined by AND.
 FILTER_FIELDS = {
     "node_id": str,
@@ -620,13 +748,14 @@ def list_stock_positions(
         clauses = ()
     after = None
     if request.page_token:
-        after = _read_token(request.page_token, request.filter, violations)
+        found = _read_token(request.page_token, request.filter, violations)
+        after = (found[0], found[1]) if found else None
     _raise(violations, "ListStockPositionsRequest")
     size = min(MAX_PAGE_SIZE, request.page_size or DEFAULT_PAGE_SIZE)
     return ListStockCommand(clauses, size, after)
 
 
-def page_token(after: tuple[str, str] | None, filter_text: str) -> str:
+def page_token(after: tuple[str, ...] | None, filter_text: str) -> str:
     """An opaque token for the page after ``after`` (bound to the filter it was made for)."""
     if after is None:
         return ""
@@ -639,11 +768,14 @@ def _digest(filter_text: str) -> str:
 
 
 def _read_token(
-    token: str, filter_text: str, violations: list[FieldViolation]
-) -> tuple[str, str] | None:
+    token: str, filter_text: str, violations: list[FieldViolation], width: int = 2
+) -> tuple[str, ...] | None:
+    """The ``width`` keys a page token continues after (None: a violation is added)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        after = (str(data["after"][0]), str(data["after"][1]))
+        after = tuple(str(key) for key in data["after"])
+        if len(after) != width:
+            raise ValueError("not a token of this list")
         same_filter = data["filter"] == _digest(filter_text)
     except (ValueError, KeyError, IndexError, TypeError):
         violations.append(FieldViolation("pageToken", "is not a token this server gave out"))

@@ -352,3 +352,132 @@ def kpi_table(columns: Mapping[str, Mapping[str, Any]], names: Sequence[str], cu
         for name in names
     ]
     return table(["KPI", *columns], rows, "")
+
+
+# ----------------------------------------------------------------------------- order status
+
+
+def _when(stamp: Any) -> str:
+    """A Timestamp as RFC 3339 UTC to the second ("" when unset)."""
+    return stamp.ToJsonString()[:19] + "Z" if stamp.seconds else ""
+
+
+def event_summary(event: Any) -> str:
+    """One line on what an order event says (from its JSON payload)."""
+    import json
+
+    data = json.loads(event.payload_json or "{}")
+
+    def units(lines: Sequence[Mapping[str, Any]]) -> str:
+        return ", ".join(
+            f"{x.get('nodeId', '') + ' ' if 'nodeId' in x else ''}"
+            f"{x.get('skuId') or x.get('lineId')} x{x['quantity']}"
+            for x in lines
+        )
+
+    name = type(event).Type.Name(event.type)
+    if name == "RESERVATION_HELD":
+        return f"routed and held: {units(data.get('lines', []))}"
+    if name == "ORDER_REROUTED":
+        moved = ", ".join(data.get("reroutedNodeIds", [])) or "no new node"
+        return f"{data.get('nodeId')} rejected ({data.get('reason')}): re-routed to {moved}"
+    if name == "SHIPMENT_CONFIRMED":
+        carrier = f" by {data['carrier']}" if data.get("carrier") else ""
+        return (
+            f"{data.get('nodeId')} shipped {units(data.get('lines', []))}{carrier}, "
+            f"tracking {data.get('trackingNumber')}"
+        )
+    if name == "DELIVERY_CONFIRMED":
+        return f"delivered: tracking {data.get('trackingNumber')} from {data.get('nodeId')}"
+    if name == "ORDER_CANCELLED":
+        why = f" ({data['reason']})" if data.get("reason") else ""
+        return f"cancelled {data.get('units', 0)} unshipped unit(s){why}"
+    if name in ("RESERVATION_COMMITTED", "RESERVATION_RELEASED", "RESERVATION_EXPIRED"):
+        cause = f" ({data['cause'].replace('_', ' ').lower()})" if data.get("cause") else ""
+        return f"reservation {name.split('_', 1)[1].lower()}{cause}"
+    if name in ("RETURN_PLANNED", "RETURN_RECEIVED"):
+        legs = ", ".join(
+            f"{leg['nodeId']} {leg['action'].replace('_', ' ').lower()}"
+            for leg in data.get("legs", [])
+        )
+        return f"return {event.return_id} {name.split('_', 1)[1].lower()}: {legs}"
+    return name.replace("_", " ").lower()
+
+
+def order_status_text(status: Any) -> str:
+    """An ``OrderStatus`` for a call-centre agent: units per line, shipments with tracking
+    numbers, and the timeline."""
+    state = type(status).DESCRIPTOR.fields_by_name["state"].enum_type.values_by_number
+    head = f"order {status.order_id}"
+    if status.customer_id:
+        head += f" (customer {status.customer_id})"
+    parts = [
+        f"{head}: {state[status.state].name}, reservation {status.reservation_id}, "
+        f"updated {_when(status.update_time)}",
+        "",
+        table(
+            ["line", "SKU", "ordered", "planned", "open", "shipped", "delivered", "cancelled"],
+            [
+                [
+                    x.line_id,
+                    x.sku_id,
+                    x.ordered,
+                    x.planned,
+                    x.open,
+                    x.shipped,
+                    x.delivered,
+                    x.cancelled,
+                ]
+                for x in status.lines
+            ],
+        ),
+    ]
+    if status.shipments:
+        parts += [
+            "",
+            "shipments",
+            table(
+                ["from", "carrier", "tracking", "units", "shipped", "delivered"],
+                [
+                    [
+                        s.node_id,
+                        s.carrier or "-",
+                        s.tracking_number or "-",
+                        ", ".join(f"{x.sku_id or x.line_id} x{x.quantity}" for x in s.lines),
+                        _when(s.ship_time),
+                        _when(s.delivery_time) or "-",
+                    ]
+                    for s in status.shipments
+                ],
+            ),
+        ]
+    if status.timeline:
+        parts += [
+            "",
+            "timeline",
+            *(f"  {_when(e.time)}  {event_summary(e)}" for e in status.timeline),
+        ]
+    return "\n".join(parts)
+
+
+def orders_list_text(orders: Sequence[Any]) -> str:
+    """One row per order: id, customer, state, units open / shipped / cancelled, nodes."""
+    if not orders:
+        return "  no orders"
+    names = type(orders[0]).DESCRIPTOR.fields_by_name["state"].enum_type.values_by_number
+    return table(
+        ["order", "customer", "state", "open", "shipped", "cancelled", "nodes", "updated"],
+        [
+            [
+                o.order_id,
+                o.customer_id or "-",
+                names[o.state].name,
+                sum(x.open for x in o.lines),
+                sum(x.shipped for x in o.lines),
+                sum(x.cancelled for x in o.lines),
+                " ".join(s.node_id for s in o.plan.shipments),
+                _when(o.update_time),
+            ]
+            for o in orders
+        ],
+    )

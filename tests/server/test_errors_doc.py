@@ -47,7 +47,7 @@ def error_classes() -> list[type[Exception]]:
 
 def reasons_in_code() -> dict[str, grpc.StatusCode]:
     """Every reason the code can send, with its status code: each class's ``reason``, the
-    per-state reasons of ReservationNotHeld, and INTERNAL_ERROR; a scan of the sources for
+    per-state reasons of ReservationNotHeld, the reasons of OrderRefused, and INTERNAL_ERROR; a scan of the sources for
     ``reason = "..."`` literals finds no other."""
     found: dict[str, grpc.StatusCode] = {}
     for cls in error_classes():
@@ -56,6 +56,8 @@ def reasons_in_code() -> dict[str, grpc.StatusCode]:
             for state in ReservationState:
                 if state is not ReservationState.HELD:  # only a hold that is not held fails
                     found[f"RESERVATION_{state.value}"] = code
+        elif cls is ledger_errors.OrderRefused:
+            found.update(dict.fromkeys(cls.REASONS, code))
         elif "reason" in vars(cls):  # NotFound only groups its subclasses
             found[str(cls.reason)] = code
     found["INTERNAL_ERROR"] = grpc.StatusCode.INTERNAL

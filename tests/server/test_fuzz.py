@@ -69,6 +69,7 @@ from omniroute.v1 import (
     network_pb2,
     network_service_pb2,
     order_pb2,
+    order_service_pb2,
     plan_pb2,
     routing_service_pb2,
     scenario_service_pb2,
@@ -488,6 +489,35 @@ def make_seeds(fuzz: Fuzz) -> None:
         ],
         "InventoryService.ReceiveReturn": [
             inventory_service_pb2.ReceiveReturnRequest(return_id=returned.return_id)
+        ],
+        "OrderService.ConfirmShipment": [
+            order_service_pb2.ConfirmShipmentRequest(
+                order_id=held[3][1],
+                node_id=held[3][2],
+                lines=[plan_pb2.ShipmentLine(line_id="1", quantity=1)],
+                carrier="Post",
+                tracking_number="fuzz-T1",
+                request_id="fuzz-ship",
+            )
+        ],
+        "OrderService.ConfirmDelivery": [
+            order_service_pb2.ConfirmDeliveryRequest(
+                order_id=held[3][1], tracking_number="fuzz-T1", request_id="fuzz-deliver"
+            )
+        ],
+        "OrderService.CancelOrder": [
+            order_service_pb2.CancelOrderRequest(
+                order_id=held[0][1], line_ids=["1"], reason="fuzz", request_id="fuzz-cancel"
+            )
+        ],
+        "OrderService.GetOrderStatus": [
+            order_service_pb2.GetOrderStatusRequest(order_id=h[1]) for h in held
+        ],
+        "OrderService.ListOrders": [
+            order_service_pb2.ListOrdersRequest(node_id=held[0][2], page_size=2),
+            order_service_pb2.ListOrdersRequest(
+                node_id="DC1", state=order_service_pb2.OrderState.RESERVED
+            ),
         ],
         "NetworkService.PutNetwork": [
             network_service_pb2.PutNetworkRequest(network=tiny, validate_only=True),

@@ -1,5 +1,5 @@
 """The service tests that exercise the ledger (reservations, idempotency, stock updates and
-pages, re-routes, returns, long-running operations, daily capacity), run again with the server's ledger on
+pages, re-routes, returns, long-running operations, daily capacity, order life), run again with the server's ledger on
 a fresh PostgreSQL database instead of a SQLite file: the ``db_path`` fixture below
 overrides the one of ``tests/server/conftest.py`` for the tests imported here."""
 
@@ -25,6 +25,14 @@ from .test_omnichannel import (
     test_return_anywhere,
     test_return_goes_where_it_is_needed,
 )
+from .test_order_service import (
+    test_a_return_of_the_order_joins_its_timeline,
+    test_cancel_after_a_shipment_releases_exactly_the_unshipped_units,
+    test_cancel_some_lines_and_then_the_rest,
+    test_list_orders_by_customer_and_by_node,
+    test_nonsensical_transitions_are_refused_and_change_nothing,
+    test_partial_shipment_second_shipment_and_delivery,
+)
 from .test_scenarios import test_cancelled_scenario_ends_cancelled, test_scenario_service_operation
 from .test_service import (
     test_bad_stock_update_changes_nothing,
@@ -40,6 +48,12 @@ from .test_service import (
 )
 
 __all__ = [
+    "test_a_return_of_the_order_joins_its_timeline",
+    "test_cancel_after_a_shipment_releases_exactly_the_unshipped_units",
+    "test_cancel_some_lines_and_then_the_rest",
+    "test_list_orders_by_customer_and_by_node",
+    "test_nonsensical_transitions_are_refused_and_change_nothing",
+    "test_partial_shipment_second_shipment_and_delivery",
     "test_a_full_day_moves_the_next_shipment_to_the_next_working_day",
     "test_a_full_day_sends_the_order_elsewhere_when_that_is_cheaper",
     "test_a_reroute_counts_the_days_it_adds_and_frees_those_it_takes_away",

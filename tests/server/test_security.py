@@ -24,6 +24,7 @@ from omniroute.server.process import SERVICES, ServerConfig
 from omniroute.v1 import (
     inventory_service_pb2,
     network_service_pb2,
+    order_service_pb2,
     routing_service_pb2,
     scenario_service_pb2,
 )
@@ -115,7 +116,7 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
 
 def test_every_rpc_needs_a_known_scope() -> None:
     modules = (routing_service_pb2, inventory_service_pb2, network_service_pb2)
-    modules += (scenario_service_pb2,)
+    modules += (scenario_service_pb2, order_service_pb2)
     from google.longrunning import operations_pb2
 
     methods = {

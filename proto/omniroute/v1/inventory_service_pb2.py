@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omniroute/v1/inventory_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\"z\n\x12WatchEventsRequest\x12\x1a\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12-\n\x05types\x18\x02 \x03(\x0e\x32\x18.omniroute.v1.Event.TypeB\x04\xe2\x41\x01\x01\x12\x19\n\x0bstop_at_end\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\"\x84\x04\n\x05\x45vent\x12\x14\n\x06\x63ursor\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x18.omniroute.v1.Event.TypeB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ereservation_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\treturn_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpayload_json\x18\t \x01(\tB\x04\xe2\x41\x01\x03\"\xe6\x01\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10RESERVATION_HELD\x10\x01\x12\x19\n\x15RESERVATION_COMMITTED\x10\x02\x12\x18\n\x14RESERVATION_RELEASED\x10\x03\x12\x17\n\x13RESERVATION_EXPIRED\x10\x04\x12\x12\n\x0eORDER_REROUTED\x10\x05\x12\x12\n\x0eRETURN_PLANNED\x10\x06\x12\x13\n\x0fRETURN_RECEIVED\x10\x07\x12\x11\n\rSTOCK_UPDATED\x10\x08\x12\x14\n\x10NETWORK_REPLACED\x10\t\"/\n\x14ReceiveReturnRequest\x12\x17\n\treturn_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"M\n\x15ReceiveReturnResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"\xb4\x03\n\x0bReservation\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.omniroute.v1.Reservation.StateB\x04\xe2\x41\x01\x03\x12\x32\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.omniroute.v1.ReservationLineB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"R\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\"V\n\x0fReservationLine\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\"8\n\x18\x43ommitReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x19ReleaseReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"5\n\x15GetReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xba\x01\n\x0bStockUpdate\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x0bset_on_hand\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00\x12\x1d\n\rdelta_on_hand\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00\x12\x1f\n\x0csafety_stock\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x10\n\x0eon_hand_changeB\x0f\n\r_safety_stock\"}\n\x12UpdateStockRequest\x12\x30\n\x07updates\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.StockUpdateB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\"K\n\x13UpdateStockResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"@\n\x0fGetStockRequest\x12\x15\n\x07sku_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08node_ids\x18\x02 \x03(\tB\x04\xe2\x41\x01\x01\"H\n\x10GetStockResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"d\n\x19ListStockPositionsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x91\x01\n\x1aListStockPositionsResponse\x12:\n\x0fstock_positions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fnext_page_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntotal_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x32\xc0\x05\n\x10InventoryService\x12R\n\x0bUpdateStock\x12 .omniroute.v1.UpdateStockRequest\x1a!.omniroute.v1.UpdateStockResponse\x12I\n\x08GetStock\x12\x1d.omniroute.v1.GetStockRequest\x1a\x1e.omniroute.v1.GetStockResponse\x12g\n\x12ListStockPositions\x12\'.omniroute.v1.ListStockPositionsRequest\x1a(.omniroute.v1.ListStockPositionsResponse\x12V\n\x11\x43ommitReservation\x12&.omniroute.v1.CommitReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\x12ReleaseReservation\x12\'.omniroute.v1.ReleaseReservationRequest\x1a\x19.omniroute.v1.Reservation\x12P\n\x0eGetReservation\x12#.omniroute.v1.GetReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\rReceiveReturn\x12\".omniroute.v1.ReceiveReturnRequest\x1a#.omniroute.v1.ReceiveReturnResponse\x12\x46\n\x0bWatchEvents\x12 .omniroute.v1.WatchEventsRequest\x1a\x13.omniroute.v1.Event0\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omniroute/v1/inventory_service.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aomniroute/v1/network.proto\"z\n\x12WatchEventsRequest\x12\x1a\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12-\n\x05types\x18\x02 \x03(\x0e\x32\x18.omniroute.v1.Event.TypeB\x04\xe2\x41\x01\x01\x12\x19\n\x0bstop_at_end\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xc9\x04\n\x05\x45vent\x12\x14\n\x06\x63ursor\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x18.omniroute.v1.Event.TypeB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ereservation_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\treturn_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpayload_json\x18\t \x01(\tB\x04\xe2\x41\x01\x03\"\xab\x02\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10RESERVATION_HELD\x10\x01\x12\x19\n\x15RESERVATION_COMMITTED\x10\x02\x12\x18\n\x14RESERVATION_RELEASED\x10\x03\x12\x17\n\x13RESERVATION_EXPIRED\x10\x04\x12\x12\n\x0eORDER_REROUTED\x10\x05\x12\x12\n\x0eRETURN_PLANNED\x10\x06\x12\x13\n\x0fRETURN_RECEIVED\x10\x07\x12\x11\n\rSTOCK_UPDATED\x10\x08\x12\x14\n\x10NETWORK_REPLACED\x10\t\x12\x16\n\x12SHIPMENT_CONFIRMED\x10\n\x12\x16\n\x12\x44\x45LIVERY_CONFIRMED\x10\x0b\x12\x13\n\x0fORDER_CANCELLED\x10\x0c\"/\n\x14ReceiveReturnRequest\x12\x17\n\treturn_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"M\n\x15ReceiveReturnResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"\xb4\x03\n\x0bReservation\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.omniroute.v1.Reservation.StateB\x04\xe2\x41\x01\x03\x12\x32\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.omniroute.v1.ReservationLineB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"R\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04HELD\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0c\n\x08RELEASED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04\"V\n\x0fReservationLine\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\"8\n\x18\x43ommitReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x19ReleaseReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"5\n\x15GetReservationRequest\x12\x1c\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xba\x01\n\x0bStockUpdate\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x0bset_on_hand\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00\x12\x1d\n\rdelta_on_hand\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00\x12\x1f\n\x0csafety_stock\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x10\n\x0eon_hand_changeB\x0f\n\r_safety_stock\"}\n\x12UpdateStockRequest\x12\x30\n\x07updates\x18\x01 \x03(\x0b\x32\x19.omniroute.v1.StockUpdateB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rvalidate_only\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\"K\n\x13UpdateStockResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"@\n\x0fGetStockRequest\x12\x15\n\x07sku_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08node_ids\x18\x02 \x03(\tB\x04\xe2\x41\x01\x01\"H\n\x10GetStockResponse\x12\x34\n\tpositions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\"d\n\x19ListStockPositionsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x91\x01\n\x1aListStockPositionsResponse\x12:\n\x0fstock_positions\x18\x01 \x03(\x0b\x32\x1b.omniroute.v1.StockPositionB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fnext_page_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntotal_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x32\xc0\x05\n\x10InventoryService\x12R\n\x0bUpdateStock\x12 .omniroute.v1.UpdateStockRequest\x1a!.omniroute.v1.UpdateStockResponse\x12I\n\x08GetStock\x12\x1d.omniroute.v1.GetStockRequest\x1a\x1e.omniroute.v1.GetStockResponse\x12g\n\x12ListStockPositions\x12\'.omniroute.v1.ListStockPositionsRequest\x1a(.omniroute.v1.ListStockPositionsResponse\x12V\n\x11\x43ommitReservation\x12&.omniroute.v1.CommitReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\x12ReleaseReservation\x12\'.omniroute.v1.ReleaseReservationRequest\x1a\x19.omniroute.v1.Reservation\x12P\n\x0eGetReservation\x12#.omniroute.v1.GetReservationRequest\x1a\x19.omniroute.v1.Reservation\x12X\n\rReceiveReturn\x12\".omniroute.v1.ReceiveReturnRequest\x1a#.omniroute.v1.ReceiveReturnResponse\x12\x46\n\x0bWatchEvents\x12 .omniroute.v1.WatchEventsRequest\x1a\x13.omniroute.v1.Event0\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -130,39 +130,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHEVENTSREQUEST']._serialized_start=148
   _globals['_WATCHEVENTSREQUEST']._serialized_end=270
   _globals['_EVENT']._serialized_start=273
-  _globals['_EVENT']._serialized_end=789
+  _globals['_EVENT']._serialized_end=858
   _globals['_EVENT_TYPE']._serialized_start=559
-  _globals['_EVENT_TYPE']._serialized_end=789
-  _globals['_RECEIVERETURNREQUEST']._serialized_start=791
-  _globals['_RECEIVERETURNREQUEST']._serialized_end=838
-  _globals['_RECEIVERETURNRESPONSE']._serialized_start=840
-  _globals['_RECEIVERETURNRESPONSE']._serialized_end=917
-  _globals['_RESERVATION']._serialized_start=920
-  _globals['_RESERVATION']._serialized_end=1356
-  _globals['_RESERVATION_STATE']._serialized_start=1274
-  _globals['_RESERVATION_STATE']._serialized_end=1356
-  _globals['_RESERVATIONLINE']._serialized_start=1358
-  _globals['_RESERVATIONLINE']._serialized_end=1444
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=1446
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=1502
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=1504
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=1561
-  _globals['_GETRESERVATIONREQUEST']._serialized_start=1563
-  _globals['_GETRESERVATIONREQUEST']._serialized_end=1616
-  _globals['_STOCKUPDATE']._serialized_start=1619
-  _globals['_STOCKUPDATE']._serialized_end=1805
-  _globals['_UPDATESTOCKREQUEST']._serialized_start=1807
-  _globals['_UPDATESTOCKREQUEST']._serialized_end=1932
-  _globals['_UPDATESTOCKRESPONSE']._serialized_start=1934
-  _globals['_UPDATESTOCKRESPONSE']._serialized_end=2009
-  _globals['_GETSTOCKREQUEST']._serialized_start=2011
-  _globals['_GETSTOCKREQUEST']._serialized_end=2075
-  _globals['_GETSTOCKRESPONSE']._serialized_start=2077
-  _globals['_GETSTOCKRESPONSE']._serialized_end=2149
-  _globals['_LISTSTOCKPOSITIONSREQUEST']._serialized_start=2151
-  _globals['_LISTSTOCKPOSITIONSREQUEST']._serialized_end=2251
-  _globals['_LISTSTOCKPOSITIONSRESPONSE']._serialized_start=2254
-  _globals['_LISTSTOCKPOSITIONSRESPONSE']._serialized_end=2399
-  _globals['_INVENTORYSERVICE']._serialized_start=2402
-  _globals['_INVENTORYSERVICE']._serialized_end=3106
+  _globals['_EVENT_TYPE']._serialized_end=858
+  _globals['_RECEIVERETURNREQUEST']._serialized_start=860
+  _globals['_RECEIVERETURNREQUEST']._serialized_end=907
+  _globals['_RECEIVERETURNRESPONSE']._serialized_start=909
+  _globals['_RECEIVERETURNRESPONSE']._serialized_end=986
+  _globals['_RESERVATION']._serialized_start=989
+  _globals['_RESERVATION']._serialized_end=1425
+  _globals['_RESERVATION_STATE']._serialized_start=1343
+  _globals['_RESERVATION_STATE']._serialized_end=1425
+  _globals['_RESERVATIONLINE']._serialized_start=1427
+  _globals['_RESERVATIONLINE']._serialized_end=1513
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=1515
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=1571
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=1573
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=1630
+  _globals['_GETRESERVATIONREQUEST']._serialized_start=1632
+  _globals['_GETRESERVATIONREQUEST']._serialized_end=1685
+  _globals['_STOCKUPDATE']._serialized_start=1688
+  _globals['_STOCKUPDATE']._serialized_end=1874
+  _globals['_UPDATESTOCKREQUEST']._serialized_start=1876
+  _globals['_UPDATESTOCKREQUEST']._serialized_end=2001
+  _globals['_UPDATESTOCKRESPONSE']._serialized_start=2003
+  _globals['_UPDATESTOCKRESPONSE']._serialized_end=2078
+  _globals['_GETSTOCKREQUEST']._serialized_start=2080
+  _globals['_GETSTOCKREQUEST']._serialized_end=2144
+  _globals['_GETSTOCKRESPONSE']._serialized_start=2146
+  _globals['_GETSTOCKRESPONSE']._serialized_end=2218
+  _globals['_LISTSTOCKPOSITIONSREQUEST']._serialized_start=2220
+  _globals['_LISTSTOCKPOSITIONSREQUEST']._serialized_end=2320
+  _globals['_LISTSTOCKPOSITIONSRESPONSE']._serialized_start=2323
+  _globals['_LISTSTOCKPOSITIONSRESPONSE']._serialized_end=2468
+  _globals['_INVENTORYSERVICE']._serialized_start=2471
+  _globals['_INVENTORYSERVICE']._serialized_end=3175
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,9 @@ class Event(_message.Message):
         RETURN_RECEIVED: _ClassVar[Event.Type]
         STOCK_UPDATED: _ClassVar[Event.Type]
         NETWORK_REPLACED: _ClassVar[Event.Type]
+        SHIPMENT_CONFIRMED: _ClassVar[Event.Type]
+        DELIVERY_CONFIRMED: _ClassVar[Event.Type]
+        ORDER_CANCELLED: _ClassVar[Event.Type]
     TYPE_UNSPECIFIED: Event.Type
     RESERVATION_HELD: Event.Type
     RESERVATION_COMMITTED: Event.Type
@@ -46,6 +49,9 @@ class Event(_message.Message):
     RETURN_RECEIVED: Event.Type
     STOCK_UPDATED: Event.Type
     NETWORK_REPLACED: Event.Type
+    SHIPMENT_CONFIRMED: Event.Type
+    DELIVERY_CONFIRMED: Event.Type
+    ORDER_CANCELLED: Event.Type
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]

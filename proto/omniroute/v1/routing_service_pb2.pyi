@@ -281,18 +281,20 @@ class ReturnLine(_message.Message):
     def __init__(self, sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., condition: _Optional[_Union[ReturnLine.Condition, str]] = ...) -> None: ...
 
 class PlanReturnRequest(_message.Message):
-    __slots__ = ("lines", "origin", "store_id", "unit_value", "request_id")
+    __slots__ = ("lines", "origin", "store_id", "unit_value", "request_id", "order_id")
     LINES_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_VALUE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[ReturnLine]
     origin: _network_pb2.Location
     store_id: str
     unit_value: float
     request_id: str
-    def __init__(self, lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., origin: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., unit_value: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
+    order_id: str
+    def __init__(self, lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., origin: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., unit_value: _Optional[float] = ..., request_id: _Optional[str] = ..., order_id: _Optional[str] = ...) -> None: ...
 
 class ReturnLeg(_message.Message):
     __slots__ = ("action", "node_id", "service_id", "lines", "distance_km", "cost", "value", "delivery_days")
