@@ -26,7 +26,7 @@ from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import quote_shipment
 from omniroute.dating import HAND_OVER
 from omniroute.geo import distances_km
-from omniroute.model import Location, NodeKind, Order, OrderLine, Plan, Policy
+from omniroute.model import Channel, Location, NodeKind, Order, OrderLine, Plan, Policy
 from omniroute.network_index import NODE_KINDS
 from omniroute.optimizer import optimise
 from omniroute.plans import load_of
@@ -74,8 +74,11 @@ def availability(
     max_nodes: int = DEFAULT_MAX_NODES,
     max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
     create_time: str = "",
+    channel: Channel | None = None,
 ) -> Availability:
-    """Where the SKUs are (validated input: known SKUs, a store or a location).
+    """Where the SKUs are (validated input: known SKUs, a store or a location), as orders
+    of ``channel`` may take them (channel fences and caps applied; default: STORE with a
+    store, a sale the store's staff saves, else WEB).
 
     Every node holding any of the SKUs is ranked (in this store, pick-up stores within
     ``max_pickup_distance_km`` (0: any distance), then every other node as a delivery node,
@@ -89,7 +92,9 @@ def availability(
     assert here is not None
     destination = location or here  # delivery goes to the customer, else to the store
     skus = list(dict.fromkeys(sku_ids))
-    stocks = [inventory.sku(index.sku_pos[sku_id]) for sku_id in skus]
+    if channel is None:
+        channel = Channel.STORE if store is not None else Channel.WEB
+    stocks = [inventory.sku_for(index.sku_pos[sku_id], channel) for sku_id in skus]
     atps = [stock.atp() for stock in stocks]
     holding = [stock.nodes[atp > 0] for stock, atp in zip(stocks, atps, strict=True)]
     holds = np.zeros(len(index.nodes), dtype=bool)
@@ -116,6 +121,7 @@ def availability(
         "availability",
         tuple(OrderLine(str(i), s, 1) for i, s in enumerate(skus)),
         destination=destination,
+        channel=channel,
         create_time=create_time,
     )
     problem = build_problem(order, index, inventory)
@@ -163,6 +169,7 @@ def availability(
             "availability",
             tuple(OrderLine(str(i), s, 1) for i, s in enumerate(available)),
             destination=location,
+            channel=channel,
             create_time=create_time,
         )
         if available == skus:  # the same order as the one ranked above: reuse its problem

@@ -224,7 +224,7 @@ def build_problem(
     alone = index.sku_alone[skus] if index.has_alone and len(skus) else None
     if alone is not None and not alone.any():
         alone = None
-    stocks = [inventory.sku(s) for s in skus]
+    stocks = [inventory.sku_for(s, order.channel) for s in skus]
     pickup = index.node_pos[order.pickup_store_id] if order.pickup_store_id else -1
     if pickup >= 0:
         destination = index.nodes[pickup].location

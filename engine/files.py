@@ -52,6 +52,7 @@ from omniroute.calendars import Calendar, date_of, time_of_day
 from omniroute.model import (
     CarrierService,
     Channel,
+    ChannelFence,
     FieldViolation,
     Location,
     Network,
@@ -171,6 +172,15 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
             message="omniroute.v1.NodeAdjustment",
         ),
     ),
+    "omniroute.v1.ChannelFence": (
+        Field("channel", "channel", ENUM, enum=ORDER_CHANNEL),
+        Field("node_id", "nodeId", STRING),
+        Field("node_kind", "nodeKind", ENUM, enum=NODE_KIND),
+        Field("sku_id", "skuId", STRING),
+        Field("units", "units", INT32),
+        Field("share", "share", DOUBLE),
+        Field("max_share", "maxShare", DOUBLE),
+    ),
     "omniroute.v1.Calendar": (
         Field("id", "id", STRING),
         Field("working_days", "workingDays", ENUM, repeated=True, enum=DAY_OF_WEEK),
@@ -245,6 +255,13 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
             MESSAGE,
             repeated=True,
             message="omniroute.v1.SourcingProfile",
+        ),
+        Field(
+            "channel_fences",
+            "channelFences",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.ChannelFence",
         ),
     ),
     "omniroute.v1.OrderLine": (
@@ -823,6 +840,7 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
         time_zone=values["time_zone"],
         calendars=tuple(values["calendars"]),
         sourcing_profiles=tuple(values["sourcing_profiles"]),
+        channel_fences=tuple(values["channel_fences"]),
     )
 
 
@@ -913,6 +931,31 @@ def _build_profile(values: dict, path: str, failed: Set[str], report: _Report) -
     )
 
 
+def _build_fence(values: dict, path: str, failed: Set[str], report: _Report) -> ChannelFence:
+    channel = _CHANNELS.get(values["channel"])  # unspecified: None, which validation names
+    if channel is None and values["channel"] != 0 and "channel" not in failed:
+        report.problems.append(
+            FieldViolation(
+                _join(path, "channel"), f"must be {_CHANNEL_NAMES}, not {values['channel']}"
+            )
+        )
+    number = values["node_kind"]
+    kind = _NODE_KINDS.get(number)
+    if kind is None and number != 0 and "node_kind" not in failed:
+        report.problems.append(
+            FieldViolation(_join(path, "nodeKind"), f"must be {_KIND_NAMES}, not {number}")
+        )
+    return ChannelFence(
+        channel=channel,
+        node_id=values["node_id"],
+        node_kind=kind,
+        sku_id=values["sku_id"],
+        units=values["units"],
+        share=values["share"],
+        max_share=values["max_share"],
+    )
+
+
 def _build_fields(values: dict, path: str, failed: Set[str], report: _Report) -> dict:
     """A message kept as its decoded fields (checked and built by its own reader)."""
     return values
@@ -927,6 +970,7 @@ _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
     "omniroute.v1.DemandForecast": _build_fields,
     "omniroute.v1.NodeAdjustment": _build_adjustment,
     "omniroute.v1.SourcingProfile": _build_profile,
+    "omniroute.v1.ChannelFence": _build_fence,
     "google.type.Date": _build_date,
     "google.type.TimeOfDay": _build_time_of_day,
     "omniroute.v1.Calendar": _build_calendar,

@@ -184,6 +184,27 @@ class SourcingProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelFence:
+    """Stock kept for one channel, or a cap on what it may take, at some positions (see
+    ``proto/omniroute/v1/network.proto``, ChannelFence, and docs/channel-fences.md).
+
+    Exactly one of ``units``, ``share`` (a fence) and ``max_share`` (a cap) is set.
+    """
+
+    channel: Channel | None  # None only in an input that fails validation
+    node_id: str = ""  # one node, or
+    node_kind: NodeKind | None = None  # every node of a kind; neither: every node
+    sku_id: str = ""  # "": every SKU
+    units: int = 0
+    share: float = 0.0
+    max_share: float = 0.0
+
+    @property
+    def is_cap(self) -> bool:
+        return self.max_share > 0
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     """Everything the optimiser needs to know about the fulfilment network."""
 
@@ -196,6 +217,7 @@ class Network:
     time_zone: str = ""  # IANA id ("": UTC): the nodes' default; dated orders' days count in it
     calendars: tuple[Calendar, ...] = ()
     sourcing_profiles: tuple[SourcingProfile, ...] = ()
+    channel_fences: tuple[ChannelFence, ...] = ()
 
 
 # --------------------------------------------------------------------------- orders

@@ -12,7 +12,16 @@ import numpy as np
 
 from omniroute import _core
 from omniroute.dating import NetworkDates
-from omniroute.model import CarrierService, Network, Node, NodeKind, Plan, StockPosition
+from omniroute.fences import Fences
+from omniroute.model import (
+    CarrierService,
+    Channel,
+    Network,
+    Node,
+    NodeKind,
+    Plan,
+    StockPosition,
+)
 from omniroute.profiles import Sourcing
 from omniroute.stock_table import StockTable
 from omniroute.validation import lookup_of
@@ -100,6 +109,14 @@ class NetworkIndex:
         self.has_capacity = bool((self.capacity > 0).any())  # any daily shipment capacity
         self.lookup = lookup_of(network)  # ids for validating orders against this network
         self._core: _core.Network | None = None
+        self._fences: Fences | None = None
+
+    @property
+    def fences(self) -> Fences:
+        """The network's channel fences and caps, compiled (built on first use)."""
+        if self._fences is None:
+            self._fences = Fences(self)
+        return self._fences
 
     @property
     def core(self) -> _core.Network:
@@ -169,6 +186,8 @@ class Inventory:
         ]
         self.full_days: dict[int, frozenset[date]] = {}
         self._shipments: dict[tuple[int, date], int] = {}  # counted by count_shipments
+        # units held per SKU, channel and node, where the network has fences (the ledger's)
+        self.channel_held: dict[int, dict[Channel, dict[int, int]]] = {}
 
     @classmethod
     def from_network(cls, index: NetworkIndex) -> Inventory:
@@ -181,7 +200,28 @@ class Inventory:
         clone = Inventory.__new__(Inventory)
         clone.index, clone.table, clone._stock = self.index, self.table, list(self._stock)
         clone.full_days, clone._shipments = dict(self.full_days), dict(self._shipments)
+        clone.channel_held = self.channel_held
         return clone
+
+    def set_channel_holds(self, holds: Iterable[tuple[str, str, Channel, int]]) -> None:
+        """Replace the units held per (node id, SKU id, channel) (the ledger's HELD
+        reservations, by their orders' channels): what channel fences count against."""
+        held: dict[int, dict[Channel, dict[int, int]]] = {}
+        sku_pos, node_pos = self.index.sku_pos, self.index.node_pos
+        for node_id, sku_id, channel, units in holds:
+            if node_id in node_pos and sku_id in sku_pos:
+                by_node = held.setdefault(sku_pos[sku_id], {}).setdefault(channel, {})
+                by_node[node_pos[node_id]] = by_node.get(node_pos[node_id], 0) + units
+        self.channel_held = held
+
+    def sku_for(self, sku_index: int, channel: Channel) -> SkuStock:
+        """The SKU's stock as orders of ``channel`` see it: with the network's channel
+        fences and caps applied (omniroute.fences), else :meth:`sku`."""
+        stock = self._stock[sku_index]
+        fences = self.index.fences
+        if not fences.active:
+            return stock
+        return fences.stock_for(channel, sku_index, stock, self.channel_held.get(sku_index, {}))
 
     def set_full_days(self, full: Mapping[str, Iterable[date]]) -> None:
         """The full ship dates of each node (by node id; unknown ids are ignored: the

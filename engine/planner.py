@@ -23,6 +23,7 @@ from omniroute.explain import explain as explain_plan
 from omniroute.joint import DEFAULT_TIME_LIMIT as JOINT_TIME_LIMIT
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult, allocate
 from omniroute.model import (
+    Channel,
     FieldViolation,
     Location,
     Network,
@@ -206,6 +207,7 @@ class Planner:
         time_limit: float | None = None,
         budget: Budget | None = None,
         validate: bool = True,
+        channel: Channel = Channel.WEB,
     ) -> Quote:
         """Delivery options (price against arrival) for a cart; nothing is reserved.
 
@@ -218,6 +220,8 @@ class Planner:
         create_time
             When the customer looks (RFC 3339): the options are dated as an order placed
             then would be ("": days only).
+        channel
+            Where the customer buys: its channel fences and caps bound the stock used.
 
         Returns
         -------
@@ -233,6 +237,7 @@ class Planner:
             "quote",
             tuple(lines),
             destination=destination,
+            channel=channel,
             pickup_store_id=pickup_store_id,
             create_time=create_time,
         )
@@ -259,12 +264,14 @@ class Planner:
         max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM,
         create_time: str = "",
         validate: bool = True,
+        channel: Channel | None = None,
     ) -> Availability:
         """Where the SKUs can be had ("save the sale"): in this store, at a pick-up store
         within ``max_pickup_distance_km`` (0: any distance), delivered; with a location,
         the ship-to-home options too. ``max_nodes`` (0: 20) caps the pick-up stores and the
         delivery nodes separately. With ``create_time`` (RFC 3339, when the customer looks)
-        the offers carry delivery and ready dates.
+        the offers carry delivery and ready dates. ``channel``: whose stock to show, its
+        channel fences and caps applied (default STORE with a store, else WEB).
 
         Raises
         ------
@@ -302,6 +309,7 @@ class Planner:
                 max_nodes or DEFAULT_MAX_NODES,
                 max_pickup_distance_km,
                 create_time,
+                channel,
             )
         except (DatesOutOfRange, OverflowError):
             if not create_time:

@@ -173,7 +173,49 @@ def network_violations(network: Network) -> list[FieldViolation]:
 
     out.non_negative("splitPenalty", network.split_penalty)
     _profiles(out, network, node_ids)
+    _fences(out, network, node_ids, sku_ids)
     return out.violations
+
+
+def _fences(out: _Collector, network: Network, node_ids: set[str], sku_ids: set[str]) -> None:
+    """Check the channel fences: a channel, known node and SKU, at most one of a node and a
+    node kind, exactly one of units, share and maxShare (each in range), and no two entries
+    of one channel and kind with the same scope (which would leave the winner unclear)."""
+    scopes: dict[tuple[object, ...], int] = {}
+    for i, fence in enumerate(network.channel_fences):
+        where = f"channelFences[{i}]"
+        if fence.channel is None:
+            out.add(f"{where}.channel", "is required")
+        if fence.node_id and fence.node_kind is not None:
+            out.add(where, "set at most one of nodeId and nodeKind")
+        elif fence.node_id and fence.node_id not in node_ids:
+            out.add(f"{where}.nodeId", f"unknown node {fence.node_id!r}")
+        if fence.sku_id and fence.sku_id not in sku_ids:
+            out.add(f"{where}.skuId", f"unknown SKU {fence.sku_id!r}")
+        amounts = [
+            name
+            for name, value in (
+                ("units", fence.units),
+                ("share", fence.share),
+                ("maxShare", fence.max_share),
+            )
+            if value != 0
+        ]
+        if len(amounts) != 1:
+            out.add(where, "set exactly one of units, share and maxShare")
+        if fence.units < 0:
+            out.add(f"{where}.units", f"must be > 0, got {fence.units}")
+        for name, value in (("share", fence.share), ("maxShare", fence.max_share)):
+            if value != 0 and not (math.isfinite(value) and 0 < value <= 1):
+                out.add(f"{where}.{name}", f"must be more than 0 and at most 1, got {value}")
+        scope = (fence.channel, fence.is_cap, fence.node_id, fence.node_kind, fence.sku_id)
+        if scope in scopes:
+            out.add(
+                where,
+                f"has the scope of channelFences[{scopes[scope]}] (same channel, kind, node "
+                "and SKU): merge them",
+            )
+        scopes.setdefault(scope, i)
 
 
 def _profiles(out: _Collector, network: Network, node_ids: set[str]) -> None:

@@ -18,11 +18,12 @@ from omniroute.ledger.fulfilment import Fulfilment
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
-from omniroute.ledger.reservations import Reservations, carried_over, expire_due
+from omniroute.ledger.reservations import Fenced, Reservations, carried_over, expire_due
 from omniroute.ledger.returns import Returns
 from omniroute.ledger.ship_days import ShipDays, recount_days
 from omniroute.ledger.stock import Stock
 from omniroute.model import Network
+from omniroute.network_index import NetworkIndex
 from omniroute.stock_table import StockTable
 from omniroute.validation import require_valid_network
 
@@ -46,8 +47,9 @@ class Ledger:
     def __init__(self, database: Database) -> None:
         self.db = database
         self._ids: tuple[int, tuple[set[str], set[str]]] | None = None
+        self._fenced: tuple[int, Fenced | None] | None = None
         self.stock = Stock(database, self._known_ids)
-        self.reservations = Reservations(database)
+        self.reservations = Reservations(database, self._fences)
         self.orders = Orders(database)
         self.fulfilment = Fulfilment(database)
         self.operations = Operations(database)
@@ -116,6 +118,19 @@ class Ledger:
         """Integrity and reconciliation problems (empty when the ledger is sound)."""
         problems = list(getattr(self.db, "integrity_problems", lambda: [])())
         return problems + self.stock.reconciliation_problems()
+
+    def _fences(self, tx: Transaction) -> Fenced | None:
+        """The served network's channel fences, compiled once per network version (None:
+        it has none)."""
+        version = network_table.version(tx)
+        if self._fenced is None or self._fenced[0] != version:
+            found = network_table.load(tx)
+            fenced = None
+            if found is not None and found[0].channel_fences:
+                index = NetworkIndex(found[0])
+                fenced = (index, index.fences)
+            self._fenced = (version, fenced)
+        return self._fenced[1]
 
     def _known_ids(self, tx: Transaction) -> tuple[set[str], set[str]]:
         """Node and SKU ids of the current network (cached per network version)."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from omniroute.ledger import events, idempotency, orders
 from omniroute.ledger.database import Database, Transaction
@@ -20,6 +21,7 @@ from omniroute.ledger.errors import (
     ChangedConcurrently,
     NotHeld,
     ReservationNotHeld,
+    Shortage,
     UnknownReservation,
 )
 from omniroute.ledger.events import EventType, NewEvent, lines_json
@@ -33,10 +35,17 @@ from omniroute.ledger.records import (
     ReservationState,
 )
 from omniroute.ledger.ship_days import ShipDay, free_days, hold_days
-from omniroute.model import Order, Plan
+from omniroute.model import Channel, Order, Plan
 from omniroute.stock_table import StockTable
 
+if TYPE_CHECKING:
+    from omniroute.fences import Fences
+    from omniroute.network_index import NetworkIndex
+
 HELD = ReservationState.HELD
+
+#: The served network's index (node and SKU positions) and its compiled channel fences
+Fenced = tuple["NetworkIndex", "Fences"]
 
 
 def new_reservation_id() -> str:
@@ -84,6 +93,26 @@ def find(tx: Transaction, reservation_id: str) -> Reservation:
     return Reservation(
         row[0], row[1], row[2], ReservationState(row[3]), lines, row[4], row[5], row[6]
     )
+
+
+def held_per_channel(
+    tx: Transaction, position: tuple[str, str] | None = None
+) -> list[tuple[str, str, str, int]]:
+    """(node, SKU, channel, units) held by HELD reservations of orders with a channel, for
+    one position or all."""
+    where, params = "r.state = ? AND r.channel <> ''", [HELD.value]
+    if position is not None:
+        where += " AND l.node_id = ? AND l.sku_id = ?"
+        params += list(position)
+    return [
+        (row[0], row[1], row[2], int(row[3]))
+        for row in tx.execute(
+            "SELECT l.node_id, l.sku_id, r.channel, SUM(l.quantity) FROM reservation_lines l "
+            f"JOIN reservations r ON r.id = l.reservation_id WHERE {where} "
+            "GROUP BY l.node_id, l.sku_id, r.channel",
+            params,
+        )
+    ]
 
 
 def held_lines(tx: Transaction) -> dict[str, list[ReservationLine]]:
@@ -212,10 +241,66 @@ def _require_held(reservation: Reservation) -> None:
 
 
 class Reservations:
-    """Holds, commits, releases, expiry and re-routes (see the module docstring)."""
+    """Holds, commits, releases, expiry and re-routes (see the module docstring).
 
-    def __init__(self, db: Database) -> None:
+    ``fences_of``: the served network's channel fences, compiled (None: the network has
+    none), read in a transaction; every hold of an order's units is checked against them.
+    """
+
+    def __init__(
+        self, db: Database, fences_of: Callable[[Transaction], Fenced | None] = lambda tx: None
+    ) -> None:
         self.db = db
+        self._fences_of = fences_of
+
+    def held_by_channel(self) -> list[tuple[str, str, Channel, int]]:
+        """Units held per (node, SKU, channel of the order), over HELD reservations of
+        orders with a channel: what channel fences count against."""
+        with self.db.read() as tx:
+            return [
+                (node_id, sku_id, Channel(channel), int(units))
+                for node_id, sku_id, channel, units in held_per_channel(tx)
+            ]
+
+    def _check_fences(
+        self, tx: Transaction, channel: Channel | None, wanted: Mapping[tuple[str, str], int]
+    ) -> None:
+        """:class:`Shortage` for the positions where ``channel`` may not take the units
+        wanted: fenced for other channels, or past its cap (omniroute.fences)."""
+        fenced = self._fences_of(tx) if channel is not None and wanted else None
+        if fenced is None or channel is None:
+            return
+        index, fences = fenced
+        touched = {
+            key: units
+            for key, units in wanted.items()
+            if key[0] in index.node_pos
+            and key[1] in index.sku_pos
+            and fences.touches(index.node_pos[key[0]], index.sku_pos[key[1]])
+        }
+        short = []
+        for (node_id, sku_id), units in sorted(touched.items()):
+            row = tx.execute(
+                "SELECT on_hand, safety_stock, reserved FROM stock WHERE node_id = ? "
+                "AND sku_id = ?",
+                (node_id, sku_id),
+            ).fetchone()
+            if row is None:
+                continue  # the plain hold reports it
+            held = {Channel(c): int(q) for _, _, c, q in held_per_channel(tx, (node_id, sku_id))}
+            atp = fences.position_atp(
+                channel,
+                index.node_pos[node_id],
+                index.sku_pos[sku_id],
+                int(row[0]),
+                int(row[1]),
+                int(row[2]),
+                held,
+            )
+            if atp is not None and atp < units:
+                short.append((node_id, sku_id, units))
+        if short:
+            raise Shortage(short)
 
     def reserve(
         self,
@@ -246,12 +331,23 @@ class Reservations:
             stored = idempotency.seen(tx, request_id, "PlanOrder", fingerprint)
             if stored is not None:
                 return stored
+            channel = order[0].channel if order is not None else None
             tx.execute(
                 "INSERT INTO reservations (id, request_id, order_id, state, created, expires, "
-                "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (reservation_id, request_id, order_id, HELD.value, now, now + ttl, now),
+                "updated, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    reservation_id,
+                    request_id,
+                    order_id,
+                    HELD.value,
+                    now,
+                    now + ttl,
+                    now,
+                    channel.value if channel else "",
+                ),
             )
             wanted = totals(lines)
+            self._check_fences(tx, channel, wanted)  # Shortage past a channel fence or cap
             hold(tx, now, reservation_id, wanted)  # all or Shortage
             hold_days(tx, reservation_id, ship_days)  # all or DayFull
             if order is not None:
@@ -308,7 +404,9 @@ class Reservations:
                 raise ChangedConcurrently("the order changed while it was re-planned")
             for line in release:
                 give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
-            hold(tx, now, record.reservation_id, totals(hold_more))  # all or Shortage
+            more = totals(hold_more)
+            self._check_fences(tx, record.order.channel, more)
+            hold(tx, now, record.reservation_id, more)  # all or Shortage
             kept = {s.node_id for s in plan.shipments}
             gone = [s.node_id for s in record.plan.shipments if s.node_id not in kept]
             free_days(tx, record.reservation_id, gone)

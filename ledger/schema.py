@@ -189,5 +189,10 @@ MIGRATIONS = (
         ),
         backfill=_order_columns,
     ),
+    Migration(
+        7,
+        "channel fences: the channel of each reservation's order",
+        ("ALTER TABLE reservations ADD COLUMN channel TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 LATEST = MIGRATIONS[-1].version

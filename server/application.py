@@ -58,6 +58,7 @@ from omniroute.ledger.operations import OperationPage
 from omniroute.ledger.ship_days import ship_days_of
 from omniroute.ledger.stock import StockPage
 from omniroute.model import (
+    Channel,
     Location,
     Network,
     Order,
@@ -212,6 +213,7 @@ class QuoteCommand:
     pickup_store_id: str = ""
     timeout: float | None = None
     create_time: str = ""  # RFC 3339: a dated quote; "": undated
+    channel: Channel = Channel.WEB
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class AvailabilityCommand:
     max_nodes: int = DEFAULT_MAX_NODES
     max_pickup_distance_km: float = DEFAULT_MAX_PICKUP_DISTANCE_KM
     create_time: str = ""  # RFC 3339: dated offers; "": undated
+    channel: Channel | None = None  # None: STORE with a store, else WEB
 
 
 @dataclass(frozen=True)
@@ -561,6 +564,7 @@ class Application:
                 create_time=command.create_time,
                 budget=budget,
                 validate=False,
+                channel=command.channel,
             )
         )
         return quote
@@ -575,6 +579,7 @@ class Application:
                 max_pickup_distance_km=command.max_pickup_distance_km,
                 create_time=command.create_time,
                 validate=False,
+                channel=command.channel,
             )
         )
 

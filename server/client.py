@@ -344,12 +344,16 @@ class OmnirouteClient:
         pickup_store_id: str = "",
         timeout: float | None = None,
         time: str = "",
+        channel: str = "",
     ) -> routing_service_pb2.QuoteDeliveryResponse:
         """``QuoteDelivery``: delivery options (days, price, shipments) for a cart sent to
         ``destination`` or picked up at ``pickup_store_id``; nothing is reserved. ``time``
-        (RFC 3339, e.g. now) dates the options as an order placed then."""
+        (RFC 3339, e.g. now) dates the options as an order placed then; ``channel`` (e.g.
+        ``"MARKETPLACE"``, default WEB) whose channel fences apply."""
         request = routing_service_pb2.QuoteDeliveryRequest(
-            lines=[_order_line(x) for x in lines], pickup_store_id=pickup_store_id
+            lines=[_order_line(x) for x in lines],
+            pickup_store_id=pickup_store_id,
+            channel=network_pb2.Channel.Value(channel.upper() or "CHANNEL_UNSPECIFIED"),
         )
         if time:
             request.time.FromJsonString(time)
@@ -372,14 +376,19 @@ class OmnirouteClient:
         max_pickup_distance_km: float | None = None,
         timeout: float | None = None,
         time: str = "",
+        channel: str = "",
     ) -> routing_service_pb2.CheckAvailabilityResponse:
         """``CheckAvailability``: the ways to get ``sku_ids`` from a store and/or to a
         customer ``location`` (in store, pick-up elsewhere, delivery; 0 ``max_nodes``: the
         server's default). Pick-up stores farther than ``max_pickup_distance_km`` are
         offered as delivery (None: the server's default of 50 km; 0: any distance).
-        ``time`` (RFC 3339, e.g. now) adds delivery and ready dates."""
+        ``time`` (RFC 3339, e.g. now) adds delivery and ready dates; ``channel`` whose
+        stock to show (default STORE with a store, else WEB)."""
         request = routing_service_pb2.CheckAvailabilityRequest(
-            sku_ids=list(sku_ids), store_id=store_id, max_nodes=max_nodes
+            sku_ids=list(sku_ids),
+            store_id=store_id,
+            max_nodes=max_nodes,
+            channel=network_pb2.Channel.Value(channel.upper() or "CHANNEL_UNSPECIFIED"),
         )
         if time:
             request.time.FromJsonString(time)

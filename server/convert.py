@@ -35,6 +35,7 @@ from omniroute.model import (
     Alternative,
     CarrierService,
     Channel,
+    ChannelFence,
     CostBreakdown,
     Explanation,
     FieldViolation,
@@ -446,8 +447,47 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
             _profile_from_proto(p, f"sourcingProfiles[{i}]", violations)
             for i, p in enumerate(message.sourcing_profiles)
         ),
+        channel_fences=tuple(
+            _fence_from_proto(f, f"channelFences[{i}]", violations)
+            for i, f in enumerate(message.channel_fences)
+        ),
     )
     return network, violations
+
+
+def _fence_from_proto(
+    message: network_pb2.ChannelFence, where: str, violations: list[FieldViolation]
+) -> ChannelFence:
+    """A channel fence; an unknown channel or kind is a violation (an unspecified channel
+    is left to validation, which names it)."""
+    channel = _CHANNELS.get(message.channel)
+    if channel is None and message.channel != 0:
+        violations.append(
+            FieldViolation(f"{where}.channel", f"must be {_CHANNEL_NAMES}, not {message.channel}")
+        )
+    kind = None
+    if message.node_kind:
+        name = (
+            network_pb2.Node.Kind.Name(message.node_kind)
+            if message.node_kind in (network_pb2.Node.Kind.values())
+            else ""
+        )
+        kind = NodeKind[name] if name in NodeKind.__members__ else None
+        if kind is None:
+            violations.append(
+                FieldViolation(
+                    f"{where}.nodeKind", f"must be {_KIND_NAMES}, not {message.node_kind}"
+                )
+            )
+    return ChannelFence(
+        channel=channel,
+        node_id=message.node_id,
+        node_kind=kind,
+        sku_id=message.sku_id,
+        units=message.units,
+        share=message.share,
+        max_share=message.max_share,
+    )
 
 
 _CHANNELS = {
@@ -663,6 +703,20 @@ def network_to_proto(network: Network) -> network_pb2.Network:
                 )
                 for a in profile.node_adjustments
             ],
+        )
+    for fence in network.channel_fences:
+        message.channel_fences.add(
+            channel=network_pb2.Channel.Value(
+                fence.channel.value if fence.channel else "CHANNEL_UNSPECIFIED"
+            ),
+            node_id=fence.node_id,
+            node_kind=network_pb2.Node.Kind.Value(
+                fence.node_kind.value if fence.node_kind else "KIND_UNSPECIFIED"
+            ),
+            sku_id=fence.sku_id,
+            units=fence.units,
+            share=fence.share,
+            max_share=fence.max_share,
         )
     for calendar in network.calendars:
         message.calendars.add(

@@ -123,13 +123,20 @@ class LiveNetwork:
             version, seq, self.forecast_version = self.ledger.versions()
             if version == 0:
                 return
+            fresh = False
             if version != self.version or self._planner is None:
                 network, self.version, self.seq = self._load()
                 self._planner = Planner(network, validate=False)  # validated when it was put
                 gc.freeze()  # long-lived: spare the garbage collector (see server.process)
+                fresh = True
             if seq != self.seq:
                 self.seq, positions = self.ledger.stock.changes_since(self.seq)
                 self._planner.inventory.set_positions(positions)
+                fresh = True
+            if fresh and self._planner.index.fences.active:  # what channel fences count against
+                self._planner.inventory.set_channel_holds(
+                    self.ledger.reservations.held_by_channel()
+                )
             if self._planner.index.has_capacity:  # the days full since (cheap: full ones only)
                 today = datetime.now(UTC).date()
                 self._planner.inventory.set_full_days(self.ledger.ship_days.full(today))

@@ -26,7 +26,7 @@ from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import OrderState, RejectionReason
 from omniroute.ledger.events import EventType
 from omniroute.lookahead import DEFAULT_THETA
-from omniroute.model import FieldViolation, Network, Order, OrderLine, ValidationError
+from omniroute.model import Channel, FieldViolation, Network, Order, OrderLine, ValidationError
 from omniroute.planner import Planner
 from omniroute.returns import DEFAULT_UNIT_VALUE
 from omniroute.scenario import ReplayMode, apply_changes, parse_changes
@@ -334,8 +334,23 @@ def quote_delivery(
     violations = [v for v in order_violations(order, planner.index.lookup) if v.field != "id"]
     timeout = _timeout(request, violations)
     create_time = _time(request, violations)
+    channel = _channel(request.channel, violations) or Channel.WEB
     _raise(violations, "QuoteDeliveryRequest")
-    return QuoteCommand(planner, lines, destination, request.pickup_store_id, timeout, create_time)
+    return QuoteCommand(
+        planner, lines, destination, request.pickup_store_id, timeout, create_time, channel
+    )
+
+
+def _channel(number: int, violations: list[FieldViolation]) -> Channel | None:
+    """A request's optional channel (None: unset); an unknown number is a violation."""
+    if not number:
+        return None
+    names = network_pb2.Channel
+    name = names.Name(number) if number in names.values() else ""
+    if name not in Channel.__members__:
+        violations.append(FieldViolation("channel", f"is not a channel: {number}"))
+        return None
+    return Channel[name]
 
 
 def _time(
@@ -388,6 +403,7 @@ def check_availability(
             FieldViolation("maxPickupDistanceKm", "must be a finite number >= 0 (0 = any distance)")
         )
     create_time = _time(request, violations)
+    channel = _channel(request.channel, violations)
     _raise(violations, "CheckAvailabilityRequest")
     location = (
         convert.location_from_proto(request.location) if request.HasField("location") else None
@@ -400,6 +416,7 @@ def check_availability(
         request.max_nodes or DEFAULT_MAX_NODES,
         pickup_km,
         create_time,
+        channel,
     )
 
 

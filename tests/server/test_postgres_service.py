@@ -1,5 +1,5 @@
 """The service tests that exercise the ledger (reservations, idempotency, stock updates and
-pages, re-routes, returns, long-running operations, daily capacity, order life), run again with the server's ledger on
+pages, re-routes, returns, long-running operations, daily capacity, order life, channel fences), run again with the server's ledger on
 a fresh PostgreSQL database instead of a SQLite file: the ``db_path`` fixture below
 overrides the one of ``tests/server/conftest.py`` for the tests imported here."""
 
@@ -17,6 +17,12 @@ from .test_capacity_service import (
     test_a_full_day_moves_the_next_shipment_to_the_next_working_day,
     test_a_full_day_sends_the_order_elsewhere_when_that_is_cheaper,
     test_a_reroute_counts_the_days_it_adds_and_frees_those_it_takes_away,
+)
+from .test_fences_service import (
+    fenced_client,
+    fenced_db,
+    test_each_channel_is_told_what_it_may_take,
+    test_two_channels_racing_for_a_stores_stock,
 )
 from .test_omnichannel import (
     test_pickup_from_the_stores_own_stock,
@@ -48,6 +54,10 @@ from .test_service import (
 )
 
 __all__ = [
+    "fenced_client",
+    "fenced_db",
+    "test_each_channel_is_told_what_it_may_take",
+    "test_two_channels_racing_for_a_stores_stock",
     "test_a_return_of_the_order_joins_its_timeline",
     "test_cancel_after_a_shipment_releases_exactly_the_unshipped_units",
     "test_cancel_some_lines_and_then_the_rest",

@@ -173,7 +173,7 @@ class StockPosition(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ..., reserved: _Optional[int] = ..., atp: _Optional[int] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars", "sourcing_profiles")
+    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars", "sourcing_profiles", "channel_fences")
     NODES_FIELD_NUMBER: _ClassVar[int]
     CARRIER_SERVICES_FIELD_NUMBER: _ClassVar[int]
     SKUS_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +183,7 @@ class Network(_message.Message):
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     CALENDARS_FIELD_NUMBER: _ClassVar[int]
     SOURCING_PROFILES_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FENCES_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[Node]
     carrier_services: _containers.RepeatedCompositeFieldContainer[CarrierService]
     skus: _containers.RepeatedCompositeFieldContainer[Sku]
@@ -192,4 +193,23 @@ class Network(_message.Message):
     time_zone: str
     calendars: _containers.RepeatedCompositeFieldContainer[Calendar]
     sourcing_profiles: _containers.RepeatedCompositeFieldContainer[SourcingProfile]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ..., sourcing_profiles: _Optional[_Iterable[_Union[SourcingProfile, _Mapping]]] = ...) -> None: ...
+    channel_fences: _containers.RepeatedCompositeFieldContainer[ChannelFence]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ..., sourcing_profiles: _Optional[_Iterable[_Union[SourcingProfile, _Mapping]]] = ..., channel_fences: _Optional[_Iterable[_Union[ChannelFence, _Mapping]]] = ...) -> None: ...
+
+class ChannelFence(_message.Message):
+    __slots__ = ("channel", "node_id", "node_kind", "sku_id", "units", "share", "max_share")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_KIND_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHARE_FIELD_NUMBER: _ClassVar[int]
+    channel: Channel
+    node_id: str
+    node_kind: Node.Kind
+    sku_id: str
+    units: int
+    share: float
+    max_share: float
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., node_id: _Optional[str] = ..., node_kind: _Optional[_Union[Node.Kind, str]] = ..., sku_id: _Optional[str] = ..., units: _Optional[int] = ..., share: _Optional[float] = ..., max_share: _Optional[float] = ...) -> None: ...

@@ -94,20 +94,22 @@ class PlanOrdersResponse(_message.Message):
     def __init__(self, responses: _Optional[_Iterable[_Union[_plan_pb2.PlanOrderResponse, _Mapping]]] = ..., total_cost: _Optional[float] = ..., units_unfilled: _Optional[int] = ..., objective: _Optional[float] = ..., lower_bound: _Optional[float] = ..., proof: _Optional[_Union[_plan_pb2.PlanStats.Proof, str]] = ..., gap: _Optional[float] = ..., sequential_objective: _Optional[float] = ...) -> None: ...
 
 class QuoteDeliveryRequest(_message.Message):
-    __slots__ = ("lines", "destination", "pickup_store_id", "timeout", "network", "time")
+    __slots__ = ("lines", "destination", "pickup_store_id", "timeout", "network", "time", "channel")
     LINES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[_order_pb2.OrderLine]
     destination: _network_pb2.Location
     pickup_store_id: str
     timeout: _duration_pb2.Duration
     network: _network_pb2.Network
     time: _timestamp_pb2.Timestamp
-    def __init__(self, lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., pickup_store_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    channel: _network_pb2.Channel
+    def __init__(self, lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., destination: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., pickup_store_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ...) -> None: ...
 
 class DeliveryOption(_message.Message):
     __slots__ = ("delivery_days", "cost", "shipments", "plan", "delivery_date")
@@ -130,7 +132,7 @@ class QuoteDeliveryResponse(_message.Message):
     def __init__(self, options: _Optional[_Iterable[_Union[DeliveryOption, _Mapping]]] = ...) -> None: ...
 
 class CheckAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network", "max_pickup_distance_km", "time")
+    __slots__ = ("sku_ids", "location", "store_id", "max_nodes", "network", "max_pickup_distance_km", "time", "channel")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +140,7 @@ class CheckAvailabilityRequest(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     MAX_PICKUP_DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     location: _network_pb2.Location
     store_id: str
@@ -145,7 +148,8 @@ class CheckAvailabilityRequest(_message.Message):
     network: _network_pb2.Network
     max_pickup_distance_km: float
     time: _timestamp_pb2.Timestamp
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., max_pickup_distance_km: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    channel: _network_pb2.Channel
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[_network_pb2.Location, _Mapping]] = ..., store_id: _Optional[str] = ..., max_nodes: _Optional[int] = ..., network: _Optional[_Union[_network_pb2.Network, _Mapping]] = ..., max_pickup_distance_km: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
     __slots__ = ("sku_id", "atp")
