@@ -244,6 +244,8 @@ def build_problem(
         if profile.max_shipments(order) != order.max_shipments:
             order = replace(order, max_shipments=profile.max_shipments(order))
         max_distance, adjustment = profile.max_distance_km, profile.adjustment
+    if len(index.inbound_nodes):  # supply in transit: dated orders only, and as its node
+        excluded = _inbound_excluded(index, order, excluded)
     # A dated order's promise is a limit on its dated days. The core applies it when those
     # are the undated days (no time zones, cut-offs or calendars in play) and it is at least
     # a day (0 means no promise to the core); otherwise lanes are dated and kept here.
@@ -256,7 +258,7 @@ def build_problem(
         limit, core_limit, dated_lanes = None, order.promise_days, False
     else:
         limit = dating.limit(order)
-        dated_lanes = index.dates.calendared or bool(inventory.full_days)
+        dated_lanes = index.dates.calendared or bool(inventory.full_days) or bool(index.arrivals)
         core_limit = limit if limit is not None and limit >= 1 and not dated_lanes else 0
     (
         nodes,
@@ -334,6 +336,16 @@ def build_problem(
         group=group,
         price=price,
     )
+
+
+def _inbound_excluded(index: NetworkIndex, order: Order, excluded: np.ndarray) -> np.ndarray:
+    """``excluded`` with the inbound nodes an order may not use: all of them for an
+    undated order (their arrival has no date to compare with), else those of the nodes it
+    excludes."""
+    if not order.create_time:
+        return np.union1d(excluded, index.inbound_nodes)
+    extra = [v for node in excluded.tolist() for v in index.inbound_of.get(node, ())]
+    return np.union1d(excluded, np.array(extra, dtype=np.int64)) if extra else excluded
 
 
 def _within(

@@ -95,6 +95,8 @@ class NetworkDates:
             node_class.append(classes.setdefault(key, len(classes)))
         self.class_keys = list(classes)
         self.node_class = np.array(node_class, dtype=np.int64)
+        # inbound nodes (omniroute.inbound): the arrival date of their supply, by node index
+        self.arrivals: dict[int, date] = {}
         self.class_of = {node.id: c for node, c in zip(nodes, node_class, strict=True)}
         self.node_index = {node.id: i for i, node in enumerate(nodes)}
         self.service_calendar = [
@@ -313,7 +315,11 @@ class Dating:
         settled = self.fixed.get(node)
         if settled is not None:
             return settled
-        shipped = self.ship_of_class(int(self.dates.node_class[node]))
+        node_class = int(self.dates.node_class[node])
+        shipped = self.ship_of_class(node_class)
+        arrival = self.dates.arrivals.get(node)
+        if arrival is not None:  # supply in transit: as if released on its arrival, or later
+            shipped = max(shipped, self.dates.ship(node_class, arrival))
         full = self.full.get(node)
         if full and shipped in full:
             _, _, calendar_id, _ = self.dates.class_keys[int(self.dates.node_class[node])]
@@ -327,7 +333,7 @@ class Dating:
     ) -> tuple[date, date, int]:
         """(ship date, delivery date, delivery days) of ``node`` shipping with ``service``
         (None: handed over at the pick-up store) over a zone of ``transit_days``."""
-        if self.full or self.fixed:
+        if self.full or self.fixed or self.dates.arrivals:
             shipped = self.ship_of_node(self.dates.node_index[node.id])
         else:
             shipped = self.ship_of_class(self.dates.class_of[node.id])
@@ -362,7 +368,7 @@ class Dating:
             days = moment.days[
                 dates.lane_class[lane_nodes] + dates.lane_slot[lane_service] + transit
             ]
-        if self.full or self.fixed:
+        if self.full or self.fixed or self.dates.arrivals:
             self._past_full_days(days, lane_nodes, lane_service, transit)
         return days
 
@@ -373,10 +379,10 @@ class Dating:
         lane_service: np.ndarray,
         transit: np.ndarray,
     ) -> None:
-        """Re-date, in place, the lanes of nodes whose ship date is full or fixed (one by
-        one: a few nodes at most)."""
+        """Re-date, in place, the lanes of nodes whose ship date is full, fixed or after an
+        arrival (one by one: a few nodes at most)."""
         calendars = self.dates.service_calendar
-        moved = [*self.full, *self.fixed]
+        moved = [*self.full, *self.fixed, *self.dates.arrivals]
         for i in np.flatnonzero(np.isin(lane_nodes, moved)).tolist():
             node = int(lane_nodes[i])
             shipped = self.ship_of_node(node)

@@ -54,6 +54,7 @@ from omniroute.model import (
     Channel,
     ChannelFence,
     FieldViolation,
+    InboundSupply,
     Location,
     Network,
     Node,
@@ -181,6 +182,13 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("share", "share", DOUBLE),
         Field("max_share", "maxShare", DOUBLE),
     ),
+    "omniroute.v1.InboundSupply": (
+        Field("id", "id", STRING),
+        Field("node_id", "nodeId", STRING),
+        Field("sku_id", "skuId", STRING),
+        Field("quantity", "quantity", INT32),
+        Field("arrival_date", "arrivalDate", MESSAGE, message="google.type.Date"),
+    ),
     "omniroute.v1.Calendar": (
         Field("id", "id", STRING),
         Field("working_days", "workingDays", ENUM, repeated=True, enum=DAY_OF_WEEK),
@@ -262,6 +270,13 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
             MESSAGE,
             repeated=True,
             message="omniroute.v1.ChannelFence",
+        ),
+        Field(
+            "inbound_supply",
+            "inboundSupply",
+            MESSAGE,
+            repeated=True,
+            message="omniroute.v1.InboundSupply",
         ),
     ),
     "omniroute.v1.OrderLine": (
@@ -841,6 +856,7 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
         calendars=tuple(values["calendars"]),
         sourcing_profiles=tuple(values["sourcing_profiles"]),
         channel_fences=tuple(values["channel_fences"]),
+        inbound_supply=tuple(values["inbound_supply"]),
     )
 
 
@@ -956,6 +972,16 @@ def _build_fence(values: dict, path: str, failed: Set[str], report: _Report) -> 
     )
 
 
+def _build_inbound(values: dict, path: str, failed: Set[str], report: _Report) -> InboundSupply:
+    return InboundSupply(
+        values["id"],
+        values["node_id"],
+        values["sku_id"],
+        values["quantity"],
+        values["arrival_date"],
+    )
+
+
 def _build_fields(values: dict, path: str, failed: Set[str], report: _Report) -> dict:
     """A message kept as its decoded fields (checked and built by its own reader)."""
     return values
@@ -971,6 +997,7 @@ _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
     "omniroute.v1.NodeAdjustment": _build_adjustment,
     "omniroute.v1.SourcingProfile": _build_profile,
     "omniroute.v1.ChannelFence": _build_fence,
+    "omniroute.v1.InboundSupply": _build_inbound,
     "google.type.Date": _build_date,
     "google.type.TimeOfDay": _build_time_of_day,
     "omniroute.v1.Calendar": _build_calendar,

@@ -205,6 +205,19 @@ class ChannelFence:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundSupply:
+    """Units on their way to a node (a purchase order, a transfer), expected on
+    ``arrival_date``: promised to dated orders before they arrive, shipping no earlier than
+    the arrival plus the node's processing days (docs/future-stock.md)."""
+
+    id: str
+    node_id: str
+    sku_id: str
+    quantity: int
+    arrival_date: date | None  # None only in an input that fails validation
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     """Everything the optimiser needs to know about the fulfilment network."""
 
@@ -218,6 +231,7 @@ class Network:
     calendars: tuple[Calendar, ...] = ()
     sourcing_profiles: tuple[SourcingProfile, ...] = ()
     channel_fences: tuple[ChannelFence, ...] = ()
+    inbound_supply: tuple[InboundSupply, ...] = ()
 
 
 # --------------------------------------------------------------------------- orders

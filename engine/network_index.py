@@ -13,6 +13,7 @@ import numpy as np
 from omniroute import _core
 from omniroute.dating import NetworkDates
 from omniroute.fences import Fences
+from omniroute.inbound import with_inbound_nodes
 from omniroute.model import (
     CarrierService,
     Channel,
@@ -39,6 +40,10 @@ class NetworkIndex:
     """
 
     def __init__(self, network: Network) -> None:
+        # supply in transit: one inbound node per (node, arrival date), after the network's
+        # own (omniroute.inbound); ``arrivals``: their arrival dates by node index
+        network, self.arrivals = with_inbound_nodes(network)
+        self.inbound_nodes = np.array(sorted(self.arrivals), dtype=np.int64)
         self.network = network
         nodes = network.nodes
         self.nodes: tuple[Node, ...] = nodes
@@ -104,6 +109,12 @@ class NetworkIndex:
         self.sku_alone_list: list[bool] = self.sku_alone.tolist()
         self.split_penalty = float(network.split_penalty)
         self.dates = NetworkDates(network, nodes)  # time zones, cut-offs, calendars
+        self.dates.arrivals = self.arrivals  # inbound nodes ship after their arrival
+        # the inbound nodes of each node (an order excluding a node excludes them too)
+        self.inbound_of: dict[int, list[int]] = {}
+        for node in self.inbound_nodes.tolist():
+            real = self.node_pos[self.node_ids[node].rpartition("@")[0]]
+            self.inbound_of.setdefault(real, []).append(node)
         self.sourcing = Sourcing(network)  # the sourcing profiles, compiled
         self.capacity = np.array([n.daily_shipment_capacity for n in nodes], dtype=np.int64)
         self.has_capacity = bool((self.capacity > 0).any())  # any daily shipment capacity

@@ -174,7 +174,33 @@ def network_violations(network: Network) -> list[FieldViolation]:
     out.non_negative("splitPenalty", network.split_penalty)
     _profiles(out, network, node_ids)
     _fences(out, network, node_ids, sku_ids)
+    _inbound(out, network, node_ids, sku_ids)
     return out.violations
+
+
+def _inbound(out: _Collector, network: Network, node_ids: set[str], sku_ids: set[str]) -> None:
+    """Check the inbound supply: unique ids, known nodes and SKUs, units > 0, a date, and
+    no inbound node id (``NODE@DATE``) that is the id of a node of the network."""
+    from omniroute.inbound import inbound_node_id
+
+    ids: set[str] = set()
+    for i, supply in enumerate(network.inbound_supply):
+        where = f"inboundSupply[{i}]"
+        out.identifier(f"{where}.id", supply.id, ids, "inbound supply")
+        if supply.node_id not in node_ids:
+            out.add(f"{where}.nodeId", f"unknown node {supply.node_id!r}")
+        if supply.sku_id not in sku_ids:
+            out.add(f"{where}.skuId", f"unknown SKU {supply.sku_id!r}")
+        if supply.quantity <= 0:
+            out.add(f"{where}.quantity", f"must be > 0, got {supply.quantity}")
+        if supply.arrival_date is None:
+            out.add(f"{where}.arrivalDate", "is required")
+        elif inbound_node_id(supply.node_id, supply.arrival_date) in node_ids:
+            out.add(
+                f"{where}.nodeId",
+                f"the network has a node named {inbound_node_id(supply.node_id, supply.arrival_date)!r}, "
+                "the id its inbound node would take: rename that node",
+            )
 
 
 def _fences(out: _Collector, network: Network, node_ids: set[str], sku_ids: set[str]) -> None:

@@ -39,6 +39,7 @@ from omniroute.model import (
     CostBreakdown,
     Explanation,
     FieldViolation,
+    InboundSupply,
     Location,
     Network,
     Node,
@@ -451,8 +452,35 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
             _fence_from_proto(f, f"channelFences[{i}]", violations)
             for i, f in enumerate(message.channel_fences)
         ),
+        inbound_supply=tuple(
+            inbound_from_proto(x, f"inboundSupply[{i}]", violations)
+            for i, x in enumerate(message.inbound_supply)
+        ),
     )
     return network, violations
+
+
+def inbound_from_proto(
+    message: network_pb2.InboundSupply, where: str, violations: list[FieldViolation]
+) -> InboundSupply:
+    """An inbound supply (an unset arrival date is left to validation, which names it)."""
+    arrival = (
+        date_from_proto(message.arrival_date, f"{where}.arrivalDate", violations)
+        if message.HasField("arrival_date")
+        else None
+    )
+    return InboundSupply(
+        message.id, message.node_id, message.sku_id, message.quantity, arrival or None
+    )
+
+
+def inbound_to_proto(supply: InboundSupply) -> network_pb2.InboundSupply:
+    message = network_pb2.InboundSupply(
+        id=supply.id, node_id=supply.node_id, sku_id=supply.sku_id, quantity=supply.quantity
+    )
+    if supply.arrival_date is not None:
+        message.arrival_date.CopyFrom(date_to_proto(supply.arrival_date))
+    return message
 
 
 def _fence_from_proto(
@@ -704,6 +732,7 @@ def network_to_proto(network: Network) -> network_pb2.Network:
                 for a in profile.node_adjustments
             ],
         )
+    message.inbound_supply.extend(inbound_to_proto(x) for x in network.inbound_supply)
     for fence in network.channel_fences:
         message.channel_fences.add(
             channel=network_pb2.Channel.Value(

@@ -173,7 +173,7 @@ class StockPosition(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., safety_stock: _Optional[int] = ..., reserved: _Optional[int] = ..., atp: _Optional[int] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars", "sourcing_profiles", "channel_fences")
+    __slots__ = ("nodes", "carrier_services", "skus", "stock", "split_penalty", "currency", "time_zone", "calendars", "sourcing_profiles", "channel_fences", "inbound_supply")
     NODES_FIELD_NUMBER: _ClassVar[int]
     CARRIER_SERVICES_FIELD_NUMBER: _ClassVar[int]
     SKUS_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +184,7 @@ class Network(_message.Message):
     CALENDARS_FIELD_NUMBER: _ClassVar[int]
     SOURCING_PROFILES_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FENCES_FIELD_NUMBER: _ClassVar[int]
+    INBOUND_SUPPLY_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[Node]
     carrier_services: _containers.RepeatedCompositeFieldContainer[CarrierService]
     skus: _containers.RepeatedCompositeFieldContainer[Sku]
@@ -194,7 +195,22 @@ class Network(_message.Message):
     calendars: _containers.RepeatedCompositeFieldContainer[Calendar]
     sourcing_profiles: _containers.RepeatedCompositeFieldContainer[SourcingProfile]
     channel_fences: _containers.RepeatedCompositeFieldContainer[ChannelFence]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ..., sourcing_profiles: _Optional[_Iterable[_Union[SourcingProfile, _Mapping]]] = ..., channel_fences: _Optional[_Iterable[_Union[ChannelFence, _Mapping]]] = ...) -> None: ...
+    inbound_supply: _containers.RepeatedCompositeFieldContainer[InboundSupply]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., carrier_services: _Optional[_Iterable[_Union[CarrierService, _Mapping]]] = ..., skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., stock: _Optional[_Iterable[_Union[StockPosition, _Mapping]]] = ..., split_penalty: _Optional[float] = ..., currency: _Optional[str] = ..., time_zone: _Optional[str] = ..., calendars: _Optional[_Iterable[_Union[Calendar, _Mapping]]] = ..., sourcing_profiles: _Optional[_Iterable[_Union[SourcingProfile, _Mapping]]] = ..., channel_fences: _Optional[_Iterable[_Union[ChannelFence, _Mapping]]] = ..., inbound_supply: _Optional[_Iterable[_Union[InboundSupply, _Mapping]]] = ...) -> None: ...
+
+class InboundSupply(_message.Message):
+    __slots__ = ("id", "node_id", "sku_id", "quantity", "arrival_date")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ARRIVAL_DATE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    node_id: str
+    sku_id: str
+    quantity: int
+    arrival_date: _date_pb2.Date
+    def __init__(self, id: _Optional[str] = ..., node_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., arrival_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class ChannelFence(_message.Message):
     __slots__ = ("channel", "node_id", "node_kind", "sku_id", "units", "share", "max_share")
