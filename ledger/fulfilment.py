@@ -282,7 +282,8 @@ class Fulfilment:
             record = orders.require(tx, order_id)
             after, new_events = step(tx, record, now)
             if record.open_units() and not after.open_units():  # the hold is done
-                new_events.append(_settled(tx, record, after, now, request_id))
+                cause = "ORDER_CANCELLED" if method == "CancelOrder" else "ORDER_SHIPPED"
+                new_events.append(_settled(tx, record, after, now, request_id, cause))
             orders.save(tx, after, nodes_changed=False)
             events.append(tx, now, new_events)
             answer = orders.view(tx, after)
@@ -329,10 +330,16 @@ def _event(
 
 
 def _settled(
-    tx: Transaction, before: OrderRecord, after: OrderRecord, now: float, request_id: str
+    tx: Transaction,
+    before: OrderRecord,
+    after: OrderRecord,
+    now: float,
+    request_id: str,
+    cause: str,
 ) -> NewEvent:
     """No unit of the order is left open: its reservation becomes COMMITTED (something
-    shipped) or RELEASED, and says so (its units went with the order's own events)."""
+    shipped) or RELEASED, and says so with the step's ``cause`` (its units went with the
+    order's own events)."""
     shipped = bool(after.shipments)
     state = ReservationState.COMMITTED if shipped else ReservationState.RELEASED
     if not shipped:
@@ -343,5 +350,4 @@ def _settled(
     )
     kind = EventType.RESERVATION_COMMITTED if shipped else EventType.RESERVATION_RELEASED
     event = _event(kind, after, request_id, {"lines": [], "units": 0})
-    cause = "ORDER_SHIPPED" if shipped else "ORDER_CANCELLED"
     return replace(event, payload={**event.payload, "cause": cause})

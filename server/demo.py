@@ -118,6 +118,7 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
             chosen = orders[:sample]
             optimal, latency, wall = route(f"localhost:{port}", chosen, "CHEAPEST")
             baseline, _, _ = route(f"localhost:{port}", chosen, "BASELINE")
+            life = order_life(f"localhost:{port}", orders[sample:])
             code = stop(server)
     print()
     print(plans_table(optimal, network.currency))
@@ -129,8 +130,67 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
         f"call latency p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"
     )
     print(summary(chosen, optimal, baseline, network))
+    print()
+    print(life)
     print(f"server stopped with SIGTERM (exit status {code})")
     return 0 if code == 0 else 1
+
+
+LIFE_ORDERS = 6  # orders the demo reserves and takes through shipping, delivery and a cancel
+
+
+def order_life(target: str, orders: Sequence[Order]) -> str:
+    """Reserve a few orders of the day and take them through their life with OrderService:
+    each ships (the first one unit at a time: a partial shipment, then the rest) and is
+    delivered, but one order of several units ships one unit and cancels the rest. Returns
+    what happened, with that order's status as a call-centre agent reads it."""
+    from omniroute.server.tables import order_status_text
+
+    with OmnirouteClient(target) as client:
+        reserved: list[Order] = []
+        for order in orders:
+            if len(reserved) == LIFE_ORDERS:
+                break
+            if client.reserve(order).reservation_id:
+                reserved.append(order)
+        several = [o for o in reserved[1:] if sum(x.quantity for x in o.lines) > 1]
+        cancelled = several[-1] if several else None
+        shipments = deliveries = released = 0
+        for n, order in enumerate(reserved):
+            plan = client.get_order_status(order.id).plan
+            for i, shipment in enumerate(plan.shipments):
+                units = [(x.line_id, x.quantity) for x in shipment.lines]
+                if i == 0 and (n == 0 or order is cancelled) and sum(q for _, q in units) > 1:
+                    first = [(units[0][0], 1)]  # one unit first: a partial shipment
+                    client.confirm_shipment(
+                        order.id, shipment.node_id, f"TRK-{n}-{i}a", first, carrier="demo"
+                    )
+                    shipments += 1
+                    if order is cancelled:
+                        break
+                if order is cancelled and i > 0:
+                    break
+                client.confirm_shipment(order.id, shipment.node_id, f"TRK-{n}-{i}", carrier="demo")
+                shipments += 1
+            if order is cancelled:
+                status = client.cancel_order(order.id, reason="the customer changed their mind")
+                released = sum(x.cancelled for x in status.lines)
+            for shipment in client.get_order_status(order.id).shipments:
+                client.confirm_delivery(order.id, shipment.tracking_number)
+                deliveries += 1
+        example = cancelled or (reserved[0] if reserved else None)
+        shown = client.get_order_status(example.id) if example is not None else None
+    cancel = (
+        f", 1 cancelled after its first shipment ({counted(released, 'unshipped unit')} released)"
+        if cancelled is not None
+        else ""
+    )
+    head = (
+        f"order life (OrderService): {counted(len(reserved), 'order')} reserved, "
+        f"{counted(shipments, 'shipment')} confirmed with tracking numbers, {deliveries:,} "
+        f"delivered{cancel}"
+    )
+    return head if shown is None else f"{head}\n\n{order_status_text(shown)}"
 
 
 def offline(directory: Path, seed: int, day: int) -> int:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from omniroute.model import Order, Plan, PlanResult, PlanStatus, Proof, UnfilledReason
+from omniroute.model import Order, Plan, PlanResult, PlanStatus, Proof, UnfilledReason, counted
 from omniroute.v1 import plan_pb2
 
 
@@ -391,7 +391,7 @@ def event_summary(event: Any) -> str:
         return f"delivered: tracking {data.get('trackingNumber')} from {data.get('nodeId')}"
     if name == "ORDER_CANCELLED":
         why = f" ({data['reason']})" if data.get("reason") else ""
-        return f"cancelled {data.get('units', 0)} unshipped unit(s){why}"
+        return f"cancelled {counted(int(data.get('units', 0)), 'unshipped unit')}{why}"
     if name in ("RESERVATION_COMMITTED", "RESERVATION_RELEASED", "RESERVATION_EXPIRED"):
         cause = f" ({data['cause'].replace('_', ' ').lower()})" if data.get("cause") else ""
         return f"reservation {name.split('_', 1)[1].lower()}{cause}"

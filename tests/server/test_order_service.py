@@ -143,6 +143,7 @@ def test_cancel_after_a_shipment_releases_exactly_the_unshipped_units(
     event = status.timeline[-1]
     assert EventType.Name(status.timeline[-2].type) == "ORDER_CANCELLED"
     assert EventType.Name(event.type) == "RESERVATION_COMMITTED"
+    assert json.loads(event.payload_json)["cause"] == "ORDER_CANCELLED"
     released = json.loads(status.timeline[-2].payload_json)
     assert released["units"] == sum(sum(v.values()) for v in planned.values()) - 1
     assert released["reason"] == "customer changed their mind"

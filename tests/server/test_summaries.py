@@ -339,6 +339,19 @@ def test_demo_through_the_service_prints_the_summary(tmp_path: Path) -> None:
         table = out.split("why incomplete", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
         assert sum(int(re.split(r"  +", row.strip())[1]) for row in table) == 300 - complete
     assert re.search(r"^omniroute saves [\d,]+\.\d\d AUD \(\d+\.\d%\)", out, re.MULTILINE)
+    # the order life: shipments with tracking numbers, deliveries, a cancel after a shipment
+    life = re.search(
+        r"^order life \(OrderService\): 6 orders reserved, (\d+) shipments confirmed with "
+        r"tracking numbers, (\d+) delivered, 1 cancelled after its first shipment "
+        r"\((\d+) unshipped units? released\)$",
+        out,
+        re.MULTILINE,
+    )
+    assert life, out
+    assert int(life.group(1)) == int(life.group(2)) >= 6 and int(life.group(3)) >= 1
+    shown = out.split("order life", 1)[1]
+    assert re.search(r"^order \S+: (SHIPPED|DELIVERED),", shown, re.MULTILINE)
+    assert "cancelled" in shown.split("timeline", 1)[1] and "TRK-" in shown
     assert out.rstrip().endswith("server stopped with SIGTERM (exit status 0)")
 
 
