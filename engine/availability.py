@@ -100,6 +100,8 @@ def availability(
     holds = np.zeros(len(index.nodes), dtype=bool)
     for held in holding:
         holds[held] = True
+    if not create_time and len(index.inbound_nodes):  # supply in transit: dated offers only
+        holds[index.inbound_nodes] = False
     nodes = np.flatnonzero(holds & index.usable)
     distance = distances_km(
         index.latitude[nodes], index.longitude[nodes], here.latitude, here.longitude

@@ -32,6 +32,9 @@ MAX_ID = 256  # characters of any id (node, SKU, service, order, line)
 MAX_DESCRIPTION = 400  # characters of a violation's description (it may quote the input)
 MIN_PARCEL_KG = 0.001  # a parcel weight limit below a gram is a mistake (0: no limit)
 MAX_WEIGHT_KG = 100_000.0  # of one unit of a SKU, or of a parcel: 100 tonnes
+MAX_MONEY = (
+    1e9  # of any one cost (a base cost, a handling cost, the split penalty): sums stay finite
+)
 
 
 class _Collector:
@@ -52,6 +55,13 @@ class _Collector:
             self.add(field, f"must be a finite number, got {value}")
         elif value < 0:
             self.add(field, f"must be >= 0, got {value}")
+
+    def money(self, field: str, value: float) -> None:
+        """A cost: finite, >= 0 and at most :data:`MAX_MONEY` (so that sums of costs stay
+        finite)."""
+        self.non_negative(field, value)
+        if math.isfinite(value) and value > MAX_MONEY:
+            self.add(field, f"must be at most {MAX_MONEY:,.0f}, got {value:g}")
 
     def identifier(self, field: str, value: str, seen: set[str], what: str) -> None:
         if not value:
@@ -135,8 +145,8 @@ def network_violations(network: Network) -> list[FieldViolation]:
                     f"({zone.max_distance_km} follows {previous})",
                 )
             previous = max(previous, zone.max_distance_km)
-            out.non_negative(f"{zone_path}.baseCost", zone.base_cost)
-            out.non_negative(f"{zone_path}.costPerKg", zone.cost_per_kg)
+            out.money(f"{zone_path}.baseCost", zone.base_cost)
+            out.money(f"{zone_path}.costPerKg", zone.cost_per_kg)
             out.non_negative(f"{zone_path}.transitDays", zone.transit_days)
 
     node_ids: set[str] = set()
@@ -144,8 +154,8 @@ def network_violations(network: Network) -> list[FieldViolation]:
         where = f"nodes[{i}]"
         out.identifier(f"{where}.id", node.id, node_ids, "node")
         _location(out, f"{where}.location", node.location)
-        out.non_negative(f"{where}.handlingCostPerShipment", node.handling_cost_per_shipment)
-        out.non_negative(f"{where}.handlingCostPerUnit", node.handling_cost_per_unit)
+        out.money(f"{where}.handlingCostPerShipment", node.handling_cost_per_shipment)
+        out.money(f"{where}.handlingCostPerUnit", node.handling_cost_per_unit)
         out.non_negative(f"{where}.processingDays", node.processing_days)
         out.non_negative(f"{where}.dailyShipmentCapacity", node.daily_shipment_capacity)
         if node.pickup and node.kind is not NodeKind.STORE:
@@ -171,7 +181,7 @@ def network_violations(network: Network) -> list[FieldViolation]:
     if not _stock_is_clean(network.stock, node_ids, sku_ids):
         _stock_violations(out, network.stock, node_ids, sku_ids)
 
-    out.non_negative("splitPenalty", network.split_penalty)
+    out.money("splitPenalty", network.split_penalty)
     _profiles(out, network, node_ids)
     _fences(out, network, node_ids, sku_ids)
     _inbound(out, network, node_ids, sku_ids)
@@ -264,10 +274,13 @@ def _profiles(out: _Collector, network: Network, node_ids: set[str]) -> None:
                 malformed.add(j)
             elif adjustment.node_id and adjustment.node_id not in node_ids:
                 out.add(f"{at}.nodeId", f"unknown node {adjustment.node_id!r}")
-            if not math.isfinite(adjustment.cost_per_shipment):
+            if not math.isfinite(adjustment.cost_per_shipment) or (
+                abs(adjustment.cost_per_shipment) > MAX_MONEY
+            ):
                 out.add(
                     f"{at}.costPerShipment",
-                    f"must be a finite number, got {adjustment.cost_per_shipment}",
+                    f"must be a finite number of at most {MAX_MONEY:,.0f} either way, got "
+                    f"{adjustment.cost_per_shipment:g}",
                 )
                 malformed.add(j)
         _no_negative_shipments(out, network, profile, where, malformed)

@@ -43,6 +43,13 @@ class UnknownReturn(NotFound):
         super().__init__(f"no planned return {return_id!r}", {"returnId": return_id})
 
 
+class UnknownInbound(NotFound):
+    reason = "INBOUND_SUPPLY_NOT_FOUND"
+
+    def __init__(self, supply_id: str) -> None:
+        super().__init__(f"no inbound supply {supply_id!r}", {"supplyId": supply_id})
+
+
 class UnknownOperation(NotFound):
     reason = "OPERATION_NOT_FOUND"
 
@@ -159,6 +166,7 @@ class OrderRefused(LedgerError):
         "ALREADY_DELIVERED",
         "DELIVERED_BEFORE_SHIPPED",
         "NOTHING_TO_CANCEL",
+        "NOT_RECEIVED",
     )
 
     def __init__(self, reason: str, message: str, metadata: Mapping[str, str]) -> None:
@@ -166,3 +174,23 @@ class OrderRefused(LedgerError):
             raise ValueError(f"not a reason of OrderRefused: {reason}")
         super().__init__(message, metadata)
         self.reason = reason
+
+
+class InboundHeld(LedgerError):
+    """A change to supply in transit would take away units orders are promised: re-route
+    (or cancel) those orders first."""
+
+    reason = "INBOUND_HELD"
+
+    def __init__(
+        self, positions: Sequence[tuple[str, str, int]], reservations: Sequence[str]
+    ) -> None:
+        listed = ", ".join(f"{n} {s} ({held} held)" for n, s, held in positions)
+        super().__init__(
+            f"the change would leave fewer units in transit than orders are promised at "
+            f"{listed}: re-route or cancel them first (reservations {', '.join(reservations)})",
+            {
+                "position": f"{positions[0][0]}/{positions[0][1]}",
+                "reservationIds": ",".join(reservations),
+            },
+        )

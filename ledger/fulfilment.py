@@ -23,12 +23,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from omniroute.inbound import split_inbound_node_id
 from omniroute.ledger import codec, events, idempotency, orders
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import OrderRefused
 from omniroute.ledger.events import EventType, NewEvent
+from omniroute.ledger.inbound import in_transit
 from omniroute.ledger.orders import OrderView
-from omniroute.ledger.positions import MovementKind
+from omniroute.ledger.positions import MovementKind, position
 from omniroute.ledger.records import (
     CancelCause,
     Cancellation,
@@ -112,6 +114,7 @@ class Fulfilment:
                         {**metadata, "lineId": line_id, "held": str(held.get(line_id, 0))},
                     )
             skus = _skus(record)
+            _require_received(tx, order_id, node_id, wanted, skus)
             for line_id, units in sorted(wanted.items()):
                 line = ReservationLine(node_id, skus[line_id], units)
                 give_up(tx, now, record.reservation_id, line, MovementKind.COMMIT)
@@ -290,6 +293,29 @@ class Fulfilment:
             if request_id:
                 idempotency.remember(tx, request_id, method, fingerprint, codec.dumps(answer))
         return answer
+
+
+def _require_received(
+    tx: Transaction, order_id: str, node_id: str, wanted: dict[str, int], skus: dict[str, str]
+) -> None:
+    """Units planned from supply in transit (an inbound node) ship once received: refused
+    (``NOT_RECEIVED``) beyond the received units waiting there."""
+    found = split_inbound_node_id(node_id)
+    if found is None:
+        return
+    per_sku: dict[str, int] = {}
+    for line_id, units in wanted.items():
+        per_sku[skus[line_id]] = per_sku.get(skus[line_id], 0) + units
+    for sku_id, units in sorted(per_sku.items()):
+        waiting = position(tx, node_id, sku_id).on_hand - in_transit(tx, *found, sku_id)
+        if units > waiting:
+            raise OrderRefused(
+                "NOT_RECEIVED",
+                f"{units} unit(s) of {sku_id} of order {order_id} are planned from supply in "
+                f"transit to {found[0]} arriving {found[1].isoformat()}; {max(0, waiting)} "
+                "have been received: receive the supply first (ReceiveInboundSupply)",
+                {"orderId": order_id, "nodeId": node_id, "skuId": sku_id},
+            )
 
 
 def _summed(lines: Sequence[tuple[str, int]]) -> dict[str, int]:

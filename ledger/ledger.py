@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from omniroute.ledger import forecasts
+from omniroute.ledger import inbound as inbound_table
 from omniroute.ledger import network as network_table
 from omniroute.ledger.audit import Audit
 from omniroute.ledger.database import Database, Transaction, open_database
@@ -15,6 +16,7 @@ from omniroute.ledger.errors import NoNetwork
 from omniroute.ledger.events import Events
 from omniroute.ledger.forecasts import Forecasts
 from omniroute.ledger.fulfilment import Fulfilment
+from omniroute.ledger.inbound import Inbound
 from omniroute.ledger.operations import Operations
 from omniroute.ledger.orders import Orders
 from omniroute.ledger.positions import last_seq, replace_all, stock_table
@@ -39,7 +41,7 @@ class Ledger:
     Attributes
     ----------
     stock, reservations, orders, fulfilment, operations, returns, audit, events, ship_days,
-    forecasts
+    forecasts, inbound
         The concerns; each method is one transaction (``events``: the outbox every change
         appends to, :mod:`omniroute.ledger.events`).
     """
@@ -58,6 +60,7 @@ class Ledger:
         self.events = Events(database)
         self.ship_days = ShipDays(database)
         self.forecasts = Forecasts(database)
+        self.inbound = Inbound(database, self._known_ids)
 
     def close(self) -> None:
         self.db.close()
@@ -69,15 +72,21 @@ class Ledger:
 
         Holds whose positions all still exist carry over (their units stay reserved); the
         others are released. Each position's history restarts with an IMPORT movement.
+        Supply in transit: the network's ``inbound_supply`` when it has some, else the
+        ledger's supplies whose node and SKU the new network still has.
         """
         require_valid_network(network)
         with self.db.write() as tx:
             now = time.time()
             expire_due(tx, now)
+            supplies, in_transit = inbound_table.carried(tx, network)
             stock = StockTable.of(network.stock)
+            if in_transit:
+                stock = StockTable.of((*stock, *in_transit))
             reserved = carried_over(tx, stock, now)
-            version = network_table.store(tx, network)
+            version = network_table.store(tx, replace(network, inbound_supply=()))
             replace_all(tx, stock, reserved, version)
+            inbound_table.replace_rows(tx, supplies, now)
             recount_days(tx, network)
         return version
 
@@ -96,17 +105,24 @@ class Ledger:
             network, version = found
             table = stock_table(tx) if stock else StockTable.of(())
             seq = last_seq(tx)
-        return replace(network, stock=table), version, seq
+            supplies = tuple(inbound_table.supplies(tx, live_only=True))
+        return replace(network, stock=table, inbound_supply=supplies), version, seq
 
     def state(self) -> tuple[int, int]:
         """(network version, last stock change seq): cheap, for refresh checks."""
         with self.db.read() as tx:
             return network_table.version(tx), last_seq(tx)
 
-    def versions(self) -> tuple[int, int, int]:
-        """:meth:`state` and the latest forecast version (0: none), in one read."""
+    def versions(self) -> tuple[int, int, int, int]:
+        """:meth:`state`, the latest forecast version (0: none) and the inbound version
+        (changes when the inbound nodes may have: omniroute.ledger.inbound), in one read."""
         with self.db.read() as tx:
-            return network_table.version(tx), last_seq(tx), forecasts.latest_version(tx)
+            return (
+                network_table.version(tx),
+                last_seq(tx),
+                forecasts.latest_version(tx),
+                inbound_table.version(tx),
+            )
 
     def change_token(self) -> int:
         """Changes whenever another connection commits (see :class:`Database`)."""

@@ -185,6 +185,10 @@ def unreserve(
         (shipped, quantity, node_id, sku_id),
     )
     move(tx, now, kind, node_id, sku_id, -shipped, -quantity, reference)
+    if "@" in node_id:  # an inbound position: received units no order holds go on hand
+        from omniroute.ledger.inbound import settle
+
+        settle(tx, now, node_id, sku_id, reference)
 
 
 def receive(

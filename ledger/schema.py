@@ -194,5 +194,19 @@ MIGRATIONS = (
         "channel fences: the channel of each reservation's order",
         ("ALTER TABLE reservations ADD COLUMN channel TEXT NOT NULL DEFAULT ''",),
     ),
+    Migration(
+        8,
+        "inbound supply: units in transit to nodes, by arrival date",
+        (
+            # quantity: the units still in transit; arrival_date: ISO date. Their units are
+            # also the stock positions of the inbound nodes NODE@DATE (omniroute.inbound)
+            "CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
+            " sku_id TEXT NOT NULL, quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+            " arrival_date TEXT NOT NULL, created {real} NOT NULL, updated {real} NOT NULL)"
+            "{without_rowid}",
+            "CREATE INDEX IF NOT EXISTS inbound_position ON inbound"
+            " (node_id, sku_id, arrival_date)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from omniroute.inbound import split_inbound_node_id
 from omniroute.ledger import codec, events, idempotency
 from omniroute.ledger import network as network_table
 from omniroute.ledger.bulk import ImportMode, StockImport
@@ -36,6 +37,13 @@ FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
 
 MAX_ON_HAND = 2**31 - 1  # on-hand is an int32 in the API
+
+
+def _real_node(node_id: str) -> str:
+    """The node of an inbound node id (``NODE@DATE``: its supply in transit can be read);
+    "" for any other id."""
+    found = split_inbound_node_id(node_id)
+    return found[0] if found else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +191,7 @@ class Stock:
             violations = [
                 FieldViolation(f"nodeIds[{i}]", f"unknown node {n!r}")
                 for i, n in enumerate(nodes)
-                if n not in known_nodes
+                if n not in known_nodes and _real_node(n) not in known_nodes
             ]
             violations += [
                 FieldViolation(f"skuIds[{i}]", f"unknown SKU {s!r}")

@@ -59,6 +59,7 @@ from omniroute.ledger.ship_days import ship_days_of
 from omniroute.ledger.stock import StockPage
 from omniroute.model import (
     Channel,
+    InboundSupply,
     Location,
     Network,
     Order,
@@ -247,6 +248,32 @@ class OrderStatus:
 
     record: OrderRecord
     state: ReservationState
+
+
+@dataclass(frozen=True)
+class PutInboundCommand:
+    """InventoryService.PutInboundSupply."""
+
+    supplies: tuple[InboundSupply, ...]
+    request_id: str = ""
+    validate_only: bool = False
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.supplies, self.validate_only])
+
+
+@dataclass(frozen=True)
+class ReceiveInboundCommand:
+    """InventoryService.ReceiveInboundSupply."""
+
+    supply_id: str
+    quantity: int
+    request_id: str = ""
+
+    @property
+    def fingerprint(self) -> bytes:
+        return codec.fingerprint([self.supply_id, self.quantity])
 
 
 @dataclass(frozen=True)
@@ -648,6 +675,35 @@ class Application:
             return OrderStatus(record, reservation.state)
 
         return await self.run(read)
+
+    # ------------------------------------------------------------------------- inbound
+
+    async def put_inbound(self, command: PutInboundCommand) -> list[InboundSupply]:
+        """Create or replace supplies in transit; the planner promises them at once."""
+        self.live.planner()  # a network must exist
+        stored = await self.run(
+            lambda: self.ledger.inbound.put(
+                command.supplies, command.request_id, command.fingerprint, command.validate_only
+            )
+        )
+        if not command.validate_only:
+            self.live.refresh(force=True)
+        return stored
+
+    async def inbound_supply(self, node_id: str = "") -> list[InboundSupply]:
+        self.live.planner()
+        return await self.run(lambda: self.ledger.inbound.pending(node_id))
+
+    async def receive_inbound(self, command: ReceiveInboundCommand) -> list[StockPosition]:
+        """Units of a supply arrived."""
+        self.live.planner()
+        positions = await self.run(
+            lambda: self.ledger.inbound.receive(
+                command.supply_id, command.quantity, command.request_id, command.fingerprint
+            )
+        )
+        self.live.refresh(force=True)
+        return positions
 
     # ------------------------------------------------------------------------- order life
 

@@ -64,11 +64,24 @@ METHOD_SCOPES: dict[str, str] = {
     f"{ROUTING}/PlanReturn": "routing.reserve",
     **{
         f"{INVENTORY}/{m}": "inventory.read"
-        for m in ("GetStock", "ListStockPositions", "GetReservation", "WatchEvents")
+        for m in (
+            "GetStock",
+            "ListStockPositions",
+            "GetReservation",
+            "WatchEvents",
+            "ListInboundSupply",
+        )
     },
     **{
         f"{INVENTORY}/{m}": "inventory.write"
-        for m in ("UpdateStock", "CommitReservation", "ReleaseReservation", "ReceiveReturn")
+        for m in (
+            "UpdateStock",
+            "CommitReservation",
+            "ReleaseReservation",
+            "ReceiveReturn",
+            "PutInboundSupply",
+            "ReceiveInboundSupply",
+        )
     },
     f"{ORDERS}/GetOrderStatus": "inventory.read",
     f"{ORDERS}/ListOrders": "inventory.read",
@@ -102,6 +115,8 @@ STATE_CHANGING = frozenset(
         f"{INVENTORY}/CommitReservation",
         f"{INVENTORY}/ReleaseReservation",
         f"{INVENTORY}/ReceiveReturn",
+        f"{INVENTORY}/PutInboundSupply",
+        f"{INVENTORY}/ReceiveInboundSupply",
         f"{ORDERS}/ConfirmShipment",
         f"{ORDERS}/ConfirmDelivery",
         f"{ORDERS}/CancelOrder",

@@ -36,7 +36,7 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from omniroute.model import Location, Network, Order, OrderLine, ShipmentLine
+from omniroute.model import InboundSupply, Location, Network, Order, OrderLine, ShipmentLine
 from omniroute.server import convert
 from omniroute.v1 import (
     inventory_service_pb2,
@@ -471,6 +471,50 @@ class OmnirouteClient:
             inventory_service_pb2.ReceiveReturnRequest(return_id=return_id),
             timeout,
         )
+
+    # ------------------------------------------------------------------------- inbound
+
+    def put_inbound_supply(
+        self,
+        supplies: Iterable[InboundSupply | network_pb2.InboundSupply],
+        request_id: str | None = None,
+        validate_only: bool = False,
+        timeout: float | None = None,
+    ) -> inventory_service_pb2.PutInboundSupplyResponse:
+        """``PutInboundSupply``: create or replace supplies in transit by id (quantity 0
+        cancels one); dated orders may then be promised their units."""
+        request = inventory_service_pb2.PutInboundSupplyRequest(
+            supplies=[
+                x if isinstance(x, network_pb2.InboundSupply) else convert.inbound_to_proto(x)
+                for x in supplies
+            ],
+            request_id=request_id or new_request_id(),
+            validate_only=validate_only,
+        )
+        return self._call(self.inventory.PutInboundSupply, request, timeout)
+
+    def list_inbound_supply(
+        self, node_id: str = "", timeout: float | None = None
+    ) -> inventory_service_pb2.ListInboundSupplyResponse:
+        """``ListInboundSupply``: the supplies with units in transit (to ``node_id``)."""
+        return self._call(
+            self.inventory.ListInboundSupply,
+            inventory_service_pb2.ListInboundSupplyRequest(node_id=node_id),
+            timeout,
+        )
+
+    def receive_inbound_supply(
+        self,
+        supply_id: str,
+        quantity: int,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> inventory_service_pb2.ReceiveInboundSupplyResponse:
+        """``ReceiveInboundSupply``: ``quantity`` units of the supply arrived."""
+        request = inventory_service_pb2.ReceiveInboundSupplyRequest(
+            supply_id=supply_id, quantity=quantity, request_id=request_id or new_request_id()
+        )
+        return self._call(self.inventory.ReceiveInboundSupply, request, timeout)
 
     # ------------------------------------------------------------------------- order life
 

@@ -108,6 +108,36 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
         reservation = await self.app.reservation(requests.reservation_id(request))
         return convert.reservation_to_proto(reservation)
 
+    async def PutInboundSupply(
+        self,
+        request: inventory_service_pb2.PutInboundSupplyRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.PutInboundSupplyResponse:
+        stored = await self.app.put_inbound(requests.put_inbound_supply(request))
+        return inventory_service_pb2.PutInboundSupplyResponse(
+            supplies=[convert.inbound_to_proto(x) for x in stored]
+        )
+
+    async def ListInboundSupply(
+        self,
+        request: inventory_service_pb2.ListInboundSupplyRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.ListInboundSupplyResponse:
+        found = await self.app.inbound_supply(request.node_id)
+        return inventory_service_pb2.ListInboundSupplyResponse(
+            supplies=[convert.inbound_to_proto(x) for x in found]
+        )
+
+    async def ReceiveInboundSupply(
+        self,
+        request: inventory_service_pb2.ReceiveInboundSupplyRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> inventory_service_pb2.ReceiveInboundSupplyResponse:
+        positions = await self.app.receive_inbound(requests.receive_inbound_supply(request))
+        return inventory_service_pb2.ReceiveInboundSupplyResponse(
+            positions=[convert.position_to_proto(p) for p in positions]
+        )
+
     async def ReceiveReturn(
         self, request: inventory_service_pb2.ReceiveReturnRequest, context: grpc.aio.ServicerContext
     ) -> inventory_service_pb2.ReceiveReturnResponse:

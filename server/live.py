@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from omniroute.files import forecast_from_json
+from omniroute.inbound import with_inbound_nodes
 from omniroute.ledger import Ledger, NoNetwork
 from omniroute.lookahead import opportunity_costs
 from omniroute.model import Network
@@ -80,6 +81,7 @@ class LiveNetwork:
         self._lock = threading.Lock()
         self._planner: Planner | None = None
         self.version = -1
+        self.inbound = -1  # the ledger's inbound version (omniroute.ledger.inbound)
         self.seq = -1
         self._token: int | None = None
         self._expiry_checked = 0.0
@@ -120,11 +122,12 @@ class LiveNetwork:
             if not force and token == self._token and self._planner is not None:
                 return
             self._token = token
-            version, seq, self.forecast_version = self.ledger.versions()
+            version, seq, self.forecast_version, inbound = self.ledger.versions()
             if version == 0:
                 return
             fresh = False
-            if version != self.version or self._planner is None:
+            if version != self.version or inbound != self.inbound or self._planner is None:
+                self.inbound = inbound
                 network, self.version, self.seq = self._load()
                 self._planner = Planner(network, validate=False)  # validated when it was put
                 gc.freeze()  # long-lived: spare the garbage collector (see server.process)
@@ -271,8 +274,9 @@ def _load_for_planning(ledger: Ledger) -> tuple[Network, int, int]:
     """The ledger's network with its stock in the planner's order (by SKU, then node, coded
     by the network's own node and SKU order), so that the planner reads it without a copy."""
     network, version, seq = ledger.load_network()
+    nodes = with_inbound_nodes(network)[0].nodes  # the inbound nodes' positions too
     table = StockTable.of(network.stock).recoded(
-        [n.id for n in network.nodes], [s.id for s in network.skus]
+        [n.id for n in nodes], [s.id for s in network.skus]
     )
     return replace(network, stock=table.by_sku()), version, seq
 
@@ -303,12 +307,13 @@ def shared_network(ledger: Ledger, directory: Path) -> tuple[Network, int, int]:
     in the ledger's change feed."""
     with _locked(directory):
         network, version, _ = ledger.load_network(stock=False)
-        found = list(directory.glob(f"v{version}-s*"))
+        label = f"{version}.{ledger.versions()[3]}"  # the network's and the inbound nodes'
+        found = list(directory.glob(f"v{label}-s*"))
         if found:
             snapshot = found[0]  # one a version
         else:
             network, version, seq = _load_for_planning(ledger)
-            snapshot = directory / f"v{version}-s{seq}"
+            snapshot = directory / f"v{label}-s{seq}"
             StockTable.of(network.stock).save(snapshot)
             for old in [*directory.glob("v*"), *directory.glob(".*.partial")]:
                 if old != snapshot:

@@ -41,8 +41,10 @@ from omniroute.server.application import (
     PlanOrderCommand,
     PlanOrdersCommand,
     PutForecastCommand,
+    PutInboundCommand,
     PutNetworkCommand,
     QuoteCommand,
+    ReceiveInboundCommand,
     RerouteCommand,
     ReturnCommand,
     Routing,
@@ -567,6 +569,32 @@ def return_id(request: inventory_service_pb2.ReceiveReturnRequest) -> str:
     _required([("returnId", request.return_id)], violations)
     _raise(violations, "ReceiveReturnRequest")
     return request.return_id
+
+
+# ----------------------------------------------------------------------------- inbound
+
+
+def put_inbound_supply(
+    request: inventory_service_pb2.PutInboundSupplyRequest,
+) -> PutInboundCommand:
+    violations: list[FieldViolation] = []
+    supplies = tuple(
+        convert.inbound_from_proto(x, f"supplies[{i}]", violations)
+        for i, x in enumerate(request.supplies)
+    )
+    _raise(violations, "PutInboundSupplyRequest")  # the rest is checked by the ledger
+    return PutInboundCommand(supplies, request.request_id, request.validate_only)
+
+
+def receive_inbound_supply(
+    request: inventory_service_pb2.ReceiveInboundSupplyRequest,
+) -> ReceiveInboundCommand:
+    violations: list[FieldViolation] = []
+    _required([("supplyId", request.supply_id)], violations)
+    if request.quantity <= 0:
+        violations.append(FieldViolation("quantity", f"must be > 0, got {request.quantity}"))
+    _raise(violations, "ReceiveInboundSupplyRequest")
+    return ReceiveInboundCommand(request.supply_id, request.quantity, request.request_id)
 
 
 # ----------------------------------------------------------------------------- order life

@@ -56,6 +56,7 @@ from google.protobuf import (
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2
+from google.type import date_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -518,6 +519,41 @@ def make_seeds(fuzz: Fuzz) -> None:
             order_service_pb2.ListOrdersRequest(
                 node_id="DC1", state=order_service_pb2.OrderState.RESERVED
             ),
+        ],
+        "InventoryService.PutInboundSupply": [
+            inventory_service_pb2.PutInboundSupplyRequest(
+                supplies=[
+                    network_pb2.InboundSupply(
+                        id="fuzz-po",
+                        node_id="DC1",
+                        sku_id="TEE",
+                        quantity=3,
+                        arrival_date=date_pb2.Date(year=2027, month=1, day=4),
+                    )
+                ],
+                request_id="fuzz-po",
+            ),
+            inventory_service_pb2.PutInboundSupplyRequest(
+                supplies=[
+                    network_pb2.InboundSupply(
+                        id="fuzz-po-2",
+                        node_id="ST1",
+                        sku_id="COAT",
+                        quantity=1,
+                        arrival_date=date_pb2.Date(year=2027, month=2, day=1),
+                    )
+                ],
+                validate_only=True,
+            ),
+        ],
+        "InventoryService.ListInboundSupply": [
+            inventory_service_pb2.ListInboundSupplyRequest(),
+            inventory_service_pb2.ListInboundSupplyRequest(node_id="DC1"),
+        ],
+        "InventoryService.ReceiveInboundSupply": [
+            inventory_service_pb2.ReceiveInboundSupplyRequest(
+                supply_id="fuzz-po", quantity=1, request_id="fuzz-receive"
+            )
         ],
         "NetworkService.PutNetwork": [
             network_service_pb2.PutNetworkRequest(network=tiny, validate_only=True),

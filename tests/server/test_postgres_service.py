@@ -1,5 +1,5 @@
 """The service tests that exercise the ledger (reservations, idempotency, stock updates and
-pages, re-routes, returns, long-running operations, daily capacity, order life, channel fences), run again with the server's ledger on
+pages, re-routes, returns, long-running operations, daily capacity, order life, channel fences, future stock), run again with the server's ledger on
 a fresh PostgreSQL database instead of a SQLite file: the ``db_path`` fixture below
 overrides the one of ``tests/server/conftest.py`` for the tests imported here."""
 
@@ -23,6 +23,10 @@ from .test_fences_service import (
     fenced_db,
     test_each_channel_is_told_what_it_may_take,
     test_two_channels_racing_for_a_stores_stock,
+)
+from .test_inbound_service import (
+    test_an_order_is_promised_from_supply_in_transit_and_ships_once_received,
+    test_bad_inbound_supply_changes_nothing,
 )
 from .test_omnichannel import (
     test_pickup_from_the_stores_own_stock,
@@ -54,6 +58,8 @@ from .test_service import (
 )
 
 __all__ = [
+    "test_an_order_is_promised_from_supply_in_transit_and_ships_once_received",
+    "test_bad_inbound_supply_changes_nothing",
     "fenced_client",
     "fenced_db",
     "test_each_channel_is_told_what_it_may_take",

@@ -39,6 +39,8 @@ class Event(_message.Message):
         SHIPMENT_CONFIRMED: _ClassVar[Event.Type]
         DELIVERY_CONFIRMED: _ClassVar[Event.Type]
         ORDER_CANCELLED: _ClassVar[Event.Type]
+        INBOUND_UPDATED: _ClassVar[Event.Type]
+        INBOUND_RECEIVED: _ClassVar[Event.Type]
     TYPE_UNSPECIFIED: Event.Type
     RESERVATION_HELD: Event.Type
     RESERVATION_COMMITTED: Event.Type
@@ -52,6 +54,8 @@ class Event(_message.Message):
     SHIPMENT_CONFIRMED: Event.Type
     DELIVERY_CONFIRMED: Event.Type
     ORDER_CANCELLED: Event.Type
+    INBOUND_UPDATED: Event.Type
+    INBOUND_RECEIVED: Event.Type
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +75,50 @@ class Event(_message.Message):
     return_id: str
     payload_json: str
     def __init__(self, cursor: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[Event.Type, str]] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., request_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., return_id: _Optional[str] = ..., payload_json: _Optional[str] = ...) -> None: ...
+
+class PutInboundSupplyRequest(_message.Message):
+    __slots__ = ("supplies", "request_id", "validate_only")
+    SUPPLIES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    supplies: _containers.RepeatedCompositeFieldContainer[_network_pb2.InboundSupply]
+    request_id: str
+    validate_only: bool
+    def __init__(self, supplies: _Optional[_Iterable[_Union[_network_pb2.InboundSupply, _Mapping]]] = ..., request_id: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class PutInboundSupplyResponse(_message.Message):
+    __slots__ = ("supplies",)
+    SUPPLIES_FIELD_NUMBER: _ClassVar[int]
+    supplies: _containers.RepeatedCompositeFieldContainer[_network_pb2.InboundSupply]
+    def __init__(self, supplies: _Optional[_Iterable[_Union[_network_pb2.InboundSupply, _Mapping]]] = ...) -> None: ...
+
+class ListInboundSupplyRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class ListInboundSupplyResponse(_message.Message):
+    __slots__ = ("supplies",)
+    SUPPLIES_FIELD_NUMBER: _ClassVar[int]
+    supplies: _containers.RepeatedCompositeFieldContainer[_network_pb2.InboundSupply]
+    def __init__(self, supplies: _Optional[_Iterable[_Union[_network_pb2.InboundSupply, _Mapping]]] = ...) -> None: ...
+
+class ReceiveInboundSupplyRequest(_message.Message):
+    __slots__ = ("supply_id", "quantity", "request_id")
+    SUPPLY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    supply_id: str
+    quantity: int
+    request_id: str
+    def __init__(self, supply_id: _Optional[str] = ..., quantity: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ReceiveInboundSupplyResponse(_message.Message):
+    __slots__ = ("positions",)
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[_network_pb2.StockPosition]
+    def __init__(self, positions: _Optional[_Iterable[_Union[_network_pb2.StockPosition, _Mapping]]] = ...) -> None: ...
 
 class ReceiveReturnRequest(_message.Message):
     __slots__ = ("return_id",)

@@ -71,6 +71,21 @@ class InventoryServiceStub:
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
                 response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
                 _registered_method=True)
+        self.PutInboundSupply = channel.unary_unary(
+                '/omniroute.v1.InventoryService/PutInboundSupply',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyResponse.FromString,
+                _registered_method=True)
+        self.ListInboundSupply = channel.unary_unary(
+                '/omniroute.v1.InventoryService/ListInboundSupply',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyResponse.FromString,
+                _registered_method=True)
+        self.ReceiveInboundSupply = channel.unary_unary(
+                '/omniroute.v1.InventoryService/ReceiveInboundSupply',
+                request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyRequest.SerializeToString,
+                response_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyResponse.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/omniroute.v1.InventoryService/WatchEvents',
                 request_serializer=omniroute_dot_v1_dot_inventory__service__pb2.WatchEventsRequest.SerializeToString,
@@ -136,6 +151,29 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutInboundSupply(self, request, context):
+        """Creates or replaces supplies in transit (purchase orders, transfers) by id, all or
+        none; dated orders may then be promised their units (docs/future-stock.md). A change
+        that would take away units orders are promised is FAILED_PRECONDITION (INBOUND_HELD).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInboundSupply(self, request, context):
+        """The supplies with units still in transit, by id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveInboundSupply(self, request, context):
+        """Units of a supply arrived: on hand at its node (those promised wait for their orders).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchEvents(self, request, context):
         """Streams the ledger's events (reservations held, committed, released, expired, orders
         re-routed, returns, stock updates, network replacements) after `after_cursor`, oldest
@@ -185,6 +223,21 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ReceiveReturn,
                     request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.FromString,
                     response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.SerializeToString,
+            ),
+            'PutInboundSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutInboundSupply,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyResponse.SerializeToString,
+            ),
+            'ListInboundSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInboundSupply,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyResponse.SerializeToString,
+            ),
+            'ReceiveInboundSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveInboundSupply,
+                    request_deserializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyRequest.FromString,
+                    response_serializer=omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyResponse.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -383,6 +436,87 @@ class InventoryService:
             '/omniroute.v1.InventoryService/ReceiveReturn',
             omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnRequest.SerializeToString,
             omniroute_dot_v1_dot_inventory__service__pb2.ReceiveReturnResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutInboundSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/PutInboundSupply',
+            omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.PutInboundSupplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInboundSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/ListInboundSupply',
+            omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.ListInboundSupplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveInboundSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omniroute.v1.InventoryService/ReceiveInboundSupply',
+            omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyRequest.SerializeToString,
+            omniroute_dot_v1_dot_inventory__service__pb2.ReceiveInboundSupplyResponse.FromString,
             options,
             channel_credentials,
             insecure,
