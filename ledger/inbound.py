@@ -230,7 +230,8 @@ class Inbound:
                 if stored is not None:
                     return list(codec.loads(tuple[InboundSupply, ...], stored))
             self._check(tx, changes)
-            held = []
+            # the change of units in transit per inbound position, netted over the changes
+            deltas: dict[tuple[str, date, str], int] = {}
             for supply in changes:
                 assert supply.arrival_date is not None
                 old = tx.execute(
@@ -256,28 +257,16 @@ class Inbound:
                 if old is not None:
                     before = _row_supply(old)
                     assert before.arrival_date is not None
-                    short = _set_transit(
-                        tx,
-                        now,
-                        before.node_id,
-                        before.arrival_date,
-                        before.sku_id,
-                        -before.quantity,
-                        supply.id,
-                    )
-                    if short:
-                        held.append(short)
-                short = _set_transit(
-                    tx,
-                    now,
-                    supply.node_id,
-                    supply.arrival_date,
-                    supply.sku_id,
-                    supply.quantity,
-                    supply.id,
-                )
-                if short:
-                    held.append(short)
+                    key = (before.node_id, before.arrival_date, before.sku_id)
+                    deltas[key] = deltas.get(key, 0) - before.quantity
+                key = (supply.node_id, supply.arrival_date, supply.sku_id)
+                deltas[key] = deltas.get(key, 0) + supply.quantity
+            reference = request_id or "PutInboundSupply"
+            held = [
+                short
+                for key, delta in sorted(deltas.items())
+                if (short := _set_transit(tx, now, *key, delta, reference))
+            ]
             if held:
                 raise InboundHeld(held, _holders(tx, held))
             stored_supplies = list(changes)  # (a cancelled one's row may be gone)

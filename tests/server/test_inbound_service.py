@@ -76,6 +76,17 @@ def test_an_order_is_promised_from_supply_in_transit_and_ships_once_received(
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert reason(caught.value) == "INBOUND_HELD"
     assert _position(client, inbound) == (10, held)
+    # a second order is promised the rest in transit; re-routing it off the inbound node
+    # (as INBOUND_HELD asks) frees the supply for a cut
+    second = client.reserve(_rugs(tiny_network, 10 - held, "more-rugs"))
+    assert _units(second, inbound) == 10 - held
+    assert _position(client, inbound) == (10, 10)
+    moved = client.reroute_order(second.reservation_id, inbound)
+    assert all(s.node_id != inbound for s in moved.plan.shipments)
+    assert _position(client, inbound) == (10, held)
+    client.put_inbound_supply([InboundSupply("PO-1", "DC1", "RUG", held, ARRIVAL)])
+    assert _position(client, inbound) == (held, held)
+    client.put_inbound_supply([InboundSupply("PO-1", "DC1", "RUG", 10, ARRIVAL)])
     # save the sale with a time shows the inbound node and its date; a quote too
     offers = client.availability(
         ["RUG"],
