@@ -5,29 +5,17 @@ reconciled with its movements, and the listing columns are rebuilt from the reco
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from omniroute.ledger import (
     Ledger,
     OrderState,
     ReservationState,
     new_reservation_id,
-    open_ledger,
     plan_lines,
 )
 from omniroute.ledger import orders as orders_table
 from omniroute.model import Network, Order
 from omniroute.planner import Planner
-
-
-@pytest.fixture()
-def store(ledger_target: str, tiny_network: Network) -> Iterator[Ledger]:
-    s = open_ledger(ledger_target)
-    s.put_network(tiny_network)
-    yield s
-    s.close()
 
 
 def _reserve(store: Ledger, network: Network, order: Order, ttl: float) -> str:

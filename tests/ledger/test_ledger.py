@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,14 +38,6 @@ from omniroute.model import Network, StockChange
 
 HELD, COMMITTED = ReservationState.HELD, ReservationState.COMMITTED
 RELEASED, EXPIRED = ReservationState.RELEASED, ReservationState.EXPIRED
-
-
-@pytest.fixture()
-def store(ledger_target: str, tiny_network: Network) -> Iterator[Ledger]:
-    s = open_ledger(ledger_target)
-    s.put_network(tiny_network)
-    yield s
-    s.close()
 
 
 def position(store: Ledger, node: str, sku: str):

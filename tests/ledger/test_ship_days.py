@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -25,14 +24,6 @@ from omniroute.ledger import (
 from omniroute.model import Network
 
 MONDAY = date(2026, 12, 7)
-
-
-@pytest.fixture()
-def store(ledger_target: str, tiny_network: Network) -> Iterator[Ledger]:
-    s = open_ledger(ledger_target)
-    s.put_network(tiny_network)
-    yield s
-    s.close()
 
 
 def hold(store: Ledger, request_id: str, day: date, capacity: int = 2, ttl: float = 60.0) -> str:
