@@ -53,11 +53,12 @@ BIG_MOVE = 0.01  # ... and sooner when this share of the stock positions changed
 class Prices:
     """Opportunity costs in force: θ·λ per unit of each SKU at each node, (nodes, SKUs) in
     the planner's index order, computed from forecast ``forecast_version`` on the stock as
-    of change ``seq`` of network ``network_version``."""
+    of change ``seq`` of network ``network_version`` (the network's version and its inbound
+    nodes' version: prices have a row per node of the planner's index)."""
 
     matrix: np.ndarray
     forecast_version: int
-    network_version: int
+    network_version: tuple[int, int]
     seq: int
     theta: float
     computed_at: float
@@ -164,7 +165,7 @@ class LiveNetwork:
         current = self._prices
         fresh = (
             current is not None
-            and current.network_version == self.version
+            and current.network_version == (self.version, self.inbound)
             and current.forecast_version == self.forecast_version
         )
         if fresh:
@@ -174,7 +175,7 @@ class LiveNetwork:
         if wait:
             return self._compute()
         self._wake.set()
-        usable = current is not None and current.network_version == self.version
+        usable = current is not None and current.network_version == (self.version, self.inbound)
         return current if usable else None
 
     def warm(self) -> None:
@@ -202,7 +203,7 @@ class LiveNetwork:
                 planner = self._planner
                 if planner is None:
                     return None
-                network_version, seq = self.version, self.seq
+                network_version, seq = (self.version, self.inbound), self.seq
                 inventory = planner.inventory.copy()  # a consistent view, off the lock
             current = self._prices
             if current is not None and (
