@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from omniroute.inbound import inbound_node_id
+from omniroute.ledger import open_ledger
 from omniroute.model import InboundSupply, Network, Order, OrderLine
 from omniroute.server.client import OmnirouteClient
 from omniroute.v1 import inventory_service_pb2
@@ -43,7 +44,7 @@ def _position(client: OmnirouteClient, node: str) -> tuple[int, int]:
 
 
 def test_an_order_is_promised_from_supply_in_transit_and_ships_once_received(
-    client: OmnirouteClient, tiny_network: Network
+    client: OmnirouteClient, tiny_network: Network, db_path: str
 ) -> None:
     inbound = inbound_node_id("DC1", ARRIVAL)
     short = client.plan_order(_rugs(tiny_network))
@@ -115,6 +116,12 @@ def test_an_order_is_promised_from_supply_in_transit_and_ships_once_received(
         inventory_service_pb2.Event.Type.Name(e.type) for e in client.watch_events(stop_at_end=True)
     ]
     assert "INBOUND_UPDATED" in kinds and "INBOUND_RECEIVED" in kinds
+    # every position still adds up to its movements, and holds to their lines
+    ledger = open_ledger(db_path)
+    try:
+        assert ledger.check() == []
+    finally:
+        ledger.close()
 
 
 def json_date(message) -> str:  # type: ignore[no-untyped-def]
