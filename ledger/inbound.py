@@ -176,6 +176,9 @@ def carried(tx: Transaction, network: Network) -> tuple[list[InboundSupply], lis
 
 def replace_rows(tx: Transaction, kept: Sequence[InboundSupply], now: float) -> None:
     """Replace every supply row with ``kept`` (a new network's)."""
+    had = tx.execute("SELECT 1 FROM inbound LIMIT 1").fetchone() is not None
+    if not had and not kept:
+        return
     tx.execute("DELETE FROM inbound")
     tx.executemany(
         "INSERT INTO inbound (id, node_id, sku_id, quantity, arrival_date, created, updated) "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import hashlib
 import logging
 import shutil
 import threading
@@ -282,6 +283,16 @@ def _load_for_planning(ledger: Ledger) -> tuple[Network, int, int]:
     return replace(network, stock=table.by_sku()), version, seq
 
 
+def _label(network: Network, version: int) -> str:
+    """What a stock snapshot is of: the network version and, with supply in transit, its
+    inbound nodes (a digest of their ids: the rows of the snapshot's node coding)."""
+    nodes = with_inbound_nodes(network)[0].nodes[len(network.nodes) :]
+    if not nodes:
+        return str(version)
+    digest = hashlib.sha256("\n".join(n.id for n in nodes).encode()).hexdigest()[:12]
+    return f"{version}.{digest}"
+
+
 def _release_freed_memory() -> None:
     """Give the memory freed after loading (the batches a big stock table is read in) back
     to the system: glibc keeps freed heap blocks for reuse, which would leave a worker that
@@ -308,13 +319,12 @@ def shared_network(ledger: Ledger, directory: Path) -> tuple[Network, int, int]:
     in the ledger's change feed."""
     with _locked(directory):
         network, version, _ = ledger.load_network(stock=False)
-        label = f"{version}.{ledger.versions()[3]}"  # the network's and the inbound nodes'
-        found = list(directory.glob(f"v{label}-s*"))
+        found = list(directory.glob(f"v{_label(network, version)}-s*"))
         if found:
             snapshot = found[0]  # one a version
         else:
             network, version, seq = _load_for_planning(ledger)
-            snapshot = directory / f"v{label}-s{seq}"
+            snapshot = directory / f"v{_label(network, version)}-s{seq}"
             StockTable.of(network.stock).save(snapshot)
             for old in [*directory.glob("v*"), *directory.glob(".*.partial")]:
                 if old != snapshot:
