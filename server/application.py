@@ -36,6 +36,7 @@ from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult
 from omniroute.ledger import (
     ChangedConcurrently,
     Ledger,
+    NotHeld,
     OperationError,
     OperationRecord,
     OrderPage,
@@ -124,6 +125,37 @@ class Overloaded(ServiceFailure):
     """The process sheds load: retry with backoff."""
 
     reason = "OVERLOADED"
+
+
+def _still_held(record: OrderRecord, command: RerouteCommand) -> dict[str, int]:
+    """The units a node rejects: those asked, or (none asked) all it still holds for the
+    order; shipped or cancelled units cannot be rejected (:class:`NotHeld`). Units beyond
+    what the plan has the node ship are left to the planner, which names them."""
+    held = {
+        line_id: units
+        for (node_id, line_id), units in record.open_units().items()
+        if node_id == command.node_id
+    }
+    planned = {
+        line_id: units
+        for (node_id, line_id), units in record.planned_units().items()
+        if node_id == command.node_id
+    }
+    rejected = dict(command.rejected) if command.rejected else dict(held)
+    if planned and not held:
+        raise NotHeld(
+            f"{command.node_id} holds nothing more of order {record.order_id}: what it was to "
+            "ship has shipped or was cancelled",
+            {"reservationId": record.reservation_id},
+        )
+    for line_id, units in sorted(rejected.items()):
+        if held.get(line_id, 0) < units <= planned.get(line_id, 0):
+            raise NotHeld(
+                f"{command.node_id} holds {held.get(line_id, 0)} unit(s) of line {line_id} of "
+                f"order {record.order_id} (the rest shipped or was cancelled), not {units}",
+                {"reservationId": record.reservation_id},
+            )
+    return rejected
 
 
 def budget_for(
@@ -626,7 +658,7 @@ class Application:
                 record.order,
                 record.plan,
                 command.node_id,
-                dict(command.rejected),
+                _still_held(record, command),
                 avoid=[r.node_id for r in record.rejections],
             )
             rejection = Rejection(

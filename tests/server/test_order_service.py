@@ -11,7 +11,7 @@ import json
 import grpc
 import pytest
 
-from omniroute.model import Order
+from omniroute.model import Order, ShipmentLine
 from omniroute.server.cli import main
 from omniroute.server.client import OmnirouteClient
 from omniroute.v1 import inventory_service_pb2, order_service_pb2
@@ -327,3 +327,55 @@ def test_cli_order_status_and_list(
     assert "--customer" in capsys.readouterr().err
     assert main(["order", "status", "x", "--server", "localhost:1", "--timeout", "2"]) == 2
     assert "no omniroute server answers at localhost:1" in capsys.readouterr().err
+
+
+def test_commit_release_and_reroute_are_recorded_in_the_order(
+    client: OmnirouteClient, tiny_orders: dict[str, Order]
+) -> None:
+    """The older calls keep the order's status true: CommitReservation ships every open unit
+    (no tracking number), ReleaseReservation cancels them; a re-route after a partial
+    shipment moves only open units, and shipped units cannot be rejected."""
+    committed = tiny_orders["coat-and-jeans"]
+    planned = _reserve(client, committed, "C-10")
+    node, line, units = _multi_unit_node(planned)
+    client.confirm_shipment(committed.id, node, "T-1", [(line, 1)])
+    status = client.get_order_status(committed.id)
+    client.commit_reservation(status.reservation_id)
+    status = client.get_order_status(committed.id)
+    assert status.state == State.SHIPPED
+    assert all(x.open == 0 and x.shipped == x.ordered for x in status.lines)
+    assert [s.tracking_number for s in status.shipments][0] == "T-1"
+    assert all(s.tracking_number == "" for s in status.shipments[1:])
+
+    released = tiny_orders["one-tee-melbourne"]
+    _reserve(client, released, "C-10")
+    status = client.get_order_status(released.id)
+    client.release_reservation(status.reservation_id)
+    status = client.get_order_status(released.id)
+    assert status.state == State.CANCELLED
+    assert [(x.cancelled, x.open) for x in status.lines] == [(1, 0)]
+    assert EventType.Name(status.timeline[-1].type) == "RESERVATION_RELEASED"
+
+    rerouted = tiny_orders["tee-twice"]
+    planned = _reserve(client, rerouted, "C-10")
+    node = next(iter(planned))
+    first_line = next(iter(planned[node]))
+    client.confirm_shipment(rerouted.id, node, "T-2", [(first_line, 1)])
+    reservation = client.get_order_status(rerouted.id).reservation_id
+    assert sum(planned[node].values()) > 1 and planned[node][first_line] == 1
+    with pytest.raises(grpc.RpcError) as caught:  # the shipped unit cannot be rejected
+        client.reroute_order(
+            reservation, node, [ShipmentLine(first_line, "TEE", 1)], request_id="rr-0"
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason(caught.value) == "NOT_HELD"
+    moved = client.reroute_order(reservation, node, request_id="rr-1")  # all it still holds
+    assert moved.reservation_id == reservation
+    after = client.get_order_status(rerouted.id)
+    assert sum(x.shipped for x in after.lines) == 1
+    assert sum(x.open for x in after.lines) + 1 == sum(x.planned for x in after.lines)
+    assert all(
+        s.node_id != node
+        for s in after.plan.shipments
+        if any(x.line_id != first_line for x in s.lines)
+    )
