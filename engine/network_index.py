@@ -13,7 +13,7 @@ import numpy as np
 from omniroute import _core
 from omniroute.dating import NetworkDates
 from omniroute.fences import Fences
-from omniroute.inbound import with_inbound_nodes
+from omniroute.inbound import SEPARATOR, with_inbound_nodes
 from omniroute.model import (
     CarrierService,
     Channel,
@@ -113,7 +113,7 @@ class NetworkIndex:
         # the inbound nodes of each node (an order excluding a node excludes them too)
         self.inbound_of: dict[int, list[int]] = {}
         for node in self.inbound_nodes.tolist():
-            real = self.node_pos[self.node_ids[node].rpartition("@")[0]]
+            real = self.node_pos[self.node_ids[node].rpartition(SEPARATOR)[0]]
             self.inbound_of.setdefault(real, []).append(node)
         self.sourcing = Sourcing(network)  # the sourcing profiles, compiled
         self.capacity = np.array([n.daily_shipment_capacity for n in nodes], dtype=np.int64)

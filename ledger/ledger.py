@@ -49,7 +49,7 @@ class Ledger:
     def __init__(self, database: Database) -> None:
         self.db = database
         self._ids: tuple[int, tuple[set[str], set[str]]] | None = None
-        self._fenced: tuple[int, Fenced | None] | None = None
+        self._fenced: tuple[tuple[int, int], Fenced | None] | None = None
         self.stock = Stock(database, self._known_ids)
         self.reservations = Reservations(database, self._fences)
         self.orders = Orders(database)
@@ -138,12 +138,14 @@ class Ledger:
     def _fences(self, tx: Transaction) -> Fenced | None:
         """The served network's channel fences, compiled once per network version (None:
         it has none)."""
-        version = network_table.version(tx)
+        version = (network_table.version(tx), inbound_table.version(tx))
         if self._fenced is None or self._fenced[0] != version:
             found = network_table.load(tx)
             fenced = None
             if found is not None and found[0].channel_fences:
-                index = NetworkIndex(found[0])
+                # with its inbound nodes, which the node-kind and every-node entries cover
+                supplies = tuple(inbound_table.supplies(tx, live_only=True))
+                index = NetworkIndex(replace(found[0], inbound_supply=supplies))
                 fenced = (index, index.fences)
             self._fenced = (version, fenced)
         return self._fenced[1]

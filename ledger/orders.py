@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from omniroute.inbound import split_inbound_node_id
 from omniroute.ledger import codec, events
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import UnknownOrder
@@ -62,12 +63,19 @@ def save(tx: Transaction, record: OrderRecord, nodes_changed: bool = True) -> No
             record.state().value,
         ),
     )
-    if nodes_changed:
+    if nodes_changed:  # (supply in transit, NODE@DATE, lists under its node)
+        nodes = {_node_of(s.node_id) for s in record.plan.shipments}
         tx.execute("DELETE FROM order_nodes WHERE order_id = ?", (record.order_id,))
         tx.executemany(
             "INSERT INTO order_nodes (node_id, order_id) VALUES (?, ?)",
-            [(n, record.order_id) for n in sorted({s.node_id for s in record.plan.shipments})],
+            [(n, record.order_id) for n in sorted(nodes)],
         )
+
+
+def _node_of(node_id: str) -> str:
+    """The node itself of an inbound node id (``NODE@DATE``), else the id."""
+    found = split_inbound_node_id(node_id)
+    return found[0] if found else node_id
 
 
 def find(tx: Transaction, order_id: str = "", reservation_id: str = "") -> OrderRecord | None:

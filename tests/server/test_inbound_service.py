@@ -77,6 +77,7 @@ def test_an_order_is_promised_from_supply_in_transit_and_ships_once_received(
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert reason(caught.value) == "INBOUND_HELD"
     assert _position(client, inbound) == (10, held)
+    assert "rugs" in {o.order_id for o in client.list_orders(node_id="DC1").orders}
     # a second order is promised the rest in transit; re-routing it off the inbound node
     # (as INBOUND_HELD asks) frees the supply for a cut
     second = client.reserve(_rugs(tiny_network, 10 - held, "more-rugs"))
