@@ -393,8 +393,14 @@ def event_summary(event: Any) -> str:
         why = f" ({data['reason']})" if data.get("reason") else ""
         return f"cancelled {counted(int(data.get('units', 0)), 'unshipped unit')}{why}"
     if name in ("RESERVATION_COMMITTED", "RESERVATION_RELEASED", "RESERVATION_EXPIRED"):
-        cause = f" ({data['cause'].replace('_', ' ').lower()})" if data.get("cause") else ""
-        return f"reservation {name.split('_', 1)[1].lower()}{cause}"
+        settled = name.split("_", 1)[1].lower()
+        causes = {
+            ("committed", "ORDER_SHIPPED"): " (every unit shipped)",
+            ("committed", "ORDER_CANCELLED"): " (what shipped; the rest cancelled)",
+            ("released", "ORDER_CANCELLED"): " (the order cancelled)",
+            ("released", "NETWORK_REPLACED"): " (the network replaced)",
+        }
+        return f"reservation {settled}{causes.get((settled, data.get('cause', '')), '')}"
     if name in ("RETURN_PLANNED", "RETURN_RECEIVED"):
         legs = ", ".join(
             f"{leg['nodeId']} {leg['action'].replace('_', ' ').lower()}"
