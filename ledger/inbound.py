@@ -110,13 +110,16 @@ def settle(tx: Transaction, now: float, inbound_id: str, sku_id: str, reference:
         )
         move(tx, now, "RECEIVE", node_id, sku_id, surplus, 0, reference)
     if keep == 0:
-        tx.execute("DELETE FROM stock WHERE node_id = ? AND sku_id = ?", (inbound_id, sku_id))
-        tx.execute(
+        gone = tx.execute(
+            "DELETE FROM stock WHERE node_id = ? AND sku_id = ?", (inbound_id, sku_id)
+        ).rowcount
+        gone += tx.execute(
             "DELETE FROM inbound WHERE node_id = ? AND sku_id = ? AND arrival_date = ? "
             "AND quantity = 0",
             (node_id, sku_id, arrival.isoformat()),
-        )
-        _bump(tx)
+        ).rowcount
+        if gone:  # the inbound node may have gone
+            _bump(tx)
 
 
 def _set_transit(
