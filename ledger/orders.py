@@ -129,10 +129,25 @@ def settle(
 
 def backfill(tx: Transaction) -> None:
     """Fill the listing columns and nodes of records stored before they existed (schema
-    6): run once, by that migration."""
-    rows = tx.execute("SELECT record FROM orders").fetchall()
-    for row in rows:
-        save(tx, codec.load_as(OrderRecord, bytes(row[0])))
+    6), and record how the orders whose reservation settled before then ended (shipped by
+    CommitReservation, released or expired): run once, by that migration."""
+    rows = tx.execute(
+        "SELECT o.record, r.state, r.updated FROM orders o "
+        "LEFT JOIN reservations r ON r.id = o.reservation_id"
+    ).fetchall()
+    causes = {"RELEASED": CancelCause.RELEASED, "EXPIRED": CancelCause.EXPIRED}
+    for blob, state, updated in rows:
+        record = codec.load_as(OrderRecord, bytes(blob))
+        save(tx, record)
+        if state == "COMMITTED" or state in causes:
+            at = float(updated or 0.0)
+            settle(
+                tx,
+                record.reservation_id,
+                at,
+                state == "COMMITTED",
+                causes.get(state, CancelCause.RELEASED),
+            )
 
 
 class Orders:

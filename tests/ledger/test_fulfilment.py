@@ -85,6 +85,18 @@ def test_listing_columns_are_rebuilt_from_the_records(
     with store.db.write() as tx:
         orders_table.backfill(tx)
     assert store.orders.page(customer_id="C-1").orders == before
+    # an order whose reservation settled before the order records kept shipments: the
+    # backfill records how it ended
+    committed = replace(tiny_orders["one-tee-melbourne"], customer_id="C-2")
+    store.reservations.commit(_reserve(store, tiny_network, committed, ttl=60))
+    record = store.orders.get(committed.id)
+    with store.db.write() as tx:
+        orders_table.save(tx, replace(record, shipments=(), cancellations=()))
+    assert store.orders.get(committed.id).open_units()  # as an old record would read
+    with store.db.write() as tx:
+        orders_table.backfill(tx)
+    ended = store.orders.get(committed.id)
+    assert not ended.open_units() and ended.state() is OrderState.SHIPPED
     nodes = {s.node_id for s in before[0].plan.shipments}
     for node in nodes:
         assert store.orders.page(node_id=node, states=[OrderState.RESERVED]).orders == before
