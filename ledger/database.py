@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,9 +91,9 @@ class SqliteDatabase:
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=30000")
+        _wal(self._db)
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         if migrate:
             self.migrate()
 
@@ -168,6 +169,21 @@ class SqliteDatabase:
                 (str(version),),
             )
             return version
+
+
+def _wal(db: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Put the file in WAL mode. Switching a new file's journal needs it to itself: while
+    another process creates or migrates it, SQLite answers "database is locked" at once
+    (not after the busy timeout), so wait and try again, up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
