@@ -53,6 +53,17 @@ def inbound_positions(supplies: Iterable[InboundSupply]) -> dict[tuple[str, str]
     return units
 
 
+def inbound_arrivals(supplies: Iterable[InboundSupply]) -> list[tuple[str, date]]:
+    """The (node id, arrival date) of each inbound node, in the order they follow the
+    network's own nodes."""
+    return sorted({(s.node_id, s.arrival_date) for s in supplies if s.arrival_date})
+
+
+def inbound_node_ids(supplies: Iterable[InboundSupply]) -> list[str]:
+    """The ids of the inbound nodes, in the order they follow the network's own nodes."""
+    return [inbound_node_id(node_id, arrival) for node_id, arrival in inbound_arrivals(supplies)]
+
+
 def with_inbound_nodes(network: Network) -> tuple[Network, dict[int, date]]:
     """The network with its inbound nodes after its own (in id order), and the arrival date
     of each inbound node by node index. Stock positions for the supplies' units are added
@@ -60,9 +71,7 @@ def with_inbound_nodes(network: Network) -> tuple[Network, dict[int, date]]:
     if not network.inbound_supply:
         return network, {}
     by_id = {node.id: node for node in network.nodes}
-    arrivals = sorted(
-        {(s.node_id, s.arrival_date) for s in network.inbound_supply if s.arrival_date}
-    )
+    arrivals = inbound_arrivals(network.inbound_supply)
     added = tuple(
         replace(
             by_id[node_id],

@@ -234,19 +234,13 @@ class Fulfilment:
                         | ({"lineId": line_id} if line_id else {}),
                     )
             skus = _skus(record)
-            by_node: dict[str, list[tuple[str, int]]] = {}
-            for (node_id, line_id), units in sorted(open_units.items()):
-                if line_id in asked:
-                    give_up(
-                        tx,
-                        now,
-                        record.reservation_id,
-                        ReservationLine(node_id, skus[line_id], units),
-                        MovementKind.RELEASE,
-                    )
-                    by_node.setdefault(node_id, []).append((line_id, units))
+            by_node = record.open_by_node(asked)
+            for node_id, lines in by_node.items():
+                for line_id, units in lines:
+                    line = ReservationLine(node_id, skus[line_id], units)
+                    give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
             gone = tuple(
-                Cancellation(n, tuple(lines), CancelCause.CANCELLED, reason, now)
+                Cancellation(n, lines, CancelCause.CANCELLED, reason, now)
                 for n, lines in by_node.items()
             )
             after = replace(record, cancellations=(*record.cancellations, *gone), updated=now)

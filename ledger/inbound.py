@@ -45,21 +45,19 @@ def _row_supply(row: Sequence[Any]) -> InboundSupply:
 
 
 def supplies(tx: Transaction, live_only: bool = False) -> list[InboundSupply]:
-    """Every supply row (``live_only``: those with units in transit or an inbound position
-    that still holds units), by id."""
+    """Every supply row (``live_only``: those with units in transit or whose inbound
+    position still holds units), by id; one query."""
+    where = ""
+    if live_only:  # the position's id is the inbound node id, NODE@DATE (omniroute.inbound)
+        where = (
+            " LEFT JOIN stock s ON s.node_id = i.node_id || '@' || i.arrival_date"
+            " AND s.sku_id = i.sku_id WHERE i.quantity > 0 OR s.on_hand > 0 OR s.reserved > 0"
+        )
     rows = tx.execute(
-        "SELECT id, node_id, sku_id, quantity, arrival_date FROM inbound ORDER BY id"
+        "SELECT i.id, i.node_id, i.sku_id, i.quantity, i.arrival_date FROM inbound i"
+        f"{where} ORDER BY i.id"
     ).fetchall()
-    found = [_row_supply(row) for row in rows]
-    if not live_only:
-        return found
-    return [s for s in found if s.quantity > 0 or _position_units(tx, s) > 0]
-
-
-def _position_units(tx: Transaction, supply: InboundSupply) -> int:
-    assert supply.arrival_date is not None
-    found = position(tx, inbound_node_id(supply.node_id, supply.arrival_date), supply.sku_id)
-    return found.on_hand + found.reserved
+    return [_row_supply(row) for row in rows]
 
 
 def version(tx: Transaction) -> int:

@@ -136,19 +136,24 @@ class Ledger:
         return problems + self.stock.reconciliation_problems()
 
     def _fences(self, tx: Transaction) -> Fenced | None:
-        """The served network's channel fences, compiled once per network version (None:
-        it has none)."""
-        version = (network_table.version(tx), inbound_table.version(tx))
-        if self._fenced is None or self._fenced[0] != version:
-            found = network_table.load(tx)
-            fenced = None
-            if found is not None and found[0].channel_fences:
-                # with its inbound nodes, which the node-kind and every-node entries cover
-                supplies = tuple(inbound_table.supplies(tx, live_only=True))
-                index = NetworkIndex(replace(found[0], inbound_supply=supplies))
-                fenced = (index, index.fences)
-            self._fenced = (version, fenced)
-        return self._fenced[1]
+        """The served network's channel fences, compiled once per network version and, for a
+        network with fences, per version of its inbound nodes (None: it has none)."""
+        network_version = network_table.version(tx)
+        cached = self._fenced
+        if cached is not None and cached[0][0] == network_version and cached[1] is None:
+            return None  # no fences: every hold skips the check at the cost of one read
+        version = (network_version, inbound_table.version(tx))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found = network_table.load(tx)
+        fenced = None
+        if found is not None and found[0].channel_fences:
+            # with its inbound nodes, which the node-kind and every-node entries cover
+            supplies = tuple(inbound_table.supplies(tx, live_only=True))
+            index = NetworkIndex(replace(found[0], inbound_supply=supplies))
+            fenced = (index, index.fences)
+        self._fenced = (version, fenced)
+        return fenced
 
     def _known_ids(self, tx: Transaction) -> tuple[set[str], set[str]]:
         """Node and SKU ids of the current network (cached per network version)."""

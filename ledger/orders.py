@@ -111,18 +111,14 @@ def settle(
     record = find(tx, reservation_id=reservation_id)
     if record is None:
         return
-    by_node: dict[str, list[tuple[str, int]]] = {}
-    for (node_id, line_id), units in sorted(record.open_units().items()):
-        by_node.setdefault(node_id, []).append((line_id, units))
+    by_node = record.open_by_node()
     if not by_node:
         return
     if shipped:
-        done = tuple(
-            ShipmentRecord(n, tuple(lines), shipped_at=now) for n, lines in by_node.items()
-        )
+        done = tuple(ShipmentRecord(n, lines, shipped_at=now) for n, lines in by_node.items())
         record = replace(record, shipments=(*record.shipments, *done), updated=now)
     else:
-        gone = tuple(Cancellation(n, tuple(lines), cause, at=now) for n, lines in by_node.items())
+        gone = tuple(Cancellation(n, lines, cause, at=now) for n, lines in by_node.items())
         record = replace(record, cancellations=(*record.cancellations, *gone), updated=now)
     save(tx, record, nodes_changed=False)
 

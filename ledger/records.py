@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from omniroute.model import Order, Plan
@@ -148,6 +148,17 @@ class OrderRecord:
         }
         return {key: units for key, units in left.items() if units > 0}
 
+    def open_by_node(
+        self, line_ids: Collection[str] | None = None
+    ) -> dict[str, tuple[tuple[str, int], ...]]:
+        """The open units per node as (line id, units), by line id; of ``line_ids`` only
+        when given."""
+        by_node: dict[str, list[tuple[str, int]]] = {}
+        for (node_id, line_id), units in sorted(self.open_units().items()):
+            if line_ids is None or line_id in line_ids:
+                by_node.setdefault(node_id, []).append((line_id, units))
+        return {node_id: tuple(lines) for node_id, lines in by_node.items()}
+
     def state(self) -> OrderState:
         """RESERVED or PARTIALLY_SHIPPED while units are held; then SHIPPED, DELIVERED
         (every shipment delivered), CANCELLED or EXPIRED (nothing shipped)."""
@@ -186,6 +197,7 @@ class ReturnRecord:
     legs: tuple[ReturnLegPlan, ...]
     created: float
     updated: float
+    order_id: str = ""  # the reserved order the items came from ("": not given)
 
 
 @dataclass(frozen=True, slots=True)

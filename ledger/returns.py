@@ -18,13 +18,13 @@ from omniroute.returns import ReturnLegPlan
 
 def _find(tx: Transaction, return_id: str) -> ReturnRecord:
     row = tx.execute(
-        "SELECT id, request_id, state, legs, created, updated FROM returns WHERE id = ?",
+        "SELECT id, request_id, state, legs, created, updated, order_id FROM returns WHERE id = ?",
         (return_id,),
     ).fetchone()
     if row is None:
         raise UnknownReturn(return_id)
     legs = codec.loads(tuple[ReturnLegPlan, ...], bytes(row[3]))
-    return ReturnRecord(row[0], row[1], ReturnState(row[2]), legs, row[4], row[5])
+    return ReturnRecord(row[0], row[1], ReturnState(row[2]), legs, row[4], row[5], row[6])
 
 
 def _legs_json(legs: Sequence[ReturnLegPlan]) -> list[dict[str, object]]:
@@ -66,6 +66,7 @@ class Returns:
                 tuple(legs),
                 now,
                 now,
+                order_id,
             )
             tx.execute(
                 "INSERT INTO returns (id, request_id, state, legs, created, updated, order_id) "
@@ -77,7 +78,7 @@ class Returns:
                     codec.dumps(record.legs),
                     now,
                     now,
-                    order_id,
+                    record.order_id,
                 ),
             )
             event = events.NewEvent(
@@ -104,15 +105,12 @@ class Returns:
                     if record.state is ReturnState.PLANNED:
                         receive(tx, now, leg.node_id, item.sku_id, item.quantity, return_id)
             if record.state is ReturnState.PLANNED:  # receiving again changes nothing
-                order_id = tx.execute(
-                    "SELECT order_id FROM returns WHERE id = ?", (return_id,)
-                ).fetchone()[0]
-                found = orders.find(tx, order_id) if order_id else None
+                found = orders.find(tx, record.order_id) if record.order_id else None
                 event = events.NewEvent(
                     events.EventType.RETURN_RECEIVED,
                     request_id=record.request_id,
                     return_id=return_id,
-                    order_id=order_id,
+                    order_id=record.order_id,
                     customer_id=found.order.customer_id if found else "",
                     payload={"legs": _legs_json(record.legs)},
                 )

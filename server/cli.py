@@ -48,6 +48,8 @@ from omniroute.server.tables import (
 from omniroute.v1 import order_service_pb2
 
 if TYPE_CHECKING:
+    import grpc
+
     from omniroute.server.client import OmnirouteClient
 
 EXIT_INVALID = 2
@@ -381,34 +383,36 @@ def _server_client(args: argparse.Namespace) -> OmnirouteClient:
     return OmnirouteClient(args.server, timeout=args.timeout, tls_ca=args.tls_ca, token=token)
 
 
-def _rpc_failure(error: Exception, server: str) -> CliError:
+def _rpc_failure(error: grpc.RpcError, server: str) -> CliError:
     """A failed call, told as the server told it (code, message)."""
     import grpc
 
-    if isinstance(error, grpc.RpcError):
-        code = error.code()
-        if code is grpc.StatusCode.UNAVAILABLE:
-            return CliError(
-                f"no omniroute server answers at {server} ({one_line(error.details() or '')}): "
-                "start one with `omniroute serve` or pass --server HOST:PORT"
-            )
-        return CliError(f"{code.name}: {error.details()}")
-    raise error
+    code = error.code()
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return CliError(
+            f"no omniroute server answers at {server} ({one_line(error.details() or '')}): "
+            "start one with `omniroute serve` or pass --server HOST:PORT"
+        )
+    return CliError(f"{code.name}: {error.details()}")
 
 
 def cmd_order_status(args: argparse.Namespace) -> int:
+    import grpc
+
     from omniroute.server.tables import order_status_text
 
     with _server_client(args) as client:
         try:
             status = client.get_order_status(args.order_id)
-        except Exception as error:
+        except grpc.RpcError as error:
             raise _rpc_failure(error, args.server) from None
     print(to_json_line(status) if args.json else order_status_text(status))
     return 0
 
 
 def cmd_order_list(args: argparse.Namespace) -> int:
+    import grpc
+
     from omniroute.server.tables import orders_list_text
 
     if not args.customer and not args.node:
@@ -429,7 +433,7 @@ def cmd_order_list(args: argparse.Namespace) -> int:
                 token = page.next_page_token
                 if not token or len(found) >= args.limit:
                     break
-        except Exception as error:
+        except grpc.RpcError as error:
             raise _rpc_failure(error, args.server) from None
     if args.json:
         for order in found:

@@ -494,19 +494,12 @@ def _fence_from_proto(
             FieldViolation(f"{where}.channel", f"must be {_CHANNEL_NAMES}, not {message.channel}")
         )
     kind = None
-    if message.node_kind:
-        name = (
-            network_pb2.Node.Kind.Name(message.node_kind)
-            if message.node_kind in (network_pb2.Node.Kind.values())
-            else ""
+    if message.node_kind in KNOWN_KINDS:
+        kind = NodeKind[network_pb2.Node.Kind.Name(message.node_kind)]
+    elif message.node_kind != network_pb2.Node.KIND_UNSPECIFIED:
+        violations.append(
+            FieldViolation(f"{where}.nodeKind", f"must be {_KIND_NAMES}, not {message.node_kind}")
         )
-        kind = NodeKind[name] if name in NodeKind.__members__ else None
-        if kind is None:
-            violations.append(
-                FieldViolation(
-                    f"{where}.nodeKind", f"must be {_KIND_NAMES}, not {message.node_kind}"
-                )
-            )
     return ChannelFence(
         channel=channel,
         node_id=message.node_id,
@@ -524,6 +517,13 @@ _CHANNELS = {
     if name in Channel.__members__
 }  # the API's channel numbers (UNSPECIFIED aside) and the model's channels
 _CHANNEL_NAMES = "WEB, STORE, CALL_CENTER, MARKETPLACE or WHOLESALE"
+
+
+def channel_from_proto(number: int) -> Channel | None:
+    """The model's channel of an API channel number (None: unspecified or unknown)."""
+    return _CHANNELS.get(number)
+
+
 _KIND_NAMES = "DC, STORE, THIRD_PARTY or DROP_SHIP"
 
 

@@ -160,16 +160,15 @@ def order_life(target: str, orders: Sequence[Order]) -> str:
             plan = client.get_order_status(order.id).plan
             for i, shipment in enumerate(plan.shipments):
                 units = [(x.line_id, x.quantity) for x in shipment.lines]
-                if i == 0 and (n == 0 or order is cancelled) and sum(q for _, q in units) > 1:
-                    first = [(units[0][0], 1)]  # one unit first: a partial shipment
+                partial = i == 0 and (n == 0 or order is cancelled) and sum(q for _, q in units) > 1
+                if partial:  # one unit first
+                    first = [(units[0][0], 1)]
                     client.confirm_shipment(
                         order.id, shipment.node_id, f"TRK-{n}-{i}a", first, carrier="demo"
                     )
                     shipments += 1
-                    if order is cancelled:
-                        break
-                if order is cancelled and i > 0:
-                    break
+                if order is cancelled and (partial or i > 0):
+                    break  # the rest is cancelled below
                 client.confirm_shipment(order.id, shipment.node_id, f"TRK-{n}-{i}", carrier="demo")
                 shipments += 1
             if order is cancelled:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from omniroute.files import forecast_from_json
-from omniroute.inbound import with_inbound_nodes
+from omniroute.inbound import inbound_node_ids
 from omniroute.ledger import Ledger, NoNetwork
 from omniroute.lookahead import opportunity_costs
 from omniroute.model import Network
@@ -276,20 +276,18 @@ def _load_for_planning(ledger: Ledger) -> tuple[Network, int, int]:
     """The ledger's network with its stock in the planner's order (by SKU, then node, coded
     by the network's own node and SKU order), so that the planner reads it without a copy."""
     network, version, seq = ledger.load_network()
-    nodes = with_inbound_nodes(network)[0].nodes  # the inbound nodes' positions too
-    table = StockTable.of(network.stock).recoded(
-        [n.id for n in nodes], [s.id for s in network.skus]
-    )
+    node_ids = [n.id for n in network.nodes] + inbound_node_ids(network.inbound_supply)
+    table = StockTable.of(network.stock).recoded(node_ids, [s.id for s in network.skus])
     return replace(network, stock=table.by_sku()), version, seq
 
 
 def _label(network: Network, version: int) -> str:
     """What a stock snapshot is of: the network version and, with supply in transit, its
     inbound nodes (a digest of their ids: the rows of the snapshot's node coding)."""
-    nodes = with_inbound_nodes(network)[0].nodes[len(network.nodes) :]
-    if not nodes:
+    inbound = inbound_node_ids(network.inbound_supply)
+    if not inbound:
         return str(version)
-    digest = hashlib.sha256("\n".join(n.id for n in nodes).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join(inbound).encode()).hexdigest()[:12]
     return f"{version}.{digest}"
 
 

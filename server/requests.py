@@ -345,14 +345,10 @@ def quote_delivery(
 
 def _channel(number: int, violations: list[FieldViolation]) -> Channel | None:
     """A request's optional channel (None: unset); an unknown number is a violation."""
-    if not number:
-        return None
-    names = network_pb2.Channel
-    name = names.Name(number) if number in names.values() else ""
-    if name not in Channel.__members__:
+    channel = convert.channel_from_proto(number)
+    if number and channel is None:
         violations.append(FieldViolation("channel", f"is not a channel: {number}"))
-        return None
-    return Channel[name]
+    return channel
 
 
 def _time(

@@ -9,6 +9,7 @@ labels for the optimiser's method names. Files keep fractions and lowerCamelCase
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -364,8 +365,6 @@ def _when(stamp: Any) -> str:
 
 def event_summary(event: Any) -> str:
     """One line on what an order event says (from its JSON payload)."""
-    import json
-
     data = json.loads(event.payload_json or "{}")
 
     def units(lines: Sequence[Mapping[str, Any]]) -> str:
