@@ -199,6 +199,7 @@ class Inventory:
         self._shipments: dict[tuple[int, date], int] = {}  # counted by count_shipments
         # units held per SKU, channel and node, where the network has fences (the ledger's)
         self.channel_held: dict[int, dict[Channel, dict[int, int]]] = {}
+        self._fences = index.fences if index.fences.active else None  # None: no fences
 
     @classmethod
     def from_network(cls, index: NetworkIndex) -> Inventory:
@@ -211,7 +212,7 @@ class Inventory:
         clone = Inventory.__new__(Inventory)
         clone.index, clone.table, clone._stock = self.index, self.table, list(self._stock)
         clone.full_days, clone._shipments = dict(self.full_days), dict(self._shipments)
-        clone.channel_held = self.channel_held
+        clone.channel_held, clone._fences = self.channel_held, self._fences
         return clone
 
     def set_channel_holds(self, holds: Iterable[tuple[str, str, Channel, int]]) -> None:
@@ -229,10 +230,10 @@ class Inventory:
         """The SKU's stock as orders of ``channel`` see it: with the network's channel
         fences and caps applied (omniroute.fences), else :meth:`sku`."""
         stock = self._stock[sku_index]
-        fences = self.index.fences
-        if not fences.active:
+        if self._fences is None:
             return stock
-        return fences.stock_for(channel, sku_index, stock, self.channel_held.get(sku_index, {}))
+        held = self.channel_held.get(sku_index, {})
+        return self._fences.stock_for(channel, sku_index, stock, held)
 
     def set_full_days(self, full: Mapping[str, Iterable[date]]) -> None:
         """The full ship dates of each node (by node id; unknown ids are ignored: the
