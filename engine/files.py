@@ -233,6 +233,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("weight_kg", "weightKg", DOUBLE),
         Field("name", "name", STRING),
         Field("ship_alone", "shipAlone", BOOL),
+        Field("release_date", "releaseDate", MESSAGE, message="google.type.Date"),
     ),
     "omniroute.v1.StockPosition": (
         Field("node_id", "nodeId", STRING),
@@ -284,6 +285,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("sku_id", "skuId", STRING),
         Field("quantity", "quantity", INT32),
         Field("ship_together_group", "shipTogetherGroup", STRING),
+        Field("allow_backorder", "allowBackorder", BOOL),
     ),
     "omniroute.v1.Order": (
         Field("id", "id", STRING),
@@ -834,7 +836,13 @@ def _build_node(values: dict, path: str, failed: Set[str], report: _Report) -> N
 
 
 def _build_sku(values: dict, path: str, failed: Set[str], report: _Report) -> Sku:
-    return Sku(values["id"], values["weight_kg"], values["name"], values["ship_alone"])
+    return Sku(
+        values["id"],
+        values["weight_kg"],
+        values["name"],
+        values["ship_alone"],
+        values["release_date"],
+    )
 
 
 def _build_position(values: dict, path: str, failed: Set[str], report: _Report) -> StockPosition:
@@ -862,7 +870,11 @@ def _build_network(values: dict, path: str, failed: Set[str], report: _Report) -
 
 def _build_line(values: dict, path: str, failed: Set[str], report: _Report) -> OrderLine:
     return OrderLine(
-        values["id"], values["sku_id"], values["quantity"], values["ship_together_group"]
+        values["id"],
+        values["sku_id"],
+        values["quantity"],
+        values["ship_together_group"],
+        values["allow_backorder"],
     )
 
 

@@ -130,6 +130,7 @@ class Sku:
     weight_kg: float
     name: str = ""
     ship_alone: bool = False  # each unit is a parcel of its own
+    release_date: date | None = None  # pre-order: no unit ships before it (dated orders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,7 @@ class OrderLine:
     sku_id: str
     quantity: int
     ship_together_group: str = ""  # lines of one group ship from one node, together
+    allow_backorder: bool = False  # units short within the promise may wait for supply
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +312,8 @@ class Shipment:
     breakdown: CostBreakdown
     ship_date: date | None = None  # dated orders only
     delivery_date: date | None = None
+    backorder: bool = False  # supply in transit past the order's promise (backorder lines)
+    preorder: bool = False  # units of a SKU not yet released on the order's date
 
     @property
     def units(self) -> int:

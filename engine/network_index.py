@@ -104,6 +104,8 @@ class NetworkIndex:
         self.sku_weight = np.array([sku.weight_kg for sku in network.skus], dtype=np.float64)
         # the same weights as Python floats, for code that reads them one at a time
         self.sku_weight_kg: list[float] = [float(w) for w in self.sku_weight.tolist()]
+        # pre-orders: the release date of each SKU that has one (omniroute.backorders)
+        self.releases = {s.id: s.release_date for s in network.skus if s.release_date}
         self.sku_alone = np.array([sku.ship_alone for sku in network.skus], dtype=bool)
         self.has_alone = bool(self.sku_alone.any())
         self.sku_alone_list: list[bool] = self.sku_alone.tolist()
@@ -213,6 +215,25 @@ class Inventory:
         clone.index, clone.table, clone._stock = self.index, self.table, list(self._stock)
         clone.full_days, clone._shipments = dict(self.full_days), dict(self._shipments)
         clone.channel_held, clone._fences = self.channel_held, self._fences
+        return clone
+
+    def restricted(
+        self, sku_ids: Iterable[str], nodes: Iterable[str], shelf: bool = True
+    ) -> Inventory:
+        """A copy in which these SKUs have no ATP at ``nodes`` (ids) and, without
+        ``shelf``, at none of the network's own nodes: only supply in transit
+        (:mod:`omniroute.inbound`), what a backorder may wait for."""
+        clone = self.copy()
+        closed = np.array([self.index.node_pos[n] for n in nodes], dtype=np.int64)
+        inbound = self.index.inbound_nodes
+        for sku_id in set(sku_ids):
+            k = self.index.sku_pos[sku_id]
+            stock = clone._stock[k]
+            keep = ~np.isin(stock.nodes, closed)
+            if not shelf:
+                keep &= np.isin(stock.nodes, inbound)
+            on_hand = np.where(keep, stock.on_hand, 0)
+            clone._stock[k] = SkuStock(stock.nodes, on_hand, stock.safety_stock, stock.reserved)
         return clone
 
     def set_channel_holds(self, holds: Iterable[tuple[str, str, Channel, int]]) -> None:

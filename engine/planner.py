@@ -15,10 +15,11 @@ from omniroute.availability import (
     Availability,
     availability,
 )
+from omniroute.backorders import in_parts, plan_in_parts
 from omniroute.baseline import plan_baseline
 from omniroute.budget import Budget
 from omniroute.candidates import OrderProblem, build_problem
-from omniroute.dating import DatesOutOfRange
+from omniroute.dating import DatesOutOfRange, Dating
 from omniroute.explain import explain as explain_plan
 from omniroute.joint import DEFAULT_TIME_LIMIT as JOINT_TIME_LIMIT
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult, allocate
@@ -33,10 +34,13 @@ from omniroute.model import (
     PlanResult,
     PlanStats,
     Policy,
+    Shipment,
+    UnfilledReason,
     ValidationError,
 )
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.optimizer import DEFAULT_TIME_LIMIT, Solve, prepare
+from omniroute.plans import plan_from_shipments
 from omniroute.reroute import Reroute, reroute
 from omniroute.returns import DEFAULT_UNIT_VALUE, ReturnItem, ReturnPlan, plan_return
 from omniroute.scenario import Replay, ReplayMode, replay
@@ -79,6 +83,53 @@ class PreparedPlan:
         except OverflowError as error:
             raise _dates_out_of_range(self.problem.order, error) from None
         return result
+
+
+class PlannedInParts:
+    """An order with backorder lines or unreleased SKUs, planned part by part
+    (:mod:`omniroute.backorders`); the same interface as :class:`PreparedPlan`. Options
+    and explanations are not given for such orders."""
+
+    search_work = float("inf")  # several searches: run where long work runs
+
+    def __init__(
+        self, planner: Planner, order: Order, policy: Policy, prices: np.ndarray | None
+    ) -> None:
+        self.planner = planner
+        self.order = order
+        self.policy = policy
+        self.prices = prices
+
+    def solve(self, budget: Budget | None = None, explain: bool = False) -> PlanResult:
+        planner, index = self.planner, self.planner.index
+
+        def solve(part: Order, used: frozenset[str], supply_only: bool) -> PlanResult:
+            on = planner
+            if used or supply_only:
+                skus = [x.sku_id for x in part.lines]
+                inventory = planner.inventory.restricted(skus, used, shelf=not supply_only)
+                on = Planner(planner.network, inventory, index, validate=False)
+            return on._prepare_one(part, self.policy, False, self.prices).solve(budget)
+
+        def rebuild(
+            order: Order,
+            shipments: Sequence[Shipment],
+            reasons: Mapping[str, UnfilledReason],
+            opportunity_cost: float,
+        ) -> Plan:
+            return plan_from_shipments(
+                order,
+                index,
+                [
+                    (s.node_id, s.service_id, {x.line_id: x.quantity for x in s.lines})
+                    for s in shipments
+                ],
+                reasons,
+                dating=Dating.of(order, index.dates, planner.inventory.full_days),
+                opportunity_cost=opportunity_cost,
+            )
+
+        return plan_in_parts(self.order, index, solve, rebuild)
 
 
 class Planner:
@@ -185,11 +236,18 @@ class Planner:
         options: bool = False,
         validate: bool = True,
         prices: np.ndarray | None = None,
-    ) -> PreparedPlan:
+    ) -> PreparedPlan | PlannedInParts:
         """The first, cheap half of :meth:`plan`: the order's problem and bounds, and how
         much search is left (see :class:`PreparedPlan`)."""
         if validate:
             self._check_order(order)
+        if in_parts(order, self.index):
+            return PlannedInParts(self, order, policy, prices)
+        return self._prepare_one(order, policy, options, prices)
+
+    def _prepare_one(
+        self, order: Order, policy: Policy, options: bool, prices: np.ndarray | None
+    ) -> PreparedPlan:
         try:
             priced = prices if policy is not Policy.BASELINE else None
             problem = build_problem(order, self.index, self.inventory, priced)

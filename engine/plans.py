@@ -11,6 +11,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from omniroute.backorders import flags, release_order, unreleased
 from omniroute.candidates import OrderProblem
 from omniroute.cost import PARCEL_TOLERANCE, destination_of, plan_total, quote_shipment
 from omniroute.dating import HAND_OVER, Dating
@@ -235,6 +236,8 @@ def plan_from_shipments(
     apart from the cost)."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
+    releases = unreleased(order, index)  # pre-order shipments are dated from the release
+    limit = None if dating is None else dating.limit(order)
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
@@ -253,6 +256,17 @@ def plan_from_shipments(
             shipped[shipment_line.line_id] += shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
+        release = max(
+            (releases[x.sku_id] for x in shipment_lines if x.sku_id in releases), default=None
+        )
+        shipment_dating, late_days = dating, 0
+        if release is not None and dating is not None:
+            shipment_dating = Dating.of(
+                release_order(order, release, index.dates.time_zone),
+                index.dates,
+                dating.full,
+            )
+            late_days = (release - dating.clock.order_date).days
         quote = quote_shipment(
             node,
             service,
@@ -260,28 +274,27 @@ def plan_from_shipments(
             load.units,
             destination,
             distance,
-            dating,
+            shipment_dating,
             adjustment,
             load.alone_units,
             load.rest_weight_kg,
         )
         if quote is None:
             raise ValueError(f"service {service_id!r} of {node_id} does not reach the destination")
-        reported.append(
-            Shipment(
-                node_id,
-                service_id,
-                shipment_lines,
-                load.weight_kg,
-                quote.parcels,
-                quote.distance_km,
-                quote.cost,
-                quote.delivery_days,
-                quote.breakdown,
-                quote.ship_date,
-                quote.delivery_date,
-            )
+        shipment = Shipment(
+            node_id,
+            service_id,
+            shipment_lines,
+            load.weight_kg,
+            quote.parcels,
+            quote.distance_km,
+            quote.cost,
+            quote.delivery_days + late_days,  # counted from the order's own date
+            quote.breakdown,
+            quote.ship_date,
+            quote.delivery_date,
         )
+        reported.append(flags(order, shipment, releases, limit))
     reasons = reasons or {}
     unfilled = tuple(
         UnfilledLine(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from omniroute.dating import Dating
-from omniroute.model import FieldViolation, Order, OrderLine, Plan, Policy, ValidationError
+from omniroute.model import FieldViolation, Order, Plan, Policy, ValidationError
 from omniroute.plans import best_service, plan_from_shipments
 
 if TYPE_CHECKING:
@@ -57,26 +57,52 @@ def reroute(
     ]
     if violations:
         raise ValidationError(violations, "RerouteOrderRequest")
+    return _replan(planner, order, plan, {node_id: rejected}, (*avoid, node_id))
 
+
+def repromise(
+    planner: Planner, order: Order, plan: Plan, moved: Mapping[str, Mapping[str, int]]
+) -> Reroute:
+    """Promise again the units ``moved`` takes from nodes (node id -> line id -> units),
+    e.g. supply in transit whose date slipped or whose quantity shrank: the rest of the
+    plan stays, and the units are planned on ``planner``'s stock (which no longer has
+    them where they were); nodes that no longer exist are not used again.
+    ``Reroute.rejected`` is the units moved per line."""
+    gone = [node_id for node_id in moved if node_id not in planner.index.node_pos]
+    return _replan(planner, order, plan, moved, gone)
+
+
+def _replan(
+    planner: Planner,
+    order: Order,
+    plan: Plan,
+    moved: Mapping[str, Mapping[str, int]],
+    avoid: Iterable[str],
+) -> Reroute:
+    """Take ``moved`` (node id -> line id -> units) out of the plan and plan those units
+    again, avoiding ``avoid``: the :class:`Reroute` of both."""
     kept: dict[str, dict[str, int]] = {
         s.node_id: {line.line_id: line.quantity for line in s.lines} for s in plan.shipments
     }
-    for line_id, quantity in rejected.items():
-        kept[node_id][line_id] -= quantity
+    rejected: dict[str, int] = {}
+    for node_id, lines in moved.items():
+        for line_id, quantity in lines.items():
+            kept[node_id][line_id] -= quantity
+            rejected[line_id] = rejected.get(line_id, 0) + quantity
     kept = {n: {k: q for k, q in lines.items() if q > 0} for n, lines in kept.items()}
     kept = {n: lines for n, lines in kept.items() if lines}
     services = {s.node_id: s.service_id for s in plan.shipments}
 
     sku_of = {line.id: line.sku_id for line in order.lines}
-    group_of = {line.id: line.ship_together_group for line in order.lines}
+    line_of = {line.id: line for line in order.lines}
+    known = planner.index.node_pos
     missing = replace(
         order,
         id=f"{order.id}/reroute",
-        lines=tuple(
-            OrderLine(line_id, sku_of[line_id], q, group_of[line_id])
-            for line_id, q in rejected.items()
+        lines=tuple(replace(line_of[line_id], quantity=q) for line_id, q in rejected.items()),
+        excluded_node_ids=tuple(
+            n for n in dict.fromkeys((*order.excluded_node_ids, *avoid)) if n in known
         ),
-        excluded_node_ids=tuple(dict.fromkeys((*order.excluded_node_ids, *avoid, node_id))),
         allow_partial=True,
         max_shipments=0,
     )
@@ -110,7 +136,11 @@ def reroute(
         reasons,
         dating=dating,
     )
-    release = tuple((node_id, sku_of[line_id], q) for line_id, q in rejected.items())
+    release = tuple(
+        (node_id, sku_of[line_id], q)
+        for node_id, lines in moved.items()
+        for line_id, q in lines.items()
+    )
     hold = tuple(
         (n, sku_of[line_id], q) for n, lines in added.items() for line_id, q in lines.items()
     )

@@ -402,6 +402,12 @@ def order_violations(
                 f"lines[{i}].shipTogetherGroup",
                 f"is longer than {MAX_ID} characters ({len(line.ship_together_group):,})",
             )
+        if line.allow_backorder and not order.create_time:
+            out.add(
+                f"lines[{i}].allowBackorder",
+                "needs the order's createTime (a backorder waits for supply in transit, "
+                "which only dated orders are promised)",
+            )
     if order.pickup_store_id:
         store = nodes.get(order.pickup_store_id)
         if store is None:

@@ -44,6 +44,7 @@ class EventType(enum.Enum):
     ORDER_CANCELLED = "ORDER_CANCELLED"
     INBOUND_UPDATED = "INBOUND_UPDATED"
     INBOUND_RECEIVED = "INBOUND_RECEIVED"
+    ORDER_REPROMISED = "ORDER_REPROMISED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,26 +16,76 @@ node, date and SKU) and ``R`` held:
   and the planner drops the inbound node (the ``inbound_version`` changes).
 
 A change that would leave an inbound position with fewer units than its orders hold (a
-supply cut below what is promised, or moved to another date while promised) is refused
-(:class:`InboundHeld`): re-route those orders first (``RerouteOrder`` of the inbound node).
+supply cut below what is promised, or moved to another date while promised) **re-promises**
+the orders last promised there (:func:`displaced` names them, newest first, until the rest
+fits): the caller plans their units again on the stock the change leaves
+(:class:`Repromise`) and :meth:`Inbound.put` applies the change, gives up their holds there
+and takes the new ones in one transaction, with an ``ORDER_REPROMISED`` event per order.
+Without re-promises such a change is refused (:class:`InboundHeld`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniroute.inbound import inbound_node_id, inbound_positions, split_inbound_node_id
 from omniroute.ledger import codec, events, idempotency
 from omniroute.ledger.database import Database, Transaction
 from omniroute.ledger.errors import InboundHeld, UnknownInbound
-from omniroute.ledger.events import EventType, NewEvent
-from omniroute.ledger.positions import COLUMNS, move, position
-from omniroute.model import FieldViolation, InboundSupply, Network, StockPosition, ValidationError
+from omniroute.ledger.events import EventType, NewEvent, lines_json
+from omniroute.ledger.positions import COLUMNS, move, position, positions
+from omniroute.ledger.records import OrderRecord, ReservationLine
+from omniroute.ledger.ship_days import ShipDay
+from omniroute.model import (
+    FieldViolation,
+    InboundSupply,
+    Network,
+    Plan,
+    StockPosition,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from omniroute.ledger.reservations import Reservations
 
 KnownIds = Callable[[Transaction], tuple[set[str], set[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Displaced:
+    """An order whose units at an inbound position a supply change takes away."""
+
+    reservation_id: str
+    node_id: str  # the inbound node
+    sku_id: str
+    units: int  # all the order holds there
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a supply change would do: the holds it takes away and, to plan them again on,
+    the supplies and the positions of their SKUs (reserved: without those holds) after."""
+
+    displaced: tuple[Displaced, ...]
+    supplies: tuple[InboundSupply, ...]
+    positions: tuple[StockPosition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Repromise:
+    """An order's units moved off changed supply: ``record`` as read when they were
+    planned again, the holds to give up and to take, and the new plan."""
+
+    record: OrderRecord
+    release: tuple[ReservationLine, ...]
+    hold: tuple[ReservationLine, ...]
+    plan: Plan
+    rerouted: tuple[str, ...]
+    ship_days: tuple[ShipDay, ...] = ()
 
 
 def _row_supply(row: Sequence[Any]) -> InboundSupply:
@@ -196,9 +246,10 @@ def replace_rows(tx: Transaction, kept: Sequence[InboundSupply], now: float) -> 
 class Inbound:
     """Put and receive supply in transit (see the module docstring)."""
 
-    def __init__(self, db: Database, known_ids: KnownIds) -> None:
+    def __init__(self, db: Database, known_ids: KnownIds, reservations: Reservations) -> None:
         self.db = db
         self._known_ids = known_ids
+        self._reservations = reservations
 
     def pending(self, node_id: str = "") -> list[InboundSupply]:
         """Every supply with units in transit (to ``node_id`` when given), by id."""
@@ -211,14 +262,77 @@ class Inbound:
         request_id: str = "",
         fingerprint: bytes = b"",
         validate_only: bool = False,
+        repromises: Sequence[Repromise] = (),
     ) -> list[InboundSupply]:
         """Create or replace supplies by id (``quantity`` 0: the supply is cancelled), all or
         none; the supplies as stored. Every problem is a :class:`ValidationError` (nothing
-        changes); promised units a change would take away are :class:`InboundHeld`."""
+        changes). Promised units a change takes away must be moved by ``repromises`` (see
+        the module docstring), else :class:`InboundHeld`; a re-promise planned on a stale
+        order is :class:`ChangedConcurrently`, one the stock no longer has a
+        :class:`Shortage` (nothing changes: plan again)."""
         try:
-            return self._put(changes, request_id, fingerprint, validate_only)
+            return self._put(changes, request_id, fingerprint, validate_only, repromises)
         except _Rollback as checked:
             return checked.supplies
+
+    def preview(self, changes: Sequence[InboundSupply]) -> Preview:
+        """What ``changes`` would do (nothing changes): the holds they take away (at each
+        inbound position left with fewer units than its orders hold, whole holds of the
+        orders promised there last, newest first, until the rest fits) and, when there are
+        such holds, the supplies and the positions of their SKUs as the change and the
+        release of those holds leave them, to plan them again on. Invalid changes are a
+        :class:`ValidationError`."""
+        with self.db.read() as tx:
+            self._check(tx, changes)
+            deltas = _deltas(tx, changes)
+            found: list[Displaced] = []
+            for (node_id, arrival, sku_id), delta in sorted(deltas.items()):
+                inbound_id = inbound_node_id(node_id, arrival)
+                here = position(tx, inbound_id, sku_id)
+                over = here.reserved - (here.on_hand + delta)
+                rows = tx.execute(
+                    "SELECT l.reservation_id, l.quantity FROM reservation_lines l JOIN "
+                    "reservations r ON r.id = l.reservation_id WHERE r.state = 'HELD' AND "
+                    "l.node_id = ? AND l.sku_id = ? ORDER BY r.created DESC, r.id DESC",
+                    (inbound_id, sku_id),
+                ).fetchall()
+                for reservation_id, units in rows:
+                    if over <= 0:
+                        break
+                    found.append(Displaced(str(reservation_id), inbound_id, sku_id, int(units)))
+                    over -= int(units)
+            if not found:
+                return Preview((), (), ())
+            skus = sorted({d.sku_id for d in found})
+            marks = ", ".join("?" * len(skus))
+            after = {
+                (p.node_id, p.sku_id): p for p in positions(tx, f" WHERE sku_id IN ({marks})", skus)
+            }
+            for d in found:  # the holds given up
+                p = after[(d.node_id, d.sku_id)]
+                after[(d.node_id, d.sku_id)] = replace(p, reserved=p.reserved - d.units)
+            for (node_id, arrival, sku_id), delta in deltas.items():  # as _set_transit does
+                if sku_id not in skus:
+                    continue
+                inbound_id = inbound_node_id(node_id, arrival)
+                p = after.get((inbound_id, sku_id), StockPosition(inbound_id, sku_id, 0))
+                transit = in_transit(tx, node_id, arrival, sku_id) + delta
+                on_hand = p.on_hand + delta
+                keep = max(p.reserved, transit)
+                if on_hand > keep:  # received units no order holds: on hand at the node
+                    shelf = after.get((node_id, sku_id), StockPosition(node_id, sku_id, 0))
+                    after[(node_id, sku_id)] = replace(
+                        shelf, on_hand=shelf.on_hand + on_hand - keep
+                    )
+                    on_hand = keep
+                after[(inbound_id, sku_id)] = replace(p, on_hand=on_hand)
+            by_id = {supply.id: supply for supply in supplies(tx, live_only=True)}
+            by_id.update((supply.id, supply) for supply in changes)
+            return Preview(
+                tuple(found),
+                tuple(by_id.values()),
+                tuple(p for p in after.values() if p.on_hand > 0 or p.reserved > 0),
+            )
 
     def _put(
         self,
@@ -226,6 +340,7 @@ class Inbound:
         request_id: str,
         fingerprint: bytes,
         validate_only: bool,
+        repromises: Sequence[Repromise],
     ) -> list[InboundSupply]:
         now = time.time()
         with self.db.write() as tx:
@@ -235,13 +350,12 @@ class Inbound:
                     return list(codec.loads(tuple[InboundSupply, ...], stored))
             self._check(tx, changes)
             # the change of units in transit per inbound position, netted over the changes
-            deltas: dict[tuple[str, date, str], int] = {}
+            deltas = _deltas(tx, changes)
+            taken_out = [
+                self._reservations.take_out(tx, now, r.record, r.release) for r in repromises
+            ]
             for supply in changes:
                 assert supply.arrival_date is not None
-                old = tx.execute(
-                    "SELECT id, node_id, sku_id, quantity, arrival_date FROM inbound WHERE id = ?",
-                    (supply.id,),
-                ).fetchone()
                 tx.execute(
                     "INSERT INTO inbound (id, node_id, sku_id, quantity, arrival_date, created, "
                     "updated) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -258,13 +372,6 @@ class Inbound:
                         now,
                     ),
                 )
-                if old is not None:
-                    before = _row_supply(old)
-                    assert before.arrival_date is not None
-                    key = (before.node_id, before.arrival_date, before.sku_id)
-                    deltas[key] = deltas.get(key, 0) - before.quantity
-                key = (supply.node_id, supply.arrival_date, supply.sku_id)
-                deltas[key] = deltas.get(key, 0) + supply.quantity
             reference = request_id or "PutInboundSupply"
             held = [
                 short
@@ -274,17 +381,25 @@ class Inbound:
             if held:
                 raise InboundHeld(held, _holders(tx, held))
             stored_supplies = list(changes)  # (a cancelled one's row may be gone)
-            events.append(
-                tx,
-                now,
-                [
-                    NewEvent(
-                        EventType.INBOUND_UPDATED,
-                        request_id=request_id,
-                        payload={"supplies": [_supply_json(s) for s in stored_supplies]},
-                    )
-                ],
-            )
+            news = [
+                NewEvent(
+                    EventType.INBOUND_UPDATED,
+                    request_id=request_id,
+                    payload={"supplies": [_supply_json(s) for s in stored_supplies]},
+                )
+            ]
+            for repromise, current in zip(repromises, taken_out, strict=True):
+                self._reservations.put_in(
+                    tx,
+                    now,
+                    current,
+                    repromise.hold,
+                    repromise.plan,
+                    repromise.rerouted,
+                    repromise.ship_days,
+                )
+                news.append(_repromised(current, repromise, stored_supplies, request_id))
+            events.append(tx, now, news)
             if validate_only:
                 raise _Rollback(stored_supplies)
             if request_id:
@@ -386,6 +501,60 @@ class Inbound:
             violations.append(FieldViolation("supplies", "at least one supply is required"))
         if violations:
             raise ValidationError(violations, "PutInboundSupplyRequest")
+
+
+def _deltas(tx: Transaction, changes: Sequence[InboundSupply]) -> dict[tuple[str, date, str], int]:
+    """The change of units in transit per (node, arrival date, SKU), netted over the
+    changes (each replacing the supply stored under its id, if any)."""
+    deltas: dict[tuple[str, date, str], int] = {}
+    for supply in changes:
+        assert supply.arrival_date is not None
+        old = tx.execute(
+            "SELECT id, node_id, sku_id, quantity, arrival_date FROM inbound WHERE id = ?",
+            (supply.id,),
+        ).fetchone()
+        if old is not None:
+            before = _row_supply(old)
+            assert before.arrival_date is not None
+            key = (before.node_id, before.arrival_date, before.sku_id)
+            deltas[key] = deltas.get(key, 0) - before.quantity
+        key = (supply.node_id, supply.arrival_date, supply.sku_id)
+        deltas[key] = deltas.get(key, 0) + supply.quantity
+    return deltas
+
+
+def _repromised(
+    current: OrderRecord,
+    repromise: Repromise,
+    supplies: Sequence[InboundSupply],
+    request_id: str,
+) -> NewEvent:
+    """The ``ORDER_REPROMISED`` event of one order moved off changed supply."""
+    moved = {line.node_id for line in repromise.release}
+    keys = {
+        ((split_inbound_node_id(x.node_id) or (x.node_id,))[0], x.sku_id) for x in repromise.release
+    }
+    unpromised = sum(u.quantity for u in repromise.plan.unfilled_lines) - sum(
+        u.quantity for u in current.plan.unfilled_lines
+    )
+    return NewEvent(
+        EventType.ORDER_REPROMISED,
+        reservation_id=current.reservation_id,
+        order_id=current.order_id,
+        request_id=request_id,
+        customer_id=current.order.customer_id,
+        payload={
+            "nodeIds": sorted(moved),
+            "supplyIds": sorted(s.id for s in supplies if (s.node_id, s.sku_id) in keys),
+            "released": lines_json(repromise.release),
+            "held": lines_json(repromise.hold),
+            "shipFromNodeIds": [s.node_id for s in repromise.plan.shipments],
+            "unpromisedUnits": max(0, unpromised),
+            "deliveryDate": (
+                repromise.plan.delivery_date.isoformat() if repromise.plan.delivery_date else ""
+            ),
+        },
+    )
 
 
 class _Rollback(Exception):

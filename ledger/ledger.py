@@ -60,7 +60,7 @@ class Ledger:
         self.events = Events(database)
         self.ship_days = ShipDays(database)
         self.forecasts = Forecasts(database)
-        self.inbound = Inbound(database, self._known_ids)
+        self.inbound = Inbound(database, self._known_ids, self.reservations)
 
     def close(self) -> None:
         self.db.close()

@@ -397,32 +397,16 @@ class Reservations:
             stored = idempotency.seen(tx, request_id, "RerouteOrder", fingerprint)
             if stored is not None:
                 return stored
-            reservation = find(tx, record.reservation_id)
-            _require_held(reservation)
-            current = orders.find(tx, reservation_id=record.reservation_id)
-            if current is None or current.updated != record.updated:
-                raise ChangedConcurrently("the order changed while it was re-planned")
-            for line in release:
-                give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
-            more = totals(hold_more)
-            self._check_fences(tx, record.order.channel, more)
-            hold(tx, now, record.reservation_id, more)  # all or Shortage
-            kept = {s.node_id for s in plan.shipments}
-            gone = [s.node_id for s in record.plan.shipments if s.node_id not in kept]
-            free_days(tx, record.reservation_id, gone)
-            hold_days(tx, record.reservation_id, ship_days)  # all or DayFull
-            orders.save(
+            current = self.take_out(tx, now, record, release)
+            self.put_in(
                 tx,
-                replace(
-                    current,
-                    plan=plan,
-                    rerouted=tuple(sorted(set(current.rerouted) | set(rerouted))),
-                    rejections=(*current.rejections, replace(rejection, at=now)),
-                    updated=now,
-                ),
-            )
-            tx.execute(
-                "UPDATE reservations SET updated = ? WHERE id = ?", (now, record.reservation_id)
+                now,
+                current,
+                hold_more,
+                plan,
+                rerouted,
+                ship_days,
+                rejections=(*current.rejections, replace(rejection, at=now)),
             )
             event = NewEvent(
                 EventType.ORDER_REROUTED,
@@ -442,6 +426,56 @@ class Reservations:
             events.append(tx, now, [event])
             idempotency.remember(tx, request_id, "RerouteOrder", fingerprint, answer)
         return answer
+
+    @staticmethod
+    def take_out(
+        tx: Transaction, now: float, record: OrderRecord, release: Sequence[ReservationLine]
+    ) -> OrderRecord:
+        """First half of moving part of a held order (in the caller's transaction): give
+        up ``release``; the order as stored. :class:`ChangedConcurrently` when the order
+        changed since ``record`` was read (it was planned on a stale plan)."""
+        reservation = find(tx, record.reservation_id)
+        _require_held(reservation)
+        current = orders.find(tx, reservation_id=record.reservation_id)
+        if current is None or current.updated != record.updated:
+            raise ChangedConcurrently("the order changed while it was re-planned")
+        for line in release:
+            give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
+        return current
+
+    def put_in(
+        self,
+        tx: Transaction,
+        now: float,
+        current: OrderRecord,
+        hold_more: Sequence[ReservationLine],
+        plan: Plan,
+        rerouted: Sequence[str],
+        ship_days: Sequence[ShipDay],
+        rejections: tuple[Rejection, ...] | None = None,
+    ) -> None:
+        """Second half: hold ``hold_more`` (all or :class:`Shortage`), count the new
+        shipments' days (all or DayFull) and store the order's new ``plan``."""
+        more = totals(hold_more)
+        self._check_fences(tx, current.order.channel, more)
+        hold(tx, now, current.reservation_id, more)  # all or Shortage
+        kept = {s.node_id for s in plan.shipments}
+        gone = [s.node_id for s in current.plan.shipments if s.node_id not in kept]
+        free_days(tx, current.reservation_id, gone)
+        hold_days(tx, current.reservation_id, ship_days)  # all or DayFull
+        orders.save(
+            tx,
+            replace(
+                current,
+                plan=plan,
+                rerouted=tuple(sorted(set(current.rerouted) | set(rerouted))),
+                rejections=current.rejections if rejections is None else rejections,
+                updated=now,
+            ),
+        )
+        tx.execute(
+            "UPDATE reservations SET updated = ? WHERE id = ?", (now, current.reservation_id)
+        )
 
     def commit(self, reservation_id: str) -> Reservation:
         """Shipped: on-hand and reserved both go down. Committing again changes nothing."""

@@ -31,7 +31,9 @@ from omniroute.availability import (
     DEFAULT_MAX_PICKUP_DISTANCE_KM,
     Availability,
 )
+from omniroute.backorders import in_parts
 from omniroute.budget import Budget
+from omniroute.inbound import inbound_node_ids
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY, JointResult
 from omniroute.ledger import (
     ChangedConcurrently,
@@ -55,6 +57,8 @@ from omniroute.ledger import (
     new_reservation_id,
     plan_lines,
 )
+from omniroute.ledger.errors import InboundHeld
+from omniroute.ledger.inbound import Preview, Repromise
 from omniroute.ledger.operations import OperationPage
 from omniroute.ledger.ship_days import ship_days_of
 from omniroute.ledger.stock import StockPage
@@ -72,7 +76,8 @@ from omniroute.model import (
     ValidationError,
 )
 from omniroute.optimizer import DEFAULT_TIME_LIMIT
-from omniroute.planner import Planner, PreparedPlan, Quote
+from omniroute.planner import PlannedInParts, Planner, PreparedPlan, Quote
+from omniroute.reroute import repromise
 from omniroute.returns import ReturnItem
 from omniroute.scenario import ReplayMode, ScenarioKpis
 from omniroute.server.batching import MicroBatcher
@@ -500,6 +505,7 @@ class Application:
             and prices is None
             and command.policy is Policy.CHEAPEST
             and not (command.options or command.explain or command.inline_network)
+            and not in_parts(command.order, command.planner.index)  # joint: no parts
         ):
             return self._batched(command)
         prepared = command.planner.prepare(
@@ -533,7 +539,7 @@ class Application:
 
     async def _solved_on_pool(
         self,
-        prepared: PreparedPlan,
+        prepared: PreparedPlan | PlannedInParts,
         command: PlanOrderCommand,
         budget: Budget,
         prices: Prices | None,
@@ -711,16 +717,82 @@ class Application:
     # ------------------------------------------------------------------------- inbound
 
     async def put_inbound(self, command: PutInboundCommand) -> list[InboundSupply]:
-        """Create or replace supplies in transit; the planner promises them at once."""
+        """Create or replace supplies in transit; the planner promises them at once. Orders
+        promised units a change takes away (a later date, fewer units) are promised again,
+        in the same transaction (:meth:`_repromises`)."""
         self.live.planner()  # a network must exist
-        stored = await self.run(
-            lambda: self.ledger.inbound.put(
-                command.supplies, command.request_id, command.fingerprint, command.validate_only
-            )
+
+        def attempt(planner: Planner) -> list[InboundSupply]:
+            preview = self.ledger.inbound.preview(command.supplies)
+            try:
+                return self.ledger.inbound.put(
+                    command.supplies,
+                    command.request_id,
+                    command.fingerprint,
+                    command.validate_only,
+                    self._repromises(planner, preview) if preview.displaced else (),
+                )
+            except InboundHeld as raced:  # an order was promised the supply meanwhile
+                raise ChangedConcurrently(str(raced)) from None
+
+        return await self.run(lambda: self._hold(attempt, {}))
+
+    def _repromises(self, planner: Planner, preview: Preview) -> list[Repromise]:
+        """Plan again the units of the orders a supply change takes away, oldest order
+        first, each on the stock the change, the release of those units and the orders
+        before it leave: the rest of each plan stays (omniroute.reroute.repromise)."""
+        index = planner.index
+        first = min(index.arrivals, default=len(index.nodes))
+        base = replace(index.network, nodes=index.network.nodes[:first], inbound_supply=())
+        known = {n.id for n in base.nodes} | set(inbound_node_ids(preview.supplies))
+        network = replace(
+            base,
+            inbound_supply=preview.supplies,
+            stock=tuple(p for p in preview.positions if p.node_id in known),
         )
-        if not command.validate_only:
-            self.live.refresh(force=True)
-        return stored
+        after = Planner(network, validate=False)
+        after.inventory.full_days = {
+            node: days for node, days in planner.inventory.full_days.items() if node < first
+        }
+        moved: dict[str, set[tuple[str, str]]] = {}
+        for displaced in preview.displaced:
+            moved.setdefault(displaced.reservation_id, set()).add(
+                (displaced.node_id, displaced.sku_id)
+            )
+        records = sorted(
+            (self.ledger.orders.get(reservation_id=rid) for rid in moved),
+            key=lambda record: (self.ledger.reservations.get(record.reservation_id).created,),
+        )
+        repromises = []
+        for record in records:
+            sku_of = {line.id: line.sku_id for line in record.order.lines}
+            units: dict[str, dict[str, int]] = {}
+            for (node_id, line_id), quantity in record.open_units().items():
+                if (node_id, sku_of[line_id]) in moved[record.reservation_id]:
+                    units.setdefault(node_id, {})[line_id] = quantity
+            again = repromise(after, record.order, record.plan, units)
+            taken: dict[tuple[str, str], int] = {}
+            for node_id, sku_id, quantity in again.hold:
+                taken[(node_id, sku_id)] = taken.get((node_id, sku_id), 0) + quantity
+            after.inventory.take(taken)
+            repromises.append(
+                Repromise(
+                    record,
+                    tuple(ReservationLine(*line) for line in again.release),
+                    tuple(ReservationLine(*line) for line in again.hold),
+                    again.plan,
+                    tuple(sorted(again.rerouted)),
+                    tuple(
+                        ship_days_of(
+                            again.plan,
+                            after.index.nodes_by_id,
+                            only={s.node_id for s in again.plan.shipments}
+                            - {s.node_id for s in record.plan.shipments},
+                        )
+                    ),
+                )
+            )
+        return repromises
 
     async def inbound_supply(self, node_id: str = "") -> list[InboundSupply]:
         self.live.planner()

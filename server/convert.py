@@ -423,7 +423,18 @@ def network_from_proto(message: network_pb2.Network) -> tuple[Network, list[Fiel
         )
         for s in message.carrier_services
     )
-    skus = tuple(Sku(s.id, s.weight_kg, s.name, s.ship_alone) for s in message.skus)
+    skus = tuple(
+        Sku(
+            s.id,
+            s.weight_kg,
+            s.name,
+            s.ship_alone,
+            date_from_proto(s.release_date, f"skus[{k}].releaseDate", violations)
+            if s.HasField("release_date")
+            else None,
+        )
+        for k, s in enumerate(message.skus)
+    )
     stock = StockTableBuilder()
     items = message.stock
     stock.add(
@@ -607,7 +618,9 @@ def order_from_proto(message: order_pb2.Order, where: str = "order") -> Order:
     return Order(
         id=message.id,
         lines=tuple(
-            OrderLine(line.id, line.sku_id, line.quantity, line.ship_together_group)
+            OrderLine(
+                line.id, line.sku_id, line.quantity, line.ship_together_group, line.allow_backorder
+            )
             for line in message.lines
         ),
         destination=_location(message.destination, message.HasField("destination")),
@@ -647,6 +660,8 @@ def plan_from_proto(message: plan_pb2.Plan) -> Plan:
                 ),
                 ship_date=_output_date(s, "ship_date"),
                 delivery_date=_output_date(s, "delivery_date"),
+                backorder=s.backorder,
+                preorder=s.preorder,
             )
             for s in message.shipments
         ),
@@ -796,9 +811,11 @@ def network_to_proto(network: Network) -> network_pb2.Network:
             calendar_id=service.calendar_id,
         )
     for sku in network.skus:
-        message.skus.add(
+        added = message.skus.add(
             id=sku.id, weight_kg=sku.weight_kg, name=sku.name, ship_alone=sku.ship_alone
         )
+        if sku.release_date is not None:
+            added.release_date.CopyFrom(date_to_proto(sku.release_date))
     for position in network.stock:
         message.stock.add(
             node_id=position.node_id,
@@ -819,6 +836,7 @@ def order_to_proto(order: Order) -> order_pb2.Order:
                 sku_id=x.sku_id,
                 quantity=x.quantity,
                 ship_together_group=x.ship_together_group,
+                allow_backorder=x.allow_backorder,
             )
             for x in order.lines
         ],
@@ -872,6 +890,8 @@ def _shipment_to_proto(shipment: Shipment) -> plan_pb2.Shipment:
         delivery_date=(
             None if shipment.delivery_date is None else date_to_proto(shipment.delivery_date)
         ),
+        backorder=shipment.backorder,
+        preorder=shipment.preorder,
     )
 
 

@@ -380,6 +380,11 @@ def event_summary(event: Any) -> str:
     if name == "ORDER_REROUTED":
         moved = ", ".join(data.get("reroutedNodeIds", [])) or "no new node"
         return f"{data.get('nodeId')} rejected ({data.get('reason')}): re-routed to {moved}"
+    if name == "ORDER_REPROMISED":
+        ships = ", ".join(data.get("shipFromNodeIds", [])) or "nothing"
+        lost = int(data.get("unpromisedUnits", 0))
+        tail = f"; {counted(lost, 'unit')} no longer promised" if lost else ""
+        return f"supply {', '.join(data.get('nodeIds', []))} changed: now ships from {ships}{tail}"
     if name == "SHIPMENT_CONFIRMED":
         carrier = f" by {data['carrier']}" if data.get("carrier") else ""
         return (

@@ -1,11 +1,12 @@
 """Future stock through the real server and ledger: an order the shelf cannot fill is
 promised from supply in transit, shipping on or after its arrival; the promised units are
 held against the supply (never more than is inbound), wait for it to be received, then ship;
-changes that would take promised units away are refused. ``test_postgres_service.py`` runs
-these on PostgreSQL too."""
+changes that take promised units away re-promise the orders last promised them.
+``test_postgres_service.py`` runs these on PostgreSQL too."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import grpc
@@ -67,19 +68,9 @@ def test_an_order_is_promised_from_supply_in_transit_and_ships_once_received(
     for shipment in from_transit:
         assert date.fromisoformat(json_date(shipment.ship_date)) >= ARRIVAL
     assert _position(client, inbound) == (10, held)
-    # the supply cannot be cut below what is promised, nor moved while promised
-    for change in (
-        InboundSupply("PO-1", "DC1", "RUG", held - 1, ARRIVAL),
-        InboundSupply("PO-1", "DC1", "RUG", 10, ARRIVAL + timedelta(days=2)),
-    ):
-        with pytest.raises(grpc.RpcError) as caught:
-            client.put_inbound_supply([change])
-        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert reason(caught.value) == "INBOUND_HELD"
-    assert _position(client, inbound) == (10, held)
     assert "rugs" in {o.order_id for o in client.list_orders(node_id="DC1").orders}
     # a second order is promised the rest in transit; re-routing it off the inbound node
-    # (as INBOUND_HELD asks) frees the supply for a cut
+    # frees the supply for a cut that re-promises nothing
     second = client.reserve(_rugs(tiny_network, 10 - held, "more-rugs"))
     assert _units(second, inbound) == 10 - held
     assert _position(client, inbound) == (10, 10)
@@ -162,3 +153,117 @@ def test_bad_inbound_supply_changes_nothing(client: OmnirouteClient) -> None:
     # a cancelled supply leaves no inbound node behind
     client.put_inbound_supply([InboundSupply("PO-1", "DC1", "RUG", 0, ARRIVAL)])
     assert _position(client, inbound_node_id("DC1", ARRIVAL)) == (0, 0)
+
+
+def _events(client: OmnirouteClient, kind: str) -> list:  # type: ignore[type-arg]
+    number = inventory_service_pb2.Event.Type.Value(kind)
+    return [e for e in client.watch_events(stop_at_end=True) if e.type == number]
+
+
+def test_a_supply_that_slips_or_shrinks_re_promises_its_orders(
+    client: OmnirouteClient, tiny_network: Network, db_path: str
+) -> None:
+    """Two orders promised units of one supply: when its date slips both are promised
+    again (from the supply's new date, the cheapest still), with an ORDER_REPROMISED event
+    each; when it shrinks to the first order's units the second, promised last, moves to
+    other stock or loses the units nothing can ship; the ledger adds up throughout."""
+    client.put_inbound_supply([InboundSupply("PO-7", "DC1", "RUG", 10, ARRIVAL)])
+    inbound = inbound_node_id("DC1", ARRIVAL)
+    first = client.reserve(_rugs(tiny_network, 6, "first"))
+    second = client.reserve(_rugs(tiny_network, 6, "second"))
+    held_first, held_second = _units(first, inbound), _units(second, inbound)
+    assert held_first > 0 and held_second > 0
+    assert _position(client, inbound) == (10, held_first + held_second)
+
+    later = ARRIVAL + timedelta(days=3)
+    moved = inbound_node_id("DC1", later)
+    client.put_inbound_supply([InboundSupply("PO-7", "DC1", "RUG", 10, later)], request_id="slip")
+    assert _position(client, inbound) == (0, 0)
+    assert _position(client, moved) == (10, held_first + held_second)
+    for order_id, held in (("first", held_first), ("second", held_second)):
+        status = client.get_order_status(order_id)
+        shipments = [s for s in status.plan.shipments if s.node_id == moved]
+        assert sum(x.quantity for s in shipments for x in s.lines) == held
+        for shipment in shipments:
+            assert date.fromisoformat(json_date(shipment.ship_date)) >= later
+        kinds = [inventory_service_pb2.Event.Type.Name(e.type) for e in status.timeline]
+        assert kinds[-1] == "ORDER_REPROMISED"
+    first_plan = client.get_order_status("first").plan
+    repromised = _events(client, "ORDER_REPROMISED")
+    assert sorted(e.order_id for e in repromised) == ["first", "second"]
+    assert {e.request_id for e in repromised} == {"slip"}
+    # the same request again changes nothing more
+    client.put_inbound_supply([InboundSupply("PO-7", "DC1", "RUG", 10, later)], request_id="slip")
+    assert len(_events(client, "ORDER_REPROMISED")) == 2
+
+    vendor_before = _position(client, "VN1")
+    client.put_inbound_supply([InboundSupply("PO-7", "DC1", "RUG", held_first, later)])
+    assert _position(client, moved) == (held_first, held_first)  # the first order keeps its
+    status = client.get_order_status("second")
+    assert all(s.node_id != moved for s in status.plan.shipments)
+    from_vendor = _position(client, "VN1")[1] - vendor_before[1]
+    unfilled = sum(u.quantity for u in status.plan.unfilled_lines)
+    assert from_vendor + unfilled == held_second  # moved to the shelf, or no longer promised
+    assert sum(x.quantity for s in status.plan.shipments for x in s.lines) + unfilled == 6
+    last = _events(client, "ORDER_REPROMISED")[-1]
+    assert last.order_id == "second"
+    assert client.get_order_status("first").plan == first_plan  # untouched
+    ledger = open_ledger(db_path)
+    try:
+        assert ledger.check() == []
+    finally:
+        ledger.close()
+
+
+def test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised(
+    client: OmnirouteClient, tiny_network: Network, db_path: str
+) -> None:
+    """One order: 8 rugs that may wait (4 on a shelf in time, 10 in transit arriving past
+    the promise) and 2 coats released in 20 days. The rugs the shelf cannot give are a
+    backorder held against the supply; the coats a pre-order shipping from the release;
+    the backorder ships once the supply is received."""
+    release = TODAY + timedelta(days=20)
+    skus = tuple(
+        dataclasses.replace(s, release_date=release) if s.id == "COAT" else s
+        for s in tiny_network.skus
+    )
+    client.put_network(dataclasses.replace(tiny_network, skus=skus))
+    late = TODAY + timedelta(days=10)
+    client.put_inbound_supply([InboundSupply("PO-9", "DC1", "RUG", 10, late)])
+    order = dataclasses.replace(
+        _rugs(tiny_network, order_id="mixed"),
+        lines=(OrderLine("1", "RUG", 8, allow_backorder=True), OrderLine("2", "COAT", 2)),
+        promise_days=5,
+    )
+    plain = dataclasses.replace(order, lines=(OrderLine("1", "RUG", 8), OrderLine("2", "COAT", 2)))
+    assert client.plan_order(plain).plan.status != 1  # not COMPLETE without the backorder
+    response = client.reserve(order)
+    plan = response.plan
+    assert plan.status == 1  # COMPLETE
+    inbound = inbound_node_id("DC1", late)
+    backorders = [s for s in plan.shipments if s.backorder]
+    preorders = [s for s in plan.shipments if s.preorder]
+    assert [s.node_id for s in backorders] == [inbound]
+    assert {x.sku_id for s in preorders for x in s.lines} == {"COAT"}
+    for shipment in preorders:
+        assert date.fromisoformat(json_date(shipment.ship_date)) >= release
+    for shipment in plan.shipments:
+        if not (shipment.backorder or shipment.preorder):
+            assert shipment.delivery_days <= 5
+    held = _units(response, inbound)
+    assert held == 8 - sum(
+        x.quantity for s in plan.shipments if not s.backorder for x in s.lines if x.sku_id == "RUG"
+    )
+    assert _position(client, inbound) == (10, held)
+    # the backorder ships once the supply is received
+    with pytest.raises(grpc.RpcError) as caught:
+        client.confirm_shipment("mixed", inbound, "T-B1")
+    assert reason(caught.value) == "NOT_RECEIVED"
+    client.receive_inbound_supply("PO-9", 10)
+    status = client.confirm_shipment("mixed", inbound, "T-B1")
+    assert sum(x.shipped for x in status.lines) == held
+    ledger = open_ledger(db_path)
+    try:
+        assert ledger.check() == []
+    finally:
+        ledger.close()

@@ -25,6 +25,8 @@ from .test_fences_service import (
     test_two_channels_racing_for_a_stores_stock,
 )
 from .test_inbound_service import (
+    test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised,
+    test_a_supply_that_slips_or_shrinks_re_promises_its_orders,
     test_an_order_is_promised_from_supply_in_transit_and_ships_once_received,
     test_bad_inbound_supply_changes_nothing,
 )
@@ -59,6 +61,8 @@ from .test_service import (
 )
 
 __all__ = [
+    "test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised",
+    "test_a_supply_that_slips_or_shrinks_re_promises_its_orders",
     "test_an_order_is_promised_from_supply_in_transit_and_ships_once_received",
     "test_bad_inbound_supply_changes_nothing",
     "fenced_client",

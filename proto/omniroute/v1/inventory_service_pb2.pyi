@@ -41,6 +41,7 @@ class Event(_message.Message):
         ORDER_CANCELLED: _ClassVar[Event.Type]
         INBOUND_UPDATED: _ClassVar[Event.Type]
         INBOUND_RECEIVED: _ClassVar[Event.Type]
+        ORDER_REPROMISED: _ClassVar[Event.Type]
     TYPE_UNSPECIFIED: Event.Type
     RESERVATION_HELD: Event.Type
     RESERVATION_COMMITTED: Event.Type
@@ -56,6 +57,7 @@ class Event(_message.Message):
     ORDER_CANCELLED: Event.Type
     INBOUND_UPDATED: Event.Type
     INBOUND_RECEIVED: Event.Type
+    ORDER_REPROMISED: Event.Type
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]

@@ -145,16 +145,18 @@ class Calendar(_message.Message):
     def __init__(self, id: _Optional[str] = ..., working_days: _Optional[_Iterable[_Union[_dayofweek_pb2.DayOfWeek, str]]] = ..., holidays: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ...) -> None: ...
 
 class Sku(_message.Message):
-    __slots__ = ("id", "weight_kg", "name", "ship_alone")
+    __slots__ = ("id", "weight_kg", "name", "ship_alone", "release_date")
     ID_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SHIP_ALONE_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_DATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     weight_kg: float
     name: str
     ship_alone: bool
-    def __init__(self, id: _Optional[str] = ..., weight_kg: _Optional[float] = ..., name: _Optional[str] = ..., ship_alone: _Optional[bool] = ...) -> None: ...
+    release_date: _date_pb2.Date
+    def __init__(self, id: _Optional[str] = ..., weight_kg: _Optional[float] = ..., name: _Optional[str] = ..., ship_alone: _Optional[bool] = ..., release_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class StockPosition(_message.Message):
     __slots__ = ("node_id", "sku_id", "on_hand", "safety_stock", "reserved", "atp")

@@ -28,7 +28,7 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18omniroute/v1/order.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1aomniroute/v1/network.proto\"n\n\tOrderLine\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12!\n\x13ship_together_group\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xe2\x03\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x15.omniroute.v1.ChannelB\x04\xe2\x41\x01\x01\x12\x31\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_shipments\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rallow_partial\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ustomer_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12-\n\x0cpromise_date\x18\x0c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12!\n\x13sourcing_profile_id\x18\r \x01(\tB\x04\xe2\x41\x01\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18omniroute/v1/order.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1aomniroute/v1/network.proto\"\x8d\x01\n\tOrderLine\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12!\n\x13ship_together_group\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1d\n\x0f\x61llow_backorder\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xe2\x03\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x15.omniroute.v1.ChannelB\x04\xe2\x41\x01\x01\x12\x31\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x01\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x17.omniroute.v1.OrderLineB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_shipments\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rallow_partial\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63ustomer_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12-\n\x0cpromise_date\x18\x0c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12!\n\x13sourcing_profile_id\x18\r \x01(\tB\x04\xe2\x41\x01\x01\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +44,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERLINE'].fields_by_name['quantity']._serialized_options = b'\342A\001\002'
   _globals['_ORDERLINE'].fields_by_name['ship_together_group']._loaded_options = None
   _globals['_ORDERLINE'].fields_by_name['ship_together_group']._serialized_options = b'\342A\001\001'
+  _globals['_ORDERLINE'].fields_by_name['allow_backorder']._loaded_options = None
+  _globals['_ORDERLINE'].fields_by_name['allow_backorder']._serialized_options = b'\342A\001\001'
   _globals['_ORDER'].fields_by_name['id']._loaded_options = None
   _globals['_ORDER'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_ORDER'].fields_by_name['channel']._loaded_options = None
@@ -70,8 +72,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER'].fields_by_name['promise_date']._serialized_options = b'\342A\001\001'
   _globals['_ORDER'].fields_by_name['sourcing_profile_id']._loaded_options = None
   _globals['_ORDER'].fields_by_name['sourcing_profile_id']._serialized_options = b'\342A\001\001'
-  _globals['_ORDERLINE']._serialized_start=160
-  _globals['_ORDERLINE']._serialized_end=270
-  _globals['_ORDER']._serialized_start=273
-  _globals['_ORDER']._serialized_end=755
+  _globals['_ORDERLINE']._serialized_start=161
+  _globals['_ORDERLINE']._serialized_end=302
+  _globals['_ORDER']._serialized_start=305
+  _globals['_ORDER']._serialized_end=787
 # @@protoc_insertion_point(module_scope)

@@ -13,16 +13,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderLine(_message.Message):
-    __slots__ = ("id", "sku_id", "quantity", "ship_together_group")
+    __slots__ = ("id", "sku_id", "quantity", "ship_together_group", "allow_backorder")
     ID_FIELD_NUMBER: _ClassVar[int]
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SHIP_TOGETHER_GROUP_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     id: str
     sku_id: str
     quantity: int
     ship_together_group: str
-    def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_together_group: _Optional[str] = ...) -> None: ...
+    allow_backorder: bool
+    def __init__(self, id: _Optional[str] = ..., sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_together_group: _Optional[str] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("id", "channel", "destination", "lines", "promise_days", "max_shipments", "excluded_node_ids", "allow_partial", "pickup_store_id", "create_time", "customer_id", "promise_date", "sourcing_profile_id")

@@ -46,7 +46,7 @@ class CostBreakdown(_message.Message):
     def __init__(self, carrier_parcels: _Optional[float] = ..., carrier_weight: _Optional[float] = ..., handling_shipment: _Optional[float] = ..., handling_units: _Optional[float] = ..., profile_adjustment: _Optional[float] = ...) -> None: ...
 
 class Shipment(_message.Message):
-    __slots__ = ("node_id", "service_id", "lines", "weight_kg", "parcels", "distance_km", "cost", "delivery_days", "cost_breakdown", "units", "ship_date", "delivery_date")
+    __slots__ = ("node_id", "service_id", "lines", "weight_kg", "parcels", "distance_km", "cost", "delivery_days", "cost_breakdown", "units", "ship_date", "delivery_date", "backorder", "preorder")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,8 @@ class Shipment(_message.Message):
     UNITS_FIELD_NUMBER: _ClassVar[int]
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    BACKORDER_FIELD_NUMBER: _ClassVar[int]
+    PREORDER_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     service_id: str
     lines: _containers.RepeatedCompositeFieldContainer[ShipmentLine]
@@ -71,7 +73,9 @@ class Shipment(_message.Message):
     units: int
     ship_date: _date_pb2.Date
     delivery_date: _date_pb2.Date
-    def __init__(self, node_id: _Optional[str] = ..., service_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ShipmentLine, _Mapping]]] = ..., weight_kg: _Optional[float] = ..., parcels: _Optional[int] = ..., distance_km: _Optional[float] = ..., cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., cost_breakdown: _Optional[_Union[CostBreakdown, _Mapping]] = ..., units: _Optional[int] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    backorder: bool
+    preorder: bool
+    def __init__(self, node_id: _Optional[str] = ..., service_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ShipmentLine, _Mapping]]] = ..., weight_kg: _Optional[float] = ..., parcels: _Optional[int] = ..., distance_km: _Optional[float] = ..., cost: _Optional[float] = ..., delivery_days: _Optional[int] = ..., cost_breakdown: _Optional[_Union[CostBreakdown, _Mapping]] = ..., units: _Optional[int] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., delivery_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., backorder: _Optional[bool] = ..., preorder: _Optional[bool] = ...) -> None: ...
 
 class UnfilledLine(_message.Message):
     __slots__ = ("line_id", "quantity", "reason")
