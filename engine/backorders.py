@@ -164,7 +164,7 @@ def plan_in_parts(
             short[unfilled.line_id] = unfilled.quantity
             reasons[unfilled.line_id] = unfilled.reason
     short = {line_id: units for line_id, units in short.items() if units > 0}
-    if len(parts) == 1 and not short:
+    if len(parts) == 1 and not short and not late:
         return parts[0]  # complete within the promise: the main part is the plan
     stats = _combined_stats([part.stats for part in parts])
     if short and not order.allow_partial:

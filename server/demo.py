@@ -16,13 +16,28 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from omniroute.demo_data import demo_dataset
 from omniroute.files import read_network, read_orders, write_network, write_orders
-from omniroute.model import Network, Order, PlanResult, PlanStatus, Policy, Proof, counted
+from omniroute.model import (
+    InboundSupply,
+    Network,
+    NodeKind,
+    Order,
+    OrderLine,
+    PlanResult,
+    PlanStatus,
+    Policy,
+    Proof,
+    Sku,
+    counted,
+)
 from omniroute.scenario import kpis, outcomes_of
 from omniroute.server.client import OmnirouteClient
 from omniroute.server.convert import result_from_proto, result_to_proto, to_json_line
@@ -74,6 +89,7 @@ def write_demo_data(directory: Path, seed: int, day: int) -> tuple[Network, list
     start = time.perf_counter()
     bar = ProgressBar(1, f"generating the demo network and {day:,} orders", live=True)
     network, orders = demo_dataset(seed=seed, orders=day)
+    network = with_new_release(network, orders)
     write_network(network, directory / "network.json")
     write_orders(orders, directory / "orders.jsonl")
     bar.update(1)
@@ -119,6 +135,7 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
             optimal, latency, wall = route(f"localhost:{port}", chosen, "CHEAPEST")
             baseline, _, _ = route(f"localhost:{port}", chosen, "BASELINE")
             life = order_life(f"localhost:{port}", orders[sample:])
+            future = future_stock(f"localhost:{port}", network, orders[-1])
             code = stop(server)
     print()
     print(plans_table(optimal, network.currency))
@@ -132,6 +149,8 @@ def run(directory: Path, seed: int, day: int, sample: int, workers: int) -> int:
     print(summary(chosen, optimal, baseline, network))
     print()
     print(life)
+    print()
+    print(future)
     print(f"server stopped with SIGTERM (exit status {code})")
     return 0 if code == 0 else 1
 
@@ -190,6 +209,106 @@ def order_life(target: str, orders: Sequence[Order]) -> str:
         f"delivered{cancel}"
     )
     return head if shown is None else f"{head}\n\n{order_status_text(shown)}"
+
+
+NEW_RELEASE = "NEW-0001"  # the demo's pre-order SKU: released two weeks after the day
+RELEASE_AFTER = 14  # days after the day of orders
+RELEASE_PO = "PO-NEW-0001"  # its first delivery, to a DC in transit
+BACKORDER_PO = "PO-BACKORDER"  # the demo's purchase order for a SKU out of stock
+
+
+def with_new_release(network: Network, orders: Sequence[Order]) -> Network:
+    """The demo network with a SKU released two weeks after the day of ``orders`` (no order
+    of the day asks for it) and its first delivery in transit to the first DC."""
+    day = _order_day(orders[0])
+    dc = next(node for node in network.nodes if node.kind is NodeKind.DC)
+    release = day + timedelta(days=RELEASE_AFTER)
+    return replace(
+        network,
+        skus=(
+            *network.skus,
+            Sku(NEW_RELEASE, 0.4, "new release (pre-order)", release_date=release),
+        ),
+        inbound_supply=(
+            *network.inbound_supply,
+            InboundSupply(RELEASE_PO, dc.id, NEW_RELEASE, 30, release - timedelta(days=4)),
+        ),
+    )
+
+
+def _order_day(order: Order) -> date:
+    return datetime.fromisoformat(order.create_time.replace("Z", "+00:00")).date()
+
+
+def future_stock(target: str, network: Network, example: Order) -> str:
+    """Sell what is not on a shelf yet, through the service: a purchase order for a SKU out
+    of stock everywhere, an order whose line of it may wait (a backorder) beside a line
+    that ships now, a pre-order of the new release, and the purchase order slipping three
+    days (the backorder is promised again). Returns what happened, with the backordered
+    order's status as an agent reads it."""
+    from omniroute.server.tables import order_status_text
+
+    on_hand: dict[str, int] = {}
+    for p in network.stock:
+        on_hand[p.sku_id] = on_hand.get(p.sku_id, 0) + max(0, p.on_hand - p.safety_stock)
+    missing = next((s.id for s in network.skus if not on_hand.get(s.id) and not s.release_date), "")
+    if not missing:
+        return "future stock: every SKU is on a shelf somewhere (no backorder to show)"
+    day = _order_day(example)
+    dc = [node for node in network.nodes if node.kind is NodeKind.DC][-1]
+    arrival = day + timedelta(days=9)
+    backorder = replace(
+        example,
+        id="BACKORDER-1",
+        lines=(
+            replace(example.lines[0], id="1"),
+            OrderLine("2", missing, 2, allow_backorder=True),
+        ),
+        promise_days=5,
+        promise_date=None,
+        allow_partial=False,
+        customer_id="C-DEMO",
+    )
+    preorder = replace(
+        example,
+        id="PREORDER-1",
+        lines=(OrderLine("1", NEW_RELEASE, 1),),
+        promise_days=0,
+        promise_date=None,
+        customer_id="C-DEMO",
+    )
+    with OmnirouteClient(target) as client:
+        client.put_inbound_supply([InboundSupply(BACKORDER_PO, dc.id, missing, 12, arrival)])
+        back = client.reserve(backorder).plan
+        pre = client.reserve(preorder).plan
+        slipped = arrival + timedelta(days=3)
+        client.put_inbound_supply([InboundSupply(BACKORDER_PO, dc.id, missing, 12, slipped)])
+        status = client.get_order_status(backorder.id)
+    release = day + timedelta(days=RELEASE_AFTER)
+
+    def dates(plan: Any, flag: str) -> str:
+        shipments = [s for s in plan.shipments if getattr(s, flag)]
+        if not shipments:
+            return "nothing"
+        return ", ".join(
+            f"{s.units} from {s.node_id} shipping {_date(s.ship_date)}" for s in shipments
+        )
+
+    lines = [
+        f"future stock: {BACKORDER_PO}, 12 x {missing} (on no shelf) to {dc.id} arriving "
+        f"{arrival.isoformat()};",
+        f"  backorder: {backorder.id} keeps its 5-day promise for its line 1 and waits for "
+        f"{missing}: {dates(back, 'backorder')}",
+        f"  pre-order: {preorder.id} of {NEW_RELEASE} (released {release.isoformat()}): "
+        f"{dates(pre, 'preorder')}",
+        f"  {BACKORDER_PO} slipped to {slipped.isoformat()}: {backorder.id} promised again: "
+        f"{dates(status.plan, 'backorder')}",
+    ]
+    return "\n".join(lines) + "\n\n" + order_status_text(status)
+
+
+def _date(value: Any) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 def offline(directory: Path, seed: int, day: int) -> int:

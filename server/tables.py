@@ -66,9 +66,10 @@ def shipments_table(plan: plan_pb2.Plan, currency: str) -> str:
     profiled = any(s.cost_breakdown.profile_adjustment for s in plan.shipments)
     for s in plan.shipments:
         b = s.cost_breakdown
+        waits = " (backorder)" if s.backorder else " (pre-order)" if s.preorder else ""
         rows.append(
             [
-                s.node_id,
+                s.node_id + waits,
                 s.service_id or "hand-over in store",
                 s.units,
                 f"{s.weight_kg:,.3f}",

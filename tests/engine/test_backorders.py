@@ -131,6 +131,10 @@ def test_a_pre_order_ships_from_its_release_date(tiny_network: Network) -> None:
     alone = planner.plan(on_release).plan
     assert sum(s.cost for s in late) == pytest.approx(sum(s.cost for s in alone.shipments))
     assert [s.ship_date for s in late] == [s.ship_date for s in alone.shipments]
+    # a pre-order alone is still a pre-order, its days counted from the order's date
+    only = planner.plan(dataclasses.replace(order, lines=(OrderLine("1", "RUG", 3),))).plan
+    assert only.shipments and all(s.preorder for s in only.shipments)
+    assert [s.delivery_days for s in only.shipments] == [s.delivery_days for s in late]
     # released: an ordinary order, no pre-order shipment
     after = planner.plan(dataclasses.replace(order, create_time=on_release.create_time)).plan
     assert after.status is PlanStatus.COMPLETE
@@ -222,3 +226,31 @@ def test_backorder_parts_are_the_brute_force_optimum(
         # the backorder part alone: its shipments and the split penalty between them
         late_cost = sum(s.cost for s in late) + network.split_penalty * (len(late) - 1)
         assert late_cost == pytest.approx(best[0], abs=TOL)
+
+
+def test_joint_allocation_plans_orders_in_parts_first(tiny_network: Network) -> None:
+    """A batch with a pre-order: that order is planned part by part first (its coat ships
+    from the release), the others jointly on the stock it leaves."""
+    release = ORDER_DAY + timedelta(days=18)
+    skus = tuple(
+        dataclasses.replace(s, release_date=release) if s.id == "COAT" else s
+        for s in tiny_network.skus
+    )
+    network = dataclasses.replace(tiny_network, skus=skus)
+    where = network.nodes[0].location
+    pre = Order(
+        "pre", (OrderLine("1", "COAT", 1), OrderLine("2", "TEE", 1)), where, create_time=CREATED
+    )
+    others = [Order(f"o{i}", (OrderLine("1", "TEE", 3),), where) for i in range(3)]
+    planner = Planner(network)
+    result = planner.allocate([others[0], pre, *others[1:]])
+    assert result.order_ids == ("o0", "pre", "o1", "o2")
+    alone = planner.plan(pre).plan
+    assert result.plans[1] == alone
+    assert any(s.preorder and s.ship_date and s.ship_date >= release for s in alone.shipments)
+    left = planner.inventory.copy()
+    left.ship(alone)
+    rest = Planner(network, left, planner.index, validate=False).allocate(others)
+    assert [result.plans[i] for i in (0, 2, 3)] == list(rest.plans)
+    assert result.objective == pytest.approx(rest.objective + alone.total_cost)
+    assert result.lower_bound == pytest.approx(rest.lower_bound + alone.total_cost)

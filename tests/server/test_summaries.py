@@ -352,6 +352,19 @@ def test_demo_through_the_service_prints_the_summary(tmp_path: Path) -> None:
     shown = out.split("order life", 1)[1]
     assert re.search(r"^order \S+: (SHIPPED|DELIVERED),", shown, re.MULTILINE)
     assert "cancelled" in shown.split("timeline", 1)[1] and "TRK-" in shown
+    # future stock: a backorder waits for a purchase order, a pre-order for its release,
+    # and the purchase order's slip promises the backorder again
+    future = out.split("\nfuture stock: ", 1)[1]
+    arrival = re.search(r"arriving (\S+);", future).group(1)  # type: ignore[union-attr]
+    back = re.search(r"backorder: BACKORDER-1 .*: 2 from \S+@(\S+) shipping (\S+)$", future, re.M)
+    assert back and back.group(1) == arrival and back.group(2) >= arrival
+    pre = re.search(
+        r"pre-order: PREORDER-1 of \S+ \(released (\S+)\): 1 from \S+ shipping (\S+)$", future, re.M
+    )
+    assert pre and pre.group(2) >= pre.group(1)
+    slip = re.search(r"slipped to (\S+): BACKORDER-1 promised again: 2 from \S+@(\S+) ", future)
+    assert slip and slip.group(1) == slip.group(2) > arrival
+    assert "changed: now ships from" in future.split("timeline", 1)[1]
     assert out.rstrip().endswith("server stopped with SIGTERM (exit status 0)")
 
 

@@ -154,7 +154,8 @@ class InventoryServiceServicer:
     def PutInboundSupply(self, request, context):
         """Creates or replaces supplies in transit (purchase orders, transfers) by id, all or
         none; dated orders may then be promised their units (docs/future-stock.md). A change
-        that would take away units orders are promised is FAILED_PRECONDITION (INBOUND_HELD).
+        that takes away units orders are promised (a later date, fewer units, a cancel)
+        re-promises the orders last promised them, in the same transaction (ORDER_REPROMISED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
