@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from omniroute.backorders import release_order, unreleased
+from omniroute.calendars import OrderClock
 from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import quote_shipment
 from omniroute.dating import HAND_OVER
@@ -126,6 +128,13 @@ def availability(
         channel=channel,
         create_time=create_time,
     )
+    # a SKU not yet released: the offers are dated from its release (the latest asked)
+    releases = unreleased(order, index)
+    late_days = 0
+    if releases:
+        release = max(releases.values())
+        late_days = (release - OrderClock.of(create_time, index.dates.time_zone).order_date).days
+        order = release_order(order, release, index.dates.time_zone)
     problem = build_problem(order, index, inventory)
     dating = problem.dating
     ship = _cheapest_shipments(problem, top)
@@ -143,6 +152,7 @@ def availability(
     for i, node in enumerate(top.tolist()):
         n = index.nodes[node]
         service, days, cost, delivered = ship[i]
+        days += late_days if service or delivered else 0  # counted from the request's date
         ready = dating.shipment(n, None, 0)[0] if dating is not None and n.pickup else None
         offers.append(
             NodeOffer(
@@ -174,7 +184,7 @@ def availability(
             channel=channel,
             create_time=create_time,
         )
-        if available == skus:  # the same order as the one ranked above: reuse its problem
+        if available == skus and not releases:  # the order ranked above: reuse its problem
             options = optimise(problem, Policy.CHEAPEST, include_options=True).options
         else:
             options = planner.plan(quote, Policy.CHEAPEST, options=True, validate=False).options

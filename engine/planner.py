@@ -33,6 +33,7 @@ from omniroute.model import (
     Plan,
     PlanResult,
     PlanStats,
+    PlanStatus,
     Policy,
     Shipment,
     UnfilledReason,
@@ -87,18 +88,24 @@ class PreparedPlan:
 
 class PlannedInParts:
     """An order with backorder lines or unreleased SKUs, planned part by part
-    (:mod:`omniroute.backorders`); the same interface as :class:`PreparedPlan`. Options
-    and explanations are not given for such orders."""
+    (:mod:`omniroute.backorders`); the same interface as :class:`PreparedPlan`. Its only
+    option is its plan (when complete); explanations are not given for such orders."""
 
     search_work = float("inf")  # several searches: run where long work runs
 
     def __init__(
-        self, planner: Planner, order: Order, policy: Policy, prices: np.ndarray | None
+        self,
+        planner: Planner,
+        order: Order,
+        policy: Policy,
+        prices: np.ndarray | None,
+        options: bool = False,
     ) -> None:
         self.planner = planner
         self.order = order
         self.policy = policy
         self.prices = prices
+        self.options = options
 
     def solve(self, budget: Budget | None = None, explain: bool = False) -> PlanResult:
         planner, index = self.planner, self.planner.index
@@ -129,7 +136,11 @@ class PlannedInParts:
                 opportunity_cost=opportunity_cost,
             )
 
-        return plan_in_parts(self.order, index, solve, rebuild)
+        result = plan_in_parts(self.order, index, solve, rebuild)
+        if self.options and result.plan.status is PlanStatus.COMPLETE:
+            # one option: the plan (its parts' dates are what the customer is offered)
+            result = replace(result, options=(result.plan,))
+        return result
 
 
 class Planner:
@@ -242,7 +253,7 @@ class Planner:
         if validate:
             self._check_order(order)
         if in_parts(order, self.index):
-            return PlannedInParts(self, order, policy, prices)
+            return PlannedInParts(self, order, policy, prices, options)
         return self._prepare_one(order, policy, options, prices)
 
     def _prepare_one(

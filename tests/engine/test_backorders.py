@@ -254,3 +254,36 @@ def test_joint_allocation_plans_orders_in_parts_first(tiny_network: Network) -> 
     assert [result.plans[i] for i in (0, 2, 3)] == list(rest.plans)
     assert result.objective == pytest.approx(rest.objective + alone.total_cost)
     assert result.lower_bound == pytest.approx(rest.lower_bound + alone.total_cost)
+
+
+def test_quotes_and_availability_date_a_pre_order_from_its_release(
+    tiny_network: Network,
+) -> None:
+    """A cart or a look-up of a SKU not yet released is offered dates from its release,
+    counted in days from when the customer looks."""
+    release = ORDER_DAY + timedelta(days=15)
+    skus = tuple(
+        dataclasses.replace(s, release_date=release) if s.id == "COAT" else s
+        for s in tiny_network.skus
+    )
+    planner = Planner(dataclasses.replace(tiny_network, skus=skus))
+    where = tiny_network.nodes[0].location
+    quote = planner.quote([OrderLine("1", "COAT", 1)], where, create_time=CREATED)
+    assert quote.options
+    for option in quote.options:
+        for shipment in option.shipments:
+            assert shipment.preorder
+            assert shipment.ship_date is not None and shipment.ship_date >= release
+            assert shipment.delivery_date is not None
+            assert shipment.delivery_days == (shipment.delivery_date - ORDER_DAY).days
+    found = planner.availability(["COAT"], location=where, create_time=CREATED)
+    dated = [offer for offer in found.nodes if offer.delivery_date is not None]
+    assert dated
+    for offer in dated:
+        assert offer.delivery_date is not None and offer.delivery_date >= release
+        assert offer.delivery_days == (offer.delivery_date - ORDER_DAY).days
+    # once released, the same look-up is dated from when the customer looks
+    after = planner.availability(
+        ["COAT"], location=where, create_time=f"{release.isoformat()}T01:00:00Z"
+    )
+    assert [o.node_id for o in after.nodes] == [o.node_id for o in found.nodes]
