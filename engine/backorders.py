@@ -13,9 +13,9 @@ not yet released on the order's date:
    (so no unit ships before it), from shelf and supply in transit, with the promise lifted.
 
 Each part is planned exactly by the optimiser, on the stock of nodes the earlier parts do
-not ship from (a plan has at most one shipment per node), so the combined plan is proven optimal for this
-lexicographic objective: the best plan within the promise first, then the cheapest way to
-wait for the rest. Parts use disjoint stock: a backorder only inbound nodes the main part
+not ship from (a plan has at most one shipment per node), so the combined plan is proven
+optimal for this lexicographic objective: the best plan within the promise first, then the
+cheapest way to wait for the rest. Parts use disjoint stock: a backorder only inbound nodes the main part
 left alone, a pre-order only SKUs the other parts do not carry. When the order does not
 allow a partial plan and some part leaves units unfilled, nothing is planned.
 
@@ -99,9 +99,10 @@ def plan_in_parts(
     solve: Solver,
     rebuild: Callable[[Order, Sequence[Shipment], Mapping[str, UnfilledReason], float], Plan],
 ) -> PlanResult:
-    """Plan ``order`` part by part (see the module docstring); ``solve`` plans one part
-    exactly (on the stock of the nodes it may use: not those of earlier parts, and supply
-    in transit only for a backorder), ``rebuild`` reports the combined shipments as the order's plan."""
+    """Plan ``order`` part by part (see the module docstring). ``solve`` plans one part
+    exactly, on the stock of the nodes it may use (not those of earlier parts; supply in
+    transit only, for a backorder); ``rebuild`` reports the combined shipments as the
+    order's plan."""
     releases = unreleased(order, index)
     late = _late_lines(order, releases)
     main_lines = tuple(line for line in order.lines if line.id not in late)

@@ -751,8 +751,16 @@ class Application:
             stock=tuple(p for p in preview.positions if p.node_id in known),
         )
         after = Planner(network, validate=False)
+        # the network's own nodes keep their indices: their full days and channel holds carry
         after.inventory.full_days = {
             node: days for node, days in planner.inventory.full_days.items() if node < first
+        }
+        after.inventory.channel_held = {
+            sku: {
+                channel: {node: units for node, units in held.items() if node < first}
+                for channel, held in channels.items()
+            }
+            for sku, channels in planner.inventory.channel_held.items()
         }
         moved: dict[str, set[tuple[str, str]]] = {}
         for displaced in preview.displaced:
