@@ -132,9 +132,11 @@ def availability(
     releases = unreleased(order, index)
     late_days = 0
     if releases:
-        release = max(releases.values())
-        late_days = (release - OrderClock.of(create_time, index.dates.time_zone).order_date).days
-        order = release_order(order, release, index.dates.time_zone)
+        order = release_order(order, max(releases.values()), index.dates)
+        late_days = (
+            OrderClock.of(order.create_time, index.dates.time_zone).order_date
+            - OrderClock.of(create_time, index.dates.time_zone).order_date
+        ).days
     problem = build_problem(order, index, inventory)
     dating = problem.dating
     ship = _cheapest_shipments(problem, top)

@@ -5,12 +5,17 @@ not yet released on the order's date:
 
 1. the **main part**, every released line, planned as any order within its promise;
 2. the **backorder**: the units of lines with ``allow_backorder`` that the main part could
-   not fill within the promise, planned from supply in transit only (inbound nodes, see
-   :mod:`omniroute.inbound`) with the promise lifted, i.e. they wait for the supply, in the
-   shipments the order's ``max_shipments`` leaves;
+   not fill within the promise (with the other lines of their ship-together groups),
+   planned from supply in transit only (inbound nodes, see :mod:`omniroute.inbound`) with
+   the promise lifted, i.e. they wait for the supply;
 3. one **pre-order** part per release date: the lines of SKUs released on that date (with
    their ship-together groups), planned as if the order had been placed on the release date
    (so no unit ships before it), from shelf and supply in transit, with the promise lifted.
+
+The order's ``max_shipments`` bounds the main part; the backorder and the pre-orders ship
+on their own. An order that ships complete (``max_shipments`` 1) is planned whole instead:
+with a pre-order SKU, as a pre-order from the latest release; with backorder lines the
+promise cannot keep, with the promise lifted, in one shipment from shelf or supply.
 
 Each part is planned exactly by the optimiser, on the stock of nodes the earlier parts do
 not ship from (a plan has at most one shipment per node), so the combined plan is proven
@@ -27,12 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 from omniroute.calendars import OrderClock, zone
 from omniroute.model import (
     Order,
+    OrderLine,
     Plan,
     PlanResult,
     PlanStats,
@@ -42,6 +48,7 @@ from omniroute.model import (
 )
 
 if TYPE_CHECKING:
+    from omniroute.dating import NetworkDates
     from omniroute.network_index import NetworkIndex
 
 # (part, nodes it may not ship from, from supply in transit only)
@@ -66,13 +73,15 @@ def in_parts(order: Order, index: NetworkIndex) -> bool:
     return any(line.allow_backorder for line in order.lines) or bool(unreleased(order, index))
 
 
-def release_order(order: Order, release: date, time_zone: str) -> Order:
-    """The order as if placed at the start of ``release`` (the network's time zone), with
-    its promise lifted: how a pre-order's units are dated."""
-    instant = datetime.combine(release, time(0), zone(time_zone))
+def release_order(order: Order, release: date, dates: NetworkDates) -> Order:
+    """The order as if placed when ``release`` has begun at every node (the latest of the
+    nodes' local midnights), with its promise lifted: how a pre-order's units are dated,
+    so that no node ships them before the release date in its own time zone."""
+    zones = {key[0] for key in dates.class_keys} or {dates.time_zone}
+    instant = max(datetime.combine(release, time(0), zone(name)) for name in zones)
     return replace(
         order,
-        create_time=instant.isoformat(),
+        create_time=instant.astimezone(UTC).isoformat(),
         promise_days=0,
         promise_date=None,
     )
@@ -104,9 +113,6 @@ def plan_in_parts(
     transit only, for a backorder); ``rebuild`` reports the combined shipments as the
     order's plan."""
     releases = unreleased(order, index)
-    late = _late_lines(order, releases)
-    main_lines = tuple(line for line in order.lines if line.id not in late)
-    backorder_ids = {line.id for line in main_lines if line.allow_backorder}
     parts: list[PlanResult] = []
     used: set[str] = set()
 
@@ -116,6 +122,11 @@ def plan_in_parts(
         used.update(s.node_id for s in result.plan.shipments)
         return result
 
+    if order.max_shipments == 1:  # ship complete: the whole order waits, in one shipment
+        return _complete_in_one(order, index, releases, run, rebuild)
+    late = _late_lines(order, releases)
+    main_lines = tuple(line for line in order.lines if line.id not in late)
+    backorder_ids = {line.id for line in main_lines if line.allow_backorder}
     short: dict[str, int] = {}
     reasons: dict[str, UnfilledReason] = {}
     if main_lines:
@@ -129,13 +140,8 @@ def plan_in_parts(
         for unfilled in main.plan.unfilled_lines:
             short[unfilled.line_id] = unfilled.quantity
             reasons[unfilled.line_id] = unfilled.reason
-    waiting = {line_id: units for line_id, units in short.items() if line_id in backorder_ids}
-    budget = order.max_shipments - len(used) if order.max_shipments else 0  # 0: no limit
-    if (
-        waiting
-        and (order.allow_partial or waiting.keys() == short.keys())
-        and (budget > 0 or not order.max_shipments)
-    ):
+    waiting = _waiting(main_lines, short, backorder_ids)
+    if waiting and (order.allow_partial or waiting.keys() == short.keys()):
         by_id = {line.id: line for line in main_lines}
         backorder = run(
             replace(
@@ -144,7 +150,7 @@ def plan_in_parts(
                 promise_days=0,
                 promise_date=None,
                 allow_partial=True,
-                max_shipments=budget,
+                max_shipments=0,
             ),
             supply_only=True,
         )
@@ -155,7 +161,7 @@ def plan_in_parts(
         lines = tuple(line for line in order.lines if late.get(line.id) == release)
         part = run(
             replace(
-                release_order(order, release, index.dates.time_zone),
+                release_order(order, release, index.dates),
                 lines=lines,
                 allow_partial=True,
                 max_shipments=0,
@@ -167,7 +173,7 @@ def plan_in_parts(
     short = {line_id: units for line_id, units in short.items() if units > 0}
     if len(parts) == 1 and not short and not late:
         return parts[0]  # complete within the promise: the main part is the plan
-    stats = _combined_stats([part.stats for part in parts])
+    stats = _combined_stats(parts)
     if short and not order.allow_partial:
         reasons = {
             line.id: reasons.get(line.id, UnfilledReason.PARTIAL_NOT_ALLOWED)
@@ -177,6 +183,59 @@ def plan_in_parts(
     shipments = [s for part in parts for s in part.plan.shipments]
     opportunity = sum(part.plan.opportunity_cost for part in parts)
     return PlanResult(order.id, rebuild(order, shipments, reasons, opportunity), stats)
+
+
+def _complete_in_one(
+    order: Order,
+    index: NetworkIndex,
+    releases: Mapping[str, date],
+    run: Callable[[Order], PlanResult],
+    rebuild: Callable[[Order, Sequence[Shipment], Mapping[str, UnfilledReason], float], Plan],
+) -> PlanResult:
+    """An order that ships complete (``max_shipments`` 1): with a pre-order SKU, all of it
+    is one pre-order from the latest release; with backorder lines the promise cannot keep,
+    all of it waits, promise lifted, for the cheapest single shipment (shelf or supply in
+    transit)."""
+    if releases:
+        whole = release_order(order, max(releases.values()), index.dates)
+        result = run(whole)
+    else:
+        result = run(replace(order, allow_partial=True))
+        short = {u.line_id for u in result.plan.unfilled_lines}
+        if not short:
+            return result
+        backorder = {line.id for line in order.lines if line.allow_backorder}
+        if not (order.allow_partial or short <= backorder):
+            return run(order)  # a line that may not wait is short: as any order
+        result = run(replace(order, promise_days=0, promise_date=None))
+    return PlanResult(
+        order.id,
+        rebuild(
+            order,
+            result.plan.shipments,
+            {u.line_id: u.reason for u in result.plan.unfilled_lines},
+            result.plan.opportunity_cost,
+        ),
+        result.stats,
+    )
+
+
+def _waiting(
+    lines: Sequence[OrderLine], short: Mapping[str, int], backorder_ids: set[str]
+) -> dict[str, int]:
+    """The units that wait for supply: those short of backorder lines, with those short of
+    the other lines of their ship-together groups (a group ships together, so it waits
+    together)."""
+    groups = {
+        line.ship_together_group
+        for line in lines
+        if line.id in backorder_ids and line.id in short and line.ship_together_group
+    }
+    return {
+        line.id: short[line.id]
+        for line in lines
+        if line.id in short and (line.id in backorder_ids or line.ship_together_group in groups)
+    }
 
 
 def _late_lines(order: Order, releases: Mapping[str, date]) -> dict[str, date]:
@@ -206,21 +265,31 @@ def _filled(plan: Plan) -> dict[str, int]:
     return filled
 
 
-def _combined_stats(stats: Sequence[PlanStats]) -> PlanStats:
-    """The proof of a plan in parts: optimal when every part is; otherwise the largest gap
-    and the sum of the parts' bounds."""
+def _combined_stats(parts: Sequence[PlanResult]) -> PlanStats:
+    """The proof of a plan in parts: optimal when every part is; otherwise the gap of the
+    sum of the parts' objectives over the sum of their lower bounds (an optimal part is its
+    own bound), unknown when a part has none."""
+    stats = [part.stats for part in parts]
     if len(stats) == 1:
         return stats[0]
     proven = all(s.proof is Proof.OPTIMAL for s in stats)
-    gaps = [s.gap for s in stats if s.gap is not None]
-    bounds = [s.lower_bound for s in stats]
+    bounds = [
+        part.plan.objective if part.stats.proof is Proof.OPTIMAL else part.stats.lower_bound
+        for part in parts
+    ]
+    known = [b for b in bounds if b is not None]
+    bound = sum(known) if len(known) == len(bounds) else None
+    total = sum(part.plan.objective for part in parts)
+    gap = None
+    if not proven and bound is not None:
+        gap = max(0.0, (total - bound) / total) if total > 0 else 0.0
     methods = list(dict.fromkeys(s.method for s in stats))
     return PlanStats(
         Proof.OPTIMAL if proven else Proof.FEASIBLE,
         " + ".join(methods),
         sum(s.solve_micros for s in stats),
-        None if proven else max(gaps, default=None),
-        None if any(b is None for b in bounds) else sum(b for b in bounds if b is not None),
+        gap,
+        bound,
         max((s.candidate_nodes for s in stats), default=0),
         next((s.stopped_by for s in stats if s.stopped_by is not None), None),
         stats[0].opportunity_costs_version,

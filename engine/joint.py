@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from omniroute.backorders import in_parts
 from omniroute.candidates import OrderProblem, build_problem, with_prices
 from omniroute.joint_model import BatchModel
 from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
@@ -98,7 +99,24 @@ def allocate(
     keep their own optimal plan (the sequential one) unless a model says otherwise.
     ``progress`` (see :data:`Progress`) hears of each phase: the sequential plans, the LP
     bound's model and solve, and the groups solved jointly.
+
+    Orders with backorder lines or pre-order SKUs (:mod:`omniroute.backorders`) are
+    planned first, one by one in parts, and the others jointly on the stock they leave:
+    the lower bound is then over the allocations in which the first keep their plans.
     """
+    parted = [i for i, order in enumerate(orders) if in_parts(order, planner.index)]
+    if parted:
+        return _allocate_parts_first(
+            orders,
+            parted,
+            planner,
+            unfilled_penalty,
+            time_limit,
+            capacity,
+            lower_bound,
+            progress,
+            prices,
+        )
     start = time.perf_counter()
     index = planner.index
     limits = {n.id: n.daily_shipment_capacity for n in index.nodes if n.daily_shipment_capacity}
@@ -265,6 +283,63 @@ def _components(
     for o in range(len(problems)):
         components.setdefault(root(o), []).append(o)
     return list(components.values())
+
+
+def _allocate_parts_first(
+    orders: Sequence[Order],
+    parted: Sequence[int],
+    planner: Planner,
+    unfilled_penalty: float,
+    time_limit: float,
+    capacity: dict[str, int] | None,
+    lower_bound: bool,
+    progress: Progress | None,
+    prices: np.ndarray | None,
+) -> JointResult:
+    """:func:`allocate` of a batch with orders in parts: those first, the rest jointly."""
+    from omniroute.planner import Planner
+
+    start = time.perf_counter()
+    stock = planner.inventory.copy()
+    first = Planner(planner.network, stock, planner.index, validate=False)
+    fixed: dict[int, Plan] = {}
+    for i in parted:
+        fixed[i] = first.plan(orders[i], Policy.CHEAPEST, validate=False, prices=prices).plan
+        stock.ship(fixed[i])
+        stock.count_shipments((s.node_id, s.ship_date) for s in fixed[i].shipments)
+    rest = [order for i, order in enumerate(orders) if i not in fixed]
+    joint = None
+    if rest:
+        left = dict(capacity or {})
+        for plan in fixed.values():  # undated shipments take today's capacity
+            for shipment in plan.shipments:
+                limit = left.get(shipment.node_id)
+                node = planner.index.nodes_by_id[shipment.node_id]
+                limit = node.daily_shipment_capacity if limit is None else limit
+                if limit and shipment.ship_date is None:
+                    left[shipment.node_id] = limit - 1
+        joint = allocate(
+            rest, first, unfilled_penalty, time_limit, left or None, lower_bound, progress, prices
+        )
+    others = iter(joint.plans if joint is not None else ())
+    plans = tuple(fixed[i] if i in fixed else next(others) for i in range(len(orders)))
+    unfilled = sum(_unfilled(fixed[i], orders[i]) for i in fixed)
+    cost = sum(plan.total_cost for plan in fixed.values())
+    priced = sum(plan.opportunity_cost for plan in fixed.values())
+    extra = cost + unfilled_penalty * unfilled + priced
+    return JointResult(
+        tuple(order.id for order in orders),
+        plans,
+        cost + (joint.total_cost if joint else 0.0),
+        unfilled + (joint.units_unfilled if joint else 0),
+        extra + (joint.objective if joint else 0.0),
+        extra + (joint.lower_bound if joint else 0.0),
+        f"{joint.method if joint else 'none'} + {len(fixed)} planned in parts first",
+        extra + (joint.sequential_objective if joint else 0.0),
+        time.perf_counter() - start,
+        joint.proven if joint else True,
+        priced + (joint.opportunity_cost if joint else 0.0),
+    )
 
 
 def plan_sequential(

@@ -473,69 +473,13 @@ class Planner:
                 violations.append(FieldViolation("unfilledPenalty", "must be >= 0"))
             if violations:
                 raise ValidationError(violations, "orders")
-        parted = [i for i, order in enumerate(orders) if in_parts(order, self.index)]
-        if not parted:
-            return allocate(
-                orders,
-                self,
-                unfilled_penalty,
-                time_limit=time_limit,
-                capacity=dict(capacity) if capacity is not None else None,
-                lower_bound=lower_bound,
-            )
-        return self._allocate_with_parts(
-            orders, parted, unfilled_penalty, time_limit, capacity, lower_bound
-        )
-
-    def _allocate_with_parts(
-        self,
-        orders: Sequence[Order],
-        parted: Sequence[int],
-        unfilled_penalty: float,
-        time_limit: float,
-        capacity: Mapping[str, int] | None,
-        lower_bound: bool,
-    ) -> JointResult:
-        """Orders with backorder lines or pre-order SKUs are planned first, one by one
-        (part by part, :mod:`omniroute.backorders`); the others jointly on the stock they
-        leave. The bound is over the allocations in which the first keep their plans."""
-        stock = self.inventory.copy()
-        first = Planner(self.network, stock, self.index, validate=False)
-        fixed: dict[int, Plan] = {}
-        for i in parted:
-            fixed[i] = first.plan(orders[i], Policy.CHEAPEST, validate=False).plan
-            stock.ship(fixed[i])
-        rest = [order for i, order in enumerate(orders) if i not in fixed]
-        joint = (
-            allocate(
-                rest,
-                first,
-                unfilled_penalty,
-                time_limit=time_limit,
-                capacity=dict(capacity) if capacity is not None else None,
-                lower_bound=lower_bound,
-            )
-            if rest
-            else None
-        )
-        others = iter(joint.plans if joint is not None else ())
-        plans = tuple(fixed[i] if i in fixed else next(others) for i in range(len(orders)))
-        unfilled = [sum(line.quantity for line in orders[i].lines) - fixed[i].units for i in fixed]
-        cost = sum(plan.total_cost for plan in fixed.values())
-        extra = cost + unfilled_penalty * sum(unfilled)
-        return JointResult(
-            tuple(order.id for order in orders),
-            plans,
-            cost + (joint.total_cost if joint else 0.0),
-            sum(unfilled) + (joint.units_unfilled if joint else 0),
-            extra + (joint.objective if joint else 0.0),
-            extra + (joint.lower_bound if joint else 0.0),
-            f"{joint.method if joint else 'none'} + {len(fixed)} planned in parts first",
-            extra + (joint.sequential_objective if joint else 0.0),
-            joint.solve_seconds if joint else 0.0,
-            joint.proven if joint else True,
-            sum(plan.opportunity_cost for plan in fixed.values())
-            + (joint.opportunity_cost if joint else 0.0),
+        return allocate(
+            orders,
+            self,
+            unfilled_penalty,
+            time_limit=time_limit,
+            capacity=dict(capacity) if capacity is not None else None,
+            lower_bound=lower_bound,
         )
 
     def replay(

@@ -262,11 +262,10 @@ def plan_from_shipments(
         shipment_dating, late_days = dating, 0
         if release is not None and dating is not None:
             shipment_dating = Dating.of(
-                release_order(order, release, index.dates.time_zone),
-                index.dates,
-                dating.full,
+                release_order(order, release, index.dates), index.dates, dating.full
             )
-            late_days = (release - dating.clock.order_date).days
+            assert shipment_dating is not None
+            late_days = (shipment_dating.clock.order_date - dating.clock.order_date).days
         quote = quote_shipment(
             node,
             service,

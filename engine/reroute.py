@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from omniroute.backorders import in_parts
 from omniroute.dating import Dating
 from omniroute.model import FieldViolation, Order, Plan, Policy, ValidationError
 from omniroute.plans import best_service, plan_from_shipments
@@ -106,7 +107,14 @@ def _replan(
         allow_partial=True,
         max_shipments=0,
     )
-    extra = planner.plan(missing, Policy.CHEAPEST, validate=False).plan
+    on = planner
+    if kept and in_parts(order, planner.index):
+        # parts must not merge (a pre-order's units into a shipment in the promise, or the
+        # reverse): the missing units are planned on nodes the kept shipments do not use
+        skus = [sku_of[line_id] for line_id in rejected]
+        inventory = planner.inventory.restricted(skus, kept)
+        on = type(planner)(planner.network, inventory, planner.index, validate=False)
+    extra = on.plan(missing, Policy.CHEAPEST, validate=False).plan
     added: dict[str, dict[str, int]] = {
         s.node_id: {line.line_id: line.quantity for line in s.lines} for s in extra.shipments
     }

@@ -351,8 +351,11 @@ class Inbound:
             self._check(tx, changes)
             # the change of units in transit per inbound position, netted over the changes
             deltas = _deltas(tx, changes)
+            # the holds given up first, their inbound positions settled below with the
+            # change (settling now would count units still in transit as received)
             taken_out = [
-                self._reservations.take_out(tx, now, r.record, r.release) for r in repromises
+                self._reservations.take_out(tx, now, r.record, r.release, settle_inbound=False)
+                for r in repromises
             ]
             for supply in changes:
                 assert supply.arrival_date is not None

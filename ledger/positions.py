@@ -177,15 +177,17 @@ def unreserve(
     quantity: int,
     shipped: int,
     reference: str,
+    settle_inbound: bool = True,
 ) -> None:
-    """Give up ``quantity`` reserved units, ``shipped`` of them leaving on-hand too."""
+    """Give up ``quantity`` reserved units, ``shipped`` of them leaving on-hand too
+    (``settle_inbound`` False: an inbound position is left for the caller to settle)."""
     tx.execute(
         "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
         "WHERE node_id = ? AND sku_id = ?",
         (shipped, quantity, node_id, sku_id),
     )
     move(tx, now, kind, node_id, sku_id, -shipped, -quantity, reference)
-    if "@" in node_id:  # an inbound position: received units no order holds go on hand
+    if settle_inbound and "@" in node_id:  # inbound: received units no order holds go on hand
         from omniroute.ledger.inbound import settle
 
         settle(tx, now, node_id, sku_id, reference)

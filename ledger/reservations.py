@@ -200,11 +200,17 @@ def _event(
 
 
 def give_up(
-    tx: Transaction, now: float, reservation_id: str, line: ReservationLine, kind: str
+    tx: Transaction,
+    now: float,
+    reservation_id: str,
+    line: ReservationLine,
+    kind: str,
+    settle_inbound: bool = True,
 ) -> None:
     """Take ``line``'s units out of a held reservation: released (``kind`` RELEASE), or
     shipped (COMMIT: they leave on-hand too). :class:`NotHeld` when the reservation holds
-    fewer units of the SKU at the node."""
+    fewer units of the SKU at the node. ``settle_inbound``: see
+    :func:`omniroute.ledger.positions.unreserve`."""
     key = (reservation_id, line.node_id, line.sku_id)
     row = tx.execute(
         "SELECT quantity FROM reservation_lines WHERE reservation_id = ? "
@@ -229,7 +235,17 @@ def give_up(
             (line.quantity, *key),
         )
     shipped = line.quantity if kind == MovementKind.COMMIT else 0
-    unreserve(tx, now, kind, line.node_id, line.sku_id, line.quantity, shipped, reservation_id)
+    unreserve(
+        tx,
+        now,
+        kind,
+        line.node_id,
+        line.sku_id,
+        line.quantity,
+        shipped,
+        reservation_id,
+        settle_inbound,
+    )
 
 
 def _require_held(reservation: Reservation) -> None:
@@ -429,18 +445,25 @@ class Reservations:
 
     @staticmethod
     def take_out(
-        tx: Transaction, now: float, record: OrderRecord, release: Sequence[ReservationLine]
+        tx: Transaction,
+        now: float,
+        record: OrderRecord,
+        release: Sequence[ReservationLine],
+        settle_inbound: bool = True,
     ) -> OrderRecord:
         """First half of moving part of a held order (in the caller's transaction): give
         up ``release``; the order as stored. :class:`ChangedConcurrently` when the order
-        changed since ``record`` was read (it was planned on a stale plan)."""
+        changed since ``record`` was read (it was planned on a stale plan);
+        :class:`ReservationNotHeld` when its hold has ended. ``settle_inbound`` False:
+        inbound positions are left for the caller to settle (a supply change does, once
+        its units in transit are updated)."""
         reservation = find(tx, record.reservation_id)
         _require_held(reservation)
         current = orders.find(tx, reservation_id=record.reservation_id)
         if current is None or current.updated != record.updated:
             raise ChangedConcurrently("the order changed while it was re-planned")
         for line in release:
-            give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE)
+            give_up(tx, now, record.reservation_id, line, MovementKind.RELEASE, settle_inbound)
         return current
 
     def put_in(

@@ -49,6 +49,7 @@ from omniroute.ledger import (
     RejectionReason,
     Reservation,
     ReservationLine,
+    ReservationNotHeld,
     ReservationState,
     ReturnRecord,
     Shortage,
@@ -732,7 +733,8 @@ class Application:
                     command.validate_only,
                     self._repromises(planner, preview) if preview.displaced else (),
                 )
-            except InboundHeld as raced:  # an order was promised the supply meanwhile
+            except (InboundHeld, ReservationNotHeld) as raced:
+                # an order was promised the supply, or a displaced hold ended, meanwhile
                 raise ChangedConcurrently(str(raced)) from None
 
         return await self.run(lambda: self._hold(attempt, {}))
@@ -783,6 +785,11 @@ class Application:
             for node_id, sku_id, quantity in again.hold:
                 taken[(node_id, sku_id)] = taken.get((node_id, sku_id), 0) + quantity
             after.inventory.take(taken)
+            after.inventory.count_shipments(  # the days they take count for the next ones
+                (s.node_id, s.ship_date)
+                for s in again.plan.shipments
+                if s.node_id in again.rerouted
+            )
             repromises.append(
                 Repromise(
                     record,

@@ -6,7 +6,7 @@ optimiser's exact answer; the backorder part is checked against brute force."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 
 import brute_force as bf
 import pytest
@@ -25,6 +25,7 @@ from omniroute.model import (
     ValidationError,
 )
 from omniroute.planner import Planner
+from omniroute.scenario import ReplayMode
 from tests.engine.test_inbound import CREATED, ORDER_DAY, _delayed
 from tests.engine.test_optimizer import SETTINGS, TOL, instances
 
@@ -181,6 +182,8 @@ def test_backorder_parts_are_the_brute_force_optimum(
         promise_days=data.draw(st.integers(1, 4)),
         promise_date=None,
         allow_partial=True,
+        # ship complete is planned whole (test_ship_complete_...)
+        max_shipments=0 if order.max_shipments == 1 else order.max_shipments,
     )
     planner = Planner(network)
     result = planner.plan(order, Policy.CHEAPEST)
@@ -191,13 +194,22 @@ def test_backorder_parts_are_the_brute_force_optimum(
         )
     ).plan
     short = {u.line_id: u.quantity for u in main.unfilled_lines}
-    waiting = {x.id: short[x.id] for x in order.lines if x.allow_backorder and x.id in short}
+    # short units of backorder lines wait, with the other short lines of their groups
+    groups = {
+        x.ship_together_group
+        for x in order.lines
+        if x.allow_backorder and x.id in short and x.ship_together_group
+    }
+    waiting = {
+        x.id: short[x.id]
+        for x in order.lines
+        if x.id in short and (x.allow_backorder or x.ship_together_group in groups)
+    }
     late = [s for s in result.plan.shipments if s.backorder]
     early = [s for s in result.plan.shipments if not s.backorder]
     assert sum(s.cost for s in early) == pytest.approx(sum(s.cost for s in main.shipments), abs=TOL)
-    budget = order.max_shipments - len(main.shipments) if order.max_shipments else 0
-    if not waiting or (order.max_shipments and budget <= 0):
-        assert not late  # nothing to wait for, or no shipment left for it
+    if not waiting:
+        assert not late  # nothing to wait for
         return
     augmented, _ = with_inbound_nodes(network)
     used = {s.node_id for s in main.shipments}
@@ -207,7 +219,7 @@ def test_backorder_parts_are_the_brute_force_optimum(
             dataclasses.replace(x, quantity=waiting[x.id]) for x in order.lines if x.id in waiting
         ),
         promise_days=0,
-        max_shipments=budget,
+        max_shipments=0,  # a backorder ships on its own, beyond the order's limit
         excluded_node_ids=tuple(
             n.id
             for n in augmented.nodes
@@ -287,3 +299,152 @@ def test_quotes_and_availability_date_a_pre_order_from_its_release(
         ["COAT"], location=where, create_time=f"{release.isoformat()}T01:00:00Z"
     )
     assert [o.node_id for o in after.nodes] == [o.node_id for o in found.nodes]
+
+
+def _released(network: Network, sku_id: str, release: date) -> Network:
+    skus = tuple(
+        dataclasses.replace(s, release_date=release) if s.id == sku_id else s for s in network.skus
+    )
+    return dataclasses.replace(network, skus=skus)
+
+
+def test_ship_complete_orders_wait_whole(tiny_network: Network) -> None:
+    """maxShipments 1: an order with a pre-order SKU ships complete from its release; one
+    whose backorder line the promise cannot keep waits whole for one shipment."""
+    release = ORDER_DAY + timedelta(days=9)
+    network = _released(tiny_network, "COAT", release)
+    where = tiny_network.nodes[0].location
+    both = Order(
+        "both",
+        (OrderLine("1", "TEE", 1), OrderLine("2", "COAT", 1)),
+        where,
+        create_time=CREATED,
+        max_shipments=1,
+        promise_days=3,
+    )
+    plan = Planner(network).plan(both).plan
+    assert plan.status is PlanStatus.COMPLETE
+    assert len(plan.shipments) == 1 and plan.shipments[0].preorder
+    assert plan.shipments[0].ship_date is not None and plan.shipments[0].ship_date >= release
+    arrival = ORDER_DAY + timedelta(days=10)
+    supplied = dataclasses.replace(
+        tiny_network, inbound_supply=(InboundSupply("PO-1", "DC1", "RUG", 10, arrival),)
+    )
+    rugs = Order(
+        "rugs",
+        (OrderLine("1", "RUG", 8, allow_backorder=True),),
+        where,
+        create_time=CREATED,
+        max_shipments=1,
+        promise_days=5,
+    )
+    plan = Planner(supplied).plan(rugs).plan
+    assert plan.status is PlanStatus.COMPLETE
+    assert [(s.node_id, s.backorder) for s in plan.shipments] == [(f"DC1@{arrival}", True)]
+    no_wait = dataclasses.replace(rugs, lines=(OrderLine("1", "RUG", 8),))
+    assert Planner(supplied).plan(no_wait).plan.status is PlanStatus.UNFULFILLABLE
+
+
+def test_a_backordered_line_waits_with_its_ship_together_group(tiny_network: Network) -> None:
+    arrival = ORDER_DAY + timedelta(days=10)
+    network = dataclasses.replace(
+        tiny_network,
+        inbound_supply=(
+            InboundSupply("PO-1", "DC1", "RUG", 10, arrival),
+            InboundSupply("PO-2", "DC1", "TEE", 5, arrival),
+        ),
+    )
+    order = Order(
+        "set",
+        (
+            OrderLine("1", "RUG", 8, "g", allow_backorder=True),
+            OrderLine("2", "TEE", 1, "g"),
+            OrderLine("3", "JEANS", 1),
+        ),
+        tiny_network.nodes[0].location,
+        create_time=CREATED,
+        promise_days=5,
+    )
+    plan = Planner(network).plan(order).plan
+    assert plan.status is PlanStatus.COMPLETE
+    group = [s for s in plan.shipments if {x.line_id for x in s.lines} & {"1", "2"}]
+    assert len(group) == 1 and group[0].backorder
+    assert {x.line_id: x.quantity for x in group[0].lines} == {"1": 8, "2": 1}
+
+
+def test_a_pre_order_never_ships_before_the_release_in_a_nodes_own_time_zone(
+    tiny_network: Network,
+) -> None:
+    """Network in Sydney, a node in Perth (3 hours behind): the release date holds at the
+    node too."""
+    release = ORDER_DAY + timedelta(days=9)
+    network = _released(tiny_network, "TEE", release)
+    nodes = tuple(
+        dataclasses.replace(n, time_zone="Australia/Perth") if n.id == "DC1" else n
+        for n in network.nodes
+    )
+    network = dataclasses.replace(network, nodes=nodes, time_zone="Australia/Sydney")
+    order = Order(
+        "tees",
+        (OrderLine("1", "TEE", 5),),
+        tiny_network.nodes[0].location,
+        create_time=CREATED,
+    )
+    plan = Planner(network).plan(order).plan
+    assert plan.status is PlanStatus.COMPLETE
+    for shipment in plan.shipments:
+        assert shipment.preorder
+        assert shipment.ship_date is not None and shipment.ship_date >= release
+
+
+def test_a_reroute_never_merges_a_pre_order_into_a_shipment_in_the_promise(
+    tiny_network: Network,
+) -> None:
+    release = ORDER_DAY + timedelta(days=12)
+    network = _released(tiny_network, "COAT", release)
+    stock = tuple(  # DC1, which ships the jeans, has coats too
+        dataclasses.replace(p, on_hand=3, safety_stock=0)
+        if (p.node_id, p.sku_id) == ("DC1", "COAT")
+        else p
+        for p in network.stock
+    )
+    planner = Planner(dataclasses.replace(network, stock=stock))
+    order = Order(
+        "mixed",
+        (OrderLine("1", "JEANS", 1), OrderLine("2", "COAT", 1)),
+        tiny_network.nodes[0].location,
+        create_time=CREATED,
+        promise_days=4,
+    )
+    plan = planner.plan(order).plan
+    pre = next(s for s in plan.shipments if s.preorder)
+    kept = {s.node_id: s for s in plan.shipments if not s.preorder}
+    rerouted = planner.reroute(order, plan, pre.node_id, {}).plan
+    for shipment in rerouted.shipments:
+        if shipment.node_id in kept:
+            assert shipment == kept[shipment.node_id]  # untouched, still in the promise
+        else:
+            assert shipment.preorder and {x.sku_id for x in shipment.lines} == {"COAT"}
+            assert shipment.ship_date is not None and shipment.ship_date >= release
+
+
+def test_a_batch_replay_plans_pre_orders_in_parts(tiny_network: Network) -> None:
+    """Scenario replays in batch mode go through joint allocation: a pre-order there is
+    still dated from its release, in a shipment of its own."""
+    release = ORDER_DAY + timedelta(days=12)
+    network = _released(tiny_network, "COAT", release)
+    where = tiny_network.nodes[0].location
+    orders = [
+        Order(
+            f"o{i}",
+            (OrderLine("1", "JEANS", 1), OrderLine("2", "COAT", 1)),
+            where,
+            create_time=CREATED,
+        )
+        for i in range(3)
+    ]
+    replayed = Planner(network).replay(orders, mode=ReplayMode.BATCH)
+    assert [o.status for o in replayed.outcomes] == [PlanStatus.COMPLETE] * 3
+    for outcome in replayed.outcomes:
+        assert len(outcome.shipments) == 2
+        assert outcome.delivery_days >= (release - ORDER_DAY).days

@@ -267,3 +267,38 @@ def test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised(
         assert ledger.check() == []
     finally:
         ledger.close()
+
+
+def test_a_cut_after_a_partial_receipt_re_promises_only_the_orders_it_must(
+    client: OmnirouteClient, tiny_network: Network, db_path: str
+) -> None:
+    """Units received and units still in transit both count: after 4 of 10 units arrive,
+    cutting what is still in transit re-promises only the order promised last, as far as
+    the rest no longer covers it."""
+    client.put_inbound_supply([InboundSupply("PO-8", "DC1", "RUG", 10, ARRIVAL)])
+    inbound = inbound_node_id("DC1", ARRIVAL)
+    first = client.reserve(_rugs(tiny_network, 6, "first"))
+    second = client.reserve(_rugs(tiny_network, 6, "second"))
+    held_first, held_second = _units(first, inbound), _units(second, inbound)
+    assert held_first > 0 and held_second > 0
+    client.receive_inbound_supply("PO-8", 4)
+    # received units wait for the orders at the inbound position (the rest is on the shelf)
+    waiting = _position(client, inbound)[0] - 6
+    assert waiting > 0
+    # cut what is in transit so that waiting and transit cover the first order only
+    left = max(0, held_first - waiting)
+    client.put_inbound_supply([InboundSupply("PO-8", "DC1", "RUG", left, ARRIVAL)])
+    assert _position(client, inbound) == (max(held_first, left), held_first)
+    assert _units_of(client, "first", inbound) == held_first
+    assert _units_of(client, "second", inbound) == 0
+    assert [e.order_id for e in _events(client, "ORDER_REPROMISED")] == ["second"]
+    ledger = open_ledger(db_path)
+    try:
+        assert ledger.check() == []
+    finally:
+        ledger.close()
+
+
+def _units_of(client: OmnirouteClient, order_id: str, node: str) -> int:
+    plan = client.get_order_status(order_id).plan
+    return sum(x.quantity for s in plan.shipments if s.node_id == node for x in s.lines)

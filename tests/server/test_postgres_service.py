@@ -26,6 +26,7 @@ from .test_fences_service import (
 )
 from .test_inbound_service import (
     test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised,
+    test_a_cut_after_a_partial_receipt_re_promises_only_the_orders_it_must,
     test_a_supply_that_slips_or_shrinks_re_promises_its_orders,
     test_an_order_is_promised_from_supply_in_transit_and_ships_once_received,
     test_bad_inbound_supply_changes_nothing,
@@ -62,6 +63,7 @@ from .test_service import (
 
 __all__ = [
     "test_a_backorder_and_a_pre_order_are_held_and_ship_as_promised",
+    "test_a_cut_after_a_partial_receipt_re_promises_only_the_orders_it_must",
     "test_a_supply_that_slips_or_shrinks_re_promises_its_orders",
     "test_an_order_is_promised_from_supply_in_transit_and_ships_once_received",
     "test_bad_inbound_supply_changes_nothing",
