@@ -70,7 +70,10 @@ def unreleased(order: Order, index: NetworkIndex) -> dict[str, date]:
 
 def in_parts(order: Order, index: NetworkIndex) -> bool:
     """Whether the order is planned in parts (backorder lines or unreleased SKUs)."""
-    return any(line.allow_backorder for line in order.lines) or bool(unreleased(order, index))
+    for line in order.lines:  # (a plain loop: this runs for every order planned)
+        if line.allow_backorder:
+            return True
+    return bool(index.releases) and bool(unreleased(order, index))
 
 
 def release_order(order: Order, release: date, dates: NetworkDates) -> Order:

@@ -11,7 +11,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from omniroute.backorders import flags, release_order, unreleased
+from omniroute.backorders import flags, in_parts, release_order, unreleased
 from omniroute.candidates import OrderProblem
 from omniroute.cost import PARCEL_TOLERANCE, destination_of, plan_total, quote_shipment
 from omniroute.dating import HAND_OVER, Dating
@@ -236,8 +236,10 @@ def plan_from_shipments(
     apart from the cost)."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
-    releases = unreleased(order, index)  # pre-order shipments are dated from the release
-    limit = None if dating is None else dating.limit(order)
+    # pre-order shipments are dated from the release; parts' shipments are marked
+    releases = unreleased(order, index) if index.releases else {}
+    marked = bool(releases) or in_parts(order, index)
+    limit = dating.limit(order) if marked and dating is not None else None
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
@@ -256,8 +258,10 @@ def plan_from_shipments(
             shipped[shipment_line.line_id] += shipment_line.quantity
         distance = distances.get(node_id) if distances else None
         adjustment = profile.cost_at(index.node_pos[node_id]) if profile is not None else 0.0
-        release = max(
-            (releases[x.sku_id] for x in shipment_lines if x.sku_id in releases), default=None
+        release = (
+            max((releases[x.sku_id] for x in shipment_lines if x.sku_id in releases), default=None)
+            if releases
+            else None
         )
         shipment_dating, late_days = dating, 0
         if release is not None and dating is not None:
@@ -293,7 +297,7 @@ def plan_from_shipments(
             quote.ship_date,
             quote.delivery_date,
         )
-        reported.append(flags(order, shipment, releases, limit))
+        reported.append(flags(order, shipment, releases, limit) if marked else shipment)
     reasons = reasons or {}
     unfilled = tuple(
         UnfilledLine(
