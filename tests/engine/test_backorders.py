@@ -26,7 +26,7 @@ from omniroute.model import (
 )
 from omniroute.planner import Planner
 from omniroute.scenario import ReplayMode
-from tests.engine.test_inbound import CREATED, ORDER_DAY, _delayed
+from tests.engine.test_inbound import CREATED, ORDER_DAY, _delayed, with_drawn_supplies
 from tests.engine.test_optimizer import SETTINGS, TOL, instances
 
 
@@ -160,17 +160,7 @@ def test_backorder_parts_are_the_brute_force_optimum(
     network, order = instance
     if network.time_zone or network.calendars or any(n.cutoff_time for n in network.nodes):
         return
-    supplies = tuple(
-        InboundSupply(
-            f"PO-{i}",
-            data.draw(st.sampled_from([n.id for n in network.nodes])),
-            data.draw(st.sampled_from([s.id for s in network.skus])),
-            data.draw(st.integers(1, 3)),
-            ORDER_DAY + timedelta(days=data.draw(st.integers(0, 6))),
-        )
-        for i in range(data.draw(st.integers(1, 3)))
-    )
-    network = dataclasses.replace(network, inbound_supply=supplies)
+    network = with_drawn_supplies(network, data, 0, 6)
     flags = data.draw(st.lists(st.booleans(), min_size=len(order.lines), max_size=len(order.lines)))
     order = dataclasses.replace(
         order,
