@@ -24,13 +24,14 @@ cheapest way to wait for the rest. Parts use disjoint stock: a backorder only in
 left alone, a pre-order only SKUs the other parts do not carry. When the order does not
 allow a partial plan and some part leaves units unfilled, nothing is planned.
 
-A shipment's flags follow from what it carries and when it arrives (:func:`flags`), so a
-plan rebuilt from shipments (a re-route, a re-promise) reports them the same way.
+A shipment is a pre-order when it carries a SKU not yet released (:func:`flags`), and a
+backorder when it is the backorder part's; a plan rebuilt from shipments (a re-route, a
+re-promise) keeps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
@@ -90,26 +91,26 @@ def release_order(order: Order, release: date, dates: NetworkDates) -> Order:
     )
 
 
-def flags(
-    order: Order,
-    shipment: Shipment,
-    releases: Mapping[str, date],
-    limit: int | None,
-) -> Shipment:
-    """The shipment with its ``preorder`` (it carries an unreleased SKU) and ``backorder``
-    (it arrives past the promise: ``limit`` delivery days) flags set."""
+def flags(shipment: Shipment, releases: Mapping[str, date], backorder: bool) -> Shipment:
+    """The shipment with its flags set: ``preorder`` when it carries a SKU of ``releases``
+    (not yet released on the order's date), else ``backorder`` as given."""
     preorder = any(line.sku_id in releases for line in shipment.lines)
-    backorder = not preorder and limit is not None and shipment.delivery_days > limit
+    backorder = backorder and not preorder
     if preorder == shipment.preorder and backorder == shipment.backorder:
         return shipment
     return replace(shipment, preorder=preorder, backorder=backorder)
+
+
+Rebuild = Callable[
+    [Order, Sequence[Shipment], Mapping[str, UnfilledReason], float, Collection[str]], Plan
+]
 
 
 def plan_in_parts(
     order: Order,
     index: NetworkIndex,
     solve: Solver,
-    rebuild: Callable[[Order, Sequence[Shipment], Mapping[str, UnfilledReason], float], Plan],
+    rebuild: Rebuild,
 ) -> PlanResult:
     """Plan ``order`` part by part (see the module docstring). ``solve`` plans one part
     exactly, on the stock of the nodes it may use (not those of earlier parts; supply in
@@ -144,6 +145,7 @@ def plan_in_parts(
             short[unfilled.line_id] = unfilled.quantity
             reasons[unfilled.line_id] = unfilled.reason
     waiting = _waiting(main_lines, short, backorder_ids)
+    waits: set[str] = set()  # the backorder's nodes
     if waiting and (order.allow_partial or waiting.keys() == short.keys()):
         by_id = {line.id: line for line in main_lines}
         backorder = run(
@@ -160,6 +162,7 @@ def plan_in_parts(
         filled = _filled(backorder.plan)
         for line_id in waiting:
             short[line_id] -= filled.get(line_id, 0)
+        waits = {s.node_id for s in backorder.plan.shipments}
     for release in sorted(set(late.values())):
         lines = tuple(line for line in order.lines if late.get(line.id) == release)
         part = run(
@@ -182,10 +185,10 @@ def plan_in_parts(
             line.id: reasons.get(line.id, UnfilledReason.PARTIAL_NOT_ALLOWED)
             for line in order.lines
         }
-        return PlanResult(order.id, rebuild(order, (), reasons, 0.0), stats)
+        return PlanResult(order.id, rebuild(order, (), reasons, 0.0, ()), stats)
     shipments = [s for part in parts for s in part.plan.shipments]
     opportunity = sum(part.plan.opportunity_cost for part in parts)
-    return PlanResult(order.id, rebuild(order, shipments, reasons, opportunity), stats)
+    return PlanResult(order.id, rebuild(order, shipments, reasons, opportunity, waits), stats)
 
 
 def _complete_in_one(
@@ -193,12 +196,13 @@ def _complete_in_one(
     index: NetworkIndex,
     releases: Mapping[str, date],
     run: Callable[[Order], PlanResult],
-    rebuild: Callable[[Order, Sequence[Shipment], Mapping[str, UnfilledReason], float], Plan],
+    rebuild: Rebuild,
 ) -> PlanResult:
     """An order that ships complete (``max_shipments`` 1): with a pre-order SKU, all of it
     is one pre-order from the latest release; with backorder lines the promise cannot keep,
     all of it waits, promise lifted, for the cheapest single shipment (shelf or supply in
     transit)."""
+    waits: set[str] = set()
     if releases:
         whole = release_order(order, max(releases.values()), index.dates)
         result = run(whole)
@@ -211,6 +215,7 @@ def _complete_in_one(
         if not (order.allow_partial or short <= backorder):
             return run(order)  # a line that may not wait is short: as any order
         result = run(replace(order, promise_days=0, promise_date=None))
+        waits = {s.node_id for s in result.plan.shipments}  # the whole order waited
     return PlanResult(
         order.id,
         rebuild(
@@ -218,6 +223,7 @@ def _complete_in_one(
             result.plan.shipments,
             {u.line_id: u.reason for u in result.plan.unfilled_lines},
             result.plan.opportunity_cost,
+            waits,
         ),
         result.stats,
     )

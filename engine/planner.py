@@ -4,7 +4,7 @@ with every job as a method of the same shape: validated input in, a typed result
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -123,6 +123,7 @@ class PlannedInParts:
             shipments: Sequence[Shipment],
             reasons: Mapping[str, UnfilledReason],
             opportunity_cost: float,
+            backorders: Collection[str],
         ) -> Plan:
             return plan_from_shipments(
                 order,
@@ -134,6 +135,7 @@ class PlannedInParts:
                 reasons,
                 dating=Dating.of(order, index.dates, planner.inventory.full_days),
                 opportunity_cost=opportunity_cost,
+                backorders=backorders,
             )
 
         result = plan_in_parts(self.order, index, solve, rebuild)

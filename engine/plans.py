@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
 
-from omniroute.backorders import flags, in_parts, release_order, unreleased
+from omniroute.backorders import flags, release_order, unreleased
 from omniroute.candidates import OrderProblem
 from omniroute.cost import PARCEL_TOLERANCE, destination_of, plan_total, quote_shipment
 from omniroute.dating import HAND_OVER, Dating
@@ -227,19 +227,20 @@ def plan_from_shipments(
     distances: Mapping[str, float] | None = None,
     dating: Dating | None = None,
     opportunity_cost: float = 0.0,
+    backorders: Collection[str] = (),
 ) -> Plan:
     """Report a plan given as ``(node id, service id, {line id: units})`` shipments, listed
     by node id and costed by the cost model; units not shipped are unfilled with
     ``reasons[line_id]`` (default ``OUT_OF_STOCK``). Service "" is the pick-up store handing
     over its own stock. ``distances`` (km by node) and the order's ``dating`` may be passed
     when already known; ``opportunity_cost`` is the look-ahead's priced part (reported
-    apart from the cost)."""
+    apart from the cost). The shipments from ``backorders`` (node ids) are a backorder's
+    (:mod:`omniroute.backorders`); those carrying a SKU not yet released are pre-orders,
+    dated from the release."""
     if dating is None and order.create_time:
         dating = Dating.of(order, index.dates)
-    # pre-order shipments are dated from the release; parts' shipments are marked
     releases = unreleased(order, index) if index.releases else {}
-    marked = bool(releases) or in_parts(order, index)
-    limit = dating.limit(order) if marked and dating is not None else None
+    marked = bool(releases) or bool(backorders)
     lines = {line.id: line for line in order.lines}
     destination = destination_of(order, index.nodes_by_id)
     shipped = dict.fromkeys(lines, 0)
@@ -297,7 +298,7 @@ def plan_from_shipments(
             quote.ship_date,
             quote.delivery_date,
         )
-        reported.append(flags(order, shipment, releases, limit) if marked else shipment)
+        reported.append(flags(shipment, releases, node_id in backorders) if marked else shipment)
     reasons = reasons or {}
     unfilled = tuple(
         UnfilledLine(

@@ -143,6 +143,8 @@ def _replan(
         [(n, services[n], lines) for n, lines in combined.items()],
         reasons,
         dating=dating,
+        backorders={s.node_id for s in plan.shipments if s.backorder and s.node_id in kept}
+        | {s.node_id for s in extra.shipments if s.backorder},
     )
     release = tuple(
         (node_id, sku_of[line_id], q)

@@ -67,22 +67,6 @@ def test_an_order_the_shelf_cannot_fill_is_promised_from_supply_in_transit(
     assert Planner(network).plan(excluding).plan.status is not PlanStatus.COMPLETE
 
 
-def with_drawn_supplies(network: Network, data: st.DataObject, first: int, last: int) -> Network:
-    """The network with 1 to 3 supplies drawn: any node and SKU, 1 to 3 units, arriving
-    ``first`` to ``last`` days after the order's day."""
-    supplies = tuple(
-        InboundSupply(
-            f"PO-{i}",
-            data.draw(st.sampled_from([n.id for n in network.nodes])),
-            data.draw(st.sampled_from([s.id for s in network.skus])),
-            data.draw(st.integers(1, 3)),
-            ORDER_DAY + timedelta(days=data.draw(st.integers(first, last))),
-        )
-        for i in range(data.draw(st.integers(1, 3)))
-    )
-    return dataclasses.replace(network, inbound_supply=supplies)
-
-
 def _delayed(network: Network, order_day: date) -> bf.DatedLanes:
     """Lane days on a network without zones or calendars: processing + transit, and for an
     inbound node the days from the order's date to its arrival first."""
@@ -103,7 +87,17 @@ def test_inbound_plans_are_the_brute_force_optimum(
     network, order = instance
     if network.time_zone or network.calendars or any(n.cutoff_time for n in network.nodes):
         return
-    network = with_drawn_supplies(network, data, -1, 4)
+    supplies = tuple(
+        InboundSupply(
+            f"PO-{i}",
+            data.draw(st.sampled_from([n.id for n in network.nodes])),
+            data.draw(st.sampled_from([s.id for s in network.skus])),
+            data.draw(st.integers(1, 3)),
+            ORDER_DAY + timedelta(days=data.draw(st.integers(-1, 4))),
+        )
+        for i in range(data.draw(st.integers(1, 3)))
+    )
+    network = dataclasses.replace(network, inbound_supply=supplies)
     order = dataclasses.replace(order, create_time=CREATED, promise_days=0, promise_date=None)
     planner = Planner(network)
     augmented, _ = with_inbound_nodes(network)
