@@ -20,8 +20,8 @@ promise cannot keep, with the promise lifted, in one shipment from shelf or supp
 Each part is planned exactly by the optimiser, on the stock of nodes the earlier parts do
 not ship from (a plan has at most one shipment per node), so the combined plan is proven
 optimal for this lexicographic objective: the best plan within the promise first, then the
-cheapest way to wait for the rest. Parts use disjoint stock: a backorder only inbound nodes the main part
-left alone, a pre-order only SKUs the other parts do not carry. When the order does not
+cheapest way to wait for the rest. Parts use disjoint stock: a backorder only inbound nodes
+the main part left alone, a pre-order only SKUs the other parts do not carry. When the order does not
 allow a partial plan and some part leaves units unfilled, nothing is planned.
 
 A shipment is a pre-order when it carries a SKU not yet released (:func:`flags`), and a

@@ -4,7 +4,7 @@ with every job as a method of the same shape: validated input in, a typed result
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -114,8 +114,7 @@ class PlannedInParts:
             on = planner
             if used or supply_only:
                 skus = [x.sku_id for x in part.lines]
-                inventory = planner.inventory.restricted(skus, used, shelf=not supply_only)
-                on = Planner(planner.network, inventory, index, validate=False)
+                on = planner.restricted(skus, used, shelf=not supply_only)
             return on._prepare_one(part, self.policy, False, self.prices).solve(budget)
 
         def rebuild(
@@ -188,6 +187,14 @@ class Planner:
     @property
     def network(self) -> Network:
         return self.index.network
+
+    def restricted(
+        self, sku_ids: Iterable[str], nodes: Iterable[str], shelf: bool = True
+    ) -> Planner:
+        """A planner on a copy of the stock in which these SKUs have no ATP at ``nodes``
+        and, without ``shelf``, only in transit (:meth:`Inventory.restricted`)."""
+        inventory = self.inventory.restricted(sku_ids, nodes, shelf)
+        return Planner(self.network, inventory, self.index, validate=False)
 
     # ------------------------------------------------------------------------- one order
 

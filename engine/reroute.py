@@ -111,9 +111,7 @@ def _replan(
     if kept and in_parts(order, planner.index):
         # parts must not merge (a pre-order's units into a shipment in the promise, or the
         # reverse): the missing units are planned on nodes the kept shipments do not use
-        skus = [sku_of[line_id] for line_id in rejected]
-        inventory = planner.inventory.restricted(skus, kept)
-        on = type(planner)(planner.network, inventory, planner.index, validate=False)
+        on = planner.restricted([sku_of[line_id] for line_id in rejected], kept)
     extra = on.plan(missing, Policy.CHEAPEST, validate=False).plan
     added: dict[str, dict[str, int]] = {
         s.node_id: {line.line_id: line.quantity for line in s.lines} for s in extra.shipments
