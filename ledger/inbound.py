@@ -17,7 +17,7 @@ node, date and SKU) and ``R`` held:
 
 A change that would leave an inbound position with fewer units than its orders hold (a
 supply cut below what is promised, or moved to another date while promised) **re-promises**
-the orders last promised there (:func:`displaced` names them, newest first, until the rest
+the orders last promised there (:meth:`Inbound.preview` names them, newest first, until the rest
 fits): the caller plans their units again on the stock the change leaves
 (:class:`Repromise`) and :meth:`Inbound.put` applies the change, gives up their holds there
 and takes the new ones in one transaction, with an ``ORDER_REPROMISED`` event per order.
