@@ -58,6 +58,8 @@ from omniroute.lookahead import (
     DemandForecast,
     DemandRegion,
     LookaheadPolicy,
+    OnlineKey,
+    OrderClass,
     estimate_forecast,
 )
 from omniroute.model import Location, Network, Order
@@ -100,11 +102,11 @@ def instance(
     network, orders, rates = jasin_sinha.instance(setting_)
     _, history, _ = jasin_sinha.instance(jasin_sinha.Setting(orders=JS_ORDERS, seed=seed + 10_000))
     cities = tuple(DemandRegion(name, centre) for name, centre in _city_centres().items())
-    online: dict[tuple[str, str, int], float] = {}
+    online: dict[OnlineKey, float] = {}
     for key, rate in rates.items():
         city, item = key.split("|")
         if rate > 0:
-            online[(city, item, 0)] = rate
+            online[(city, item, OrderClass())] = rate
     true = DemandForecast(setting_.horizon_days, cities, online)
     index = NetworkIndex(network)
     estimated = estimate_forecast(history, index, cities, setting_.horizon_days,

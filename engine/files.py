@@ -311,6 +311,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("sku_id", "skuId", STRING),
         Field("promise_days", "promiseDays", INT32),
         Field("units_per_day", "unitsPerDay", DOUBLE),
+        Field("channel", "channel", ENUM, enum=ORDER_CHANNEL),
+        Field("sourcing_profile_id", "sourcingProfileId", STRING),
+        Field("excluded_node_ids", "excludedNodeIds", STRING, repeated=True),
     ),
     "omniroute.v1.StoreDemand": (
         Field("store_id", "storeId", STRING),
@@ -1833,9 +1836,10 @@ def forecast_from_json(
     violations : list of FieldViolation
         Every place where the JSON does not fit the schema, else every rule it breaks
         (docs/lookahead.md): a horizon that is not positive, duplicate or unknown ids,
-        negative rates or costs, a store demand at a node that is not a store.
+        negative rates or costs, a store demand at a node that is not a store, an unknown
+        channel, sourcing profile or excluded node.
     """
-    from omniroute.lookahead import DemandForecast, DemandRegion
+    from omniroute.lookahead import DemandForecast, DemandRegion, OnlineKey, OrderClass
 
     report = _Report()
     values = _message("omniroute.v1.DemandForecast", data, "", report)
@@ -1884,7 +1888,9 @@ def forecast_from_json(
     region_ids = {key[0] for key in regions}  # type: ignore[index]
     if values["online"] and not values["regions"]:
         bad("regions", "required: online demand needs at least one region")
+    profiles = {profile.id for profile in network.sourcing_profiles}
     seen: dict[tuple, str] = {}
+    online: dict[OnlineKey, float] = {}
     for i, entry in enumerate(values["online"]):
         at = f"online[{i}]"
         ok = known(f"{at}.regionId", entry["region_id"], region_ids, "region")
@@ -1894,9 +1900,25 @@ def forecast_from_json(
                 f"{at}.promiseDays", f"must be >= 0 (0 for no promise), got {entry['promise_days']}"
             )
         amount(f"{at}.unitsPerDay", entry["units_per_day"], most=MAX_UNITS_PER_DAY)
-        if ok:
-            key = (entry["region_id"], entry["sku_id"], entry["promise_days"])
-            once(at, key, seen, "region, SKU and promise")
+        number = entry["channel"]
+        channel = Channel.WEB if number == 0 else _CHANNELS.get(number)  # unspecified: WEB
+        if channel is None:
+            bad(f"{at}.channel", f"must be {_CHANNEL_NAMES}, not {number}")
+        profile = entry["sourcing_profile_id"]
+        if profile and profile not in profiles:
+            bad(f"{at}.sourcingProfileId", f"unknown sourcing profile {_show(profile)}")
+        for j, node_id in enumerate(entry["excluded_node_ids"]):
+            known(f"{at}.excludedNodeIds[{j}]", node_id, nodes, "node")
+        if ok and channel is not None:
+            kind = OrderClass(
+                entry["promise_days"],
+                channel,
+                profile,
+                tuple(sorted(set(entry["excluded_node_ids"]))),
+            )
+            key = (entry["region_id"], entry["sku_id"], kind)
+            once(at, key, seen, "region, SKU and order class")
+            online[key] = entry["units_per_day"]
     seen = {}
     for i, entry in enumerate(values["store_demand"]):
         at = f"storeDemand[{i}]"
@@ -1928,10 +1950,7 @@ def forecast_from_json(
         DemandForecast(
             horizon_days=values["horizon_days"],
             regions=tuple(DemandRegion(r["id"], r["centre"]) for r in values["regions"]),
-            online={
-                (e["region_id"], e["sku_id"], e["promise_days"]): e["units_per_day"]
-                for e in values["online"]
-            },
+            online=online,
             store={
                 (e["store_id"], e["sku_id"]): e["units_per_day"] for e in values["store_demand"]
             },
@@ -1980,8 +1999,16 @@ def forecast_to_json(forecast: DemandForecast) -> dict[str, Any]:
         ]
     if forecast.online:
         out["online"] = [
-            entry(regionId=r, skuId=k, promiseDays=p, unitsPerDay=rate)
-            for (r, k, p), rate in forecast.online.items()
+            entry(
+                regionId=r,
+                skuId=k,
+                promiseDays=c.promise_days,
+                unitsPerDay=rate,
+                channel="" if c.channel is Channel.WEB else c.channel.value,
+                sourcingProfileId=c.sourcing_profile_id,
+            )
+            | ({"excludedNodeIds": list(c.excluded_node_ids)} if c.excluded_node_ids else {})
+            for (r, k, c), rate in forecast.online.items()
         ]
     if forecast.store:
         out["storeDemand"] = [

@@ -6,7 +6,8 @@ losing it: λ(node, SKU), the dual value of the node's inventory in a fluid mode
 demand still to come (Acimovic & Graves, 2015).
 
 *Forecast* (:class:`DemandForecast`): demand regions (each a centre; an order's destination
-belongs to the nearest), online demand per (region, SKU, delivery promise in days) and store
+belongs to the nearest), online demand per (region, SKU, order class: the orders' delivery
+promise in days, channel, sourcing profile and excluded nodes, :class:`OrderClass`) and store
 demand per (store, SKU) (walk-ins and pick-ups: units only that store's shelf can serve), in
 units per day over a horizon; a cost per lost unit per SKU (by default twice the dearest cost
 of shipping one unit of it from any node to any region, :func:`default_lost_sale_cost`); and
@@ -14,10 +15,11 @@ optionally a markdown cost per unit still at a node when the horizon ends.
 :func:`estimate_forecast` makes one from an order history when none is given.
 
 *Model*, per SKU ``k`` over the horizon: the demand classes are the forecast's (region,
-promise) pairs, each served as an order of one unit to the region's centre with that promise
+order class) pairs, each served as an order of one unit to the region's centre of that class
 would be (``c_nj``: the cheapest cost of shipping one unit from node ``n`` on the lanes
-:func:`omniroute.candidates.build_problem` gives such an order, so promises, sourcing
-profiles and exclusions count; no lane, no arc), and the stores' own demand ``W_s``; ``L``
+:func:`omniroute.candidates.build_problem` gives such an order, so promises, channel fences,
+sourcing profiles and exclusions count; no lane, no arc: demand that only some nodes may
+serve prices those nodes' stock), and the stores' own demand ``W_s``; ``L``
 is the lost-sale cost, ``a_n`` the node's ATP and ``m_n`` its markdown cost::
 
     min  sum_nj (c_nj - m_n) f_nj - sum_s m_s g_s + L (sum_j u_j + sum_s v_s)
@@ -70,7 +72,43 @@ DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward 
 # every setting of the look-ahead benchmark (docs/lookahead.md#measured)
 DEFAULT_THETA = 2.0
 
-OnlineKey = tuple[str, str, int]  # (region id, SKU id, promise days; 0: no promise)
+
+@dataclass(frozen=True, slots=True)
+class OrderClass:
+    """What decides which nodes and lanes may serve a forecast's online demand: the orders'
+    delivery promise in days (0: none), channel (its fences and sourcing profile apply),
+    named sourcing profile ("": the channel's) and excluded nodes (sorted, no repeats)."""
+
+    promise_days: int = 0
+    channel: Channel = Channel.WEB
+    sourcing_profile_id: str = ""
+    excluded_node_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, order: Order) -> OrderClass:
+        """The class of ``order``."""
+        return cls(
+            order.promise_days,
+            order.channel,
+            order.sourcing_profile_id,
+            tuple(sorted(set(order.excluded_node_ids))),
+        )
+
+    def order(self, order_id: str, lines: tuple[OrderLine, ...], destination: Location) -> Order:
+        """An order of this class (partial plans allowed)."""
+        return Order(
+            id=order_id,
+            lines=lines,
+            destination=destination,
+            channel=self.channel,
+            promise_days=self.promise_days,
+            excluded_node_ids=self.excluded_node_ids,
+            allow_partial=True,
+            sourcing_profile_id=self.sourcing_profile_id,
+        )
+
+
+OnlineKey = tuple[str, str, OrderClass]  # (region id, SKU id, the orders' class)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +125,7 @@ class DemandForecast:
 
     horizon_days: float
     regions: tuple[DemandRegion, ...]
-    online: Mapping[OnlineKey, float]  # (region, SKU, promise days) -> units per day
+    online: Mapping[OnlineKey, float]  # (region, SKU, order class) -> units per day
     store: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (store, SKU)
     lost_sale_cost: Mapping[str, float] = field(default_factory=dict)  # SKU -> per unit
     markdown_cost: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (node, SKU)
@@ -203,33 +241,26 @@ def class_costs(
     index: NetworkIndex,
     inventory: Inventory,
     forecast: DemandForecast,
-    channel: Channel = Channel.WEB,
 ) -> dict[int, tuple[list[OnlineKey], dict[tuple[int, int], float]]]:
     """Per SKU index with online demand: its demand classes (forecast keys) and the cheapest
     one-unit cost ``c_nj`` per (node index, class position), from one
-    :func:`~omniroute.candidates.build_problem` per (region, promise) for an order of one
-    unit of each of the class's SKUs to the region's centre."""
+    :func:`~omniroute.candidates.build_problem` per (region, order class) for an order of
+    that class of one unit of each of its SKUs to the region's centre."""
     centres = {r.id: r.centre for r in forecast.regions}
-    by_class: dict[tuple[str, int], list[str]] = {}
-    for region_id, sku_id, promise in forecast.online:
-        by_class.setdefault((region_id, promise), []).append(sku_id)
+    by_class: dict[tuple[str, OrderClass], list[str]] = {}
+    for region_id, sku_id, kind in forecast.online:
+        by_class.setdefault((region_id, kind), []).append(sku_id)
     out: dict[int, tuple[list[OnlineKey], dict[tuple[int, int], float]]] = {}
-    for (region_id, promise), sku_ids in by_class.items():
-        order = Order(
-            id=f"forecast:{region_id}:{promise}",
-            lines=tuple(OrderLine(str(i), s, 1) for i, s in enumerate(sku_ids)),
-            destination=centres[region_id],
-            channel=channel,
-            promise_days=promise,
-            allow_partial=True,
-        )
+    for c, ((region_id, kind), sku_ids) in enumerate(by_class.items()):
+        lines = tuple(OrderLine(str(i), s, 1) for i, s in enumerate(sku_ids))
+        order = kind.order(f"forecast:{region_id}:{c}", lines, centres[region_id])
         problem = build_problem(order, index, inventory)
         lanes = problem.lanes
         for i, sku_id in enumerate(sku_ids):
             k = index.sku_pos[sku_id]
             keys, costs = out.setdefault(k, ([], {}))
             j = len(keys)
-            keys.append((region_id, sku_id, promise))
+            keys.append((region_id, sku_id, kind))
             item = problem.line_sku[i]
             weight = np.full(len(lanes), float(problem.weight[item]))
             one = (
@@ -252,12 +283,11 @@ def opportunity_costs(
     forecast: DemandForecast,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-    channel: Channel = Channel.WEB,
 ) -> OpportunityCosts:
     """λ for every stock position of every SKU with forecast demand (see the module
     docstring), averaged over ``samples`` Poisson samples of the horizon's demand (0: the
-    expected demand itself, unsampled). Online demand is served as ``channel``'s orders."""
-    classes = class_costs(index, inventory, forecast, channel)
+    expected demand itself, unsampled)."""
+    classes = class_costs(index, inventory, forecast)
     store: dict[int, dict[int, float]] = {}
     for (store_id, sku_id), rate in forecast.store.items():
         at_stores = store.setdefault(index.sku_pos[sku_id], {})
@@ -380,16 +410,16 @@ def estimate_forecast(
     Each order's units count with weight ``0.5 ** (age / half_life_days)`` (``ages_days``,
     one per order; all 0 when not given), so recent demand counts more. An order for
     pick-up is demand at its store; any other is online demand of the region of its
-    destination with its promise (``promiseDays``, 0 for none). A SKU's daily rate is its
-    weighted units over the span's weighted length; its online split over (region, promise)
-    classes is its own weighted split shrunk toward the split of all online demand by
+    destination in the order's class (:meth:`OrderClass.of`: its promise, channel, sourcing
+    profile and excluded nodes). A SKU's daily rate is its weighted units over the span's
+    weighted length; its online split over (region, class) pairs is its own weighted split shrunk toward the split of all online demand by
     ``prior_units`` pseudo-units, so a SKU seen a few times is spread like the rest rather
     than only where it was seen (``prior_units=0``: the history's own split).
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
     ages = list(ages_days) if ages_days is not None else [0.0] * len(orders)
-    classes: dict[tuple[str, int], int] = {}  # (region, promise) -> column
+    classes: dict[tuple[str, OrderClass], int] = {}  # (region, class) -> column
     by_sku: dict[str, dict[int, float]] = {}
     store: dict[tuple[str, str], float] = {}
     for order, age in zip(orders, ages, strict=True):
@@ -402,7 +432,7 @@ def estimate_forecast(
         if order.destination is None:
             continue
         region = forecast.region_of(order.destination)
-        j = classes.setdefault((region, order.promise_days), len(classes))
+        j = classes.setdefault((region, OrderClass.of(order)), len(classes))
         for line in order.lines:
             units = by_sku.setdefault(line.sku_id, {})
             units[j] = units.get(j, 0.0) + weight * line.quantity

@@ -11,18 +11,22 @@ import numpy as np
 import pytest
 
 from omniroute.candidates import build_problem
+from omniroute.files import forecast_from_json, forecast_to_json
 from omniroute.lookahead import (
     DemandForecast,
     DemandRegion,
+    OrderClass,
     default_lost_sale_cost,
     estimate_forecast,
     node_regions,
     opportunity_costs,
     unit_costs,
 )
-from omniroute.model import Location, Network, Order, OrderLine, StockPosition
+from omniroute.model import Channel, Location, Network, NodeKind, Order, OrderLine, StockPosition
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.planner import Planner
+
+PLAIN = OrderClass()  # web orders with no promise
 
 
 def fluid_cost(costs: np.ndarray, atp: list[int], demand: list[int], lost: float) -> float:
@@ -67,7 +71,7 @@ def test_lambda_is_the_marginal_value_of_stock(setting) -> None:
     costs = unit_costs(index, index.sku_pos[sku], nodes, centres)
     assert np.isfinite(costs).all()
     demand = [2, 1]
-    forecast = DemandForecast(1.0, regions, {("MEL", sku, 0): 2.0, ("SYD", sku, 0): 1.0},
+    forecast = DemandForecast(1.0, regions, {("MEL", sku, PLAIN): 2.0, ("SYD", sku, PLAIN): 1.0},
                               lost_sale_cost={sku: lost})  # fmt: skip
     checked = 0
     for atp in itertools.product(range(4), repeat=2):
@@ -94,7 +98,7 @@ def test_lambda_is_the_marginal_value_of_stock(setting) -> None:
 
 def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting) -> None:
     network, index, sku, regions = setting
-    forecast = DemandForecast(10.0, regions, {("MEL", sku, 0): 1.0, ("SYD", sku, 0): 1.0})
+    forecast = DemandForecast(10.0, regions, {("MEL", sku, PLAIN): 1.0, ("SYD", sku, PLAIN): 1.0})
     holder = network.nodes[0].id
     rest = [p for p in network.stock if p.sku_id != sku]
     plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
@@ -117,9 +121,9 @@ def test_estimate_spreads_sparse_skus_like_the_rest(setting) -> None:
     history.append(Order("x", (OrderLine("1", sku, 2),), destination=syd))
     forecast = estimate_forecast(history, index, regions, horizon_days=7, span_days=10)
     online = forecast.online
-    assert online[("MEL", other, 0)] + online[("SYD", other, 0)] == pytest.approx(4.0)
-    assert online[("MEL", sku, 0)] + online[("SYD", sku, 0)] == pytest.approx(0.2)
-    assert online[("MEL", sku, 0)] > 0  # never seen in Melbourne, still forecast there
+    assert online[("MEL", other, PLAIN)] + online[("SYD", other, PLAIN)] == pytest.approx(4.0)
+    assert online[("MEL", sku, PLAIN)] + online[("SYD", sku, PLAIN)] == pytest.approx(0.2)
+    assert online[("MEL", sku, PLAIN)] > 0  # never seen in Melbourne, still forecast there
     assert forecast.region_of(Location(-37.9, 145.1)) == "MEL"
 
 
@@ -146,12 +150,12 @@ def test_promised_demand_prices_only_the_nodes_that_keep_the_promise(setting) ->
     problem = build_problem(one, index, inventory)
     assert {index.node_ids[n] for n in problem.nodes} == {"DC1"}
     shipping = Planner(replace(network, stock=tuple(stock))).plan(one).plan.total_cost
-    promised = DemandForecast(1.0, regions, {(melbourne.id, sku, 1): 6.0},
+    promised = DemandForecast(1.0, regions, {(melbourne.id, sku, OrderClass(1)): 6.0},
                               lost_sale_cost={sku: 500.0})  # fmt: skip
     prices = opportunity_costs(index, inventory, promised, samples=0)
     assert prices.of("DC1", sku) == pytest.approx(500.0 - shipping)
     assert prices.of("ST2", sku) == 0.0
-    plain = replace(promised, online={(melbourne.id, sku, 0): 6.0})
+    plain = replace(promised, online={(melbourne.id, sku, PLAIN): 6.0})
     assert opportunity_costs(index, inventory, plain, samples=0).of("ST2", sku) > 0.0
 
 
@@ -171,4 +175,56 @@ def test_store_demand_prices_the_store_shelf(setting) -> None:
     ]
     estimate = estimate_forecast(history, index, regions, 1.0, span_days=2.0, prior_units=0)
     assert estimate.store == {("ST1", sku): 1.0}
-    assert estimate.online == {(regions[1].id, sku, 2): 0.5}
+    assert estimate.online == {(regions[1].id, sku, OrderClass(2)): 0.5}
+
+
+def test_demand_that_excludes_stores_prices_only_the_other_nodes(setting) -> None:
+    """Wholesale orders picked only in DCs (every store excluded, as the demo's are): their
+    demand is worth a lost sale at DC1 and nothing at ST2, whose stock cannot serve it.
+    Demand of the same region that any node may serve prices both. estimate_forecast keeps
+    such orders in a class of their own, and the class survives the forecast's JSON."""
+    network, index, sku, regions = setting
+    melbourne = regions[0]
+    stores = tuple(sorted(n.id for n in network.nodes if n.kind is NodeKind.STORE))
+    stock = [p for p in network.stock if p.sku_id != sku]
+    stock += [StockPosition("DC1", sku, 2), StockPosition("ST2", sku, 2)]
+    inventory = Inventory(index, stock)
+    wholesale = OrderClass(channel=Channel.WHOLESALE, excluded_node_ids=stores)
+    demand = DemandForecast(1.0, regions, {(melbourne.id, sku, wholesale): 3.0},
+                            lost_sale_cost={sku: 500.0})  # fmt: skip
+    prices = opportunity_costs(index, inventory, demand, samples=0)
+    assert prices.of("DC1", sku) > 400.0
+    assert prices.of("ST2", sku) == 0.0
+    anyone = replace(demand, online={(melbourne.id, sku, PLAIN): 5.0})
+    assert opportunity_costs(index, inventory, anyone, samples=0).of("ST2", sku) > 0.0
+
+    order = Order("w", (OrderLine("1", sku, 4),), destination=melbourne.centre,
+                  channel=Channel.WHOLESALE, excluded_node_ids=tuple(reversed(stores)))  # fmt: skip
+    web = Order("b", (OrderLine("1", sku, 1),), destination=melbourne.centre)
+    estimate = estimate_forecast([order, web], index, regions, 1.0, span_days=1.0, prior_units=0)
+    assert estimate.online == {(melbourne.id, sku, wholesale): 4.0, (melbourne.id, sku, PLAIN): 1.0}
+    back, problems = forecast_from_json(forecast_to_json(estimate), network)
+    assert problems == [] and back is not None
+    assert dict(back.online) == dict(estimate.online)
+
+
+def test_a_forecast_names_known_channels_profiles_and_nodes(setting) -> None:
+    """An online entry's class is checked like an order's: every bad field is listed."""
+    network, _, sku, _ = setting
+    data = {
+        "horizonDays": 1,
+        "regions": [{"id": "MEL", "centre": {"latitude": -37.81, "longitude": 144.96}}],
+        "online": [
+            {"regionId": "MEL", "skuId": sku, "unitsPerDay": 1, "sourcingProfileId": "NOPE",
+             "excludedNodeIds": ["DC1", "NOWHERE"]},
+            {"regionId": "MEL", "skuId": sku, "unitsPerDay": 1, "channel": "WHOLESALE"},
+            {"regionId": "MEL", "skuId": sku, "unitsPerDay": 2, "channel": "WHOLESALE"},
+        ],
+    }  # fmt: skip
+    forecast, problems = forecast_from_json(data, network)
+    assert forecast is None
+    assert {p.field for p in problems} == {
+        "online[0].sourcingProfileId",
+        "online[0].excludedNodeIds[1]",
+        "online[2]",
+    }

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bomniroute/v1/forecast.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\"\xbd\x02\n\x0e\x44\x65mandForecast\x12\x1a\n\x0chorizon_days\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x31\n\x07regions\x18\x02 \x03(\x0b\x32\x1a.omniroute.v1.DemandRegionB\x04\xe2\x41\x01\x01\x12\x30\n\x06online\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.OnlineDemandB\x04\xe2\x41\x01\x01\x12\x35\n\x0cstore_demand\x18\x04 \x03(\x0b\x32\x19.omniroute.v1.StoreDemandB\x04\xe2\x41\x01\x01\x12\x39\n\x0flost_sale_costs\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.LostSaleCostB\x04\xe2\x41\x01\x01\x12\x38\n\x0emarkdown_costs\x18\x06 \x03(\x0b\x32\x1a.omniroute.v1.MarkdownCostB\x04\xe2\x41\x01\x01\"N\n\x0c\x44\x65mandRegion\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x06\x63\x65ntre\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\"v\n\x0cOnlineDemand\x12\x17\n\tregion_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\runits_per_day\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02\"X\n\x0bStoreDemand\x12\x16\n\x08store_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\runits_per_day\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\"A\n\x0cLostSaleCost\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\"X\n\x0cMarkdownCost\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bomniroute/v1/forecast.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\"\xbd\x02\n\x0e\x44\x65mandForecast\x12\x1a\n\x0chorizon_days\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x31\n\x07regions\x18\x02 \x03(\x0b\x32\x1a.omniroute.v1.DemandRegionB\x04\xe2\x41\x01\x01\x12\x30\n\x06online\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.OnlineDemandB\x04\xe2\x41\x01\x01\x12\x35\n\x0cstore_demand\x18\x04 \x03(\x0b\x32\x19.omniroute.v1.StoreDemandB\x04\xe2\x41\x01\x01\x12\x39\n\x0flost_sale_costs\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.LostSaleCostB\x04\xe2\x41\x01\x01\x12\x38\n\x0emarkdown_costs\x18\x06 \x03(\x0b\x32\x1a.omniroute.v1.MarkdownCostB\x04\xe2\x41\x01\x01\"N\n\x0c\x44\x65mandRegion\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x06\x63\x65ntre\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\"\xe8\x01\n\x0cOnlineDemand\x12\x17\n\tregion_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\runits_per_day\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12,\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x15.omniroute.v1.ChannelB\x04\xe2\x41\x01\x01\x12!\n\x13sourcing_profile_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\"X\n\x0bStoreDemand\x12\x16\n\x08store_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\runits_per_day\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\"A\n\x0cLostSaleCost\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\"X\n\x0cMarkdownCost\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,6 +58,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ONLINEDEMAND'].fields_by_name['promise_days']._serialized_options = b'\342A\001\001'
   _globals['_ONLINEDEMAND'].fields_by_name['units_per_day']._loaded_options = None
   _globals['_ONLINEDEMAND'].fields_by_name['units_per_day']._serialized_options = b'\342A\001\002'
+  _globals['_ONLINEDEMAND'].fields_by_name['channel']._loaded_options = None
+  _globals['_ONLINEDEMAND'].fields_by_name['channel']._serialized_options = b'\342A\001\001'
+  _globals['_ONLINEDEMAND'].fields_by_name['sourcing_profile_id']._loaded_options = None
+  _globals['_ONLINEDEMAND'].fields_by_name['sourcing_profile_id']._serialized_options = b'\342A\001\001'
+  _globals['_ONLINEDEMAND'].fields_by_name['excluded_node_ids']._loaded_options = None
+  _globals['_ONLINEDEMAND'].fields_by_name['excluded_node_ids']._serialized_options = b'\342A\001\001'
   _globals['_STOREDEMAND'].fields_by_name['store_id']._loaded_options = None
   _globals['_STOREDEMAND'].fields_by_name['store_id']._serialized_options = b'\342A\001\002'
   _globals['_STOREDEMAND'].fields_by_name['sku_id']._loaded_options = None
@@ -78,12 +84,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEMANDFORECAST']._serialized_end=424
   _globals['_DEMANDREGION']._serialized_start=426
   _globals['_DEMANDREGION']._serialized_end=504
-  _globals['_ONLINEDEMAND']._serialized_start=506
-  _globals['_ONLINEDEMAND']._serialized_end=624
-  _globals['_STOREDEMAND']._serialized_start=626
-  _globals['_STOREDEMAND']._serialized_end=714
-  _globals['_LOSTSALECOST']._serialized_start=716
-  _globals['_LOSTSALECOST']._serialized_end=781
-  _globals['_MARKDOWNCOST']._serialized_start=783
-  _globals['_MARKDOWNCOST']._serialized_end=871
+  _globals['_ONLINEDEMAND']._serialized_start=507
+  _globals['_ONLINEDEMAND']._serialized_end=739
+  _globals['_STOREDEMAND']._serialized_start=741
+  _globals['_STOREDEMAND']._serialized_end=829
+  _globals['_LOSTSALECOST']._serialized_start=831
+  _globals['_LOSTSALECOST']._serialized_end=896
+  _globals['_MARKDOWNCOST']._serialized_start=898
+  _globals['_MARKDOWNCOST']._serialized_end=986
 # @@protoc_insertion_point(module_scope)

@@ -33,16 +33,22 @@ class DemandRegion(_message.Message):
     def __init__(self, id: _Optional[str] = ..., centre: _Optional[_Union[_network_pb2.Location, _Mapping]] = ...) -> None: ...
 
 class OnlineDemand(_message.Message):
-    __slots__ = ("region_id", "sku_id", "promise_days", "units_per_day")
+    __slots__ = ("region_id", "sku_id", "promise_days", "units_per_day", "channel", "sourcing_profile_id", "excluded_node_ids")
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     PROMISE_DAYS_FIELD_NUMBER: _ClassVar[int]
     UNITS_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCING_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     region_id: str
     sku_id: str
     promise_days: int
     units_per_day: float
-    def __init__(self, region_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., promise_days: _Optional[int] = ..., units_per_day: _Optional[float] = ...) -> None: ...
+    channel: _network_pb2.Channel
+    sourcing_profile_id: str
+    excluded_node_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, region_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., promise_days: _Optional[int] = ..., units_per_day: _Optional[float] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ..., sourcing_profile_id: _Optional[str] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StoreDemand(_message.Message):
     __slots__ = ("store_id", "sku_id", "units_per_day")
