@@ -398,7 +398,7 @@ def evaluate(
     span, remaining = replay_clock(events, forecast)
     kind = "given"
     if forecast is None:
-        forecast = perfect_forecast(index, regions, [o for o, _ in events], span)
+        forecast = perfect_forecast(index, regions, orders, span, walkins)
         kind = "perfect"
     forecast = replace(forecast, lost_sale_cost=dict.fromkeys(index.sku_ids, p))
     every = refresh if refresh is not None else max(1, len(orders) // 50)
@@ -444,11 +444,16 @@ def replay_clock(
 
 
 def perfect_forecast(
-    index: NetworkIndex, regions: Sequence[DemandRegion], orders: Sequence[Order], span: float
+    index: NetworkIndex,
+    regions: Sequence[DemandRegion],
+    orders: Sequence[Order],
+    span: float,
+    walkins: Sequence[Order] = (),
 ) -> DemandForecast:
-    """The orders' own aggregate rates per (region, SKU, promise) and per (store, SKU) over
-    ``span`` days: the papers' "perfect forecast" (the totals, not when they come)."""
-    return estimate_forecast(orders, index, regions, span, span, prior_units=0.0)
+    """The orders' own aggregate rates per (region, SKU, order class) and the walk-ins' per
+    (store, SKU) over ``span`` days: the papers' "perfect forecast" (the totals, not when
+    they come)."""
+    return estimate_forecast(orders, index, regions, span, span, prior_units=0.0, walkins=walkins)
 
 
 def default_regions(index: NetworkIndex, orders: Sequence[Order]) -> list[DemandRegion]:

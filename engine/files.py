@@ -314,6 +314,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("channel", "channel", ENUM, enum=ORDER_CHANNEL),
         Field("sourcing_profile_id", "sourcingProfileId", STRING),
         Field("excluded_node_ids", "excludedNodeIds", STRING, repeated=True),
+        Field("pickup_store_id", "pickupStoreId", STRING),
     ),
     "omniroute.v1.StoreDemand": (
         Field("store_id", "storeId", STRING),
@@ -1909,13 +1910,14 @@ def forecast_from_json(
             bad(f"{at}.sourcingProfileId", f"unknown sourcing profile {_show(profile)}")
         for j, node_id in enumerate(entry["excluded_node_ids"]):
             known(f"{at}.excludedNodeIds[{j}]", node_id, nodes, "node")
+        pickup = entry["pickup_store_id"]
+        if pickup and pickup not in nodes:
+            bad(f"{at}.pickupStoreId", f"unknown node {_show(pickup)}")
+        elif pickup and (nodes[pickup].kind is not NodeKind.STORE or not nodes[pickup].pickup):
+            bad(f"{at}.pickupStoreId", f"{_show(pickup)} is not a pick-up store")
         if ok and channel is not None:
-            kind = OrderClass(
-                entry["promise_days"],
-                channel,
-                profile,
-                tuple(sorted(set(entry["excluded_node_ids"]))),
-            )
+            excluded = tuple(sorted(set(entry["excluded_node_ids"])))
+            kind = OrderClass(entry["promise_days"], channel, profile, excluded, pickup)
             key = (entry["region_id"], entry["sku_id"], kind)
             once(at, key, seen, "region, SKU and order class")
             online[key] = entry["units_per_day"]
@@ -2006,6 +2008,7 @@ def forecast_to_json(forecast: DemandForecast) -> dict[str, Any]:
                 unitsPerDay=rate,
                 channel="" if c.channel is Channel.WEB else c.channel.value,
                 sourcingProfileId=c.sourcing_profile_id,
+                pickupStoreId=c.pickup_store_id,
             )
             | ({"excludedNodeIds": list(c.excluded_node_ids)} if c.excluded_node_ids else {})
             for (r, k, c), rate in forecast.online.items()

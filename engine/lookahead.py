@@ -77,12 +77,15 @@ DEFAULT_THETA = 2.0
 class OrderClass:
     """What decides which nodes and lanes may serve a forecast's online demand: the orders'
     delivery promise in days (0: none), channel (its fences and sourcing profile apply),
-    named sourcing profile ("": the channel's) and excluded nodes (sorted, no repeats)."""
+    named sourcing profile ("": the channel's), excluded nodes (sorted, no repeats) and
+    pick-up store ("": delivered to the customer; else collected there, from its own shelf
+    or shipped to it by other nodes)."""
 
     promise_days: int = 0
     channel: Channel = Channel.WEB
     sourcing_profile_id: str = ""
     excluded_node_ids: tuple[str, ...] = ()
+    pickup_store_id: str = ""
 
     @classmethod
     def of(cls, order: Order) -> OrderClass:
@@ -92,6 +95,7 @@ class OrderClass:
             order.channel,
             order.sourcing_profile_id,
             tuple(sorted(set(order.excluded_node_ids))),
+            order.pickup_store_id,
         )
 
     def order(self, order_id: str, lines: tuple[OrderLine, ...], destination: Location) -> Order:
@@ -104,6 +108,7 @@ class OrderClass:
             promise_days=self.promise_days,
             excluded_node_ids=self.excluded_node_ids,
             allow_partial=True,
+            pickup_store_id=self.pickup_store_id,
             sourcing_profile_id=self.sourcing_profile_id,
         )
 
@@ -404,17 +409,21 @@ def estimate_forecast(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     prior_units: float = DEFAULT_PRIOR_UNITS,
     ages_days: Sequence[float] | None = None,
+    walkins: Iterable[Order] = (),
 ) -> DemandForecast:
     """A forecast from an order history covering ``span_days``.
 
     Each order's units count with weight ``0.5 ** (age / half_life_days)`` (``ages_days``,
-    one per order; all 0 when not given), so recent demand counts more. An order for
-    pick-up is demand at its store; any other is online demand of the region of its
-    destination in the order's class (:meth:`OrderClass.of`: its promise, channel, sourcing
-    profile and excluded nodes). A SKU's daily rate is its weighted units over the span's
-    weighted length; its online split over (region, class) pairs is its own weighted split shrunk toward the split of all online demand by
-    ``prior_units`` pseudo-units, so a SKU seen a few times is spread like the rest rather
-    than only where it was seen (``prior_units=0``: the history's own split).
+    one per order; all 0 when not given), so recent demand counts more. An order is online
+    demand of the region of its destination (a pick-up order: of its store's location) in
+    the order's class (:meth:`OrderClass.of`: its promise, channel, sourcing profile,
+    excluded nodes and pick-up store). A SKU's daily rate is its weighted units over the
+    span's weighted length; its online split over (region, class) pairs is its own weighted
+    split shrunk toward the split of all online demand by ``prior_units`` pseudo-units, so a
+    SKU seen a few times is spread like the rest rather than only where it was seen
+    (``prior_units=0``: the history's own split). ``walkins`` (each naming its store as
+    ``pickup_store_id``, counted in full) are store demand: only that store's shelf serves
+    them.
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
@@ -422,16 +431,19 @@ def estimate_forecast(
     classes: dict[tuple[str, OrderClass], int] = {}  # (region, class) -> column
     by_sku: dict[str, dict[int, float]] = {}
     store: dict[tuple[str, str], float] = {}
+    for walkin in walkins:
+        for line in walkin.lines:
+            key = (walkin.pickup_store_id, line.sku_id)
+            store[key] = store.get(key, 0.0) + line.quantity
     for order, age in zip(orders, ages, strict=True):
         weight = 0.5 ** (age / half_life_days)
         if order.pickup_store_id:
-            for line in order.lines:
-                key = (order.pickup_store_id, line.sku_id)
-                store[key] = store.get(key, 0.0) + weight * line.quantity
+            destination = index.nodes[index.node_pos[order.pickup_store_id]].location
+        elif order.destination is not None:
+            destination = order.destination
+        else:
             continue
-        if order.destination is None:
-            continue
-        region = forecast.region_of(order.destination)
+        region = forecast.region_of(destination)
         j = classes.setdefault((region, OrderClass.of(order)), len(classes))
         for line in order.lines:
             units = by_sku.setdefault(line.sku_id, {})

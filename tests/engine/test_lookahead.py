@@ -160,22 +160,34 @@ def test_promised_demand_prices_only_the_nodes_that_keep_the_promise(setting) ->
 
 
 def test_store_demand_prices_the_store_shelf(setting) -> None:
-    """Walk-ins and pick-ups at a store take only its own shelf: scarce stock there is
-    worth a lost sale; estimate_forecast counts pick-up orders as that store's demand and
-    online orders by (region, promise)."""
+    """Walk-ins at a store take only its own shelf: scarce stock there is worth a lost sale.
+    Orders collected in the store are online demand of a class of their own: its shelf hands
+    them over, and other nodes ship to it, so its last unit is worth less than a lost sale.
+    estimate_forecast counts walk-ins as store demand, and pick-up and other orders by
+    (region, class)."""
     network, index, sku, regions = setting
     stock = [p for p in network.stock if p.sku_id != sku] + [StockPosition("ST1", sku, 1)]
     inventory = Inventory(index, stock)
     forecast = DemandForecast(2.0, regions, {}, store={("ST1", sku): 3.0},
                               lost_sale_cost={sku: 80.0})  # fmt: skip
     assert opportunity_costs(index, inventory, forecast, samples=0).of("ST1", sku) == 80.0
+    collect = OrderClass(pickup_store_id="ST1")
+    region = forecast.region_of(index.nodes[index.node_pos["ST1"]].location)
+    more = Inventory(index, [*stock, StockPosition("DC1", sku, 10)])
+    pickups = replace(forecast, online={(region, sku, collect): 3.0}, store={})
+    value = opportunity_costs(index, more, pickups, samples=0).of("ST1", sku)
+    assert 0.0 < value < 80.0  # what DC1 shipping to the store costs more than the hand-over
+    walkin = Order("w", (OrderLine("1", sku, 3),), pickup_store_id="ST1")
     history = [
         Order("a", (OrderLine("1", sku, 2),), pickup_store_id="ST1"),
         Order("b", (OrderLine("1", sku, 1),), destination=regions[1].centre, promise_days=2),
     ]
-    estimate = estimate_forecast(history, index, regions, 1.0, span_days=2.0, prior_units=0)
-    assert estimate.store == {("ST1", sku): 1.0}
-    assert estimate.online == {(regions[1].id, sku, OrderClass(2)): 0.5}
+    estimate = estimate_forecast(
+        history, index, regions, 1.0, span_days=2.0, prior_units=0, walkins=[walkin]
+    )
+    assert estimate.store == {("ST1", sku): 1.5}
+    assert estimate.online == {(region, sku, collect): 1.0,
+                               (regions[1].id, sku, OrderClass(2)): 0.5}  # fmt: skip
 
 
 def test_demand_that_excludes_stores_prices_only_the_other_nodes(setting) -> None:
@@ -219,6 +231,8 @@ def test_a_forecast_names_known_channels_profiles_and_nodes(setting) -> None:
              "excludedNodeIds": ["DC1", "NOWHERE"]},
             {"regionId": "MEL", "skuId": sku, "unitsPerDay": 1, "channel": "WHOLESALE"},
             {"regionId": "MEL", "skuId": sku, "unitsPerDay": 2, "channel": "WHOLESALE"},
+            {"regionId": "MEL", "skuId": sku, "unitsPerDay": 1, "pickupStoreId": "ST2"},
+            {"regionId": "MEL", "skuId": sku, "unitsPerDay": 1, "pickupStoreId": "ST1"},
         ],
     }  # fmt: skip
     forecast, problems = forecast_from_json(data, network)
@@ -227,4 +241,5 @@ def test_a_forecast_names_known_channels_profiles_and_nodes(setting) -> None:
         "online[0].sourcingProfileId",
         "online[0].excludedNodeIds[1]",
         "online[2]",
+        "online[3].pickupStoreId",  # ST2 is no pick-up store; ST1 is
     }

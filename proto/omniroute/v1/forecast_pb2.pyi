@@ -33,7 +33,7 @@ class DemandRegion(_message.Message):
     def __init__(self, id: _Optional[str] = ..., centre: _Optional[_Union[_network_pb2.Location, _Mapping]] = ...) -> None: ...
 
 class OnlineDemand(_message.Message):
-    __slots__ = ("region_id", "sku_id", "promise_days", "units_per_day", "channel", "sourcing_profile_id", "excluded_node_ids")
+    __slots__ = ("region_id", "sku_id", "promise_days", "units_per_day", "channel", "sourcing_profile_id", "excluded_node_ids", "pickup_store_id")
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     PROMISE_DAYS_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class OnlineDemand(_message.Message):
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     SOURCING_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_STORE_ID_FIELD_NUMBER: _ClassVar[int]
     region_id: str
     sku_id: str
     promise_days: int
@@ -48,7 +49,8 @@ class OnlineDemand(_message.Message):
     channel: _network_pb2.Channel
     sourcing_profile_id: str
     excluded_node_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, region_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., promise_days: _Optional[int] = ..., units_per_day: _Optional[float] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ..., sourcing_profile_id: _Optional[str] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    pickup_store_id: str
+    def __init__(self, region_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., promise_days: _Optional[int] = ..., units_per_day: _Optional[float] = ..., channel: _Optional[_Union[_network_pb2.Channel, str]] = ..., sourcing_profile_id: _Optional[str] = ..., excluded_node_ids: _Optional[_Iterable[str]] = ..., pickup_store_id: _Optional[str] = ...) -> None: ...
 
 class StoreDemand(_message.Message):
     __slots__ = ("store_id", "sku_id", "units_per_day")
