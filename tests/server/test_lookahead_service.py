@@ -17,7 +17,7 @@ from grpc_status import rpc_status
 from omniroute.files import forecast_from_json
 from omniroute.ledger import open_ledger
 from omniroute.lookahead import opportunity_costs
-from omniroute.model import Location, Network, Order, OrderLine, PlanResult
+from omniroute.model import Location, Network, NodeKind, Order, OrderLine, PlanResult
 from omniroute.planner import Planner
 from omniroute.server.client import OmnirouteClient
 from omniroute.server.convert import result_from_proto
@@ -38,7 +38,17 @@ def served(ledger_target: str, tiny_network: Network) -> Iterator[tuple[Omnirout
 
 
 def scarce_forecast(network: Network) -> dict:
-    """Heavy demand for every SKU in two regions over five days: the stock is scarce."""
+    """Heavy demand for every SKU in two regions over five days: the stock is scarce. The
+    first SKU also has wholesale demand that no store may serve and orders collected in a
+    store (order classes of their own)."""
+    stores = [n.id for n in network.nodes if n.kind is NodeKind.STORE]
+    pickup = next(n.id for n in network.nodes if n.pickup)
+    sku = network.skus[0].id
+    classes = [
+        {"regionId": "MEL", "skuId": sku, "channel": "WHOLESALE", "excludedNodeIds": stores,
+         "unitsPerDay": 2},
+        {"regionId": "MEL", "skuId": sku, "pickupStoreId": pickup, "unitsPerDay": 1},
+    ]  # fmt: skip
     return {
         "horizonDays": 5,
         "regions": [
@@ -49,7 +59,8 @@ def scarce_forecast(network: Network) -> dict:
             {"regionId": region, "skuId": sku.id, "unitsPerDay": 4}
             for region in ("MEL", "SYD")
             for sku in network.skus
-        ],
+        ]
+        + classes,
     }
 
 
@@ -92,6 +103,7 @@ def test_forecast_prices_plans_like_the_engine(served, tiny_network: Network) ->
     try:
         stored = ledger.forecasts.latest()
         assert stored is not None and stored.version == 1 and stored.theta == 1.5
+        assert stored.forecast["online"][-2:] == forecast["online"][-2:]  # classes kept
     finally:
         ledger.close()
     expected = engine_plans(tiny_network, forecast, 1.5)
