@@ -7,8 +7,9 @@ demand still to come (Acimovic & Graves, 2015).
 
 *Forecast* (:class:`DemandForecast`): demand regions (each a centre; an order's destination
 belongs to the nearest), online demand per (region, SKU, order class: the orders' delivery
-promise in days, channel, sourcing profile and excluded nodes, :class:`OrderClass`) and store
-demand per (store, SKU) (walk-ins and pick-ups: units only that store's shelf can serve), in
+promise in days, channel, sourcing profile, excluded nodes and pick-up store,
+:class:`OrderClass`) and store demand per (store, SKU) (walk-ins: units only that store's
+shelf can serve), in
 units per day over a horizon; a cost per lost unit per SKU (by default twice the dearest cost
 of shipping one unit of it from any node to any region, :func:`default_lost_sale_cost`); and
 optionally a markdown cost per unit still at a node when the horizon ends.
