@@ -423,8 +423,8 @@ def estimate_forecast(
     split shrunk toward the split of all online demand by ``prior_units`` pseudo-units, so a
     SKU seen a few times is spread like the rest rather than only where it was seen
     (``prior_units=0``: the history's own split). ``walkins`` (each naming its store as
-    ``pickup_store_id``, counted in full) are store demand: only that store's shelf serves
-    them.
+    ``pickup_store_id``, counted with weight 1, as of age 0) are store demand: only that
+    store's shelf serves them.
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
