@@ -69,8 +69,9 @@ DEFAULT_SAMPLES = 16  # demand samples λ is averaged over
 LOST_SALE_FACTOR = 2.0  # default lost-sale cost: this times the dearest one-unit shipment
 DEFAULT_HALF_LIFE_DAYS = 7.0  # weight of an order in an estimate halves with this age
 DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward the total's
-# weight of the opportunity cost in the routing objective: 2 closed more of the gap than 1 in
-# every setting of the look-ahead benchmark (docs/lookahead.md#measured)
+# weight of the opportunity cost in the routing objective: 2 closes the most of the gap where
+# stock is scarce and in the Jasin & Sinha setting, 1 where it is plentiful
+# (docs/lookahead.md#measured)
 DEFAULT_THETA = 2.0
 
 
