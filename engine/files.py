@@ -882,9 +882,15 @@ def _build_line(values: dict, path: str, failed: Set[str], report: _Report) -> O
     )
 
 
+def _order_channel(number: int) -> Channel | None:
+    """An order's (or a forecast class's) channel by its enum number: unspecified reads as
+    WEB; None for a number no channel has."""
+    return Channel.WEB if number == 0 else _CHANNELS.get(number)
+
+
 def _build_order(values: dict, path: str, failed: Set[str], report: _Report) -> Order:
     number = values["channel"]
-    channel = Channel.WEB if number == 0 else _CHANNELS.get(number)  # unspecified reads as WEB
+    channel = _order_channel(number)
     if channel is None:
         channel = Channel.WEB
         if "channel" not in failed:
@@ -1901,10 +1907,9 @@ def forecast_from_json(
                 f"{at}.promiseDays", f"must be >= 0 (0 for no promise), got {entry['promise_days']}"
             )
         amount(f"{at}.unitsPerDay", entry["units_per_day"], most=MAX_UNITS_PER_DAY)
-        number = entry["channel"]
-        channel = Channel.WEB if number == 0 else _CHANNELS.get(number)  # unspecified: WEB
+        channel = _order_channel(entry["channel"])
         if channel is None:
-            bad(f"{at}.channel", f"must be {_CHANNEL_NAMES}, not {number}")
+            bad(f"{at}.channel", f"must be {_CHANNEL_NAMES}, not {entry['channel']}")
         profile = entry["sourcing_profile_id"]
         if profile and profile not in profiles:
             bad(f"{at}.sourcingProfileId", f"unknown sourcing profile {_show(profile)}")
