@@ -35,7 +35,13 @@ plentiful, up to ``L`` where it is the last unit near demand (a unit that would 
 marked down counts 0, never less, so every shipment still costs at least its shipping). The
 duals of one LP are unstable (a dual jumps where demand meets stock), so the demand is
 sampled (Poisson around the forecast) and λ averaged over the samples, then capped at ``L``.
-The LPs are solved by HiGHS (dual simplex), one small LP per SKU with forecast demand.
+With whole units of demand and stock the LP is degenerate wherever demand meets stock, and
+HiGHS may then return any dual between the value of one unit *more* and the cost of one
+unit *less*. Routing spends units, so λ must be the second: each LP (sampled or not) has
+the stock ``a_n - ε_n``, with ``ε_n`` random and summing to under half a unit over the
+nodes. That point lies just below the stock in every node's direction and crosses no other
+break of the cost (those are whole units apart), so its duals are the costs of one unit
+less. The LPs are solved by HiGHS (dual simplex), one small LP per SKU with forecast demand.
 """
 
 from __future__ import annotations
@@ -331,16 +337,23 @@ def opportunity_costs(
         model = _SkuModel(costs, markdown, atp, walk_rows, lost)
         total = np.zeros(len(nodes))
         if samples == 0:  # the expected demand itself
-            total = model.duals(rates * horizon, walk_rates * horizon)
+            total = model.duals(rates * horizon, walk_rates * horizon, _just_less(atp, rng))
         for _ in range(samples):
             demand = rng.poisson(rates * horizon).astype(np.float64)
             walks = rng.poisson(walk_rates * horizon).astype(np.float64)
-            total += model.duals(demand, walks)
+            total += model.duals(demand, walks, _just_less(atp, rng))
         values = np.minimum(np.maximum(total / max(samples, 1) - markdown, 0.0), lost)
         for n, value in zip(nodes.tolist(), values.tolist(), strict=True):
             if value > 0:
                 prices[(index.node_ids[n], sku_id)] = value
     return OpportunityCosts(prices, samples)
+
+
+def _just_less(atp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``atp`` less a random fraction of a unit at each node, the fractions summing to under
+    half a unit: a point just below the current stock in every node's direction, so that
+    the LP's duals there are the costs of one unit less (module docstring)."""
+    return atp - rng.uniform(0.0, 0.5 / len(atp), len(atp))
 
 
 class _SkuModel:
@@ -388,14 +401,18 @@ class _SkuModel:
         )
         model_rows.into(highs)
         self.rows = np.arange(n, n + self.demand_rows, dtype=np.int32)
+        self.stock_rows = np.arange(n, dtype=np.int32)
+        self.no_floor = np.full(n, -highspy.kHighsInf)
 
-    def duals(self, demand: np.ndarray, walks: np.ndarray) -> np.ndarray:
-        """μ per node for one demand sample (online classes', then the stores')."""
+    def duals(self, demand: np.ndarray, walks: np.ndarray, stock: np.ndarray) -> np.ndarray:
+        """μ per node for one demand sample (online classes', then the stores') with
+        ``stock`` units at the nodes."""
         if demand.sum() + walks.sum() == 0:
             return np.zeros(self.n)
         wanted = np.concatenate([demand, walks]).astype(np.float64)
         # in highspy's binding, not in its type stubs
         self.highs.changeRowsBounds(self.demand_rows, self.rows, wanted, wanted)  # type: ignore[attr-defined]
+        self.highs.changeRowsBounds(self.n, self.stock_rows, self.no_floor, stock)  # type: ignore[attr-defined]
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.zeros(self.n)
