@@ -805,6 +805,78 @@ struct Reduction {
         return py::make_tuple(best_cost, na, sa, nb, sb);
     }
 
+    // The cheapest plan with exactly three shipments at cap row j: three loads adding up to
+    // the demand, each from one of its kmax >= 3 cheapest nodes, the three nodes distinct
+    // (three cheapest per load are enough: whatever nodes the other two loads take, one of
+    // a load's three is free). Each unordered triple of loads once (a <= b <= c by index),
+    // skipped when its loads' cheapest costs alone reach the best so far.
+    // Returns (cost with two split penalties, node a, load a, node b, load b, node c,
+    // load c); cost inf when there is none, NaN when the loads were not ranked (too many
+    // of them, or kmax < 3).
+    py::tuple best_triple(size_t j, double penalty) const {
+        double best_cost = INF_D;
+        i64 nodes[3] = {-1, -1, -1}, picked[3] = {-1, -1, -1};
+        if (!all.empty() || kmax < 3 || j >= best.size())
+            return py::make_tuple(std::nan(""), -1, -1, -1, -1, -1, -1);
+        if (size > 2) {
+            py::gil_scoped_release release;
+            const auto& per_load = best[j];
+            const size_t m = p.m, full = size - 1;
+            std::vector<i64> odometer(m), limit(m);
+            double floor = INF_D;  // the cheapest cost of any load (a bound for the other two)
+            for (size_t s = 1; s < size; ++s)
+                if (!per_load[s].empty()) floor = std::min(floor, per_load[s][0].first);
+            for (size_t a = 1; a < full; ++a) {
+                const auto& la = per_load[a];
+                if (la.empty() || la[0].first + 2.0 * (floor + penalty) >= best_cost) continue;
+                const size_t rest = full - a;  // mixed radix without borrow
+                // every sub-load b of rest (odometer over its digits), c = rest - b
+                for (size_t k = 0; k < m; ++k) {
+                    limit[k] = loads->vec[rest * m + k];
+                    odometer[k] = 0;
+                }
+                size_t b = 0;
+                while (true) {
+                    size_t k = m;
+                    while (k-- > 0) {
+                        if (odometer[k] < limit[k]) {
+                            ++odometer[k];
+                            b += static_cast<size_t>(loads->stride[k]);
+                            break;
+                        }
+                        b -= static_cast<size_t>(odometer[k] * loads->stride[k]);
+                        odometer[k] = 0;
+                    }
+                    if (k == static_cast<size_t>(-1)) break;
+                    const size_t c = rest - b;
+                    if (b < a || c < b || c == 0) continue;
+                    const auto& lb = per_load[b];
+                    const auto& lc = per_load[c];
+                    if (lb.empty() || lc.empty()) continue;
+                    if (la[0].first + lb[0].first + lc[0].first + 2.0 * penalty >= best_cost) continue;
+                    for (size_t x = 0; x < la.size() && x < 3; ++x)
+                        for (size_t y = 0; y < lb.size() && y < 3; ++y) {
+                            if (lb[y].second == la[x].second) continue;
+                            for (size_t z = 0; z < lc.size() && z < 3; ++z) {
+                                if (lc[z].second == la[x].second || lc[z].second == lb[y].second) continue;
+                                const double cost = la[x].first + lb[y].first + lc[z].first + 2.0 * penalty;
+                                if (cost < best_cost) {
+                                    best_cost = cost;
+                                    nodes[0] = static_cast<i64>(la[x].second);
+                                    nodes[1] = static_cast<i64>(lb[y].second);
+                                    nodes[2] = static_cast<i64>(lc[z].second);
+                                    picked[0] = static_cast<i64>(a);
+                                    picked[1] = static_cast<i64>(b);
+                                    picked[2] = static_cast<i64>(c);
+                                }
+                            }
+                        }
+                }
+            }
+        }
+        return py::make_tuple(best_cost, nodes[0], picked[0], nodes[1], picked[1], nodes[2], picked[2]);
+    }
+
     // parts_bounds_of at cap row j (empty when the loads were too many to rank)
     std::vector<double> parts_bounds(size_t j, double penalty, size_t parts) const {
         if (!all.empty() || j >= best.size() || size < 2) return {};
@@ -1561,6 +1633,7 @@ PYBIND11_MODULE(_core, module) {
         .def("add", &Reduction::add)
         .def("kept", &Reduction::kept)
         .def("best_pair", &Reduction::best_pair)
+        .def("best_triple", &Reduction::best_triple)
         .def("parts_bounds", &Reduction::parts_bounds);
     // Dp(*core_args, caps, candidates, max_shipments, penalty)
     py::class_<Dp>(module, "Dp")

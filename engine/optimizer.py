@@ -522,8 +522,12 @@ class FrontSolver:
         best = best if best is not None else single
         if most <= 2:
             return CapBest(best.cost, best.ships, best.allocations, True, best.cost, unique=unique)
-        incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         reduction = _core.Reduction(*problem.core_args(), [cap], most, REDUCE_STATE_LIMIT)
+        if most == 3:  # the optimum is the single node, the pair or the best triple
+            triple = _best_triple(problem, reduction, cap, best)
+            if triple is not None:
+                return triple
+        incumbent = [int(problem.lanes.node[a.lane]) for a in best.allocations]
         candidates = np.flatnonzero(reduction.kept([most], incumbent))
         if len(candidates) * shape.pairs > DP_WORK_LIMIT:
             return None
@@ -1028,6 +1032,25 @@ def _most_by_parts(bounds: Sequence[float], upper: float, most: int) -> int:
         return most
     within = [k for k, bound in enumerate(bounds, start=1) if bound <= upper + EPSILON]
     return min(most, max(within, default=1))
+
+
+def _best_triple(
+    problem: OrderProblem, reduction: _core.Reduction, cap: int, best: CapBest
+) -> CapBest | None:
+    """The best plan at ``cap`` when no plan as cheap as ``best`` (the single node's or the
+    best pair's) has more than three shipments: ``best`` or the cheapest plan with three
+    (:meth:`omniroute._core.Reduction.best_triple`, from each load's three cheapest nodes,
+    exact like the DP over them and without its pass over every candidate). None when the
+    reduction could not rank the loads (the DP then decides)."""
+    cost, na, sa, nb, sb, nc, sc = reduction.best_triple(0, problem.index.split_penalty)
+    if math.isnan(cost):
+        return None
+    if cost < best.cost - EPSILON:
+        shipments = [(n, _load_vector(problem, s)) for n, s in ((na, sa), (nb, sb), (nc, sc))]
+        return CapBest(cost, 3, _allocations(problem, shipments, cap), True, cost)
+    if not best.cost < math.inf:
+        return CapBest.none()
+    return CapBest(best.cost, best.ships, best.allocations, True, best.cost)
 
 
 def _load_vector(problem: OrderProblem, load: int) -> np.ndarray:

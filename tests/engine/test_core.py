@@ -273,6 +273,45 @@ def test_reduction_by_groups_equals_costing_every_node(priced: bool) -> None:
 
 
 @pytest.mark.parametrize("priced", [False, True])
+def test_best_triple_is_the_dps_best_plan_with_three_shipments(priced: bool) -> None:
+    """Reduction.best_triple (each load's three cheapest nodes) costs what the exact DP over
+    every candidate, counting shipments, gives its best plan with exactly three, on demo
+    orders with and without prices, for both ways of ranking; its loads add up to the
+    demand on three distinct nodes."""
+    index, inventory = DEMO_PLANNER.index, DEMO_PLANNER.inventory
+    rng = np.random.default_rng(11)
+    prices = rng.choice([0.0, 0.0, 1.0, 6.0, 25.0], size=(len(index.node_ids), len(index.sku_ids)))
+    penalty = index.split_penalty
+    compared = found = 0
+    for order in DEMO[1][:300]:
+        problem = build_problem(order, index, inventory, prices if priced else None)
+        if not len(problem.lanes) or problem.total_units < 3 or len(problem.nodes) < 3:
+            continue
+        if state_count(tuple(problem.demand.tolist())) > 2_000:
+            continue  # keeps the DP over every candidate quick
+        args = problem.core_args()
+        caps = sorted({int(d) for d in problem.lanes.days.tolist()})
+        dp = optimizer.CoreDp(problem, caps, np.arange(len(problem.nodes)), 3)
+        for direct_limit in (0, 10**9):  # ranked by node groups, then every node costed
+            reduction = _core.Reduction(*args, caps, 3, optimizer.REDUCE_STATE_LIMIT, direct_limit)
+            for j in range(len(caps)):
+                cost, *picked = reduction.best_triple(j, penalty)
+                value = int(dp.final[j, 3 * dp.size + dp.size - 1])
+                if value >= optimizer.INF:
+                    assert math.isinf(cost), order.id
+                    continue
+                assert cost == pytest.approx(optimizer._value_cost(problem, value), abs=1e-5)
+                nodes, loads = picked[0::2], picked[1::2]
+                assert len(set(nodes)) == 3
+                vectors = [optimizer._load_vector(problem, s) for s in loads]
+                assert (sum(vectors) == problem.demand).all() and all(v.any() for v in vectors)
+                found += 1
+        compared += 1
+    assert compared >= 50
+    assert found >= 50
+
+
+@pytest.mark.parametrize("priced", [False, True])
 def test_split_step_equals_the_reduction_and_the_bounds(priced: bool) -> None:
     """The DP's first step in one call (_core.split_step: the two cheapest nodes per load,
     the best pair, the most shipments) gives the pair of Reduction.best_pair, with the same
