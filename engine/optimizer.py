@@ -15,7 +15,8 @@ At each cap the best plan is found by the first method that proves it:
    per-unit decomposition) exceeds it.
 2. ``dp``: the exact dynamic programme of ``omniroute.dp`` over the candidates an optimal plan
    may need (for every load, the cheapest few nodes that can ship it), for orders with few
-   units.
+   units; before it, the best pair (and, when no cheaper plan has more than three
+   shipments, the best triple) from each load's cheapest nodes, which usually settles it.
 3. ``branch-and-bound``: for orders with too many units for the DP and few candidate
    nodes, an exact search with parcels counted exactly (``omniroute.branch``, run by
    ``omniroute._exact``): best first over node sets, lanes and parcel counts, bounded by a
