@@ -9,10 +9,10 @@ demand still to come (Acimovic & Graves, 2015).
 belongs to the nearest), online demand per (region, SKU, order class: the orders' delivery
 promise in days, channel, sourcing profile, excluded nodes and pick-up store,
 :class:`OrderClass`) and store demand per (store, SKU) (walk-ins: units only that store's
-shelf can serve), in
-units per day over a horizon; a cost per lost unit per SKU (by default twice the dearest cost
-of shipping one unit of it from any node to any region, :func:`default_lost_sale_cost`); and
-optionally a markdown cost per unit still at a node when the horizon ends.
+shelf can serve), in units per day over a horizon; a cost per lost unit per SKU (by
+default twice the dearest cost of shipping one unit of it from any node to any region,
+:func:`default_lost_sale_cost`); and optionally a markdown cost per unit still at a node
+when the horizon ends.
 :func:`estimate_forecast` makes one from an order history when none is given.
 
 *Model*, per SKU ``k`` over the horizon: the demand classes are the forecast's (region,
