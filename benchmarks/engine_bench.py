@@ -45,13 +45,14 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.joint_bench import scarce_batch
 from omniroute import cpsat
 from omniroute.candidates import build_problem
 from omniroute.demo_data import demo_dataset, national_dataset, with_australian_calendars
 from omniroute.evaluation import default_regions, perfect_forecast
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.geo import distances_km
-from omniroute.lookahead import DEFAULT_THETA, opportunity_costs
+from omniroute.lookahead import BASKET_THETA, opportunity_costs
 from omniroute.model import Network, NodeKind, Order, Plan, PlanResult, PlanStatus, Policy
 from omniroute.planner import Planner
 from omniroute.plans import build_plan
@@ -283,24 +284,81 @@ def back_to_back(
 LOOKAHEAD_TARGET = 1.2  # look-ahead's mean time per order over myopic, at most
 
 
+BASKET_BATCHES = (1, 2, 3, 4, 5)  # seeds of the scarce batches priced from baskets
+BASKET_BATCH_ORDERS = 200  # orders per batch, as in benchmarks.lookahead_bench
+BASKET_BATCH_RATIO = 1.0  # stock/demand of those batches
+
+
 def lookahead_benchmark(network: Network, orders: Sequence[Order]) -> dict[str, Any]:
-    """The demo day planned myopic (CHEAPEST) and with look-ahead prices (θ·λ), one right
-    after the other. λ comes from :func:`omniroute.lookahead.opportunity_costs` on the
-    network's stock with the day's own demand as the forecast (the perfect forecast of
-    ``omniroute lookahead evaluate``), so that the best sellers' stock is priced; computing
-    it (off the clock of the orders) is reported apart."""
+    """Planning with look-ahead prices (θ·λ) against myopic planning (CHEAPEST), each order
+    one right after the other on the same stock, for both ways of computing λ
+    (:func:`omniroute.lookahead.opportunity_costs`, with its default θ):
+
+    * ``units`` (the top level of the result): the demo day, λ from the rates per SKU of
+      the day's own demand (the perfect forecast of ``omniroute lookahead evaluate``, whose
+      20,000 baskets are too many for the basket LP) on the network's stock, so that the
+      best sellers' stock is priced;
+    * ``baskets``: scarce demo batches (``BASKET_BATCH_ORDERS`` orders, stock/demand
+      ``BASKET_BATCH_RATIO``, seeds ``BASKET_BATCHES``, as in the look-ahead benchmark),
+      λ from each batch's own orders as baskets on its stock.
+
+    Computing λ (off the clock of the orders) is reported apart."""
     planner = Planner(network, validate=False)
     index = planner.index
     start = time.perf_counter()
     forecast = perfect_forecast(index, default_regions(index, orders), orders, 1.0)
-    costs = opportunity_costs(index, planner.inventory, forecast)
+    costs = opportunity_costs(index, planner.inventory, replace(forecast, baskets=()))
     lambda_s = time.perf_counter() - start
-    prices = DEFAULT_THETA * costs.matrix(index)
+    prices = costs.theta * costs.matrix(index)
+    day = priced_against_myopic(
+        [(planner, order, prices) for order in orders], "myopic vs look-ahead (units)"
+    )
+    day.update(
+        theta=costs.theta,
+        forecast="perfect (the day's orders), horizon 1 day, rates per SKU",
+        priced_positions=int((prices > 0).sum()),
+        stock_positions=int(prices.size),
+        lambda_seconds=lambda_s,
+    )
+    calls: list[tuple[Planner, Order, np.ndarray]] = []
+    priced_positions = stock_positions = 0
+    start = time.perf_counter()
+    for seed in BASKET_BATCHES:
+        batch_network, batch = scarce_batch(seed, BASKET_BATCH_ORDERS, BASKET_BATCH_RATIO)
+        batch_planner = Planner(batch_network, validate=False)
+        batch_index = batch_planner.index
+        batch_forecast = perfect_forecast(
+            batch_index, default_regions(batch_index, batch), batch, 1.0
+        )
+        batch_costs = opportunity_costs(batch_index, batch_planner.inventory, batch_forecast)
+        assert batch_costs.model == "baskets", batch_costs.model
+        batch_prices = batch_costs.theta * batch_costs.matrix(batch_index)
+        priced_positions += int((batch_prices > 0).sum())
+        stock_positions += int(batch_prices.size)
+        calls += [(batch_planner, order, batch_prices) for order in batch]
+    baskets_s = time.perf_counter() - start
+    baskets = priced_against_myopic(calls, "myopic vs look-ahead (baskets)")
+    baskets.update(
+        theta=BASKET_THETA,
+        forecast=f"perfect (each batch's own orders as baskets), {len(BASKET_BATCHES)} "
+        f"batches of {BASKET_BATCH_ORDERS} orders at stock/demand {BASKET_BATCH_RATIO:g}",
+        priced_positions=priced_positions,
+        stock_positions=stock_positions,
+        lambda_seconds=baskets_s,
+    )
+    return day | {"baskets": baskets}
+
+
+def priced_against_myopic(
+    calls: Sequence[tuple[Planner, Order, np.ndarray]], label: str
+) -> dict[str, Any]:
+    """Each (planner, order, prices) planned myopic and with the prices, back to back: the
+    time per order of both and their ratios."""
     myopic, priced = back_to_back(
-        [partial(planner.plan, order, validate=False) for order in orders],
-        [partial(planner.plan, order, validate=False, prices=prices) for order in orders],
-        [order.id for order in orders],
-        "myopic vs look-ahead",
+        [partial(planner.plan, order, validate=False) for planner, order, _ in calls],
+        [partial(planner.plan, order, validate=False, prices=p) for planner, order, p in calls],
+        [order.id for _, order, _ in calls],
+        label,
     )
     common = complete_ids(myopic, priced)
     summaries = {"myopic": summary(myopic, common), "look-ahead": summary(priced, common)}
@@ -314,12 +372,7 @@ def lookahead_benchmark(network: Network, orders: Sequence[Order]) -> dict[str, 
 
     changed = sum(route(a) != route(b) for a, b in zip(myopic, priced, strict=True))
     return {
-        "orders": len(orders),
-        "theta": DEFAULT_THETA,
-        "forecast": "perfect (the day's orders), horizon 1 day",
-        "priced_positions": int((prices > 0).sum()),
-        "stock_positions": int(prices.size),
-        "lambda_seconds": lambda_s,
+        "orders": len(calls),
         "plans_changed": changed,
         "opportunity_cost": float(sum(o.plan.opportunity_cost for o in priced)),
         "peers": summaries,
@@ -609,26 +662,27 @@ def lookahead_markdown(demo: dict[str, Any]) -> list[str]:
     ahead = demo.get("lookahead")
     if not ahead:
         return []
-    lines = [
-        "",
-        "### Look-ahead prices beside myopic routing",
-        "",
-        f"The demo day planned myopic (CHEAPEST) and with θ·λ per unit (θ = {ahead['theta']:g}; "
-        f"λ from the {ahead['forecast']} on the network's stock: "
-        f"{ahead['priced_positions']:,} of {ahead['stock_positions']:,} stock positions priced, "
-        f"computed in {ahead['lambda_seconds']:.1f} s), one after the other.",
-        "",
-        *paired_table(ahead["peers"], "split rate", lambda p: f"{100 * p['split_rate']:.1f}%"),
-    ]
-    met = "met" if ahead["target_met"] else "not met"
-    lines += [
-        "",
-        f"Look-ahead over myopic, time per order: mean {ahead['mean_ratio']:.2f}x "
-        f"(target <= {ahead['target_ratio']:g}x: {met}), p50 {ahead['p50_ratio']:.2f}x, "
-        f"p99 {ahead['p99_ratio']:.2f}x. The prices changed the route of "
-        f"{ahead['plans_changed']:,} of {ahead['orders']:,} orders "
-        f"(opportunity cost of the look-ahead plans: {ahead['opportunity_cost']:,.2f}).",
-    ]
+    lines = ["", "### Look-ahead prices beside myopic routing"]
+    runs = [("λ from rates per SKU: the demo day", ahead)]
+    if "baskets" in ahead:
+        runs.append(("λ from baskets: scarce demo batches", ahead["baskets"]))
+    for title, run in runs:
+        met = "met" if run["target_met"] else "not met"
+        lines += [
+            "",
+            f"**{title}.** Planned myopic (CHEAPEST) and with θ·λ per unit (θ = "
+            f"{run['theta']:g}; λ from the {run['forecast']}: {run['priced_positions']:,} of "
+            f"{run['stock_positions']:,} stock positions priced, computed in "
+            f"{run['lambda_seconds']:.1f} s), one after the other.",
+            "",
+            *paired_table(run["peers"], "split rate", lambda p: f"{100 * p['split_rate']:.1f}%"),
+            "",
+            f"Look-ahead over myopic, time per order: mean {run['mean_ratio']:.2f}x "
+            f"(target <= {run['target_ratio']:g}x: {met}), p50 {run['p50_ratio']:.2f}x, "
+            f"p99 {run['p99_ratio']:.2f}x. The prices changed the route of "
+            f"{run['plans_changed']:,} of {run['orders']:,} orders "
+            f"(opportunity cost of the look-ahead plans: {run['opportunity_cost']:,.2f}).",
+        ]
     return lines
 
 

@@ -16,12 +16,18 @@ Settings:
   (99 US cities, 10 centres, 100 items, stock ``T·λ + 0.5·σ`` at the closest carrying
   centre), with fewer orders per replication than the paper so that hindsight is proven.
 
-Forecasts: ``true`` (demo: the orders' own rates per (region, SKU, promise) and per store;
-Jasin-Sinha: the generator's rates), ``estimated`` (from an independent batch of the same
-generator, smoothed and shrunk toward the overall split as ``estimate_forecast`` does) and
-``biased+30`` / ``biased-30`` (the true rates times 1.3 and 0.7).
+Forecasts: ``true`` (demo: the orders' own rates per (region, SKU, order class) and per
+store, and the orders themselves as baskets, each at one per replay span; Jasin-Sinha: the
+generator's rates, and as baskets an independent sample of ``JS_BASKET_DRAWS`` times as many
+orders from the generator, each at its share of the orders per day), ``estimated`` (from an
+independent batch of the same generator, smoothed and shrunk toward the overall split as
+``estimate_forecast`` does, its orders the baskets) and ``biased+30`` / ``biased-30`` (the
+true rates times 1.3 and 0.7).
 
-``python -m benchmarks.lookahead_bench [--replications N] [--settings ...] [--out DIR]``
+``--model baskets`` (the default) prices stock from the forecasts' baskets
+(:func:`omniroute.lookahead.basket_costs`), ``--model units`` from their rates per SKU alone.
+
+``python -m benchmarks.lookahead_bench [--replications N] [--settings ...] [--model M] [--out DIR]``
 prints a JSON summary on stdout and a table on stderr and writes ``DIR/lookahead.json`` and
 ``DIR/lookahead.md``.
 """
@@ -35,6 +41,7 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -54,7 +61,9 @@ from omniroute.evaluation import (
     replay_clock,
 )
 from omniroute.lookahead import (
+    BASKET_THETA,
     DEFAULT_THETA,
+    Basket,
     DemandForecast,
     DemandRegion,
     LookaheadPolicy,
@@ -79,6 +88,7 @@ SETTINGS = {
 FORECASTS = ("true", "estimated", "biased+30", "biased-30")
 DEMO_ORDERS = 200
 JS_ORDERS = 300
+JS_BASKET_DRAWS = 1  # the true forecast's baskets: this many times the replay's orders
 HINDSIGHT_SECONDS = 120.0
 
 
@@ -107,7 +117,16 @@ def instance(
         city, item = key.split("|")
         if rate > 0:
             online[(city, item, OrderClass())] = rate
-    true = DemandForecast(setting_.horizon_days, cities, online)
+    # the true basket distribution, sampled: orders of an independent draw of the generator
+    # (the orders do not depend on the network), each at its share of the orders per day
+    days = setting_.horizon_days * JS_BASKET_DRAWS
+    _, draws, _ = jasin_sinha.instance(
+        jasin_sinha.Setting(
+            orders=JS_ORDERS * JS_BASKET_DRAWS, horizon_days=days, seed=seed + 20_000
+        )
+    )
+    baskets = tuple(Basket(order, 1 / days) for order in draws)
+    true = DemandForecast(setting_.horizon_days, cities, online, baskets=baskets)
     index = NetworkIndex(network)
     estimated = estimate_forecast(history, index, cities, setting_.horizon_days,
                                   setting_.horizon_days)  # fmt: skip
@@ -120,9 +139,9 @@ def _city_centres() -> dict[str, Location]:
     return {c.name: Location(c.latitude, c.longitude) for c in _places("US")[:99]}
 
 
-def replication(task: tuple[str, int, float, tuple[str, ...], int]) -> dict[str, Any]:
+def replication(task: tuple[str, int, float, tuple[str, ...], int, str]) -> dict[str, Any]:
     """One replication of one setting: every policy's total cost, H and the gaps closed."""
-    setting, seed, theta, wanted, refreshes = task
+    setting, seed, theta, wanted, refreshes, model = task
     network, orders, true, estimated, lost = instance(setting, seed)
     lost_costs = {sku.id: lost for sku in network.skus}
     every = {
@@ -138,12 +157,10 @@ def replication(task: tuple[str, int, float, tuple[str, ...], int]) -> dict[str,
     totals = {"myopic": base.total_cost}
     lost_units = {"myopic": base.lost_units}
     for name, forecast in forecasts.items():
-        forecast = DemandForecast(
-            forecast.horizon_days,
-            forecast.regions,
-            forecast.online,
-            forecast.store,
-            lost_costs,
+        forecast = replace(
+            forecast,
+            lost_sale_cost=lost_costs,
+            baskets=forecast.baskets if model == "baskets" else (),
         )
         policy = LookaheadPolicy(forecast, remaining, theta, max(1, len(orders) // refreshes))
         run = replay(network, orders, policy, lost)
@@ -214,7 +231,8 @@ def markdown(result: dict[str, Any]) -> str:
         "# Look-ahead routing: gap closed between myopic routing and hindsight",
         "",
         f"Run {result['started']} on {result['machine']}, Python {result['python']}. "
-        f"Command: `{result['command']}`. theta = {result['theta']}; λ refreshed "
+        f"Command: `{result['command']}`. λ from {result.get('model', 'units')}, "
+        f"theta = {result['theta']}; λ refreshed "
         f"{result.get('refreshes', 50)} times "
         "per replay; hindsight MIP limit "
         f"{HINDSIGHT_SECONDS:.0f} s (H is a lower bound where not proven, so the gap closed "
@@ -261,7 +279,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="forecasts to route with (default: all)",
     )  # fmt: skip
     parser.add_argument("--name", default="lookahead", help="output file name (default lookahead)")
-    parser.add_argument("--theta", type=float, default=DEFAULT_THETA)
+    parser.add_argument(
+        "--model", choices=("baskets", "units"), default="baskets",
+        help="λ from the forecasts' baskets (default) or from their rates per SKU",
+    )  # fmt: skip
+    parser.add_argument(
+        "--theta", type=float,
+        help=f"weight of λ (default {BASKET_THETA:g} with baskets, {DEFAULT_THETA:g} with units)",
+    )  # fmt: skip
     parser.add_argument(
         "--refreshes", type=int, default=50, help="λ computations per replay (default 50)"
     )
@@ -270,8 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = "python -m benchmarks.lookahead_bench " + " ".join(argv or sys.argv[1:])
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    theta = args.theta
+    if theta is None:
+        theta = BASKET_THETA if args.model == "baskets" else DEFAULT_THETA
     tasks = [
-        (s, seed, args.theta, tuple(args.forecasts), args.refreshes)
+        (s, seed, theta, tuple(args.forecasts), args.refreshes, args.model)
         for s in args.settings
         for seed in range(1, args.replications + 1)
     ]
@@ -290,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": command.strip(),
         "machine": f"{platform.processor() or platform.machine()}",
         "python": platform.python_version(),
-        "theta": args.theta,
+        "theta": theta,
+        "model": args.model,
         "refreshes": args.refreshes,
         "replications": rows,
         "summary": summarise(rows),

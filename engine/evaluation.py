@@ -46,19 +46,21 @@ from dataclasses import dataclass, replace
 import highspy
 import numpy as np
 
-from omniroute.candidates import OrderProblem, build_problem
+from omniroute.candidates import OrderProblem
 from omniroute.files import timestamp_key
 from omniroute.joint_model import INF, BatchModel, Rows, new_highs
 from omniroute.lookahead import (
     DEFAULT_SAMPLES,
-    DEFAULT_THETA,
     DemandForecast,
     DemandRegion,
     LookaheadPolicy,
+    basket_problem,
     default_lost_sale_cost,
+    default_theta,
     estimate_forecast,
     node_regions,
     region_shipping,
+    uses_baskets,
 )
 from omniroute.model import Location, Network, Order, PlanResult, Policy
 from omniroute.network_index import NetworkIndex
@@ -176,15 +178,9 @@ def hindsight(
     start = time.perf_counter()
     planner = Planner(network, validate=False)
     index, inventory = planner.index, planner.inventory
-    problems = []
-    for order, walkin in merged(orders, walkins):
-        problem = build_problem(order, index, inventory)
-        if walkin:
-            free = np.zeros(len(problem.lanes))
-            lanes = replace(problem.lanes, base=free, per_kg=free, handling_shipment=free,
-                            handling_unit=free)  # fmt: skip
-            problem = replace(problem, lanes=lanes)
-        problems.append(problem)
+    problems = [
+        basket_problem(o, walkin, index, inventory) for o, walkin in merged(orders, walkins)
+    ]
     exact_rule = all(ruled(p) for p in problems)
     model = BatchModel(problems, inventory, lost_sale_cost, {})
     if model.columns == 0:  # nothing can ship: every unit is lost
@@ -331,6 +327,7 @@ class Evaluation:
     hindsight: Hindsight
     theta: float
     refresh: int
+    opportunity_costs: str = "units"  # λ from "baskets" or from rates per SKU ("units")
 
     def summary(self, shipping: Mapping[str, float] | None = None) -> dict[str, object]:
         """The JSON-ready ``evaluation.json`` (docs/lookahead.md); ``shipping``: the policies'
@@ -361,6 +358,7 @@ class Evaluation:
             "lostSaleCost": round(p, 4),
             "forecast": self.forecast,
             "theta": self.theta,
+            "opportunityCosts": self.opportunity_costs,
             "refreshEvery": self.refresh,
             "policies": totals,
             "hindsightCost": round(best, 2),
@@ -378,7 +376,7 @@ def evaluate(
     lost_sale_cost: float | None = None,
     forecast: DemandForecast | None = None,
     walkins: Sequence[Order] = (),
-    theta: float = DEFAULT_THETA,
+    theta: float | None = None,
     refresh: int | None = None,
     samples: int = DEFAULT_SAMPLES,
     time_limit: float = 60.0,
@@ -390,7 +388,8 @@ def evaluate(
     ``forecast``: rates per day; None for the perfect forecast, the orders' (and walk-ins')
     own rates over the replay's span (:func:`perfect_forecast`). ``lost_sale_cost``: None for
     the default (:func:`default_lost_sale`). λ is refreshed every ``refresh`` orders
-    (default: 50 refreshes over the replay)."""
+    (default: 50 refreshes over the replay). ``theta``: None for the forecast's
+    (:func:`omniroute.lookahead.default_theta`)."""
     index = NetworkIndex(network)
     regions = forecast.regions if forecast is not None else default_regions(index, orders)
     p = lost_sale_cost if lost_sale_cost is not None else default_lost_sale(index, regions, orders)
@@ -402,6 +401,7 @@ def evaluate(
         kind = "perfect"
     forecast = replace(forecast, lost_sale_cost=dict.fromkeys(index.sku_ids, p))
     every = refresh if refresh is not None else max(1, len(orders) // 50)
+    theta = default_theta(forecast) if theta is None else theta
 
     def step(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: progress(name, done, total)) if progress else None
@@ -422,7 +422,8 @@ def evaluate(
     seen = hindsight(network, orders, p, time_limit, walkins)
     if progress:
         progress("hindsight", 1, 1)
-    return Evaluation(p, kind, policies, seen, theta, every)
+    model = "baskets" if uses_baskets(forecast) else "units"
+    return Evaluation(p, kind, policies, seen, theta, every, model)
 
 
 def replay_clock(
@@ -452,7 +453,9 @@ def perfect_forecast(
 ) -> DemandForecast:
     """The orders' own aggregate rates per (region, SKU, order class) and the walk-ins' per
     (store, SKU) over ``span`` days: the papers' "perfect forecast" (the totals, not when
-    they come)."""
+    they come); and the orders themselves as baskets, each at once per span, planned as in
+    a replay (partial plans allowed)."""
+    orders = [replace(o, allow_partial=True) for o in orders]
     return estimate_forecast(orders, index, regions, span, span, prior_units=0.0, walkins=walkins)
 
 

@@ -142,7 +142,7 @@ def allocate(
         if progress is not None:
             building = partial(progress, "lower bound: building the LP relaxation")
         relaxed = BatchModel(problems, planner.inventory, unfilled_penalty, limits, building)
-        _price_model(relaxed, prices)
+        relaxed.add_prices(prices)
         if progress:
             progress("lower bound: solving the LP relaxation", 0, 1)
         bound = relaxed.solve(max(1.0, time_limit / 4), relax=True).bound
@@ -183,7 +183,7 @@ def allocate(
         model = BatchModel(
             [problems[i] for i in group], planner.inventory, unfilled_penalty, limits
         )
-        _price_model(model, prices)
+        model.add_prices(prices)
         found = model.solve(share)
         mip_bound += found.bound
         proven &= found.optimal and not dated_capacity
@@ -229,15 +229,6 @@ def _priced(plans: Sequence[Plan], index: NetworkIndex, prices: np.ndarray | Non
             for line in s.lines
         )
     )
-
-
-def _price_model(model: BatchModel, prices: np.ndarray | None) -> None:
-    """Add the prices of the stock each unit column takes to the model's costs."""
-    if prices is None:
-        return
-    for o in range(len(model.problems)):
-        columns, nodes, skus = model.x_columns(o)
-        model.cost[columns] += prices[nodes, skus]
 
 
 def _components(

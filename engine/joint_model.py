@@ -102,6 +102,13 @@ class Rows:
             row, col, val = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         self.add(len(lower), lower, upper, row, col, val)
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row's lower and upper bound, in row order."""
+        if not self.count:
+            return np.zeros(0), np.zeros(0)
+        return (np.concatenate([p[0] for p in self.parts]),
+                np.concatenate([p[1] for p in self.parts]))  # fmt: skip
+
     def into(self, highs: highspy.Highs) -> None:
         if not self.count:
             return
@@ -129,13 +136,19 @@ class _Order:
 
 class BatchModel:
     """The model of the module docstring for ``problems`` against ``inventory``'s ATP (built
-    once, solved by :meth:`solve`); ``progress(done, total)`` hears of the orders added."""
+    once, solved by :meth:`solve`); ``progress(done, total)`` hears of the orders added.
+    ``penalty``: per unit not shipped, one for every SKU or an array by the network's SKU
+    index.
+
+    Order ``o``'s columns are ``order_columns[o]`` (a range) and its own rows (all but the
+    shared ones) ``order_rows[o]``; ``position_rows`` is the first shared ATP row and the
+    positions (``global node * SKUs + global SKU``) of those rows, in order."""
 
     def __init__(
         self,
         problems: Sequence[OrderProblem],
         inventory: Inventory,
-        penalty: float,
+        penalty: float | np.ndarray,
         capacity: dict[str, int],
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
@@ -143,6 +156,10 @@ class BatchModel:
         self.inventory = inventory
         index = inventory.index
         split = index.split_penalty
+        penalties = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (len(index.sku_ids),))
+        self.order_columns: list[range] = []
+        self.order_rows: list[range] = []
+        self.position_rows: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
         lower: list[np.ndarray] = []
         upper: list[np.ndarray] = []
         cost: list[np.ndarray] = []
@@ -168,6 +185,7 @@ class BatchModel:
         for done, problem in enumerate(problems):
             if progress is not None and done % 50 == 0:
                 progress(done, len(problems))
+            first_column, first_row = columns, rows.count
             lanes = problem.lanes
             demand = problem.demand.astype(np.float64)
             weight = problem.weight.astype(np.float64)
@@ -198,7 +216,7 @@ class BatchModel:
                 lanes.per_kg[x_lane] * weight[x_sku]
                 + lanes.handling_unit[x_lane]
                 + alone_base
-                - penalty,
+                - penalties[problem.sku[x_sku]],
                 True,
             )
             heaviest = np.zeros(n_lanes)
@@ -216,7 +234,7 @@ class BatchModel:
                 else new(np.zeros(1), np.ones(1), np.zeros(1), True)
             )
             self.orders.append(_Order(y0, x0, x_lane, x_sku, p0, p_lane, s, f))
-            self.offset += penalty * float(demand.sum())
+            self.offset += float(penalties[problem.sku] @ demand)
             ys = y0 + np.arange(n_lanes)
             xs = x0 + np.arange(len(x_lane))
             ar = np.arange(len(x_lane))
@@ -296,6 +314,8 @@ class BatchModel:
             nodes = problem.nodes[lane_node]
             shared_x.append((nodes[x_lane] * n_skus + problem.sku[x_sku], xs))
             shared_y.append((nodes, _ship_days(problem, nodes), ys))
+            self.order_columns.append(range(first_column, columns))
+            self.order_rows.append(range(first_row, rows.count))
         self.columns = columns
         if progress is not None:
             progress(len(problems), len(problems))
@@ -305,6 +325,7 @@ class BatchModel:
             cols = np.concatenate([c for _, c in shared_x])
             positions, row = np.unique(keys, return_inverse=True)
             atp = _position_atp(inventory, positions, n_skus)
+            self.position_rows = (rows.count, positions)
             rows.add(len(positions), -INF, atp, row, cols, 1.0)
         limited = {index.node_pos[n]: c for n, c in capacity.items() if n in index.node_pos}
         if shared_y:
@@ -368,6 +389,15 @@ class BatchModel:
             highs.changeColsIntegrality(n, every, kind)
         highs.changeObjectiveOffset(self.offset)
         self.rows.into(highs)
+
+    def add_prices(self, prices: np.ndarray | None) -> None:
+        """Add a cost per unit taken from each stock position (a (nodes, SKUs) array, e.g.
+        look-ahead's θ·λ) to the unit columns' costs."""
+        if prices is None:
+            return
+        for o in range(len(self.problems)):
+            columns, nodes, skus = self.x_columns(o)
+            self.cost[columns] += prices[nodes, skus]
 
     def x_columns(self, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Order ``o``'s unit columns: (column, global node, global SKU) arrays."""

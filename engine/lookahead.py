@@ -48,16 +48,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 
-from omniroute.candidates import build_problem
+from omniroute.candidates import OrderProblem, build_problem
 from omniroute.cost import parcels_array
 from omniroute.geo import distances_km
-from omniroute.joint_model import Rows, new_highs
+from omniroute.joint_model import BatchModel, Rows, new_highs
 from omniroute.model import (
     Channel,
     Location,
@@ -72,13 +72,18 @@ if TYPE_CHECKING:
     from omniroute.planner import Planner
 
 DEFAULT_SAMPLES = 16  # demand samples λ is averaged over
+# λ from baskets when a forecast has at most this many (an LP of a few hundred orders solves
+# in seconds, a day of thousands in minutes: those are priced per SKU)
+MAX_BASKETS = 300
+BASKET_SECONDS = 30.0  # time limit of one sample's LP (one that runs out is left out)
 LOST_SALE_FACTOR = 2.0  # default lost-sale cost: this times the dearest one-unit shipment
 DEFAULT_HALF_LIFE_DAYS = 7.0  # weight of an order in an estimate halves with this age
 DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward the total's
-# weight of the opportunity cost in the routing objective: 2 closes the most of the gap where
-# stock is scarce and in the Jasin & Sinha setting, 1 where it is plentiful
-# (docs/lookahead.md#measured)
+# weight of the opportunity cost in the routing objective (docs/lookahead.md#measured): with
+# λ from rates per SKU, 2 closes the most of the gap where stock is scarce and in the Jasin &
+# Sinha setting, 1 where it is plentiful; with λ from baskets, 1 closes the most everywhere
 DEFAULT_THETA = 2.0
+BASKET_THETA = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +130,17 @@ OnlineKey = tuple[str, str, OrderClass]  # (region id, SKU id, the orders' class
 
 
 @dataclass(frozen=True, slots=True)
+class Basket:
+    """A kind of order the forecast expects ``rate`` times a day: ``order``'s lines (its
+    basket), destination or pick-up store and class. ``walkin``: a walk-in customer at the
+    order's pick-up store, served only from that store's shelf, at no shipping cost."""
+
+    order: Order
+    rate: float
+    walkin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DemandRegion:
     """A demand region: the destinations nearer to ``centre`` than to any other centre."""
 
@@ -142,6 +158,7 @@ class DemandForecast:
     store: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (store, SKU)
     lost_sale_cost: Mapping[str, float] = field(default_factory=dict)  # SKU -> per unit
     markdown_cost: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (node, SKU)
+    baskets: tuple[Basket, ...] = ()  # the orders' baskets; when given, λ comes from them
 
     def region_of(self, location: Location) -> str:
         """The id of the region whose centre is nearest to ``location``."""
@@ -159,6 +176,7 @@ class DemandForecast:
             {key: rate * factor for key, rate in self.store.items()},
             self.lost_sale_cost,
             self.markdown_cost,
+            tuple(Basket(b.order, b.rate * factor, b.walkin) for b in self.baskets),
         )
 
 
@@ -168,6 +186,13 @@ class OpportunityCosts:
 
     prices: Mapping[tuple[str, str], float]
     samples: int
+    model: str = "units"  # "baskets": from the forecast's baskets; "units": its rates per SKU
+
+    @property
+    def theta(self) -> float:
+        """The default weight of these prices in the routing objective
+        (:data:`BASKET_THETA` or :data:`DEFAULT_THETA`)."""
+        return BASKET_THETA if self.model == "baskets" else DEFAULT_THETA
 
     def of(self, node_id: str, sku_id: str) -> float:
         return self.prices.get((node_id, sku_id), 0.0)
@@ -299,7 +324,13 @@ def opportunity_costs(
 ) -> OpportunityCosts:
     """λ for every stock position of every SKU with forecast demand (see the module
     docstring), averaged over ``samples`` Poisson samples of the horizon's demand (0: the
-    expected demand itself, unsampled)."""
+    expected demand itself, unsampled). From the forecast's baskets when it has from 1 to
+    :data:`MAX_BASKETS` of them (:func:`basket_costs`, unless no sample's LP solves in
+    time), else from its rates per SKU."""
+    if uses_baskets(forecast):
+        from_baskets = basket_costs(index, inventory, forecast, samples, seed)
+        if from_baskets is not None:
+            return from_baskets
     classes = class_costs(index, inventory, forecast)
     store: dict[int, dict[int, float]] = {}
     for (store_id, sku_id), rate in forecast.store.items():
@@ -347,6 +378,119 @@ def opportunity_costs(
             if value > 0:
                 prices[(index.node_ids[n], sku_id)] = value
     return OpportunityCosts(prices, samples)
+
+
+def basket_costs(
+    index: NetworkIndex,
+    inventory: Inventory,
+    forecast: DemandForecast,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> OpportunityCosts | None:
+    """λ from the forecast's baskets: the stock rows' duals of the LP relaxation of joint
+    allocation (:class:`omniroute.joint_model.BatchModel`, the exact cost model: parcels,
+    shipments, lanes, promises, fences, limits) of the orders the horizon brings, the
+    lost-sale cost as the penalty per unit not shipped and the markdown as a credit per
+    unit shipped (module docstring, "Baskets").
+
+    Each sample draws every basket's count over the horizon (Poisson around its rate;
+    ``samples=0``: the expected count itself). ``k`` copies of one order in the LP
+    relaxation are the order once with its bounds ``k`` times as large, so the model is
+    built once, one block per basket, and each sample only rescales the blocks' bounds
+    (HiGHS re-solves from the last basis). λ averages the samples whose LP solved within
+    :data:`BASKET_SECONDS` (None when none did)."""
+    rng = np.random.default_rng(seed)
+    baskets = [b for b in forecast.baskets if b.rate > 0]
+    if not baskets:
+        return OpportunityCosts({}, samples, "baskets")
+    problems = [basket_problem(b.order, b.walkin, index, inventory) for b in baskets]
+    n_skus = len(index.sku_ids)
+    lost = np.zeros(n_skus)
+    shipping: Shipping | None = None  # for default lost-sale costs, made on first need
+    for k in sorted({int(k) for p in problems for k in p.sku.tolist()}):
+        cost = forecast.lost_sale_cost.get(index.sku_ids[k])
+        if cost is None:
+            if shipping is None:
+                shipping = region_shipping(index, forecast.regions)
+            cost = default_lost_sale_cost(index, forecast.regions, k, shipping)
+        lost[k] = cost
+    markdown = np.zeros((len(index.node_ids), n_skus))
+    for (node_id, sku_id), value in forecast.markdown_cost.items():
+        markdown[index.node_pos[node_id], index.sku_pos[sku_id]] = value
+    model = BatchModel(problems, inventory, lost, {})
+    first, positions = model.position_rows
+    if model.columns == 0 or len(positions) == 0:
+        return OpportunityCosts({}, samples, "baskets")
+    model.add_prices(-markdown)  # a unit used by the horizon's orders is not marked down
+    highs = new_highs()
+    model.load(highs, BASKET_SECONDS, relax=True)
+    # each column and row scales with its basket's count (the shared rows: with nothing)
+    col_of = np.repeat(np.arange(len(baskets)), [len(r) for r in model.order_columns])
+    row_lower, row_upper = model.rows.bounds()
+    row_of = np.full(model.rows.count, -1)
+    for b, rows in enumerate(model.order_rows):
+        row_of[rows.start : rows.stop] = b
+    own_rows = row_of >= 0
+    finite_lower, finite_upper = np.isfinite(row_lower), np.isfinite(row_upper)
+    stock_rows = np.arange(first, first + len(positions), dtype=np.int32)
+    atp = model.position_atp(positions).astype(np.float64)
+    every_column = np.arange(model.columns, dtype=np.int32)
+    every_row = np.arange(model.rows.count, dtype=np.int32)
+    expected = np.array([b.rate for b in baskets]) * forecast.horizon_days
+    total = np.zeros(len(positions))
+    solved = 0  # samples whose LP solved (one without orders: λ = 0 without an LP)
+    for _ in range(max(samples, 1)):
+        counts = rng.poisson(expected).astype(np.float64) if samples else expected
+        stock = _just_less(atp, rng)
+        if counts.sum() == 0:
+            solved += 1
+            continue
+        factor = counts[col_of]
+        highs.changeColsBounds(model.columns, every_column, model.lower * factor,  # type: ignore[attr-defined]
+                               model.upper * factor)  # fmt: skip
+        rows_factor = np.where(own_rows, counts[np.maximum(row_of, 0)], 1.0)
+        lower, upper = row_lower.copy(), row_upper.copy()  # infinite bounds stay
+        lower[finite_lower] *= rows_factor[finite_lower]
+        upper[finite_upper] *= rows_factor[finite_upper]
+        upper[stock_rows] = stock
+        highs.changeRowsBounds(model.rows.count, every_row, lower, upper)  # type: ignore[attr-defined]
+        highs.setOptionValue("time_limit", highs.getRunTime() + BASKET_SECONDS)  # per sample
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            continue
+        duals = np.asarray(highs.getSolution().row_dual)[first : first + len(positions)]
+        total += np.maximum(0.0, -duals)
+        solved += 1
+    if not solved:
+        return None
+    nodes, skus = positions // n_skus, positions % n_skus
+    values = np.minimum(np.maximum(total / solved - markdown[nodes, skus], 0.0), lost[skus])
+    prices = {
+        (index.node_ids[n], index.sku_ids[k]): value
+        for n, k, value in zip(nodes.tolist(), skus.tolist(), values.tolist(), strict=True)
+        if value > 0
+    }
+    return OpportunityCosts(prices, samples, "baskets")
+
+
+def uses_baskets(forecast: DemandForecast) -> bool:
+    """Whether λ of ``forecast`` comes from its baskets: it has from 1 to
+    :data:`MAX_BASKETS` of them with a rate."""
+    return 0 < sum(b.rate > 0 for b in forecast.baskets) <= MAX_BASKETS
+
+
+def basket_problem(
+    order: Order, walkin: bool, index: NetworkIndex, inventory: Inventory
+) -> OrderProblem:
+    """``order`` reduced against the stock (:func:`omniroute.candidates.build_problem`);
+    a ``walkin``'s lanes cost nothing (it takes what its store's shelf has)."""
+    problem = build_problem(order, index, inventory)
+    if not walkin:
+        return problem
+    free = np.zeros(len(problem.lanes))
+    lanes = replace(problem.lanes, base=free, per_kg=free, handling_shipment=free,
+                    handling_unit=free)  # fmt: skip
+    return replace(problem, lanes=lanes)
 
 
 def _just_less(atp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -442,7 +586,9 @@ def estimate_forecast(
     SKU seen a few times is spread like the rest rather than only where it was seen
     (``prior_units=0``: the history's own split). ``walkins`` (each naming its store as
     ``pickup_store_id``, counted with weight 1, as of age 0) are store demand: only that
-    store's shelf serves them.
+    store's shelf serves them. Every order and walk-in is also a basket
+    (:class:`Basket`) at its weight over the span's weighted length per day, so λ comes
+    from baskets (:func:`basket_costs`).
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
@@ -450,6 +596,7 @@ def estimate_forecast(
     classes: dict[tuple[str, OrderClass], int] = {}  # (region, class) -> column
     by_sku: dict[str, dict[int, float]] = {}
     store: dict[tuple[str, str], float] = {}
+    walkins = list(walkins)
     for walkin in walkins:
         for line in walkin.lines:
             key = (walkin.pickup_store_id, line.sku_id)
@@ -491,7 +638,10 @@ def estimate_forecast(
             if value > 0:
                 online[(keys[j][0], sku_id, keys[j][1])] = value
     rates = {key: units / effective for key, units in store.items() if units > 0}
-    return DemandForecast(horizon_days, tuple(regions), online, rates)
+    baskets = [Basket(o, 0.5 ** (age / half_life_days) / effective)
+               for o, age in zip(orders, ages, strict=True)]  # fmt: skip
+    baskets += [Basket(w, 1 / effective, walkin=True) for w in walkins]
+    return DemandForecast(horizon_days, tuple(regions), online, rates, baskets=tuple(baskets))
 
 
 def node_regions(
@@ -504,17 +654,24 @@ def node_regions(
     ]
 
 
+def default_theta(forecast: DemandForecast) -> float:
+    """θ for ``forecast``'s λ: :data:`BASKET_THETA` when it comes from baskets
+    (:func:`uses_baskets`), else :data:`DEFAULT_THETA`."""
+    return BASKET_THETA if uses_baskets(forecast) else DEFAULT_THETA
+
+
 class LookaheadPolicy:
     """Look-ahead routing for a replay (:func:`omniroute.evaluation.replay`): each order by
     the engine with θ·λ as its prices (:meth:`Planner.plan`), λ from
     :func:`opportunity_costs` on the stock left, refreshed every ``refresh`` orders over the
-    demand still to come (``forecast``'s rates over ``remaining(order)`` days)."""
+    demand still to come (``forecast``'s rates over ``remaining(order)`` days); ``theta``
+    None: the default of the prices' model (:attr:`OpportunityCosts.theta`)."""
 
     def __init__(
         self,
         forecast: DemandForecast,
         remaining: Callable[[Order], float],
-        theta: float = DEFAULT_THETA,
+        theta: float | None = None,
         refresh: int = 10,
         samples: int = DEFAULT_SAMPLES,
         seed: int = 0,
@@ -536,7 +693,8 @@ class LookaheadPolicy:
                 planner.index, planner.inventory, forecast, self.samples,
                 seed=self.seed + self.refreshes,
             )  # fmt: skip
-            self.prices = self.theta * costs.matrix(planner.index)  # θ·λ per unit
+            theta = costs.theta if self.theta is None else self.theta
+            self.prices = theta * costs.matrix(planner.index)  # θ·λ per unit
             self.refreshes += 1
         self.routed += 1
         return planner.plan(order, prices=self.prices, validate=False)

@@ -22,7 +22,7 @@ from omniroute.demo_data import (
 )
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.ledger import Ledger, LedgerError
-from omniroute.lookahead import DEFAULT_THETA
+from omniroute.lookahead import BASKET_THETA, DEFAULT_THETA, MAX_BASKETS
 from omniroute.model import (
     Network,
     Order,
@@ -273,7 +273,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         forecast = read_forecast(args.forecast, network)
         planner = Planner(network, validate=False)
         costs = opportunity_costs(planner.index, planner.inventory, forecast)
-        theta = DEFAULT_THETA if args.theta is None else args.theta
+        theta = costs.theta if args.theta is None else args.theta
         prices = theta * costs.matrix(planner.index)
     elif args.theta is not None:
         raise CliError("--theta weighs the opportunity costs of --forecast; give --forecast too")
@@ -1143,9 +1143,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--theta",
         type=amount(0.0),
-        default=DEFAULT_THETA,
         help=f"weight of the opportunity cost in the look-ahead objective (default "
-        f"{DEFAULT_THETA:g})",
+        f"{BASKET_THETA:g} when λ comes from the forecast's baskets, as with the perfect "
+        f"forecast of up to {MAX_BASKETS} orders; else {DEFAULT_THETA:g})",
     )
     q.add_argument(
         "--refresh",

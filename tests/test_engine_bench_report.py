@@ -13,7 +13,8 @@ from benchmarks import engine_bench
 def test_demo_report_has_mean_targets_and_methods() -> None:
     """On a short demo day, every peer's methods account for all its orders and all its time,
     the per-method means weighted by their counts give the overall mean, and engine.md puts
-    the mean and p99 beside the targets with a row per method."""
+    the mean and p99 beside the targets with a row per method; look-ahead is timed with λ
+    from rates per SKU (the day) and from baskets (scarce batches of 200 orders)."""
     args = argparse.Namespace(seed=7, orders=120, naive_orders=6, naive_time_limit=10.0)
     demo = engine_bench.demo_benchmark(args)
     for peer in demo["peers"].values():
@@ -39,5 +40,11 @@ def test_demo_report_has_mean_targets_and_methods() -> None:
     assert "| peer | orders | mean ms | p50 ms | p99 ms | max ms |" in text
     assert f"| mean | {ours['mean']:.3f} ms | <= 0.1 ms: " in text
     assert f"| p99 | {ours['p99']:.3f} ms | <= 2 ms: " in text
+    ahead = demo["lookahead"]
+    assert ahead["orders"] == 120 and ahead["baskets"]["orders"] == 1000
+    assert ahead["theta"] == 2 and ahead["baskets"]["theta"] == 1
+    assert ahead["baskets"]["priced_positions"] > 0
+    for run in (ahead, ahead["baskets"]):
+        assert f"mean {run['mean_ratio']:.2f}x" in text
     for method, m in demo["peers"]["omniroute"]["by_method"].items():
         assert f"| {method} | {m['orders']:,} | {m['mean_ms']:.3f} |" in text

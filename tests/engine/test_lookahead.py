@@ -12,7 +12,9 @@ import pytest
 
 from omniroute.candidates import build_problem
 from omniroute.files import forecast_from_json, forecast_to_json
+from omniroute.joint_model import BatchModel, new_highs
 from omniroute.lookahead import (
+    Basket,
     DemandForecast,
     DemandRegion,
     OrderClass,
@@ -96,6 +98,78 @@ def test_lambda_is_the_cost_of_one_unit_less(setting) -> None:
             checked += 1
     assert checked > 10
     assert degenerate > 3  # the cases where "a dual" would not do
+
+
+def basket_lp(model: BatchModel, row: int, stock: float) -> float:
+    """The LP relaxation's optimum with one stock row's bound set to ``stock``."""
+    highs = new_highs()
+    model.load(highs, 60.0, relax=True)
+    highs.changeRowBounds(row, -np.inf, stock)
+    highs.run()
+    return float(highs.getInfo().objective_function_value)
+
+
+def test_basket_lambda_is_the_lp_slope_just_below_the_stock(setting) -> None:
+    """λ from baskets (expected counts, no sampling) is the slope of the LP relaxation of
+    joint allocation of the horizon's orders as a position's stock falls below its level:
+    checked against that LP built independently, each order as many times as it comes
+    (the basket model builds each once with its bounds scaled), for every stock level of
+    two nodes, wherever the LP is linear over the last half unit."""
+    network, index, sku, regions = setting
+    other = network.skus[1].id
+    holders = [n.id for n in network.nodes][:2]
+    mel, syd = regions[0].centre, regions[1].centre
+    a = Order("a", (OrderLine("1", sku, 1), OrderLine("2", other, 1)), destination=mel,
+              allow_partial=True)  # fmt: skip
+    b = Order("b", (OrderLine("1", sku, 2),), destination=syd, allow_partial=True)
+    lost = 150.0
+    forecast = DemandForecast(2.0, regions, {}, lost_sale_cost={sku: lost, other: lost},
+                              baskets=(Basket(a, 1.0), Basket(b, 0.5)))  # fmt: skip
+    checked = priced = 0
+    for atp in itertools.product(range(4), repeat=2):
+        stock = [p for p in network.stock if p.sku_id != sku]
+        stock += [StockPosition(h, sku, n) for h, n in zip(holders, atp, strict=True) if n]
+        inventory = Inventory(index, stock)
+        prices = opportunity_costs(index, inventory, forecast, samples=0)
+        problems = [build_problem(o, index, inventory) for o in (a, a, b)]  # 2 a's, 1 b
+        model = BatchModel(problems, inventory, lost, {})
+        first, positions = model.position_rows
+        for i, holder in enumerate(holders):
+            if atp[i] == 0:
+                continue
+            key = index.node_pos[holder] * len(index.sku_ids) + index.sku_pos[sku]
+            row = first + int(np.flatnonzero(positions == key)[0])
+            values = [basket_lp(model, row, atp[i] - d) for d in (0.0, 0.25, 0.5)]
+            if abs((values[1] - values[0]) - (values[2] - values[1])) > 1e-6:
+                continue  # a break within the last half unit: the slope is not one number
+            slope = (values[1] - values[0]) / 0.25
+            assert prices.of(holder, sku) == pytest.approx(min(max(slope, 0.0), lost),
+                                                           abs=1e-6), (atp, holder)  # fmt: skip
+            checked += 1
+            priced += slope > 1e-6
+    assert checked > 10
+    assert priced > 3
+
+
+def test_baskets_are_sampled_around_their_rates(setting) -> None:
+    """With sampled counts, λ from baskets averages the samples' duals: a position that
+    every sample needs costs more with more samples only by noise, a plentiful one is free,
+    and the estimate of a history carries its orders as baskets at their rates."""
+    network, index, sku, regions = setting
+    holder = network.nodes[0].id
+    rest = [p for p in network.stock if p.sku_id != sku]
+    order = Order("a", (OrderLine("1", sku, 1),), destination=regions[0].centre,
+                  allow_partial=True)  # fmt: skip
+    forecast = estimate_forecast([order] * 10, index, regions, horizon_days=1, span_days=1)
+    assert len(forecast.baskets) == 10 and forecast.baskets[0].rate == pytest.approx(1.0)
+    assert forecast.over(2.0, 1.3).baskets[0].rate == pytest.approx(1.3)
+    plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
+                               forecast, samples=8)  # fmt: skip
+    assert plenty.of(holder, sku) == 0.0
+    scarce = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 3)]),
+                               forecast, samples=8)  # fmt: skip
+    lost = default_lost_sale_cost(index, regions, index.sku_pos[sku])
+    assert 0.0 < scarce.of(holder, sku) <= lost
 
 
 def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting) -> None:
