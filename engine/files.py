@@ -330,6 +330,11 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("sku_id", "skuId", STRING),
         Field("cost_per_unit", "costPerUnit", DOUBLE),
     ),
+    "omniroute.v1.ForecastBasket": (
+        Field("order", "order", MESSAGE, message="omniroute.v1.Order"),
+        Field("orders_per_day", "ordersPerDay", DOUBLE),
+        Field("walk_in", "walkIn", BOOL),
+    ),
     "omniroute.v1.DemandForecast": (
         Field("horizon_days", "horizonDays", DOUBLE),
         Field("regions", "regions", MESSAGE, repeated=True, message="omniroute.v1.DemandRegion"),
@@ -355,6 +360,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
             repeated=True,
             message="omniroute.v1.MarkdownCost",
         ),
+        Field("baskets", "baskets", MESSAGE, repeated=True, message="omniroute.v1.ForecastBasket"),
     ),
 }
 
@@ -1015,6 +1021,7 @@ _BUILD: dict[str, Callable[[dict, str, Set[str], _Report], Any]] = {
     "omniroute.v1.StoreDemand": _build_fields,
     "omniroute.v1.LostSaleCost": _build_fields,
     "omniroute.v1.MarkdownCost": _build_fields,
+    "omniroute.v1.ForecastBasket": _build_fields,
     "omniroute.v1.DemandForecast": _build_fields,
     "omniroute.v1.NodeAdjustment": _build_adjustment,
     "omniroute.v1.SourcingProfile": _build_profile,
@@ -1844,9 +1851,12 @@ def forecast_from_json(
         Every place where the JSON does not fit the schema, else every rule it breaks
         (docs/lookahead.md): a horizon that is not positive, duplicate or unknown ids,
         negative rates or costs, a store demand at a node that is not a store, an unknown
-        channel, sourcing profile or excluded node.
+        channel, sourcing profile or excluded node, a basket's order that is not a valid
+        order of the network (:func:`omniroute.validation.order_violations`) or a walk-in
+        basket without a pick-up store.
     """
-    from omniroute.lookahead import DemandForecast, DemandRegion, OnlineKey, OrderClass
+    from omniroute.lookahead import Basket, DemandForecast, DemandRegion, OnlineKey, OrderClass
+    from omniroute.validation import order_violations
 
     report = _Report()
     values = _message("omniroute.v1.DemandForecast", data, "", report)
@@ -1951,6 +1961,21 @@ def forecast_from_json(
         amount(f"{at}.costPerUnit", entry["cost_per_unit"])
         if ok:
             once(at, (entry["node_id"], entry["sku_id"]), seen, "node and SKU")
+    baskets: list[Basket] = []
+    seen = {}
+    for i, entry in enumerate(values["baskets"]):
+        at = f"baskets[{i}]"
+        order = entry["order"]
+        if order is None:
+            bad(f"{at}.order", "required: the order the basket stands for")
+        else:
+            out.extend(order_violations(order, network, prefix=f"{at}.order"))
+            if order.id:
+                once(f"{at}.order.id", (order.id,), seen, "order id")
+            if entry["walk_in"] and not order.pickup_store_id:
+                bad(f"{at}.order.pickupStoreId", "required for a walk-in: its store")
+            baskets.append(Basket(order, entry["orders_per_day"], entry["walk_in"]))
+        amount(f"{at}.ordersPerDay", entry["orders_per_day"], most=MAX_UNITS_PER_DAY)
     if out:
         return None, out
     return (
@@ -1965,6 +1990,7 @@ def forecast_from_json(
             markdown_cost={
                 (e["node_id"], e["sku_id"]): e["cost_per_unit"] for e in values["markdown_costs"]
             },
+            baskets=tuple(baskets),
         ),
         [],
     )
@@ -2029,6 +2055,13 @@ def forecast_to_json(forecast: DemandForecast) -> dict[str, Any]:
     if forecast.markdown_cost:
         out["markdownCosts"] = [
             entry(nodeId=n, skuId=k, costPerUnit=c) for (n, k), c in forecast.markdown_cost.items()
+        ]
+    if forecast.baskets:
+        out["baskets"] = [
+            {"order": order_to_json(b.order)}
+            | entry(ordersPerDay=b.rate)
+            | ({"walkIn": True} if b.walkin else {})
+            for b in forecast.baskets
         ]
     return out
 

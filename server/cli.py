@@ -353,6 +353,7 @@ def cmd_lookahead_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_lookahead_put_forecast(args: argparse.Namespace) -> int:
     from omniroute.files import forecast_to_json, read_forecast
+    from omniroute.lookahead import default_theta
 
     input_file(args.file, "FILE")
     ledger = _open_existing_ledger(args.db)
@@ -362,11 +363,12 @@ def cmd_lookahead_put_forecast(args: argparse.Namespace) -> int:
         if args.validate_only:
             print(f"{args.file} fits the network: nothing stored (--validate-only)")
             return 0
-        version = ledger.forecasts.put(forecast_to_json(forecast), args.theta)
+        theta = default_theta(forecast) if args.theta is None else args.theta
+        version = ledger.forecasts.put(forecast_to_json(forecast), theta)
     finally:
         ledger.close()
     print(
-        f"forecast {args.file} is version {version} (theta {args.theta:g}): servers on the "
+        f"forecast {args.file} is version {version} (theta {theta:g}): servers on the "
         "ledger price their stock by it as they notice it (PlanOrder reports the version)"
     )
     return 0
@@ -1175,8 +1177,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--theta",
         type=amount(0.0, above=True),
-        default=DEFAULT_THETA,
-        help=f"weight of the opportunity cost in the routing objective (default {DEFAULT_THETA:g})",
+        help=f"weight of the opportunity cost in the routing objective (default "
+        f"{BASKET_THETA:g} when λ comes from the forecast's baskets, else {DEFAULT_THETA:g})",
     )
     q.add_argument("--validate-only", action="store_true", help="check the file and store nothing")
     q.set_defaults(func=cmd_lookahead_put_forecast)

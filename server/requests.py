@@ -25,7 +25,7 @@ from omniroute.files import forecast_from_json
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import OrderState, RejectionReason
 from omniroute.ledger.events import EventType
-from omniroute.lookahead import DEFAULT_THETA
+from omniroute.lookahead import DEFAULT_THETA, default_theta
 from omniroute.model import Channel, FieldViolation, Network, Order, OrderLine, ValidationError
 from omniroute.planner import Planner
 from omniroute.returns import DEFAULT_UNIT_VALUE
@@ -271,9 +271,12 @@ def put_demand_forecast(
     if not request.HasField("forecast"):
         violations.append(FieldViolation("forecast", "is required"))
     data = json_format.MessageToDict(request.forecast)
-    _, found = forecast_from_json(data, network)
+    forecast, found = forecast_from_json(data, network)
     violations += _prefixed(found, "forecast")
-    theta = request.theta if request.HasField("theta") else DEFAULT_THETA
+    if request.HasField("theta"):
+        theta = request.theta
+    else:
+        theta = default_theta(forecast) if forecast is not None else DEFAULT_THETA
     if not (math.isfinite(theta) and theta > 0):
         violations.append(FieldViolation("theta", "must be a finite number > 0"))
     _raise(violations, "PutDemandForecastRequest")

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from omniroute.v1 import network_pb2 as omniroute_dot_v1_dot_network__pb2
+from omniroute.v1 import order_pb2 as omniroute_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bomniroute/v1/forecast.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\"\xbd\x02\n\x0e\x44\x65mandForecast\x12\x1a\n\x0chorizon_days\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x31\n\x07regions\x18\x02 \x03(\x0b\x32\x1a.omniroute.v1.DemandRegionB\x04\xe2\x41\x01\x01\x12\x30\n\x06online\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.OnlineDemandB\x04\xe2\x41\x01\x01\x12\x35\n\x0cstore_demand\x18\x04 \x03(\x0b\x32\x19.omniroute.v1.StoreDemandB\x04\xe2\x41\x01\x01\x12\x39\n\x0flost_sale_costs\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.LostSaleCostB\x04\xe2\x41\x01\x01\x12\x38\n\x0emarkdown_costs\x18\x06 \x03(\x0b\x32\x1a.omniroute.v1.MarkdownCostB\x04\xe2\x41\x01\x01\"N\n\x0c\x44\x65mandRegion\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x06\x63\x65ntre\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\"\x87\x02\n\x0cOnlineDemand\x12\x17\n\tregion_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\runits_per_day\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12,\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x15.omniroute.v1.ChannelB\x04\xe2\x41\x01\x01\x12!\n\x13sourcing_profile_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01\"X\n\x0bStoreDemand\x12\x16\n\x08store_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\runits_per_day\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\"A\n\x0cLostSaleCost\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\"X\n\x0cMarkdownCost\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bomniroute/v1/forecast.proto\x12\x0comniroute.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aomniroute/v1/network.proto\x1a\x18omniroute/v1/order.proto\"\xf2\x02\n\x0e\x44\x65mandForecast\x12\x1a\n\x0chorizon_days\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x31\n\x07regions\x18\x02 \x03(\x0b\x32\x1a.omniroute.v1.DemandRegionB\x04\xe2\x41\x01\x01\x12\x30\n\x06online\x18\x03 \x03(\x0b\x32\x1a.omniroute.v1.OnlineDemandB\x04\xe2\x41\x01\x01\x12\x35\n\x0cstore_demand\x18\x04 \x03(\x0b\x32\x19.omniroute.v1.StoreDemandB\x04\xe2\x41\x01\x01\x12\x39\n\x0flost_sale_costs\x18\x05 \x03(\x0b\x32\x1a.omniroute.v1.LostSaleCostB\x04\xe2\x41\x01\x01\x12\x38\n\x0emarkdown_costs\x18\x06 \x03(\x0b\x32\x1a.omniroute.v1.MarkdownCostB\x04\xe2\x41\x01\x01\x12\x33\n\x07\x62\x61skets\x18\x07 \x03(\x0b\x32\x1c.omniroute.v1.ForecastBasketB\x04\xe2\x41\x01\x01\"o\n\x0e\x46orecastBasket\x12(\n\x05order\x18\x01 \x01(\x0b\x32\x13.omniroute.v1.OrderB\x04\xe2\x41\x01\x02\x12\x1c\n\x0eorders_per_day\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07walk_in\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\"N\n\x0c\x44\x65mandRegion\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x06\x63\x65ntre\x18\x02 \x01(\x0b\x32\x16.omniroute.v1.LocationB\x04\xe2\x41\x01\x02\"\x87\x02\n\x0cOnlineDemand\x12\x17\n\tregion_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cpromise_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\runits_per_day\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12,\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x15.omniroute.v1.ChannelB\x04\xe2\x41\x01\x01\x12!\n\x13sourcing_profile_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x65xcluded_node_ids\x18\x07 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1d\n\x0fpickup_store_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01\"X\n\x0bStoreDemand\x12\x16\n\x08store_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\runits_per_day\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\"A\n\x0cLostSaleCost\x12\x14\n\x06sku_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\"X\n\x0cMarkdownCost\x12\x15\n\x07node_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06sku_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rcost_per_unit\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x42@\n\x10\x64\x65v.omniroute.v1P\x01Z*omniroute.dev/gen/omniroute/v1;omniroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,6 +47,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEMANDFORECAST'].fields_by_name['lost_sale_costs']._serialized_options = b'\342A\001\001'
   _globals['_DEMANDFORECAST'].fields_by_name['markdown_costs']._loaded_options = None
   _globals['_DEMANDFORECAST'].fields_by_name['markdown_costs']._serialized_options = b'\342A\001\001'
+  _globals['_DEMANDFORECAST'].fields_by_name['baskets']._loaded_options = None
+  _globals['_DEMANDFORECAST'].fields_by_name['baskets']._serialized_options = b'\342A\001\001'
+  _globals['_FORECASTBASKET'].fields_by_name['order']._loaded_options = None
+  _globals['_FORECASTBASKET'].fields_by_name['order']._serialized_options = b'\342A\001\002'
+  _globals['_FORECASTBASKET'].fields_by_name['orders_per_day']._loaded_options = None
+  _globals['_FORECASTBASKET'].fields_by_name['orders_per_day']._serialized_options = b'\342A\001\002'
+  _globals['_FORECASTBASKET'].fields_by_name['walk_in']._loaded_options = None
+  _globals['_FORECASTBASKET'].fields_by_name['walk_in']._serialized_options = b'\342A\001\001'
   _globals['_DEMANDREGION'].fields_by_name['id']._loaded_options = None
   _globals['_DEMANDREGION'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_DEMANDREGION'].fields_by_name['centre']._loaded_options = None
@@ -82,16 +91,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MARKDOWNCOST'].fields_by_name['sku_id']._serialized_options = b'\342A\001\002'
   _globals['_MARKDOWNCOST'].fields_by_name['cost_per_unit']._loaded_options = None
   _globals['_MARKDOWNCOST'].fields_by_name['cost_per_unit']._serialized_options = b'\342A\001\002'
-  _globals['_DEMANDFORECAST']._serialized_start=107
-  _globals['_DEMANDFORECAST']._serialized_end=424
-  _globals['_DEMANDREGION']._serialized_start=426
-  _globals['_DEMANDREGION']._serialized_end=504
-  _globals['_ONLINEDEMAND']._serialized_start=507
-  _globals['_ONLINEDEMAND']._serialized_end=770
-  _globals['_STOREDEMAND']._serialized_start=772
-  _globals['_STOREDEMAND']._serialized_end=860
-  _globals['_LOSTSALECOST']._serialized_start=862
-  _globals['_LOSTSALECOST']._serialized_end=927
-  _globals['_MARKDOWNCOST']._serialized_start=929
-  _globals['_MARKDOWNCOST']._serialized_end=1017
+  _globals['_DEMANDFORECAST']._serialized_start=133
+  _globals['_DEMANDFORECAST']._serialized_end=503
+  _globals['_FORECASTBASKET']._serialized_start=505
+  _globals['_FORECASTBASKET']._serialized_end=616
+  _globals['_DEMANDREGION']._serialized_start=618
+  _globals['_DEMANDREGION']._serialized_end=696
+  _globals['_ONLINEDEMAND']._serialized_start=699
+  _globals['_ONLINEDEMAND']._serialized_end=962
+  _globals['_STOREDEMAND']._serialized_start=964
+  _globals['_STOREDEMAND']._serialized_end=1052
+  _globals['_LOSTSALECOST']._serialized_start=1054
+  _globals['_LOSTSALECOST']._serialized_end=1119
+  _globals['_MARKDOWNCOST']._serialized_start=1121
+  _globals['_MARKDOWNCOST']._serialized_end=1209
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from omniroute.v1 import network_pb2 as _network_pb2
+from omniroute.v1 import order_pb2 as _order_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -9,20 +10,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DemandForecast(_message.Message):
-    __slots__ = ("horizon_days", "regions", "online", "store_demand", "lost_sale_costs", "markdown_costs")
+    __slots__ = ("horizon_days", "regions", "online", "store_demand", "lost_sale_costs", "markdown_costs", "baskets")
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
     STORE_DEMAND_FIELD_NUMBER: _ClassVar[int]
     LOST_SALE_COSTS_FIELD_NUMBER: _ClassVar[int]
     MARKDOWN_COSTS_FIELD_NUMBER: _ClassVar[int]
+    BASKETS_FIELD_NUMBER: _ClassVar[int]
     horizon_days: float
     regions: _containers.RepeatedCompositeFieldContainer[DemandRegion]
     online: _containers.RepeatedCompositeFieldContainer[OnlineDemand]
     store_demand: _containers.RepeatedCompositeFieldContainer[StoreDemand]
     lost_sale_costs: _containers.RepeatedCompositeFieldContainer[LostSaleCost]
     markdown_costs: _containers.RepeatedCompositeFieldContainer[MarkdownCost]
-    def __init__(self, horizon_days: _Optional[float] = ..., regions: _Optional[_Iterable[_Union[DemandRegion, _Mapping]]] = ..., online: _Optional[_Iterable[_Union[OnlineDemand, _Mapping]]] = ..., store_demand: _Optional[_Iterable[_Union[StoreDemand, _Mapping]]] = ..., lost_sale_costs: _Optional[_Iterable[_Union[LostSaleCost, _Mapping]]] = ..., markdown_costs: _Optional[_Iterable[_Union[MarkdownCost, _Mapping]]] = ...) -> None: ...
+    baskets: _containers.RepeatedCompositeFieldContainer[ForecastBasket]
+    def __init__(self, horizon_days: _Optional[float] = ..., regions: _Optional[_Iterable[_Union[DemandRegion, _Mapping]]] = ..., online: _Optional[_Iterable[_Union[OnlineDemand, _Mapping]]] = ..., store_demand: _Optional[_Iterable[_Union[StoreDemand, _Mapping]]] = ..., lost_sale_costs: _Optional[_Iterable[_Union[LostSaleCost, _Mapping]]] = ..., markdown_costs: _Optional[_Iterable[_Union[MarkdownCost, _Mapping]]] = ..., baskets: _Optional[_Iterable[_Union[ForecastBasket, _Mapping]]] = ...) -> None: ...
+
+class ForecastBasket(_message.Message):
+    __slots__ = ("order", "orders_per_day", "walk_in")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    WALK_IN_FIELD_NUMBER: _ClassVar[int]
+    order: _order_pb2.Order
+    orders_per_day: float
+    walk_in: bool
+    def __init__(self, order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., orders_per_day: _Optional[float] = ..., walk_in: _Optional[bool] = ...) -> None: ...
 
 class DemandRegion(_message.Message):
     __slots__ = ("id", "centre")
