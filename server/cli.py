@@ -482,7 +482,7 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         args.name or Path(args.out).name,
         show_progress=None,
         forecast_path=args.forecast,
-        theta=DEFAULT_THETA if args.theta is None else args.theta,
+        theta=args.theta,
     )
     print(kpi_table({"value": result}, HEADLINE_KPIS, _currency(args.network)))
     print(f"wrote {args.out}/kpis.json, outcomes.jsonl and report.html", file=sys.stderr)
@@ -1100,8 +1100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--theta",
         type=amount(0.0),
-        help=f"weight of the opportunity cost in the objective (default {DEFAULT_THETA:g}; "
-        "needs --forecast)",
+        help=f"weight of the opportunity cost in the objective (default {BASKET_THETA:g} when "
+        f"λ comes from the forecast's baskets, else {DEFAULT_THETA:g}; needs --forecast)",
     )
     p.set_defaults(func=cmd_allocate)
 
@@ -1216,7 +1216,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--theta",
         type=amount(0.0, above=True),
-        help=f"weight of the opportunity costs with --forecast (default {DEFAULT_THETA:g})",
+        help=f"weight of the opportunity costs with --forecast (default {BASKET_THETA:g} when "
+        f"λ comes from the forecast's baskets, else {DEFAULT_THETA:g})",
     )
     q.set_defaults(func=cmd_scenario_run)
     q = scenario.add_parser(

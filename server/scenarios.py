@@ -28,7 +28,7 @@ import numpy as np
 
 import omniroute
 from omniroute.files import read_forecast, read_network, read_orders
-from omniroute.lookahead import DEFAULT_THETA, DemandForecast, opportunity_costs
+from omniroute.lookahead import DemandForecast, opportunity_costs
 from omniroute.model import FieldViolation, Network, Order, ValidationError
 from omniroute.planner import Planner
 from omniroute.scenario import (
@@ -55,12 +55,13 @@ def run_scenario_task(
     name: str = "",
     show_progress: bool | None = False,
     forecast_path: str | None = None,
-    theta: float = DEFAULT_THETA,
+    theta: float | None = None,
 ) -> dict[str, Any]:
     """Replay the orders against the changed network; write the run directory; return the
     contents of its ``kpis.json``. With ``forecast_path``, every order is routed look-ahead
     (cost + ``theta`` x the opportunity costs the forecast gives the changed network's
-    stock at the start)."""
+    stock at the start; ``theta`` None: their model's default,
+    :attr:`omniroute.lookahead.OpportunityCosts.theta`)."""
     network = read_network(network_path)
     changed = apply_changes(network, read_changes(changes, network))
     orders = read_orders(orders_path, changed)
@@ -99,16 +100,17 @@ def _replay_into(
     name: str,
     inputs: Mapping[str, Any],
     show_progress: bool | None = False,
-    lookahead: tuple[DemandForecast, float] | None = None,
+    lookahead: tuple[DemandForecast, float | None] | None = None,
 ) -> dict[str, Any]:
     """Replay ``orders`` on ``changed`` and write the run directory ``out`` (the one writer
     of run directories, for ``scenario run`` and every executor of a sweep); ``lookahead``:
-    (forecast, θ) to route by."""
+    (forecast, θ or None for the default of the prices' model) to route by."""
     planner = Planner(changed, validate=False)
     prices = None
     if lookahead is not None:
-        forecast, theta = lookahead
+        forecast, weight = lookahead
         costs = opportunity_costs(planner.index, planner.inventory, forecast)
+        theta = costs.theta if weight is None else weight
         prices = theta * costs.matrix(planner.index)
     bar = ProgressBar(len(orders), f"replaying {name}", show_progress)
 
@@ -122,7 +124,7 @@ def _replay_into(
     result = replay.kpis.to_json()
     if lookahead is not None and prices is not None:
         result["lookahead"] = {
-            "theta": lookahead[1],
+            "theta": theta,
             "pricedPositions": int(np.count_nonzero(prices)),
         }
     result["name"] = name

@@ -319,3 +319,40 @@ def test_a_forecast_names_known_channels_profiles_and_nodes(setting) -> None:
         "online[2]",
         "online[3].pickupStoreId",  # ST2 is no pick-up store; ST1 is
     }
+
+
+def test_a_forecasts_baskets_round_trip_and_bad_ones_are_listed(setting) -> None:
+    """Baskets survive the file format (proto3 JSON), price from baskets once read, and a
+    basket whose order is not a valid order of the network, whose rate is negative, which
+    repeats an id or is a walk-in without a store is refused with every problem listed."""
+    network, index, sku, regions = setting
+    other = network.skus[1].id
+    a = Order("a", (OrderLine("1", sku, 1), OrderLine("2", other, 2)),
+              destination=regions[0].centre, allow_partial=True)  # fmt: skip
+    walkin = Order("w", (OrderLine("1", sku, 1),), pickup_store_id="ST1")
+    forecast = DemandForecast(1.0, regions, {}, baskets=(Basket(a, 3.0), Basket(walkin, 0.5, True)))
+    data = forecast_to_json(forecast)
+    back, problems = forecast_from_json(data, network)
+    assert problems == [] and back is not None and back.baskets == forecast.baskets
+    rest = [p for p in network.stock if p.sku_id != sku]
+    inventory = Inventory(index, [*rest, StockPosition(network.nodes[0].id, sku, 1)])
+    assert opportunity_costs(index, inventory, back, samples=4).model == "baskets"
+    bad = forecast_to_json(forecast)
+    bad["baskets"] += [
+        {"order": {"id": "a", "lines": [{"id": "1", "skuId": "NOPE", "quantity": 0}]},
+         "ordersPerDay": -1},
+        {"order": {"id": "v", "lines": [{"id": "1", "skuId": sku, "quantity": 1}],
+                   "destination": {"latitude": -37.8, "longitude": 145.0}}, "walkIn": True},
+        {"ordersPerDay": 1},
+    ]  # fmt: skip
+    refused, problems = forecast_from_json(bad, network)
+    assert refused is None
+    assert {p.field for p in problems} == {
+        "baskets[2].order.lines[0].skuId",
+        "baskets[2].order.lines[0].quantity",
+        "baskets[2].order.id",  # the same id as baskets[0]
+        "baskets[2].order.destination",  # none, and no pick-up store
+        "baskets[2].ordersPerDay",
+        "baskets[3].order.pickupStoreId",
+        "baskets[4].order",
+    }

@@ -167,6 +167,33 @@ def test_bad_forecasts_change_nothing(served, tiny_network: Network) -> None:
     assert violations(caught.value) == {"routing"}
 
 
+def test_a_forecast_of_baskets_prices_from_baskets(served, tiny_network: Network) -> None:
+    """A forecast with baskets (orders and their rates) is priced from them, θ 1 by
+    default, and PlanOrder routes as the engine does with the same opportunity costs."""
+    from omniroute.files import order_to_json
+
+    client, _ = served
+    forecast = scarce_forecast(tiny_network)
+    forecast["baskets"] = [
+        {"order": order_to_json(o), "ordersPerDay": 2} for o in orders(tiny_network)
+    ]
+    put = client.put_demand_forecast(forecast)
+    assert put.theta == 1 and put.priced_positions > 0
+    model, _ = forecast_from_json(forecast, tiny_network)
+    assert model is not None and len(model.baskets) == len(orders(tiny_network))
+    planner = Planner(tiny_network)
+    costs = opportunity_costs(planner.index, planner.inventory, model)
+    assert costs.model == "baskets" and costs.theta == 1
+    assert put.priced_positions == len(costs.prices)
+    expected = engine_plans(tiny_network, forecast, 1.0)
+    for order in orders(tiny_network):
+        ahead = result_from_proto(client.plan_order(order, routing="LOOKAHEAD"))
+        assert route(ahead) == route(expected[order.id]), order.id
+        assert ahead.plan.opportunity_cost == pytest.approx(
+            expected[order.id].plan.opportunity_cost, abs=0.01
+        )
+
+
 def test_a_new_forecast_is_priced_in_the_background(served, tiny_network: Network) -> None:
     """A forecast put behind the server's back (another process, the CLI) is noticed: calls
     keep the prices in force, whole, until the new ones are ready, then report them."""
