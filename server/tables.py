@@ -317,13 +317,15 @@ def lookahead_text(summary: Mapping[str, Any], currency: str) -> str:
     rows.append(["clairvoyant lower bound", "", "", money(summary["clairvoyantLowerBound"], currency),
                  ""])  # fmt: skip
     forecast = (
-        "perfect forecast (the orders' own rates)"
+        "perfect forecast (the orders' own rates and baskets)"
         if summary["forecast"] == "perfect"
         else "forecast from --forecast"
     )
+    model = "baskets" if summary.get("opportunityCosts") == "baskets" else "rates per SKU"
     head = (
         f"replayed {summary['orders']:,} orders, {forecast}; lost sale "
-        f"{money(summary['lostSaleCost'], currency)} per unit"
+        f"{money(summary['lostSaleCost'], currency)} per unit; λ from {model}, "
+        f"theta {summary['theta']:g}"
     )
     table_text = table(["policy", "shipping", "lost units", "total cost", "gap closed"], rows, "")
     return head + "\n" + table_text
