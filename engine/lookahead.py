@@ -42,6 +42,19 @@ the stock ``a_n - ε_n``, with ``ε_n`` random and summing to under half a unit 
 nodes. That point lies just below the stock in every node's direction and crosses no other
 break of the cost (those are whole units apart), so its duals are the costs of one unit
 less. The LPs are solved by HiGHS (dual simplex), one small LP per SKU with forecast demand.
+
+*Baskets* (:class:`Basket`, :func:`basket_costs`): a forecast may also list the kinds of
+order it expects, each an order (lines, destination or pick-up store, class) with a rate
+per day. With 1 to :data:`MAX_BASKETS` of them, λ comes from them instead: each sample
+draws every basket's count over the horizon and solves the LP relaxation of joint
+allocation of those orders (:class:`omniroute.joint_model.BatchModel`: the exact cost
+model, so parcels, one shipment per node, shipment limits and the lines an order wants
+together count, which the per-SKU model above cannot see), the lost-sale cost as the
+penalty per unit not shipped and the markdown as a credit per unit shipped; λ is the
+stock rows' duals less the markdown, at the stock just below its level as above. ``k``
+orders of one basket are, in the LP relaxation, the basket once with its bounds ``k``
+times as large, so the model is built once and each sample rescales the bounds. θ
+defaults to :data:`BASKET_THETA` for these prices (:attr:`OpportunityCosts.theta`).
 """
 
 from __future__ import annotations
@@ -81,7 +94,8 @@ DEFAULT_HALF_LIFE_DAYS = 7.0  # weight of an order in an estimate halves with th
 DEFAULT_PRIOR_UNITS = 5.0  # pseudo-units pulling a SKU's regional split toward the total's
 # weight of the opportunity cost in the routing objective (docs/lookahead.md#measured): with
 # λ from rates per SKU, 2 closes the most of the gap where stock is scarce and in the Jasin &
-# Sinha setting, 1 where it is plentiful; with λ from baskets, 1 closes the most everywhere
+# Sinha setting, 1 where it is plentiful; with λ from baskets, 1 (larger θ closed less on the
+# batches tried)
 DEFAULT_THETA = 2.0
 BASKET_THETA = 1.0
 
@@ -391,7 +405,7 @@ def basket_costs(
     allocation (:class:`omniroute.joint_model.BatchModel`, the exact cost model: parcels,
     shipments, lanes, promises, fences, limits) of the orders the horizon brings, the
     lost-sale cost as the penalty per unit not shipped and the markdown as a credit per
-    unit shipped (module docstring, "Baskets").
+    unit shipped (module docstring, *Baskets*).
 
     Each sample draws every basket's count over the horizon (Poisson around its rate;
     ``samples=0``: the expected count itself). ``k`` copies of one order in the LP
@@ -587,8 +601,9 @@ def estimate_forecast(
     (``prior_units=0``: the history's own split). ``walkins`` (each naming its store as
     ``pickup_store_id``, counted with weight 1, as of age 0) are store demand: only that
     store's shelf serves them. Every order and walk-in is also a basket
-    (:class:`Basket`) at its weight over the span's weighted length per day, so λ comes
-    from baskets (:func:`basket_costs`).
+    (:class:`Basket`) at its weight over the span's weighted length per day, so λ of a
+    history of up to :data:`MAX_BASKETS` orders and walk-ins comes from baskets
+    (:func:`basket_costs`).
     """
     forecast = DemandForecast(horizon_days, tuple(regions), {})
     orders = list(orders)
