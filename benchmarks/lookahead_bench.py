@@ -88,7 +88,7 @@ SETTINGS = {
 FORECASTS = ("true", "estimated", "biased+30", "biased-30")
 DEMO_ORDERS = 200
 JS_ORDERS = 300
-JS_BASKET_DRAWS = 1  # the true forecast's baskets: this many times the replay's orders
+JS_BASKET_DRAWS = 2  # the true forecast's baskets: this many times the replay's orders
 HINDSIGHT_SECONDS = 120.0
 
 

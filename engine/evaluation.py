@@ -388,8 +388,9 @@ def evaluate(
     ``forecast``: rates per day; None for the perfect forecast, the orders' (and walk-ins')
     own rates over the replay's span (:func:`perfect_forecast`). ``lost_sale_cost``: None for
     the default (:func:`default_lost_sale`). λ is refreshed every ``refresh`` orders
-    (default: 50 refreshes over the replay). ``theta``: None for the forecast's
-    (:func:`omniroute.lookahead.default_theta`)."""
+    (default: 50 refreshes over the replay). ``theta``: None for the default of the model
+    that prices the stock (:attr:`omniroute.lookahead.OpportunityCosts.theta`); the
+    evaluation reports the θ and model of the first prices."""
     index = NetworkIndex(network)
     regions = forecast.regions if forecast is not None else default_regions(index, orders)
     p = lost_sale_cost if lost_sale_cost is not None else default_lost_sale(index, regions, orders)
@@ -401,29 +402,26 @@ def evaluate(
         kind = "perfect"
     forecast = replace(forecast, lost_sale_cost=dict.fromkeys(index.sku_ids, p))
     every = refresh if refresh is not None else max(1, len(orders) // 50)
-    theta = default_theta(forecast) if theta is None else theta
 
     def step(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: progress(name, done, total)) if progress else None
 
+    ahead = LookaheadPolicy(forecast, remaining, theta, every, samples)
     policies = {
         "myopic": replay(network, orders, myopic, p, walkins, step("myopic")),
-        "lookahead": replay(
-            network,
-            orders,
-            LookaheadPolicy(forecast, remaining, theta, every, samples),
-            p,
-            walkins,
-            step("lookahead"),
-        ),
+        "lookahead": replay(network, orders, ahead, p, walkins, step("lookahead")),
     }
     if progress:
         progress("hindsight", 0, 1)
     seen = hindsight(network, orders, p, time_limit, walkins)
     if progress:
         progress("hindsight", 1, 1)
-    model = "baskets" if uses_baskets(forecast) else "units"
-    return Evaluation(p, kind, policies, seen, theta, every, model)
+    if not ahead.refreshes:  # no order to route: what the forecast alone tells
+        used = ("baskets" if uses_baskets(forecast) else "units",
+                default_theta(forecast) if theta is None else theta)  # fmt: skip
+    else:
+        used = (ahead.model, ahead.theta_used)
+    return Evaluation(p, kind, policies, seen, used[1], every, used[0])
 
 
 def replay_clock(

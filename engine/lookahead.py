@@ -85,9 +85,11 @@ if TYPE_CHECKING:
     from omniroute.planner import Planner
 
 DEFAULT_SAMPLES = 16  # demand samples λ is averaged over
-# λ from baskets when a forecast has at most this many (an LP of a few hundred orders solves
-# in seconds, a day of thousands in minutes: those are priced per SKU)
-MAX_BASKETS = 300
+# λ from baskets when a forecast has at most MAX_BASKETS of them and their LP at most
+# MAX_BASKET_COLUMNS columns (it solves in seconds; a day of thousands of orders would take
+# minutes per sample: such forecasts are priced from their rates per SKU)
+MAX_BASKETS = 2_000
+MAX_BASKET_COLUMNS = 30_000
 BASKET_SECONDS = 30.0  # time limit of one sample's LP (one that runs out is left out)
 LOST_SALE_FACTOR = 2.0  # default lost-sale cost: this times the dearest one-unit shipment
 DEFAULT_HALF_LIFE_DAYS = 7.0  # weight of an order in an estimate halves with this age
@@ -339,8 +341,9 @@ def opportunity_costs(
     """λ for every stock position of every SKU with forecast demand (see the module
     docstring), averaged over ``samples`` Poisson samples of the horizon's demand (0: the
     expected demand itself, unsampled). From the forecast's baskets when it has from 1 to
-    :data:`MAX_BASKETS` of them (:func:`basket_costs`, unless no sample's LP solves in
-    time), else from its rates per SKU."""
+    :data:`MAX_BASKETS` of them (:func:`basket_costs`, unless their LP has more than
+    :data:`MAX_BASKET_COLUMNS` columns or no sample's LP solves in time), else from its
+    rates per SKU."""
     if uses_baskets(forecast):
         from_baskets = basket_costs(index, inventory, forecast, samples, seed)
         if from_baskets is not None:
@@ -412,7 +415,8 @@ def basket_costs(
     relaxation are the order once with its bounds ``k`` times as large, so the model is
     built once, one block per basket, and each sample only rescales the blocks' bounds
     (HiGHS re-solves from the last basis). λ averages the samples whose LP solved within
-    :data:`BASKET_SECONDS` (None when none did)."""
+    :data:`BASKET_SECONDS`. None when none did or the LP has more than
+    :data:`MAX_BASKET_COLUMNS` columns (the caller prices from the rates per SKU)."""
     rng = np.random.default_rng(seed)
     baskets = [b for b in forecast.baskets if b.rate > 0]
     if not baskets:
@@ -432,6 +436,8 @@ def basket_costs(
     for (node_id, sku_id), value in forecast.markdown_cost.items():
         markdown[index.node_pos[node_id], index.sku_pos[sku_id]] = value
     model = BatchModel(problems, inventory, lost, {})
+    if model.columns > MAX_BASKET_COLUMNS:
+        return None
     first, positions = model.position_rows
     if model.columns == 0 or len(positions) == 0:
         return OpportunityCosts({}, samples, "baskets")
@@ -670,8 +676,9 @@ def node_regions(
 
 
 def default_theta(forecast: DemandForecast) -> float:
-    """θ for ``forecast``'s λ: :data:`BASKET_THETA` when it comes from baskets
-    (:func:`uses_baskets`), else :data:`DEFAULT_THETA`."""
+    """θ for ``forecast``'s λ as far as the forecast alone tells: :data:`BASKET_THETA` when
+    it has baskets to price from (:func:`uses_baskets`), else :data:`DEFAULT_THETA`. The
+    prices themselves say which model made them (:attr:`OpportunityCosts.theta`)."""
     return BASKET_THETA if uses_baskets(forecast) else DEFAULT_THETA
 
 
@@ -700,6 +707,8 @@ class LookaheadPolicy:
         self.routed = 0
         self.prices: np.ndarray | None = None
         self.refreshes = 0
+        self.model = ""  # the model of the first prices ("baskets" or "units")
+        self.theta_used = 0.0  # ... and the θ they were weighted with
 
     def __call__(self, planner: Planner, order: Order) -> PlanResult:
         if self.prices is None or self.routed % self.refresh == 0:
@@ -710,6 +719,8 @@ class LookaheadPolicy:
             )  # fmt: skip
             theta = costs.theta if self.theta is None else self.theta
             self.prices = theta * costs.matrix(planner.index)  # θ·λ per unit
+            if not self.refreshes:
+                self.model, self.theta_used = costs.model, theta
             self.refreshes += 1
         self.routed += 1
         return planner.plan(order, prices=self.prices, validate=False)

@@ -18,7 +18,8 @@ from omniroute.ledger.database import Database, Transaction
 
 @dataclass(frozen=True, slots=True)
 class StoredForecast:
-    """One version of the forecast: its proto3 JSON (a dict), θ and when it was put."""
+    """One version of the forecast: its proto3 JSON (a dict), θ (0: the default of the model
+    that prices the stock) and when it was put."""
 
     version: int
     forecast: dict[str, Any]

@@ -223,7 +223,7 @@ class PlanOrderCommand:
 @dataclass(frozen=True)
 class PutForecastCommand:
     forecast: dict[str, object] = field(repr=False)  # proto3 JSON, checked
-    theta: float
+    theta: float  # 0: the default of the model that prices the stock (OpportunityCosts.theta)
     validate_only: bool = False
 
 

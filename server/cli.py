@@ -22,7 +22,7 @@ from omniroute.demo_data import (
 )
 from omniroute.files import read_network, read_orders, write_network, write_orders
 from omniroute.ledger import Ledger, LedgerError
-from omniroute.lookahead import BASKET_THETA, DEFAULT_THETA, MAX_BASKETS
+from omniroute.lookahead import BASKET_THETA, DEFAULT_THETA
 from omniroute.model import (
     Network,
     Order,
@@ -364,11 +364,12 @@ def cmd_lookahead_put_forecast(args: argparse.Namespace) -> int:
             print(f"{args.file} fits the network: nothing stored (--validate-only)")
             return 0
         theta = default_theta(forecast) if args.theta is None else args.theta
-        version = ledger.forecasts.put(forecast_to_json(forecast), theta)
+        version = ledger.forecasts.put(forecast_to_json(forecast), args.theta or 0.0)
     finally:
         ledger.close()
     print(
-        f"forecast {args.file} is version {version} (theta {theta:g}): servers on the "
+        f"forecast {args.file} is version {version} (theta {theta:g}"
+        f"{'' if args.theta else ', the default of its model'}): servers on the "
         "ledger price their stock by it as they notice it (PlanOrder reports the version)"
     )
     return 0
@@ -1147,7 +1148,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=amount(0.0),
         help=f"weight of the opportunity cost in the look-ahead objective (default "
         f"{BASKET_THETA:g} when λ comes from the forecast's baskets, as with the perfect "
-        f"forecast of up to {MAX_BASKETS} orders; else {DEFAULT_THETA:g})",
+        f"forecast of a few hundred orders; else {DEFAULT_THETA:g})",
     )
     q.add_argument(
         "--refresh",

@@ -220,12 +220,13 @@ class LiveNetwork:
                 self._prices = None
                 return None
             costs = opportunity_costs(planner.index, inventory, forecast)
+            theta = stored.theta if stored.theta > 0 else costs.theta  # 0: the model's default
             prices = Prices(
-                stored.theta * costs.matrix(planner.index),
+                theta * costs.matrix(planner.index),
                 stored.version,
                 network_version,
                 seq,
-                stored.theta,
+                theta,
                 time.time(),
             )
             self._prices = prices

@@ -38,6 +38,7 @@ class NetworkServicer(network_service_pb2_grpc.NetworkServiceServicer):
         if prices is not None:
             response.version = str(prices.forecast_version)
             response.priced_positions = prices.priced_positions
+            response.theta = prices.theta  # the default of the model that priced, when unset
         return response
 
     async def GetNetwork(

@@ -25,7 +25,6 @@ from omniroute.files import forecast_from_json
 from omniroute.joint import DEFAULT_UNFILLED_PENALTY
 from omniroute.ledger import OrderState, RejectionReason
 from omniroute.ledger.events import EventType
-from omniroute.lookahead import DEFAULT_THETA, default_theta
 from omniroute.model import Channel, FieldViolation, Network, Order, OrderLine, ValidationError
 from omniroute.planner import Planner
 from omniroute.returns import DEFAULT_UNIT_VALUE
@@ -270,14 +269,23 @@ def put_demand_forecast(
     violations: list[FieldViolation] = []
     if not request.HasField("forecast"):
         violations.append(FieldViolation("forecast", "is required"))
-    data = json_format.MessageToDict(request.forecast)
-    forecast, found = forecast_from_json(data, network)
+    forecast = type(request.forecast)()
+    forecast.CopyFrom(request.forecast)
+    for i, basket in enumerate(forecast.baskets):  # JSON cannot carry a bad timestamp
+        if basket.order.HasField("create_time"):
+            try:
+                basket.order.create_time.ToJsonString()
+            except (ValueError, OverflowError):
+                violations.append(FieldViolation(
+                    f"forecast.baskets[{i}].order.createTime",
+                    "not a valid timestamp between 0001-01-01 and 9999-12-31",
+                ))  # fmt: skip
+                basket.order.ClearField("create_time")
+    data = json_format.MessageToDict(forecast)
+    _, found = forecast_from_json(data, network)
     violations += _prefixed(found, "forecast")
-    if request.HasField("theta"):
-        theta = request.theta
-    else:
-        theta = default_theta(forecast) if forecast is not None else DEFAULT_THETA
-    if not (math.isfinite(theta) and theta > 0):
+    theta = request.theta if request.HasField("theta") else 0.0  # 0: the model's default
+    if request.HasField("theta") and not (math.isfinite(theta) and theta > 0):
         violations.append(FieldViolation("theta", "must be a finite number > 0"))
     _raise(violations, "PutDemandForecastRequest")
     return PutForecastCommand(data, theta, request.validate_only)
