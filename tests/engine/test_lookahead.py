@@ -151,35 +151,34 @@ def test_basket_lambda_is_the_lp_slope_just_below_the_stock(setting) -> None:
     assert priced > 3
 
 
-def test_baskets_are_sampled_around_their_rates(setting) -> None:
-    """With sampled counts, λ from baskets averages the samples' duals: a position that
-    every sample needs costs more with more samples only by noise, a plentiful one is free,
-    and the estimate of a history carries its orders as baskets at their rates."""
+def test_an_estimate_carries_its_orders_as_baskets(setting) -> None:
+    """Each order of a history is a basket at its share of the span's orders per day; a
+    biased forecast scales the baskets' rates too."""
     network, index, sku, regions = setting
-    holder = network.nodes[0].id
-    rest = [p for p in network.stock if p.sku_id != sku]
     order = Order("a", (OrderLine("1", sku, 1),), destination=regions[0].centre,
                   allow_partial=True)  # fmt: skip
-    forecast = estimate_forecast([order] * 10, index, regions, horizon_days=1, span_days=1)
-    assert len(forecast.baskets) == 10 and forecast.baskets[0].rate == pytest.approx(1.0)
-    assert forecast.over(2.0, 1.3).baskets[0].rate == pytest.approx(1.3)
-    plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
-                               forecast, samples=8)  # fmt: skip
-    assert plenty.of(holder, sku) == 0.0
-    scarce = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 3)]),
-                               forecast, samples=8)  # fmt: skip
-    lost = default_lost_sale_cost(index, regions, index.sku_pos[sku])
-    assert 0.0 < scarce.of(holder, sku) <= lost
+    forecast = estimate_forecast([order] * 10, index, regions, horizon_days=1, span_days=2)
+    assert len(forecast.baskets) == 10 and forecast.baskets[0].rate == pytest.approx(0.5)
+    assert forecast.over(2.0, 1.3).baskets[0].rate == pytest.approx(0.65)
 
 
-def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting) -> None:
+@pytest.mark.parametrize("model", ["units", "baskets"])
+def test_plentiful_stock_is_free_and_scarce_stock_is_dear(setting, model: str) -> None:
+    """In both models: λ is 0 where stock is plentiful, above 0 and at most the lost-sale
+    cost where it is scarce."""
     network, index, sku, regions = setting
-    forecast = DemandForecast(10.0, regions, {("MEL", sku, PLAIN): 1.0, ("SYD", sku, PLAIN): 1.0})
+    if model == "units":
+        forecast = DemandForecast(10.0, regions,
+                                  {("MEL", sku, PLAIN): 1.0, ("SYD", sku, PLAIN): 1.0})  # fmt: skip
+    else:
+        order = Order("a", (OrderLine("1", sku, 1),), destination=regions[0].centre,
+                      allow_partial=True)  # fmt: skip
+        forecast = estimate_forecast([order] * 10, index, regions, horizon_days=1, span_days=1)
     holder = network.nodes[0].id
     rest = [p for p in network.stock if p.sku_id != sku]
     plenty = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 500)]),
                                forecast, samples=8)  # fmt: skip
-    assert plenty.of(holder, sku) == 0.0
+    assert plenty.of(holder, sku) == 0.0 and plenty.model == model
     scarce = opportunity_costs(index, Inventory(index, [*rest, StockPosition(holder, sku, 3)]),
                                forecast, samples=8)  # fmt: skip
     lost = default_lost_sale_cost(index, regions, index.sku_pos[sku])
