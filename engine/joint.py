@@ -35,7 +35,7 @@ import numpy as np
 
 from omniroute.backorders import in_parts
 from omniroute.candidates import OrderProblem, build_problem, with_prices
-from omniroute.joint_model import BatchModel
+from omniroute.joint_model import BatchModel, day_capacity_can_fill
 from omniroute.model import Network, Order, Plan, PlanResult, PlanStats, PlanStatus, Policy, Proof
 from omniroute.network_index import Inventory, NetworkIndex
 from omniroute.optimizer import optimise
@@ -134,9 +134,15 @@ def allocate(
     bound = -np.inf
     size = sum(len(p.lanes) * (len(p.demand) + 2) for p in problems)
     # The model holds a dated order to the room on the day it ships; it does not move it to
-    # a later day as the ledger and the sequential plans do, so with daily capacities in
-    # play neither its optimum nor its relaxation bounds the batch: only each order alone.
-    dated_capacity = index.has_capacity and any(p.dating is not None for p in problems)
+    # a later day as the ledger and the sequential plans do, so when the batch could fill a
+    # node's day neither its optimum nor its relaxation bounds the batch: only each order
+    # alone. When it cannot (fewer orders could ship there that day than the room left),
+    # no day is ever full and the model is exact.
+    dated_capacity = (
+        index.has_capacity
+        and any(p.dating is not None for p in problems)
+        and day_capacity_can_fill(problems, planner.inventory)
+    )
     if lower_bound and size <= LP_VARIABLES and not dated_capacity:
         building = None
         if progress is not None:

@@ -447,6 +447,24 @@ class BatchModel:
         return result
 
 
+def day_capacity_can_fill(problems: Sequence[OrderProblem], inventory: Inventory) -> bool:
+    """Whether the batch's dated orders could fill a node's ship day: more of them could
+    ship from the node on that day than it has room left (an order ships at most once from
+    a node). When none can, no allocation meets a full day, so holding each dated order to
+    its day (as the model does) loses nothing and the model is exact."""
+    index = inventory.index
+    wanting: dict[tuple[int, int], int] = {}  # (node, ship day ordinal) -> orders
+    for problem in problems:
+        nodes = np.unique(problem.nodes[problem.lanes.node])
+        for node, day in zip(nodes.tolist(), _ship_days(problem, nodes).tolist(), strict=True):
+            if day >= 0:
+                wanting[(node, day)] = wanting.get((node, day), 0) + 1
+    return any(
+        count > int(index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
+        for (node, day), count in wanting.items()
+    )
+
+
 def _ship_days(problem: OrderProblem, nodes: np.ndarray) -> np.ndarray:
     """Per lane (by its network node), the ordinal of its ship date when the order is dated
     and the node has a daily capacity; -1 otherwise."""

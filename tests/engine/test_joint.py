@@ -260,3 +260,31 @@ def test_dated_orders_share_each_day_of_capacity(
             per_day[(s.node_id, s.ship_date)] = per_day.get((s.node_id, s.ship_date), 0) + 1
     assert max(c for (n, _), c in per_day.items() if n == "DC1") <= 2
     assert per_day != {("DC1", date(2026, 12, 7)): 3}
+
+
+def test_dated_batch_that_cannot_fill_a_day_is_proven(tiny_network: Network) -> None:
+    """With room for every order on every day, no allocation meets a full day: the dated
+    batch is solved and proven as without capacities (the same plans and objective as the
+    undated batch); with DC1's room below the orders that could ship from it that day, it
+    is reported with the bound of each order alone, not as proven."""
+    from tests.server.test_dated_service import dated
+
+    def batch(capacity: int) -> tuple[Network, list[Order]]:
+        nodes = tuple(
+            replace(n, daily_shipment_capacity=capacity) if n.id == "DC1" else n
+            for n in tiny_network.nodes
+        )
+        network = dated(replace(tiny_network, nodes=nodes))
+        orders = [
+            replace(order(f"t{i}", "TEE", 1, -37.85, 145.0), create_time=f"2026-12-07T00:0{i}:00Z")
+            for i in range(3)
+        ]
+        return network, orders
+
+    network, orders = batch(3)  # room for all three on Monday
+    roomy = allocate(orders, Planner(network), unfilled_penalty=PENALTY)
+    assert roomy.proven and roomy.lower_bound == pytest.approx(roomy.objective, abs=1e-6)
+    check_batch(network, orders, roomy, {})
+    network, orders = batch(2)  # three could ship from DC1 on Monday, room for two
+    tight = allocate(orders, Planner(network), unfilled_penalty=PENALTY)
+    assert not tight.proven and tight.lower_bound <= tight.objective + 1e-6
