@@ -48,7 +48,14 @@ import numpy as np
 
 from omniroute.candidates import OrderProblem
 from omniroute.files import timestamp_key
-from omniroute.joint_model import INF, BatchModel, Rows, new_highs
+from omniroute.joint_model import (
+    INF,
+    BatchModel,
+    Rows,
+    day_capacity_can_fill,
+    days_within_room,
+    new_highs,
+)
 from omniroute.lookahead import (
     DEFAULT_SAMPLES,
     DemandForecast,
@@ -181,8 +188,13 @@ def hindsight(
     problems = [
         basket_problem(o, walkin, index, inventory) for o, walkin in merged(orders, walkins)
     ]
+    # The model holds a dated order to its ship day, where a replay moves it to a later day
+    # when the day is full: when the orders could fill a day, the days' room is left out
+    # (a relaxation, so H and the bound stay below what any allocation costs), and H is
+    # exact only if its allocation fits every day's room anyway.
+    fill = day_capacity_can_fill(problems, inventory)
     exact_rule = all(ruled(p) for p in problems)
-    model = BatchModel(problems, inventory, lost_sale_cost, {})
+    model = BatchModel(problems, inventory, lost_sale_cost, {}, day_capacity=not fill)
     if model.columns == 0:  # nothing can ship: every unit is lost
         return Hindsight(model.offset, model.offset, model.offset, True, 0.0, exact_rule)
     relaxed = model.solve(time_limit, relax=True).bound
@@ -196,6 +208,9 @@ def hindsight(
     feasible = info.primal_solution_status == int(highspy.SolutionStatus.kSolutionStatusFeasible)
     cost = float(info.objective_function_value) if feasible else np.inf
     proven = status == highspy.HighsModelStatus.kOptimal
+    if fill:
+        values = np.asarray(highs.getSolution().col_value)
+        exact_rule &= feasible and days_within_room(model, values)
     return Hindsight(
         lower_bound=relaxed,
         cost=cost,

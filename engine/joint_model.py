@@ -142,7 +142,9 @@ class BatchModel:
 
     Order ``o``'s columns are ``order_columns[o]`` (a range) and its own rows (all but the
     shared ones) ``order_rows[o]``; ``position_rows`` is the first shared ATP row and the
-    positions (``global node * SKUs + global SKU``) of those rows, in order."""
+    positions (``global node * SKUs + global SKU``) of those rows, in order.
+    ``day_capacity=False`` leaves out the dated orders' rows of room per ship day (a
+    relaxation when the orders could fill a day: :func:`day_capacity_can_fill`)."""
 
     def __init__(
         self,
@@ -151,6 +153,7 @@ class BatchModel:
         penalty: float | np.ndarray,
         capacity: dict[str, int],
         progress: Callable[[int, int], None] | None = None,
+        day_capacity: bool = True,
     ) -> None:
         self.problems = problems
         self.inventory = inventory
@@ -340,7 +343,7 @@ class BatchModel:
                 rows.add(len(at), -INF, left, row, cols[keep], 1.0)
             # dated shipments: the room left on the day each ships (per node and date)
             keep = days >= 0
-            if keep.any():
+            if keep.any() and day_capacity:
                 pairs, row = np.unique(
                     np.stack([nodes[keep], days[keep]], axis=1), axis=0, return_inverse=True
                 )
@@ -462,6 +465,25 @@ def day_capacity_can_fill(problems: Sequence[OrderProblem], inventory: Inventory
     return any(
         count > int(index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
         for (node, day), count in wanting.items()
+    )
+
+
+def days_within_room(model: BatchModel, values: np.ndarray) -> bool:
+    """Whether a solution (column values) of ``model`` ships, from every node on every ship
+    day, no more dated shipments than the day's room left: then it is also a solution with
+    the days' room in the model."""
+    index, inventory = model.inventory.index, model.inventory
+    used: dict[tuple[int, int], int] = {}
+    for problem, at in zip(model.problems, model.orders, strict=True):
+        nodes = problem.nodes[problem.lanes.node]
+        days = _ship_days(problem, nodes)
+        ships = values[at.y0 : at.y0 + len(nodes)] > 0.5
+        for node, day in zip(nodes[ships].tolist(), days[ships].tolist(), strict=True):
+            if day >= 0:
+                used[(node, day)] = used.get((node, day), 0) + 1
+    return all(
+        count <= int(index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
+        for (node, day), count in used.items()
     )
 
 

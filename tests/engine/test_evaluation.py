@@ -90,3 +90,31 @@ def test_hindsight_with_shipment_limits_matches_brute_force(first, second, limit
     assert result.exact_rule
     assert result.cost == pytest.approx(brute, abs=1e-6)
     assert result.lower_bound <= result.cost + 1e-6
+
+
+def test_hindsight_leaves_out_a_day_the_orders_could_fill(tiny_network: Network) -> None:
+    """Three dated orders that could all ship from DC1 on Monday: with room for three, the
+    days' room cannot bind and H is exact; with room for two, a replay would move one to
+    Tuesday, which the model cannot, so the room is left out (a relaxation): H is reported
+    as not proven and stays at or below what the myopic replay costs."""
+    from tests.server.test_dated_service import dated
+
+    from .test_joint import order as joint_order
+
+    for room, exact in ((3, True), (2, False)):
+        nodes = tuple(
+            replace(n, daily_shipment_capacity=room) if n.id == "DC1" else n
+            for n in tiny_network.nodes
+        )
+        network = dated(replace(tiny_network, nodes=nodes))
+        orders = [
+            replace(
+                joint_order(f"t{i}", "TEE", 1, -37.85, 145.0), create_time=f"2026-12-07T00:0{i}:00Z"
+            )  # fmt: skip
+            for i in range(3)
+        ]
+        seen = hindsight(network, orders, 100.0)
+        assert seen.exact_rule is exact, room
+        replayed = replay(network, orders, myopic, 100.0)
+        assert seen.lower_bound <= seen.best_known + 1e-6
+        assert seen.best_known <= replayed.total_cost + 1e-6
