@@ -347,14 +347,7 @@ class BatchModel:
                 pairs, row = np.unique(
                     np.stack([nodes[keep], days[keep]], axis=1), axis=0, return_inverse=True
                 )
-                room = [
-                    max(
-                        0,
-                        int(index.capacity[n])
-                        - inventory.shipments_on(int(n), date.fromordinal(int(d))),
-                    )
-                    for n, d in pairs.tolist()
-                ]
+                room = [max(0, _room_left(inventory, n, d)) for n, d in pairs.tolist()]
                 rows.add(
                     len(pairs),
                     -INF,
@@ -455,25 +448,20 @@ def day_capacity_can_fill(problems: Sequence[OrderProblem], inventory: Inventory
     ship from the node on that day than it has room left (an order ships at most once from
     a node). When none can, no allocation meets a full day, so holding each dated order to
     its day (as the model does) loses nothing and the model is exact."""
-    index = inventory.index
     wanting: dict[tuple[int, int], int] = {}  # (node, ship day ordinal) -> orders
     for problem in problems:
         nodes = np.unique(problem.nodes[problem.lanes.node])
         for node, day in zip(nodes.tolist(), _ship_days(problem, nodes).tolist(), strict=True):
             if day >= 0:
                 wanting[(node, day)] = wanting.get((node, day), 0) + 1
-    return any(
-        count > int(index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
-        for (node, day), count in wanting.items()
-    )
+    return not _within_room(wanting, inventory)
 
 
 def days_within_room(model: BatchModel, values: np.ndarray) -> bool:
     """Whether a solution (column values) of ``model`` ships, from every node on every ship
     day, no more dated shipments than the day's room left: then it is also a solution with
     the days' room in the model."""
-    index, inventory = model.inventory.index, model.inventory
-    used: dict[tuple[int, int], int] = {}
+    used: dict[tuple[int, int], int] = {}  # (node, ship day ordinal) -> shipments
     for problem, at in zip(model.problems, model.orders, strict=True):
         nodes = problem.nodes[problem.lanes.node]
         days = _ship_days(problem, nodes)
@@ -481,10 +469,18 @@ def days_within_room(model: BatchModel, values: np.ndarray) -> bool:
         for node, day in zip(nodes[ships].tolist(), days[ships].tolist(), strict=True):
             if day >= 0:
                 used[(node, day)] = used.get((node, day), 0) + 1
-    return all(
-        count <= int(index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
-        for (node, day), count in used.items()
-    )
+    return _within_room(used, model.inventory)
+
+
+def _within_room(shipments: dict[tuple[int, int], int], inventory: Inventory) -> bool:
+    """Whether every (node, ship day ordinal)'s shipments fit the room left that day."""
+    return all(n <= _room_left(inventory, node, day) for (node, day), n in shipments.items())
+
+
+def _room_left(inventory: Inventory, node: int, day: int) -> int:
+    """Shipments the node (index) can still take on the day (ordinal) against its daily
+    capacity (negative when over)."""
+    return int(inventory.index.capacity[node]) - inventory.shipments_on(node, date.fromordinal(day))
 
 
 def _ship_days(problem: OrderProblem, nodes: np.ndarray) -> np.ndarray:

@@ -357,7 +357,7 @@ def opportunity_costs(
     rng = np.random.default_rng(seed)
     horizon = forecast.horizon_days
     prices: dict[tuple[str, str], float] = {}
-    shipping: Shipping | None = None  # for default lost-sale costs, made on first need
+    lost_sale = _LostSaleCosts(index, forecast)
     for k in sorted(set(classes) | set(store)):
         stock = inventory.sku(k)
         held = stock.atp() > 0
@@ -365,11 +365,7 @@ def opportunity_costs(
         if len(nodes) == 0:
             continue
         sku_id = index.sku_ids[k]
-        lost = forecast.lost_sale_cost.get(sku_id)
-        if lost is None:
-            if shipping is None:
-                shipping = region_shipping(index, forecast.regions)
-            lost = default_lost_sale_cost(index, forecast.regions, k, shipping)
+        lost = lost_sale(k)
         keys, arcs = classes.get(k, ([], {}))
         row_of = {int(n): i for i, n in enumerate(nodes.tolist())}
         costs = np.full((len(nodes), len(keys)), np.inf)
@@ -424,14 +420,9 @@ def basket_costs(
     problems = [basket_problem(b.order, b.walkin, index, inventory) for b in baskets]
     n_skus = len(index.sku_ids)
     lost = np.zeros(n_skus)
-    shipping: Shipping | None = None  # for default lost-sale costs, made on first need
+    lost_sale = _LostSaleCosts(index, forecast)
     for k in sorted({int(k) for p in problems for k in p.sku.tolist()}):
-        cost = forecast.lost_sale_cost.get(index.sku_ids[k])
-        if cost is None:
-            if shipping is None:
-                shipping = region_shipping(index, forecast.regions)
-            cost = default_lost_sale_cost(index, forecast.regions, k, shipping)
-        lost[k] = cost
+        lost[k] = lost_sale(k)
     markdown = np.zeros((len(index.node_ids), n_skus))
     for (node_id, sku_id), value in forecast.markdown_cost.items():
         markdown[index.node_pos[node_id], index.sku_pos[sku_id]] = value
@@ -491,6 +482,23 @@ def basket_costs(
         if value > 0
     }
     return OpportunityCosts(prices, samples, "baskets")
+
+
+class _LostSaleCosts:
+    """The forecast's lost-sale cost of a SKU (by index), or the default where it names none
+    (:func:`default_lost_sale_cost`; the regions' shipping made once, on first need)."""
+
+    def __init__(self, index: NetworkIndex, forecast: DemandForecast) -> None:
+        self.index, self.forecast = index, forecast
+        self.shipping: Shipping | None = None
+
+    def __call__(self, k: int) -> float:
+        cost = self.forecast.lost_sale_cost.get(self.index.sku_ids[k])
+        if cost is not None:
+            return cost
+        if self.shipping is None:
+            self.shipping = region_shipping(self.index, self.forecast.regions)
+        return default_lost_sale_cost(self.index, self.forecast.regions, k, self.shipping)
 
 
 def uses_baskets(forecast: DemandForecast) -> bool:
